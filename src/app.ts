@@ -1,0 +1,144 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver } from '@slack/bolt';
+import { registerCommands } from '../commands/index.ts';
+import { createAwsClients } from './adapters/aws/clients.ts';
+import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
+import { systemClock } from './adapters/system-clock.ts';
+import type { Settings } from './config/env.ts';
+import type { Config } from './config/schema.ts';
+import { asDockhandError } from './errors.ts';
+import { createHttpServer } from './http/server.ts';
+import { type Logger, slackLogger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { Clock, EcsReader, Store } from './ports.ts';
+
+export interface DockhandOptions {
+  settings: Settings;
+  config: Config;
+  store: Store;
+  logger: Logger;
+  /** Overrides for tests; by default the real clock and the AWS adapters. */
+  clock?: Clock;
+  ecs?: EcsReader;
+}
+
+export interface Dockhand {
+  readonly metrics: Metrics;
+  /** Starts the HTTP server (and Socket Mode when configured); resolves with the port it listens on. */
+  start(): Promise<number>;
+  /** Stops taking requests, lets in-flight work finish (bounded), and closes clients. The store is the caller's. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Slack Web API calls: a timeout and a bounded retry; a 429 is returned to the caller instead of pausing
+ * every call of the process behind it (the card updater and notifier honour Retry-After themselves). */
+const SLACK_CLIENT_OPTIONS = {
+  timeout: 10_000,
+  retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000, randomize: true },
+  rejectRateLimitedCalls: true,
+} as const;
+
+/** The composition root: the only place that constructs adapters. */
+export const createDockhand = (options: DockhandOptions): Dockhand => {
+  const { settings, config, store, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const metrics = createMetrics();
+  const aws = createAwsClients({
+    region: settings.awsRegion ?? config.defaults.region,
+    endpoint: settings.awsEndpointUrl,
+    onCall: (e) =>
+      metrics.awsCalls.inc({
+        service: e.service,
+        operation: e.operation,
+        outcome: e.ok ? 'ok' : (e.errorName ?? 'error'),
+      }),
+  });
+  const ecs = options.ecs ?? new AwsEcsReader({ clients: aws });
+
+  const boltLogger = slackLogger(logger);
+  const clientOptions = { ...SLACK_CLIENT_OPTIONS, slackApiUrl: settings.slackApiUrl };
+  let receiver: HTTPReceiver | undefined;
+  let app: App;
+  if (settings.socketMode) {
+    app = new App({
+      token: settings.slackBotToken,
+      appToken: settings.slackAppToken,
+      socketMode: true,
+      logger: boltLogger,
+      clientOptions,
+    });
+  } else {
+    receiver = new HTTPReceiver({
+      signingSecret: settings.slackSigningSecret ?? '',
+      endpoints: '/slack/events',
+      logger: boltLogger,
+      processBeforeResponse: false,
+    });
+    app = new App({ token: settings.slackBotToken, receiver, logger: boltLogger, clientOptions });
+  }
+
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    const forget = () => inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  };
+
+  registerCommands(app, { config, ecs, store, clock, logger, metrics, track });
+  app.error(async (error) => {
+    const e = asDockhandError(error);
+    metrics.errors.inc({ code: e.code });
+    logger.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+
+  let started = false;
+  const server: Server = createHttpServer({
+    metrics,
+    logger,
+    slack: receiver?.requestListener,
+    health: async () => {
+      const checks: Record<string, string> = {
+        app: started ? 'ok' : 'starting',
+        config: `${Object.keys(config.services).length} services`,
+        slack: settings.socketMode ? 'socket mode' : 'http',
+      };
+      try {
+        await store.ping();
+        checks.store = 'ok';
+      } catch (err) {
+        logger.warn({ err }, 'store ping failed');
+        checks.store = 'unavailable';
+      }
+      return { ok: started && checks.store === 'ok', checks };
+    },
+  });
+
+  return {
+    metrics,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(settings.port, () => resolve());
+      });
+      if (settings.socketMode) await app.start();
+      started = true;
+      const port = (server.address() as AddressInfo).port;
+      logger.info({ port, mode: settings.socketMode ? 'socket' : 'http' }, 'dockhand is listening');
+      return port;
+    },
+    async stop(timeoutMs = 10_000) {
+      started = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (settings.socketMode) await app.stop().catch(() => {});
+      const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+      const drained = await Promise.race([Promise.allSettled([...inFlight]).then(() => 'drained' as const), deadline]);
+      if (drained === 'timeout') logger.warn({ pending: inFlight.size }, 'stopped with work still in flight');
+      server.closeAllConnections();
+      await closed;
+      aws.destroy();
+    },
+  };
+};

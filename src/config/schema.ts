@@ -1,0 +1,170 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
+
+/**
+ * The schema of dockhand.yml (DESIGN.md §2.3). Keys shown in the design are a contract; the others
+ * are additions documented in dockhand.example.yml. Objects are strict so that a misspelt key fails
+ * at start-up instead of being ignored.
+ */
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a lower-case name of letters, digits, "-" or "_"');
+
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
+  message: 'expected a duration such as 30s, 15m, 2h or 1d',
+});
+
+const cronExpression = z.string().refine((s) => cron.validate(s), {
+  message: 'expected a cron expression such as "*/5 * * * *"',
+});
+
+const channel = z
+  .string()
+  .regex(/^(#[a-z0-9._-]{1,80}|[CGD][A-Z0-9]{6,})$/, 'expected a channel name like "#deploys" or a channel id');
+
+/** Slack user (U…/W…) or user-group (S…) ids. */
+const principal = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'expected a Slack user id (U…) or user-group id (S…)');
+
+const ecrRegistry = z.strictObject({
+  type: z.literal('ecr'),
+  region: z.string().optional(),
+  registryId: z
+    .string()
+    .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
+    .optional(),
+});
+
+const plainRegistry = z.strictObject({
+  type: z.literal('registry'),
+  address: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'expected host[:port], without a scheme'),
+  insecure: z.boolean().default(false),
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
+
+const registry = z.discriminatedUnion('type', [ecrRegistry, plainRegistry]);
+
+const approval = z.strictObject({
+  approvers: z.array(principal).min(1),
+  required: z.int().min(1).default(1),
+  allowSelfApproval: z.boolean().default(false),
+  expiresAfter: duration.default('30m'),
+});
+
+const buildFields = {
+  dockerfile: z.string().default('Dockerfile'),
+  context: z.string().default('.'),
+  buildArgs: z.record(z.string(), z.string()).default({}),
+};
+
+const gitSource = z.strictObject({ git: z.string().min(1), ref: z.string().min(1).default('main'), ...buildFields });
+const pathSource = z.strictObject({ path: z.string().min(1), ...buildFields });
+
+const ecsTarget = z.strictObject({
+  type: z.literal('ecs'),
+  cluster: z.string().min(1),
+  service: z.string().min(1),
+  container: z.string().min(1),
+  region: z.string().optional(),
+});
+
+const portMapping = z
+  .string()
+  .regex(/^(\d{1,5}(-\d{1,5})?:)?\d{1,5}(\/(tcp|udp))?$/, 'expected "host:container" ports');
+
+const dockerTarget = z.strictObject({
+  type: z.literal('docker'),
+  host: z.string().regex(/^(unix|tcp|ssh|npipe):\/\/.+/, 'expected unix://, tcp:// or ssh:// URL'),
+  container: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a container name'),
+  ports: z.array(portMapping).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  volumes: z.array(z.string()).default([]),
+  healthcheck: z.strictObject({ port: z.int().min(1).max(65535), path: z.string().optional() }).optional(),
+  replicas: z.int().min(0).default(1),
+  publicAddress: z.string().optional(),
+  tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }).optional(),
+  sshKey: z.string().optional(),
+});
+
+const target = z.discriminatedUnion('type', [ecsTarget, dockerTarget]);
+
+const scale = z
+  .strictObject({ min: z.int().min(0), max: z.int().min(0) })
+  .refine((s) => s.min <= s.max, { message: 'min must not exceed max' });
+
+const environment = z.strictObject({
+  target,
+  approval: name.optional(),
+  scaleApproval: name.optional(),
+  scale: scale.optional(),
+  rolloutTimeout: duration.default('30m'),
+});
+
+const service = z.strictObject({
+  source: z.union([gitSource, pathSource], { error: 'expected { git, ref } or { path }' }).optional(),
+  image: z.strictObject({ registry: name, repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/) }).optional(),
+  deployers: z.array(principal).optional(),
+  channel: channel.optional(),
+  environments: z
+    .record(name, environment)
+    .refine((e) => Object.keys(e).length > 0, { message: 'expected at least one environment' }),
+  watch: z.strictObject({ health: cronExpression.optional(), publicIps: cronExpression.optional() }).optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    defaults: z.strictObject({ channel: channel.optional(), region: z.string().optional() }).default({}),
+    registries: z.record(name, registry).default({}),
+    approvals: z.record(name, approval).default({}),
+    services: z.record(name, service),
+    digest: z.strictObject({ channel, schedule: cronExpression }).optional(),
+  })
+  .superRefine((config, ctx) => {
+    for (const [serviceName, svc] of Object.entries(config.services)) {
+      if (svc.image && !(svc.image.registry in config.registries)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', serviceName, 'image', 'registry'],
+          message: `unknown registry "${svc.image.registry}" (defined: ${Object.keys(config.registries).join(', ') || 'none'})`,
+        });
+      }
+      if (svc.source && !svc.image) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', serviceName, 'image'],
+          message: 'a service with a source needs an image: { registry, repository } to push to',
+        });
+      }
+      for (const [envName, env] of Object.entries(svc.environments)) {
+        for (const key of ['approval', 'scaleApproval'] as const) {
+          const policy = env[key];
+          if (policy !== undefined && !(policy in config.approvals)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['services', serviceName, 'environments', envName, key],
+              message: `unknown approval policy "${policy}" (defined: ${Object.keys(config.approvals).join(', ') || 'none'})`,
+            });
+          }
+        }
+      }
+      if (!svc.channel && !config.defaults.channel) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', serviceName, 'channel'],
+          message: 'no channel: set services.<name>.channel or defaults.channel',
+        });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ServiceConfig = Config['services'][string];
+export type EnvironmentConfig = ServiceConfig['environments'][string];
+export type TargetConfig = EnvironmentConfig['target'];
+export type EcsTargetConfig = Extract<TargetConfig, { type: 'ecs' }>;
+export type DockerTargetConfig = Extract<TargetConfig, { type: 'docker' }>;
+export type RegistryConfig = Config['registries'][string];
+export type ApprovalPolicy = Config['approvals'][string];
+export type SourceConfig = NonNullable<ServiceConfig['source']>;

@@ -1,0 +1,237 @@
+import { UsageError } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import { type CommandName, DOCKHAND_SUBCOMMANDS, usageOf } from './usage.ts';
+
+/**
+ * The slash-command grammar of DESIGN.md §2.2, as pure functions from the command text to a typed request.
+ * Anything that does not parse throws a UsageError carrying the usage line; nothing unparsed starts work.
+ */
+
+export interface DeployRequest {
+  service: string;
+  env?: string | undefined;
+  ref?: string | undefined;
+  imageTag?: string | undefined;
+  restart: boolean;
+  dryRun: boolean;
+}
+export interface RollbackRequest {
+  service: string;
+  env?: string | undefined;
+  revision?: number | undefined;
+}
+export interface ScaleRequest {
+  service: string;
+  env?: string | undefined;
+  count: number;
+}
+export interface StatusRequest {
+  service?: string | undefined;
+  env?: string | undefined;
+}
+export interface LogsRequest {
+  service: string;
+  env?: string | undefined;
+  sinceMs: number;
+  grep?: string | undefined;
+}
+export type DockhandRequest =
+  | { sub: 'help' }
+  | { sub: 'lock'; service: string; env?: string | undefined; reason?: string | undefined }
+  | { sub: 'unlock' | 'history' | 'ips'; service: string; env?: string | undefined };
+
+export const DEFAULT_LOGS_SINCE_MS = 15 * 60_000;
+export const MAX_LOGS_SINCE_MS = 24 * 3_600_000;
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Slack escapes &, < and > in command text; links and mentions arrive as <…|label>. */
+export const decodeSlackText = (text: string): string =>
+  text
+    .replace(/<([^<>|]*)\|([^<>]*)>/g, '$2')
+    .replace(/<([^<>]*)>/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+const tokenize = (text: string): string[] =>
+  decodeSlackText(text)
+    .replace(/[\u2013\u2014]/g, '--') // Slack clients turn "--" into an en or em dash
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0);
+
+/**
+ * git's ref-name rules (git-check-ref-format), plus: nothing that starts with "-" (it would be read as an
+ * option), so a ref can be passed to git safely.
+ */
+export const isValidGitRef = (ref: string): boolean => {
+  if (ref.length === 0 || ref.length > 255) return false;
+  if (ref.startsWith('-') || ref.startsWith('/') || ref.endsWith('/') || ref.endsWith('.')) return false;
+  if (ref.includes('..') || ref.includes('@{') || ref.includes('//') || ref === '@') return false;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: git forbids control characters in refs
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false;
+  return ref.split('/').every((part) => part.length > 0 && !part.startsWith('.') && !part.endsWith('.lock'));
+};
+
+class Tokens {
+  readonly command: CommandName;
+  private readonly items: string[];
+  private index = 0;
+
+  constructor(command: CommandName, text: string) {
+    this.command = command;
+    this.items = tokenize(text);
+  }
+
+  fail(message: string): never {
+    throw new UsageError(message, usageOf(this.command));
+  }
+
+  peek(): string | undefined {
+    return this.items[this.index];
+  }
+
+  next(): string | undefined {
+    const item = this.items[this.index];
+    if (item !== undefined) this.index += 1;
+    return item;
+  }
+
+  rest(): string {
+    const rest = this.items.slice(this.index).join(' ');
+    this.index = this.items.length;
+    return rest;
+  }
+
+  service(required: true): string;
+  service(required: false): string | undefined;
+  service(required: boolean): string | undefined {
+    const token = this.peek();
+    if (token === undefined || isKeyword(token)) {
+      if (required) this.fail('Which service? Name one.');
+      return undefined;
+    }
+    this.next();
+    if (!NAME.test(token)) this.fail(`“${token}” is not a service name.`);
+    return token;
+  }
+
+  env(keyword: string, current: string | undefined): string {
+    if (current !== undefined) this.fail(`The environment is given twice.`);
+    const env = this.next();
+    if (env === undefined) this.fail(`“${keyword}” needs an environment after it.`);
+    if (!NAME.test(env)) this.fail(`“${env}” is not an environment name.`);
+    return env;
+  }
+}
+
+const ENV_KEYWORDS = new Set(['to', 'in']);
+const isKeyword = (token: string): boolean => ENV_KEYWORDS.has(token) || token.startsWith('--');
+
+export const parseDeploy = (text: string): DeployRequest => {
+  const t: Tokens = new Tokens('deploy', text);
+  const service = t.service(true);
+  const request: DeployRequest = { service, restart: false, dryRun: false };
+  for (let token = t.next(); token !== undefined; token = t.next()) {
+    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
+    else if (token === '--restart') request.restart = true;
+    else if (token === '--dry-run') request.dryRun = true;
+    else if (token.startsWith('-')) t.fail(`Unknown option “${token}”.`);
+    else if (request.ref !== undefined || request.imageTag !== undefined) t.fail(`Unexpected “${token}”.`);
+    else if (token.startsWith('image:')) {
+      const tag = token.slice('image:'.length);
+      if (!IMAGE_TAG.test(tag)) t.fail(`“${tag}” is not a valid image tag.`);
+      request.imageTag = tag;
+    } else {
+      if (!isValidGitRef(token)) t.fail(`“${token}” is not a valid git ref.`);
+      request.ref = token;
+    }
+  }
+  if (request.restart && (request.ref !== undefined || request.imageTag !== undefined))
+    t.fail('--restart redeploys what is running: it takes no ref or image.');
+  return request;
+};
+
+export const parseRollback = (text: string): RollbackRequest => {
+  const t: Tokens = new Tokens('rollback', text);
+  const request: RollbackRequest = { service: t.service(true) };
+  for (let token = t.next(); token !== undefined; token = t.next()) {
+    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
+    else if (request.revision === undefined && /^\d{1,9}$/.test(token)) {
+      request.revision = Number(token);
+      if (request.revision < 1) t.fail('Revisions start at 1.');
+    } else t.fail(`Unexpected “${token}”: a revision is a whole number, such as 41.`);
+  }
+  return request;
+};
+
+export const parseScale = (text: string): ScaleRequest => {
+  const t: Tokens = new Tokens('scale', text);
+  const service = t.service(true);
+  let count: number | undefined;
+  let env: string | undefined;
+  for (let token = t.next(); token !== undefined; token = t.next()) {
+    if (ENV_KEYWORDS.has(token)) env = t.env(token, env);
+    else if (count === undefined) {
+      if (!/^\d{1,6}$/.test(token)) t.fail(`“${token}” is not a task count: give a whole number such as 4.`);
+      count = Number(token);
+    } else t.fail(`Unexpected “${token}”.`);
+  }
+  if (count === undefined) t.fail('How many tasks? Give a whole number.');
+  return { service, env, count };
+};
+
+export const parseStatus = (text: string): StatusRequest => {
+  const t: Tokens = new Tokens('status', text);
+  const request: StatusRequest = { service: t.service(false) };
+  for (let token = t.next(); token !== undefined; token = t.next()) {
+    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
+    else t.fail(`Unexpected “${token}”.`);
+  }
+  if (request.env !== undefined && request.service === undefined)
+    t.fail('Name the service whose environment you mean.');
+  return request;
+};
+
+export const parseLogs = (text: string): LogsRequest => {
+  const t: Tokens = new Tokens('logs', text);
+  const request: LogsRequest = { service: t.service(true), sinceMs: DEFAULT_LOGS_SINCE_MS };
+  let since: string | undefined;
+  for (let token = t.next(); token !== undefined; token = t.next()) {
+    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
+    else if (token === 'since' && since === undefined) {
+      since = t.next();
+      const ms = since === undefined ? undefined : parseDuration(since);
+      if (ms === undefined || ms <= 0) t.fail('“since” needs a duration such as 30s, 15m or 2h.');
+      if (ms > MAX_LOGS_SINCE_MS) t.fail('“since” goes back 24h at most.');
+      request.sinceMs = ms;
+    } else if (token === 'grep') {
+      const text = t.rest();
+      if (text.length === 0) t.fail('“grep” needs the text to look for.');
+      request.grep = text;
+    } else t.fail(`Unexpected “${token}”.`);
+  }
+  return request;
+};
+
+export const parseDockhand = (text: string): DockhandRequest => {
+  const t: Tokens = new Tokens('dockhand', text);
+  const sub = t.next() ?? 'help';
+  if (!(sub in DOCKHAND_SUBCOMMANDS)) t.fail(`Unknown subcommand “${sub}”.`);
+  if (sub === 'help') {
+    if (t.peek() !== undefined) t.fail(`Unexpected “${t.peek()}”.`);
+    return { sub: 'help' };
+  }
+  const service = t.service(true);
+  let env: string | undefined;
+  const reason: string[] = [];
+  for (let token = t.next(); token !== undefined; token = t.next()) {
+    if (ENV_KEYWORDS.has(token) && env === undefined && reason.length === 0) env = t.env(token, env);
+    else if (sub === 'lock') reason.push(token, ...t.rest().split(' ').filter(Boolean));
+    else t.fail(`Unexpected “${token}”.`);
+  }
+  if (sub === 'lock') return { sub, service, env, reason: reason.length > 0 ? reason.join(' ') : undefined };
+  return { sub: sub as 'unlock' | 'history' | 'ips', service, env };
+};

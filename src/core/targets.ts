@@ -1,0 +1,48 @@
+import type { Config, EnvironmentConfig, ServiceConfig } from '../config/schema.ts';
+import { DockhandError } from '../errors.ts';
+import type { EcsServiceRef } from '../ports.ts';
+
+/** A service in one environment: what every command resolves its arguments to. */
+export interface ResolvedTarget {
+  service: string;
+  environment: string;
+  serviceConfig: ServiceConfig;
+  envConfig: EnvironmentConfig;
+  channel: string;
+}
+
+const list = (names: string[]): string => names.map((n) => `\`${n}\``).join(', ');
+
+/** Resolves `<service> [in <env>]`; without an environment, the service's first one is meant (DESIGN.md §2.2). */
+export const resolveTarget = (config: Config, service: string, env?: string): ResolvedTarget => {
+  const serviceConfig = config.services[service];
+  if (!serviceConfig) {
+    throw new DockhandError('not_found', `There is no service \`${service}\` in dockhand.yml.`, {
+      hint: `Known services: ${list(Object.keys(config.services))}.`,
+    });
+  }
+  const envNames = Object.keys(serviceConfig.environments);
+  const environment = env ?? (envNames[0] as string);
+  const envConfig = serviceConfig.environments[environment];
+  if (!envConfig) {
+    throw new DockhandError('not_found', `\`${service}\` has no environment \`${environment}\`.`, {
+      hint: `Its environments: ${list(envNames)}.`,
+    });
+  }
+  const channel = serviceConfig.channel ?? config.defaults.channel ?? '';
+  return { service, environment, serviceConfig, envConfig, channel };
+};
+
+/** Every configured (service, environment), in config order. */
+export const allTargets = (config: Config): ResolvedTarget[] =>
+  Object.keys(config.services).flatMap((service) =>
+    Object.keys(config.services[service]?.environments ?? {}).map((env) => resolveTarget(config, service, env)),
+  );
+
+export const ecsRef = (config: Config, target: ResolvedTarget): EcsServiceRef | undefined => {
+  const t = target.envConfig.target;
+  if (t.type !== 'ecs') return undefined;
+  return { cluster: t.cluster, service: t.service, region: t.region ?? config.defaults.region };
+};
+
+export const refKey = (ref: EcsServiceRef): string => `${ref.region ?? ''}/${ref.cluster}/${ref.service}`;

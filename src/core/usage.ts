@@ -1,0 +1,31 @@
+/**
+ * The one source of every command's usage line: the parser's errors, /dockhand help and manifest.yml's
+ * usage hints (a test keeps the manifest in step) all read these.
+ */
+export const COMMANDS = {
+  deploy: {
+    usage: '<service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run]',
+    description: 'Build, approve and roll out a service',
+  },
+  rollback: { usage: '<service> [to <env>] [<revision>]', description: 'Roll a service back to an earlier revision' },
+  scale: { usage: '<service> <count> [in <env>]', description: 'Change how many tasks a service runs' },
+  status: { usage: '[<service>] [in <env>]', description: 'Show what is running' },
+  logs: { usage: '<service> [in <env>] [since <duration>] [grep <text>]', description: 'Show recent log lines' },
+  dockhand: {
+    usage:
+      'help | lock <service> [in <env>] [reason…] | unlock <service> [in <env>] | history <service> [in <env>] | ips <service> [in <env>]',
+    description: 'Help, locks, history and IPs',
+  },
+} as const;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export const usageOf = (command: CommandName): string => `/${command} ${COMMANDS[command].usage}`;
+
+export const DOCKHAND_SUBCOMMANDS = {
+  help: 'help',
+  lock: 'lock <service> [in <env>] [reason…]',
+  unlock: 'unlock <service> [in <env>]',
+  history: 'history <service> [in <env>]',
+  ips: 'ips <service> [in <env>]',
+} as const;

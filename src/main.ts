@@ -1,0 +1,64 @@
+/**
+ * Entry point: read the environment and config, open the store, build the app, start it, and shut down
+ * gracefully on SIGTERM/SIGINT. Everything that can be wrong at start-up is reported in plain words and exits 1.
+ */
+import { openStore } from './adapters/store/index.ts';
+import { createDockhand } from './app.ts';
+import { readEnv } from './config/env.ts';
+import { loadConfig } from './config/load.ts';
+import { ConfigError, errorMessage } from './errors.ts';
+import { createLogger } from './logger.ts';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(
+    `dockhand needs Node.js 24 or later; this is ${process.version}. Run it with \`npm start\`, which uses the Node 24 that \`npm ci\` installs.\n`,
+  );
+  process.exit(1);
+}
+
+const fail = (what: string, error: unknown): never => {
+  const text = error instanceof ConfigError ? error.message : errorMessage(error);
+  process.stderr.write(`dockhand cannot start: ${what}\n${text}\n`);
+  process.exit(1);
+};
+
+const settings = (() => {
+  try {
+    return readEnv(process.env);
+  } catch (e) {
+    return fail('the environment is not usable', e);
+  }
+})();
+const logger = createLogger(settings.logLevel);
+const config = await loadConfig({ path: settings.configPath, env: process.env }).catch((e: unknown) =>
+  fail(`the config file ${settings.configPath} is not valid`, e),
+);
+const store = await openStore(settings.databaseUrl, { instance: settings.instanceId }).catch((e: unknown) =>
+  fail('the store could not be opened', e),
+);
+
+const dockhand = createDockhand({ settings, config, store, logger });
+await dockhand.start().catch((e: unknown) => fail(`could not listen on port ${settings.port}`, e));
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  dockhand
+    .stop(10_000)
+    .then(() => store.close())
+    .then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

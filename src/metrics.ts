@@ -1,0 +1,47 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics, served as text on GET /metrics. One instance per app (tests make their own). */
+export const createMetrics = () => {
+  const registry = new Registry();
+  return {
+    registry,
+    commands: new Counter({
+      name: 'dockhand_commands_total',
+      help: 'Slash commands handled, by command and outcome',
+      labelNames: ['command', 'outcome'] as const,
+      registers: [registry],
+    }),
+    actions: new Counter({
+      name: 'dockhand_actions_total',
+      help: 'Button clicks handled, by action id and outcome',
+      labelNames: ['action', 'outcome'] as const,
+      registers: [registry],
+    }),
+    ackLatency: new Histogram({
+      name: 'dockhand_ack_latency_seconds',
+      help: 'Time from receiving a Slack request to sending its HTTP acknowledgement',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
+      registers: [registry],
+    }),
+    awsCalls: new Counter({
+      name: 'dockhand_aws_calls_total',
+      help: 'AWS API calls, by service, operation and outcome',
+      labelNames: ['service', 'operation', 'outcome'] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'dockhand_errors_total',
+      help: 'Errors shown to users or logged, by code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    jobTicks: new Counter({
+      name: 'dockhand_job_ticks_total',
+      help: 'Scheduled job ticks, by job and outcome',
+      labelNames: ['job', 'outcome'] as const,
+      registers: [registry],
+    }),
+  };
+};
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,303 @@
+/**
+ * The interfaces the core needs. Adapters (src/adapters/*) implement them; only src/app.ts constructs adapters.
+ * Types here speak the domain, not the SDKs: an ECS DescribeServices output never leaves src/adapters/aws.
+ */
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Runtime snapshots: what a service looks like right now (ECS today; the Docker-host target fills the same shape).
+
+export type Health = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
+
+export interface EcsServiceRef {
+  cluster: string;
+  service: string;
+  /** Region override; undefined = the client's default region. */
+  region?: string | undefined;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+}
+
+export interface TaskDefinitionSummary {
+  arn: string;
+  family: string;
+  revision: number;
+  containers: ContainerSpec[];
+}
+
+export interface DeploymentSnapshot {
+  id: string;
+  /** PRIMARY (the newest), ACTIVE (being replaced), INACTIVE. */
+  status: string;
+  taskDefinitionArn: string;
+  /** "family:revision". */
+  revision: string;
+  rolloutState?: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | undefined;
+  rolloutStateReason?: string | undefined;
+  desired: number;
+  running: number;
+  pending: number;
+  failed: number;
+  createdAt?: Date | undefined;
+  updatedAt?: Date | undefined;
+}
+
+export interface ServiceEvent {
+  id: string;
+  at: Date;
+  message: string;
+}
+
+export interface ContainerState {
+  name: string;
+  lastStatus?: string | undefined;
+  exitCode?: number | undefined;
+  reason?: string | undefined;
+  health?: Health | undefined;
+}
+
+export interface TaskSnapshot {
+  arn: string;
+  /** The last part of the ARN, as the console shows it. */
+  id: string;
+  taskDefinitionArn: string;
+  /** "family:revision". */
+  revision: string;
+  /** The ECS deployment that started it ("ecs-svc/…"), when known. */
+  startedBy?: string | undefined;
+  lastStatus: string;
+  desiredStatus: string;
+  health: Health;
+  startedAt?: Date | undefined;
+  stoppedAt?: Date | undefined;
+  stoppedReason?: string | undefined;
+  containers: ContainerState[];
+  eniId?: string | undefined;
+  privateIp?: string | undefined;
+  /** undefined when the task has no public IP (private subnet) or it is not known yet. */
+  publicIp?: string | undefined;
+}
+
+export interface ServiceSnapshot {
+  ref: EcsServiceRef;
+  status: string;
+  taskDefinition: TaskDefinitionSummary;
+  desired: number;
+  running: number;
+  pending: number;
+  deployments: DeploymentSnapshot[];
+  /** Newest first. */
+  events: ServiceEvent[];
+  /** Tasks whose desired status is RUNNING. */
+  tasks: TaskSnapshot[];
+}
+
+export type ServiceLookup =
+  | { ref: EcsServiceRef; found: true; snapshot: ServiceSnapshot }
+  | { ref: EcsServiceRef; found: false; reason: string };
+
+export interface DescribeOptions {
+  /** Also list and describe the services' running tasks (default true). */
+  tasks?: boolean;
+  /** Also resolve tasks' public IPs through their ENIs (default true; implies tasks). */
+  publicIps?: boolean;
+}
+
+/** Reads ECS state in as few calls as the APIs allow (batches per cluster; see DESIGN.md §3.3). */
+export interface EcsReader {
+  describe(refs: readonly EcsServiceRef[], options?: DescribeOptions): Promise<ServiceLookup[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Store
+
+export interface AuditEvent {
+  id: number;
+  at: Date;
+  /** Slack user id, or "dockhand" for the app's own actions. */
+  actor: string;
+  /** What happened: "command", "deployment.approved", "lock.acquired"… */
+  action: string;
+  service?: string | undefined;
+  environment?: string | undefined;
+  /** What it happened to: a deployment id, a lock key… */
+  subject?: string | undefined;
+  /** ok | refused | error | a state name. */
+  outcome: string;
+  detail?: Record<string, unknown> | undefined;
+}
+
+export type NewAuditEvent = Omit<AuditEvent, 'id'>;
+
+export interface AuditQuery {
+  service?: string;
+  environment?: string;
+  subject?: string;
+  action?: string;
+  limit?: number;
+}
+
+export interface LockKey {
+  service: string;
+  environment: string;
+}
+
+export interface Lock extends LockKey {
+  /** A deployment id, or "manual:<user>" for /dockhand lock. */
+  owner: string;
+  /** The process that took it (a restarted process reclaims its own). */
+  instance: string;
+  holder: string;
+  reason?: string | undefined;
+  acquiredAt: Date;
+  expiresAt?: Date | undefined;
+}
+
+export type LockResult = { acquired: true; lock: Lock } | { acquired: false; held: Lock };
+
+/** What a deployment record is for. A rollback and a restart are deployments too; so is a scale. */
+export type OperationKind = 'deploy' | 'restart' | 'rollback' | 'scale';
+
+export const TERMINAL_STATES = [
+  'succeeded',
+  'failed',
+  'rejected',
+  'expired',
+  'cancelled',
+  'aborted',
+  'rolled_back',
+] as const;
+
+export type DeploymentState =
+  | 'requested'
+  | 'awaiting_approval'
+  | 'approved'
+  | 'building'
+  | 'pushing'
+  | 'registering'
+  | 'rolling_out'
+  | (typeof TERMINAL_STATES)[number];
+
+export const isTerminal = (state: DeploymentState): boolean => (TERMINAL_STATES as readonly string[]).includes(state);
+
+export interface Approval {
+  user: string;
+  at: Date;
+}
+
+export interface DeploymentRecord {
+  /** Opaque, stable id carried in button values ("dep_…"). */
+  id: string;
+  /** Human number, "#42", increasing across the store. */
+  seq: number;
+  kind: OperationKind;
+  service: string;
+  environment: string;
+  state: DeploymentState;
+  requestedBy: string;
+  requestedAt: Date;
+  updatedAt: Date;
+  /** Where its card lives. */
+  channel?: string | undefined;
+  messageTs?: string | undefined;
+  /** What was asked: a git ref, an image tag, a revision, a desired count… */
+  request: Record<string, unknown>;
+  /** What was found or produced along the way: commit sha/subject, image, digest, task definitions, ECS deployment id… */
+  facts: Record<string, unknown>;
+  approvals: Approval[];
+  expiresAt?: Date | undefined;
+  finishedAt?: Date | undefined;
+  /** Why it is in its state (failure reason, rejection, expiry). */
+  reason?: string | undefined;
+}
+
+export interface NewDeployment {
+  kind: OperationKind;
+  service: string;
+  environment: string;
+  state: DeploymentState;
+  requestedBy: string;
+  request: Record<string, unknown>;
+  facts?: Record<string, unknown>;
+  expiresAt?: Date;
+}
+
+export interface TransitionRequest {
+  /** The transition happens only if the current state is one of these (a conditional update). */
+  from: readonly DeploymentState[];
+  to: DeploymentState;
+  actor: string;
+  reason?: string;
+  /** Merged into facts in the same write. */
+  facts?: Record<string, unknown>;
+}
+
+export type ApprovalOutcome =
+  /** Counted, more approvals are still needed. */
+  | { result: 'recorded'; deployment: DeploymentRecord }
+  /** This approval completed the quorum: the deployment moved to `approved` in the same write. */
+  | { result: 'approved'; deployment: DeploymentRecord }
+  /** This user had already approved. */
+  | { result: 'duplicate'; deployment: DeploymentRecord }
+  /** Not awaiting approval any more (approved, rejected, expired, …): nothing changed. */
+  | { result: 'not_pending'; deployment: DeploymentRecord };
+
+export interface DeploymentQuery {
+  service?: string;
+  environment?: string;
+  states?: readonly DeploymentState[];
+  kinds?: readonly OperationKind[];
+  limit?: number;
+}
+
+/**
+ * The store. Every state change is written here before it is announced; writes that decide something
+ * (a transition, an approval, a lock) are single conditional statements, so two replicas or a double
+ * click can never both win.
+ */
+export interface Store {
+  /** Cheap round trip, for /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  appendAudit(event: NewAuditEvent): Promise<void>;
+  /** Newest first. */
+  listAudit(query: AuditQuery): Promise<AuditEvent[]>;
+
+  /** Creates the record and its "requested" audit event in one transaction. */
+  createDeployment(input: NewDeployment, at: Date): Promise<DeploymentRecord>;
+  getDeployment(id: string): Promise<DeploymentRecord | undefined>;
+  /** Conditional state change + audit event in one transaction; undefined when `from` did not match. */
+  transition(id: string, request: TransitionRequest, at: Date): Promise<DeploymentRecord | undefined>;
+  /** Merges facts / card location without a state change (progress, message ts). */
+  updateDeployment(
+    id: string,
+    patch: { facts?: Record<string, unknown>; channel?: string; messageTs?: string },
+    at: Date,
+  ): Promise<DeploymentRecord>;
+  /** Records `user`'s approval; when `required` distinct approvals exist, moves to `approved` in the same transaction. */
+  approve(id: string, user: string, required: number, at: Date): Promise<ApprovalOutcome>;
+  /** Newest first. */
+  listDeployments(query: DeploymentQuery): Promise<DeploymentRecord[]>;
+
+  /** Takes the (service, environment) lock unless someone else holds an unexpired one. */
+  acquireLock(lock: Omit<Lock, 'acquiredAt'>, at: Date): Promise<LockResult>;
+  /** Releases it if `owner` holds it; true when released. */
+  releaseLock(key: LockKey, owner: string): Promise<boolean>;
+  getLock(key: LockKey, at: Date): Promise<Lock | undefined>;
+  listLocks(at: Date): Promise<Lock[]>;
+
+  /** A short lease so that one replica runs a job tick: true when `holder` has it until at+ttl. */
+  tryLease(name: string, holder: string, ttlMs: number, at: Date): Promise<boolean>;
+
+  /** Small JSON state that must survive restarts (watch state, IP caches…). */
+  getState<T>(key: string): Promise<T | undefined>;
+  putState(key: string, value: unknown, at: Date): Promise<void>;
+}

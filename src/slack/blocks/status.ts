@@ -1,0 +1,116 @@
+import { assessHealth, HEALTH_EMOJI } from '../../core/health.ts';
+import type { StatusRow } from '../../core/status.ts';
+import type { ResolvedTarget } from '../../core/targets.ts';
+import type { DeploymentSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
+import { code, date, escapeText, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
+import type { Card, KnownBlock } from './types.ts';
+
+const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+
+const deploymentLine = (d: DeploymentSnapshot): string => {
+  const state = d.rolloutState ? ` · ${d.rolloutState}` : '';
+  const reason = d.rolloutStateReason && d.rolloutState === 'FAILED' ? ` — ${safe(d.rolloutStateReason, 300)}` : '';
+  return (
+    `*${escapeText(d.status)}* ${code(d.revision)}${state} · ${d.running}/${d.desired} running, ` +
+    `${d.pending} pending, ${d.failed} failed${reason}`
+  );
+};
+
+const taskLine = (t: TaskSnapshot): string => {
+  const ip = t.publicIp ?? (t.eniId ? 'no public IP' : '—');
+  const priv = t.privateIp ? ` (private ${t.privateIp})` : '';
+  return `${code(t.id.slice(0, 12))} ${escapeText(t.lastStatus)} · ${escapeText(t.health)} · ${code(t.revision)} · ${escapeText(ip)}${priv}`;
+};
+
+/** The /status card for one service in one environment. */
+export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, now: Date): Card => {
+  const health = assessHealth(s);
+  const td = `${s.taskDefinition.family}:${s.taskDefinition.revision}`;
+  const title = `${target.service} · ${target.environment}`;
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(title, LIMITS.headerText) } },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Health*\n${HEALTH_EMOJI[health.state]} ${health.state}` },
+        { type: 'mrkdwn', text: `*Tasks*\n${s.running} running · ${s.pending} pending · ${s.desired} desired` },
+        { type: 'mrkdwn', text: `*Task definition*\n${code(td)}` },
+        { type: 'mrkdwn', text: `*Cluster / service*\n${code(s.ref.cluster)} / ${code(s.ref.service)}` },
+      ],
+    },
+  ];
+  if (health.reasons.length > 0) blocks.push(section(`:warning: ${safe(health.reasons.join('; '))}`));
+  blocks.push(
+    section(`*Images*\n${lines(s.taskDefinition.containers.map((c) => `${code(c.name)} ${code(c.image)}`))}`),
+  );
+  if (s.deployments.length > 0) blocks.push(section(`*Deployments*\n${lines(s.deployments.map(deploymentLine))}`));
+  blocks.push(
+    section(
+      s.tasks.length > 0
+        ? `*Tasks* (${s.tasks.length})\n${lines(s.tasks.map(taskLine))}`
+        : '*Tasks*\nNo running tasks.',
+    ),
+  );
+  const events = s.events.slice(0, 5);
+  if (events.length > 0) {
+    blocks.push(
+      section(`*Recent events*\n${lines(events.map((e) => `${date(e.at, '{time}')} ${safe(e.message, 400)}`))}`),
+    );
+  }
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · \`/deploy ${target.service} to ${target.environment}\`` }],
+  });
+  const ips = s.tasks.map((t) => t.publicIp).filter((ip) => ip !== undefined);
+  const text =
+    `${title}: ${health.state}, ${td}, ${s.running}/${s.desired} running` +
+    (ips.length > 0 ? `, IPs ${ips.join(', ')}` : '');
+  return { text, blocks };
+};
+
+const rowLine = (row: StatusRow): string => {
+  const name = `*${escapeText(row.target.service)}* · ${escapeText(row.target.environment)}`;
+  if (row.kind !== 'found') return `:white_circle: ${name} — ${safe(row.reason, 300)}`;
+  const s = row.snapshot;
+  const health = assessHealth(s);
+  return (
+    `${HEALTH_EMOJI[health.state]} ${name} — ${code(`${s.taskDefinition.family}:${s.taskDefinition.revision}`)} · ` +
+    `${s.running}/${s.desired} running · ${health.state}` +
+    (health.reasons.length > 0 ? ` (${safe(health.reasons.join('; '), 300)})` : '')
+  );
+};
+
+/** `/status` without a service: one line per configured service/environment. */
+export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
+  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Services' } }];
+  // One section holds up to 3000 characters; a large config spreads over several, far below the 50-block limit.
+  const rendered = rows.map(rowLine);
+  let chunk: string[] = [];
+  const flush = () => {
+    if (chunk.length > 0) blocks.push(section(chunk.join('\n')));
+    chunk = [];
+  };
+  for (const line of rendered) {
+    if (blocks.length >= LIMITS.blocks - 3) break;
+    if ([...chunk, line].join('\n').length > LIMITS.sectionText) flush();
+    chunk.push(truncate(line, LIMITS.sectionText));
+  }
+  flush();
+  const shown = blocks.length - 1;
+  if (shown === 0) blocks.push(section('No services are configured.'));
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · \`/status <service>\` for details` }],
+  });
+  const counts = rows.reduce<Record<string, number>>((acc, r) => {
+    const state = r.kind === 'found' ? assessHealth(r.snapshot).state : 'unknown';
+    acc[state] = (acc[state] ?? 0) + 1;
+    return acc;
+  }, {});
+  const text = `Services: ${
+    Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ') || 'none'
+  }`;
+  return { text, blocks };
+};

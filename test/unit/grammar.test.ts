@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeSlackText,
+  isValidGitRef,
+  parseDeploy,
+  parseDockhand,
+  parseLogs,
+  parseRollback,
+  parseScale,
+  parseStatus,
+} from '../../src/core/grammar.ts';
+import { UsageError } from '../../src/errors.ts';
+
+const usageErrorOf = (fn: () => unknown): UsageError => {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof UsageError) return e;
+    throw e;
+  }
+  throw new Error('expected a UsageError');
+};
+
+describe('/deploy grammar', () => {
+  it('takes a bare service', () => {
+    expect(parseDeploy('api')).toEqual({ service: 'api', restart: false, dryRun: false });
+  });
+
+  it('takes a ref, an environment and flags in any order after the service', () => {
+    expect(parseDeploy('api v1.4.2 to production --dry-run')).toEqual({
+      service: 'api',
+      ref: 'v1.4.2',
+      env: 'production',
+      restart: false,
+      dryRun: true,
+    });
+    expect(parseDeploy('api in staging feature/login')).toMatchObject({ env: 'staging', ref: 'feature/login' });
+  });
+
+  it('takes image:<tag> instead of a ref', () => {
+    expect(parseDeploy('api image:1.4.2 to production')).toMatchObject({ imageTag: '1.4.2', env: 'production' });
+  });
+
+  it('reads the en dash Slack clients substitute for --', () => {
+    expect(parseDeploy('api \u2013restart')).toMatchObject({ restart: true });
+  });
+
+  it.each([
+    ['', 'Which service?'],
+    ['api main develop', 'Unexpected “develop”'],
+    ['api --force', 'Unknown option “--force”'],
+    ['api to', '“to” needs an environment'],
+    ['api to a in b', 'given twice'],
+    ['api main --restart', '--restart redeploys'],
+    ['api image:', 'not a valid image tag'],
+    ['api -rf', 'Unknown option'],
+    ['api foo..bar', 'not a valid git ref'],
+    ['API', 'not a service name'],
+  ])('refuses %j with a message and the usage line', (text, message) => {
+    const error = usageErrorOf(() => parseDeploy(text));
+    expect(error.message).toContain(message);
+    expect(error.hint).toContain('/deploy <service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run]');
+  });
+});
+
+describe('git ref validation', () => {
+  it.each(['main', 'v1.4.2', 'feature/login-form', 'a1b2c3d', 'release-2026.11'])('accepts %s', (ref) => {
+    expect(isValidGitRef(ref)).toBe(true);
+  });
+  it.each(['-main', '--upload-pack=x', 'a..b', 'a b', 'x.lock', 'a/.b', 'refs/', 'x@{1}', 'a:b', 'a~1', '@', 'a\\b'])(
+    'refuses %s',
+    (ref) => {
+      expect(isValidGitRef(ref)).toBe(false);
+    },
+  );
+});
+
+describe('/scale grammar', () => {
+  it('takes a count and an environment', () => {
+    expect(parseScale('api 4 in production')).toEqual({ service: 'api', count: 4, env: 'production' });
+  });
+  it.each(['api', 'api four', 'api -1', 'api 2.5', 'api 3 4'])('refuses %j', (text) => {
+    expect(() => parseScale(text)).toThrow(UsageError);
+  });
+});
+
+describe('/rollback grammar', () => {
+  it('takes an optional environment and revision', () => {
+    expect(parseRollback('api')).toEqual({ service: 'api' });
+    expect(parseRollback('api to production 41')).toEqual({ service: 'api', env: 'production', revision: 41 });
+  });
+  it.each(['api latest', 'api 0', 'api 4 5'])('refuses %j', (text) => {
+    expect(() => parseRollback(text)).toThrow(UsageError);
+  });
+});
+
+describe('/status grammar', () => {
+  it('takes nothing, a service, or a service and environment', () => {
+    expect(parseStatus('')).toEqual({ service: undefined });
+    expect(parseStatus('api in production')).toEqual({ service: 'api', env: 'production' });
+  });
+  it('refuses extra words and an environment without a service', () => {
+    expect(() => parseStatus('api production')).toThrow('Unexpected “production”');
+    expect(() => parseStatus('in production')).toThrow('Name the service');
+  });
+});
+
+describe('/logs grammar', () => {
+  it('defaults to the last 15 minutes and keeps grep text whole', () => {
+    expect(parseLogs('api')).toEqual({ service: 'api', sinceMs: 15 * 60_000 });
+    expect(parseLogs('api in prod since 5m grep connection refused')).toEqual({
+      service: 'api',
+      env: 'prod',
+      sinceMs: 5 * 60_000,
+      grep: 'connection refused',
+    });
+  });
+  it('decodes the HTML entities Slack sends', () => {
+    expect(parseLogs('api grep a &lt;b&gt; &amp; c').grep).toBe('a <b> & c');
+  });
+  it.each(['api since', 'api since 2d', 'api since soon', 'api grep', 'api tail'])('refuses %j', (text) => {
+    expect(() => parseLogs(text)).toThrow(UsageError);
+  });
+});
+
+describe('/dockhand grammar', () => {
+  it('parses each subcommand', () => {
+    expect(parseDockhand('')).toEqual({ sub: 'help' });
+    expect(parseDockhand('help')).toEqual({ sub: 'help' });
+    expect(parseDockhand('lock api in production db migration running')).toEqual({
+      sub: 'lock',
+      service: 'api',
+      env: 'production',
+      reason: 'db migration running',
+    });
+    expect(parseDockhand('unlock api')).toEqual({ sub: 'unlock', service: 'api', env: undefined });
+    expect(parseDockhand('ips api in staging')).toEqual({ sub: 'ips', service: 'api', env: 'staging' });
+  });
+  it('refuses an unknown subcommand and extra words', () => {
+    expect(() => parseDockhand('deploy api')).toThrow('Unknown subcommand “deploy”');
+    expect(() => parseDockhand('history api now')).toThrow('Unexpected “now”');
+    expect(() => parseDockhand('help me')).toThrow(UsageError);
+  });
+});
+
+describe('Slack text decoding', () => {
+  it('turns links and mentions into their labels', () => {
+    expect(decodeSlackText('<#C123|deploys> <https://x.test|x.test> <mailto:a@b>')).toBe('deploys x.test mailto:a@b');
+  });
+});

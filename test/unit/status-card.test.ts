@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { resolveTarget } from '../../src/core/targets.ts';
+import { overviewCard, serviceStatusCard } from '../../src/slack/blocks/status.ts';
+import { aConfig, aDeployment, aSnapshot, aTask, at } from '../support/builders.ts';
+
+const now = at('2026-11-21T12:00:00Z');
+const config = aConfig();
+const production = resolveTarget(config, 'api', 'production');
+
+describe('status cards (golden)', () => {
+  it('renders a healthy service', async () => {
+    await expect(serviceStatusCard(production, aSnapshot(), now)).toMatchFileSnapshot('golden/status-healthy.json');
+  });
+
+  it('renders a rollout in progress with both deployments', async () => {
+    const s = aSnapshot({
+      pending: 1,
+      deployments: [
+        aDeployment({ id: 'ecs-svc/2', revision: 'api:43', rolloutState: 'IN_PROGRESS', running: 1, pending: 1 }),
+        aDeployment({ status: 'ACTIVE' }),
+      ],
+    });
+    await expect(serviceStatusCard(production, s, now)).toMatchFileSnapshot('golden/status-rolling-out.json');
+  });
+
+  it('renders a degraded service with its reasons and a private-subnet task', async () => {
+    const s = aSnapshot({ running: 1, tasks: [aTask({ health: 'UNHEALTHY', publicIp: undefined })] });
+    await expect(serviceStatusCard(production, s, now)).toMatchFileSnapshot('golden/status-degraded.json');
+  });
+
+  it('renders the overview with found, missing and unsupported rows', async () => {
+    const rows = [
+      { target: production, kind: 'found' as const, snapshot: aSnapshot() },
+      {
+        target: resolveTarget(config, 'api', 'staging'),
+        kind: 'missing' as const,
+        reason: 'service api not found in cluster staging',
+      },
+      { target: resolveTarget(config, 'web', 'box'), kind: 'unsupported' as const, reason: 'Docker host' },
+    ];
+    await expect(overviewCard(rows, now)).toMatchFileSnapshot('golden/status-overview.json');
+  });
+});
+
+describe('status card limits', () => {
+  it('stays within Block Kit limits with 500 tasks and hostile event text', () => {
+    const tasks = Array.from({ length: 500 }, (_, i) => aTask({ id: `${i}`.padStart(32, '0') }));
+    const events = Array.from({ length: 30 }, (_, i) => ({
+      id: `${i}`,
+      at: now,
+      message: `<!channel> ${'x'.repeat(900)}`,
+    }));
+    const card = serviceStatusCard(production, aSnapshot({ tasks, events }), now);
+    expect(card.blocks.length).toBeLessThanOrEqual(50);
+    for (const block of card.blocks) {
+      if (block.type === 'section' && block.text) expect(block.text.text.length).toBeLessThanOrEqual(3000);
+    }
+    const json = JSON.stringify(card);
+    expect(json).not.toContain('<!channel>');
+    expect(json).toContain('…and ');
+  });
+
+  it('puts the public IPs in the plain-text fallback', () => {
+    expect(serviceStatusCard(production, aSnapshot(), now).text).toContain('203.0.113.17, 198.51.100.9');
+  });
+});
