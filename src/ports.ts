@@ -301,3 +301,73 @@ export interface Store {
   getState<T>(key: string): Promise<T | undefined>;
   putState(key: string, value: unknown, at: Date): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deploy pipeline ports (issue: /deploy). Source → build → push → register → roll out.
+
+/** A checked-out source tree; `cleanup` removes it (always called, also on failure). */
+export interface SourceCheckout {
+  dir: string;
+  commitSha: string;
+  /** First line of the commit message. */
+  subject: string;
+  cleanup(): Promise<void>;
+}
+
+export interface CommitSummary {
+  sha: string;
+  subject: string;
+  author: string;
+}
+
+export interface SourceFetcher {
+  /** Shallow clone of `git` at `ref` (branch, tag or SHA), or the local `path` as is. */
+  checkout(
+    source: { git: string; ref: string } | { path: string },
+    signal?: AbortSignal,
+  ): Promise<SourceCheckout>;
+  /** Commits after `fromSha` up to `toSha`, newest first (at most `limit`, with the total count). */
+  commitsBetween?(
+    source: { git: string },
+    fromSha: string,
+    toSha: string,
+    limit: number,
+  ): Promise<{ commits: CommitSummary[]; total: number } | undefined>;
+}
+
+export type BuildEvent =
+  | { type: 'step'; step: number; total: number; instruction: string }
+  | { type: 'output'; line: string };
+
+export interface BuildRequest {
+  contextDir: string;
+  /** Relative to contextDir. */
+  dockerfile: string;
+  buildArgs: Readonly<Record<string, string>>;
+  /** Full image names with tags, e.g. 127.0.0.1:5000/acme/api:3f2a1bc. */
+  tags: readonly string[];
+  onEvent?: (event: BuildEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface ImageBuilder {
+  /** Throws BuildFailedError (src/errors.ts) with the failing step and its last output lines. */
+  build(request: BuildRequest): Promise<{ imageId: string }>;
+}
+
+export interface PushRequest {
+  /** Local image name:tag to push (already tagged for the registry). */
+  image: string;
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+}
+
+/** A registry from dockhand.yml (ECR or a plain Docker registry). */
+export interface ImageRegistry {
+  /** "host[:port]/repository", without tag. */
+  imageName(repository: string): Promise<string>;
+  /** Pushes through the engine with this registry's credentials; resolves with the manifest digest. */
+  push(request: PushRequest): Promise<{ digest: string }>;
+  /** The digest of repository:tag, or undefined when the tag does not exist. */
+  resolveTag(repository: string, tag: string): Promise<string | undefined>;
+}

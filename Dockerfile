@@ -1,0 +1,48 @@
+# dockhand — Slack app that builds, pushes and rolls out container images.
+#
+#   docker build -t dockhand .
+#   docker run -p 3000:3000 -e SLACK_BOT_TOKEN=… -e SLACK_SIGNING_SECRET=… -v dockhand-data:/app/data dockhand
+#
+# There is no compile step: Node 24 runs the TypeScript sources directly (type stripping), so the image is the
+# sources plus production dependencies on the base image's Node 24.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# --- production dependencies ---------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev: the devDependency `node` would download a second Node binary in its install script; the base
+# image's Node 24 is the runtime. --ignore-scripts: no production dependency needs an install script
+# (ssh2/cpu-features only build optional native accelerators).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && npm cache clean --force
+
+# --- runtime -------------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE}
+# git + ssh: dockhand clones the services' repositories (git@github.com:… or https://…);
+# tini is not needed (node handles SIGTERM itself), ca-certificates for https remotes.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+
+ENV NODE_ENV=production \
+    PORT=3000
+WORKDIR /app
+
+# code and dependencies stay root-owned (read-only for the app); only /app/data is writable by `node`
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY commands ./commands
+COPY src ./src
+# default store is sqlite:./data/dockhand.db — mount a volume on /app/data to keep it (or use postgres://)
+RUN mkdir -p /app/data && chown node:node /app/data
+
+USER node
+EXPOSE 3000
+# slim images have no curl: probe /healthz with Node's fetch
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+STOPSIGNAL SIGTERM
+CMD ["node", "src/main.ts"]

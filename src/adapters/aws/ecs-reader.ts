@@ -1,0 +1,392 @@
+/**
+ * Reads ECS services, their tasks and the tasks' public IPs in as few calls as the APIs allow (DESIGN.md §3.3):
+ *
+ *   per cluster  DescribeServices    10 services a call, one call after another (the account's throttle is shared)
+ *                ListTasks           once for the whole cluster, 100 a page (narrowed to the service when only one is
+ *                                    asked for, which can only be cheaper); tasks are mapped to services by `group`
+ *                DescribeTasks       100 tasks a call
+ *   per region   DescribeNetworkInterfaces   once, only for tasks never seen before (PublicIpResolver)
+ *   once ever    DescribeTaskDefinition      per task definition ARN (they are immutable)
+ *
+ * So a steady state costs ceil(S/10) + ceil(T/100) + ceil(T/100) calls per cluster, none to EC2.
+ */
+import {
+  type Deployment,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListTasksCommand,
+  type Service,
+  type Task,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { AwsError, errorName } from '../../errors.ts';
+import type {
+  ContainerState,
+  DeploymentSnapshot,
+  DescribeOptions,
+  EcsReader,
+  EcsServiceRef,
+  Health,
+  ServiceEvent,
+  ServiceLookup,
+  ServiceSnapshot,
+  TaskDefinitionSummary,
+  TaskSnapshot,
+} from '../../ports.ts';
+import type { AwsClientSet } from './clients.ts';
+import { PublicIpResolver } from './public-ips.ts';
+
+export const SERVICES_PER_DESCRIBE = 10;
+export const TASKS_PER_PAGE = 100;
+export const TASKS_PER_DESCRIBE = 100;
+export const EVENTS_KEPT = 20;
+
+export interface AwsEcsReaderOptions {
+  /** The clients of a region (undefined = the default region); see createAwsClients. */
+  clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2'> };
+  /** Shared public-IP cache; by default the reader keeps its own. */
+  publicIps?: PublicIpResolver;
+}
+
+/** One (region, cluster) with the services asked for in it. */
+interface ClusterGroup {
+  region: string | undefined;
+  cluster: string;
+  /** Distinct service names, in the order first asked. */
+  services: string[];
+}
+
+/** What phase one (ECS) learnt about one service; public IPs are filled in by phase two. */
+interface FoundService {
+  service: Service;
+  taskDefinition: TaskDefinitionSummary;
+  tasks: TaskSnapshot[];
+}
+
+type ClusterResult = Map<string, FoundService | { reason: string }>;
+
+export class AwsEcsReader implements EcsReader {
+  readonly #clients: AwsEcsReaderOptions['clients'];
+  readonly #publicIps: PublicIpResolver;
+  /** Task definitions are immutable: cached by ARN for the life of the process. */
+  readonly #taskDefinitions = new Map<string, TaskDefinitionSummary>();
+
+  constructor(options: AwsEcsReaderOptions) {
+    this.#clients = options.clients;
+    this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
+  }
+
+  async describe(refs: readonly EcsServiceRef[], options: DescribeOptions = {}): Promise<ServiceLookup[]> {
+    const wantTasks = options.publicIps === true || options.tasks !== false;
+    const wantIps = wantTasks && options.publicIps !== false;
+
+    const groups = groupByCluster(refs);
+    const results = new Map<string, ClusterResult>();
+    // One cluster after another: the calls of a tick go out in sequence, never as a burst.
+    for (const group of groups) {
+      results.set(clusterKey(group.region, group.cluster), await this.#describeCluster(group, wantTasks));
+    }
+
+    const byRegion = new Map<string | undefined, { group: ClusterGroup; result: ClusterResult }[]>();
+    for (const group of groups) {
+      const list = byRegion.get(group.region) ?? [];
+      list.push({ group, result: results.get(clusterKey(group.region, group.cluster)) ?? new Map() });
+      byRegion.set(group.region, list);
+    }
+    for (const [region, clusters] of byRegion) {
+      if (wantIps) await this.#resolvePublicIps(region, clusters);
+      else if (wantTasks) this.#fillCachedPublicIps(clusters);
+    }
+
+    return refs.map((ref): ServiceLookup => {
+      const found = results.get(clusterKey(ref.region, ref.cluster))?.get(ref.service);
+      if (!found) return { ref, found: false, reason: `service ${ref.service} was not described` };
+      if ('reason' in found) return { ref, found: false, reason: found.reason };
+      return { ref, found: true, snapshot: toServiceSnapshot(ref, found) };
+    });
+  }
+
+  async #describeCluster(group: ClusterGroup, wantTasks: boolean): Promise<ClusterResult> {
+    const { region, cluster } = group;
+    const ecs = this.#clients.forRegion(region).ecs;
+    const where = `cluster ${cluster}${region === undefined ? '' : ` (${region})`}`;
+    const result: ClusterResult = new Map();
+
+    // 1. Services, ten at a time.
+    const services = new Map<string, Service>();
+    for (const batch of chunk(group.services, SERVICES_PER_DESCRIBE)) {
+      let out: Awaited<ReturnType<typeof describeServices>>;
+      try {
+        out = await describeServices(ecs, cluster, batch);
+      } catch (error) {
+        if (errorName(error) === 'ClusterNotFoundException') {
+          for (const name of group.services) result.set(name, { reason: `${where} not found` });
+          return result;
+        }
+        throw new AwsError(`describe services ${batch.join(', ')} in ${where}`, error);
+      }
+      for (const service of out.services ?? []) {
+        const name = batch.find((n) => n === service.serviceName || n === service.serviceArn);
+        if (!name) continue;
+        if (service.status === 'INACTIVE') result.set(name, { reason: `service ${name} not found in ${where}` });
+        else services.set(name, service);
+      }
+      for (const failure of out.failures ?? []) {
+        const name = batch.find((n) => failure.arn === n || failure.arn?.endsWith(`/${n}`));
+        if (!name || services.has(name)) continue;
+        result.set(
+          name,
+          failure.reason === 'MISSING' || failure.reason === undefined
+            ? { reason: `service ${name} not found in ${where}` }
+            : {
+                reason: `service ${name} in ${where}: ${failure.reason}${failure.detail ? ` (${failure.detail})` : ''}`,
+              },
+        );
+      }
+      for (const name of batch) {
+        if (!services.has(name) && !result.has(name))
+          result.set(name, { reason: `service ${name} not found in ${where}` });
+      }
+    }
+    if (services.size === 0) return result;
+
+    // 2. Task definitions, once per ARN for the life of the process.
+    const definitions = new Map<string, TaskDefinitionSummary>();
+    for (const [name, service] of services) {
+      const arn = service.taskDefinition ?? '';
+      definitions.set(name, await this.#taskDefinition(ecs, arn, `service ${name} in ${where}`));
+    }
+
+    // 3. Running tasks: one listing for the cluster, then DescribeTasks a hundred at a time.
+    const tasksByService = new Map<string, TaskSnapshot[]>();
+    if (wantTasks) {
+      const names = [...services.keys()];
+      const only = names.length === 1 ? names[0] : undefined;
+      const arns = await listRunningTasks(ecs, cluster, only, where);
+      for (const batch of chunk(arns, TASKS_PER_DESCRIBE)) {
+        let tasks: Task[];
+        try {
+          tasks = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }))).tasks ?? [];
+        } catch (error) {
+          throw new AwsError(`describe ${batch.length} tasks of services ${names.join(', ')} in ${where}`, error);
+        }
+        for (const task of tasks) {
+          const name = task.group?.startsWith('service:') ? task.group.slice('service:'.length) : undefined;
+          if (name === undefined || !services.has(name) || task.desiredStatus !== 'RUNNING') continue;
+          const list = tasksByService.get(name) ?? [];
+          list.push(toTaskSnapshot(task));
+          tasksByService.set(name, list);
+        }
+      }
+      // Forget the public IPs of tasks the listing no longer shows (only this service's when the listing was narrowed).
+      this.#publicIps.retain(
+        clusterKey(region, cluster),
+        new Set(arns),
+        only === undefined ? undefined : new Set([only]),
+      );
+    }
+
+    for (const [name, service] of services) {
+      const taskDefinition = definitions.get(name);
+      if (!taskDefinition) continue;
+      result.set(name, { service, taskDefinition, tasks: tasksByService.get(name) ?? [] });
+    }
+    return result;
+  }
+
+  async #taskDefinition(ecs: ECSClient, arn: string, of: string): Promise<TaskDefinitionSummary> {
+    const cached = this.#taskDefinitions.get(arn);
+    if (cached) return cached;
+    let td: TaskDefinition | undefined;
+    try {
+      td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition;
+    } catch (error) {
+      throw new AwsError(`describe task definition ${revisionOf(arn)} of ${of}`, error);
+    }
+    const summary: TaskDefinitionSummary = {
+      arn: td?.taskDefinitionArn ?? arn,
+      family: td?.family ?? revisionOf(arn).split(':')[0] ?? '',
+      revision: td?.revision ?? Number(revisionOf(arn).split(':')[1] ?? 0),
+      containers: (td?.containerDefinitions ?? []).map((c) => ({ name: c.name ?? '', image: c.image ?? '' })),
+    };
+    this.#taskDefinitions.set(arn, summary);
+    return summary;
+  }
+
+  async #resolvePublicIps(
+    region: string | undefined,
+    clusters: readonly { group: ClusterGroup; result: ClusterResult }[],
+  ): Promise<void> {
+    const wanted: { task: TaskSnapshot; eniId: string; scope: { cluster: string; service: string } }[] = [];
+    for (const { group, result } of clusters) {
+      for (const [service, found] of result) {
+        if ('reason' in found) continue;
+        for (const task of found.tasks) {
+          if (task.eniId) {
+            wanted.push({ task, eniId: task.eniId, scope: { cluster: clusterKey(region, group.cluster), service } });
+          }
+        }
+      }
+    }
+    if (wanted.length === 0) return;
+    const names = clusters.map((c) => c.group.cluster).join(', ');
+    const ips = await this.#publicIps.resolve(
+      region,
+      wanted.map((w) => ({ taskArn: w.task.arn, eniId: w.eniId, scope: w.scope })),
+      `tasks in cluster${clusters.length === 1 ? '' : 's'} ${names}${region === undefined ? '' : ` (${region})`}`,
+    );
+    for (const { task } of wanted) task.publicIp = ips.get(task.arn);
+  }
+
+  /** Without EC2 calls: what the cache already knows. */
+  #fillCachedPublicIps(clusters: readonly { result: ClusterResult }[]): void {
+    for (const { result } of clusters) {
+      for (const found of result.values()) {
+        if ('reason' in found) continue;
+        for (const task of found.tasks) task.publicIp = this.#publicIps.peek(task.arn) ?? undefined;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calls
+
+const describeServices = (ecs: ECSClient, cluster: string, services: string[]) =>
+  ecs.send(new DescribeServicesCommand({ cluster, services }));
+
+const listRunningTasks = async (
+  ecs: ECSClient,
+  cluster: string,
+  serviceName: string | undefined,
+  where: string,
+): Promise<string[]> => {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    try {
+      const out = await ecs.send(
+        new ListTasksCommand({
+          cluster,
+          desiredStatus: 'RUNNING',
+          maxResults: TASKS_PER_PAGE,
+          ...(serviceName === undefined ? {} : { serviceName }),
+          ...(nextToken === undefined ? {} : { nextToken }),
+        }),
+      );
+      arns.push(...(out.taskArns ?? []));
+      nextToken = out.nextToken || undefined;
+    } catch (error) {
+      throw new AwsError(
+        `list tasks${serviceName === undefined ? '' : ` of service ${serviceName}`} in ${where}`,
+        error,
+      );
+    }
+  } while (nextToken);
+  return [...new Set(arns)];
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mapping SDK shapes to the port's
+
+const toServiceSnapshot = (ref: EcsServiceRef, found: FoundService): ServiceSnapshot => {
+  const { service } = found;
+  return {
+    ref,
+    status: service.status ?? 'UNKNOWN',
+    taskDefinition: found.taskDefinition,
+    desired: service.desiredCount ?? 0,
+    running: service.runningCount ?? 0,
+    pending: service.pendingCount ?? 0,
+    deployments: (service.deployments ?? []).map(toDeploymentSnapshot),
+    events: toEvents(service),
+    tasks: found.tasks,
+  };
+};
+
+const toDeploymentSnapshot = (d: Deployment): DeploymentSnapshot => ({
+  id: d.id ?? '',
+  status: d.status ?? 'UNKNOWN',
+  taskDefinitionArn: d.taskDefinition ?? '',
+  revision: revisionOf(d.taskDefinition ?? ''),
+  rolloutState: d.rolloutState,
+  rolloutStateReason: d.rolloutStateReason,
+  desired: d.desiredCount ?? 0,
+  running: d.runningCount ?? 0,
+  pending: d.pendingCount ?? 0,
+  failed: d.failedTasks ?? 0,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+});
+
+const toEvents = (service: Service): ServiceEvent[] =>
+  (service.events ?? [])
+    .map((e) => ({ id: e.id ?? '', at: e.createdAt ?? new Date(0), message: e.message ?? '' }))
+    .sort((a, b) => b.at.getTime() - a.at.getTime())
+    .slice(0, EVENTS_KEPT);
+
+export const toTaskSnapshot = (task: Task): TaskSnapshot => {
+  const arn = task.taskArn ?? '';
+  const eni = task.attachments?.find((a) => a.type === 'ElasticNetworkInterface');
+  const detail = (name: string) => eni?.details?.find((d) => d.name === name)?.value;
+  const containers: ContainerState[] = (task.containers ?? []).map((c) => ({
+    name: c.name ?? '',
+    lastStatus: c.lastStatus,
+    exitCode: c.exitCode,
+    reason: c.reason,
+    health: c.healthStatus === undefined ? undefined : toHealth(c.healthStatus),
+  }));
+  return {
+    arn,
+    id: arn.slice(arn.lastIndexOf('/') + 1),
+    taskDefinitionArn: task.taskDefinitionArn ?? '',
+    revision: revisionOf(task.taskDefinitionArn ?? ''),
+    startedBy: task.startedBy,
+    lastStatus: task.lastStatus ?? 'UNKNOWN',
+    desiredStatus: task.desiredStatus ?? 'UNKNOWN',
+    health: toHealth(task.healthStatus),
+    startedAt: task.startedAt,
+    stoppedAt: task.stoppedAt,
+    stoppedReason: task.stoppedReason,
+    containers,
+    eniId: detail('networkInterfaceId'),
+    privateIp:
+      detail('privateIPv4Address') ??
+      task.containers?.flatMap((c) => c.networkInterfaces ?? []).find((n) => n.privateIpv4Address)?.privateIpv4Address,
+    publicIp: undefined,
+  };
+};
+
+const toHealth = (status: string | undefined): Health =>
+  status === 'HEALTHY' || status === 'UNHEALTHY' ? status : 'UNKNOWN';
+
+/** "arn:aws:ecs:us-east-1:123456789012:task-definition/api:42" → "api:42". */
+export const revisionOf = (taskDefinitionArn: string): string =>
+  taskDefinitionArn.slice(taskDefinitionArn.lastIndexOf('/') + 1);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+const clusterKey = (region: string | undefined, cluster: string): string => `${region ?? ''}\u0000${cluster}`;
+
+const groupByCluster = (refs: readonly EcsServiceRef[]): ClusterGroup[] => {
+  const groups = new Map<string, ClusterGroup>();
+  for (const ref of refs) {
+    const key = clusterKey(ref.region, ref.cluster);
+    let group = groups.get(key);
+    if (!group) {
+      group = { region: ref.region, cluster: ref.cluster, services: [] };
+      groups.set(key, group);
+    }
+    if (!group.services.includes(ref.service)) group.services.push(ref.service);
+  }
+  return [...groups.values()];
+};
+
+const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+};
