@@ -103,3 +103,16 @@ export const asDockhandError = (e: unknown): DockhandError => {
     cause: e,
   });
 };
+
+/** An image build that failed: the failing step (`step 4/7: RUN npm ci`) and the last lines of its output. */
+export class BuildFailedError extends DockhandError {
+  readonly step: string | undefined;
+  readonly output: readonly string[];
+
+  constructor(message: string, step: string | undefined, output: readonly string[]) {
+    super('docker', message);
+    this.name = 'BuildFailedError';
+    this.step = step;
+    this.output = output;
+  }
+}

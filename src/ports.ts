@@ -371,3 +371,112 @@ export interface ImageRegistry {
   /** The digest of repository:tag, or undefined when the tag does not exist. */
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
 }
+
+/** An ECS service that dockhand deploys: the service plus the one container whose image it replaces. */
+export interface EcsDeployTarget extends EcsServiceRef {
+  container: string;
+}
+
+/** One field of the task definition that a deployment would change (shown in the plan and --dry-run). */
+export interface FieldChange {
+  /** e.g. "containerDefinitions[app].image". */
+  field: string;
+  from: string | undefined;
+  to: string | undefined;
+}
+
+export interface TaskDefinitionPlan {
+  /** The revision the service runs now. */
+  current: TaskDefinitionSummary;
+  /** The image of the target container now. */
+  currentImage: string;
+  changes: FieldChange[];
+}
+
+export interface StoppedTaskGroup {
+  reason: string;
+  count: number;
+  /** Newest task id in the group, for "see task …". */
+  exampleTaskId: string;
+  exitCodes: number[];
+}
+
+/** The state of one ECS deployment (the one an UpdateService created), as a rollout card shows it. */
+export interface RolloutProgress {
+  /** The deployment being watched; undefined when ECS no longer lists it (replaced by a circuit-breaker rollback). */
+  deployment?: DeploymentSnapshot | undefined;
+  /** Every deployment of the service right now, PRIMARY first. */
+  deployments: DeploymentSnapshot[];
+  /** COMPLETED only when this deployment is COMPLETED and its running count equals desired. */
+  outcome: 'in_progress' | 'completed' | 'failed';
+  /** Why it failed, in ECS's words. */
+  reason?: string | undefined;
+  /** Newest first, de-duplicated, at most 5: service events that report a failure. */
+  failureEvents: string[];
+  /** Tasks of this deployment that stopped, grouped by reason. */
+  stoppedTasks: StoppedTaskGroup[];
+  /** Running tasks of this deployment (with public IPs once known). */
+  tasks: TaskSnapshot[];
+}
+
+export interface EcsDeployer {
+  /** What would change if `image` replaced the target container's image (no writes). */
+  planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan>;
+  /**
+   * Copies the service's current task definition, replaces the image of `target.container` only (every other
+   * field kept: other containers, env, secrets, logging, cpu/memory, roles), and registers a new revision.
+   */
+  registerImage(
+    target: EcsDeployTarget,
+    image: string,
+  ): Promise<{ taskDefinitionArn: string; revision: string; previousTaskDefinitionArn: string }>;
+  /** UpdateService; resolves with the id of the PRIMARY deployment this call created (or the existing one for count-only changes). */
+  updateService(
+    target: EcsServiceRef,
+    change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
+  ): Promise<{ deploymentId: string }>;
+  /** One look at the deployment `deploymentId` of the service. */
+  rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress>;
+  /** The task definition ARN the service runs now, and the ACTIVE revisions of its family (newest first). */
+  currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }>;
+  listRevisions(target: EcsServiceRef, family: string, limit: number): Promise<{ arn: string; revision: number }[]>;
+  /** The last `limit` log lines of tasks (when their containers log with awslogs); [] otherwise. */
+  recentLogLines(target: EcsDeployTarget, taskIds: readonly string[], limit: number): Promise<string[]>;
+}
+
+/** Where a card lives in Slack. */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+export interface OutgoingMessage {
+  text: string;
+  blocks?: unknown[];
+}
+
+/**
+ * Posting to Slack from background work (cards, alerts). Implementations throttle `update` per card (~1 per 2 s,
+ * coalescing: the newest content wins) and across the app (~40/min), honour Retry-After on 429 without stalling
+ * other calls, and never throw for a transient failure of an update (it is retried with the newest content).
+ */
+export interface Notifier {
+  post(channel: string, message: OutgoingMessage): Promise<MessageRef>;
+  /** Schedules an update; resolves when this content (or newer) has been written. */
+  update(ref: MessageRef, message: OutgoingMessage): Promise<void>;
+  /** Writes at once, skipping the throttle (final states). */
+  updateNow(ref: MessageRef, message: OutgoingMessage): Promise<void>;
+  ephemeral(channel: string, user: string, message: OutgoingMessage): Promise<void>;
+  /** Uploads a text file (log excerpts) to a channel, optionally in a thread. */
+  upload?(channel: string, file: { filename: string; content: string; title: string }, threadTs?: string): Promise<void>;
+  /** Resolves when every scheduled update has been written (for shutdown). */
+  flush(): Promise<void>;
+}
+
+/** Slack users and user groups. */
+export interface Directory {
+  /** Members of a user group (S…), cached briefly. */
+  membersOf(groupId: string): Promise<readonly string[]>;
+  /** True when `user` is one of `principals` (user ids, or group ids it belongs to). */
+  includes(principals: readonly string[], user: string): Promise<boolean>;
+}
