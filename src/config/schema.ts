@@ -104,7 +104,14 @@ const environment = z.strictObject({
 
 const service = z.strictObject({
   source: z.union([gitSource, pathSource], { error: 'expected { git, ref } or { path }' }).optional(),
-  image: z.strictObject({ registry: name, repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/) }).optional(),
+  image: z
+    .strictObject({
+      registry: name,
+      repository: z
+        .string()
+        .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lower-case repository path such as "acme/api"'),
+    })
+    .optional(),
   deployers: z.array(principal).optional(),
   channel: channel.optional(),
   environments: z
