@@ -49,7 +49,7 @@ const envSchema = z
     SLACK_API_URL: httpUrl('the Slack Web API base URL')
       .default('https://slack.com/api/')
       .transform((url) => (url.endsWith('/') ? url : `${url}/`)),
-    PORT: integer(1, 65535, 'a TCP port').default(3000),
+    PORT: integer(0, 65535, 'a TCP port (0 = any free port)').default(3000),
     DOCKHAND_CONFIG: z.string().default('./dockhand.yml'),
     DOCKHAND_DATABASE_URL: z
       .string()

@@ -1,0 +1,62 @@
+import pg from 'pg';
+import type { SqlDriver, SqlExecutor, SqlResult, SqlRow, SqlValue } from './driver.ts';
+
+export interface PostgresOptions {
+  /** Pool size (default 10). */
+  max?: number;
+  /** Called when an idle pooled connection fails (the pool drops it and reconnects on demand). */
+  onIdleError?: (error: Error) => void;
+}
+
+interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<{ rows: SqlRow[]; rowCount: number | null }>;
+}
+
+const executor = (client: Queryable): SqlExecutor => ({
+  query: async (sql, params: readonly SqlValue[] = []): Promise<SqlResult> => {
+    const result = await client.query(sql, [...params]);
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  },
+  exec: async (sql) => {
+    await client.query(sql);
+  },
+});
+
+export const openPostgresDriver = (connectionString: string, options: PostgresOptions = {}): SqlDriver => {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // Without a listener, an idle client's error (a restarted server) would crash the process.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  const direct = executor(pool);
+  let closed = false;
+
+  return {
+    dialect: 'postgres',
+    query: direct.query,
+    exec: direct.exec,
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(executor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        }
+        throw error;
+      } finally {
+        // A client whose ROLLBACK failed is in an unknown state: destroy it instead of returning it to the pool.
+        client.release(broken);
+      }
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+};

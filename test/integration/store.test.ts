@@ -1,0 +1,668 @@
+// The SQL store (src/adapters/store) against real databases: SQLite in memory, SQLite in a file (as one or several
+// replicas would share it), and Postgres when DOCKHAND_TEST_POSTGRES_URL names a server we may create schemas on.
+// One suite, run against each; the decisions (transition, approval, lock, lease) are raced on purpose.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SqlDriver } from '../../src/adapters/store/driver.ts';
+import { MIGRATIONS, maskDatabaseUrl, openStore, parseDatabaseUrl } from '../../src/adapters/store/index.ts';
+import { migrate } from '../../src/adapters/store/migrations.ts';
+import { openPostgresDriver } from '../../src/adapters/store/postgres-driver.ts';
+import { MEMORY, openSqliteDriver, toSqliteParams } from '../../src/adapters/store/sqlite-driver.ts';
+import { ConfigError, DockhandError } from '../../src/errors.ts';
+import type { DeploymentRecord, NewDeployment, Store } from '../../src/ports.ts';
+
+const run = promisify(execFile);
+const POSTGRES_URL = process.env.DOCKHAND_TEST_POSTGRES_URL;
+const STORE_MODULE = pathToFileURL(join(import.meta.dirname, '../../src/adapters/store/index.ts')).href;
+
+const T0 = new Date('2025-03-01T12:00:00.000Z');
+const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1_000);
+
+/** One fresh, empty database per test, and ways to reach it again. */
+interface Harness {
+  url: string;
+  /** A raw driver on the same database (for SQLite in memory: a new, empty one). */
+  openDriver(): SqlDriver;
+  /** Whether another store (or process) opening `url` sees the same data. */
+  shared: boolean;
+  cleanup(): Promise<void>;
+}
+
+const sqliteMemory = async (): Promise<Harness> => ({
+  url: 'sqlite::memory:',
+  openDriver: () => openSqliteDriver(MEMORY),
+  shared: false,
+  cleanup: async () => {},
+});
+
+const sqliteFile = async (): Promise<Harness> => {
+  const dir = await mkdtemp(join(tmpdir(), 'dockhand-store-'));
+  // A directory that does not exist yet: openStore creates it.
+  const path = join(dir, 'data', 'dockhand.db');
+  return {
+    url: `sqlite:${path}`,
+    openDriver: () => openSqliteDriver(path),
+    shared: true,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+};
+
+const postgres = (baseUrl: string) => async (): Promise<Harness> => {
+  const schema = `dockhand_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const url = `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  return {
+    url,
+    openDriver: () => openPostgresDriver(url),
+    shared: true,
+    cleanup: async () => {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA ${schema} CASCADE`);
+      await client.end();
+    },
+  };
+};
+
+const deployment = (overrides: Partial<NewDeployment> = {}): NewDeployment => ({
+  kind: 'deploy',
+  service: 'api',
+  environment: 'production',
+  state: 'awaiting_approval',
+  requestedBy: 'U_DEV',
+  request: { ref: 'main' },
+  ...overrides,
+});
+
+/** Approves every id, in order, from a separate Node process (a replica) starting at `startAt`; resolves to each result. */
+const approveInChildProcess = async (
+  url: string,
+  ids: readonly string[],
+  user: string,
+  startAt: number,
+): Promise<Record<string, string>> => {
+  const script = `
+    const [storeModule, url, user, idsJson, startAt] = process.argv.slice(1);
+    const { openStore } = await import(storeModule);
+    const store = await openStore(url, { instance: user });
+    while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 1));
+    const results = {};
+    for (const id of JSON.parse(idsJson)) results[id] = (await store.approve(id, user, 1, new Date())).result;
+    await store.close();
+    process.stdout.write(JSON.stringify(results));
+  `;
+  const { stdout } = await run(
+    process.execPath,
+    ['--input-type=module', '-e', script, STORE_MODULE, url, user, JSON.stringify(ids), String(startAt)],
+    { timeout: 30_000 },
+  );
+  return JSON.parse(stdout) as Record<string, string>;
+};
+
+const describeStore = (name: string, setup: () => Promise<Harness>): void => {
+  describe(name, () => {
+    let harness: Harness;
+    let store: Store;
+    const extra: Array<{ close(): Promise<void> }> = [];
+    const track = <T extends { close(): Promise<void> }>(thing: T): T => {
+      extra.push(thing);
+      return thing;
+    };
+
+    beforeEach(async () => {
+      harness = await setup();
+      store = await openStore(harness.url, { instance: 'test-1' });
+    });
+
+    afterEach(async () => {
+      await store.close();
+      for (const thing of extra.splice(0)) await thing.close();
+      await harness.cleanup();
+    });
+
+    describe('migrations', () => {
+      it('applies every step once and re-running them is a no-op', async () => {
+        const driver = track(harness.openDriver());
+        const first = await migrate(driver, at(0));
+        expect(first).toEqual(harness.shared ? [] : MIGRATIONS.map((m) => m.version));
+        expect(await migrate(driver, at(1))).toEqual([]);
+        const { rows } = await driver.query('SELECT version FROM schema_migrations ORDER BY version');
+        expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+        if (harness.shared) {
+          const again = track(await openStore(harness.url));
+          await again.ping();
+        }
+      });
+
+      it('refuses a database that a newer dockhand has migrated', async () => {
+        const driver = track(harness.openDriver());
+        await migrate(driver, at(0));
+        await driver.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          999,
+          'from the future',
+          at(0).getTime(),
+        ]);
+        await expect(migrate(driver, at(1))).rejects.toThrow(/schema is at version 999.*up to 1 only/);
+        if (harness.shared)
+          await expect(openStore(harness.url)).rejects.toMatchObject({ code: 'store', hint: /newer dockhand/ });
+      });
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe('audit', () => {
+      it('round-trips events, newest first, with filters and a default limit of 50', async () => {
+        await store.appendAudit({ at: at(1), actor: 'U1', action: 'command', outcome: 'ok', detail: { text: '/x' } });
+        await store.appendAudit({
+          at: at(2),
+          actor: 'U2',
+          action: 'lock.acquired',
+          service: 'api',
+          environment: 'staging',
+          subject: 'lock:api/staging',
+          outcome: 'ok',
+        });
+        await store.appendAudit({
+          at: at(3),
+          actor: 'dockhand',
+          action: 'deployment.failed',
+          service: 'api',
+          environment: 'production',
+          subject: 'dep_1',
+          outcome: 'failed',
+          detail: { nested: { n: 1, list: [1, 'two'] } },
+        });
+
+        const all = await store.listAudit({});
+        expect(all.map((e) => e.action)).toEqual(['deployment.failed', 'lock.acquired', 'command']);
+        const [newest] = all;
+        expect(newest).toEqual({
+          id: expect.any(Number),
+          at: at(3),
+          actor: 'dockhand',
+          action: 'deployment.failed',
+          service: 'api',
+          environment: 'production',
+          subject: 'dep_1',
+          outcome: 'failed',
+          detail: { nested: { n: 1, list: [1, 'two'] } },
+        });
+        expect(newest?.at).toBeInstanceOf(Date);
+        expect(all[2]?.service).toBeUndefined();
+
+        expect((await store.listAudit({ service: 'api' })).map((e) => e.at)).toEqual([at(3), at(2)]);
+        expect((await store.listAudit({ service: 'api', environment: 'staging' })).map((e) => e.actor)).toEqual(['U2']);
+        expect((await store.listAudit({ subject: 'dep_1' })).map((e) => e.outcome)).toEqual(['failed']);
+        expect((await store.listAudit({ action: 'command' })).map((e) => e.actor)).toEqual(['U1']);
+        expect(await store.listAudit({ service: 'web' })).toEqual([]);
+        expect((await store.listAudit({ limit: 2 })).map((e) => e.action)).toEqual([
+          'deployment.failed',
+          'lock.acquired',
+        ]);
+
+        for (let i = 0; i < 55; i++)
+          await store.appendAudit({ at: at(10 + i), actor: 'U1', action: 'command', outcome: 'ok' });
+        const page = await store.listAudit({});
+        expect(page).toHaveLength(50);
+        expect(page[0]?.at).toEqual(at(64));
+      });
+    });
+
+    describe('deployments', () => {
+      it('assigns increasing numbers and writes the "requested" audit event with the record', async () => {
+        const a = await store.createDeployment(deployment({ facts: { commit: 'abc' } }), at(1));
+        const b = await store.createDeployment(deployment({ service: 'web', state: 'requested' }), at(2));
+        const c = await store.createDeployment(deployment({ kind: 'scale', request: { count: 4 } }), at(3));
+        expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3]);
+        expect(new Set([a.id, b.id, c.id]).size).toBe(3);
+        expect(a.id).toMatch(/^dep_[0-9a-f]{20}$/);
+        expect(a).toEqual({
+          id: a.id,
+          seq: 1,
+          kind: 'deploy',
+          service: 'api',
+          environment: 'production',
+          state: 'awaiting_approval',
+          requestedBy: 'U_DEV',
+          requestedAt: at(1),
+          updatedAt: at(1),
+          request: { ref: 'main' },
+          facts: { commit: 'abc' },
+          approvals: [],
+        });
+        expect(await store.getDeployment(a.id)).toEqual(a);
+        expect(await store.getDeployment('dep_missing')).toBeUndefined();
+
+        const [event] = await store.listAudit({ subject: a.id });
+        expect(event).toMatchObject({
+          actor: 'U_DEV',
+          action: 'deployment.requested',
+          service: 'api',
+          environment: 'production',
+          outcome: 'awaiting_approval',
+          detail: { seq: 1, kind: 'deploy', request: { ref: 'main' } },
+        });
+      });
+
+      it('keeps numbers unique when many are created at once', async () => {
+        const created = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => store.createDeployment(deployment(), at(i))),
+        );
+        expect(created.map((d) => d.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      });
+
+      it('transitions only from an expected state, and writes nothing otherwise', async () => {
+        const d = await store.createDeployment(deployment({ state: 'approved' }), at(0));
+        const auditBefore = await store.listAudit({ subject: d.id });
+
+        expect(await store.transition(d.id, { from: ['rolling_out'], to: 'succeeded', actor: 'dockhand' }, at(1))).toBe(
+          undefined,
+        );
+        expect(await store.transition(d.id, { from: [], to: 'building', actor: 'dockhand' }, at(1))).toBeUndefined();
+        expect(await store.transition('dep_missing', { from: ['approved'], to: 'building', actor: 'x' }, at(1))).toBe(
+          undefined,
+        );
+        expect(await store.getDeployment(d.id)).toEqual(d);
+        expect(await store.listAudit({ subject: d.id })).toEqual(auditBefore);
+
+        const building = await store.transition(
+          d.id,
+          { from: ['requested', 'approved'], to: 'building', actor: 'dockhand', facts: { image: 'api:1' } },
+          at(2),
+        );
+        expect(building).toMatchObject({ state: 'building', updatedAt: at(2), facts: { image: 'api:1' } });
+        expect(building?.finishedAt).toBeUndefined();
+
+        const failed = await store.transition(
+          d.id,
+          { from: ['building'], to: 'failed', actor: 'dockhand', reason: 'RUN step 3 failed', facts: { step: 3 } },
+          at(3),
+        );
+        expect(failed).toMatchObject({
+          state: 'failed',
+          reason: 'RUN step 3 failed',
+          finishedAt: at(3),
+          facts: { image: 'api:1', step: 3 },
+        });
+        expect(failed?.finishedAt).toBeInstanceOf(Date);
+
+        const events = await store.listAudit({ subject: d.id });
+        expect(events.slice(0, 2)).toMatchObject([
+          {
+            action: 'deployment.failed',
+            actor: 'dockhand',
+            outcome: 'failed',
+            detail: { from: 'building', reason: 'RUN step 3 failed' },
+          },
+          { action: 'deployment.building', outcome: 'building', detail: { from: 'approved' } },
+        ]);
+      });
+
+      it('lets exactly one of several concurrent transitions from the same state win', async () => {
+        const d = await store.createDeployment(deployment({ state: 'rolling_out' }), at(0));
+        const results = await Promise.all(
+          (['succeeded', 'failed', 'aborted', 'succeeded'] as const).map((to) =>
+            store.transition(d.id, { from: ['rolling_out'], to, actor: 'dockhand' }, at(1)),
+          ),
+        );
+        expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+        const terminalEvents = (await store.listAudit({ subject: d.id })).filter(
+          (e) => e.action !== 'deployment.requested',
+        );
+        expect(terminalEvents).toHaveLength(1);
+      });
+
+      it('merges facts and records where the card lives', async () => {
+        const d = await store.createDeployment(deployment({ facts: { commit: 'abc' } }), at(0));
+        const updated = await store.updateDeployment(d.id, { channel: 'C1', messageTs: '1700.01' }, at(1));
+        expect(updated).toMatchObject({
+          channel: 'C1',
+          messageTs: '1700.01',
+          facts: { commit: 'abc' },
+          updatedAt: at(1),
+        });
+        const again = await store.updateDeployment(d.id, { facts: { pushed: 0.5 } }, at(2));
+        expect(again).toMatchObject({ channel: 'C1', messageTs: '1700.01', facts: { commit: 'abc', pushed: 0.5 } });
+        await expect(store.updateDeployment('dep_missing', { channel: 'C1' }, at(3))).rejects.toMatchObject({
+          code: 'not_found',
+        });
+      });
+
+      it('lists newest first with filters and a limit, approvals included', async () => {
+        const api = await store.createDeployment(deployment(), at(1));
+        await store.createDeployment(deployment({ environment: 'staging', state: 'succeeded' }), at(2));
+        await store.createDeployment(deployment({ service: 'web', kind: 'restart', state: 'requested' }), at(3));
+        await store.approve(api.id, 'U_OK', 2, at(4));
+
+        expect((await store.listDeployments({})).map((d) => d.seq)).toEqual([3, 2, 1]);
+        expect((await store.listDeployments({ service: 'api' })).map((d) => d.seq)).toEqual([2, 1]);
+        expect((await store.listDeployments({ service: 'api', environment: 'production' })).map((d) => d.seq)).toEqual([
+          1,
+        ]);
+        expect((await store.listDeployments({ states: ['succeeded', 'requested'] })).map((d) => d.seq)).toEqual([3, 2]);
+        expect((await store.listDeployments({ kinds: ['restart'] })).map((d) => d.seq)).toEqual([3]);
+        expect(await store.listDeployments({ states: [] })).toEqual([]);
+        expect((await store.listDeployments({ limit: 1 })).map((d) => d.seq)).toEqual([3]);
+        const [listed] = await store.listDeployments({ service: 'api', environment: 'production' });
+        expect(listed?.approvals).toEqual([{ user: 'U_OK', at: at(4) }]);
+        expect(listed?.requestedAt).toBeInstanceOf(Date);
+      });
+    });
+
+    describe('approvals', () => {
+      it('needs the required number of distinct approvers, and counts each one once', async () => {
+        const d = await store.createDeployment(deployment(), at(0));
+        const first = await store.approve(d.id, 'U1', 2, at(1));
+        expect(first.result).toBe('recorded');
+        expect(first.deployment).toMatchObject({ state: 'awaiting_approval', approvals: [{ user: 'U1', at: at(1) }] });
+
+        const twice = await store.approve(d.id, 'U1', 2, at(2));
+        expect(twice.result).toBe('duplicate');
+        expect(twice.deployment.approvals).toHaveLength(1);
+
+        const second = await store.approve(d.id, 'U2', 2, at(3));
+        expect(second.result).toBe('approved');
+        expect(second.deployment).toMatchObject({
+          state: 'approved',
+          updatedAt: at(3),
+          approvals: [
+            { user: 'U1', at: at(1) },
+            { user: 'U2', at: at(3) },
+          ],
+        });
+
+        const late = await store.approve(d.id, 'U3', 2, at(4));
+        expect(late.result).toBe('not_pending');
+        expect(late.deployment.approvals).toHaveLength(2);
+
+        const events = await store.listAudit({ subject: d.id });
+        expect(events.map((e) => [e.action, e.actor, e.outcome])).toEqual([
+          ['deployment.approved', 'U2', 'approved'],
+          ['approval.recorded', 'U1', 'recorded'],
+          ['deployment.requested', 'U_DEV', 'awaiting_approval'],
+        ]);
+      });
+
+      it('refuses approvals after a rejection, and of unknown deployments', async () => {
+        const d = await store.createDeployment(deployment(), at(0));
+        await store.transition(
+          d.id,
+          { from: ['awaiting_approval'], to: 'rejected', actor: 'U_BOSS', reason: 'not today' },
+          at(1),
+        );
+        const outcome = await store.approve(d.id, 'U1', 1, at(2));
+        expect(outcome.result).toBe('not_pending');
+        expect(outcome.deployment).toMatchObject({ state: 'rejected', approvals: [], reason: 'not today' });
+        await expect(store.approve('dep_missing', 'U1', 1, at(2))).rejects.toBeInstanceOf(DockhandError);
+      });
+
+      it('approves exactly once when many approvers click at the same moment', async () => {
+        const d = await store.createDeployment(deployment(), at(0));
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.approve(d.id, `U${i}`, 1, at(1))),
+        );
+        expect(outcomes.filter((o) => o.result === 'approved')).toHaveLength(1);
+        expect(outcomes.filter((o) => o.result === 'not_pending')).toHaveLength(9);
+        expect((await store.getDeployment(d.id))?.approvals).toHaveLength(1);
+        expect(await store.listAudit({ subject: d.id, action: 'deployment.approved' })).toHaveLength(1);
+      });
+
+      it('reaches a quorum of two when three approvers click at once (no approval is lost)', async () => {
+        const d = await store.createDeployment(deployment(), at(0));
+        const outcomes = await Promise.all(['U1', 'U2', 'U3'].map((u) => store.approve(d.id, u, 2, at(1))));
+        expect(outcomes.map((o) => o.result).sort()).toEqual(['approved', 'not_pending', 'recorded']);
+        expect((await store.getDeployment(d.id))?.state).toBe('approved');
+      });
+
+      it('approves exactly once when the clicks reach two store instances (two replicas)', async (ctx) => {
+        if (!harness.shared) ctx.skip();
+        const other = track(await openStore(harness.url, { instance: 'test-2' }));
+        const ids: string[] = [];
+        for (let i = 0; i < 15; i++) ids.push((await store.createDeployment(deployment(), at(i))).id);
+        const outcomes = await Promise.all(
+          ids.flatMap((id) => [store.approve(id, 'U_A', 1, at(20)), other.approve(id, 'U_B', 1, at(20))]),
+        );
+        for (const id of ids) {
+          const mine = outcomes.filter((o) => o.deployment.id === id).map((o) => o.result);
+          expect(mine.sort()).toEqual(['approved', 'not_pending']);
+          expect(await other.listAudit({ subject: id, action: 'deployment.approved' })).toHaveLength(1);
+        }
+      });
+
+      it('approves exactly once when two separate processes race on every deployment', async (ctx) => {
+        if (!harness.shared) ctx.skip();
+        const ids: string[] = [];
+        for (let i = 0; i < 20; i++) ids.push((await store.createDeployment(deployment(), at(i))).id);
+        const startAt = Date.now() + 1_500;
+        const [a, b] = await Promise.all([
+          approveInChildProcess(harness.url, ids, 'U_A', startAt),
+          approveInChildProcess(harness.url, ids, 'U_B', startAt),
+        ]);
+        for (const id of ids) expect([a[id], b[id]].sort()).toEqual(['approved', 'not_pending']);
+        const approved = await store.listDeployments({ states: ['approved'] });
+        expect(approved).toHaveLength(20);
+        expect(approved.every((d: DeploymentRecord) => d.approvals.length === 1)).toBe(true);
+      });
+    });
+
+    describe('locks', () => {
+      const key = { service: 'api', environment: 'production' };
+      const lockFor = (owner: string, expiresAt?: Date) => ({
+        ...key,
+        owner,
+        instance: 'test-1',
+        holder: owner === 'dep_a' ? '#1 by U_DEV' : 'someone else',
+        reason: 'deploying',
+        ...(expiresAt ? { expiresAt } : {}),
+      });
+
+      it('is held until released by its owner, and reacquired by the same owner', async () => {
+        const taken = await store.acquireLock(lockFor('dep_a', at(600)), at(0));
+        expect(taken).toEqual({
+          acquired: true,
+          lock: { ...lockFor('dep_a', at(600)), acquiredAt: at(0) },
+        });
+
+        const refused = await store.acquireLock(lockFor('dep_b', at(900)), at(10));
+        expect(refused).toEqual({ acquired: false, held: { ...lockFor('dep_a', at(600)), acquiredAt: at(0) } });
+
+        const again = await store.acquireLock({ ...lockFor('dep_a', at(1200)), instance: 'test-restarted' }, at(20));
+        expect(again).toMatchObject({ acquired: true, lock: { instance: 'test-restarted', expiresAt: at(1200) } });
+        expect(again.acquired && again.lock.acquiredAt).toEqual(at(0));
+
+        expect(await store.getLock(key, at(30))).toMatchObject({ owner: 'dep_a' });
+        expect(await store.listLocks(at(30))).toHaveLength(1);
+
+        expect(await store.releaseLock(key, 'dep_b')).toBe(false);
+        expect(await store.getLock(key, at(31))).toMatchObject({ owner: 'dep_a' });
+        expect(await store.releaseLock(key, 'dep_a')).toBe(true);
+        expect(await store.releaseLock(key, 'dep_a')).toBe(false);
+        expect(await store.getLock(key, at(32))).toBeUndefined();
+
+        const events = await store.listAudit({ service: 'api', environment: 'production' });
+        expect(events.map((e) => e.action)).toEqual(['lock.released', 'lock.acquired', 'lock.acquired']);
+        expect(events[0]).toMatchObject({
+          subject: 'lock:api/production',
+          actor: 'dockhand',
+          detail: { owner: 'dep_a' },
+        });
+      });
+
+      it('is taken over once expired, and ignored by getLock and listLocks after expiry', async () => {
+        await store.acquireLock(lockFor('dep_a', at(60)), at(0));
+        expect(await store.getLock(key, at(60))).toBeUndefined();
+        expect(await store.listLocks(at(61))).toEqual([]);
+        const taken = await store.acquireLock(lockFor('dep_b'), at(61));
+        expect(taken).toMatchObject({ acquired: true, lock: { owner: 'dep_b', acquiredAt: at(61) } });
+        expect(taken.acquired && taken.lock.expiresAt).toBeUndefined();
+        const [event] = await store.listAudit({ action: 'lock.acquired' });
+        expect(event?.detail).toMatchObject({ owner: 'dep_b', tookOverExpiredFrom: 'dep_a' });
+
+        // A lock without an expiry never expires.
+        expect(await store.acquireLock(lockFor('dep_c'), at(1_000_000))).toMatchObject({
+          acquired: false,
+          held: { owner: 'dep_b' },
+        });
+        expect(await store.listLocks(at(1_000_000))).toHaveLength(1);
+        expect(await store.releaseLock(key, 'dep_a')).toBe(false);
+      });
+
+      it('names the person as actor for manual locks', async () => {
+        await store.acquireLock({ ...key, owner: 'manual:U_OPS', instance: 'i', holder: 'U_OPS' }, at(0));
+        expect(await store.releaseLock(key, 'manual:U_OPS')).toBe(true);
+        expect((await store.listAudit({})).map((e) => e.actor)).toEqual(['U_OPS', 'U_OPS']);
+      });
+
+      it('goes to exactly one of many concurrent takers', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.acquireLock(lockFor(`dep_${i}`, at(600)), at(0))),
+        );
+        expect(results.filter((r) => r.acquired)).toHaveLength(1);
+        const winner = results.find((r) => r.acquired);
+        const owner = winner?.acquired ? winner.lock.owner : 'none';
+        for (const r of results) if (!r.acquired) expect(r.held.owner).toBe(owner);
+      });
+    });
+
+    describe('leases', () => {
+      it('belongs to one holder until it expires; the holder renews it', async () => {
+        expect(await store.tryLease('watch.health', 'replica-a', 30_000, at(0))).toBe(true);
+        expect(await store.tryLease('watch.health', 'replica-b', 30_000, at(10))).toBe(false);
+        expect(await store.tryLease('watch.health', 'replica-a', 30_000, at(20))).toBe(true);
+        expect(await store.tryLease('watch.health', 'replica-b', 30_000, at(49))).toBe(false);
+        expect(await store.tryLease('watch.health', 'replica-b', 30_000, at(50))).toBe(true);
+        expect(await store.tryLease('watch.health', 'replica-a', 30_000, at(51))).toBe(false);
+        expect(await store.tryLease('digest', 'replica-a', 30_000, at(51))).toBe(true);
+      });
+
+      it('goes to exactly one of many concurrent holders', async () => {
+        const won = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.tryLease('watch.ips', `replica-${i}`, 10_000, at(0))),
+        );
+        expect(won.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('state', () => {
+      it('stores small JSON values by key', async () => {
+        expect(await store.getState('watch.ips')).toBeUndefined();
+        await store.putState('watch.ips', { 'arn:task/1': '203.0.113.10' }, at(0));
+        await store.putState('counter', 3, at(0));
+        expect(await store.getState('watch.ips')).toEqual({ 'arn:task/1': '203.0.113.10' });
+        await store.putState('watch.ips', { 'arn:task/2': '203.0.113.11' }, at(1));
+        expect(await store.getState('watch.ips')).toEqual({ 'arn:task/2': '203.0.113.11' });
+        expect(await store.getState<number>('counter')).toBe(3);
+        await store.putState('counter', undefined, at(2));
+        expect(await store.getState('counter')).toBeUndefined();
+      });
+    });
+
+    it('keeps everything across closing and reopening (durability)', async (ctx) => {
+      if (!harness.shared) ctx.skip();
+      const d = await store.createDeployment(deployment({ facts: { image: 'api@sha256:1' } }), at(0));
+      await store.approve(d.id, 'U1', 2, at(1));
+      await store.acquireLock(
+        { service: 'api', environment: 'production', owner: d.id, instance: 'i', holder: '#1' },
+        at(1),
+      );
+      await store.tryLease('digest', 'replica-a', 60_000, at(1));
+      await store.putState('k', { v: [1, 2] }, at(1));
+      await store.close();
+
+      store = await openStore(harness.url, { instance: 'test-1' });
+      expect(await store.getDeployment(d.id)).toMatchObject({
+        seq: 1,
+        facts: { image: 'api@sha256:1' },
+        approvals: [{ user: 'U1', at: at(1) }],
+      });
+      expect(await store.getLock({ service: 'api', environment: 'production' }, at(2))).toMatchObject({ owner: d.id });
+      expect(await store.tryLease('digest', 'replica-b', 60_000, at(2))).toBe(false);
+      expect(await store.getState('k')).toEqual({ v: [1, 2] });
+      expect(await store.listAudit({ subject: d.id })).toHaveLength(2);
+      expect((await store.createDeployment(deployment(), at(3))).seq).toBe(2);
+    });
+
+    it('reports failures after close as store errors', async () => {
+      const other = await openStore(harness.url);
+      await other.close();
+      await expect(other.ping()).rejects.toMatchObject({ code: 'store', message: /^ping the database: / });
+    });
+  });
+};
+
+describeStore('SQLite store in memory', sqliteMemory);
+describeStore('SQLite store in a file', sqliteFile);
+if (POSTGRES_URL) describeStore(`Postgres store (${maskDatabaseUrl(POSTGRES_URL)})`, postgres(POSTGRES_URL));
+else {
+  console.warn('store.test.ts: Postgres suite skipped; set DOCKHAND_TEST_POSTGRES_URL=postgres://… to run it.');
+  describe.skip('Postgres store (set DOCKHAND_TEST_POSTGRES_URL to run)', () => {
+    it('runs the store suite against Postgres', () => {});
+  });
+}
+
+describe('DOCKHAND_DATABASE_URL', () => {
+  it('accepts the documented forms', () => {
+    expect(parseDatabaseUrl('sqlite:./data/dockhand.db')).toEqual({ kind: 'sqlite', path: './data/dockhand.db' });
+    expect(parseDatabaseUrl('sqlite:/var/lib/dockhand.db')).toEqual({ kind: 'sqlite', path: '/var/lib/dockhand.db' });
+    expect(parseDatabaseUrl('sqlite:///var/lib/dockhand.db')).toEqual({ kind: 'sqlite', path: '/var/lib/dockhand.db' });
+    expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ kind: 'sqlite', path: ':memory:' });
+    expect(parseDatabaseUrl('postgres://u:p@db:5432/dockhand')).toMatchObject({ kind: 'postgres' });
+    expect(parseDatabaseUrl('postgresql://db/dockhand')).toMatchObject({ kind: 'postgres' });
+  });
+
+  it.each([
+    ['mysql://admin:hunter2@db:3306/dockhand', '"mysql://admin:***@db:3306/dockhand"'],
+    ['mongodb://admin:hunter2@db', '"mongodb://admin:***@db"'],
+    ['sqlite:', '"sqlite:"'],
+    ['./data/dockhand.db', '"./data/dockhand.db"'],
+    ['', '(empty)'],
+  ])('refuses %j with a message that names the variable and the accepted forms', async (url, shown) => {
+    const error = await openStore(url).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('DOCKHAND_DATABASE_URL');
+    expect(message).toContain(shown);
+    expect(message).toContain('sqlite::memory:');
+    expect(message).toContain('postgres://');
+    expect(message).toContain('sqlite:./data/dockhand.db');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('explains an unreachable Postgres without showing its password', async () => {
+    const error = await openStore('postgres://dockhand:hunter2@127.0.0.1:1/dockhand').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'store', hint: expect.stringContaining('DOCKHAND_DATABASE_URL') });
+    expect((error as Error).message).toContain('postgres://dockhand:***@127.0.0.1:1/dockhand');
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('creates the parent directory of a SQLite file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dockhand-store-'));
+    try {
+      const path = join(dir, 'a', 'b', 'dockhand.db');
+      const store = await openStore(`sqlite:${path}`);
+      await store.close();
+      expect(existsSync(path)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rewrites $n placeholders to SQLite numbered parameters', () => {
+    expect(toSqliteParams('SELECT * FROM t WHERE a = $1 AND b IN ($2, $10) OR c = $1')).toBe(
+      'SELECT * FROM t WHERE a = ?1 AND b IN (?2, ?10) OR c = ?1',
+    );
+  });
+});
