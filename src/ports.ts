@@ -219,6 +219,8 @@ export interface DeploymentRecord {
 }
 
 export interface NewDeployment {
+  /** Chosen by the caller when it must be known before the record exists (the lock's owner); generated otherwise. */
+  id?: string;
   kind: OperationKind;
   service: string;
   environment: string;

@@ -94,7 +94,7 @@ export class SqlStore implements Store {
           'deployment_seq',
         ]);
         const seq = Number(first(counter.rows, 'deployment_seq counter').value);
-        const id = newDeploymentId();
+        const id = input.id ?? newDeploymentId();
         await tx.query(
           `INSERT INTO deployments (${DEPLOYMENT_COLUMNS})
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, NULL)`,

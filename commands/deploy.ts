@@ -1,0 +1,44 @@
+import type { DeploymentService } from '../src/core/deploy/service.ts';
+import type { RenderDeployment } from '../src/core/deploy/view.ts';
+import { parseDeploy } from '../src/core/grammar.ts';
+import { resolveTarget } from '../src/core/targets.ts';
+import type { CommandHandler } from './boundary.ts';
+import type { CommandDeps } from './deps.ts';
+
+export interface DeployCommandDeps extends CommandDeps {
+  deployments: DeploymentService;
+  renderDryRun: RenderDeployment;
+}
+
+/**
+ * `/deploy <service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run]`: parse → resolve → ack →
+ * request (authorize, lock, card, plan, approval or run). Refusals and the dry-run plan go to the requester alone.
+ */
+export const deployCommand =
+  (deps: DeployCommandDeps): CommandHandler =>
+  async ({ command, ack, respond }) => {
+    const request = parseDeploy(command.text);
+    const target = resolveTarget(deps.config, request.service, request.env);
+    await ack();
+    const outcome = await deps.deployments.request({
+      kind: request.restart ? 'restart' : 'deploy',
+      target,
+      user: command.user_id,
+      request: request.imageTag
+        ? { imageTag: request.imageTag }
+        : request.restart
+          ? { restart: true }
+          : { ref: request.ref ?? null },
+      dryRun: request.dryRun,
+    });
+    if (outcome.result === 'refused') {
+      await respond({ response_type: 'ephemeral', text: `:no_entry: ${outcome.message}` });
+    } else if (outcome.result === 'dry_run') {
+      await respond({ response_type: 'ephemeral', ...deps.renderDryRun(outcome.view, deps.clock.now()) });
+    } else if (command.channel_name !== target.channel.replace(/^#/, '') && command.channel_id !== target.channel) {
+      await respond({
+        response_type: 'ephemeral',
+        text: `Deployment #${outcome.deployment.seq} of \`${target.service}\` to \`${target.environment}\` requested; its card is in ${target.channel}.`,
+      });
+    }
+  };

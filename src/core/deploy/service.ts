@@ -1,0 +1,693 @@
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import type { ApprovalPolicy, Config } from '../../config/schema.ts';
+import { AwsError, DockhandError, errorMessage } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import {
+  type Clock,
+  type DeploymentRecord,
+  type DeploymentState,
+  type Directory,
+  type EcsDeployer,
+  type EcsDeployTarget,
+  type ImageBuilder,
+  type ImageRegistry,
+  isTerminal,
+  type MessageRef,
+  type Notifier,
+  type OperationKind,
+  type SourceFetcher,
+  type Store,
+} from '../../ports.ts';
+import { parseDuration } from '../duration.ts';
+import { type ResolvedTarget, resolveTarget } from '../targets.ts';
+import type { DeploymentLive, DeploymentView, RenderDeployment } from './view.ts';
+
+export interface DeployDeps {
+  config: Config;
+  /** Directory of the config file: `source.path` is relative to it. */
+  configDir: string;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  notifier: Notifier;
+  directory: Directory;
+  source: SourceFetcher;
+  builder: ImageBuilder;
+  registry: (name: string) => ImageRegistry;
+  ecs: EcsDeployer;
+  render: RenderDeployment;
+  /** Names this process in locks. */
+  instance: string;
+  /** Rollout polling interval (copilot polls every 4 s). */
+  pollMs: number;
+  track: <T>(work: Promise<T>) => Promise<T>;
+}
+
+/** What someone asked for, already parsed and resolved. */
+export interface OperationRequest {
+  kind: OperationKind;
+  target: ResolvedTarget;
+  user: string;
+  /** deploy: { ref } | { imageTag }; restart: {}; rollback: { taskDefinitionArn, revision, rule, undoes? } */
+  request: Record<string, unknown>;
+  dryRun?: boolean;
+}
+
+export type RequestOutcome =
+  | { result: 'started'; deployment: DeploymentRecord }
+  | { result: 'dry_run'; view: DeploymentView }
+  | { result: 'refused'; message: string };
+
+/** A refusal shown to the clicker or requester alone; nothing changed. */
+export class Refusal extends DockhandError {
+  constructor(message: string) {
+    super('forbidden', message);
+    this.name = 'Refusal';
+  }
+}
+
+const ACTIVE: readonly DeploymentState[] = ['requested', 'awaiting_approval', 'approved', 'building', 'pushing', 'registering', 'rolling_out'];
+const ABORT_LOCK_MS = 60 * 60_000;
+const MAX_BACKOFF_MS = 32_000;
+
+export const newDeploymentId = (): string => `dep_${randomBytes(10).toString('hex')}`;
+
+const shortSha = (sha: string): string => sha.slice(0, 7);
+
+const isThrottle = (e: unknown): boolean =>
+  e instanceof AwsError && /Throttl|RequestLimitExceeded|TooManyRequests|Rate exceeded/i.test(`${e.awsCode} ${e.message}`);
+
+/**
+ * The deployment state machine (DESIGN.md §3.1): request → (approval) → build → push → register → roll out →
+ * succeeded | failed, with exits rejected, expired, cancelled, aborted and rolled_back. Every transition is a
+ * conditional write to the store before the card says so; the (service, environment) lock is taken when a
+ * request is accepted and released in every terminal state.
+ */
+export class DeploymentService {
+  readonly #deps: DeployDeps;
+  readonly #live = new Map<string, DeploymentLive>();
+  readonly #watchers = new Map<string, AbortController>();
+  readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(deps: DeployDeps) {
+    this.#deps = deps;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Requests
+
+  async request(input: OperationRequest): Promise<RequestOutcome> {
+    const { store, clock, directory } = this.#deps;
+    const { target, user } = input;
+    const deployers = target.serviceConfig.deployers;
+    if (deployers && !(await directory.includes(deployers, user))) {
+      return { result: 'refused', message: `You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.` };
+    }
+    const ecsTarget = this.#ecsTarget(target);
+    if (input.dryRun) return { result: 'dry_run', view: await this.#dryRun(input, ecsTarget) };
+
+    const id = newDeploymentId();
+    const now = clock.now();
+    const lock = await store.acquireLock(
+      { service: target.service, environment: target.environment, owner: id, instance: this.#deps.instance, holder: user, reason: `${input.kind} requested` },
+      now,
+    );
+    if (!lock.acquired) return { result: 'refused', message: await this.#lockedMessage(target, lock.held) };
+
+    let deployment: DeploymentRecord;
+    try {
+      deployment = await store.createDeployment(
+        { id, kind: input.kind, service: target.service, environment: target.environment, state: 'requested', requestedBy: user, request: input.request },
+        now,
+      );
+    } catch (e) {
+      await store.releaseLock({ service: target.service, environment: target.environment }, id);
+      throw e;
+    }
+    void this.#deps.track(this.#prepare(deployment, ecsTarget));
+    return { result: 'started', deployment };
+  }
+
+  /** Plans, then asks for approval or runs at once. Runs after the command was acknowledged. */
+  async #prepare(initial: DeploymentRecord, ecsTarget: EcsDeployTarget): Promise<void> {
+    let deployment = initial;
+    const target = this.#target(deployment);
+    try {
+      deployment = await this.#postCard(deployment, target.channel);
+      const facts = await this.#plan(deployment, ecsTarget);
+      const policy = this.#policy(deployment);
+      if (policy) {
+        const expiresAt = new Date(this.#deps.clock.now().getTime() + (parseDuration(policy.expiresAfter) ?? 30 * 60_000));
+        this.#liveOf(deployment.id).approvalPolicy = { required: policy.required, approvers: [...policy.approvers] };
+        const moved = await this.#transition(deployment, ['requested'], 'awaiting_approval', 'dockhand', undefined, { ...facts, expiresAt: expiresAt.toISOString() });
+        if (!moved) return;
+        this.#armExpiry(moved, expiresAt);
+        await this.#show(moved);
+        return;
+      }
+      const approved = await this.#transition(deployment, ['requested'], 'approved', 'dockhand', 'no approval needed', facts);
+      if (approved) await this.#execute(approved);
+    } catch (e) {
+      await this.#fail(deployment, e);
+    }
+  }
+
+  /** What would happen: resolves the commit or image, reads what runs now, diffs the task definition. */
+  async #plan(deployment: DeploymentRecord, ecsTarget: EcsDeployTarget): Promise<Record<string, unknown>> {
+    const { ecs, source } = this.#deps;
+    const target = this.#target(deployment);
+    const facts: Record<string, unknown> = {};
+    let newImage: string | undefined;
+    if (deployment.kind === 'deploy') {
+      const registry = this.#registry(target);
+      const repository = target.serviceConfig.image?.repository as string;
+      const imageName = await registry.imageName(repository);
+      if (typeof deployment.request.imageTag === 'string') {
+        const tag = deployment.request.imageTag;
+        const digest = await registry.resolveTag(repository, tag);
+        if (!digest) throw new DockhandError('not_found', `Image tag \`${tag}\` does not exist in ${imageName}.`);
+        newImage = `${imageName}@${digest}`;
+        Object.assign(facts, { imageTag: tag, digest, image: newImage });
+      } else {
+        const src = this.#sourceSpec(target, deployment.request.ref as string | undefined);
+        const checkout = await source.checkout(src);
+        await checkout.cleanup();
+        newImage = `${imageName}:${shortSha(checkout.commitSha)}`;
+        Object.assign(facts, { commitSha: checkout.commitSha, commitSubject: checkout.subject, ref: 'git' in src ? src.ref : '(local)', image: newImage });
+        await this.#deps.store.updateDeployment(deployment.id, { facts }, this.#deps.clock.now());
+      }
+    }
+    if (deployment.kind === 'rollback') newImage = undefined;
+    const plan = await ecs.planImage(ecsTarget, newImage ?? '');
+    const current = `${plan.current.family}:${plan.current.revision}`;
+    facts.previousRevision = current;
+    facts.previousTaskDefinitionArn = plan.current.arn;
+    const live = this.#liveOf(deployment.id);
+    live.plan = { currentRevision: current, currentImage: plan.currentImage, newImage, changes: newImage ? plan.changes : [] };
+    if (deployment.kind === 'rollback') {
+      live.plan.changes = [{ field: 'taskDefinition', from: current, to: String(deployment.request.revision) }];
+    }
+    if (typeof facts.commitSha === 'string' && target.serviceConfig.source && 'git' in target.serviceConfig.source && source.commitsBetween) {
+      const previous = await this.#lastSucceeded(deployment.service, deployment.environment);
+      const fromSha = previous?.facts.commitSha;
+      if (typeof fromSha === 'string' && fromSha !== facts.commitSha) {
+        live.plan.commits = await source
+          .commitsBetween({ git: target.serviceConfig.source.git }, fromSha, facts.commitSha, 5)
+          .catch(() => undefined);
+      }
+    }
+    return facts;
+  }
+
+  async #dryRun(input: OperationRequest, ecsTarget: EcsDeployTarget): Promise<DeploymentView> {
+    const now = this.#deps.clock.now();
+    const record: DeploymentRecord = {
+      id: 'dry-run',
+      seq: 0,
+      kind: input.kind,
+      service: input.target.service,
+      environment: input.target.environment,
+      state: 'requested',
+      requestedBy: input.user,
+      requestedAt: now,
+      updatedAt: now,
+      request: input.request,
+      facts: {},
+      approvals: [],
+    };
+    const facts = await this.#plan(record, ecsTarget);
+    const live = this.#liveOf(record.id);
+    this.#live.delete(record.id);
+    const policy = this.#policy(record);
+    return {
+      ...record,
+      facts,
+      ...live,
+      ...(policy ? { approvalPolicy: { required: policy.required, approvers: [...policy.approvers] } } : {}),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Approvals
+
+  async approve(id: string, user: string): Promise<void> {
+    const { store, clock, directory } = this.#deps;
+    const deployment = await this.#pending(id);
+    const policy = this.#policy(deployment);
+    if (!policy) throw new Refusal('This deployment needs no approval.');
+    if (!(await directory.includes(policy.approvers, user))) {
+      throw new Refusal(`Only approvers can approve this: ${policy.approvers.map(mention).join(', ')}.`);
+    }
+    if (user === deployment.requestedBy && !policy.allowSelfApproval) {
+      throw new Refusal('You requested this deployment; someone else must approve it.');
+    }
+    const outcome = await store.approve(id, user, policy.required, clock.now());
+    if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
+    if (outcome.result === 'not_pending') throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
+    this.#liveOf(id).approvalPolicy = { required: policy.required, approvers: [...policy.approvers] };
+    if (outcome.result === 'recorded') {
+      await this.#show(outcome.deployment);
+      return;
+    }
+    this.#disarmExpiry(id);
+    await this.#show(outcome.deployment);
+    void this.#deps.track(this.#execute(outcome.deployment));
+  }
+
+  async reject(id: string, user: string): Promise<void> {
+    const deployment = await this.#pending(id);
+    const policy = this.#policy(deployment);
+    const isRequester = user === deployment.requestedBy;
+    const isApprover = policy ? await this.#deps.directory.includes(policy.approvers, user) : false;
+    if (!isApprover && !isRequester) throw new Refusal('Only an approver or the requester can reject this request.');
+    const rejected = await this.#transition(deployment, ['awaiting_approval'], isRequester && !isApprover ? 'cancelled' : 'rejected', user, isRequester && !isApprover ? 'withdrawn by the requester' : `rejected by ${user}`);
+    if (!rejected) throw new Refusal('This request was already decided; nothing changed.');
+    this.#disarmExpiry(id);
+    await this.#finish(rejected);
+  }
+
+  async #pending(id: string): Promise<DeploymentRecord> {
+    const deployment = await this.#deps.store.getDeployment(id);
+    if (!deployment) throw new Refusal('This deployment is unknown to dockhand.');
+    if (deployment.state !== 'awaiting_approval') {
+      throw new Refusal(`This request is already ${deployment.state.replace('_', ' ')}; nothing changed.`);
+    }
+    if (deployment.expiresAt && deployment.expiresAt.getTime() <= this.#deps.clock.now().getTime()) {
+      await this.#expire(id);
+      throw new Refusal('This request has expired; nothing changed. Ask for it again.');
+    }
+    return deployment;
+  }
+
+  #armExpiry(deployment: DeploymentRecord, expiresAt: Date): void {
+    this.#disarmExpiry(deployment.id);
+    const delay = Math.max(0, expiresAt.getTime() - this.#deps.clock.now().getTime());
+    const timer = setTimeout(() => void this.#deps.track(this.#expire(deployment.id)), Math.min(delay, 2 ** 31 - 1));
+    timer.unref();
+    this.#expiryTimers.set(deployment.id, timer);
+  }
+
+  #disarmExpiry(id: string): void {
+    const timer = this.#expiryTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.#expiryTimers.delete(id);
+  }
+
+  async #expire(id: string): Promise<void> {
+    const deployment = await this.#deps.store.getDeployment(id);
+    if (!deployment || deployment.state !== 'awaiting_approval') return;
+    const expired = await this.#transition(deployment, ['awaiting_approval'], 'expired', 'dockhand', 'nobody approved it in time');
+    if (expired) await this.#finish(expired);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Execution
+
+  async #execute(approved: DeploymentRecord): Promise<void> {
+    let deployment = approved;
+    const target = this.#target(deployment);
+    const ecsTarget = this.#ecsTarget(target);
+    const { ecs, clock } = this.#deps;
+    try {
+      let taskDefinitionArn: string | undefined;
+      if (deployment.kind === 'deploy') {
+        let image: string;
+        if (typeof deployment.request.imageTag === 'string') {
+          const registry = this.#registry(target);
+          const digest = await registry.resolveTag(target.serviceConfig.image?.repository as string, deployment.request.imageTag);
+          if (digest !== deployment.facts.digest) {
+            throw new DockhandError('conflict', `Tag \`${deployment.request.imageTag}\` now points at another image than the one approved; request the deployment again.`);
+          }
+          image = deployment.facts.image as string;
+        } else {
+          const built = await this.#buildAndPush(deployment, target);
+          if (!built) return;
+          deployment = built;
+          image = deployment.facts.image as string;
+        }
+        const registering = await this.#transition(deployment, ['approved', 'pushing'], 'registering', 'dockhand');
+        if (!registering) return;
+        deployment = registering;
+        await this.#show(deployment);
+        const registered = await ecs.registerImage(ecsTarget, image);
+        taskDefinitionArn = registered.taskDefinitionArn;
+        deployment = await this.#deps.store.updateDeployment(
+          deployment.id,
+          { facts: { taskDefinitionArn, revision: registered.revision, previousTaskDefinitionArn: registered.previousTaskDefinitionArn } },
+          clock.now(),
+        );
+      } else if (deployment.kind === 'rollback') {
+        taskDefinitionArn = deployment.request.taskDefinitionArn as string;
+        deployment = await this.#deps.store.updateDeployment(
+          deployment.id,
+          { facts: { taskDefinitionArn, revision: String(deployment.request.revision) } },
+          clock.now(),
+        );
+      }
+      const rolling = await this.#transition(deployment, ['approved', 'registering'], 'rolling_out', 'dockhand');
+      if (!rolling) return;
+      deployment = rolling;
+      const started = clock.now();
+      const { deploymentId } = await ecs.updateService(
+        ecsTarget,
+        taskDefinitionArn ? { taskDefinitionArn } : { forceNewDeployment: true },
+      );
+      deployment = await this.#deps.store.updateDeployment(
+        deployment.id,
+        { facts: { ecsDeploymentId: deploymentId, rolloutStartedAt: started.toISOString() } },
+        clock.now(),
+      );
+      await this.#show(deployment);
+      await this.#watch(deployment);
+    } catch (e) {
+      await this.#fail(deployment, e);
+    }
+  }
+
+  async #buildAndPush(deployment: DeploymentRecord, target: ResolvedTarget): Promise<DeploymentRecord | undefined> {
+    const { source, builder, clock } = this.#deps;
+    const building = await this.#transition(deployment, ['approved'], 'building', 'dockhand');
+    if (!building) return undefined;
+    await this.#show(building);
+    const commitSha = building.facts.commitSha as string;
+    const spec = this.#sourceSpec(target, commitSha);
+    const checkout = await source.checkout('git' in spec ? { git: spec.git, ref: commitSha } : spec);
+    const registry = this.#registry(target);
+    const imageName = await registry.imageName(target.serviceConfig.image?.repository as string);
+    const tag = `${imageName}:${shortSha(commitSha)}`;
+    const live = this.#liveOf(deployment.id);
+    try {
+      if (checkout.commitSha !== commitSha && 'git' in spec) {
+        throw new DockhandError('conflict', `The checkout is at ${shortSha(checkout.commitSha)}, not the approved ${shortSha(commitSha)}.`);
+      }
+      const buildConfig = target.serviceConfig.source as NonNullable<typeof target.serviceConfig.source>;
+      const contextDir = resolve(checkout.dir, buildConfig.context);
+      await builder.build({
+        contextDir,
+        dockerfile: buildConfig.dockerfile,
+        buildArgs: buildConfig.buildArgs,
+        tags: [tag],
+        onEvent: (event) => {
+          if (event.type === 'step') live.build = { step: event.step, total: event.total, instruction: event.instruction, lastLines: [] };
+          else if (live.build) live.build.lastLines = [...(live.build.lastLines ?? []).slice(-2), event.line];
+          void this.#show(building);
+        },
+      });
+    } finally {
+      await checkout.cleanup();
+    }
+    const pushing = await this.#transition(building, ['building'], 'pushing', 'dockhand');
+    if (!pushing) return undefined;
+    live.push = { percent: 0 };
+    await this.#show(pushing);
+    const { digest } = await registry.push({
+      image: tag,
+      onProgress: (percent) => {
+        live.push = { percent };
+        void this.#show(pushing);
+      },
+    });
+    return this.#deps.store.updateDeployment(pushing.id, { facts: { digest, image: `${imageName}@${digest}`, tag } }, clock.now());
+  }
+
+  /** Follows the ECS deployment this run created until COMPLETED, FAILED, aborted or timed out. */
+  async #watch(deployment: DeploymentRecord): Promise<void> {
+    const { ecs, clock, logger } = this.#deps;
+    const target = this.#target(deployment);
+    const ecsTarget = this.#ecsTarget(target);
+    const deploymentId = deployment.facts.ecsDeploymentId as string;
+    const startedAt = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
+    const timeoutMs = parseDuration(target.envConfig.rolloutTimeout) ?? 30 * 60_000;
+    const controller = new AbortController();
+    this.#watchers.set(deployment.id, controller);
+    const live = this.#liveOf(deployment.id);
+    let delay = this.#deps.pollMs;
+    try {
+      for (;;) {
+        if (controller.signal.aborted) return;
+        try {
+          const progress = await ecs.rolloutProgress(ecsTarget, deploymentId);
+          delay = this.#deps.pollMs;
+          live.rollout = progress;
+          if (controller.signal.aborted) return;
+          if (progress.outcome === 'completed') {
+            await this.#succeed(deployment);
+            return;
+          }
+          if (progress.outcome === 'failed') {
+            const taskIds = progress.stoppedTasks.map((g) => g.exampleTaskId);
+            const logLines = await ecs.recentLogLines(ecsTarget, taskIds, 20).catch(() => []);
+            live.failure = { logLines };
+            const reason = progress.reason ?? progress.stoppedTasks[0]?.reason ?? 'the ECS deployment failed';
+            await this.#fail(deployment, new DockhandError('aws', `Rollout failed: ${reason}`));
+            return;
+          }
+          await this.#show(deployment);
+        } catch (e) {
+          if (!isThrottle(e)) throw e;
+          delay = Math.min(MAX_BACKOFF_MS, delay * 2) * (0.75 + Math.random() * 0.5);
+          logger.warn({ deployment: deployment.id, delayMs: Math.round(delay) }, 'rollout polling throttled; backing off');
+        }
+        if (clock.now().getTime() - startedAt.getTime() > timeoutMs) {
+          await this.#fail(deployment, new DockhandError('timeout', `The rollout did not finish within ${target.envConfig.rolloutTimeout}.`));
+          return;
+        }
+        await clock.sleep(delay, controller.signal).catch(() => {});
+      }
+    } finally {
+      this.#watchers.delete(deployment.id);
+    }
+  }
+
+  async #succeed(deployment: DeploymentRecord): Promise<void> {
+    const now = this.#deps.clock.now();
+    const live = this.#liveOf(deployment.id);
+    const tasks = live.rollout?.tasks ?? [];
+    const publicIps = tasks.map((t) => t.publicIp).filter((ip): ip is string => ip !== undefined);
+    const startedAt = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.requestedAt);
+    const done = await this.#transition(deployment, ['rolling_out'], 'succeeded', 'dockhand', undefined, {
+      publicIps,
+      runningCount: live.rollout?.deployment?.running ?? tasks.length,
+      durationMs: now.getTime() - deployment.requestedAt.getTime(),
+      rolloutDurationMs: now.getTime() - startedAt.getTime(),
+    });
+    if (!done) return;
+    if (deployment.kind === 'rollback' && typeof deployment.request.undoes === 'string') {
+      await this.#transition(
+        (await this.#deps.store.getDeployment(deployment.request.undoes)) as DeploymentRecord,
+        ['succeeded', 'failed'],
+        'rolled_back',
+        deployment.requestedBy,
+        `rolled back by #${deployment.seq}`,
+      ).then((undone) => (undone ? this.#show(undone, true) : undefined));
+    }
+    await this.#finish(done);
+  }
+
+  async #fail(deployment: DeploymentRecord, error: unknown): Promise<void> {
+    const { store, logger } = this.#deps;
+    const current = (await store.getDeployment(deployment.id).catch(() => undefined)) ?? deployment;
+    if (isTerminal(current.state)) return;
+    const live = this.#liveOf(deployment.id);
+    if (error instanceof DockhandError && error.name === 'BuildFailedError') {
+      const build = error as DockhandError & { step?: string; output?: readonly string[] };
+      live.failure = { ...live.failure, step: build.step, output: [...(build.output ?? [])] };
+    }
+    const message = error instanceof DockhandError ? error.message : 'dockhand failed unexpectedly; the details are in its log.';
+    if (!(error instanceof DockhandError) || error.code === 'internal') logger.error({ err: error, deployment: deployment.id }, 'deployment failed');
+    else logger.info({ deployment: deployment.id, reason: message }, 'deployment failed');
+    const failed = await this.#transition(current, ACTIVE, 'failed', 'dockhand', message, { failedIn: current.state });
+    if (failed) await this.#finish(failed);
+  }
+
+  /** Terminal state reached: card finished at once, lock released (an abort keeps it, with its reason). */
+  async #finish(deployment: DeploymentRecord): Promise<void> {
+    const { store } = this.#deps;
+    if (deployment.state !== 'aborted') {
+      await store.releaseLock({ service: deployment.service, environment: deployment.environment }, deployment.id);
+    }
+    await this.#show(deployment, true);
+    this.#live.delete(deployment.id);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Abort and rollback (buttons on the card)
+
+  async abort(id: string, user: string): Promise<void> {
+    const { store, clock, ecs } = this.#deps;
+    const deployment = await store.getDeployment(id);
+    if (!deployment || deployment.state !== 'rolling_out') throw new Refusal('Only a rollout in progress can be aborted; nothing changed.');
+    const policy = this.#policy(deployment);
+    const allowed = user === deployment.requestedBy || (policy ? await this.#deps.directory.includes(policy.approvers, user) : false);
+    if (!allowed) throw new Refusal('Only the requester or an approver can abort this rollout.');
+    const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
+    const aborted = await this.#transition(deployment, ['rolling_out'], 'aborted', user, `aborted by ${user}`);
+    if (!aborted) throw new Refusal('The rollout already ended; nothing changed.');
+    this.#watchers.get(id)?.abort();
+    await store.acquireLock(
+      {
+        service: deployment.service,
+        environment: deployment.environment,
+        owner: deployment.id,
+        instance: this.#deps.instance,
+        holder: user,
+        reason: `rollout #${deployment.seq} aborted by ${user}; /dockhand unlock when the service is checked`,
+        expiresAt: new Date(clock.now().getTime() + ABORT_LOCK_MS),
+      },
+      clock.now(),
+    );
+    if (previous) {
+      const target = this.#ecsTarget(this.#target(deployment));
+      await ecs.updateService(target, { taskDefinitionArn: previous }).catch((e: unknown) => {
+        this.#deps.logger.error({ err: e, deployment: id }, 'could not restore the previous revision after an abort');
+        this.#liveOf(id).failure = { step: `Restoring ${previous} failed: ${errorMessage(e)}` };
+      });
+    }
+    await this.#show(aborted, true);
+  }
+
+  /** The Rollback button of a failed or succeeded deployment: redeploys the revision it replaced. */
+  async rollbackOf(id: string, user: string): Promise<RequestOutcome> {
+    const deployment = await this.#deps.store.getDeployment(id);
+    if (!deployment) throw new Refusal('This deployment is unknown to dockhand.');
+    const previous = deployment.facts.previousTaskDefinitionArn;
+    if (typeof previous !== 'string') throw new Refusal('dockhand does not know which revision ran before this deployment.');
+    const target = resolveTarget(this.#deps.config, deployment.service, deployment.environment);
+    return this.request({
+      kind: 'rollback',
+      target,
+      user,
+      request: { taskDefinitionArn: previous, revision: deployment.facts.previousRevision ?? previous, rule: `the revision before #${deployment.seq}`, undoes: deployment.id },
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Restart recovery
+
+  /** On start-up: resume rollouts, re-arm approval expiry, close interrupted work, release orphaned locks. */
+  async resume(): Promise<void> {
+    const { store, clock, logger } = this.#deps;
+    const open = await store.listDeployments({ states: ACTIVE, limit: 1000 });
+    for (const deployment of open) {
+      try {
+        if (deployment.state === 'rolling_out' && typeof deployment.facts.ecsDeploymentId === 'string') {
+          logger.info({ deployment: deployment.id }, 'resuming the watch of an interrupted rollout');
+          void this.#deps.track(this.#watch(deployment).catch((e: unknown) => this.#fail(deployment, e)));
+        } else if (deployment.state === 'awaiting_approval' && deployment.expiresAt) {
+          this.#armExpiry(deployment, deployment.expiresAt);
+        } else {
+          await this.#fail(deployment, new DockhandError('internal', `Interrupted: dockhand restarted while this deployment was ${deployment.state.replace('_', ' ')}. Nothing was rolled out; request it again.`, {}));
+        }
+      } catch (e) {
+        logger.error({ err: e, deployment: deployment.id }, 'could not recover a deployment after a restart');
+      }
+    }
+    for (const lock of await store.listLocks(clock.now())) {
+      if (!lock.owner.startsWith('dep_')) continue;
+      const owner = await store.getDeployment(lock.owner);
+      if (!owner || (isTerminal(owner.state) && owner.state !== 'aborted')) await store.releaseLock(lock, lock.owner);
+    }
+  }
+
+  /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
+  stop(): void {
+    for (const controller of this.#watchers.values()) controller.abort();
+    for (const id of [...this.#expiryTimers.keys()]) this.#disarmExpiry(id);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Helpers
+
+  async #transition(
+    deployment: DeploymentRecord,
+    from: readonly DeploymentState[],
+    to: DeploymentState,
+    actor: string,
+    reason?: string,
+    facts?: Record<string, unknown>,
+  ): Promise<DeploymentRecord | undefined> {
+    return this.#deps.store.transition(
+      deployment.id,
+      { from, to, actor, ...(reason === undefined ? {} : { reason }), ...(facts === undefined ? {} : { facts }) },
+      this.#deps.clock.now(),
+    );
+  }
+
+  async #postCard(deployment: DeploymentRecord, channel: string): Promise<DeploymentRecord> {
+    const ref = await this.#deps.notifier.post(channel, this.#deps.render(this.#view(deployment), this.#deps.clock.now()));
+    return this.#deps.store.updateDeployment(deployment.id, { channel: ref.channel, messageTs: ref.ts }, this.#deps.clock.now());
+  }
+
+  /** Re-renders the card from the latest stored record plus live progress. */
+  async #show(deployment: DeploymentRecord, final = false): Promise<void> {
+    const latest = (await this.#deps.store.getDeployment(deployment.id)) ?? deployment;
+    if (!latest.channel || !latest.messageTs) return;
+    const ref: MessageRef = { channel: latest.channel, ts: latest.messageTs };
+    const message = this.#deps.render(this.#view(latest), this.#deps.clock.now());
+    if (final || isTerminal(latest.state)) await this.#deps.notifier.updateNow(ref, message);
+    else await this.#deps.notifier.update(ref, message);
+  }
+
+  #view(deployment: DeploymentRecord): DeploymentView {
+    const live = this.#liveOf(deployment.id);
+    if (!live.approvalPolicy) {
+      const policy = this.#policy(deployment);
+      if (policy) live.approvalPolicy = { required: policy.required, approvers: [...policy.approvers] };
+    }
+    return { ...deployment, ...live };
+  }
+
+  #liveOf(id: string): DeploymentLive {
+    let live = this.#live.get(id);
+    if (!live) {
+      live = {};
+      this.#live.set(id, live);
+    }
+    return live;
+  }
+
+  #target(deployment: DeploymentRecord): ResolvedTarget {
+    return resolveTarget(this.#deps.config, deployment.service, deployment.environment);
+  }
+
+  #ecsTarget(target: ResolvedTarget): EcsDeployTarget {
+    const t = target.envConfig.target;
+    if (t.type !== 'ecs') {
+      throw new DockhandError('invalid', `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which this version of dockhand does not deploy to yet.`);
+    }
+    return { cluster: t.cluster, service: t.service, container: t.container, region: t.region ?? this.#deps.config.defaults.region };
+  }
+
+  #registry(target: ResolvedTarget): ImageRegistry {
+    const image = target.serviceConfig.image;
+    if (!image) throw new DockhandError('invalid', `\`${target.service}\` has no image: { registry, repository } in dockhand.yml.`);
+    return this.#deps.registry(image.registry);
+  }
+
+  #sourceSpec(target: ResolvedTarget, ref: string | undefined): { git: string; ref: string } | { path: string } {
+    const source = target.serviceConfig.source;
+    if (!source) throw new DockhandError('invalid', `\`${target.service}\` has no source to build; deploy an existing image with \`image:<tag>\`.`);
+    if ('git' in source) return { git: source.git, ref: ref ?? source.ref };
+    return { path: isAbsolute(source.path) ? source.path : resolve(this.#deps.configDir, source.path) };
+  }
+
+  #policy(deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind'>): ApprovalPolicy | undefined {
+    const env = this.#deps.config.services[deployment.service]?.environments[deployment.environment];
+    const name = deployment.kind === 'scale' ? (env?.scaleApproval ?? env?.approval) : env?.approval;
+    return name ? this.#deps.config.approvals[name] : undefined;
+  }
+
+  async #lastSucceeded(service: string, environment: string): Promise<DeploymentRecord | undefined> {
+    const [last] = await this.#deps.store.listDeployments({ service, environment, states: ['succeeded'], kinds: ['deploy'], limit: 1 });
+    return last;
+  }
+
+  async #lockedMessage(target: ResolvedTarget, held: { owner: string; holder: string; reason?: string | undefined; acquiredAt: Date }): Promise<string> {
+    const owner = held.owner.startsWith('dep_') ? await this.#deps.store.getDeployment(held.owner) : undefined;
+    const what = owner ? `deployment #${owner.seq} (${owner.state.replace('_', ' ')}) requested by ${mention(owner.requestedBy)}` : `${mention(held.holder)}`;
+    return `\`${target.service}\` in \`${target.environment}\` is locked by ${what}${held.reason ? `: ${held.reason}` : ''}. Try again when it is done.`;
+  }
+}
+
+const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);

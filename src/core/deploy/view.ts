@@ -1,0 +1,29 @@
+import type {
+  CommitSummary,
+  DeploymentRecord,
+  FieldChange,
+  OutgoingMessage,
+  RolloutProgress,
+} from '../../ports.ts';
+
+/** What a deployment card shows besides the stored record: live progress that is not worth a store write. */
+export interface DeploymentLive {
+  plan?: {
+    currentRevision: string;
+    currentImage: string;
+    newImage?: string | undefined;
+    changes: FieldChange[];
+    commits?: { commits: CommitSummary[]; total: number } | undefined;
+    health?: string | undefined;
+  };
+  build?: { step: number; total: number; instruction: string; lastLines?: string[] };
+  push?: { percent: number };
+  rollout?: RolloutProgress;
+  failure?: { step?: string | undefined; output?: string[] | undefined; logLines?: string[] | undefined };
+  approvalPolicy?: { required: number; approvers: string[] };
+}
+
+export type DeploymentView = DeploymentRecord & DeploymentLive;
+
+/** Turns a view into a Slack message; the Slack layer provides it, the core only calls it. */
+export type RenderDeployment = (view: DeploymentView, now: Date) => OutgoingMessage;
