@@ -22,9 +22,19 @@ export const registerActions = (app: App, deps: CommandDeps & { deployments: Dep
       const work = (async () => {
         try {
           const result = await act(action.value ?? '', body.user.id);
-          if (result && typeof result === 'object' && 'result' in result && result.result === 'refused' && 'message' in result) {
+          if (
+            result &&
+            typeof result === 'object' &&
+            'result' in result &&
+            result.result === 'refused' &&
+            'message' in result
+          ) {
             outcome = 'refused';
-            await respond({ response_type: 'ephemeral', replace_original: false, text: `:no_entry: ${String(result.message)}` });
+            await respond({
+              response_type: 'ephemeral',
+              replace_original: false,
+              text: `:no_entry: ${String(result.message)}`,
+            });
           }
         } catch (e) {
           const error = asDockhandError(e);
@@ -39,15 +49,36 @@ export const registerActions = (app: App, deps: CommandDeps & { deployments: Dep
         } finally {
           deps.metrics.actions.inc({ action: name, outcome });
           await deps.store
-            .appendAudit({ at: deps.clock.now(), actor: body.user.id, action: `click.${name}`, subject: action.value, outcome })
+            .appendAudit({
+              at: deps.clock.now(),
+              actor: body.user.id,
+              action: `click.${name}`,
+              subject: action.value,
+              outcome,
+            })
             .catch((err: unknown) => log.error({ err }, 'could not write the audit event'));
         }
       })();
       await deps.track(work);
     };
-  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, handle(ACTIONS.approve, (id, user) => deployments.approve(id, user)));
-  app.action<BlockAction<ButtonAction>>(ACTIONS.reject, handle(ACTIONS.reject, (id, user) => deployments.reject(id, user)));
-  app.action<BlockAction<ButtonAction>>(ACTIONS.cancel, handle(ACTIONS.cancel, (id, user) => deployments.reject(id, user)));
-  app.action<BlockAction<ButtonAction>>(ACTIONS.abort, handle(ACTIONS.abort, (id, user) => deployments.abort(id, user)));
-  app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, handle(ACTIONS.rollback, (id, user) => deployments.rollbackOf(id, user)));
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.approve,
+    handle(ACTIONS.approve, (id, user) => deployments.approve(id, user)),
+  );
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.reject,
+    handle(ACTIONS.reject, (id, user) => deployments.reject(id, user)),
+  );
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.cancel,
+    handle(ACTIONS.cancel, (id, user) => deployments.reject(id, user)),
+  );
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.abort,
+    handle(ACTIONS.abort, (id, user) => deployments.abort(id, user)),
+  );
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.rollback,
+    handle(ACTIONS.rollback, (id, user) => deployments.rollbackOf(id, user)),
+  );
 };

@@ -67,7 +67,15 @@ export class Refusal extends DockhandError {
   }
 }
 
-const ACTIVE: readonly DeploymentState[] = ['requested', 'awaiting_approval', 'approved', 'building', 'pushing', 'registering', 'rolling_out'];
+const ACTIVE: readonly DeploymentState[] = [
+  'requested',
+  'awaiting_approval',
+  'approved',
+  'building',
+  'pushing',
+  'registering',
+  'rolling_out',
+];
 const ABORT_LOCK_MS = 60 * 60_000;
 const MAX_BACKOFF_MS = 32_000;
 
@@ -76,7 +84,8 @@ export const newDeploymentId = (): string => `dep_${randomBytes(10).toString('he
 const shortSha = (sha: string): string => sha.slice(0, 7);
 
 const isThrottle = (e: unknown): boolean =>
-  e instanceof AwsError && /Throttl|RequestLimitExceeded|TooManyRequests|Rate exceeded/i.test(`${e.awsCode} ${e.message}`);
+  e instanceof AwsError &&
+  /Throttl|RequestLimitExceeded|TooManyRequests|Rate exceeded/i.test(`${e.awsCode} ${e.message}`);
 
 /**
  * The deployment state machine (DESIGN.md §3.1): request → (approval) → build → push → register → roll out →
@@ -102,7 +111,10 @@ export class DeploymentService {
     const { target, user } = input;
     const deployers = target.serviceConfig.deployers;
     if (deployers && !(await directory.includes(deployers, user))) {
-      return { result: 'refused', message: `You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.` };
+      return {
+        result: 'refused',
+        message: `You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.`,
+      };
     }
     const ecsTarget = this.#ecsTarget(target);
     if (input.dryRun) return { result: 'dry_run', view: await this.#dryRun(input, ecsTarget) };
@@ -110,7 +122,14 @@ export class DeploymentService {
     const id = newDeploymentId();
     const now = clock.now();
     const lock = await store.acquireLock(
-      { service: target.service, environment: target.environment, owner: id, instance: this.#deps.instance, holder: user, reason: `${input.kind} requested` },
+      {
+        service: target.service,
+        environment: target.environment,
+        owner: id,
+        instance: this.#deps.instance,
+        holder: user,
+        reason: `${input.kind} requested`,
+      },
       now,
     );
     if (!lock.acquired) return { result: 'refused', message: await this.#lockedMessage(target, lock.held) };
@@ -118,7 +137,15 @@ export class DeploymentService {
     let deployment: DeploymentRecord;
     try {
       deployment = await store.createDeployment(
-        { id, kind: input.kind, service: target.service, environment: target.environment, state: 'requested', requestedBy: user, request: input.request },
+        {
+          id,
+          kind: input.kind,
+          service: target.service,
+          environment: target.environment,
+          state: 'requested',
+          requestedBy: user,
+          request: input.request,
+        },
         now,
       );
     } catch (e) {
@@ -138,15 +165,27 @@ export class DeploymentService {
       const facts = await this.#plan(deployment, ecsTarget);
       const policy = this.#policy(deployment);
       if (policy) {
-        const expiresAt = new Date(this.#deps.clock.now().getTime() + (parseDuration(policy.expiresAfter) ?? 30 * 60_000));
+        const expiresAt = new Date(
+          this.#deps.clock.now().getTime() + (parseDuration(policy.expiresAfter) ?? 30 * 60_000),
+        );
         this.#liveOf(deployment.id).approvalPolicy = { required: policy.required, approvers: [...policy.approvers] };
-        const moved = await this.#transition(deployment, ['requested'], 'awaiting_approval', 'dockhand', undefined, { ...facts, expiresAt: expiresAt.toISOString() });
+        const moved = await this.#transition(deployment, ['requested'], 'awaiting_approval', 'dockhand', undefined, {
+          ...facts,
+          expiresAt: expiresAt.toISOString(),
+        });
         if (!moved) return;
         this.#armExpiry(moved, expiresAt);
         await this.#show(moved);
         return;
       }
-      const approved = await this.#transition(deployment, ['requested'], 'approved', 'dockhand', 'no approval needed', facts);
+      const approved = await this.#transition(
+        deployment,
+        ['requested'],
+        'approved',
+        'dockhand',
+        'no approval needed',
+        facts,
+      );
       if (approved) await this.#execute(approved);
     } catch (e) {
       await this.#fail(deployment, e);
@@ -174,8 +213,12 @@ export class DeploymentService {
         const checkout = await source.checkout(src);
         await checkout.cleanup();
         newImage = `${imageName}:${shortSha(checkout.commitSha)}`;
-        Object.assign(facts, { commitSha: checkout.commitSha, commitSubject: checkout.subject, ref: 'git' in src ? src.ref : '(local)', image: newImage });
-        await this.#deps.store.updateDeployment(deployment.id, { facts }, this.#deps.clock.now());
+        Object.assign(facts, {
+          commitSha: checkout.commitSha,
+          commitSubject: checkout.subject,
+          ref: 'git' in src ? src.ref : '(local)',
+          image: newImage,
+        });
       }
     }
     if (deployment.kind === 'rollback') newImage = undefined;
@@ -184,11 +227,21 @@ export class DeploymentService {
     facts.previousRevision = current;
     facts.previousTaskDefinitionArn = plan.current.arn;
     const live = this.#liveOf(deployment.id);
-    live.plan = { currentRevision: current, currentImage: plan.currentImage, newImage, changes: newImage ? plan.changes : [] };
+    live.plan = {
+      currentRevision: current,
+      currentImage: plan.currentImage,
+      newImage,
+      changes: newImage ? plan.changes : [],
+    };
     if (deployment.kind === 'rollback') {
       live.plan.changes = [{ field: 'taskDefinition', from: current, to: String(deployment.request.revision) }];
     }
-    if (typeof facts.commitSha === 'string' && target.serviceConfig.source && 'git' in target.serviceConfig.source && source.commitsBetween) {
+    if (
+      typeof facts.commitSha === 'string' &&
+      target.serviceConfig.source &&
+      'git' in target.serviceConfig.source &&
+      source.commitsBetween
+    ) {
       const previous = await this.#lastSucceeded(deployment.service, deployment.environment);
       const fromSha = previous?.facts.commitSha;
       if (typeof fromSha === 'string' && fromSha !== facts.commitSha) {
@@ -236,15 +289,16 @@ export class DeploymentService {
     const deployment = await this.#pending(id);
     const policy = this.#policy(deployment);
     if (!policy) throw new Refusal('This deployment needs no approval.');
-    if (!(await directory.includes(policy.approvers, user))) {
-      throw new Refusal(`Only approvers can approve this: ${policy.approvers.map(mention).join(', ')}.`);
-    }
     if (user === deployment.requestedBy && !policy.allowSelfApproval) {
       throw new Refusal('You requested this deployment; someone else must approve it.');
     }
+    if (!(await directory.includes(policy.approvers, user))) {
+      throw new Refusal(`Only approvers can approve this: ${policy.approvers.map(mention).join(', ')}.`);
+    }
     const outcome = await store.approve(id, user, policy.required, clock.now());
     if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
-    if (outcome.result === 'not_pending') throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
+    if (outcome.result === 'not_pending')
+      throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
     this.#liveOf(id).approvalPolicy = { required: policy.required, approvers: [...policy.approvers] };
     if (outcome.result === 'recorded') {
       await this.#show(outcome.deployment);
@@ -261,7 +315,13 @@ export class DeploymentService {
     const isRequester = user === deployment.requestedBy;
     const isApprover = policy ? await this.#deps.directory.includes(policy.approvers, user) : false;
     if (!isApprover && !isRequester) throw new Refusal('Only an approver or the requester can reject this request.');
-    const rejected = await this.#transition(deployment, ['awaiting_approval'], isRequester && !isApprover ? 'cancelled' : 'rejected', user, isRequester && !isApprover ? 'withdrawn by the requester' : `rejected by ${user}`);
+    const rejected = await this.#transition(
+      deployment,
+      ['awaiting_approval'],
+      isRequester && !isApprover ? 'cancelled' : 'rejected',
+      user,
+      isRequester && !isApprover ? 'withdrawn by the requester' : `rejected by ${user}`,
+    );
     if (!rejected) throw new Refusal('This request was already decided; nothing changed.');
     this.#disarmExpiry(id);
     await this.#finish(rejected);
@@ -273,7 +333,8 @@ export class DeploymentService {
     if (deployment.state !== 'awaiting_approval') {
       throw new Refusal(`This request is already ${deployment.state.replace('_', ' ')}; nothing changed.`);
     }
-    if (deployment.expiresAt && deployment.expiresAt.getTime() <= this.#deps.clock.now().getTime()) {
+    const expiresAt = expiryOf(deployment);
+    if (expiresAt && expiresAt.getTime() <= this.#deps.clock.now().getTime()) {
       await this.#expire(id);
       throw new Refusal('This request has expired; nothing changed. Ask for it again.');
     }
@@ -297,7 +358,13 @@ export class DeploymentService {
   async #expire(id: string): Promise<void> {
     const deployment = await this.#deps.store.getDeployment(id);
     if (!deployment || deployment.state !== 'awaiting_approval') return;
-    const expired = await this.#transition(deployment, ['awaiting_approval'], 'expired', 'dockhand', 'nobody approved it in time');
+    const expired = await this.#transition(
+      deployment,
+      ['awaiting_approval'],
+      'expired',
+      'dockhand',
+      'nobody approved it in time',
+    );
     if (expired) await this.#finish(expired);
   }
 
@@ -315,9 +382,15 @@ export class DeploymentService {
         let image: string;
         if (typeof deployment.request.imageTag === 'string') {
           const registry = this.#registry(target);
-          const digest = await registry.resolveTag(target.serviceConfig.image?.repository as string, deployment.request.imageTag);
+          const digest = await registry.resolveTag(
+            target.serviceConfig.image?.repository as string,
+            deployment.request.imageTag,
+          );
           if (digest !== deployment.facts.digest) {
-            throw new DockhandError('conflict', `Tag \`${deployment.request.imageTag}\` now points at another image than the one approved; request the deployment again.`);
+            throw new DockhandError(
+              'conflict',
+              `Tag \`${deployment.request.imageTag}\` now points at another image than the one approved; request the deployment again.`,
+            );
           }
           image = deployment.facts.image as string;
         } else {
@@ -334,7 +407,13 @@ export class DeploymentService {
         taskDefinitionArn = registered.taskDefinitionArn;
         deployment = await this.#deps.store.updateDeployment(
           deployment.id,
-          { facts: { taskDefinitionArn, revision: registered.revision, previousTaskDefinitionArn: registered.previousTaskDefinitionArn } },
+          {
+            facts: {
+              taskDefinitionArn,
+              revision: registered.revision,
+              previousTaskDefinitionArn: registered.previousTaskDefinitionArn,
+            },
+          },
           clock.now(),
         );
       } else if (deployment.kind === 'rollback') {
@@ -379,7 +458,10 @@ export class DeploymentService {
     const live = this.#liveOf(deployment.id);
     try {
       if (checkout.commitSha !== commitSha && 'git' in spec) {
-        throw new DockhandError('conflict', `The checkout is at ${shortSha(checkout.commitSha)}, not the approved ${shortSha(commitSha)}.`);
+        throw new DockhandError(
+          'conflict',
+          `The checkout is at ${shortSha(checkout.commitSha)}, not the approved ${shortSha(commitSha)}.`,
+        );
       }
       const buildConfig = target.serviceConfig.source as NonNullable<typeof target.serviceConfig.source>;
       const contextDir = resolve(checkout.dir, buildConfig.context);
@@ -389,7 +471,8 @@ export class DeploymentService {
         buildArgs: buildConfig.buildArgs,
         tags: [tag],
         onEvent: (event) => {
-          if (event.type === 'step') live.build = { step: event.step, total: event.total, instruction: event.instruction, lastLines: [] };
+          if (event.type === 'step')
+            live.build = { step: event.step, total: event.total, instruction: event.instruction, lastLines: [] };
           else if (live.build) live.build.lastLines = [...(live.build.lastLines ?? []).slice(-2), event.line];
           void this.#show(building);
         },
@@ -408,7 +491,11 @@ export class DeploymentService {
         void this.#show(pushing);
       },
     });
-    return this.#deps.store.updateDeployment(pushing.id, { facts: { digest, image: `${imageName}@${digest}`, tag } }, clock.now());
+    return this.#deps.store.updateDeployment(
+      pushing.id,
+      { facts: { digest, image: `${imageName}@${digest}`, tag } },
+      clock.now(),
+    );
   }
 
   /** Follows the ECS deployment this run created until COMPLETED, FAILED, aborted or timed out. */
@@ -447,10 +534,16 @@ export class DeploymentService {
         } catch (e) {
           if (!isThrottle(e)) throw e;
           delay = Math.min(MAX_BACKOFF_MS, delay * 2) * (0.75 + Math.random() * 0.5);
-          logger.warn({ deployment: deployment.id, delayMs: Math.round(delay) }, 'rollout polling throttled; backing off');
+          logger.warn(
+            { deployment: deployment.id, delayMs: Math.round(delay) },
+            'rollout polling throttled; backing off',
+          );
         }
         if (clock.now().getTime() - startedAt.getTime() > timeoutMs) {
-          await this.#fail(deployment, new DockhandError('timeout', `The rollout did not finish within ${target.envConfig.rolloutTimeout}.`));
+          await this.#fail(
+            deployment,
+            new DockhandError('timeout', `The rollout did not finish within ${target.envConfig.rolloutTimeout}.`),
+          );
           return;
         }
         await clock.sleep(delay, controller.signal).catch(() => {});
@@ -494,8 +587,10 @@ export class DeploymentService {
       const build = error as DockhandError & { step?: string; output?: readonly string[] };
       live.failure = { ...live.failure, step: build.step, output: [...(build.output ?? [])] };
     }
-    const message = error instanceof DockhandError ? error.message : 'dockhand failed unexpectedly; the details are in its log.';
-    if (!(error instanceof DockhandError) || error.code === 'internal') logger.error({ err: error, deployment: deployment.id }, 'deployment failed');
+    const message =
+      error instanceof DockhandError ? error.message : 'dockhand failed unexpectedly; the details are in its log.';
+    if (!(error instanceof DockhandError) || error.code === 'internal')
+      logger.error({ err: error, deployment: deployment.id }, 'deployment failed');
     else logger.info({ deployment: deployment.id, reason: message }, 'deployment failed');
     const failed = await this.#transition(current, ACTIVE, 'failed', 'dockhand', message, { failedIn: current.state });
     if (failed) await this.#finish(failed);
@@ -517,9 +612,11 @@ export class DeploymentService {
   async abort(id: string, user: string): Promise<void> {
     const { store, clock, ecs } = this.#deps;
     const deployment = await store.getDeployment(id);
-    if (!deployment || deployment.state !== 'rolling_out') throw new Refusal('Only a rollout in progress can be aborted; nothing changed.');
+    if (!deployment || deployment.state !== 'rolling_out')
+      throw new Refusal('Only a rollout in progress can be aborted; nothing changed.');
     const policy = this.#policy(deployment);
-    const allowed = user === deployment.requestedBy || (policy ? await this.#deps.directory.includes(policy.approvers, user) : false);
+    const allowed =
+      user === deployment.requestedBy || (policy ? await this.#deps.directory.includes(policy.approvers, user) : false);
     if (!allowed) throw new Refusal('Only the requester or an approver can abort this rollout.');
     const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
     const aborted = await this.#transition(deployment, ['rolling_out'], 'aborted', user, `aborted by ${user}`);
@@ -552,13 +649,19 @@ export class DeploymentService {
     const deployment = await this.#deps.store.getDeployment(id);
     if (!deployment) throw new Refusal('This deployment is unknown to dockhand.');
     const previous = deployment.facts.previousTaskDefinitionArn;
-    if (typeof previous !== 'string') throw new Refusal('dockhand does not know which revision ran before this deployment.');
+    if (typeof previous !== 'string')
+      throw new Refusal('dockhand does not know which revision ran before this deployment.');
     const target = resolveTarget(this.#deps.config, deployment.service, deployment.environment);
     return this.request({
       kind: 'rollback',
       target,
       user,
-      request: { taskDefinitionArn: previous, revision: deployment.facts.previousRevision ?? previous, rule: `the revision before #${deployment.seq}`, undoes: deployment.id },
+      request: {
+        taskDefinitionArn: previous,
+        revision: deployment.facts.previousRevision ?? previous,
+        rule: `the revision before #${deployment.seq}`,
+        undoes: deployment.id,
+      },
     });
   }
 
@@ -574,10 +677,18 @@ export class DeploymentService {
         if (deployment.state === 'rolling_out' && typeof deployment.facts.ecsDeploymentId === 'string') {
           logger.info({ deployment: deployment.id }, 'resuming the watch of an interrupted rollout');
           void this.#deps.track(this.#watch(deployment).catch((e: unknown) => this.#fail(deployment, e)));
-        } else if (deployment.state === 'awaiting_approval' && deployment.expiresAt) {
-          this.#armExpiry(deployment, deployment.expiresAt);
+        } else if (deployment.state === 'awaiting_approval') {
+          const expiresAt = expiryOf(deployment);
+          if (expiresAt) this.#armExpiry(deployment, expiresAt);
         } else {
-          await this.#fail(deployment, new DockhandError('internal', `Interrupted: dockhand restarted while this deployment was ${deployment.state.replace('_', ' ')}. Nothing was rolled out; request it again.`, {}));
+          await this.#fail(
+            deployment,
+            new DockhandError(
+              'internal',
+              `Interrupted: dockhand restarted while this deployment was ${deployment.state.replace('_', ' ')}. Nothing was rolled out; request it again.`,
+              {},
+            ),
+          );
         }
       } catch (e) {
         logger.error({ err: e, deployment: deployment.id }, 'could not recover a deployment after a restart');
@@ -615,8 +726,15 @@ export class DeploymentService {
   }
 
   async #postCard(deployment: DeploymentRecord, channel: string): Promise<DeploymentRecord> {
-    const ref = await this.#deps.notifier.post(channel, this.#deps.render(this.#view(deployment), this.#deps.clock.now()));
-    return this.#deps.store.updateDeployment(deployment.id, { channel: ref.channel, messageTs: ref.ts }, this.#deps.clock.now());
+    const ref = await this.#deps.notifier.post(
+      channel,
+      this.#deps.render(this.#view(deployment), this.#deps.clock.now()),
+    );
+    return this.#deps.store.updateDeployment(
+      deployment.id,
+      { channel: ref.channel, messageTs: ref.ts },
+      this.#deps.clock.now(),
+    );
   }
 
   /** Re-renders the card from the latest stored record plus live progress. */
@@ -654,20 +772,36 @@ export class DeploymentService {
   #ecsTarget(target: ResolvedTarget): EcsDeployTarget {
     const t = target.envConfig.target;
     if (t.type !== 'ecs') {
-      throw new DockhandError('invalid', `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which this version of dockhand does not deploy to yet.`);
+      throw new DockhandError(
+        'invalid',
+        `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which this version of dockhand does not deploy to yet.`,
+      );
     }
-    return { cluster: t.cluster, service: t.service, container: t.container, region: t.region ?? this.#deps.config.defaults.region };
+    return {
+      cluster: t.cluster,
+      service: t.service,
+      container: t.container,
+      region: t.region ?? this.#deps.config.defaults.region,
+    };
   }
 
   #registry(target: ResolvedTarget): ImageRegistry {
     const image = target.serviceConfig.image;
-    if (!image) throw new DockhandError('invalid', `\`${target.service}\` has no image: { registry, repository } in dockhand.yml.`);
+    if (!image)
+      throw new DockhandError(
+        'invalid',
+        `\`${target.service}\` has no image: { registry, repository } in dockhand.yml.`,
+      );
     return this.#deps.registry(image.registry);
   }
 
   #sourceSpec(target: ResolvedTarget, ref: string | undefined): { git: string; ref: string } | { path: string } {
     const source = target.serviceConfig.source;
-    if (!source) throw new DockhandError('invalid', `\`${target.service}\` has no source to build; deploy an existing image with \`image:<tag>\`.`);
+    if (!source)
+      throw new DockhandError(
+        'invalid',
+        `\`${target.service}\` has no source to build; deploy an existing image with \`image:<tag>\`.`,
+      );
     if ('git' in source) return { git: source.git, ref: ref ?? source.ref };
     return { path: isAbsolute(source.path) ? source.path : resolve(this.#deps.configDir, source.path) };
   }
@@ -679,15 +813,32 @@ export class DeploymentService {
   }
 
   async #lastSucceeded(service: string, environment: string): Promise<DeploymentRecord | undefined> {
-    const [last] = await this.#deps.store.listDeployments({ service, environment, states: ['succeeded'], kinds: ['deploy'], limit: 1 });
+    const [last] = await this.#deps.store.listDeployments({
+      service,
+      environment,
+      states: ['succeeded'],
+      kinds: ['deploy'],
+      limit: 1,
+    });
     return last;
   }
 
-  async #lockedMessage(target: ResolvedTarget, held: { owner: string; holder: string; reason?: string | undefined; acquiredAt: Date }): Promise<string> {
+  async #lockedMessage(
+    target: ResolvedTarget,
+    held: { owner: string; holder: string; reason?: string | undefined; acquiredAt: Date },
+  ): Promise<string> {
     const owner = held.owner.startsWith('dep_') ? await this.#deps.store.getDeployment(held.owner) : undefined;
-    const what = owner ? `deployment #${owner.seq} (${owner.state.replace('_', ' ')}) requested by ${mention(owner.requestedBy)}` : `${mention(held.holder)}`;
+    const what = owner
+      ? `deployment #${owner.seq} (${owner.state.replace('_', ' ')}) requested by ${mention(owner.requestedBy)}`
+      : `${mention(held.holder)}`;
     return `\`${target.service}\` in \`${target.environment}\` is locked by ${what}${held.reason ? `: ${held.reason}` : ''}. Try again when it is done.`;
   }
 }
+
+/** When an approval request expires: set when it started waiting. */
+const expiryOf = (deployment: DeploymentRecord): Date | undefined => {
+  if (deployment.expiresAt) return deployment.expiresAt;
+  return typeof deployment.facts.expiresAt === 'string' ? new Date(deployment.facts.expiresAt) : undefined;
+};
 
 const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);

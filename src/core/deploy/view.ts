@@ -1,10 +1,4 @@
-import type {
-  CommitSummary,
-  DeploymentRecord,
-  FieldChange,
-  OutgoingMessage,
-  RolloutProgress,
-} from '../../ports.ts';
+import type { CommitSummary, DeploymentRecord, FieldChange, OutgoingMessage, RolloutProgress } from '../../ports.ts';
 
 /** What a deployment card shows besides the stored record: live progress that is not worth a store write. */
 export interface DeploymentLive {

@@ -1,0 +1,297 @@
+import pino from 'pino';
+import { openStore } from '../../src/adapters/store/index.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { configSchema } from '../../src/config/schema.ts';
+import { type DeployDeps, DeploymentService } from '../../src/core/deploy/service.ts';
+import type { DeploymentView } from '../../src/core/deploy/view.ts';
+import { BuildFailedError } from '../../src/errors.ts';
+import type {
+  BuildRequest,
+  Clock,
+  DeploymentSnapshot,
+  Directory,
+  EcsDeployer,
+  ImageBuilder,
+  ImageRegistry,
+  MessageRef,
+  Notifier,
+  OutgoingMessage,
+  RolloutProgress,
+  SourceFetcher,
+  Store,
+} from '../../src/ports.ts';
+
+/** Hand-written fakes of the deploy pipeline's ports, with intention-revealing helpers. */
+
+export class FakeClock implements Clock {
+  #now: number;
+  constructor(iso = '2026-11-21T12:00:00Z') {
+    this.#now = Date.parse(iso);
+  }
+  now(): Date {
+    return new Date(this.#now);
+  }
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.#now += ms;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+export class RecordingNotifier implements Notifier {
+  readonly cards = new Map<string, { channel: string; versions: (OutgoingMessage & { view?: DeploymentView })[] }>();
+  readonly ephemerals: { channel: string; user: string; text: string }[] = [];
+  #ts = 1000;
+  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
+    const ts = `1700000000.${String(this.#ts++).padStart(6, '0')}`;
+    this.cards.set(ts, { channel, versions: [message] });
+    return { channel: 'C0DEPLOYS', ts };
+  }
+  async update(ref: MessageRef, message: OutgoingMessage): Promise<void> {
+    this.cards.get(ref.ts)?.versions.push(message);
+  }
+  async updateNow(ref: MessageRef, message: OutgoingMessage): Promise<void> {
+    this.cards.get(ref.ts)?.versions.push(message);
+  }
+  async ephemeral(channel: string, user: string, message: OutgoingMessage): Promise<void> {
+    this.ephemerals.push({ channel, user, text: message.text });
+  }
+  async flush(): Promise<void> {}
+  /** The newest content of the only (or the last) card. */
+  last(): OutgoingMessage & { view?: DeploymentView } {
+    const card = [...this.cards.values()].at(-1);
+    const version = card?.versions.at(-1);
+    if (!version) throw new Error('no card was posted');
+    return version;
+  }
+}
+
+export const fakeDirectory = (groups: Record<string, string[]> = {}): Directory => ({
+  membersOf: async (group) => groups[group] ?? [],
+  includes: async (principals, user) => principals.some((p) => p === user || (groups[p] ?? []).includes(user)),
+});
+
+export const fakeSource = (
+  commitSha = '3f2a1bc9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3',
+): SourceFetcher & { checkouts: string[] } => {
+  const checkouts: string[] = [];
+  return {
+    checkouts,
+    checkout: async (spec) => {
+      checkouts.push('git' in spec ? spec.ref : spec.path);
+      return { dir: '/tmp/fake-checkout', commitSha, subject: 'Add the login form', cleanup: async () => {} };
+    },
+  };
+};
+
+export const fakeBuilder = (fail?: { step: string; output: string[] }): ImageBuilder & { builds: BuildRequest[] } => {
+  const builds: BuildRequest[] = [];
+  return {
+    builds,
+    build: async (request) => {
+      builds.push(request);
+      request.onEvent?.({ type: 'step', step: 1, total: 2, instruction: 'FROM scratch' });
+      request.onEvent?.({ type: 'step', step: 2, total: 2, instruction: fail?.step ?? 'COPY . /app' });
+      if (fail) throw new BuildFailedError(`step 2/2 failed: ${fail.step}`, fail.step, fail.output);
+      return { imageId: 'sha256:image' };
+    },
+  };
+};
+
+export const fakeRegistry = (tags: Record<string, string> = {}): ImageRegistry & { pushes: string[] } => {
+  const pushes: string[] = [];
+  return {
+    pushes,
+    imageName: async (repository) => `127.0.0.1:5000/${repository}`,
+    push: async (request) => {
+      pushes.push(request.image);
+      request.onProgress?.(50);
+      request.onProgress?.(100);
+      return { digest: 'sha256:1111111111111111111111111111111111111111111111111111111111111111' };
+    },
+    resolveTag: async (_repository, tag) => tags[tag],
+  };
+};
+
+const deployment = (over: Partial<DeploymentSnapshot>): DeploymentSnapshot => ({
+  id: 'ecs-svc/2',
+  status: 'PRIMARY',
+  taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+  revision: 'api:43',
+  rolloutState: 'IN_PROGRESS',
+  desired: 2,
+  running: 0,
+  pending: 2,
+  failed: 0,
+  ...over,
+});
+
+/** An ECS deployer whose rollouts follow a script: one RolloutProgress per poll, the last repeated. */
+export class FakeEcs implements EcsDeployer {
+  readonly registered: string[] = [];
+  readonly updates: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number }[] = [];
+  revision = 42;
+  script: RolloutProgress[] = FakeEcs.succeeding();
+  polls = 0;
+
+  static succeeding(): RolloutProgress[] {
+    return [
+      {
+        outcome: 'in_progress',
+        deployment: deployment({ running: 1, pending: 1 }),
+        deployments: [],
+        failureEvents: [],
+        stoppedTasks: [],
+        tasks: [],
+      },
+      {
+        outcome: 'completed',
+        deployment: deployment({ rolloutState: 'COMPLETED', running: 2, pending: 0 }),
+        deployments: [],
+        failureEvents: [],
+        stoppedTasks: [],
+        tasks: [
+          {
+            arn: 'arn:t1',
+            id: 't1',
+            taskDefinitionArn: '',
+            revision: 'api:43',
+            lastStatus: 'RUNNING',
+            desiredStatus: 'RUNNING',
+            health: 'HEALTHY',
+            containers: [],
+            publicIp: '203.0.113.7',
+          },
+        ],
+      },
+    ];
+  }
+
+  static failing(): RolloutProgress[] {
+    return [
+      {
+        outcome: 'failed',
+        reason: 'ECS deployment circuit breaker: tasks failed to start.',
+        deployment: deployment({ rolloutState: 'FAILED', failed: 3 }),
+        deployments: [],
+        failureEvents: ['(service api) deployment failed: tasks failed to start.'],
+        stoppedTasks: [{ reason: 'Essential container in task exited', count: 3, exampleTaskId: 't9', exitCodes: [1] }],
+        tasks: [],
+      },
+    ];
+  }
+
+  #arn(rev: number) {
+    return `arn:aws:ecs:us-east-1:123456789012:task-definition/api:${rev}`;
+  }
+  async planImage(_target: unknown, image: string) {
+    return {
+      current: {
+        arn: this.#arn(this.revision),
+        family: 'api',
+        revision: this.revision,
+        containers: [{ name: 'app', image: 'old' }],
+      },
+      currentImage: '127.0.0.1:5000/acme/api:0000000',
+      changes: image
+        ? [{ field: 'containerDefinitions[app].image', from: '127.0.0.1:5000/acme/api:0000000', to: image }]
+        : [],
+    };
+  }
+  async registerImage(_target: unknown, image: string) {
+    this.registered.push(image);
+    const previous = this.#arn(this.revision);
+    this.revision += 1;
+    return {
+      taskDefinitionArn: this.#arn(this.revision),
+      revision: `api:${this.revision}`,
+      previousTaskDefinitionArn: previous,
+    };
+  }
+  async updateService(
+    _target: unknown,
+    change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
+  ) {
+    this.updates.push(change);
+    return { deploymentId: `ecs-svc/${this.updates.length + 1}` };
+  }
+  async rolloutProgress(): Promise<RolloutProgress> {
+    const step = this.script[Math.min(this.polls, this.script.length - 1)] as RolloutProgress;
+    this.polls += 1;
+    return step;
+  }
+  async currentTaskDefinition() {
+    return { arn: this.#arn(this.revision), family: 'api', revision: this.revision };
+  }
+  async listRevisions() {
+    return [];
+  }
+  async recentLogLines() {
+    return ['Error: cannot connect to database'];
+  }
+}
+
+export const deployConfig = (overrides: Record<string, unknown> = {}): Config =>
+  configSchema.parse({
+    defaults: { channel: '#deploys', region: 'us-east-1' },
+    registries: { local: { type: 'registry', address: '127.0.0.1:5000', insecure: true } },
+    approvals: { prod: { approvers: ['U0BOB', 'S0PLATFORM'], required: 1, expiresAfter: '30m' } },
+    services: {
+      api: {
+        source: { git: 'file:///tmp/api.git', ref: 'main' },
+        image: { registry: 'local', repository: 'acme/api' },
+        environments: {
+          production: { target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' }, approval: 'prod' },
+          staging: { target: { type: 'ecs', cluster: 'staging', service: 'api', container: 'app' } },
+        },
+      },
+    },
+    ...overrides,
+  });
+
+/** A DeploymentService over fakes and a real in-memory SQLite store; `render` records the view it was given. */
+export const deployHarness = async (
+  options: { config?: Config; builder?: ImageBuilder; store?: Store; ecs?: FakeEcs; clock?: FakeClock } = {},
+) => {
+  const store = options.store ?? (await openStore('sqlite::memory:'));
+  const clock = options.clock ?? new FakeClock();
+  const notifier = new RecordingNotifier();
+  const ecs = options.ecs ?? new FakeEcs();
+  const source = fakeSource();
+  const builder = options.builder ?? fakeBuilder();
+  const registry = fakeRegistry({ '1.4.2': 'sha256:2222222222222222222222222222222222222222222222222222222222222222' });
+  const pending = new Set<Promise<unknown>>();
+  const deps: DeployDeps = {
+    config: options.config ?? deployConfig(),
+    configDir: '/tmp',
+    store,
+    clock,
+    logger: pino({ level: 'silent' }),
+    notifier,
+    directory: fakeDirectory({ S0PLATFORM: ['U0CAROL'] }),
+    source,
+    builder,
+    registry: () => registry,
+    ecs,
+    render: (view) =>
+      ({
+        text: `${view.kind} #${view.seq} ${view.state}${view.reason ? `: ${view.reason}` : ''}`,
+        view: structuredClone(view),
+      }) as OutgoingMessage,
+    instance: 'test-instance',
+    pollMs: 4000,
+    track: (work) => {
+      pending.add(work);
+      void work.finally(() => pending.delete(work)).catch(() => {});
+      return work;
+    },
+  };
+  const service = new DeploymentService(deps);
+  /** Waits until all background work (planning, pipelines, watchers) has finished. */
+  const settle = async () => {
+    for (let i = 0; i < 100 && pending.size > 0; i++) await Promise.allSettled([...pending]);
+  };
+  return { service, store, clock, notifier, ecs, source, builder, registry, deps, settle };
+};

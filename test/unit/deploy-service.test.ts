@@ -1,0 +1,330 @@
+import { describe, expect, it } from 'vitest';
+import { Refusal } from '../../src/core/deploy/service.ts';
+import { resolveTarget } from '../../src/core/targets.ts';
+import type { DeploymentRecord } from '../../src/ports.ts';
+import { deployConfig, deployHarness, FakeEcs, fakeBuilder } from '../support/deploy-fakes.ts';
+
+const config = deployConfig();
+const production = resolveTarget(config, 'api', 'production');
+const staging = resolveTarget(config, 'api', 'staging');
+
+const started = (
+  outcome: Awaited<ReturnType<Awaited<ReturnType<typeof deployHarness>>['service']['request']>>,
+): DeploymentRecord => {
+  if (outcome.result !== 'started') throw new Error(`expected started, got ${JSON.stringify(outcome)}`);
+  return outcome.deployment;
+};
+
+const refusal = async (work: Promise<unknown>): Promise<string> => {
+  try {
+    await work;
+  } catch (e) {
+    if (e instanceof Refusal) return e.message;
+    throw e;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('a deployment that needs approval', () => {
+  it('waits for an approver, then builds, pushes, registers and rolls out, releasing the lock', async () => {
+    const h = await deployHarness();
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    let current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('awaiting_approval');
+    expect(current?.facts.commitSha).toBe('3f2a1bc9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3');
+    expect(h.notifier.last().view?.plan?.changes[0]?.to).toBe('127.0.0.1:5000/acme/api:3f2a1bc');
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toMatchObject({
+      owner: deployment.id,
+    });
+
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('succeeded');
+    expect(h.source.checkouts).toEqual(['main', '3f2a1bc9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3']); // the approved SHA is built
+    expect(h.builder.builds[0]?.tags).toEqual(['127.0.0.1:5000/acme/api:3f2a1bc']);
+    expect(h.ecs.registered).toEqual([
+      '127.0.0.1:5000/acme/api@sha256:1111111111111111111111111111111111111111111111111111111111111111',
+    ]);
+    expect(h.ecs.updates).toEqual([{ taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43' }]);
+    expect(current?.facts.publicIps).toEqual(['203.0.113.7']);
+    expect(current?.approvals.map((a) => a.user)).toEqual(['U0BOB']);
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+
+    const trail = (await h.store.listAudit({ subject: deployment.id, limit: 100 })).map((e) => e.action).reverse();
+    expect(trail).toEqual([
+      'deployment.requested',
+      'deployment.awaiting_approval',
+      'deployment.approved',
+      'deployment.building',
+      'deployment.pushing',
+      'deployment.registering',
+      'deployment.rolling_out',
+      'deployment.succeeded',
+    ]);
+    expect(h.notifier.last().text).toBe('deploy #1 succeeded');
+  });
+
+  it('accepts a member of an approver group', async () => {
+    const h = await deployHarness();
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    await h.service.approve(deployment.id, 'U0CAROL');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+  });
+
+  it('refuses the requester’s own approval and a non-approver, changing nothing', async () => {
+    const h = await deployHarness();
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    expect(await refusal(h.service.approve(deployment.id, 'U0ALICE'))).toContain('someone else must approve');
+    expect(await refusal(h.service.approve(deployment.id, 'U0MALLORY'))).toContain('Only approvers');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
+    expect(h.builder.builds).toHaveLength(0);
+    expect(h.ecs.registered).toHaveLength(0);
+  });
+
+  it('starts exactly one pipeline when the approver double-clicks', async () => {
+    const h = await deployHarness();
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const clicks = await Promise.allSettled([
+      h.service.approve(deployment.id, 'U0BOB'),
+      h.service.approve(deployment.id, 'U0BOB'),
+      h.service.approve(deployment.id, 'U0CAROL'),
+    ]);
+    await h.settle();
+    expect(clicks.filter((c) => c.status === 'fulfilled')).toHaveLength(1);
+    expect(h.ecs.registered).toHaveLength(1);
+    expect(h.builder.builds).toHaveLength(1);
+  });
+
+  it('refuses a second request while the first holds the lock, naming it', async () => {
+    const h = await deployHarness();
+    started(await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }));
+    await h.settle();
+    const second = await h.service.request({
+      kind: 'deploy',
+      target: production,
+      user: 'U0DAVE',
+      request: { ref: 'main' },
+    });
+    expect(second).toMatchObject({ result: 'refused' });
+    expect(second.result === 'refused' && second.message).toContain(
+      'locked by deployment #1 (awaiting approval) requested by <@U0ALICE>',
+    );
+    // another environment is not locked
+    expect(
+      (await h.service.request({ kind: 'deploy', target: staging, user: 'U0DAVE', request: { ref: 'main' } })).result,
+    ).toBe('started');
+  });
+
+  it('expires: an approval after expiresAfter is refused and the lock is released', async () => {
+    const h = await deployHarness();
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    h.clock.advance(31 * 60_000);
+    expect(await refusal(h.service.approve(deployment.id, 'U0BOB'))).toContain('expired');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('expired');
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+    expect(h.builder.builds).toHaveLength(0);
+    expect(await refusal(h.service.approve(deployment.id, 'U0BOB'))).toContain('already expired');
+  });
+
+  it('lets an approver reject, and the requester withdraw, releasing the lock', async () => {
+    const h = await deployHarness();
+    const first = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    await h.service.reject(first.id, 'U0BOB');
+    expect((await h.store.getDeployment(first.id))?.state).toBe('rejected');
+    const second = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    await h.service.reject(second.id, 'U0ALICE');
+    expect((await h.store.getDeployment(second.id))?.state).toBe('cancelled');
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+  });
+});
+
+describe('failures', () => {
+  it('a failing build fails the card with the step and output, releases the lock, and pushes nothing', async () => {
+    const h = await deployHarness({ builder: fakeBuilder({ step: 'RUN exit 3', output: ['boom'] }) });
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('failed');
+    expect(current?.reason).toContain('RUN exit 3');
+    expect(h.notifier.last().view?.failure).toMatchObject({ step: 'RUN exit 3', output: ['boom'] });
+    expect(h.registry.pushes).toHaveLength(0);
+    expect(h.ecs.registered).toHaveLength(0);
+    expect(h.ecs.updates).toHaveLength(0);
+    expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
+  });
+
+  it('a failed rollout offers a rollback that redeploys the previous revision without registering anything', async () => {
+    const ecs = new FakeEcs();
+    ecs.script = FakeEcs.failing();
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const failed = await h.store.getDeployment(deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('circuit breaker');
+    expect(h.notifier.last().view?.failure?.logLines).toEqual(['Error: cannot connect to database']);
+
+    ecs.script = FakeEcs.succeeding();
+    ecs.polls = 0;
+    const rollback = await h.service.rollbackOf(deployment.id, 'U0ALICE');
+    expect(rollback.result).toBe('started');
+    await h.settle();
+    expect(ecs.registered).toHaveLength(1); // only the original deploy registered a revision
+    expect(ecs.updates.at(-1)).toEqual({
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:42',
+    });
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('rolled_back');
+    if (rollback.result === 'started')
+      expect((await h.store.getDeployment(rollback.deployment.id))?.state).toBe('succeeded');
+  });
+
+  it('times out a rollout that never finishes', async () => {
+    const ecs = new FakeEcs();
+    ecs.script = [FakeEcs.succeeding()[0] as (typeof ecs.script)[number]];
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+    );
+    await h.settle();
+    const current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('failed');
+    expect(current?.reason).toContain('did not finish within 30m');
+    expect(ecs.updates).toEqual([{ forceNewDeployment: true }]);
+  });
+});
+
+describe('image:<tag> and restarts', () => {
+  it('deploys an existing tag by digest without building', async () => {
+    const h = await deployHarness();
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { imageTag: '1.4.2' } }),
+    );
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(h.builder.builds).toHaveLength(0);
+    expect(h.ecs.registered).toEqual([
+      '127.0.0.1:5000/acme/api@sha256:2222222222222222222222222222222222222222222222222222222222222222',
+    ]);
+  });
+
+  it('refuses a tag that is not in the registry and releases the lock', async () => {
+    const h = await deployHarness();
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { imageTag: '9.9.9' } }),
+    );
+    await h.settle();
+    const current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('failed');
+    expect(current?.reason).toContain('`9.9.9` does not exist');
+    expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
+  });
+
+  it('shows a dry run without writing anything', async () => {
+    const h = await deployHarness();
+    const outcome = await h.service.request({
+      kind: 'deploy',
+      target: production,
+      user: 'U0ALICE',
+      request: { ref: 'main' },
+      dryRun: true,
+    });
+    expect(outcome.result).toBe('dry_run');
+    if (outcome.result === 'dry_run') {
+      expect(outcome.view.plan?.changes[0]?.to).toBe('127.0.0.1:5000/acme/api:3f2a1bc');
+      expect(outcome.view.approvalPolicy?.required).toBe(1);
+    }
+    expect(await h.store.listDeployments({})).toHaveLength(0);
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+    expect(h.notifier.cards.size).toBe(0);
+  });
+});
+
+describe('abort', () => {
+  it('restores the previous revision and keeps the environment locked with the reason', async () => {
+    const ecs = new FakeEcs();
+    ecs.script = [FakeEcs.succeeding()[0] as (typeof ecs.script)[number]];
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    // let it reach rolling_out, then abort while the watcher polls
+    for (let i = 0; i < 50 && (await h.store.getDeployment(deployment.id))?.state !== 'rolling_out'; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(await refusal(h.service.abort(deployment.id, 'U0MALLORY'))).toContain('Only the requester or an approver');
+    await h.service.abort(deployment.id, 'U0ALICE');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('aborted');
+    expect(ecs.updates.at(-1)).toEqual({
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:42',
+    });
+    const lock = await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now());
+    expect(lock?.reason).toContain('aborted by U0ALICE');
+    expect(lock?.expiresAt?.getTime()).toBe(h.clock.now().getTime() + 3_600_000);
+  });
+});
+
+describe('restart recovery', () => {
+  it('resumes watching a rollout and finishes it; closes an interrupted build; releases their locks', async () => {
+    const first = await deployHarness();
+    const rolling = started(
+      await first.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+    );
+    const building = started(
+      await first.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await first.settle();
+    // Simulate a crash mid-way: put the records where a killed process would have left them.
+    await first.store.transition(
+      rolling.id,
+      { from: ['succeeded'], to: 'rolling_out', actor: 'test' },
+      first.clock.now(),
+    );
+    await first.store.acquireLock(
+      { service: 'api', environment: 'staging', owner: rolling.id, instance: 'old', holder: 'U0ALICE' },
+      first.clock.now(),
+    );
+    await first.store.transition(
+      building.id,
+      { from: ['awaiting_approval'], to: 'building', actor: 'test' },
+      first.clock.now(),
+    );
+
+    const second = await deployHarness({ store: first.store });
+    await second.service.resume();
+    await second.settle();
+    expect((await second.store.getDeployment(rolling.id))?.state).toBe('succeeded');
+    const interrupted = await second.store.getDeployment(building.id);
+    expect(interrupted?.state).toBe('failed');
+    expect(interrupted?.reason).toContain('Interrupted');
+    expect(await second.store.listLocks(second.clock.now())).toEqual([]);
+  });
+});
