@@ -205,12 +205,7 @@ export class AwsEcsReader implements EcsReader {
     } catch (error) {
       throw new AwsError(`describe task definition ${revisionOf(arn)} of ${of}`, error);
     }
-    const summary: TaskDefinitionSummary = {
-      arn: td?.taskDefinitionArn ?? arn,
-      family: td?.family ?? revisionOf(arn).split(':')[0] ?? '',
-      revision: td?.revision ?? Number(revisionOf(arn).split(':')[1] ?? 0),
-      containers: (td?.containerDefinitions ?? []).map((c) => ({ name: c.name ?? '', image: c.image ?? '' })),
-    };
+    const summary = toTaskDefinitionSummary(td, arn);
     this.#taskDefinitions.set(arn, summary);
     return summary;
   }
@@ -306,7 +301,15 @@ const toServiceSnapshot = (ref: EcsServiceRef, found: FoundService): ServiceSnap
   };
 };
 
-const toDeploymentSnapshot = (d: Deployment): DeploymentSnapshot => ({
+/** A task definition as the port shows it; `arn` fills in what ECS left out. */
+export const toTaskDefinitionSummary = (td: TaskDefinition | undefined, arn: string): TaskDefinitionSummary => ({
+  arn: td?.taskDefinitionArn ?? arn,
+  family: td?.family ?? revisionOf(arn).split(':')[0] ?? '',
+  revision: td?.revision ?? Number(revisionOf(arn).split(':')[1] ?? 0),
+  containers: (td?.containerDefinitions ?? []).map((c) => ({ name: c.name ?? '', image: c.image ?? '' })),
+});
+
+export const toDeploymentSnapshot = (d: Deployment): DeploymentSnapshot => ({
   id: d.id ?? '',
   status: d.status ?? 'UNKNOWN',
   taskDefinitionArn: d.taskDefinition ?? '',
@@ -369,7 +372,8 @@ export const revisionOf = (taskDefinitionArn: string): string =>
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-const clusterKey = (region: string | undefined, cluster: string): string => `${region ?? ''}\u0000${cluster}`;
+/** The PublicIpResolver scope of a cluster (region + cluster), shared by every adapter that resolves IPs. */
+export const clusterKey = (region: string | undefined, cluster: string): string => `${region ?? ''}\u0000${cluster}`;
 
 const groupByCluster = (refs: readonly EcsServiceRef[]): ClusterGroup[] => {
   const groups = new Map<string, ClusterGroup>();

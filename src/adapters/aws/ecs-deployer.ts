@@ -1,0 +1,579 @@
+/**
+ * Rolls images out to ECS services (DESIGN.md §3.1): copy the service's task definition, replace one container's
+ * image, register, UpdateService, and watch *the deployment that UpdateService created* until it is COMPLETED or
+ * FAILED. `waitUntilServicesStable` is no success signal: after a circuit-breaker rollback the service is stable again,
+ * on the old revision.
+ *
+ * Calls per `rolloutProgress` poll (one ECS throttle is shared with every other tool, so no bursts):
+ *   DescribeServices                 1
+ *   ListTasks (RUNNING, the service) 1, skipped while the deployment runs no task
+ *   ListTasks (STOPPED, the service) 1, only once the deployment has failed tasks (or is gone)
+ *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
+ *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
+ *
+ * Task definitions are immutable, so the ones read without tags are cached by ARN.
+ */
+import {
+  type ContainerDefinition,
+  type Deployment,
+  DescribeServicesCommand,
+  type DescribeServicesCommandOutput,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListTaskDefinitionsCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type Service,
+  type Tag,
+  type Task,
+  type TaskDefinition,
+  UpdateServiceCommand,
+  type UpdateServiceCommandInput,
+} from '@aws-sdk/client-ecs';
+import { AwsError, DockhandError, errorName } from '../../errors.ts';
+import type {
+  DeploymentSnapshot,
+  EcsDeployer,
+  EcsDeployTarget,
+  EcsServiceRef,
+  FieldChange,
+  RolloutProgress,
+  StoppedTaskGroup,
+  TaskDefinitionPlan,
+  TaskSnapshot,
+} from '../../ports.ts';
+import type { AwsClientSet } from './clients.ts';
+import {
+  clusterKey,
+  revisionOf,
+  TASKS_PER_DESCRIBE,
+  TASKS_PER_PAGE,
+  toDeploymentSnapshot,
+  toTaskDefinitionSummary,
+  toTaskSnapshot,
+} from './ecs-reader.ts';
+import { awsLogsLocation, awsLogsStreamName, tailLogStreams } from './logs.ts';
+import { PublicIpResolver } from './public-ips.ts';
+
+/** Failure events shown per rollout. */
+export const FAILURE_EVENTS_KEPT = 5;
+/** Log streams read per recentLogLines call (one GetLogEvents each). */
+export const LOG_STREAMS_READ = 10;
+/** ListTaskDefinitions page size (the API's maximum). */
+const REVISIONS_PER_PAGE = 100;
+/** ListTaskDefinitions pages read at most: a familyPrefix also matches longer family names listed before ours. */
+const MAX_REVISION_PAGES = 20;
+const TASK_DEFINITION_CACHE_SIZE = 200;
+const DEPLOYMENT_MEMORY_SIZE = 200;
+
+/**
+ * Words that mark a service event as a failure. copilot-cli's list ("fail", "unhealthy", "error", "throttle",
+ * "unable", "missing") plus "insufficient" and "rolling back". Not "stopped" or "deregistered": every healthy
+ * rollout reports "has stopped 2 running tasks" and "deregistered 2 targets" for the tasks it replaces.
+ */
+export const FAILURE_KEYWORDS = [
+  'fail',
+  'unhealthy',
+  'error',
+  'throttl',
+  'unable',
+  'missing',
+  'insufficient',
+  'rolling back',
+] as const;
+
+/** Fields of DescribeTaskDefinition's output that RegisterTaskDefinition accepts back, in the API's order. */
+const REGISTRABLE_FIELDS = [
+  'family',
+  'taskRoleArn',
+  'executionRoleArn',
+  'networkMode',
+  'containerDefinitions',
+  'volumes',
+  'placementConstraints',
+  'requiresCompatibilities',
+  'cpu',
+  'memory',
+  'pidMode',
+  'ipcMode',
+  'proxyConfiguration',
+  'inferenceAccelerators',
+  'ephemeralStorage',
+  'runtimePlatform',
+  'enableFaultInjection',
+] as const satisfies readonly (keyof TaskDefinition & keyof RegisterTaskDefinitionCommandInput)[];
+type RegistrableField = (typeof REGISTRABLE_FIELDS)[number];
+
+export interface AwsEcsDeployerOptions {
+  /** The clients of a region (undefined = the default region); see createAwsClients. */
+  clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2' | 'logs'> };
+  /** Shared public-IP cache (the reader's); by default the deployer keeps its own. */
+  publicIps?: PublicIpResolver;
+}
+
+export class AwsEcsDeployer implements EcsDeployer {
+  readonly #clients: AwsEcsDeployerOptions['clients'];
+  readonly #publicIps: PublicIpResolver;
+  readonly #taskDefinitions = new Map<string, TaskDefinition>();
+  /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
+  readonly #deploymentCreatedAt = new Map<string, Date>();
+
+  constructor(options: AwsEcsDeployerOptions) {
+    this.#clients = options.clients;
+    this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
+  }
+
+  async planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan> {
+    const service = await this.#describeService(target);
+    const arn = service.taskDefinition ?? '';
+    const td = await this.#taskDefinition(target, arn);
+    const container = findContainer(td, target.container, arn);
+    const currentImage = container.image ?? '';
+    const changes: FieldChange[] =
+      currentImage === image
+        ? []
+        : [{ field: `containerDefinitions[${target.container}].image`, from: currentImage, to: image }];
+    return { current: toTaskDefinitionSummary(td, arn), currentImage, changes };
+  }
+
+  async registerImage(
+    target: EcsDeployTarget,
+    image: string,
+  ): Promise<{ taskDefinitionArn: string; revision: string; previousTaskDefinitionArn: string }> {
+    const service = await this.#describeService(target);
+    const previousArn = service.taskDefinition ?? '';
+    const ecs = this.#ecs(target);
+
+    let td: TaskDefinition;
+    let tags: Tag[];
+    try {
+      const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: previousArn, include: ['TAGS'] }));
+      td = out.taskDefinition ?? {};
+      tags = out.tags ?? [];
+    } catch (error) {
+      throw new AwsError(`describe task definition ${revisionOf(previousArn)} of ${where(target)}`, error);
+    }
+    findContainer(td, target.container, previousArn);
+
+    const input = registrationInput(td, tags, target.container, image);
+    let registered: TaskDefinition | undefined;
+    try {
+      registered = (await ecs.send(new RegisterTaskDefinitionCommand(input))).taskDefinition;
+    } catch (error) {
+      throw new AwsError(`register a new revision of ${input.family} for ${where(target)}`, error);
+    }
+    const arn = registered?.taskDefinitionArn;
+    if (!arn) {
+      throw new DockhandError(
+        'aws',
+        `register a new revision of ${input.family} for ${where(target)}: ECS returned no ARN`,
+      );
+    }
+    if (registered) this.#remember(arn, registered);
+    return { taskDefinitionArn: arn, revision: revisionOf(arn), previousTaskDefinitionArn: previousArn };
+  }
+
+  async updateService(
+    target: EcsServiceRef,
+    change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
+  ): Promise<{ deploymentId: string }> {
+    const input: UpdateServiceCommandInput = {
+      cluster: target.cluster,
+      service: target.service,
+      ...(change.taskDefinitionArn === undefined ? {} : { taskDefinition: change.taskDefinitionArn }),
+      ...(change.forceNewDeployment === undefined ? {} : { forceNewDeployment: change.forceNewDeployment }),
+      ...(change.desiredCount === undefined ? {} : { desiredCount: change.desiredCount }),
+    };
+    let service: Service | undefined;
+    try {
+      service = (await this.#ecs(target).send(new UpdateServiceCommand(input))).service;
+    } catch (error) {
+      throw new AwsError(`update ${where(target)}`, error);
+    }
+    // The response already lists the deployment this call created, as PRIMARY (or the existing one if it created none).
+    const primary = service?.deployments?.find((d) => d.status === 'PRIMARY');
+    if (!primary?.id) {
+      throw new DockhandError('aws', `update ${where(target)}: ECS reported no PRIMARY deployment`);
+    }
+    this.#rememberDeployments(service?.deployments ?? []);
+    return { deploymentId: primary.id };
+  }
+
+  async rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress> {
+    const service = await this.#describeService(target);
+    this.#rememberDeployments(service.deployments ?? []);
+    const deployments = (service.deployments ?? []).map(toDeploymentSnapshot).sort(primaryFirst);
+    const deployment = deployments.find((d) => d.id === deploymentId);
+    const { outcome, reason } = judge(deploymentId, deployment, deployments);
+
+    const since = deployment?.createdAt ?? this.#deploymentCreatedAt.get(deploymentId);
+    const failureEvents = failureEventsOf(service, since);
+
+    // Tasks: the running ones of this deployment, and its stopped ones once it has any failures.
+    const wantRunning = deployment !== undefined && deployment.running + deployment.pending > 0;
+    const wantStopped = deployment === undefined || deployment.failed > 0;
+    const { running, stopped } = await this.#tasksOf(target, deploymentId, wantRunning, wantStopped);
+    await this.#fillPublicIps(target, running);
+
+    return {
+      deployment,
+      deployments,
+      outcome,
+      reason,
+      failureEvents,
+      stoppedTasks: groupStoppedTasks(stopped),
+      tasks: running,
+    };
+  }
+
+  async currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }> {
+    const service = await this.#describeService(target);
+    const arn = service.taskDefinition ?? '';
+    const { family, revision } = parseRevision(arn);
+    return { arn, family, revision };
+  }
+
+  async listRevisions(
+    target: EcsServiceRef,
+    family: string,
+    limit: number,
+  ): Promise<{ arn: string; revision: number }[]> {
+    const revisions: { arn: string; revision: number }[] = [];
+    if (limit <= 0) return revisions;
+    const ecs = this.#ecs(target);
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      let arns: string[];
+      try {
+        const out = await ecs.send(
+          new ListTaskDefinitionsCommand({
+            familyPrefix: family,
+            status: 'ACTIVE',
+            sort: 'DESC',
+            maxResults: REVISIONS_PER_PAGE,
+            ...(nextToken === undefined ? {} : { nextToken }),
+          }),
+        );
+        arns = out.taskDefinitionArns ?? [];
+        nextToken = out.nextToken || undefined;
+      } catch (error) {
+        throw new AwsError(`list revisions of task definition family ${family}`, error);
+      }
+      for (const arn of arns) {
+        const parsed = parseRevision(arn);
+        // familyPrefix "api" also lists "api-worker".
+        if (parsed.family !== family) continue;
+        revisions.push({ arn, revision: parsed.revision });
+        if (revisions.length >= limit) return revisions;
+      }
+      pages++;
+    } while (nextToken && pages < MAX_REVISION_PAGES);
+    return revisions;
+  }
+
+  async recentLogLines(target: EcsDeployTarget, taskIds: readonly string[], limit: number): Promise<string[]> {
+    if (taskIds.length === 0 || limit <= 0) return [];
+    const service = await this.#describeService(target);
+    const arn = service.taskDefinition ?? '';
+    const td = await this.#taskDefinition(target, arn);
+    const location = awsLogsLocation(findContainer(td, target.container, arn));
+    if (!location?.streamPrefix) return [];
+    const { streamPrefix, container, group } = location;
+    const ids = [...new Set(taskIds)].slice(0, LOG_STREAMS_READ);
+    const lines = await tailLogStreams({
+      logs: this.#clients.forRegion(location.region ?? target.region).logs,
+      group,
+      streams: ids.map((id) => awsLogsStreamName(streamPrefix, container, id)),
+      limit,
+    });
+    // Lines of several tasks say whose they are.
+    return ids.length === 1
+      ? lines.map((l) => l.message)
+      : lines.map((l) => `[${(l.taskId ?? '').slice(0, 8)}] ${l.message}`);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  #ecs(target: EcsServiceRef): ECSClient {
+    return this.#clients.forRegion(target.region).ecs;
+  }
+
+  async #describeService(target: EcsServiceRef): Promise<Service> {
+    let out: DescribeServicesCommandOutput;
+    try {
+      out = await this.#ecs(target).send(
+        new DescribeServicesCommand({ cluster: target.cluster, services: [target.service] }),
+      );
+    } catch (error) {
+      if (errorName(error) === 'ClusterNotFoundException') {
+        throw new DockhandError('not_found', `cluster ${target.cluster}${inRegion(target)} not found`, {
+          cause: error,
+          hint: 'Check the cluster and service names in dockhand.yml.',
+        });
+      }
+      throw new AwsError(`describe ${where(target)}`, error);
+    }
+    const service = out.services?.find((s) => s.serviceName === target.service || s.serviceArn === target.service);
+    if (service && service.status !== 'INACTIVE') return service;
+    const failure = out.failures?.[0];
+    if (failure && failure.reason !== 'MISSING' && failure.reason !== undefined) {
+      throw new DockhandError(
+        'aws',
+        `describe ${where(target)}: ${failure.reason}${failure.detail ? ` (${failure.detail})` : ''}`,
+      );
+    }
+    throw new DockhandError('not_found', `${where(target)} not found`, {
+      hint: 'Check the cluster and service names in dockhand.yml.',
+    });
+  }
+
+  /** A task definition without tags, cached by ARN (they are immutable). */
+  async #taskDefinition(target: EcsServiceRef, arn: string): Promise<TaskDefinition> {
+    const cached = this.#taskDefinitions.get(arn);
+    if (cached) return cached;
+    let td: TaskDefinition | undefined;
+    try {
+      td = (await this.#ecs(target).send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition;
+    } catch (error) {
+      throw new AwsError(`describe task definition ${revisionOf(arn)} of ${where(target)}`, error);
+    }
+    const found = td ?? {};
+    this.#remember(arn, found);
+    return found;
+  }
+
+  #remember(arn: string, td: TaskDefinition): void {
+    if (this.#taskDefinitions.size >= TASK_DEFINITION_CACHE_SIZE) this.#taskDefinitions.clear();
+    this.#taskDefinitions.set(arn, td);
+  }
+
+  #rememberDeployments(deployments: readonly Deployment[]): void {
+    for (const d of deployments) {
+      if (!d.id || !d.createdAt || this.#deploymentCreatedAt.has(d.id)) continue;
+      if (this.#deploymentCreatedAt.size >= DEPLOYMENT_MEMORY_SIZE) {
+        const oldest = this.#deploymentCreatedAt.keys().next().value;
+        if (oldest !== undefined) this.#deploymentCreatedAt.delete(oldest);
+      }
+      this.#deploymentCreatedAt.set(d.id, d.createdAt);
+    }
+  }
+
+  async #tasksOf(
+    target: EcsServiceRef,
+    deploymentId: string,
+    wantRunning: boolean,
+    wantStopped: boolean,
+  ): Promise<{ running: TaskSnapshot[]; stopped: TaskSnapshot[] }> {
+    const ecs = this.#ecs(target);
+    const runningArns = wantRunning ? await this.#listTasks(target, 'RUNNING') : [];
+    const stoppedArns = wantStopped ? await this.#listTasks(target, 'STOPPED') : [];
+    if (wantRunning) {
+      // Keep the shared IP cache as large as the service's live task set.
+      this.#publicIps.retain(
+        clusterKey(target.region, target.cluster),
+        new Set(runningArns),
+        new Set([target.service]),
+      );
+    }
+    const arns = [...new Set([...runningArns, ...stoppedArns])];
+    const running: TaskSnapshot[] = [];
+    const stopped: TaskSnapshot[] = [];
+    for (let i = 0; i < arns.length; i += TASKS_PER_DESCRIBE) {
+      const batch = arns.slice(i, i + TASKS_PER_DESCRIBE);
+      let tasks: Task[];
+      try {
+        tasks = (await ecs.send(new DescribeTasksCommand({ cluster: target.cluster, tasks: batch }))).tasks ?? [];
+      } catch (error) {
+        throw new AwsError(`describe ${batch.length} tasks of ${where(target)}`, error);
+      }
+      for (const task of tasks) {
+        // ECS starts a service's tasks with startedBy = the deployment id.
+        if (task.startedBy !== deploymentId) continue;
+        if (task.desiredStatus === 'RUNNING' && task.lastStatus === 'RUNNING') running.push(toTaskSnapshot(task));
+        else if (task.desiredStatus === 'STOPPED') stopped.push(toTaskSnapshot(task));
+      }
+    }
+    return { running, stopped };
+  }
+
+  /** One page of the service's tasks with this desired status (100: the page size, and enough for a rollout card). */
+  async #listTasks(target: EcsServiceRef, desiredStatus: 'RUNNING' | 'STOPPED'): Promise<string[]> {
+    try {
+      const out = await this.#ecs(target).send(
+        new ListTasksCommand({
+          cluster: target.cluster,
+          serviceName: target.service,
+          desiredStatus,
+          maxResults: TASKS_PER_PAGE,
+        }),
+      );
+      return out.taskArns ?? [];
+    } catch (error) {
+      throw new AwsError(`list ${desiredStatus.toLowerCase()} tasks of ${where(target)}`, error);
+    }
+  }
+
+  async #fillPublicIps(target: EcsServiceRef, tasks: TaskSnapshot[]): Promise<void> {
+    const scope = { cluster: clusterKey(target.region, target.cluster), service: target.service };
+    const withEni = tasks.flatMap((t) => (t.eniId ? [{ taskArn: t.arn, eniId: t.eniId, scope }] : []));
+    if (withEni.length === 0) return;
+    const ips = await this.#publicIps.resolve(target.region, withEni, `tasks of ${where(target)}`);
+    for (const task of tasks) task.publicIp = ips.get(task.arn);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decisions (pure, exported for tests)
+
+/**
+ * Where deployment `id` stands.
+ *  completed  its rolloutState is COMPLETED (or, without a circuit breaker, it is the only, PRIMARY deployment) and
+ *             its running count equals desired
+ *  failed     rolloutState FAILED; or ECS no longer lists it while another deployment is PRIMARY (a circuit-breaker
+ *             rollback replaced it); or another deployment of a different task definition became PRIMARY
+ */
+export const judge = (
+  id: string,
+  deployment: DeploymentSnapshot | undefined,
+  deployments: readonly DeploymentSnapshot[],
+): { outcome: RolloutProgress['outcome']; reason: string | undefined } => {
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  if (!deployment) {
+    if (!primary) return { outcome: 'failed', reason: `ECS no longer lists deployment ${id}` };
+    return {
+      outcome: 'failed',
+      reason:
+        `ECS replaced deployment ${id} with ${primary.id} (${primary.revision})` +
+        (primary.rolloutStateReason ? `: ${primary.rolloutStateReason}` : ''),
+    };
+  }
+  const reason = deployment.rolloutStateReason;
+  if (deployment.rolloutState === 'FAILED') return { outcome: 'failed', reason };
+  if (
+    deployment.status !== 'PRIMARY' &&
+    primary !== undefined &&
+    primary.id !== deployment.id &&
+    primary.taskDefinitionArn !== deployment.taskDefinitionArn
+  ) {
+    return {
+      outcome: 'failed',
+      reason:
+        `deployment ${primary.id} (${primary.revision}) replaced it` +
+        (primary.rolloutStateReason ? `: ${primary.rolloutStateReason}` : ''),
+    };
+  }
+  const settled = deployment.running === deployment.desired;
+  if (deployment.rolloutState === 'COMPLETED' && settled) return { outcome: 'completed', reason };
+  if (deployment.rolloutState === undefined && deployment.status === 'PRIMARY' && deployments.length === 1 && settled) {
+    return { outcome: 'completed', reason };
+  }
+  return { outcome: 'in_progress', reason };
+};
+
+/** Service events since `since` that report a failure: newest first, de-duplicated (task ids aside), at most 5. */
+export const failureEventsOf = (service: Pick<Service, 'events'>, since: Date | undefined): string[] => {
+  const events = [...(service.events ?? [])].sort(
+    (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
+  );
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (const event of events) {
+    if (since !== undefined && (event.createdAt?.getTime() ?? 0) < since.getTime()) break;
+    const message = event.message ?? '';
+    if (!isFailureMessage(message)) continue;
+    const key = normaliseIds(message);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    kept.push(message);
+    if (kept.length >= FAILURE_EVENTS_KEPT) break;
+  }
+  return kept;
+};
+
+export const isFailureMessage = (message: string): boolean => {
+  const lower = message.toLowerCase();
+  return FAILURE_KEYWORDS.some((k) => lower.includes(k));
+};
+
+/** Task ids, ENI and instance ids and counts replaced, so "task 1a2b… failed" and "task 3c4d… failed" are one event. */
+export const normaliseIds = (message: string): string =>
+  message
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
+    .replace(/\b[0-9a-f]{32}\b/gi, '<id>')
+    .replace(/\b(eni|i)-[0-9a-f]{8,17}\b/gi, '<id>')
+    .replace(/\b\d+\b/g, '<n>');
+
+/** Stopped tasks grouped by reason and exit codes, groups with the newest stop first. */
+export const groupStoppedTasks = (tasks: readonly TaskSnapshot[]): StoppedTaskGroup[] => {
+  const stoppedAt = (t: TaskSnapshot) => (t.stoppedAt ?? t.startedAt)?.getTime() ?? 0;
+  const groups = new Map<string, { group: StoppedTaskGroup; newest: number }>();
+  for (const task of [...tasks].sort((a, b) => stoppedAt(b) - stoppedAt(a))) {
+    const reason = task.stoppedReason ?? 'stopped without a reason';
+    const exitCodes = [...new Set(task.containers.flatMap((c) => (c.exitCode === undefined ? [] : [c.exitCode])))].sort(
+      (a, b) => a - b,
+    );
+    const key = `${reason}\u0000${exitCodes.join(',')}`;
+    const existing = groups.get(key);
+    if (existing) existing.group.count++;
+    else groups.set(key, { group: { reason, count: 1, exampleTaskId: task.id, exitCodes }, newest: stoppedAt(task) });
+  }
+  return [...groups.values()].sort((a, b) => b.newest - a.newest).map((g) => g.group);
+};
+
+/**
+ * RegisterTaskDefinition's input from a described task definition: every registrable field as it is (read-only ones
+ * such as taskDefinitionArn, revision, status, requiresAttributes, compatibilities and registeredAt left out), with
+ * only the image of `container` replaced.
+ */
+export const registrationInput = (
+  td: TaskDefinition,
+  tags: readonly Tag[],
+  container: string,
+  image: string,
+): RegisterTaskDefinitionCommandInput => {
+  const copied: Pick<TaskDefinition, RegistrableField> = Object.fromEntries(
+    REGISTRABLE_FIELDS.flatMap((field) => (td[field] === undefined ? [] : [[field, td[field]]])),
+  );
+  return {
+    ...copied,
+    family: td.family,
+    containerDefinitions: (td.containerDefinitions ?? []).map((c) => (c.name === container ? { ...c, image } : c)),
+    ...(tags.length > 0 ? { tags: [...tags] } : {}),
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+const findContainer = (td: TaskDefinition, name: string, arn: string): ContainerDefinition => {
+  const containers = td.containerDefinitions ?? [];
+  const found = containers.find((c) => c.name === name);
+  if (found) return found;
+  const revision =
+    td.family !== undefined && td.revision !== undefined ? `${td.family}:${td.revision}` : revisionOf(arn);
+  throw new DockhandError(
+    'invalid',
+    `container "${name}" is not in task definition ${revision} (containers: ${containers.map((c) => c.name ?? '?').join(', ')})`,
+    { hint: 'Check the container name in dockhand.yml.' },
+  );
+};
+
+/** "arn:…:task-definition/api:42" → { family: "api", revision: 42 }. */
+const parseRevision = (arn: string): { family: string; revision: number } => {
+  const name = revisionOf(arn);
+  const colon = name.lastIndexOf(':');
+  return colon < 0
+    ? { family: name, revision: 0 }
+    : { family: name.slice(0, colon), revision: Number(name.slice(colon + 1)) };
+};
+
+const primaryFirst = (a: DeploymentSnapshot, b: DeploymentSnapshot): number =>
+  (a.status === 'PRIMARY' ? 0 : 1) - (b.status === 'PRIMARY' ? 0 : 1) ||
+  (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0);
+
+const inRegion = (ref: EcsServiceRef): string => (ref.region === undefined ? '' : ` (${ref.region})`);
+
+const where = (ref: EcsServiceRef): string => `service ${ref.service} in cluster ${ref.cluster}${inRegion(ref)}`;
