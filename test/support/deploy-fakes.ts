@@ -253,7 +253,13 @@ export const deployConfig = (overrides: Record<string, unknown> = {}): Config =>
 
 /** A DeploymentService over fakes and a real in-memory SQLite store; `render` records the view it was given. */
 export const deployHarness = async (
-  options: { config?: Config; builder?: ImageBuilder; store?: Store; ecs?: FakeEcs; clock?: FakeClock } = {},
+  options: {
+    config?: Config;
+    builder?: ReturnType<typeof fakeBuilder>;
+    store?: Store;
+    ecs?: FakeEcs;
+    clock?: FakeClock;
+  } = {},
 ) => {
   const store = options.store ?? (await openStore('sqlite::memory:'));
   const clock = options.clock ?? new FakeClock();

@@ -1,0 +1,400 @@
+/**
+ * ImageRegistry for the registries of dockhand.yml (DESIGN.md §2.3): a plain Docker registry (`type: registry`)
+ * or Amazon ECR (`type: ecr`). Pushes go through the Docker engine (dockerode) with the registry's credentials;
+ * tag look-ups go to the registry itself (HTTP API v2) or to ECR's DescribeImages.
+ *
+ * The engine reports a failed push inside a 200 response (`errorDetail` lines) — dockerode does not fail on them —
+ * so a push counts as done only when no error line came AND the engine reported the manifest digest.
+ * Credentials never appear in messages: errors name the registry's address and status only.
+ */
+import {
+  DescribeImagesCommand,
+  type ECRClient,
+  GetAuthorizationTokenCommand,
+  type GetAuthorizationTokenCommandOutput,
+} from '@aws-sdk/client-ecr';
+import type Docker from 'dockerode';
+import type { RegistryConfig } from '../../config/schema.ts';
+import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
+import { maskSecrets } from '../../logger.ts';
+import type { Clock, ImageRegistry, PushRequest } from '../../ports.ts';
+import {
+  type EngineEvent,
+  engineErrorMessage,
+  eventError,
+  isConnectionError,
+  readEngineStream,
+  splitImageRef,
+} from './json-stream.ts';
+
+export interface RegistryDeps {
+  docker: Docker;
+  /** The ECR client of a region (undefined = the default region); required for `type: ecr`. */
+  ecr?: (region?: string) => ECRClient;
+  clock: Clock;
+  /** For registry HTTP calls (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** Milliseconds one registry HTTP call may take (default 30 s). */
+  httpTimeoutMs?: number;
+}
+
+/** ECR tokens are renewed this long before they expire. */
+export const ECR_TOKEN_MARGIN_MS = 5 * 60_000;
+export const MANIFEST_ACCEPT = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+].join(', ');
+
+const REPOSITORY = /^[a-z0-9]+([._/-][a-z0-9]+)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST_STATUS = /digest: (sha256:[0-9a-f]{64}) size:/;
+
+interface Credentials {
+  username: string;
+  password: string;
+  /** host[:port] the credentials are for. */
+  serveraddress: string;
+}
+
+export const createImageRegistry = (name: string, config: RegistryConfig, deps: RegistryDeps): ImageRegistry => {
+  if (config.type === 'ecr') return new EcrRegistry(name, config, deps);
+  return new PlainRegistry(name, config, deps);
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pushing through the engine (both kinds)
+
+/**
+ * Tracks a push stream: per-layer progress → percent (bytes summed over layers; a layer whose size is not known
+ * yet weighs as much as the average known one; "Pushed", "Layer already exists" and "Mounted from" count as done).
+ */
+export class PushProgress {
+  private readonly layers = new Map<string, { current: number; total: number | undefined; done: boolean }>();
+  private reported = -1;
+  private readonly onProgress: ((percent: number) => void) | undefined;
+  digest: string | undefined;
+  error: string | undefined;
+
+  constructor(onProgress?: (percent: number) => void) {
+    this.onProgress = onProgress;
+  }
+
+  handle(event: EngineEvent): void {
+    const error = eventError(event);
+    if (error !== undefined) {
+      this.error ??= error;
+      return;
+    }
+    if (event.aux?.Digest) this.digest = event.aux.Digest;
+    const status = event.status ?? '';
+    const fromStatus = DIGEST_STATUS.exec(status);
+    if (fromStatus?.[1] && !this.digest) this.digest = fromStatus[1];
+    if (event.id && !event.aux && !fromStatus) {
+      const layer = this.layers.get(event.id) ?? { current: 0, total: undefined, done: false };
+      const detail = event.progressDetail;
+      if (/^(Pushed|Layer already exists|Mounted from)/.test(status)) layer.done = true;
+      else if (status === 'Pushing' && detail && typeof detail.total === 'number' && detail.total > 0) {
+        layer.total = detail.total;
+        layer.current = Math.min(detail.current ?? 0, detail.total);
+      }
+      this.layers.set(event.id, layer);
+      this.report(Math.min(99, this.percent()));
+    }
+    if (this.digest && this.error === undefined) this.report(100);
+  }
+
+  percent(): number {
+    if (this.layers.size === 0) return 0;
+    const known = [...this.layers.values()].filter((l) => l.total !== undefined);
+    const average = known.length > 0 ? known.reduce((s, l) => s + (l.total ?? 0), 0) / known.length : 1;
+    let done = 0;
+    let total = 0;
+    for (const layer of this.layers.values()) {
+      const size = layer.total ?? average;
+      total += size;
+      done += layer.done ? size : layer.total !== undefined ? layer.current : 0;
+    }
+    return total > 0 ? Math.floor((100 * done) / total) : 0;
+  }
+
+  private report(percent: number): void {
+    if (percent <= this.reported) return;
+    this.reported = percent;
+    try {
+      this.onProgress?.(percent);
+    } catch {
+      // a listener's failure must not break the push
+    }
+  }
+}
+
+const pushHint = (message: string, address: string): string | undefined => {
+  if (/unauthorized|denied|authentication required|no basic auth credentials|token has expired/i.test(message))
+    return `Check the credentials configured for ${address}.`;
+  if (/name unknown|repository .* does not exist|NAME_UNKNOWN/i.test(message))
+    return 'Create the repository in the registry first.';
+  if (/connection refused|no such host|i\/o timeout|dial tcp|server gave HTTP response to HTTPS client/i.test(message))
+    return `Is the registry at ${address} running and reachable from the Docker engine (and marked insecure there if it speaks plain HTTP)?`;
+  return undefined;
+};
+
+const pushThroughEngine = async (
+  docker: Docker,
+  registryLabel: string,
+  address: string,
+  request: PushRequest,
+  credentials: Credentials | undefined,
+): Promise<{ digest: string }> => {
+  const { signal } = request;
+  signal?.throwIfAborted();
+  const { name, tag } = splitImageRef(request.image);
+  if (!tag) throw new DockhandError('invalid', `cannot push ${request.image}: it has no tag`);
+  const authconfig = credentials ?? { serveraddress: address };
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = (await docker
+      .getImage(name)
+      .push({ tag, authconfig, ...(signal ? { abortSignal: signal } : {}) })) as NodeJS.ReadableStream;
+  } catch (e) {
+    signal?.throwIfAborted();
+    const message = maskSecrets(engineErrorMessage(e));
+    if (isConnectionError(e))
+      throw new DockhandError('docker', `cannot reach the Docker engine: ${message}`, {
+        cause: e,
+        hint: 'Check DOCKER_HOST and that the engine is running.',
+      });
+    throw new DockhandError('registry', `pushing ${request.image} to ${registryLabel} failed: ${message}`, {
+      cause: e,
+    });
+  }
+  const progress = new PushProgress(request.onProgress);
+  await readEngineStream(stream, (event) => progress.handle(event), signal);
+  if (progress.error !== undefined) {
+    const message = maskSecrets(progress.error);
+    const hint = pushHint(message, address);
+    throw new DockhandError('registry', `pushing ${request.image} to ${registryLabel} failed: ${message}`, {
+      ...(hint ? { hint } : {}),
+    });
+  }
+  if (!progress.digest)
+    throw new DockhandError('registry', `pushing ${request.image} to ${registryLabel}: push ended without a digest`);
+  return { digest: progress.digest };
+};
+
+const checkRepository = (repository: string, tag?: string): void => {
+  if (!REPOSITORY.test(repository)) throw new DockhandError('invalid', `“${repository}” is not a repository name`);
+  if (tag !== undefined && !TAG.test(tag)) throw new DockhandError('invalid', `“${tag}” is not an image tag`);
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// type: registry
+
+type PlainConfig = Extract<RegistryConfig, { type: 'registry' }>;
+
+class PlainRegistry implements ImageRegistry {
+  private readonly label: string;
+  private readonly config: PlainConfig;
+  private readonly deps: RegistryDeps;
+
+  constructor(name: string, config: PlainConfig, deps: RegistryDeps) {
+    this.label = `registry "${name}" (${config.address})`;
+    this.config = config;
+    this.deps = deps;
+  }
+
+  async imageName(repository: string): Promise<string> {
+    return `${this.config.address}/${repository}`;
+  }
+
+  push(request: PushRequest): Promise<{ digest: string }> {
+    const { address, username, password } = this.config;
+    const credentials = username ? { username, password: password ?? '', serveraddress: address } : undefined;
+    return pushThroughEngine(this.deps.docker, this.label, address, request, credentials);
+  }
+
+  /**
+   * GET /v2/<repo>/manifests/<tag> with basic auth when configured; a Bearer challenge (Docker Hub, GHCR, Harbor…)
+   * is answered once by asking the challenge's realm for a pull token (with the same basic credentials, if any).
+   */
+  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    checkRepository(repository, tag);
+    const { address, insecure, username, password } = this.config;
+    const url = `${insecure ? 'http' : 'https'}://${address}/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
+    const basic = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
+    let res = await this.get(url, basic);
+    if (res.status === 401) {
+      const challenge = res.headers.get('www-authenticate') ?? '';
+      const token = /^bearer\s/i.test(challenge) ? await this.bearerToken(challenge, basic) : undefined;
+      if (token) {
+        await res.body?.cancel();
+        res = await this.get(url, `Bearer ${token}`);
+      }
+    }
+    await res.body?.cancel().catch(() => {});
+    if (res.status === 404) return undefined;
+    if (res.status === 200) {
+      const digest = res.headers.get('docker-content-digest');
+      if (!digest)
+        throw new DockhandError(
+          'registry',
+          `${this.label} answered ${repository}:${tag} without a Docker-Content-Digest`,
+        );
+      return digest;
+    }
+    throw new DockhandError('registry', `${this.label} answered HTTP ${res.status} for ${repository}:${tag}`, {
+      ...(res.status === 401 || res.status === 403 ? { hint: `Check the credentials configured for ${address}.` } : {}),
+    });
+  }
+
+  private async get(url: string, authorization: string | undefined): Promise<Response> {
+    const doFetch = this.deps.fetch ?? fetch;
+    try {
+      return await doFetch(url, {
+        headers: { Accept: MANIFEST_ACCEPT, ...(authorization ? { Authorization: authorization } : {}) },
+        signal: AbortSignal.timeout(this.deps.httpTimeoutMs ?? 30_000),
+        redirect: 'follow',
+      });
+    } catch (e) {
+      const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+      throw new DockhandError('registry', `cannot reach ${this.label}: ${errorMessage(e)}${maskSecrets(cause)}`, {
+        cause: e,
+        hint: this.config.insecure ? undefined : 'If the registry speaks plain HTTP, set insecure: true for it.',
+      });
+    }
+  }
+
+  private async bearerToken(challenge: string, basic: string | undefined): Promise<string | undefined> {
+    const params = new Map<string, string>();
+    for (const m of challenge.matchAll(/(\w+)="([^"]*)"/g)) if (m[1] && m[2] !== undefined) params.set(m[1], m[2]);
+    const realm = params.get('realm');
+    if (!realm || !/^https?:\/\//i.test(realm)) return undefined;
+    const tokenUrl = new URL(realm);
+    for (const key of ['service', 'scope']) {
+      const value = params.get(key);
+      if (value) tokenUrl.searchParams.set(key, value);
+    }
+    const res = await this.get(tokenUrl.toString(), basic);
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => {});
+      return undefined;
+    }
+    const body = (await res.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
+    const token = body.token ?? body.access_token;
+    return typeof token === 'string' && token.length > 0 ? token : undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// type: ecr
+
+type EcrConfig = Extract<RegistryConfig, { type: 'ecr' }>;
+
+interface EcrToken extends Credentials {
+  /** host of the proxy endpoint, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com */
+  host: string;
+  renewAt: number;
+}
+
+class EcrRegistry implements ImageRegistry {
+  private readonly label: string;
+  private readonly config: EcrConfig;
+  private readonly deps: RegistryDeps;
+  private token: EcrToken | undefined;
+  private pending: Promise<EcrToken> | undefined;
+  private host: string | undefined;
+
+  constructor(name: string, config: EcrConfig, deps: RegistryDeps) {
+    this.label = `ECR registry "${name}"`;
+    this.config = config;
+    this.deps = deps;
+  }
+
+  async imageName(repository: string): Promise<string> {
+    this.host ??= (await this.credentials()).host;
+    return `${this.host}/${repository}`;
+  }
+
+  async push(request: PushRequest): Promise<{ digest: string }> {
+    const token = await this.credentials();
+    const { username, password, serveraddress } = token;
+    try {
+      return await pushThroughEngine(this.deps.docker, this.label, token.host, request, {
+        username,
+        password,
+        serveraddress,
+      });
+    } catch (e) {
+      // A token the registry refused is not reused.
+      if (e instanceof DockhandError && /unauthorized|denied|expired/i.test(e.message)) this.token = undefined;
+      throw e;
+    }
+  }
+
+  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    checkRepository(repository, tag);
+    try {
+      const out = await this.client().send(
+        new DescribeImagesCommand({
+          repositoryName: repository,
+          imageIds: [{ imageTag: tag }],
+          ...(this.config.registryId ? { registryId: this.config.registryId } : {}),
+        }),
+      );
+      return out.imageDetails?.[0]?.imageDigest;
+    } catch (e) {
+      if (errorName(e) === 'ImageNotFoundException') return undefined;
+      throw new AwsError(
+        `looking up ${repository}:${tag} in ECR`,
+        e,
+        errorName(e) === 'RepositoryNotFoundException'
+          ? `Create the ECR repository ${repository}, or fix image.repository in dockhand.yml.`
+          : undefined,
+      );
+    }
+  }
+
+  /** The engine credentials, from GetAuthorizationToken, cached until 5 minutes before they expire. */
+  private credentials(): Promise<EcrToken> {
+    const now = this.deps.clock.now().getTime();
+    if (this.token && now < this.token.renewAt) return Promise.resolve(this.token);
+    this.pending ??= this.fetchToken().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async fetchToken(): Promise<EcrToken> {
+    let out: GetAuthorizationTokenCommandOutput;
+    try {
+      out = await this.client().send(
+        new GetAuthorizationTokenCommand(this.config.registryId ? { registryIds: [this.config.registryId] } : {}),
+      );
+    } catch (e) {
+      throw new AwsError('getting an ECR login token', e);
+    }
+    const data = out.authorizationData?.[0];
+    const decoded = data?.authorizationToken ? Buffer.from(data.authorizationToken, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    if (!data?.proxyEndpoint || colon < 0)
+      throw new DockhandError('aws', `${this.label}: GetAuthorizationToken returned no usable token`);
+    const host = data.proxyEndpoint.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+    const now = this.deps.clock.now().getTime();
+    const expiresAt = data.expiresAt ? data.expiresAt.getTime() : now + 12 * 3_600_000;
+    this.token = {
+      username: decoded.slice(0, colon),
+      password: decoded.slice(colon + 1),
+      serveraddress: data.proxyEndpoint,
+      host,
+      renewAt: expiresAt - ECR_TOKEN_MARGIN_MS,
+    };
+    this.host = host;
+    return this.token;
+  }
+
+  private client(): ECRClient {
+    if (!this.deps.ecr) throw new DockhandError('config', `${this.label}: no ECR client was configured`);
+    return this.deps.ecr(this.config.region);
+  }
+}
