@@ -1,0 +1,362 @@
+import { AwsError } from './errors.ts';
+import type { FakeAws } from './fake-aws.ts';
+import { optBool, optInt, optString, optStringArray, paginate, reqString, reqStringArray } from './input.ts';
+import {
+  ACCOUNT_ID,
+  type JsonObject,
+  REGION,
+  type ServiceState,
+  type TaskDefinitionRecord,
+  type TaskState,
+} from './model.ts';
+
+type Handler = (fake: FakeAws, input: JsonObject) => unknown;
+
+const clusterArn = (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:cluster/${name}`;
+
+function nameOf(ref: string): string {
+  return ref.startsWith('arn:') ? ref.slice(ref.lastIndexOf('/') + 1) : ref;
+}
+
+function clusterOf(fake: FakeAws, input: JsonObject) {
+  return fake.cluster(optString(input, 'cluster') ?? 'default');
+}
+
+export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
+  const total = fake.counts(svc);
+  const network = {
+    awsvpcConfiguration: {
+      subnets: svc.subnets,
+      securityGroups: svc.securityGroups,
+      assignPublicIp: svc.assignPublicIp ? 'ENABLED' : 'DISABLED',
+    },
+  };
+  return {
+    serviceArn: svc.arn,
+    serviceName: svc.name,
+    clusterArn: clusterArn(svc.cluster),
+    loadBalancers: [],
+    serviceRegistries: [],
+    status: svc.status,
+    desiredCount: svc.desiredCount,
+    runningCount: total.running,
+    pendingCount: total.pending,
+    launchType: 'FARGATE',
+    platformVersion: 'LATEST',
+    platformFamily: 'Linux',
+    taskDefinition: svc.taskDefinition,
+    deploymentConfiguration: structuredClone(svc.deploymentConfiguration),
+    deployments: svc.deployments.map((d) => {
+      const c = fake.counts(svc, d);
+      return {
+        id: d.id,
+        status: d.status,
+        taskDefinition: d.taskDefinition,
+        desiredCount: d.desiredCount,
+        pendingCount: c.pending,
+        runningCount: c.running,
+        failedTasks: d.failedTasks,
+        createdAt: d.createdAt,
+        updatedAt: d.updatedAt,
+        launchType: 'FARGATE',
+        platformVersion: '1.4.0',
+        platformFamily: 'Linux',
+        networkConfiguration: network,
+        rolloutState: d.rolloutState,
+        rolloutStateReason: d.rolloutStateReason,
+      };
+    }),
+    events: svc.events.map((e) => ({ id: e.id, createdAt: e.createdAt, message: e.message })),
+    createdAt: svc.createdAt,
+    placementConstraints: [],
+    placementStrategy: [],
+    networkConfiguration: network,
+    schedulingStrategy: 'REPLICA',
+    deploymentController: { type: 'ECS' },
+    createdBy: `arn:aws:iam::${ACCOUNT_ID}:role/admin`,
+    enableECSManagedTags: false,
+    propagateTags: 'NONE',
+    enableExecuteCommand: false,
+  };
+}
+
+export function serializeTask(fake: FakeAws, t: TaskState): JsonObject {
+  const eni = fake.enis.get(t.eniId);
+  return {
+    taskArn: t.arn,
+    clusterArn: clusterArn(t.cluster),
+    taskDefinitionArn: t.taskDefinitionArn,
+    group: t.group,
+    startedBy: t.startedBy,
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    healthStatus: t.healthStatus,
+    launchType: 'FARGATE',
+    platformVersion: '1.4.0',
+    platformFamily: 'Linux',
+    availabilityZone: 'us-east-1a',
+    connectivity: 'CONNECTED',
+    connectivityAt: t.createdAt,
+    createdAt: t.createdAt,
+    pullStartedAt: t.startedAt,
+    pullStoppedAt: t.startedAt,
+    startedAt: t.startedAt,
+    stoppingAt: t.stoppingAt,
+    executionStoppedAt: t.stoppedAt,
+    stoppedAt: t.stoppedAt,
+    stoppedReason: t.stoppedReason,
+    stopCode: t.stopCode,
+    cpu: t.cpu,
+    memory: t.memory,
+    version: t.lastStatus === 'STOPPED' ? 4 : t.lastStatus === 'RUNNING' ? 3 : 2,
+    overrides: { containerOverrides: t.containers.map((c) => ({ name: c.name })), inferenceAcceleratorOverrides: [] },
+    containers: t.containers.map((c) => ({
+      containerArn: c.containerArn,
+      taskArn: t.arn,
+      name: c.name,
+      image: c.image,
+      runtimeId: c.runtimeId,
+      lastStatus: c.lastStatus,
+      exitCode: c.exitCode,
+      reason: c.reason,
+      healthStatus: c.healthStatus,
+      networkBindings: [],
+      networkInterfaces: [{ attachmentId: t.attachmentId, privateIpv4Address: t.privateIp }],
+      cpu: '0',
+    })),
+    attachments: [
+      {
+        id: t.attachmentId,
+        type: 'ElasticNetworkInterface',
+        status: t.lastStatus === 'STOPPED' ? 'DELETED' : 'ATTACHED',
+        details: [
+          { name: 'subnetId', value: eni?.subnetId ?? 'subnet-0fa4e00000000001' },
+          { name: 'networkInterfaceId', value: t.eniId },
+          { name: 'macAddress', value: eni?.macAddress ?? '0e:00:00:00:00:00' },
+          { name: 'privateDnsName', value: `ip-${t.privateIp.replaceAll('.', '-')}.ec2.internal` },
+          { name: 'privateIPv4Address', value: t.privateIp },
+        ],
+      },
+    ],
+    attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
+    tags: [],
+  };
+}
+
+export function serializeTaskDefinition(td: TaskDefinitionRecord): JsonObject {
+  const { tags: _tags, ...rest } = structuredClone(td.input);
+  const awsvpc = rest.networkMode === 'awsvpc';
+  return {
+    ...rest,
+    taskDefinitionArn: td.arn,
+    family: td.family,
+    revision: td.revision,
+    status: td.status,
+    registeredAt: td.registeredAt,
+    registeredBy: `arn:aws:iam::${ACCOUNT_ID}:role/admin`,
+    compatibilities: awsvpc ? ['EC2', 'FARGATE'] : ['EC2'],
+    requiresAttributes: [],
+  };
+}
+
+function describeServices(fake: FakeAws, input: JsonObject) {
+  const refs = reqStringArray(input, 'services');
+  if (refs.length > 10) {
+    throw new AwsError('InvalidParameterException', 'services can have at most 10 items.');
+  }
+  const cluster = clusterOf(fake, input);
+  const services: JsonObject[] = [];
+  const failures: JsonObject[] = [];
+  for (const ref of refs) {
+    const svc = fake.findService(cluster.name, ref);
+    if (!svc) {
+      failures.push({
+        arn: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:service/${cluster.name}/${nameOf(ref)}`,
+        reason: 'MISSING',
+      });
+      continue;
+    }
+    if (fake.autoStep === 'onDescribe') fake.stepService(svc);
+    services.push(serializeService(fake, svc));
+  }
+  return { services, failures };
+}
+
+function updateService(fake: FakeAws, input: JsonObject) {
+  const cluster = clusterOf(fake, input);
+  const ref = reqString(input, 'service');
+  const svc = fake.findService(cluster.name, ref);
+  if (!svc) throw new AwsError('ServiceNotFoundException', 'Service not found.');
+  const taskDefinition = optString(input, 'taskDefinition');
+  const desiredCount = optInt(input, 'desiredCount', 0, 10_000);
+  const forceNewDeployment = optBool(input, 'forceNewDeployment');
+  const dc = input.deploymentConfiguration as JsonObject | undefined;
+  if (dc && typeof dc === 'object') {
+    const cb = dc.deploymentCircuitBreaker as { enable?: unknown; rollback?: unknown } | undefined;
+    if (cb && typeof cb.enable === 'boolean' && typeof cb.rollback === 'boolean') {
+      svc.deploymentConfiguration.deploymentCircuitBreaker = { enable: cb.enable, rollback: cb.rollback };
+    }
+    if (typeof dc.maximumPercent === 'number') svc.deploymentConfiguration.maximumPercent = dc.maximumPercent;
+    if (typeof dc.minimumHealthyPercent === 'number') {
+      svc.deploymentConfiguration.minimumHealthyPercent = dc.minimumHealthyPercent;
+    }
+  }
+  fake.updateService(svc, {
+    ...(taskDefinition !== undefined ? { taskDefinition } : {}),
+    ...(desiredCount !== undefined ? { desiredCount } : {}),
+    ...(forceNewDeployment !== undefined ? { forceNewDeployment } : {}),
+  });
+  return { service: serializeService(fake, svc) };
+}
+
+function listServices(fake: FakeAws, input: JsonObject) {
+  const cluster = clusterOf(fake, input);
+  const max = optInt(input, 'maxResults', 1, 100) ?? 10;
+  const arns = [...fake.services.values()].filter((s) => s.cluster === cluster.name).map((s) => s.arn);
+  const { page, nextToken } = paginate(arns, optString(input, 'nextToken'), max, `ListServices/${cluster.name}`);
+  return { serviceArns: page, nextToken };
+}
+
+function listTasks(fake: FakeAws, input: JsonObject) {
+  const cluster = clusterOf(fake, input);
+  const serviceName = optString(input, 'serviceName');
+  const desiredStatus = optString(input, 'desiredStatus') ?? 'RUNNING';
+  if (!['RUNNING', 'PENDING', 'STOPPED'].includes(desiredStatus)) {
+    throw new AwsError('InvalidParameterException', 'desiredStatus must be RUNNING, PENDING or STOPPED.');
+  }
+  const family = optString(input, 'family');
+  const startedBy = optString(input, 'startedBy');
+  const max = optInt(input, 'maxResults', 1, 100) ?? 100;
+  if (serviceName !== undefined && !fake.findService(cluster.name, serviceName)) {
+    throw new AwsError('ServiceNotFoundException', 'Service not found.');
+  }
+  const group = serviceName === undefined ? undefined : `service:${nameOf(serviceName)}`;
+  const arns = [...fake.tasks.values()]
+    .filter((t) => {
+      if (t.cluster !== cluster.name) return false;
+      if (group !== undefined && t.group !== group) return false;
+      if (startedBy !== undefined && t.startedBy !== startedBy) return false;
+      if (family !== undefined && fake.taskDefinition(t.taskDefinitionArn)?.family !== family) return false;
+      if (desiredStatus === 'PENDING') return t.lastStatus === 'PENDING';
+      return t.desiredStatus === desiredStatus;
+    })
+    .map((t) => t.arn);
+  const scope = `ListTasks/${cluster.name}/${group ?? ''}/${desiredStatus}`;
+  const { page, nextToken } = paginate(arns, optString(input, 'nextToken'), max, scope);
+  return { taskArns: page, nextToken };
+}
+
+function describeTasks(fake: FakeAws, input: JsonObject) {
+  const refs = reqStringArray(input, 'tasks');
+  if (refs.length > 100) throw new AwsError('InvalidParameterException', 'tasks can have at most 100 items.');
+  const cluster = clusterOf(fake, input);
+  const tasks: JsonObject[] = [];
+  const failures: JsonObject[] = [];
+  for (const ref of refs) {
+    const t = fake.findTask(ref, cluster.name);
+    if (!t || t.cluster !== cluster.name) {
+      failures.push({
+        arn: ref.startsWith('arn:') ? ref : `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:task/${cluster.name}/${ref}`,
+        reason: 'MISSING',
+      });
+    } else {
+      tasks.push(serializeTask(fake, t));
+    }
+  }
+  return { tasks, failures };
+}
+
+function stopTask(fake: FakeAws, input: JsonObject) {
+  const cluster = clusterOf(fake, input);
+  const ref = reqString(input, 'task');
+  const t = fake.findTask(ref, cluster.name);
+  if (!t || t.cluster !== cluster.name)
+    throw new AwsError('InvalidParameterException', 'The referenced task was not found.');
+  fake.stopTaskNow(t, {
+    reason: optString(input, 'reason') ?? 'Task stopped by user',
+    stopCode: 'UserInitiated',
+    exitCode: 0,
+  });
+  const svc = fake.findService(t.cluster, t.service);
+  if (svc) svc.steady = false;
+  return { task: serializeTask(fake, t) };
+}
+
+function describeTaskDefinition(fake: FakeAws, input: JsonObject) {
+  const ref = reqString(input, 'taskDefinition');
+  const td = fake.taskDefinition(ref);
+  if (!td) throw new AwsError('ClientException', 'Unable to describe task definition.');
+  const include = optStringArray(input, 'include') ?? [];
+  const tags = td.input.tags;
+  return {
+    taskDefinition: serializeTaskDefinition(td),
+    ...(include.includes('TAGS') ? { tags: Array.isArray(tags) ? tags : [] } : {}),
+  };
+}
+
+function registerTaskDefinition(fake: FakeAws, input: JsonObject) {
+  const td = fake.registerTaskDefinition(input);
+  return { taskDefinition: serializeTaskDefinition(td), tags: Array.isArray(input.tags) ? input.tags : [] };
+}
+
+function listTaskDefinitions(fake: FakeAws, input: JsonObject) {
+  const family = optString(input, 'familyPrefix');
+  const status = optString(input, 'status') ?? 'ACTIVE';
+  const sort = optString(input, 'sort') ?? 'ASC';
+  if (sort !== 'ASC' && sort !== 'DESC') throw new AwsError('InvalidParameterException', 'sort must be ASC or DESC.');
+  const max = optInt(input, 'maxResults', 1, 100) ?? 100;
+  const all = [...fake.taskDefinitions.keys()]
+    .sort()
+    .filter((f) => family === undefined || f === family)
+    .flatMap((f) => fake.taskDefinitions.get(f) ?? [])
+    .filter((td) => td.status === status)
+    .map((td) => td.arn);
+  if (sort === 'DESC') all.reverse();
+  const scope = `ListTaskDefinitions/${family ?? ''}/${status}/${sort}`;
+  const { page, nextToken } = paginate(all, optString(input, 'nextToken'), max, scope);
+  return { taskDefinitionArns: page, nextToken };
+}
+
+function describeClusters(fake: FakeAws, input: JsonObject) {
+  const refs = optStringArray(input, 'clusters') ?? ['default'];
+  if (refs.length > 100) throw new AwsError('InvalidParameterException', 'clusters can have at most 100 items.');
+  const clusters: JsonObject[] = [];
+  const failures: JsonObject[] = [];
+  for (const ref of refs) {
+    const c = fake.clusters.get(nameOf(ref));
+    if (!c) {
+      failures.push({ arn: clusterArn(nameOf(ref)), reason: 'MISSING' });
+      continue;
+    }
+    const tasks = [...fake.tasks.values()].filter((t) => t.cluster === c.name);
+    clusters.push({
+      clusterArn: c.arn,
+      clusterName: c.name,
+      status: 'ACTIVE',
+      registeredContainerInstancesCount: 0,
+      runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
+      pendingTasksCount: tasks.filter((t) => t.lastStatus === 'PENDING').length,
+      activeServicesCount: [...fake.services.values()].filter((s) => s.cluster === c.name && s.status === 'ACTIVE')
+        .length,
+      statistics: [],
+      tags: [],
+      settings: [{ name: 'containerInsights', value: 'disabled' }],
+      capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+      defaultCapacityProviderStrategy: [],
+    });
+  }
+  return { clusters, failures };
+}
+
+export const ecsHandlers: Record<string, Handler> = {
+  DescribeServices: describeServices,
+  UpdateService: updateService,
+  ListServices: listServices,
+  ListTasks: listTasks,
+  DescribeTasks: describeTasks,
+  StopTask: stopTask,
+  DescribeTaskDefinition: describeTaskDefinition,
+  RegisterTaskDefinition: registerTaskDefinition,
+  ListTaskDefinitions: listTaskDefinitions,
+  DescribeClusters: describeClusters,
+};

@@ -1,0 +1,935 @@
+import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import { ec2Handlers } from './ec2.ts';
+import { ecrHandlers } from './ecr.ts';
+import { ecsHandlers } from './ecs.ts';
+import { AwsError, statusForCode } from './errors.ts';
+import { logsHandlers } from './logs.ts';
+import {
+  ACCOUNT_ID,
+  type AwsServiceName,
+  type ClusterState,
+  type ContainerState,
+  type DeploymentState,
+  type EniState,
+  type FailNextFault,
+  type FaultConfig,
+  type HealthStatus,
+  type ImageState,
+  type JsonObject,
+  type LogGroupState,
+  type LogStreamState,
+  REGION,
+  type RepositoryState,
+  type RequestRecord,
+  type ServiceState,
+  type TaskDefinitionRecord,
+  type TaskState,
+} from './model.ts';
+import { createPrng, type Prng } from './prng.ts';
+import { startServer } from './server.ts';
+
+export interface FakeAwsOptions {
+  /**
+   * `onDescribe` (default): every ECS DescribeServices call advances each described service by one rollout step,
+   * so a process polling DescribeServices sees rollouts progress and finish. `manual`: only `step()` advances.
+   */
+  autoStep?: 'onDescribe' | 'manual';
+  /** Seed for generated ids (task ids, ENIs, deployment ids). Default 1. */
+  seed?: number;
+  /** Clock for timestamps (rollouts never depend on it). Default: real time. */
+  now?: () => Date;
+  /** ECR GetAuthorizationToken answer. */
+  ecr?: { proxyEndpoint?: string; password?: string; tokenTtlSeconds?: number };
+}
+
+export interface SeedContainer {
+  name: string;
+  image: string;
+  essential?: boolean;
+  /** A map or the ECS `[{name, value}]` list. */
+  environment?: Record<string, string> | Array<{ name: string; value: string }>;
+  secrets?: Array<{ name: string; valueFrom: string }>;
+  portMappings?: Array<{ containerPort: number; hostPort?: number; protocol?: string }>;
+  healthCheck?: { command: string[]; interval?: number; timeout?: number; retries?: number; startPeriod?: number };
+  /** Default: awslogs to the service's log group with stream prefix `ecs`. */
+  logConfiguration?: JsonObject;
+  /** Any other container definition fields, copied as is. */
+  extra?: JsonObject;
+}
+
+export interface SeedServiceOptions {
+  cluster?: string;
+  service: string;
+  /** Task definition family (default: the service name). */
+  family?: string;
+  containers: SeedContainer[];
+  /** Default 1. */
+  desiredCount?: number;
+  /** Tasks get a public IP (default true); false models private subnets. */
+  publicIp?: boolean;
+  /** Default `/ecs/<family>`. */
+  logGroup?: string;
+  cpu?: string;
+  memory?: string;
+  taskRoleArn?: string;
+  executionRoleArn?: string;
+  /** Default `{ enable: true, rollback: true }`. */
+  circuitBreaker?: { enable: boolean; rollback: boolean };
+  /** Register this many revisions (identical but for the revision); the service runs the last. Default 1. */
+  revisions?: number;
+}
+
+export interface SeededService {
+  cluster: ClusterState;
+  service: ServiceState;
+  taskDefinition: TaskDefinitionRecord;
+  tasks: TaskState[];
+}
+
+export interface FailRolloutOptions {
+  /** rolloutStateReason of the failed deployment. Default `ECS deployment circuit breaker: tasks failed to start.` */
+  reason?: string;
+  /** stoppedReason of the failing tasks. Default `Essential container in task exited`. */
+  stoppedReason?: string;
+  /** Exit code of the first essential container. Default 1. */
+  exitCode?: number;
+  /** Failed tasks that trip the circuit breaker. Default like ECS: max(3, ceil(desired / 2)), at most 200. */
+  threshold?: number;
+}
+
+export interface StopTaskOptions {
+  reason?: string;
+  exitCode?: number;
+  stopCode?: string;
+}
+
+type Handler = (fake: FakeAws, input: JsonObject) => unknown;
+
+const HANDLERS: Record<AwsServiceName, Record<string, Handler>> = {
+  ECS: ecsHandlers,
+  ECR: ecrHandlers,
+  Logs: logsHandlers,
+  EC2: ec2Handlers,
+};
+
+const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
+  ECS: { code: 'ThrottlingException', status: 400 },
+  ECR: { code: 'ThrottlingException', status: 400 },
+  Logs: { code: 'ThrottlingException', status: 400 },
+  EC2: { code: 'RequestLimitExceeded', status: 503 },
+};
+const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
+  ECS: { code: 'ServerException', status: 500 },
+  ECR: { code: 'ServerException', status: 500 },
+  Logs: { code: 'ServiceUnavailableException', status: 500 },
+  EC2: { code: 'InternalError', status: 500 },
+};
+const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
+  ECS: { code: 'ServiceUnavailable', status: 503 },
+  ECR: { code: 'ServiceUnavailable', status: 503 },
+  Logs: { code: 'ServiceUnavailable', status: 503 },
+  EC2: { code: 'Unavailable', status: 503 },
+};
+
+const DEFAULT_PROXY = `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
+const MAX_EVENTS = 100;
+
+export const arn = {
+  cluster: (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:cluster/${name}`,
+  service: (cluster: string, name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:service/${cluster}/${name}`,
+  task: (cluster: string, id: string) => `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:task/${cluster}/${id}`,
+  taskDefinition: (family: string, revision: number) =>
+    `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:task-definition/${family}:${revision}`,
+  repository: (name: string) => `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${name}`,
+  logGroup: (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:${name}`,
+};
+
+/** Last path segment of an ARN (`.../name`), or the ref itself. */
+export function nameFromRef(ref: string): string {
+  if (!ref.startsWith('arn:')) return ref;
+  const slash = ref.lastIndexOf('/');
+  return slash >= 0 ? ref.slice(slash + 1) : ref;
+}
+
+/**
+ * A stateful fake of the ECS, ECR, CloudWatch Logs and EC2 APIs dockhand uses, speaking the real wire protocols
+ * on one HTTP port. See README.md next to this file.
+ */
+export class FakeAws {
+  readonly clusters = new Map<string, ClusterState>();
+  /** Keyed `<cluster>/<service>`. */
+  readonly services = new Map<string, ServiceState>();
+  /** family → revisions (index = revision - 1). */
+  readonly taskDefinitions = new Map<string, TaskDefinitionRecord[]>();
+  /** task ARN → task, in launch order (stopped tasks are kept). */
+  readonly tasks = new Map<string, TaskState>();
+  readonly enis = new Map<string, EniState>();
+  readonly repositories = new Map<string, RepositoryState>();
+  readonly logGroups = new Map<string, LogGroupState>();
+
+  autoStep: 'onDescribe' | 'manual';
+  ecrProxyEndpoint: string;
+  ecrPassword: string;
+  ecrTokenTtlSeconds: number;
+  url = '';
+
+  readonly #now: () => Date;
+  readonly #ids: Prng;
+  #faultPrng: Prng = createPrng(1);
+  #faultConfig: FaultConfig | null = null;
+  #failNext: Array<Required<Pick<FailNextFault, 'op' | 'count'>> & FailNextFault> = [];
+  #counts = new Map<string, number>();
+  #requests: RequestRecord[] = [];
+  #server: Server | undefined;
+  #publicIpCounter = 0;
+  #privateIpCounter = 0;
+  #requestCounter = 0;
+  #eventCounter = 0;
+  #digestCounter = 0;
+
+  constructor(options: FakeAwsOptions = {}) {
+    this.autoStep = options.autoStep ?? 'onDescribe';
+    this.#now = options.now ?? (() => new Date());
+    this.#ids = createPrng(options.seed ?? 1);
+    this.ecrProxyEndpoint = options.ecr?.proxyEndpoint ?? DEFAULT_PROXY;
+    this.ecrPassword = options.ecr?.password ?? 'fake-ecr-password';
+    this.ecrTokenTtlSeconds = options.ecr?.tokenTtlSeconds ?? 12 * 3600;
+  }
+
+  // ---------------------------------------------------------------- server
+
+  async start(): Promise<{ url: string }> {
+    if (this.#server) return { url: this.url };
+    const { server, url } = await startServer(this);
+    this.#server = server;
+    this.url = url;
+    return { url };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  now(): Date {
+    return this.#now();
+  }
+
+  nextRequestId(): string {
+    this.#requestCounter++;
+    const n = this.#requestCounter.toString(16).padStart(12, '0');
+    return `fa4e0000-0000-4000-8000-${n}`;
+  }
+
+  /** Forget all state, faults and recorded calls (the server keeps running; options are kept). */
+  reset(): void {
+    this.clusters.clear();
+    this.services.clear();
+    this.taskDefinitions.clear();
+    this.tasks.clear();
+    this.enis.clear();
+    this.repositories.clear();
+    this.logGroups.clear();
+    this.faults(null);
+    this.resetCalls();
+  }
+
+  // ---------------------------------------------------------------- calls and faults
+
+  /** Per-operation request counts, keyed like `ECS.DescribeServices`. */
+  get calls(): Record<string, number> {
+    return Object.fromEntries(this.#counts);
+  }
+
+  /** Every AWS request received since the last `resetCalls()`, oldest first. */
+  get requests(): readonly RequestRecord[] {
+    return this.#requests;
+  }
+
+  /** Requests for one operation key, e.g. `ECS.RegisterTaskDefinition`. */
+  requestsFor(key: string): RequestRecord[] {
+    return this.#requests.filter((r) => r.key === key);
+  }
+
+  resetCalls(): void {
+    this.#counts.clear();
+    this.#requests = [];
+  }
+
+  /** Configure fault injection (replaces the previous configuration); `faults(null)` turns it off. */
+  faults(config: FaultConfig | null): void {
+    this.#faultConfig = config;
+    this.#faultPrng = createPrng(config?.seed ?? 1);
+    const failNext = config?.failNext === undefined ? [] : [config.failNext].flat();
+    this.#failNext = failNext.map((f) => ({ ...f, count: f.count ?? 1 }));
+  }
+
+  /**
+   * Entry point of the HTTP server: count, maybe inject a fault, run the handler.
+   * Returns the handler output; throws AwsError for wire errors.
+   */
+  invoke(service: AwsServiceName, op: string, input: JsonObject): unknown {
+    const key = `${service}.${op}`;
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    const record: RequestRecord = { key, service, op, input, at: Date.now(), status: 200 };
+    this.#requests.push(record);
+    try {
+      const injected = this.#injectedFault(service, op, key);
+      if (injected) {
+        record.injected = true;
+        throw injected;
+      }
+      const handler = HANDLERS[service][op];
+      if (!handler) {
+        if (service === 'EC2')
+          throw new AwsError('InvalidAction', `The action ${op} is not valid for this web service.`);
+        throw new AwsError('UnknownOperationException', `Operation ${op} is not supported by the fake ${service}.`);
+      }
+      return handler(this, input);
+    } catch (err) {
+      if (err instanceof AwsError) {
+        record.status = err.status;
+        record.error = err.code;
+      } else {
+        record.status = 500;
+        record.error = 'InternalFailure';
+      }
+      throw err;
+    }
+  }
+
+  #injectedFault(service: AwsServiceName, op: string, key: string): AwsError | undefined {
+    const matches = (pattern: string) => pattern === key || pattern === op || pattern === service;
+    const next = this.#failNext.find((f) => f.count > 0 && matches(f.op));
+    if (next) {
+      next.count--;
+      const code = next.code ?? THROTTLE[service].code;
+      const status = next.status ?? (next.code ? statusForCode(code) : THROTTLE[service].status);
+      return new AwsError(code, next.message ?? `Injected fault (${code}) for ${key}`, status);
+    }
+    const config = this.#faultConfig;
+    if (!config) return undefined;
+    if (config.operations && !config.operations.some(matches)) return undefined;
+    if (config.throttleRate && this.#faultPrng.next() < config.throttleRate) {
+      const t = THROTTLE[service];
+      return new AwsError(t.code, 'Rate exceeded', t.status);
+    }
+    if (config.errorRate && this.#faultPrng.next() < config.errorRate) {
+      const e = this.#faultPrng.next() < 0.5 ? SERVER_ERROR[service] : UNAVAILABLE[service];
+      return new AwsError(e.code, 'Injected server error', e.status);
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- lookups (also used by handlers)
+
+  cluster(ref: string): ClusterState {
+    const c = this.clusters.get(nameFromRef(ref));
+    if (!c) throw new AwsError('ClusterNotFoundException', 'Cluster not found.');
+    return c;
+  }
+
+  findService(cluster: string, ref: string): ServiceState | undefined {
+    return this.services.get(`${cluster}/${nameFromRef(ref)}`);
+  }
+
+  /** The live state of a service; throws if it does not exist. */
+  service(cluster: string, name: string): ServiceState {
+    const s = this.findService(cluster, name);
+    if (!s) throw new AwsError('ServiceNotFoundException', 'Service not found.');
+    return s;
+  }
+
+  /** A task by ARN or by id (within `cluster` when given). */
+  findTask(ref: string, cluster?: string): TaskState | undefined {
+    if (ref.startsWith('arn:')) return this.tasks.get(ref);
+    for (const t of this.tasks.values()) if (t.id === ref && (cluster === undefined || t.cluster === cluster)) return t;
+    return undefined;
+  }
+
+  #task(ref: string): TaskState {
+    const t = this.findTask(ref);
+    if (!t) throw new Error(`fake-aws: no task ${ref}`);
+    return t;
+  }
+
+  /** Tasks of a service, launch order; stopped ones only with `includeStopped`. */
+  serviceTasks(cluster: string, service: string, opts: { includeStopped?: boolean } = {}): TaskState[] {
+    const group = `service:${service}`;
+    return [...this.tasks.values()].filter(
+      (t) => t.cluster === cluster && t.group === group && (opts.includeStopped || t.lastStatus !== 'STOPPED'),
+    );
+  }
+
+  /** Public IPs of the service's running tasks, in launch order. */
+  publicIps(cluster: string, service: string): string[] {
+    return this.serviceTasks(cluster, service)
+      .filter((t) => t.lastStatus === 'RUNNING')
+      .map((t) => this.enis.get(t.eniId)?.publicIp)
+      .filter((ip): ip is string => ip !== undefined);
+  }
+
+  publicIp(taskArn: string): string | undefined {
+    const t = this.tasks.get(taskArn);
+    return t ? this.enis.get(t.eniId)?.publicIp : undefined;
+  }
+
+  /** Resolve `family`, `family:revision` or a task definition ARN. */
+  taskDefinition(ref: string): TaskDefinitionRecord | undefined {
+    const spec = ref.startsWith('arn:') ? ref.slice(ref.indexOf('task-definition/') + 'task-definition/'.length) : ref;
+    const colon = spec.lastIndexOf(':');
+    const family = colon >= 0 ? spec.slice(0, colon) : spec;
+    const revisions = this.taskDefinitions.get(family);
+    if (!revisions) return undefined;
+    if (colon >= 0) return revisions[Number(spec.slice(colon + 1)) - 1];
+    return revisions.filter((r) => r.status === 'ACTIVE').at(-1);
+  }
+
+  counts(svc: ServiceState, deployment?: DeploymentState): { running: number; pending: number } {
+    let running = 0;
+    let pending = 0;
+    for (const t of this.serviceTasks(svc.cluster, svc.name)) {
+      if (deployment && t.startedBy !== deployment.id) continue;
+      if (t.lastStatus === 'RUNNING') running++;
+      else if (t.lastStatus === 'PENDING') pending++;
+    }
+    return { running, pending };
+  }
+
+  // ---------------------------------------------------------------- seeding
+
+  createCluster(name: string): ClusterState {
+    let c = this.clusters.get(name);
+    if (!c) {
+      c = { name, arn: arn.cluster(name), createdAt: this.now() };
+      this.clusters.set(name, c);
+    }
+    return c;
+  }
+
+  /**
+   * Register a revision exactly as given (the RegisterTaskDefinition input); validation errors are AwsErrors
+   * (ClientException) like ECS.
+   */
+  registerTaskDefinition(input: JsonObject): TaskDefinitionRecord {
+    const family = input.family;
+    if (typeof family !== 'string' || !/^[A-Za-z0-9_-]{1,255}$/.test(family)) {
+      throw new AwsError('ClientException', 'Family contains invalid characters or is missing.');
+    }
+    const defs = input.containerDefinitions;
+    if (!Array.isArray(defs) || defs.length === 0) {
+      throw new AwsError('ClientException', 'Container list cannot be empty.');
+    }
+    const names = new Set<string>();
+    for (const d of defs as unknown[]) {
+      const def = (d ?? {}) as JsonObject;
+      if (typeof def.name !== 'string' || def.name === '') {
+        throw new AwsError('ClientException', 'Container.name should not be null or empty.');
+      }
+      if (typeof def.image !== 'string' || def.image === '') {
+        throw new AwsError('ClientException', 'Container.image should not be null or empty.');
+      }
+      if (names.has(def.name)) throw new AwsError('ClientException', 'Container names must be unique.');
+      names.add(def.name);
+    }
+    const revisions = this.taskDefinitions.get(family) ?? [];
+    this.taskDefinitions.set(family, revisions);
+    const revision = revisions.length + 1;
+    const record: TaskDefinitionRecord = {
+      family,
+      revision,
+      arn: arn.taskDefinition(family, revision),
+      status: 'ACTIVE',
+      registeredAt: this.now(),
+      input: structuredClone(input),
+    };
+    revisions.push(record);
+    return record;
+  }
+
+  /** Create cluster + task definition + a service with a COMPLETED primary deployment and running tasks. */
+  seedService(opts: SeedServiceOptions): SeededService {
+    const clusterName = opts.cluster ?? 'default';
+    const cluster = this.createCluster(clusterName);
+    const family = opts.family ?? opts.service;
+    const logGroup = opts.logGroup ?? `/ecs/${family}`;
+    const input: JsonObject = {
+      family,
+      taskRoleArn: opts.taskRoleArn ?? `arn:aws:iam::${ACCOUNT_ID}:role/${family}-task`,
+      executionRoleArn: opts.executionRoleArn ?? `arn:aws:iam::${ACCOUNT_ID}:role/ecsTaskExecutionRole`,
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: opts.cpu ?? '256',
+      memory: opts.memory ?? '512',
+      containerDefinitions: opts.containers.map((c) => {
+        const env = Array.isArray(c.environment)
+          ? c.environment
+          : Object.entries(c.environment ?? {}).map(([name, value]) => ({ name, value }));
+        const def: JsonObject = {
+          name: c.name,
+          image: c.image,
+          essential: c.essential ?? true,
+          environment: env,
+          secrets: c.secrets ?? [],
+          portMappings: c.portMappings ?? [],
+          logConfiguration: c.logConfiguration ?? {
+            logDriver: 'awslogs',
+            options: { 'awslogs-group': logGroup, 'awslogs-region': REGION, 'awslogs-stream-prefix': 'ecs' },
+          },
+          ...(c.healthCheck ? { healthCheck: c.healthCheck } : {}),
+          ...(c.extra ?? {}),
+        };
+        return def;
+      }),
+    };
+    let td = this.registerTaskDefinition(input);
+    for (let i = 1; i < (opts.revisions ?? 1); i++) td = this.registerTaskDefinition(input);
+    if (!this.logGroups.has(logGroup)) this.#logGroup(logGroup, true);
+
+    const key = `${clusterName}/${opts.service}`;
+    if (this.services.has(key)) throw new Error(`fake-aws: service ${key} already exists`);
+    const now = this.now();
+    const desiredCount = opts.desiredCount ?? 1;
+    const deployment = this.#newDeployment(td.arn, desiredCount, 'COMPLETED');
+    const svc: ServiceState = {
+      cluster: clusterName,
+      name: opts.service,
+      arn: arn.service(clusterName, opts.service),
+      taskDefinition: td.arn,
+      desiredCount,
+      status: 'ACTIVE',
+      deployments: [deployment],
+      events: [],
+      deploymentConfiguration: {
+        maximumPercent: 200,
+        minimumHealthyPercent: 100,
+        deploymentCircuitBreaker: opts.circuitBreaker ?? { enable: true, rollback: true },
+      },
+      assignPublicIp: opts.publicIp ?? true,
+      subnets: ['subnet-0fa4e00000000001', 'subnet-0fa4e00000000002'],
+      securityGroups: ['sg-0fa4e00000000001'],
+      createdAt: now,
+      steady: true,
+    };
+    this.services.set(key, svc);
+    const tasks: TaskState[] = [];
+    for (let i = 0; i < desiredCount; i++) tasks.push(this.#launchTask(svc, deployment, true));
+    if (tasks.length) this.#event(svc, `(service ${svc.name}) has started ${tasks.length} tasks: ${taskList(tasks)}.`);
+    this.#event(svc, `(service ${svc.name}) has reached a steady state.`);
+    return { cluster, service: svc, taskDefinition: td, tasks };
+  }
+
+  createRepository(name: string): RepositoryState {
+    let repo = this.repositories.get(name);
+    if (!repo) {
+      repo = { name, arn: arn.repository(name), createdAt: this.now(), images: [] };
+      this.repositories.set(name, repo);
+    }
+    return repo;
+  }
+
+  /** Push (or re-tag) an image. Creates the repository. The tag moves off any other image. */
+  putImage(repository: string, tag: string | null, digest?: string): ImageState {
+    const repo = this.createRepository(repository);
+    this.#digestCounter++;
+    const d =
+      digest ?? `sha256:${createHash('sha256').update(`${repository}:${tag}:${this.#digestCounter}`).digest('hex')}`;
+    if (tag !== null) for (const img of repo.images) img.tags = img.tags.filter((t) => t !== tag);
+    let image = repo.images.find((i) => i.digest === d);
+    if (!image) {
+      image = { digest: d, tags: [], pushedAt: this.now(), sizeInBytes: 20_000_000 + this.#digestCounter };
+      repo.images.push(image);
+    }
+    if (tag !== null) image.tags.push(tag);
+    return image;
+  }
+
+  /** Point GetAuthorizationToken's proxyEndpoint (and repositoryUri hosts) at e.g. `http://127.0.0.1:5000`. */
+  setEcrProxyEndpoint(url: string): void {
+    this.ecrProxyEndpoint = url;
+  }
+
+  #logGroup(name: string, create: boolean): LogGroupState | undefined {
+    let g = this.logGroups.get(name);
+    if (!g && create) {
+      g = { name, arn: arn.logGroup(name), createdAt: this.now().getTime(), streams: new Map() };
+      this.logGroups.set(name, g);
+    }
+    return g;
+  }
+
+  /**
+   * Append log events (group and stream are created). A string event gets the current time; events without
+   * ingestionTime get `timestamp + 100`.
+   */
+  putLogEvents(
+    group: string,
+    stream: string,
+    events: Array<string | { timestamp?: number; message: string; ingestionTime?: number }>,
+  ): LogStreamState {
+    const g = this.#logGroup(group, true)!;
+    let s = g.streams.get(stream);
+    if (!s) {
+      s = { name: stream, createdAt: this.now().getTime(), events: [] };
+      g.streams.set(stream, s);
+    }
+    for (const e of events) {
+      const ev = typeof e === 'string' ? { message: e } : e;
+      const timestamp = ev.timestamp ?? this.now().getTime();
+      this.#eventCounter++;
+      s.events.push({
+        timestamp,
+        message: ev.message,
+        ingestionTime: ev.ingestionTime ?? timestamp + 100,
+        eventId: String(this.#eventCounter).padStart(56, '0'),
+      });
+    }
+    s.events.sort((a, b) => a.timestamp - b.timestamp);
+    return s;
+  }
+
+  // ---------------------------------------------------------------- ECS mutations (API + controls)
+
+  /** ECS UpdateService semantics. Returns the service. */
+  updateService(
+    svc: ServiceState,
+    changes: { taskDefinition?: string; desiredCount?: number; forceNewDeployment?: boolean },
+  ): ServiceState {
+    if (svc.status !== 'ACTIVE') throw new AwsError('ServiceNotActiveException', 'Service was not ACTIVE.');
+    let tdArn = svc.taskDefinition;
+    if (changes.taskDefinition !== undefined) {
+      const td = this.taskDefinition(changes.taskDefinition);
+      if (!td) throw new AwsError('ClientException', 'TaskDefinition not found.');
+      if (td.status !== 'ACTIVE') throw new AwsError('ClientException', `TaskDefinition is inactive`);
+      tdArn = td.arn;
+    }
+    if (changes.desiredCount !== undefined) {
+      if (!Number.isInteger(changes.desiredCount) || changes.desiredCount < 0) {
+        throw new AwsError('InvalidParameterException', 'desiredCount must be a non-negative integer.');
+      }
+      svc.desiredCount = changes.desiredCount;
+      const primary = primaryOf(svc);
+      primary.desiredCount = changes.desiredCount;
+      primary.updatedAt = this.now();
+      svc.steady = false;
+    }
+    if (tdArn !== svc.taskDefinition || changes.forceNewDeployment) {
+      for (const d of svc.deployments) d.status = 'ACTIVE';
+      const dep = this.#newDeployment(tdArn, svc.desiredCount, 'IN_PROGRESS');
+      if (svc.pendingFailure) {
+        const f = svc.pendingFailure;
+        dep.failure = {
+          ...f,
+          threshold: f.threshold ?? Math.min(200, Math.max(3, Math.ceil(svc.desiredCount / 2))),
+        };
+        svc.pendingFailure = undefined;
+      }
+      svc.deployments.unshift(dep);
+      svc.taskDefinition = tdArn;
+      svc.steady = false;
+    }
+    return svc;
+  }
+
+  /** The next new deployment of the service (UpdateService with a new task definition or force) fails. */
+  failNextRollout(cluster: string, service: string, opts: FailRolloutOptions = {}): void {
+    const svc = this.service(cluster, service);
+    svc.pendingFailure = {
+      rolloutStateReason: opts.reason ?? 'ECS deployment circuit breaker: tasks failed to start.',
+      stoppedReason: opts.stoppedReason ?? 'Essential container in task exited',
+      exitCode: opts.exitCode ?? 1,
+      ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+    };
+  }
+
+  /** Stop a task as if it crashed (default: essential container exited with code 1). The service replaces it on the next steps. */
+  stopTask(taskArn: string, opts: StopTaskOptions = {}): TaskState {
+    const t = this.#task(taskArn);
+    this.stopTaskNow(t, {
+      reason: opts.reason ?? 'Essential container in task exited',
+      stopCode: opts.stopCode ?? 'EssentialContainerExited',
+      exitCode: opts.exitCode ?? 1,
+    });
+    const svc = this.findService(t.cluster, t.service);
+    if (svc) svc.steady = false;
+    return t;
+  }
+
+  /** Set the health of a task (and of its containers that have a health check, or its first container). */
+  setTaskHealth(taskArn: string, health: HealthStatus): TaskState {
+    const t = this.#task(taskArn);
+    t.healthStatus = health;
+    const checked = t.containers.filter((c) => c.hasHealthCheck);
+    for (const c of checked.length ? checked : t.containers.slice(0, 1)) c.healthStatus = health;
+    return t;
+  }
+
+  /** Replace every live task of the service at once with new RUNNING tasks (new ENIs, new public IPs). */
+  replaceTasks(cluster: string, service: string): TaskState[] {
+    const svc = this.service(cluster, service);
+    const old = this.serviceTasks(cluster, service);
+    const fresh: TaskState[] = [];
+    for (const t of old) {
+      this.stopTaskNow(t, {
+        reason: 'Task was replaced (fake-aws replaceTasks)',
+        stopCode: 'ServiceSchedulerInitiated',
+        exitCode: 0,
+      });
+      const dep = svc.deployments.find((d) => d.id === t.startedBy) ?? primaryOf(svc);
+      fresh.push(this.#launchTask(svc, dep, true));
+    }
+    if (old.length) {
+      this.#event(svc, `(service ${svc.name}) has stopped ${old.length} running tasks: ${taskList(old)}.`);
+      this.#event(svc, `(service ${svc.name}) has started ${fresh.length} tasks: ${taskList(fresh)}.`);
+    }
+    return fresh;
+  }
+
+  stopTaskNow(t: TaskState, how: { reason: string; stopCode: string; exitCode: number }): void {
+    if (t.lastStatus === 'STOPPED') return;
+    const now = this.now();
+    t.desiredStatus = 'STOPPED';
+    t.lastStatus = 'STOPPED';
+    t.stoppingAt = now;
+    t.stoppedAt = now;
+    t.stoppedReason = how.reason;
+    t.stopCode = how.stopCode;
+    t.healthStatus = 'UNKNOWN';
+    const crashed = how.stopCode === 'EssentialContainerExited';
+    const first = t.containers.find((c) => c.essential) ?? t.containers[0];
+    for (const c of t.containers) {
+      c.lastStatus = 'STOPPED';
+      c.healthStatus = 'UNKNOWN';
+      if (crashed) c.exitCode = c === first ? how.exitCode : 137;
+      else c.exitCode = how.exitCode;
+      if (crashed && c === first) c.reason = `Essential container exited with code ${how.exitCode}`;
+    }
+    const eni = this.enis.get(t.eniId);
+    if (eni) eni.deleted = true;
+  }
+
+  // ---------------------------------------------------------------- rollout simulation
+
+  /** Advance every service that is not steady by one step, `times` times. */
+  step(times = 1): void {
+    for (let i = 0; i < times; i++) for (const svc of this.services.values()) this.stepService(svc);
+  }
+
+  /**
+   * One step of one service: pending tasks start (or fail); else missing tasks launch; else surplus tasks stop;
+   * else tasks of older deployments stop; else the rollout completes (older deployments removed, steady state).
+   * Returns whether anything changed.
+   */
+  stepService(svc: ServiceState): boolean {
+    if (svc.status !== 'ACTIVE') return false;
+    const primary = primaryOf(svc);
+    const now = this.now();
+    const live = this.serviceTasks(svc.cluster, svc.name);
+    const mine = live.filter((t) => t.startedBy === primary.id);
+
+    const pending = mine.filter((t) => t.lastStatus === 'PENDING');
+    if (pending.length) {
+      svc.steady = false;
+      primary.updatedAt = now;
+      const failure = primary.failure;
+      if (!failure) {
+        for (const t of pending) this.#markRunning(t);
+        return true;
+      }
+      for (const t of pending) {
+        this.stopTaskNow(t, {
+          reason: failure.stoppedReason,
+          stopCode: 'EssentialContainerExited',
+          exitCode: failure.exitCode,
+        });
+      }
+      primary.failedTasks += pending.length;
+      this.#event(svc, `(service ${svc.name}) has stopped ${pending.length} running tasks: ${taskList(pending)}.`);
+      if (svc.deploymentConfiguration.deploymentCircuitBreaker.enable && primary.failedTasks >= failure.threshold) {
+        this.#failDeployment(svc, primary);
+      }
+      return true;
+    }
+    if (primary.rolloutState === 'FAILED') return false;
+
+    const missing = primary.desiredCount - mine.length;
+    if (missing > 0) {
+      const started: TaskState[] = [];
+      for (let i = 0; i < missing; i++) started.push(this.#launchTask(svc, primary, false));
+      this.#event(svc, `(service ${svc.name}) has started ${started.length} tasks: ${taskList(started)}.`);
+      svc.steady = false;
+      primary.updatedAt = now;
+      return true;
+    }
+    if (missing < 0) {
+      const surplus = mine.slice(missing);
+      this.#schedulerStop(svc, primary, surplus);
+      return true;
+    }
+    const others = svc.deployments.filter((d) => d !== primary);
+    const otherTasks = live.filter((t) => t.startedBy !== primary.id);
+    if (otherTasks.length) {
+      this.#schedulerStop(svc, primary, otherTasks);
+      return true;
+    }
+    if (others.length || primary.rolloutState !== 'COMPLETED' || !svc.steady) {
+      svc.deployments = [primary];
+      if (primary.rolloutState !== 'COMPLETED') {
+        primary.rolloutState = 'COMPLETED';
+        primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
+        primary.updatedAt = now;
+        this.#event(svc, `(service ${svc.name}) (deployment ${primary.id}) deployment completed.`);
+      }
+      this.#event(svc, `(service ${svc.name}) has reached a steady state.`);
+      svc.steady = true;
+      return true;
+    }
+    return false;
+  }
+
+  #schedulerStop(svc: ServiceState, primary: DeploymentState, tasks: TaskState[]): void {
+    for (const t of tasks) {
+      this.stopTaskNow(t, {
+        reason: `Scaling activity initiated by (deployment ${primary.id})`,
+        stopCode: 'ServiceSchedulerInitiated',
+        exitCode: 0,
+      });
+    }
+    this.#event(svc, `(service ${svc.name}) has stopped ${tasks.length} running tasks: ${taskList(tasks)}.`);
+    svc.steady = false;
+  }
+
+  #failDeployment(svc: ServiceState, failed: DeploymentState): void {
+    const now = this.now();
+    failed.rolloutState = 'FAILED';
+    failed.rolloutStateReason = failed.failure?.rolloutStateReason ?? 'ECS deployment circuit breaker: tasks failed.';
+    failed.updatedAt = now;
+    this.#event(svc, `(service ${svc.name}) (deployment ${failed.id}) deployment failed: tasks failed to start.`);
+    const previous = svc.deployments.find((d) => d !== failed);
+    if (!svc.deploymentConfiguration.deploymentCircuitBreaker.rollback || !previous) return;
+    failed.status = 'ACTIVE';
+    const rollback = this.#newDeployment(previous.taskDefinition, svc.desiredCount, 'IN_PROGRESS');
+    rollback.rolloutStateReason = `ECS deployment circuit breaker: rolling back to deploymentId ${previous.id}.`;
+    for (const d of svc.deployments) d.status = 'ACTIVE';
+    svc.deployments.unshift(rollback);
+    svc.taskDefinition = previous.taskDefinition;
+    this.#event(svc, `(service ${svc.name}) rolling back to deployment ${previous.id}.`);
+  }
+
+  #newDeployment(taskDefinition: string, desiredCount: number, rolloutState: 'IN_PROGRESS' | 'COMPLETED') {
+    const now = this.now();
+    const id = `ecs-svc/${this.#ids.digits(19)}`;
+    const dep: DeploymentState = {
+      id,
+      status: 'PRIMARY',
+      taskDefinition,
+      desiredCount,
+      failedTasks: 0,
+      rolloutState,
+      rolloutStateReason:
+        rolloutState === 'COMPLETED' ? `ECS deployment ${id} completed.` : `ECS deployment ${id} in progress.`,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return dep;
+  }
+
+  #launchTask(svc: ServiceState, dep: DeploymentState, running: boolean): TaskState {
+    const now = this.now();
+    const id = this.#ids.hex(32);
+    const taskArn = arn.task(svc.cluster, id);
+    const td = this.taskDefinition(dep.taskDefinition);
+    const defs = (td?.input.containerDefinitions ?? []) as JsonObject[];
+    const containers: ContainerState[] = defs.map((d) => ({
+      name: String(d.name),
+      image: String(d.image),
+      essential: d.essential !== false,
+      hasHealthCheck: d.healthCheck !== undefined,
+      containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:container/${svc.cluster}/${id}/${this.#uuid()}`,
+      runtimeId: `${id}-${this.#ids.digits(10)}`,
+      lastStatus: 'PENDING',
+      healthStatus: 'UNKNOWN',
+    }));
+    this.#privateIpCounter++;
+    const privateIp = `10.0.${Math.floor(this.#privateIpCounter / 250) % 256}.${(this.#privateIpCounter % 250) + 4}`;
+    const eniId = `eni-0${this.#ids.hex(16)}`;
+    const attachmentId = this.#uuid();
+    const eni: EniState = {
+      id: eniId,
+      privateIp,
+      subnetId: svc.subnets[this.#privateIpCounter % svc.subnets.length] ?? 'subnet-0fa4e00000000001',
+      securityGroups: svc.securityGroups,
+      macAddress: `0e:${this.#ids.hex(10).match(/../g)!.join(':')}`,
+      taskArn,
+      attachmentId,
+      createdAt: now,
+      deleted: false,
+    };
+    if (svc.assignPublicIp) eni.publicIp = this.#nextPublicIp();
+    this.enis.set(eniId, eni);
+    const task: TaskState = {
+      id,
+      arn: taskArn,
+      cluster: svc.cluster,
+      group: `service:${svc.name}`,
+      service: svc.name,
+      taskDefinitionArn: dep.taskDefinition,
+      startedBy: dep.id,
+      lastStatus: 'PENDING',
+      desiredStatus: 'RUNNING',
+      healthStatus: 'UNKNOWN',
+      containers,
+      createdAt: now,
+      attachmentId,
+      eniId,
+      privateIp,
+      ...(typeof td?.input.cpu === 'string' ? { cpu: td.input.cpu } : {}),
+      ...(typeof td?.input.memory === 'string' ? { memory: td.input.memory } : {}),
+    };
+    this.tasks.set(taskArn, task);
+    if (running) this.#markRunning(task);
+    return task;
+  }
+
+  #markRunning(t: TaskState): void {
+    t.lastStatus = 'RUNNING';
+    t.startedAt = this.now();
+    for (const c of t.containers) {
+      c.lastStatus = 'RUNNING';
+      c.healthStatus = c.hasHealthCheck ? 'HEALTHY' : 'UNKNOWN';
+    }
+    t.healthStatus = t.containers.some((c) => c.hasHealthCheck) ? 'HEALTHY' : 'UNKNOWN';
+  }
+
+  /** 203.0.113.1-254 then 198.51.100.1-254 (documentation ranges), then wraps around. */
+  #nextPublicIp(): string {
+    const n = this.#publicIpCounter++ % 508;
+    return n < 254 ? `203.0.113.${n + 1}` : `198.51.100.${n - 253}`;
+  }
+
+  #uuid(): string {
+    const h = this.#ids.hex(32);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
+  }
+
+  #event(svc: ServiceState, message: string): void {
+    svc.events.unshift({ id: this.#uuid(), createdAt: this.now(), message });
+    if (svc.events.length > MAX_EVENTS) svc.events.length = MAX_EVENTS;
+  }
+}
+
+export function primaryOf(svc: ServiceState): DeploymentState {
+  const p = svc.deployments.find((d) => d.status === 'PRIMARY') ?? svc.deployments[0];
+  if (!p) throw new Error(`fake-aws: service ${svc.name} has no deployment`);
+  return p;
+}
+
+function taskList(tasks: TaskState[]): string {
+  return tasks.map((t) => `(task ${t.id})`).join(' ');
+}

@@ -1,0 +1,207 @@
+/** State types of the fake AWS endpoint. All objects are live state: read them, don't mutate them. */
+
+export const ACCOUNT_ID = '123456789012';
+export const REGION = 'us-east-1';
+
+export type JsonObject = Record<string, unknown>;
+export type AwsServiceName = 'ECS' | 'ECR' | 'Logs' | 'EC2';
+
+export interface ClusterState {
+  name: string;
+  arn: string;
+  createdAt: Date;
+}
+
+export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+export type HealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
+
+export interface DeploymentState {
+  /** `ecs-svc/<19 digits>`; also the `startedBy` of the tasks this deployment launched. */
+  id: string;
+  status: 'PRIMARY' | 'ACTIVE';
+  taskDefinition: string;
+  desiredCount: number;
+  failedTasks: number;
+  rolloutState: RolloutState;
+  rolloutStateReason: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Fake-only: tasks launched by this deployment exit (set by `failNextRollout`). */
+  failure?: DeploymentFailure;
+}
+
+export interface DeploymentFailure {
+  rolloutStateReason: string;
+  stoppedReason: string;
+  exitCode: number;
+  /** Failed tasks after which the circuit breaker trips. */
+  threshold: number;
+}
+
+export interface ServiceEvent {
+  id: string;
+  createdAt: Date;
+  message: string;
+}
+
+export interface ServiceState {
+  cluster: string;
+  name: string;
+  arn: string;
+  taskDefinition: string;
+  desiredCount: number;
+  status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  /** PRIMARY first. */
+  deployments: DeploymentState[];
+  /** Newest first. */
+  events: ServiceEvent[];
+  deploymentConfiguration: {
+    maximumPercent: number;
+    minimumHealthyPercent: number;
+    deploymentCircuitBreaker: { enable: boolean; rollback: boolean };
+  };
+  assignPublicIp: boolean;
+  subnets: string[];
+  securityGroups: string[];
+  createdAt: Date;
+  /** Fake-only: the last step found nothing to do (a "steady state" event was emitted). */
+  steady: boolean;
+  /** Fake-only: armed by `failNextRollout`, consumed by the next new deployment. */
+  pendingFailure?: Omit<DeploymentFailure, 'threshold'> & { threshold?: number };
+}
+
+export interface TaskDefinitionRecord {
+  family: string;
+  revision: number;
+  arn: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  registeredAt: Date;
+  /** Exactly the RegisterTaskDefinition input that created this revision (minus nothing). */
+  input: JsonObject;
+}
+
+export interface ContainerState {
+  name: string;
+  image: string;
+  essential: boolean;
+  hasHealthCheck: boolean;
+  containerArn: string;
+  runtimeId: string;
+  lastStatus: 'PENDING' | 'RUNNING' | 'STOPPED';
+  exitCode?: number;
+  reason?: string;
+  healthStatus: HealthStatus;
+}
+
+export interface TaskState {
+  id: string;
+  arn: string;
+  cluster: string;
+  /** `service:<name>` */
+  group: string;
+  service: string;
+  taskDefinitionArn: string;
+  /** The deployment id that launched it. */
+  startedBy: string;
+  lastStatus: 'PENDING' | 'RUNNING' | 'STOPPED';
+  desiredStatus: 'RUNNING' | 'STOPPED';
+  healthStatus: HealthStatus;
+  containers: ContainerState[];
+  createdAt: Date;
+  startedAt?: Date;
+  stoppingAt?: Date;
+  stoppedAt?: Date;
+  stoppedReason?: string;
+  stopCode?: string;
+  attachmentId: string;
+  eniId: string;
+  privateIp: string;
+  cpu?: string;
+  memory?: string;
+}
+
+export interface EniState {
+  id: string;
+  privateIp: string;
+  publicIp?: string;
+  subnetId: string;
+  securityGroups: string[];
+  macAddress: string;
+  taskArn: string;
+  attachmentId: string;
+  createdAt: Date;
+  /** ENIs of stopped tasks are deleted, as on Fargate: EC2 then answers NotFound. */
+  deleted: boolean;
+}
+
+export interface ImageState {
+  digest: string;
+  tags: string[];
+  pushedAt: Date;
+  sizeInBytes: number;
+}
+
+export interface RepositoryState {
+  name: string;
+  arn: string;
+  createdAt: Date;
+  images: ImageState[];
+}
+
+export interface LogEventState {
+  timestamp: number;
+  message: string;
+  ingestionTime: number;
+  eventId: string;
+}
+
+export interface LogStreamState {
+  name: string;
+  createdAt: number;
+  events: LogEventState[];
+}
+
+export interface LogGroupState {
+  name: string;
+  arn: string;
+  createdAt: number;
+  streams: Map<string, LogStreamState>;
+}
+
+/** One request the fake received (including ones answered with an injected fault). */
+export interface RequestRecord {
+  /** e.g. `ECS.DescribeServices` */
+  key: string;
+  service: AwsServiceName;
+  op: string;
+  /** Parsed input: the JSON body, or the EC2 form decoded into nested objects/arrays. */
+  input: JsonObject;
+  at: number;
+  /** HTTP status answered. */
+  status: number;
+  /** Error code answered, if any. */
+  error?: string;
+  /** True when the error was injected by `faults()`. */
+  injected?: boolean;
+}
+
+export interface FaultConfig {
+  /** Probability [0,1] that a matching request is throttled (ECS/ECR/Logs `ThrottlingException` 400, EC2 `RequestLimitExceeded` 503). */
+  throttleRate?: number;
+  /** Probability [0,1] that a matching request gets a 500 or 503 server error. */
+  errorRate?: number;
+  /** Restrict the rates to these operations: `ECS.DescribeServices`, `DescribeServices` or a whole service `ECS`. */
+  operations?: string[];
+  /** PRNG seed for the rolls (default 1). */
+  seed?: number;
+  /** Fail the next `count` (default 1) calls of `op` with `code` (default: the service's throttling code). */
+  failNext?: FailNextFault | FailNextFault[];
+}
+
+export interface FailNextFault {
+  op: string;
+  count?: number;
+  code?: string;
+  status?: number;
+  message?: string;
+}

@@ -1,0 +1,239 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseQueryParams, xmlEscape } from './ec2.ts';
+import { AwsError } from './errors.ts';
+import type { FakeAws } from './fake-aws.ts';
+import type { AwsServiceName, HealthStatus, JsonObject } from './model.ts';
+
+const TARGETS: Record<string, AwsServiceName> = {
+  AmazonEC2ContainerServiceV20141113: 'ECS',
+  AmazonEC2ContainerRegistry_V20150921: 'ECR',
+  Logs_20140328: 'Logs',
+};
+const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+/** Dates become epoch seconds (the JSON protocols' timestamp format); undefined members are dropped. */
+export function toWire(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
+    return out;
+  }
+  return value;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: JsonObject = {}) {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    ...(headers as Record<string, string>),
+  });
+  res.end(body);
+}
+
+function sendJsonError(fake: FakeAws, res: ServerResponse, err: AwsError) {
+  const requestId = fake.nextRequestId();
+  send(res, err.status, 'application/x-amz-json-1.1', JSON.stringify({ __type: err.code, message: err.message }), {
+    'x-amzn-requestid': requestId,
+    'x-amzn-errortype': err.code,
+  });
+}
+
+function sendXmlError(fake: FakeAws, res: ServerResponse, err: AwsError) {
+  const requestId = fake.nextRequestId();
+  const body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Response><Errors><Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error></Errors>` +
+    `<RequestID>${requestId}</RequestID></Response>`;
+  send(res, err.status, 'text/xml;charset=UTF-8', body);
+}
+
+function asAwsError(err: unknown): AwsError {
+  if (err instanceof AwsError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AwsError('InternalFailure', `fake-aws internal error: ${message}`, 500);
+}
+
+async function handleJson(fake: FakeAws, req: IncomingMessage, res: ServerResponse, target: string) {
+  const dot = target.indexOf('.');
+  const service = TARGETS[target.slice(0, dot)];
+  const op = target.slice(dot + 1);
+  const body = await readBody(req);
+  if (!service || dot < 0) {
+    sendJsonError(fake, res, new AwsError('UnknownOperationException', `Unknown target ${target}`));
+    return;
+  }
+  let input: JsonObject;
+  try {
+    const parsed: unknown = body.trim() === '' ? {} : JSON.parse(body);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    input = parsed as JsonObject;
+  } catch {
+    sendJsonError(fake, res, new AwsError('SerializationException', 'Request body is not a JSON object.'));
+    return;
+  }
+  try {
+    const out = fake.invoke(service, op, input);
+    send(res, 200, 'application/x-amz-json-1.1', JSON.stringify(toWire(out ?? {})), {
+      'x-amzn-requestid': fake.nextRequestId(),
+    });
+  } catch (err) {
+    sendJsonError(fake, res, asAwsError(err));
+  }
+}
+
+async function handleQuery(fake: FakeAws, req: IncomingMessage, res: ServerResponse) {
+  const body = await readBody(req);
+  const params = new URLSearchParams(body);
+  const action = params.get('Action');
+  if (!action) {
+    sendXmlError(fake, res, new AwsError('MissingAction', 'The request must contain the parameter Action'));
+    return;
+  }
+  try {
+    const inner = fake.invoke('EC2', action, parseQueryParams(params)) as string;
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      `<${action}Response xmlns="${EC2_NS}"><requestId>${fake.nextRequestId()}</requestId>${inner}</${action}Response>`;
+    send(res, 200, 'text/xml;charset=UTF-8', xml);
+  } catch (err) {
+    sendXmlError(fake, res, asAwsError(err));
+  }
+}
+
+function str(cmd: JsonObject, key: string): string {
+  const v = cmd[key];
+  if (typeof v !== 'string') throw new Error(`control: ${key} (string) is required`);
+  return v;
+}
+
+/** POST /_fake/control commands. */
+function control(fake: FakeAws, cmd: JsonObject): unknown {
+  const opt = (key: string) => (typeof cmd[key] === 'string' ? (cmd[key] as string) : undefined);
+  const num = (key: string) => (typeof cmd[key] === 'number' ? (cmd[key] as number) : undefined);
+  switch (cmd.op) {
+    case 'step':
+      fake.step(num('count') ?? 1);
+      return {};
+    case 'failNextRollout': {
+      const reason = opt('reason');
+      const stoppedReason = opt('stoppedReason');
+      const exitCode = num('exitCode');
+      const threshold = num('threshold');
+      fake.failNextRollout(str(cmd, 'cluster'), str(cmd, 'service'), {
+        ...(reason !== undefined ? { reason } : {}),
+        ...(stoppedReason !== undefined ? { stoppedReason } : {}),
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        ...(threshold !== undefined ? { threshold } : {}),
+      });
+      return {};
+    }
+    case 'stopTask': {
+      const reason = opt('reason');
+      const exitCode = num('exitCode');
+      const t = fake.stopTask(str(cmd, 'taskArn'), {
+        ...(reason !== undefined ? { reason } : {}),
+        ...(exitCode !== undefined ? { exitCode } : {}),
+      });
+      return { taskArn: t.arn };
+    }
+    case 'setTaskHealth':
+      fake.setTaskHealth(str(cmd, 'taskArn'), str(cmd, 'health') as HealthStatus);
+      return {};
+    case 'replaceTasks':
+      return { taskArns: fake.replaceTasks(str(cmd, 'cluster'), str(cmd, 'service')).map((t) => t.arn) };
+    case 'faults':
+      fake.faults(cmd.config === null ? null : ((cmd.config ?? cmd) as Parameters<FakeAws['faults']>[0]));
+      return {};
+    case 'putImage': {
+      const img = fake.putImage(str(cmd, 'repository'), str(cmd, 'tag'), opt('digest'));
+      return { digest: img.digest };
+    }
+    case 'putLogEvents':
+      fake.putLogEvents(str(cmd, 'group'), str(cmd, 'stream'), (cmd.events ?? []) as Array<{ message: string }>);
+      return {};
+    case 'setEcrProxyEndpoint':
+      fake.setEcrProxyEndpoint(str(cmd, 'url'));
+      return {};
+    case 'setAutoStep':
+      fake.autoStep = str(cmd, 'mode') === 'manual' ? 'manual' : 'onDescribe';
+      return {};
+    case 'seedService': {
+      const seeded = fake.seedService(cmd.options as Parameters<FakeAws['seedService']>[0]);
+      return { serviceArn: seeded.service.arn, taskDefinitionArn: seeded.taskDefinition.arn };
+    }
+    default:
+      throw new Error(`control: unknown op ${String(cmd.op)}`);
+  }
+}
+
+/** A JSON snapshot of the ECS state for tests in another process. */
+function snapshot(fake: FakeAws): unknown {
+  return toWire({
+    services: [...fake.services.values()].map((s) => ({
+      ...s,
+      runningCount: fake.counts(s).running,
+      pendingCount: fake.counts(s).pending,
+    })),
+    tasks: [...fake.tasks.values()].map((t) => ({ ...t, publicIp: fake.enis.get(t.eniId)?.publicIp })),
+    taskDefinitions: [...fake.taskDefinitions.values()].flat(),
+  });
+}
+
+async function handleFake(fake: FakeAws, req: IncomingMessage, res: ServerResponse, path: string) {
+  const json = (status: number, body: unknown) => send(res, status, 'application/json', JSON.stringify(body));
+  try {
+    if (req.method === 'GET' && path === '/_fake/calls') {
+      return json(200, { calls: fake.calls, requests: fake.requests });
+    }
+    if (req.method === 'GET' && path === '/_fake/state') return json(200, snapshot(fake));
+    if (req.method === 'POST' && path === '/_fake/reset-calls') {
+      await readBody(req);
+      fake.resetCalls();
+      return json(200, { ok: true });
+    }
+    if (req.method === 'POST' && path === '/_fake/control') {
+      const body = await readBody(req);
+      const cmd = JSON.parse(body || '{}') as JsonObject;
+      return json(200, { ok: true, result: toWire(control(fake, cmd)) });
+    }
+    return json(404, { ok: false, error: `no such fake endpoint ${req.method} ${path}` });
+  } catch (err) {
+    return json(400, { ok: false, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+async function handle(fake: FakeAws, req: IncomingMessage, res: ServerResponse) {
+  const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+  if (path.startsWith('/_fake/')) return handleFake(fake, req, res, path);
+  if (req.method !== 'POST') {
+    await readBody(req);
+    return send(res, 404, 'text/plain', 'fake-aws: AWS requests are POSTs');
+  }
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') return handleJson(fake, req, res, target);
+  return handleQuery(fake, req, res);
+}
+
+export async function startServer(fake: FakeAws): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    handle(fake, req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, 'text/plain', String(err));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}` };
+}
