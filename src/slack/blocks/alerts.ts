@@ -1,0 +1,361 @@
+/**
+ * Cards the scheduled watches post (DESIGN.md §3.3): pure functions from what a watch found to `{ text, blocks }`.
+ * The watches (src/jobs) decide *whether* to post; these only decide how it looks. One golden test per card.
+ */
+import { formatDuration } from '../../core/duration.ts';
+import { HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
+import type { StoppedTaskGroup } from '../../ports.ts';
+import { code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
+import type { Card, KnownBlock } from './types.ts';
+
+/** A service in one environment, as every alert names it. */
+export interface AlertTarget {
+  service: string;
+  environment: string;
+}
+
+export interface DegradedAlert extends AlertTarget {
+  /** Why, in plain words (stopped-task groups come first). */
+  reasons: string[];
+  stoppedTasks: StoppedTaskGroup[];
+  desired: number;
+  running: number;
+  pending: number;
+  /** "family:revision" the service runs. */
+  revision: string;
+  at: Date;
+}
+
+export interface RecoveredAlert extends AlertTarget {
+  /** When it became degraded. */
+  since: Date;
+  at: Date;
+  /** What was wrong when it became degraded. */
+  reasons: string[];
+  desired: number;
+  running: number;
+}
+
+export interface IpReplacement {
+  fromTaskId: string;
+  fromIp: string;
+  toTaskId: string;
+  toIp: string;
+}
+
+export interface IpChange {
+  before: string[];
+  after: string[];
+  added: string[];
+  removed: string[];
+  replacements: IpReplacement[];
+}
+
+export type IpChangeCause =
+  /** A dockhand deployment (#seq) of this service/environment. */
+  | { kind: 'dockhand'; seq: number; operation: string; requestedBy: string }
+  /** An ECS deployment dockhand did not start (console, CI, autoscaling of the task definition…). */
+  | { kind: 'ecs'; deploymentId: string; revision: string }
+  /** Tasks were replaced without a new deployment (crashes, health checks, scaling, a forced stop). */
+  | { kind: 'none' };
+
+export interface IpChangedAlert extends AlertTarget, IpChange {
+  cause: IpChangeCause;
+  at: Date;
+}
+
+export interface IpChangedByDeploymentAlert extends AlertTarget, IpChange {
+  cause: Exclude<IpChangeCause, { kind: 'none' }>;
+  /** When the changes started being held. */
+  since: Date;
+  at: Date;
+  /** True when the hold timed out while the deployment was still in progress. */
+  stillInProgress: boolean;
+}
+
+export interface PrivateSubnetAlert extends AlertTarget {
+  taskIds: string[];
+}
+
+export interface WatchFailingAlert extends AlertTarget {
+  reason: string;
+  failedTicks: number;
+  since: Date;
+}
+
+export interface WatchRecoveredAlert extends AlertTarget {
+  failedTicks: number;
+  since: Date;
+  at: Date;
+}
+
+export interface DigestRow extends AlertTarget {
+  kind: 'found' | 'missing' | 'unsupported';
+  revision?: string;
+  imageTag?: string;
+  running?: number;
+  desired?: number;
+  health?: HealthState;
+  reasons?: string[];
+  /** Why it is missing or unsupported. */
+  note?: string;
+}
+
+export interface DigestDeployment extends AlertTarget {
+  seq: number;
+  operation: string;
+  state: string;
+  requestedBy: string;
+  at: Date;
+}
+
+export interface DigestAlert extends AlertTarget {
+  at: Date;
+  kind: string;
+  text: string;
+}
+
+export interface Digest {
+  since: Date;
+  at: Date;
+  rows: DigestRow[];
+  deployments: DigestDeployment[];
+  alerts: DigestAlert[];
+  /** ECS could not be read: the rows show what is known. */
+  error?: string | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const section = (text: string): KnownBlock => ({
+  type: 'section',
+  text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) },
+});
+const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const name = (t: AlertTarget): string => `*${escapeText(t.service)}* · ${escapeText(t.environment)}`;
+const plainName = (t: AlertTarget): string => `${t.service} · ${t.environment}`;
+const fallback = (text: string): string => truncate(text, LIMITS.fallbackText);
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const ipList = (ips: readonly string[]): string => (ips.length === 0 ? '_none_' : ips.map((ip) => code(ip)).join(', '));
+
+/** "3 tasks stopped: Essential container in task exited (exit 137)". */
+export const stoppedGroupLine = (g: StoppedTaskGroup): string =>
+  `${plural(g.count, 'task')} stopped: ${g.reason}${g.exitCodes.length > 0 ? ` (exit ${g.exitCodes.join(', ')})` : ''}`;
+
+export const degradedCard = (a: DegradedAlert): Card => {
+  const blocks: KnownBlock[] = [
+    section(`${HEALTH_EMOJI.degraded} ${name(a)} is *degraded*`),
+    section(lines(a.reasons.map((r) => `• ${safe(r, 500)}`))),
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Tasks*\n${a.running} running · ${a.pending} pending · ${a.desired} desired` },
+        { type: 'mrkdwn', text: `*Task definition*\n${code(a.revision)}` },
+      ],
+    },
+  ];
+  const examples = a.stoppedTasks.filter((g) => g.exampleTaskId !== '');
+  if (examples.length > 0) {
+    blocks.push(
+      context(
+        `Stopped tasks, e.g. ${examples
+          .slice(0, 3)
+          .map((g) => code(g.exampleTaskId.slice(0, 12)))
+          .join(', ')} · since ${date(a.at)}`,
+      ),
+    );
+  } else {
+    blocks.push(context(`Since ${date(a.at)} · \`/status ${escapeText(a.service)} in ${escapeText(a.environment)}\``));
+  }
+  return { text: fallback(`${plainName(a)} is degraded: ${a.reasons.join('; ')}`), blocks };
+};
+
+export const recoveredCard = (a: RecoveredAlert): Card => {
+  const lasted = formatDuration(a.at.getTime() - a.since.getTime());
+  const blocks: KnownBlock[] = [
+    section(`${HEALTH_EMOJI.healthy} ${name(a)} *recovered* after ${lasted}`),
+    section(
+      `${a.running}/${a.desired} tasks running.` +
+        (a.reasons.length > 0 ? `\nIt was: ${safe(a.reasons.join('; '), 1000)}` : ''),
+    ),
+    context(`Degraded from ${date(a.since)} to ${date(a.at)}`),
+  ];
+  return { text: fallback(`${plainName(a)} recovered after ${lasted}`), blocks };
+};
+
+const changeLines = (c: IpChange): string[] => {
+  const out: string[] = [];
+  if (c.added.length > 0) out.push(`*Added* ${ipList(c.added)}`);
+  if (c.removed.length > 0) out.push(`*Removed* ${ipList(c.removed)}`);
+  return out;
+};
+
+const replacementLines = (c: IpChange): string[] =>
+  c.replacements.map(
+    (r) =>
+      `task ${code(r.fromTaskId.slice(0, 12))} (${code(r.fromIp)}) → task ${code(r.toTaskId.slice(0, 12))} (${code(r.toIp)})`,
+  );
+
+const causeText = (cause: IpChangeCause): string => {
+  switch (cause.kind) {
+    case 'dockhand':
+      return `caused by deployment #${cause.seq} (${escapeText(cause.operation)} by ${user(cause.requestedBy)})`;
+    case 'ecs':
+      return `caused by ECS deployment ${code(cause.deploymentId)} (${code(cause.revision)}), not started by dockhand`;
+    case 'none':
+      return 'not caused by a deployment: tasks were replaced';
+  }
+};
+
+const plainCause = (cause: IpChangeCause): string => {
+  switch (cause.kind) {
+    case 'dockhand':
+      return `caused by deployment #${cause.seq}`;
+    case 'ecs':
+      return `caused by ECS deployment ${cause.deploymentId}`;
+    case 'none':
+      return 'not caused by a deployment';
+  }
+};
+
+export const ipChangedCard = (a: IpChangedAlert): Card => {
+  const blocks: KnownBlock[] = [
+    section(`:globe_with_meridians: Public IPs of ${name(a)} changed, ${causeText(a.cause)}`),
+    section(changeLines(a).join('\n')),
+  ];
+  const replaced = replacementLines(a);
+  if (replaced.length > 0) blocks.push(section(`*Replaced*\n${lines(replaced)}`));
+  blocks.push(context(`Now ${ipList(a.after)} · ${date(a.at)}`));
+  const parts = [
+    a.added.length > 0 ? `added ${a.added.join(', ')}` : '',
+    a.removed.length > 0 ? `removed ${a.removed.join(', ')}` : '',
+  ].filter((p) => p !== '');
+  return {
+    text: fallback(`Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${parts.join('; ')}`),
+    blocks,
+  };
+};
+
+export const ipChangedByDeploymentCard = (a: IpChangedByDeploymentAlert): Card => {
+  const blocks: KnownBlock[] = [
+    section(`:globe_with_meridians: Public IPs of ${name(a)} changed, ${causeText(a.cause)}`),
+    section(`${ipList(a.before)}\n→ ${ipList(a.after)}`),
+  ];
+  const changes = changeLines(a);
+  if (changes.length > 0) blocks.push(section(changes.join('\n')));
+  blocks.push(
+    context(
+      a.stillInProgress
+        ? `Held since ${date(a.since)}; the deployment is still in progress, later changes follow in another message.`
+        : `Held while the deployment was in progress, ${date(a.since)} to ${date(a.at)}`,
+    ),
+  );
+  return {
+    text: fallback(
+      `Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${a.before.join(', ') || 'none'} → ${a.after.join(', ') || 'none'}`,
+    ),
+    blocks,
+  };
+};
+
+export const privateSubnetCard = (a: PrivateSubnetAlert): Card => {
+  const ids = a.taskIds.slice(0, 5).map((id) => code(id.slice(0, 12)));
+  const more = a.taskIds.length > 5 ? ` and ${a.taskIds.length - 5} more` : '';
+  return {
+    text: fallback(`${plainName(a)}: ${plural(a.taskIds.length, 'task')} with no public IP (private subnet)`),
+    blocks: [
+      section(
+        `:information_source: ${name(a)}: ${plural(a.taskIds.length, 'task')} with *no public IP (private subnet)*: ${ids.join(', ')}${more}`,
+      ),
+      context('Said once: the public-IP watch will not mention these tasks again.'),
+    ],
+  };
+};
+
+export const watchFailingCard = (a: WatchFailingAlert): Card => ({
+  text: fallback(`watch for ${plainName(a)} is failing: ${a.reason}`),
+  blocks: [
+    section(`:warning: The watch for ${name(a)} is *failing*: ${safe(a.reason, 1500)}`),
+    context(
+      `${plural(a.failedTicks, 'failed tick')} in a row since ${date(a.since)}. Its alerts resume by themselves when it works again.`,
+    ),
+  ],
+});
+
+export const watchRecoveredCard = (a: WatchRecoveredAlert): Card => {
+  const down = formatDuration(a.at.getTime() - a.since.getTime());
+  return {
+    text: fallback(`watch for ${plainName(a)} is working again after ${down}`),
+    blocks: [
+      section(`:white_check_mark: The watch for ${name(a)} is *working again* after ${down}`),
+      context(`${plural(a.failedTicks, 'failed tick')} from ${date(a.since)} to ${date(a.at)}`),
+    ],
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Digest
+
+const digestRowLine = (r: DigestRow): string => {
+  if (r.kind !== 'found') return `:white_circle: ${name(r)} — ${safe(r.note ?? r.kind, 300)}`;
+  const health = r.health ?? 'healthy';
+  const image = r.imageTag === undefined ? '' : ` · ${code(r.imageTag)}`;
+  const reasons = r.reasons && r.reasons.length > 0 ? ` (${safe(r.reasons.join('; '), 300)})` : '';
+  return `${HEALTH_EMOJI[health]} ${name(r)} — ${code(r.revision ?? '?')}${image} · ${r.running ?? 0}/${r.desired ?? 0} running · ${health}${reasons}`;
+};
+
+const deploymentLine = (d: DigestDeployment): string =>
+  `#${d.seq} ${escapeText(d.operation)} ${name(d)} · ${escapeText(d.state)} · ${user(d.requestedBy)} · ${date(d.at, '{date_short} {time}')}`;
+
+const alertLine = (a: DigestAlert): string => `${date(a.at, '{date_short} {time}')} ${name(a)} · ${safe(a.text, 300)}`;
+
+/** Packs lines into sections under Slack's per-section limit, at most `maxSections`. */
+const packed = (title: string, items: readonly string[], maxSections: number): KnownBlock[] => {
+  const blocks: KnownBlock[] = [];
+  let current: string[] = [`*${title}*`];
+  let length = current[0]?.length ?? 0;
+  for (const [i, item] of items.entries()) {
+    if (length + item.length + 1 > LIMITS.sectionText - 40) {
+      if (blocks.length + 1 >= maxSections) {
+        current.push(`…and ${items.length - i} more`);
+        break;
+      }
+      blocks.push(section(current.join('\n')));
+      current = [];
+      length = 0;
+    }
+    current.push(item);
+    length += item.length + 1;
+  }
+  if (current.length > 0) blocks.push(section(current.join('\n')));
+  return blocks;
+};
+
+export const digestCard = (d: Digest): Card => {
+  const counts = new Map<string, number>();
+  for (const r of d.rows) {
+    const key = r.kind === 'found' ? (r.health ?? 'healthy') : 'unknown';
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'Daily digest' } },
+    context(`From ${date(d.since)} to ${date(d.at)} · ${plural(d.rows.length, 'service')}: ${summary || 'none'}`),
+  ];
+  if (d.error) blocks.push(section(`:warning: Could not read ECS, so health is unknown: ${safe(d.error, 1000)}`));
+  blocks.push(...packed('Services', d.rows.map(digestRowLine), 30));
+  blocks.push(
+    ...(d.deployments.length > 0
+      ? packed(`Deployments (${d.deployments.length})`, d.deployments.map(deploymentLine), 6)
+      : [section('*Deployments*\nNone.')]),
+  );
+  blocks.push(
+    ...(d.alerts.length > 0
+      ? packed(`Alerts (${d.alerts.length})`, d.alerts.map(alertLine), 6)
+      : [section('*Alerts*\nNone.')]),
+  );
+  const text =
+    `Daily digest: ${plural(d.rows.length, 'service')} (${summary || 'none'}), ` +
+    `${plural(d.deployments.length, 'deployment')}, ${plural(d.alerts.length, 'alert')}`;
+  return { text: fallback(text), blocks: blocks.slice(0, LIMITS.blocks) };
+};
