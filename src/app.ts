@@ -1,17 +1,30 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import { registerActions } from '../commands/actions.ts';
 import { registerCommands } from '../commands/index.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
+import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
+import { PublicIpResolver } from './adapters/aws/public-ips.ts';
+import { connectDocker } from './adapters/docker/connect.ts';
+import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
+import { createImageRegistry } from './adapters/docker/registries.ts';
+import { GitSourceFetcher } from './adapters/git/git-source.ts';
 import { systemClock } from './adapters/system-clock.ts';
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
+import { DeploymentService } from './core/deploy/service.ts';
 import { asDockhandError } from './errors.ts';
 import { createHttpServer } from './http/server.ts';
 import { type Logger, slackLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { Clock, EcsReader, Store } from './ports.ts';
+import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
+import { deploymentCard, dryRunCard } from './slack/blocks/deploy.ts';
+import { SlackDirectory } from './slack/directory.ts';
+import { SlackNotifier } from './slack/notifier.ts';
 
 export interface DockhandOptions {
   settings: Settings;
@@ -54,7 +67,8 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
         outcome: e.ok ? 'ok' : (e.errorName ?? 'error'),
       }),
   });
-  const ecs = options.ecs ?? new AwsEcsReader({ clients: aws });
+  const publicIps = new PublicIpResolver((region) => aws.forRegion(region).ec2);
+  const ecs = options.ecs ?? new AwsEcsReader({ clients: aws, publicIps });
 
   const boltLogger = slackLogger(logger);
   const clientOptions = { ...SLACK_CLIENT_OPTIONS, slackApiUrl: settings.slackApiUrl };
@@ -86,7 +100,47 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     return work;
   };
 
-  registerCommands(app, { config, ecs, store, clock, logger, metrics, track });
+  // Background posts (cards, alerts) use their own client: a 429 there never delays an interactive reply.
+  const backgroundClient = new WebClient(settings.slackBotToken, { ...clientOptions, logger: boltLogger });
+  const notifier = new SlackNotifier({
+    client: backgroundClient,
+    clock,
+    logger: logger.child({ component: 'notifier' }),
+  });
+  const directory = new SlackDirectory({ client: backgroundClient, clock });
+  const docker = connectDocker(settings.dockerHost);
+  const registries = new Map<string, ImageRegistry>();
+  const registry = (name: string): ImageRegistry => {
+    let found = registries.get(name);
+    if (!found) {
+      const registryConfig = config.registries[name];
+      if (!registryConfig) throw new Error(`unknown registry ${name}`);
+      found = createImageRegistry(name, registryConfig, { docker, ecr: (region) => aws.forRegion(region).ecr, clock });
+      registries.set(name, found);
+    }
+    return found;
+  };
+  const deployments = new DeploymentService({
+    config,
+    configDir: dirname(settings.configPath),
+    store,
+    clock,
+    logger: logger.child({ component: 'deployments' }),
+    notifier,
+    directory,
+    source: new GitSourceFetcher(),
+    builder: new DockerImageBuilder(docker),
+    registry,
+    ecs: new AwsEcsDeployer({ clients: aws, publicIps }),
+    render: deploymentCard,
+    instance: settings.instanceId,
+    pollMs: settings.rolloutPollMs,
+    track,
+  });
+
+  const commandDeps = { config, ecs, store, clock, logger, metrics, track };
+  registerCommands(app, { ...commandDeps, deployments, renderDryRun: (view) => dryRunCard(view) });
+  registerActions(app, { ...commandDeps, deployments });
   app.error(async (error) => {
     const e = asDockhandError(error);
     metrics.errors.inc({ code: e.code });
@@ -123,6 +177,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
         server.listen(settings.port, () => resolve());
       });
       if (settings.socketMode) await app.start();
+      await deployments.resume();
       started = true;
       const port = (server.address() as AddressInfo).port;
       logger.info({ port, mode: settings.socketMode ? 'socket' : 'http' }, 'dockhand is listening');
@@ -133,11 +188,13 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (settings.socketMode) await app.stop().catch(() => {});
+      deployments.stop();
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
       const drained = await Promise.race([Promise.allSettled([...inFlight]).then(() => 'drained' as const), deadline]);
       if (drained === 'timeout') logger.warn({ pending: inFlight.size }, 'stopped with work still in flight');
       server.closeAllConnections();
       await closed;
+      await notifier.flush();
       aws.destroy();
     },
   };

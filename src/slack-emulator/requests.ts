@@ -62,6 +62,8 @@ export interface ClickButtonInput {
   blockId?: string;
   userId: string;
   sign?: SignOptions;
+  /** The blocks the clicker's client shows, when older than the message's current ones (a stale card). */
+  blocks?: Block[];
 }
 
 export interface BlockAction {
@@ -217,7 +219,8 @@ export class SlackRequestClient {
     if (!current || current.deleted) {
       throw new Error(`clickButton: no current message ${channel.id}/${ref.ts}\n${this.state.dump()}`);
     }
-    let buttons = findButtons(current.blocks, input.actionId);
+    // A client may still show an older version of the card (a click on a stale card): `input.blocks` is that view.
+    let buttons = findButtons(input.blocks ?? current.blocks, input.actionId);
     if (input.blockId !== undefined) buttons = buttons.filter((b) => b.blockId === input.blockId);
     if (input.value !== undefined) buttons = buttons.filter((b) => b.element.value === input.value);
     const button = buttons[0];

@@ -320,7 +320,8 @@ export class DeploymentService {
       ['awaiting_approval'],
       isRequester && !isApprover ? 'cancelled' : 'rejected',
       user,
-      isRequester && !isApprover ? 'withdrawn by the requester' : `rejected by ${user}`,
+      isRequester && !isApprover ? 'withdrawn by the requester' : undefined,
+      isRequester && !isApprover ? { cancelledBy: user } : { rejectedBy: user },
     );
     if (!rejected) throw new Refusal('This request was already decided; nothing changed.');
     this.#disarmExpiry(id);
@@ -619,7 +620,9 @@ export class DeploymentService {
       user === deployment.requestedBy || (policy ? await this.#deps.directory.includes(policy.approvers, user) : false);
     if (!allowed) throw new Refusal('Only the requester or an approver can abort this rollout.');
     const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
-    const aborted = await this.#transition(deployment, ['rolling_out'], 'aborted', user, `aborted by ${user}`);
+    const aborted = await this.#transition(deployment, ['rolling_out'], 'aborted', user, undefined, {
+      abortedBy: user,
+    });
     if (!aborted) throw new Refusal('The rollout already ended; nothing changed.');
     this.#watchers.get(id)?.abort();
     await store.acquireLock(
