@@ -87,10 +87,14 @@ describe('readEnv', () => {
     ]);
   });
 
-  it('rejects a port that is not a number from 1 to 65535', () => {
-    for (const PORT of ['http', '0', '65536', '80.5', '-1']) {
-      expect(problemsOf({ ...http, PORT })).toEqual(['PORT: expected a TCP port: an integer from 1 to 65535']);
+  it('rejects a port that is not a number from 0 to 65535', () => {
+    for (const PORT of ['http', '65536', '80.5', '-1']) {
+      expect(problemsOf({ ...http, PORT })).toEqual(['PORT: expected a TCP port (0 = any free port): an integer from 0 to 65535']);
     }
+  });
+
+  it('accepts PORT=0 as "any free port"', () => {
+    expect(readEnv({ ...http, PORT: '0' }).port).toBe(0);
   });
 
   it('reports every bad variable at once', () => {
