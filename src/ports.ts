@@ -78,6 +78,8 @@ export interface TaskSnapshot {
   startedAt?: Date | undefined;
   stoppedAt?: Date | undefined;
   stoppedReason?: string | undefined;
+  /** Why ECS stopped it: EssentialContainerExited, TaskFailedToStart, ServiceSchedulerInitiated, UserInitiated… */
+  stopCode?: string | undefined;
   containers: ContainerState[];
   eniId?: string | undefined;
   privateIp?: string | undefined;
@@ -113,6 +115,15 @@ export interface DescribeOptions {
 /** Reads ECS state in as few calls as the APIs allow (batches per cluster; see DESIGN.md §3.3). */
 export interface EcsReader {
   describe(refs: readonly EcsServiceRef[], options?: DescribeOptions): Promise<ServiceLookup[]>;
+  /**
+   * Tasks of one cluster by ARN, stopped ones included (ECS keeps those about an hour): one DescribeTasks per 100
+   * ARNs. The watches use it only for tasks that left the RUNNING listing since the last tick, for their
+   * stoppedReason and exit codes. ARNs ECS no longer knows are absent from the result.
+   */
+  describeTasks?(
+    cluster: Pick<EcsServiceRef, 'cluster' | 'region'>,
+    taskArns: readonly string[],
+  ): Promise<TaskSnapshot[]>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -324,10 +335,7 @@ export interface CommitSummary {
 
 export interface SourceFetcher {
   /** Shallow clone of `git` at `ref` (branch, tag or SHA), or the local `path` as is. */
-  checkout(
-    source: { git: string; ref: string } | { path: string },
-    signal?: AbortSignal,
-  ): Promise<SourceCheckout>;
+  checkout(source: { git: string; ref: string } | { path: string }, signal?: AbortSignal): Promise<SourceCheckout>;
   /** Commits after `fromSha` up to `toSha`, newest first (at most `limit`, with the total count). */
   commitsBetween?(
     source: { git: string },
@@ -470,7 +478,11 @@ export interface Notifier {
   updateNow(ref: MessageRef, message: OutgoingMessage): Promise<void>;
   ephemeral(channel: string, user: string, message: OutgoingMessage): Promise<void>;
   /** Uploads a text file (log excerpts) to a channel, optionally in a thread. */
-  upload?(channel: string, file: { filename: string; content: string; title: string }, threadTs?: string): Promise<void>;
+  upload?(
+    channel: string,
+    file: { filename: string; content: string; title: string },
+    threadTs?: string,
+  ): Promise<void>;
   /** Resolves when every scheduled update has been written (for shutdown). */
   flush(): Promise<void>;
 }
@@ -481,4 +493,41 @@ export interface Directory {
   membersOf(groupId: string): Promise<readonly string[]>;
   /** True when `user` is one of `principals` (user ids, or group ids it belongs to). */
   includes(principals: readonly string[], user: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Logs (issue: /logs).
+
+export interface LogQuery {
+  /** Lines from this moment on. */
+  since: Date;
+  /** Only lines containing this text (case-sensitive, as CloudWatch Logs matches). */
+  grep?: string | undefined;
+  /** Newest lines kept. */
+  limit: number;
+}
+
+export interface ServiceLogLine {
+  at: Date;
+  /** The task that wrote it, from the stream name. */
+  taskId?: string | undefined;
+  /** Raw, unmasked: the core masks before anything is shown. */
+  message: string;
+}
+
+export type ServiceLogs =
+  | {
+      found: true;
+      group: string;
+      /** Newest `limit` matching lines, oldest first. */
+      lines: ServiceLogLine[];
+      /** True when the search stopped before the whole window was read (more lines may exist). */
+      incomplete: boolean;
+    }
+  /** The target container does not log with awslogs: `logDriver` is what it uses (undefined = none configured). */
+  | { found: false; container: string; logDriver: string | undefined };
+
+/** Reads the log lines of a service's tasks (the target container) from where its task definition sends them. */
+export interface LogReader {
+  serviceLogs(target: EcsDeployTarget, query: LogQuery): Promise<ServiceLogs>;
 }

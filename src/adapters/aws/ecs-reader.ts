@@ -108,6 +108,24 @@ export class AwsEcsReader implements EcsReader {
     });
   }
 
+  async describeTasks(
+    { cluster, region }: Pick<EcsServiceRef, 'cluster' | 'region'>,
+    taskArns: readonly string[],
+  ): Promise<TaskSnapshot[]> {
+    const ecs = this.#clients.forRegion(region).ecs;
+    const snapshots: TaskSnapshot[] = [];
+    for (const batch of chunk([...new Set(taskArns)], TASKS_PER_DESCRIBE)) {
+      let tasks: Task[];
+      try {
+        tasks = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }))).tasks ?? [];
+      } catch (error) {
+        throw new AwsError(`describe ${batch.length} stopped tasks in cluster ${cluster}`, error);
+      }
+      snapshots.push(...tasks.map(toTaskSnapshot));
+    }
+    return snapshots;
+  }
+
   async #describeCluster(group: ClusterGroup, wantTasks: boolean): Promise<ClusterResult> {
     const { region, cluster } = group;
     const ecs = this.#clients.forRegion(region).ecs;
@@ -353,6 +371,7 @@ export const toTaskSnapshot = (task: Task): TaskSnapshot => {
     startedAt: task.startedAt,
     stoppedAt: task.stoppedAt,
     stoppedReason: task.stoppedReason,
+    stopCode: task.stopCode,
     containers,
     eniId: detail('networkInterfaceId'),
     privateIp:

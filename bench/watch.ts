@@ -1,0 +1,155 @@
+/**
+ * Cost of a watch tick at scale: 1,000 services × 10 tasks across 10 clusters on the fake AWS (127.0.0.1), every
+ * service watched for health and public IPs, the real AwsEcsReader, SQLite store in memory, a counting notifier.
+ * Prints, per tick, the AWS calls beside the theoretical minimum, the tick's wall time, and the peak RSS.
+ * A benchmark, not a test: it asserts nothing.
+ *
+ *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape)
+ */
+import { createAwsClients } from '../src/adapters/aws/clients.ts';
+import { AwsEcsReader } from '../src/adapters/aws/ecs-reader.ts';
+import { ENI_IDS_PER_CALL } from '../src/adapters/aws/public-ips.ts';
+import { openStore } from '../src/adapters/store/index.ts';
+import { configSchema } from '../src/config/schema.ts';
+import { createScheduler } from '../src/jobs/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { createMetrics } from '../src/metrics.ts';
+import type { Clock, MessageRef, Notifier } from '../src/ports.ts';
+import { FakeAws } from '../test/support/fake-aws/index.ts';
+
+const CLUSTERS = Number(process.env.CLUSTERS ?? 10);
+const SERVICES_PER_CLUSTER = Number(process.env.SERVICES ?? 100);
+const TASKS = Number(process.env.TASKS ?? 10);
+const REPLACED_SERVICES = 5;
+
+process.env.AWS_ACCESS_KEY_ID ??= 'AKIAFAKEFAKEFAKEFAKE';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'fake-secret';
+
+const fake = new FakeAws();
+const { url } = await fake.start();
+const services: Record<string, unknown> = {};
+const names: { cluster: string; service: string }[] = [];
+for (let c = 0; c < CLUSTERS; c++) {
+  const cluster = `cluster-${c}`;
+  for (let s = 0; s < SERVICES_PER_CLUSTER; s++) {
+    const service = `svc-${c}-${s}`;
+    fake.seedService({
+      cluster,
+      service,
+      desiredCount: TASKS,
+      containers: [{ name: 'app', image: `acme/${service}:1` }],
+    });
+    names.push({ cluster, service });
+    services[service] = {
+      environments: { production: { target: { type: 'ecs', cluster, service, container: 'app' } } },
+      watch: { health: '* * * * *', publicIps: '* * * * *' },
+    };
+  }
+}
+const config = configSchema.parse({ defaults: { channel: '#ops', region: 'us-east-1' }, services });
+
+let t = Date.parse('2026-11-21T12:00:00Z');
+const clock: Clock = {
+  now: () => new Date(t),
+  sleep: async (ms) => {
+    t += ms;
+  },
+};
+let posted = 0;
+const notifier: Notifier = {
+  post: async (channel): Promise<MessageRef> => {
+    posted++;
+    return { channel, ts: String(posted) };
+  },
+  update: async () => {},
+  updateNow: async () => {},
+  ephemeral: async () => {},
+  flush: async () => {},
+};
+const aws = createAwsClients({ endpoint: url, region: 'us-east-1' });
+const store = await openStore('sqlite::memory:', { instance: 'bench' });
+const scheduler = createScheduler({
+  config,
+  ecs: new AwsEcsReader({ clients: aws }),
+  store,
+  notifier,
+  clock,
+  logger: createLogger('warn'),
+  metrics: createMetrics(),
+  instance: 'bench',
+});
+
+const S = SERVICES_PER_CLUSTER;
+const T = SERVICES_PER_CLUSTER * TASKS;
+const ceil = (a: number, b: number) => Math.ceil(a / b);
+const minimum = { services: CLUSTERS * ceil(S, 10), list: CLUSTERS * ceil(T, 100), tasks: CLUSTERS * ceil(T, 100) };
+
+console.log(
+  `${CLUSTERS} clusters × ${S} services × ${TASKS} tasks = ${CLUSTERS * S} services, ${CLUSTERS * T} tasks; ` +
+    'health and public-IP watches due every tick (one shared snapshot)\n',
+);
+const header = [
+  'tick',
+  'DescribeServices',
+  'ListTasks',
+  'DescribeTasks',
+  'DescribeTaskDef',
+  'EC2 DescribeENIs',
+  'ms',
+  'posts',
+];
+console.log(header.map((h) => h.padEnd(h === 'tick' ? 28 : 18)).join(''));
+
+const ticks: { label: string; before?: () => number }[] = [
+  { label: '1 cold (empty caches)' },
+  { label: '2 steady' },
+  { label: '3 steady' },
+  {
+    label: `4 ${REPLACED_SERVICES} services replaced`,
+    before: () => {
+      let fresh = 0;
+      for (const { cluster, service } of names.slice(0, REPLACED_SERVICES)) {
+        fresh += fake.replaceTasks(cluster, service).length;
+      }
+      return fresh;
+    },
+  },
+  { label: '5 steady' },
+];
+
+for (const [i, step] of ticks.entries()) {
+  const fresh = step.before?.() ?? (i === 0 ? CLUSTERS * T : 0);
+  fake.resetCalls();
+  const started = performance.now();
+  await scheduler.tick(clock.now());
+  const ms = performance.now() - started;
+  const calls = fake.calls;
+  const n = (key: string) => calls[key] ?? 0;
+  const stoppedLookups = i === 3 ? ceil(REPLACED_SERVICES, SERVICES_PER_CLUSTER) : 0;
+  const cell = (actual: number, min: number) => `${actual} (min ${min})`.padEnd(18);
+  console.log(
+    step.label.padEnd(28) +
+      cell(n('ECS.DescribeServices'), minimum.services) +
+      cell(n('ECS.ListTasks'), minimum.list) +
+      cell(n('ECS.DescribeTasks'), minimum.tasks + stoppedLookups) +
+      cell(n('ECS.DescribeTaskDefinition'), i === 0 ? CLUSTERS * S : 0) +
+      cell(n('EC2.DescribeNetworkInterfaces'), ceil(fresh, ENI_IDS_PER_CALL)) +
+      `${Math.round(ms)}`.padEnd(18) +
+      posted,
+  );
+  t += 60_000;
+}
+
+const { maxRSS } = process.resourceUsage();
+console.log(
+  `\npeak RSS ${(maxRSS / 1024).toFixed(0)} MiB (process.resourceUsage().maxRSS, fake AWS in the same process)`,
+);
+console.log(
+  'min: DescribeServices ceil(S/10), ListTasks and DescribeTasks ceil(T/100) per cluster; after a replacement one more ' +
+    'DescribeTasks per affected cluster reads the stopped tasks; EC2 only for new tasks, 1000 ENIs a call per region.',
+);
+
+await scheduler.stop();
+await store.close();
+aws.destroy();
+await fake.stop();

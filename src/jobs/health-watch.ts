@@ -1,0 +1,165 @@
+/**
+ * The health watch, pure: given what it remembered from the last tick and what ECS shows now, what it remembers
+ * next and whether the state changed (healthy → degraded, degraded → recovered). Nothing is said while a state
+ * persists. Fetching (the snapshot, the stopped tasks) happens in watcher.ts; rendering in slack/blocks/alerts.ts.
+ */
+import { formatDuration } from '../core/duration.ts';
+import { assessHealth } from '../core/health.ts';
+import type { ServiceSnapshot, StoppedTaskGroup, TaskSnapshot } from '../ports.ts';
+import { stoppedGroupLine } from '../slack/blocks/alerts.ts';
+
+/** Pending tasks for this long (while no rollout is in progress) count as stuck. */
+export const STUCK_PENDING_MS = 10 * 60_000;
+
+export interface HealthMemory {
+  state: 'ok' | 'degraded';
+  /** ISO time the current state began. */
+  since: string;
+  /** The reasons it became degraded (for the recovered message). */
+  reasons: string[];
+  /** Tasks with desired status RUNNING at the last tick: the ones missing now stopped since. */
+  taskArns: string[];
+  /** FAILED ECS deployments already reported. */
+  failedDeployments: string[];
+  /** ISO time pending tasks were first seen, while there are any. */
+  pendingSince?: string | undefined;
+}
+
+export type HealthChange =
+  | { kind: 'degraded'; reasons: string[]; stoppedTasks: StoppedTaskGroup[] }
+  | { kind: 'recovered'; since: Date; reasons: string[] };
+
+export interface HealthOutcome {
+  memory: HealthMemory;
+  change?: HealthChange | undefined;
+}
+
+/** Tasks the last tick saw with desired status RUNNING that are gone from the listing now. */
+export const tasksGoneSince = (memory: HealthMemory | undefined, snapshot: ServiceSnapshot): string[] => {
+  if (!memory) return [];
+  const now = new Set(snapshot.tasks.map((t) => t.arn));
+  return memory.taskArns.filter((arn) => !now.has(arn));
+};
+
+/**
+ * A stop the service asked for itself (a deployment or scale-in replacing tasks, someone stopping one by hand) is
+ * not a problem; a crash, a failed health check or a task that could not start is.
+ */
+export const isExpectedStop = (task: TaskSnapshot): boolean => {
+  const reason = task.stoppedReason ?? '';
+  if (/health|fail|error|OutOfMemory|exited/i.test(reason)) return false;
+  if (task.stopCode === 'ServiceSchedulerInitiated' || task.stopCode === 'UserInitiated') return true;
+  return task.stopCode === undefined && /^Scaling activity initiated by/.test(reason);
+};
+
+/** Non-zero exit codes of a stopped task's containers, essential first as ECS lists them. */
+const exitCodes = (task: TaskSnapshot): number[] =>
+  [...new Set(task.containers.map((c) => c.exitCode).filter((c): c is number => c !== undefined && c !== 0))].sort(
+    (a, b) => a - b,
+  );
+
+/** Stopped tasks grouped by reason and exit codes, largest group first. */
+export const groupStoppedTasks = (tasks: readonly TaskSnapshot[]): StoppedTaskGroup[] => {
+  const groups = new Map<string, StoppedTaskGroup & { newest: number }>();
+  for (const task of tasks) {
+    const reason = task.stoppedReason ?? 'no reason given';
+    const codes = exitCodes(task);
+    const key = `${reason}\u0000${codes.join(',')}`;
+    const at = task.stoppedAt?.getTime() ?? 0;
+    const group = groups.get(key);
+    if (!group) {
+      groups.set(key, { reason, count: 1, exampleTaskId: task.id, exitCodes: codes, newest: at });
+    } else {
+      group.count++;
+      if (at >= group.newest) {
+        group.newest = at;
+        group.exampleTaskId = task.id;
+      }
+    }
+  }
+  return [...groups.values()]
+    .sort((a, b) => b.count - a.count || b.newest - a.newest)
+    .map(({ newest: _newest, ...group }) => group);
+};
+
+const unhealthyContainerTasks = (s: ServiceSnapshot): TaskSnapshot[] =>
+  s.tasks.filter((t) => t.health !== 'UNHEALTHY' && t.containers.some((c) => c.health === 'UNHEALTHY'));
+
+/**
+ * One tick of the health watch for one service. `stopped` are the tasks that left the RUNNING listing since the
+ * last tick (as DescribeTasks shows them now); tasks ECS no longer knows are simply absent.
+ */
+export const evaluateHealth = (
+  memory: HealthMemory | undefined,
+  s: ServiceSnapshot,
+  stopped: readonly TaskSnapshot[],
+  now: Date,
+): HealthOutcome => {
+  const problems: string[] = [];
+
+  const unexpected = stopped.filter((t) => !isExpectedStop(t));
+  const stoppedTasks = groupStoppedTasks(unexpected);
+  problems.push(...stoppedTasks.map(stoppedGroupLine));
+
+  const failedBefore = new Set(memory?.failedDeployments ?? []);
+  const failed = s.deployments.filter((d) => d.rolloutState === 'FAILED');
+  const primary = s.deployments.find((d) => d.status === 'PRIMARY');
+  for (const d of failed) {
+    // A FAILED primary is assessHealth's reason below, for as long as it lasts.
+    if (failedBefore.has(d.id) || d === primary) continue;
+    problems.push(`deployment ${d.id} (${d.revision}) failed: ${d.rolloutStateReason ?? 'no reason given'}`);
+  }
+
+  const verdict = assessHealth(s);
+  if (verdict.state === 'degraded' || verdict.state === 'down') problems.push(...verdict.reasons);
+  const containerOnly = unhealthyContainerTasks(s);
+  if (containerOnly.length > 0) {
+    const names = [
+      ...new Set(containerOnly.flatMap((t) => t.containers.filter((c) => c.health === 'UNHEALTHY').map((c) => c.name))),
+    ];
+    problems.push(
+      `${containerOnly.length} task${containerOnly.length === 1 ? '' : 's'} with an unhealthy container (${names.join(', ')})`,
+    );
+  }
+
+  let pendingSince: string | undefined;
+  if (s.pending > 0) {
+    pendingSince = memory?.pendingSince ?? now.toISOString();
+    const pendingFor = now.getTime() - Date.parse(pendingSince);
+    if (pendingFor >= STUCK_PENDING_MS) {
+      problems.push(
+        `${s.pending} task${s.pending === 1 ? '' : 's'} stuck in PENDING for ${formatDuration(pendingFor)}`,
+      );
+    }
+  }
+
+  const next: HealthMemory = {
+    state: problems.length > 0 ? 'degraded' : 'ok',
+    since: memory?.since ?? now.toISOString(),
+    reasons: memory?.reasons ?? [],
+    taskArns: s.tasks.map((t) => t.arn),
+    failedDeployments: failed.map((d) => d.id),
+    ...(pendingSince === undefined ? {} : { pendingSince }),
+  };
+
+  const wasDegraded = memory?.state === 'degraded';
+  if (next.state === 'degraded' && !wasDegraded) {
+    next.since = now.toISOString();
+    next.reasons = problems;
+    return { memory: next, change: { kind: 'degraded', reasons: problems, stoppedTasks } };
+  }
+  if (next.state === 'ok' && wasDegraded) {
+    next.since = now.toISOString();
+    next.reasons = [];
+    return {
+      memory: next,
+      change: {
+        kind: 'recovered',
+        since: new Date(memory?.since ?? now.toISOString()),
+        reasons: memory?.reasons ?? [],
+      },
+    };
+  }
+  if (next.state === 'ok' && !memory) next.since = now.toISOString();
+  return { memory: next };
+};

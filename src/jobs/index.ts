@@ -1,0 +1,176 @@
+/**
+ * Scheduled watches and the daily digest (DESIGN.md §3.3).
+ *
+ * Wiring (src/app.ts):
+ *
+ *   const scheduler = createScheduler({ config, ecs, store, notifier, clock, logger, metrics, instance });
+ *   scheduler.start();          // after the HTTP server is up
+ *   …
+ *   await scheduler.stop();     // on shutdown, before notifier.flush() and store.close()
+ *
+ * `ecs` is the app's AwsEcsReader (share its PublicIpResolver with /status so a task's IP is looked up once);
+ * `instance` names this replica in the per-tick leases (the store's instance, "<hostname>:<pid>").
+ *
+ * Schedules come from dockhand.yml: services.<name>.watch.health / .publicIps and digest.schedule (cron). Each
+ * distinct expression is one node-cron task (noOverlap); whichever fires first in a minute runs ONE tick for all
+ * that is due in that minute, so the health and IP watches due together share one ECS snapshot. Per tick and job
+ * one replica runs (store.tryLease(`watch:<job>:<minute>`)); a job whose previous tick is still running is skipped.
+ * `runNow(job)` runs one job at once for all its services, whatever the schedule (no lease: someone asked).
+ */
+import type { Logger } from '../logger.ts';
+import { ChannelPacer } from './pacer.ts';
+import { CronTable, expressionsOf, floorToMinute, type JobName, minuteKey, planWatches } from './schedule.ts';
+import { runTick, type TickReport, type TickWork, type WatchDeps } from './watcher.ts';
+
+export type { JobName } from './schedule.ts';
+export { JOB_NAMES } from './schedule.ts';
+export type { TargetState, TickReport, WatchDeps } from './watcher.ts';
+export { stateKey } from './watcher.ts';
+
+export interface Scheduler {
+  /** Starts the cron tasks. */
+  start(): void;
+  /** Stops the cron tasks and waits for a tick in progress and its posts. */
+  stop(): Promise<void>;
+  /** Runs one job now for every service it covers, whatever its schedule. */
+  runNow(job: JobName): Promise<void>;
+  /** Runs what is due in the minute of `at` (default: now), as the cron tasks do; tests drive time through this. */
+  tick(at?: Date): Promise<TickReport | undefined>;
+}
+
+/** A tick's lease outlives its minute, so a replica whose clock is a little behind cannot run it again. */
+export const LEASE_TTL_MS = 5 * 60_000;
+
+export const createScheduler = (deps: WatchDeps): Scheduler => {
+  const { clock, metrics, store } = deps;
+  const logger: Logger = deps.logger.child({ component: 'watch' });
+  const plan = planWatches(deps.config);
+  const pacer = new ChannelPacer(deps.notifier, clock);
+  const running = new Set<JobName>();
+  const inFlight = new Set<Promise<unknown>>();
+  let lastMinute: string | undefined;
+  let stopped = false;
+
+  const fire = (date: Date): Promise<unknown> => {
+    const p = tick(date).catch((error: unknown) => logger.error({ err: error }, 'watch tick failed'));
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    return p;
+  };
+  const cron = new CronTable(expressionsOf(plan), (ctx) => fire(ctx.date), deps.timezone);
+
+  const execute = async (work: TickWork, leaseKey: string | undefined): Promise<TickReport | undefined> => {
+    const wanted: JobName[] = [];
+    if (work.health.length > 0) wanted.push('health');
+    if (work.publicIps.length > 0) wanted.push('public-ips');
+    if (work.digest) wanted.push('digest');
+    const jobs = new Set<JobName>();
+    for (const job of wanted) {
+      if (running.has(job)) {
+        logger.warn({ job }, 'watch: previous tick still running, skipping this one');
+        metrics.jobTicks.inc({ job, outcome: 'skipped' });
+        continue;
+      }
+      if (leaseKey !== undefined) {
+        let won: boolean;
+        try {
+          won = await store.tryLease(`watch:${job}:${leaseKey}`, deps.instance, LEASE_TTL_MS, work.at);
+        } catch (error) {
+          logger.error({ err: error, job }, 'watch: could not take the tick lease');
+          metrics.jobTicks.inc({ job, outcome: 'error' });
+          continue;
+        }
+        if (!won) {
+          logger.debug({ job, minute: leaseKey }, 'watch: another replica runs this tick');
+          continue;
+        }
+      }
+      jobs.add(job);
+    }
+    if (jobs.size === 0) return undefined;
+    const granted: TickWork = {
+      at: work.at,
+      health: jobs.has('health') ? work.health : [],
+      publicIps: jobs.has('public-ips') ? work.publicIps : [],
+      digest: jobs.has('digest'),
+    };
+    for (const job of jobs) running.add(job);
+    const started = performance.now();
+    try {
+      const report = await runTick(deps, plan, pacer, granted, logger);
+      for (const [job, outcome] of Object.entries(report.outcomes)) metrics.jobTicks.inc({ job, outcome });
+      logger.info(
+        {
+          jobs: [...jobs],
+          outcomes: report.outcomes,
+          posted: report.posted,
+          ms: Math.round(performance.now() - started),
+        },
+        'watch tick done',
+      );
+      return report;
+    } catch (error) {
+      for (const job of jobs) metrics.jobTicks.inc({ job, outcome: 'error' });
+      logger.error({ err: error, jobs: [...jobs] }, 'watch tick failed');
+      return { outcomes: Object.fromEntries([...jobs].map((j) => [j, 'error'])), posted: 0 };
+    } finally {
+      for (const job of jobs) running.delete(job);
+    }
+  };
+
+  const tick = async (at: Date = clock.now()): Promise<TickReport | undefined> => {
+    const key = minuteKey(at);
+    // Several expressions due in one minute fire together: the first runs everything due, the others stop here.
+    if (key === lastMinute) return undefined;
+    lastMinute = key;
+    const minute = floorToMinute(at);
+    const work: TickWork = {
+      at,
+      health: plan.watched.filter((w) => w.health !== undefined && cron.dueInMinute(w.health, minute)),
+      publicIps: plan.watched.filter((w) => w.publicIps !== undefined && cron.dueInMinute(w.publicIps, minute)),
+      digest: plan.digest !== undefined && cron.dueInMinute(plan.digest.schedule, minute),
+    };
+    return execute(work, key);
+  };
+
+  return {
+    start() {
+      if (stopped) throw new Error('a stopped scheduler cannot be started again; create a new one');
+      for (const target of plan.unsupported) {
+        logger.warn(
+          { service: target.service, environment: target.environment },
+          'watch: only ECS services can be watched; ignoring this one',
+        );
+      }
+      cron.start();
+      logger.info(
+        {
+          services: plan.watched.length,
+          health: plan.watched.filter((w) => w.health).length,
+          publicIps: plan.watched.filter((w) => w.publicIps).length,
+          digest: plan.digest?.schedule,
+        },
+        'watches scheduled',
+      );
+    },
+    async stop() {
+      stopped = true;
+      cron.destroy();
+      await Promise.allSettled([...inFlight]);
+      await pacer.idle();
+    },
+    async runNow(job) {
+      const at = clock.now();
+      await execute(
+        {
+          at,
+          health: job === 'health' ? plan.watched.filter((w) => w.health !== undefined) : [],
+          publicIps: job === 'public-ips' ? plan.watched.filter((w) => w.publicIps !== undefined) : [],
+          digest: job === 'digest' && plan.digest !== undefined,
+        },
+        undefined,
+      );
+    },
+    tick,
+  };
+};

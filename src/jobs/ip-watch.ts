@@ -1,0 +1,176 @@
+/**
+ * The public-IP watch, pure: the set of public IPs of a service's RUNNING tasks, compared with the last tick's.
+ * One change → one message (added, removed, which task replaced which, what caused it). While a rollout is in
+ * progress (a dockhand deployment rolling out, or ECS replacing tasks for a deployment) changes are held and one
+ * summary follows when it ends; so are changes while tasks are being replaced (pending tasks, fewer running than
+ * desired), so a crashed task and its replacement make one message, not two. Tasks without a public IP are
+ * mentioned once.
+ */
+import type { ServiceSnapshot } from '../ports.ts';
+import type { IpChange, IpChangeCause, IpReplacement } from '../slack/blocks/alerts.ts';
+
+/** A rollout (or a replacement) that never ends does not hide IP changes for longer than this. */
+export const MAX_HOLD_MS = 30 * 60_000;
+
+export interface IpMemory {
+  /** Task ARN → public IP (null: none) of the RUNNING tasks at the last tick, in launch order. */
+  byTask: Record<string, string | null>;
+  /** The ECS PRIMARY deployment at the last tick. */
+  primary?: string | undefined;
+  /** "No public IP" was said for this service (said again only after it has public IPs again). */
+  privateNotified: boolean;
+  held?: HeldIps | undefined;
+}
+
+export interface HeldIps {
+  /** ISO time the hold began. */
+  since: string;
+  /** The tasks and IPs before the rollout. */
+  before: Record<string, string | null>;
+  /** `none`: tasks were being replaced without a deployment. */
+  cause: IpChangeCause;
+}
+
+export type IpEvent =
+  | ({ kind: 'changed'; cause: IpChangeCause } & IpChange)
+  | ({
+      kind: 'changed-by-deployment';
+      cause: Exclude<IpChangeCause, { kind: 'none' }>;
+      since: Date;
+      stillInProgress: boolean;
+    } & IpChange)
+  | { kind: 'private-subnet'; taskIds: string[] };
+
+export interface IpOutcome {
+  memory: IpMemory;
+  events: IpEvent[];
+}
+
+export interface IpContext {
+  /** The dockhand deployment of this service/environment that is rolling out now, if any. */
+  rollingOut?: Extract<IpChangeCause, { kind: 'dockhand' }> | undefined;
+  /** A dockhand deployment that finished since the last tick (to explain a change seen only afterwards). */
+  recentlyFinished?: Extract<IpChangeCause, { kind: 'dockhand' }> | undefined;
+}
+
+const taskIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
+const ipsOf = (byTask: Record<string, string | null>): string[] =>
+  [...new Set(Object.values(byTask).filter((ip): ip is string => ip !== null))].sort(compareIps);
+
+const compareIps = (a: string, b: string): number => {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0 && !Number.isNaN(d)) return d;
+  }
+  return a.localeCompare(b);
+};
+
+/** The RUNNING tasks of a snapshot, task ARN → public IP or null, oldest first. */
+export const currentIps = (s: ServiceSnapshot): Record<string, string | null> => {
+  const running = s.tasks
+    .filter((t) => t.lastStatus === 'RUNNING')
+    .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
+  return Object.fromEntries(running.map((t) => [t.arn, t.publicIp ?? null]));
+};
+
+/** Differences between two task → IP maps; undefined when the set of IPs is the same. */
+export const diffIps = (
+  before: Record<string, string | null>,
+  after: Record<string, string | null>,
+): IpChange | undefined => {
+  const beforeIps = ipsOf(before);
+  const afterIps = ipsOf(after);
+  const added = afterIps.filter((ip) => !beforeIps.includes(ip));
+  const removed = beforeIps.filter((ip) => !afterIps.includes(ip));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const gone = Object.entries(before).filter(
+    (e): e is [string, string] => e[1] !== null && !(e[0] in after) && removed.includes(e[1]),
+  );
+  const fresh = Object.entries(after).filter(
+    (e): e is [string, string] => e[1] !== null && !(e[0] in before) && added.includes(e[1]),
+  );
+  const replacements: IpReplacement[] = [];
+  for (let i = 0; i < Math.min(gone.length, fresh.length); i++) {
+    const [fromArn, fromIp] = gone[i] as [string, string];
+    const [toArn, toIp] = fresh[i] as [string, string];
+    replacements.push({ fromTaskId: taskIdOf(fromArn), fromIp, toTaskId: taskIdOf(toArn), toIp });
+  }
+  return { before: beforeIps, after: afterIps, added, removed, replacements };
+};
+
+/** ECS is replacing tasks for a deployment: more than one deployment listed, or the primary still in progress. */
+const ecsRolloutInProgress = (s: ServiceSnapshot): boolean =>
+  s.deployments.length > 1 || s.deployments.some((d) => d.status === 'PRIMARY' && d.rolloutState === 'IN_PROGRESS');
+
+const ecsCause = (s: ServiceSnapshot): Extract<IpChangeCause, { kind: 'ecs' }> | undefined => {
+  const primary = s.deployments.find((d) => d.status === 'PRIMARY');
+  return primary ? { kind: 'ecs', deploymentId: primary.id, revision: primary.revision } : undefined;
+};
+
+const heldEvent = (held: HeldIps, change: IpChange, stillInProgress: boolean): IpEvent =>
+  held.cause.kind === 'none'
+    ? { kind: 'changed', cause: held.cause, ...change }
+    : { kind: 'changed-by-deployment', cause: held.cause, since: new Date(held.since), stillInProgress, ...change };
+
+/** One tick of the public-IP watch for one service. */
+export const evaluateIps = (
+  memory: IpMemory | undefined,
+  s: ServiceSnapshot,
+  context: IpContext,
+  now: Date,
+): IpOutcome => {
+  const byTask = currentIps(s);
+  const primary = s.deployments.find((d) => d.status === 'PRIMARY')?.id;
+  const events: IpEvent[] = [];
+
+  // Tasks without a public IP: said once.
+  const privateTasks = Object.entries(byTask)
+    .filter(([, ip]) => ip === null)
+    .map(([arn]) => taskIdOf(arn));
+  let privateNotified = memory?.privateNotified ?? false;
+  if (privateTasks.length > 0 && !privateNotified) {
+    events.push({ kind: 'private-subnet', taskIds: privateTasks });
+    privateNotified = true;
+  } else if (privateTasks.length === 0 && Object.keys(byTask).length > 0) {
+    privateNotified = false;
+  }
+
+  const next: IpMemory = { byTask, primary, privateNotified };
+  // First sight: the baseline, nothing to compare with.
+  if (!memory) return { memory: next, events };
+
+  const rolloutCause = context.rollingOut ?? (ecsRolloutInProgress(s) ? ecsCause(s) : undefined);
+  const inFlux = s.pending > 0 || Object.keys(byTask).length < s.desired;
+  let held = memory.held;
+  if (rolloutCause || (inFlux && (held || diffIps(memory.byTask, byTask)))) {
+    const cause: IpChangeCause = rolloutCause ?? { kind: 'none' };
+    if (!held) {
+      held = { since: now.toISOString(), before: memory.byTask, cause };
+    } else if (cause.kind === 'dockhand' || (cause.kind === 'ecs' && held.cause.kind === 'none')) {
+      held = { ...held, cause };
+    }
+    if (now.getTime() - Date.parse(held.since) >= MAX_HOLD_MS) {
+      const change = diffIps(held.before, byTask);
+      if (change) events.push(heldEvent(held, change, true));
+      held = { since: now.toISOString(), before: byTask, cause: held.cause };
+    }
+    return { memory: { ...next, held }, events };
+  }
+
+  if (held) {
+    const change = diffIps(held.before, byTask);
+    if (change) events.push(heldEvent(held, change, false));
+    return { memory: next, events };
+  }
+
+  const change = diffIps(memory.byTask, byTask);
+  if (change) {
+    const newDeployment = primary !== undefined && memory.primary !== undefined && primary !== memory.primary;
+    const cause: IpChangeCause =
+      context.recentlyFinished ?? (newDeployment ? (ecsCause(s) ?? { kind: 'none' }) : { kind: 'none' });
+    events.push({ kind: 'changed', cause, ...change });
+  }
+  return { memory: next, events };
+};

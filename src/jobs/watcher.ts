@@ -1,0 +1,510 @@
+/**
+ * One tick of the watches: fetch → evaluate → render → post → remember.
+ *
+ *   fetch     ONE EcsReader.describe for every service due this tick (health, IPs and digest share it), then ONE
+ *             DescribeTasks per cluster (per 100 ARNs) for the tasks that left the RUNNING listing since the last
+ *             tick — none in a steady state — and one query for dockhand rollouts in progress.
+ *   evaluate  health-watch.ts / ip-watch.ts, pure, against the state the store remembers from the last tick
+ *             (whichever replica ran it, before or after a restart).
+ *   render    slack/blocks/alerts.ts.
+ *   post      through the per-channel pacer; each alert is also an audit event (the digest lists them).
+ *   remember  the new state, written only when it changed and only after its alerts were posted, so a failed post
+ *             is retried by the next tick instead of being lost, and a restart repeats nothing.
+ */
+
+import type { Config } from '../config/schema.ts';
+import { assessHealth } from '../core/health.ts';
+import { allTargets, ecsRef, type ResolvedTarget, refKey } from '../core/targets.ts';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type {
+  Clock,
+  DeploymentRecord,
+  EcsReader,
+  EcsServiceRef,
+  Notifier,
+  ServiceLookup,
+  ServiceSnapshot,
+  Store,
+  TaskSnapshot,
+} from '../ports.ts';
+import {
+  type AlertTarget,
+  type Digest,
+  type DigestRow,
+  degradedCard,
+  digestCard,
+  type IpChangeCause,
+  ipChangedByDeploymentCard,
+  ipChangedCard,
+  privateSubnetCard,
+  recoveredCard,
+  watchFailingCard,
+  watchRecoveredCard,
+} from '../slack/blocks/alerts.ts';
+import type { Card } from '../slack/blocks/types.ts';
+import { evaluateHealth, type HealthMemory, tasksGoneSince } from './health-watch.ts';
+import { currentIps, diffIps, evaluateIps, type IpMemory } from './ip-watch.ts';
+import type { ChannelPacer } from './pacer.ts';
+import type { JobName, WatchedTarget, WatchPlan } from './schedule.ts';
+
+/** What the scheduler needs; src/app.ts builds it. */
+export interface WatchDeps {
+  config: Config;
+  ecs: EcsReader;
+  store: Store;
+  notifier: Notifier;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Names this process in the per-tick leases ("<hostname>:<pid>"). */
+  instance: string;
+  /** Time zone of the cron expressions (default: the process's). */
+  timezone?: string | undefined;
+}
+
+/** Consecutive failed ticks after which "watch for … is failing" is posted (once). */
+export const FAILING_AFTER_TICKS = 3;
+/** The first digest covers this much. */
+export const FIRST_DIGEST_SPAN_MS = 24 * 3_600_000;
+export const ALERT_AUDIT_ACTION = 'watch.alert';
+export const DIGEST_STATE_KEY = 'watch:digest';
+
+export interface FailureMemory {
+  /** Consecutive failed ticks. */
+  count: number;
+  /** ISO time of the first of them. */
+  since: string;
+  reason: string;
+  /** "is failing" was posted. */
+  alerted: boolean;
+}
+
+/** Everything a watch remembers about one service/environment between ticks (store key: stateKey). */
+export interface TargetState {
+  health?: HealthMemory | undefined;
+  ips?: IpMemory | undefined;
+  failure?: FailureMemory | undefined;
+}
+
+export const stateKey = (t: AlertTarget): string => `watch:target:${t.service}/${t.environment}`;
+
+export type AlertKind =
+  | 'degraded'
+  | 'recovered'
+  | 'ip-changed'
+  | 'ip-changed-by-deployment'
+  | 'private-subnet'
+  | 'watch-failing'
+  | 'watch-recovered';
+
+interface Alert {
+  kind: AlertKind;
+  card: Card;
+}
+
+/** What one tick is asked to do. */
+export interface TickWork {
+  at: Date;
+  health: readonly WatchedTarget[];
+  publicIps: readonly WatchedTarget[];
+  digest: boolean;
+}
+
+export type JobOutcome = 'ok' | 'error';
+
+export interface TickReport {
+  outcomes: Partial<Record<JobName, JobOutcome>>;
+  /** Messages posted (alerts and digest). */
+  posted: number;
+}
+
+interface Entry {
+  watched: WatchedTarget;
+  health: boolean;
+  ips: boolean;
+}
+
+const clusterKeyOf = (ref: EcsServiceRef): string => `${ref.region ?? ''}/${ref.cluster}`;
+const targetName = (t: ResolvedTarget): AlertTarget => ({ service: t.service, environment: t.environment });
+
+export const runTick = async (
+  deps: WatchDeps,
+  plan: WatchPlan,
+  pacer: ChannelPacer,
+  work: TickWork,
+  logger: Logger,
+): Promise<TickReport> => {
+  const { ecs, store } = deps;
+  const at = work.at;
+  const report: TickReport = { outcomes: {}, posted: 0 };
+  const failedJobs = new Set<JobName>();
+
+  // Which services, for which watches.
+  const entries = new Map<string, Entry>();
+  const entryOf = (w: WatchedTarget): Entry => {
+    const key = stateKey(w.target);
+    let entry = entries.get(key);
+    if (!entry) {
+      entry = { watched: w, health: false, ips: false };
+      entries.set(key, entry);
+    }
+    return entry;
+  };
+  for (const w of work.health) entryOf(w).health = true;
+  for (const w of work.publicIps) entryOf(w).ips = true;
+
+  // Fetch: one snapshot for everything due.
+  const refs = new Map<string, EcsServiceRef>();
+  for (const e of entries.values()) refs.set(refKey(e.watched.ref), e.watched.ref);
+  if (work.digest) for (const t of plan.ecs) refs.set(refKey(t.ref), t.ref);
+
+  const states = new Map<string, TargetState | undefined>();
+  for (const key of entries.keys()) states.set(key, await store.getState<TargetState>(key));
+
+  let lookups = new Map<string, ServiceLookup>();
+  let fetchError: string | undefined;
+  if (refs.size > 0) {
+    try {
+      const found = await ecs.describe([...refs.values()], { tasks: true, publicIps: work.publicIps.length > 0 });
+      lookups = new Map(found.map((l) => [refKey(l.ref), l]));
+    } catch (error) {
+      fetchError = errorMessage(error);
+      logger.error({ err: error, services: refs.size }, 'watch tick: reading ECS failed');
+    }
+  }
+  const snapshotOf = (ref: EcsServiceRef): ServiceSnapshot | undefined => {
+    const lookup = lookups.get(refKey(ref));
+    return lookup?.found ? lookup.snapshot : undefined;
+  };
+
+  // Tasks that left the RUNNING listing since the last tick: one DescribeTasks per cluster (and 100 ARNs).
+  const stopped = new Map<string, TaskSnapshot>();
+  const clusterErrors = new Map<string, string>();
+  if (ecs.describeTasks && !fetchError) {
+    const gone = new Map<string, { ref: EcsServiceRef; arns: string[] }>();
+    for (const [key, e] of entries) {
+      const snapshot = snapshotOf(e.watched.ref);
+      if (!e.health || !snapshot) continue;
+      const arns = tasksGoneSince(states.get(key)?.health, snapshot);
+      if (arns.length === 0) continue;
+      const ck = clusterKeyOf(e.watched.ref);
+      const group = gone.get(ck) ?? { ref: e.watched.ref, arns: [] };
+      group.arns.push(...arns);
+      gone.set(ck, group);
+    }
+    for (const [ck, { ref, arns }] of gone) {
+      try {
+        for (const task of await ecs.describeTasks({ cluster: ref.cluster, region: ref.region }, arns)) {
+          stopped.set(task.arn, task);
+        }
+      } catch (error) {
+        clusterErrors.set(ck, errorMessage(error));
+        logger.error(
+          { err: error, cluster: ref.cluster, tasks: arns.length },
+          'watch tick: describing stopped tasks failed',
+        );
+      }
+    }
+  }
+
+  // Dockhand rollouts in progress: one query for all services.
+  let rolling: DeploymentRecord[] = [];
+  if (work.publicIps.length > 0) {
+    try {
+      rolling = await store.listDeployments({ states: ['rolling_out'] });
+    } catch (error) {
+      logger.warn({ err: error }, 'watch tick: could not list rollouts in progress');
+    }
+  }
+
+  // Evaluate, render, post, remember.
+  const jobs = await Promise.all(
+    [...entries].map(async ([key, e]): Promise<{ failed: boolean; postFailed: boolean }> => {
+      const { target } = e.watched;
+      const name = targetName(target);
+      const prev = states.get(key) ?? {};
+      const next: TargetState = { ...prev };
+      const alerts: Alert[] = [];
+      const lookup = lookups.get(refKey(e.watched.ref));
+      const snapshot = snapshotOf(e.watched.ref);
+      const failure =
+        fetchError ??
+        (lookup && !lookup.found ? lookup.reason : undefined) ??
+        (snapshot ? undefined : 'ECS did not describe the service') ??
+        (e.health ? clusterErrors.get(clusterKeyOf(e.watched.ref)) : undefined);
+
+      if (failure !== undefined || !snapshot) {
+        const reason = failure ?? 'unknown';
+        const count = (prev.failure?.count ?? 0) + 1;
+        const since = prev.failure?.since ?? at.toISOString();
+        let alerted = prev.failure?.alerted ?? false;
+        if (count >= FAILING_AFTER_TICKS && !alerted) {
+          alerts.push({
+            kind: 'watch-failing',
+            card: watchFailingCard({ ...name, reason, failedTicks: count, since: new Date(since) }),
+          });
+          alerted = true;
+        }
+        next.failure = { count, since, reason, alerted };
+        if (!fetchError) logger.warn({ ...name, reason, failedTicks: count }, 'watch: service could not be read');
+      } else {
+        if (prev.failure?.alerted) {
+          alerts.push({
+            kind: 'watch-recovered',
+            card: watchRecoveredCard({
+              ...name,
+              failedTicks: prev.failure.count,
+              since: new Date(prev.failure.since),
+              at,
+            }),
+          });
+        }
+        next.failure = undefined;
+        if (e.health) {
+          const gone = tasksGoneSince(prev.health, snapshot)
+            .map((arn) => stopped.get(arn))
+            .filter((t): t is TaskSnapshot => t !== undefined);
+          const outcome = evaluateHealth(prev.health, snapshot, gone, at);
+          next.health = outcome.memory;
+          alerts.push(...healthAlerts(name, snapshot, outcome.change, at));
+        }
+        if (e.ips) {
+          const rollingOut = rolling.find((d) => d.service === target.service && d.environment === target.environment);
+          const context = {
+            rollingOut: rollingOut ? dockhandCause(rollingOut) : undefined,
+            recentlyFinished: await recentDockhandCause(store, target, prev.ips, snapshot, rollingOut, logger),
+          };
+          const outcome = evaluateIps(prev.ips, snapshot, context, at);
+          next.ips = outcome.memory;
+          for (const event of outcome.events) {
+            if (event.kind === 'private-subnet') {
+              alerts.push({ kind: 'private-subnet', card: privateSubnetCard({ ...name, taskIds: event.taskIds }) });
+            } else if (event.kind === 'changed') {
+              alerts.push({ kind: 'ip-changed', card: ipChangedCard({ ...name, ...event, at }) });
+            } else {
+              alerts.push({
+                kind: 'ip-changed-by-deployment',
+                card: ipChangedByDeploymentCard({ ...name, ...event, at }),
+              });
+            }
+          }
+        }
+      }
+
+      let postFailed = false;
+      try {
+        for (const alert of alerts) {
+          await pacer.post(target.channel, alert.card);
+          report.posted++;
+          await store.appendAudit({
+            at,
+            actor: 'dockhand',
+            action: ALERT_AUDIT_ACTION,
+            service: target.service,
+            environment: target.environment,
+            outcome: alert.kind,
+            detail: { text: alert.card.text },
+          });
+          logger.info({ ...name, alert: alert.kind, channel: target.channel }, alert.card.text);
+        }
+        if (JSON.stringify(next) !== JSON.stringify(prev)) await store.putState(key, next, at);
+      } catch (error) {
+        // Not remembered: the next tick sees the same change and tries again.
+        postFailed = true;
+        logger.error({ err: error, ...name }, 'watch: could not post or remember an alert');
+      }
+      return { failed: failure !== undefined, postFailed };
+    }),
+  );
+
+  // The digest.
+  if (work.digest && plan.digest) {
+    try {
+      await postDigest(deps, plan, pacer, at, snapshotOf, lookups, fetchError);
+      report.posted++;
+    } catch (error) {
+      failedJobs.add('digest');
+      logger.error({ err: error }, 'digest: could not post');
+    }
+  }
+
+  const entryList = [...entries.values()];
+  for (const [i, e] of entryList.entries()) {
+    const result = jobs[i];
+    if (!result || (!result.failed && !result.postFailed)) continue;
+    if (e.health) failedJobs.add('health');
+    if (e.ips) failedJobs.add('public-ips');
+  }
+  if (fetchError) {
+    if (work.health.length > 0) failedJobs.add('health');
+    if (work.publicIps.length > 0) failedJobs.add('public-ips');
+    if (work.digest) failedJobs.add('digest');
+  }
+  if (work.health.length > 0) report.outcomes.health = failedJobs.has('health') ? 'error' : 'ok';
+  if (work.publicIps.length > 0) report.outcomes['public-ips'] = failedJobs.has('public-ips') ? 'error' : 'ok';
+  if (work.digest) report.outcomes.digest = failedJobs.has('digest') ? 'error' : 'ok';
+  return report;
+};
+
+const healthAlerts = (
+  name: AlertTarget,
+  s: ServiceSnapshot,
+  change: ReturnType<typeof evaluateHealth>['change'],
+  at: Date,
+): Alert[] => {
+  if (!change) return [];
+  if (change.kind === 'degraded') {
+    return [
+      {
+        kind: 'degraded',
+        card: degradedCard({
+          ...name,
+          reasons: change.reasons,
+          stoppedTasks: change.stoppedTasks,
+          desired: s.desired,
+          running: s.running,
+          pending: s.pending,
+          revision: `${s.taskDefinition.family}:${s.taskDefinition.revision}`,
+          at,
+        }),
+      },
+    ];
+  }
+  return [
+    {
+      kind: 'recovered',
+      card: recoveredCard({
+        ...name,
+        since: change.since,
+        at,
+        reasons: change.reasons,
+        desired: s.desired,
+        running: s.running,
+      }),
+    },
+  ];
+};
+
+const dockhandCause = (d: DeploymentRecord): Extract<IpChangeCause, { kind: 'dockhand' }> => ({
+  kind: 'dockhand',
+  seq: d.seq,
+  operation: d.kind,
+  requestedBy: d.requestedBy,
+});
+
+/**
+ * When the IPs changed and ECS shows a new primary deployment since the last tick but no rollout was seen in
+ * progress (it began and ended between two ticks), the dockhand deployment that ran then, if any. Only asked in
+ * that rare case, so a steady state makes no query.
+ */
+const recentDockhandCause = async (
+  store: Store,
+  target: ResolvedTarget,
+  prev: IpMemory | undefined,
+  s: ServiceSnapshot,
+  rollingOut: DeploymentRecord | undefined,
+  logger: Logger,
+): Promise<Extract<IpChangeCause, { kind: 'dockhand' }> | undefined> => {
+  const primary = s.deployments.find((d) => d.status === 'PRIMARY');
+  if (!prev || prev.held || rollingOut || !primary || primary.id === prev.primary) return undefined;
+  if (!diffIps(prev.byTask, currentIps(s))) return undefined;
+  const started = primary.createdAt?.getTime();
+  if (started === undefined) return undefined;
+  try {
+    const recent = await store.listDeployments({
+      service: target.service,
+      environment: target.environment,
+      limit: 5,
+    });
+    const match = recent.find(
+      (d) =>
+        d.requestedAt.getTime() <= started + 60_000 &&
+        (d.finishedAt ?? d.updatedAt).getTime() >= started &&
+        d.kind !== 'scale',
+    );
+    return match ? dockhandCause(match) : undefined;
+  } catch (error) {
+    logger.warn({ err: error, service: target.service }, 'watch: could not look up recent deployments');
+    return undefined;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Digest
+
+/** "acme/api:3f2a1bc" → "3f2a1bc"; "…@sha256:4f2a…" → "sha256:4f2a…" (12 hex digits). */
+export const imageTagOf = (image: string): string => {
+  const at = image.indexOf('@');
+  if (at >= 0) return image.slice(at + 1, at + 1 + 'sha256:'.length + 12);
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  return colon > slash ? image.slice(colon + 1) : 'latest';
+};
+
+const postDigest = async (
+  deps: WatchDeps,
+  plan: WatchPlan,
+  pacer: ChannelPacer,
+  at: Date,
+  snapshotOf: (ref: EcsServiceRef) => ServiceSnapshot | undefined,
+  lookups: Map<string, ServiceLookup>,
+  fetchError: string | undefined,
+): Promise<void> => {
+  const { store, config } = deps;
+  const digestConfig = plan.digest;
+  if (!digestConfig) return;
+  const last = await store.getState<{ at: string }>(DIGEST_STATE_KEY);
+  const since = last ? new Date(last.at) : new Date(at.getTime() - FIRST_DIGEST_SPAN_MS);
+  const inRange = (d: Date) => d.getTime() > since.getTime() && d.getTime() <= at.getTime();
+
+  const rows: DigestRow[] = allTargets(config).map((target): DigestRow => {
+    const name = targetName(target);
+    const ref = ecsRef(config, target);
+    if (!ref) return { ...name, kind: 'unsupported', note: 'Docker host: not covered by the digest' };
+    const s = snapshotOf(ref);
+    if (!s) {
+      const lookup = lookups.get(refKey(ref));
+      const note = fetchError ?? (lookup && !lookup.found ? lookup.reason : 'not described');
+      return { ...name, kind: 'missing', note };
+    }
+    const verdict = assessHealth(s);
+    const container = target.envConfig.target.type === 'ecs' ? target.envConfig.target.container : undefined;
+    const image = s.taskDefinition.containers.find((c) => c.name === container)?.image;
+    return {
+      ...name,
+      kind: 'found',
+      revision: `${s.taskDefinition.family}:${s.taskDefinition.revision}`,
+      ...(image === undefined ? {} : { imageTag: imageTagOf(image) }),
+      running: s.running,
+      desired: s.desired,
+      health: verdict.state,
+      reasons: verdict.reasons,
+    };
+  });
+
+  const deployments = (await store.listDeployments({ limit: 500 }))
+    .filter((d) => inRange(d.finishedAt ?? d.updatedAt))
+    .map((d) => ({
+      service: d.service,
+      environment: d.environment,
+      seq: d.seq,
+      operation: d.kind,
+      state: d.state,
+      requestedBy: d.requestedBy,
+      at: d.finishedAt ?? d.updatedAt,
+    }));
+  const alerts = (await store.listAudit({ action: ALERT_AUDIT_ACTION, limit: 500 }))
+    .filter((a) => inRange(a.at))
+    .map((a) => ({
+      service: a.service ?? '',
+      environment: a.environment ?? '',
+      at: a.at,
+      kind: a.outcome,
+      text: typeof a.detail?.text === 'string' ? a.detail.text : a.outcome,
+    }));
+  const digest: Digest = { since, at, rows, deployments, alerts, error: fetchError };
+  await pacer.post(digestConfig.channel, digestCard(digest));
+  await store.putState(DIGEST_STATE_KEY, { at: at.toISOString() }, at);
+};

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import {
+  degradedCard,
+  digestCard,
+  ipChangedByDeploymentCard,
+  ipChangedCard,
+  privateSubnetCard,
+  recoveredCard,
+  stoppedGroupLine,
+  watchFailingCard,
+  watchRecoveredCard,
+} from '../../src/slack/blocks/alerts.ts';
+import { at } from '../support/builders.ts';
+
+const api = { service: 'api', environment: 'production' };
+const now = at('2026-11-21T12:00:00Z');
+
+describe('alert cards (golden)', () => {
+  it('renders a degraded service with grouped stopped tasks', async () => {
+    const group = {
+      reason: 'Essential container in task exited',
+      count: 3,
+      exampleTaskId: '0f5a1c2b3d4e5f60',
+      exitCodes: [137],
+    };
+    const card = degradedCard({
+      ...api,
+      reasons: [stoppedGroupLine(group), '1 of 2 tasks running'],
+      stoppedTasks: [group],
+      desired: 2,
+      running: 1,
+      pending: 1,
+      revision: 'api:42',
+      at: now,
+    });
+    expect(card.text).toContain('3 tasks stopped: Essential container in task exited (exit 137)');
+    await expect(card).toMatchFileSnapshot('golden/alert-degraded.json');
+  });
+
+  it('renders a recovery with how long it lasted', async () => {
+    const card = recoveredCard({
+      ...api,
+      since: at('2026-11-21T11:45:00Z'),
+      at: now,
+      reasons: ['1 task stopped: Essential container in task exited (exit 137)'],
+      desired: 2,
+      running: 2,
+    });
+    expect(card.text).toBe('api · production recovered after 15m');
+    await expect(card).toMatchFileSnapshot('golden/alert-recovered.json');
+  });
+
+  it('renders an IP change not caused by a deployment, with which task replaced which', async () => {
+    const card = ipChangedCard({
+      ...api,
+      before: ['203.0.113.1', '203.0.113.2'],
+      after: ['203.0.113.2', '203.0.113.3'],
+      added: ['203.0.113.3'],
+      removed: ['203.0.113.1'],
+      replacements: [
+        { fromTaskId: '0f5a1c2b3d4e5f60', fromIp: '203.0.113.1', toTaskId: '9e8d7c6b5a4f3e2d', toIp: '203.0.113.3' },
+      ],
+      cause: { kind: 'none' },
+      at: now,
+    });
+    expect(card.text).toContain('added 203.0.113.3; removed 203.0.113.1');
+    await expect(card).toMatchFileSnapshot('golden/alert-ip-changed.json');
+  });
+
+  it('renders the summary of IP changes held during a dockhand deployment', async () => {
+    const card = ipChangedByDeploymentCard({
+      ...api,
+      before: ['203.0.113.1', '203.0.113.2'],
+      after: ['203.0.113.7', '203.0.113.8'],
+      added: ['203.0.113.7', '203.0.113.8'],
+      removed: ['203.0.113.1', '203.0.113.2'],
+      replacements: [],
+      cause: { kind: 'dockhand', seq: 42, operation: 'deploy', requestedBy: 'U0REQUESTER' },
+      since: at('2026-11-21T11:55:00Z'),
+      at: now,
+      stillInProgress: false,
+    });
+    expect(card.text).toContain('caused by deployment #42');
+    await expect(card).toMatchFileSnapshot('golden/alert-ip-changed-by-deployment.json');
+  });
+
+  it('renders the one-time private-subnet notice', async () => {
+    await expect(
+      privateSubnetCard({ ...api, taskIds: ['0f5a1c2b3d4e5f60718293a4b5c6d7e8', '9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b'] }),
+    ).toMatchFileSnapshot('golden/alert-private-subnet.json');
+  });
+
+  it('renders a failing watch', async () => {
+    const card = watchFailingCard({
+      ...api,
+      reason: 'describe services api in cluster prod: AccessDeniedException: not authorized',
+      failedTicks: 3,
+      since: at('2026-11-21T11:57:00Z'),
+    });
+    expect(card.text).toBe(
+      'watch for api · production is failing: describe services api in cluster prod: AccessDeniedException: not authorized',
+    );
+    await expect(card).toMatchFileSnapshot('golden/alert-watch-failing.json');
+  });
+
+  it('renders a watch working again', async () => {
+    await expect(
+      watchRecoveredCard({ ...api, failedTicks: 5, since: at('2026-11-21T11:55:00Z'), at: now }),
+    ).toMatchFileSnapshot('golden/alert-watch-recovered.json');
+  });
+
+  it('renders the digest of every service, deployments and alerts', async () => {
+    const card = digestCard({
+      since: at('2026-11-20T09:00:00Z'),
+      at: at('2026-11-21T09:00:00Z'),
+      rows: [
+        {
+          ...api,
+          kind: 'found',
+          revision: 'api:42',
+          imageTag: '3f2a1bc',
+          running: 2,
+          desired: 2,
+          health: 'healthy',
+          reasons: [],
+        },
+        {
+          service: 'api',
+          environment: 'staging',
+          kind: 'found',
+          revision: 'api:43',
+          imageTag: 'sha256:4f2a9c0d1e2b',
+          running: 1,
+          desired: 2,
+          health: 'degraded',
+          reasons: ['1 of 2 tasks running'],
+        },
+        {
+          service: 'worker',
+          environment: 'production',
+          kind: 'missing',
+          note: 'service worker not found in cluster prod',
+        },
+        { service: 'web', environment: 'box', kind: 'unsupported', note: 'Docker host: not covered by the digest' },
+      ],
+      deployments: [
+        {
+          ...api,
+          seq: 42,
+          operation: 'deploy',
+          state: 'succeeded',
+          requestedBy: 'U0REQUESTER',
+          at: at('2026-11-20T15:00:00Z'),
+        },
+      ],
+      alerts: [
+        {
+          service: 'api',
+          environment: 'staging',
+          at: at('2026-11-20T16:00:00Z'),
+          kind: 'degraded',
+          text: 'api · staging is degraded: 1 of 2 tasks running',
+        },
+      ],
+    });
+    expect(card.text).toBe('Daily digest: 4 services (1 healthy, 1 degraded, 2 unknown), 1 deployment, 1 alert');
+    await expect(card).toMatchFileSnapshot('golden/alert-digest.json');
+  });
+});

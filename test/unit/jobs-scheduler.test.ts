@@ -1,0 +1,228 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/adapters/store/index.ts';
+import { type Config, configSchema } from '../../src/config/schema.ts';
+import { createScheduler } from '../../src/jobs/index.ts';
+import { ChannelPacer } from '../../src/jobs/pacer.ts';
+import { imageTagOf } from '../../src/jobs/watcher.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import type {
+  Clock,
+  DescribeOptions,
+  EcsReader,
+  EcsServiceRef,
+  MessageRef,
+  Notifier,
+  OutgoingMessage,
+  ServiceLookup,
+  ServiceSnapshot,
+  Store,
+} from '../../src/ports.ts';
+import { aSnapshot } from '../support/builders.ts';
+
+class FakeClock implements Clock {
+  t: number;
+  constructor(iso: string) {
+    this.t = Date.parse(iso);
+  }
+  now(): Date {
+    return new Date(this.t);
+  }
+  async sleep(ms: number): Promise<void> {
+    this.t += ms;
+  }
+}
+
+class RecordingNotifier implements Notifier {
+  readonly posts: { channel: string; text: string; at: number }[] = [];
+  readonly clock: Clock;
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
+    this.posts.push({ channel, text: message.text, at: this.clock.now().getTime() });
+    return { channel, ts: String(this.posts.length) };
+  }
+  async update(): Promise<void> {}
+  async updateNow(): Promise<void> {}
+  async ephemeral(): Promise<void> {}
+  async flush(): Promise<void> {}
+}
+
+/** An EcsReader that answers from a table, counts calls, and can be made slow or failing. */
+class FakeEcs implements EcsReader {
+  readonly snapshots = new Map<string, ServiceSnapshot>();
+  calls: { refs: string[]; options: DescribeOptions | undefined }[] = [];
+  gate: Promise<void> | undefined;
+  failWith: Error | undefined;
+  async describe(refs: readonly EcsServiceRef[], options?: DescribeOptions): Promise<ServiceLookup[]> {
+    this.calls.push({ refs: refs.map((r) => r.service), options });
+    if (this.gate) await this.gate;
+    if (this.failWith) throw this.failWith;
+    return refs.map((ref): ServiceLookup => {
+      const snapshot = this.snapshots.get(ref.service);
+      return snapshot ? { ref, found: true, snapshot: { ...snapshot, ref } } : { ref, found: false, reason: 'missing' };
+    });
+  }
+}
+
+const configWith = (watch: Record<string, string>, extra: Record<string, unknown> = {}): Config =>
+  configSchema.parse({
+    defaults: { channel: '#ops', region: 'us-east-1' },
+    services: {
+      api: {
+        environments: { production: { target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' } } },
+        watch,
+      },
+      web: {
+        environments: { box: { target: { type: 'docker', host: 'unix:///var/run/docker.sock', container: 'web' } } },
+      },
+    },
+    ...extra,
+  });
+
+let store: Store;
+let clock: FakeClock;
+let notifier: RecordingNotifier;
+let ecs: FakeEcs;
+let metrics: Metrics;
+
+beforeEach(async () => {
+  store = await openStore('sqlite::memory:', { instance: 'unit' });
+  clock = new FakeClock('2026-11-21T12:00:00Z');
+  notifier = new RecordingNotifier(clock);
+  ecs = new FakeEcs();
+  ecs.snapshots.set('api', aSnapshot());
+  metrics = createMetrics();
+});
+
+afterEach(async () => {
+  await store.close();
+});
+
+const scheduler = (config: Config) =>
+  createScheduler({ config, ecs, store, notifier, clock, logger: createLogger('silent'), metrics, instance: 'unit' });
+
+const ticksCounted = async (job: string, outcome: string): Promise<number> =>
+  (await metrics.jobTicks.get()).values.find((v) => v.labels.job === job && v.labels.outcome === outcome)?.value ?? 0;
+
+describe('the scheduler', () => {
+  it('runs each watch at its own schedule and both together from one snapshot', async () => {
+    const s = scheduler(configWith({ health: '*/5 * * * *', publicIps: '*/10 * * * *' }));
+    const due: (DescribeOptions | undefined)[] = [];
+    for (let minute = 0; minute < 11; minute++) {
+      const before = ecs.calls.length;
+      await s.tick(clock.now());
+      if (ecs.calls.length > before) due.push(ecs.calls.at(-1)?.options);
+      clock.t += 60_000;
+    }
+    // 12:00 both (IPs asked), 12:05 health only, 12:10 both: three describes in eleven minutes.
+    expect(due).toEqual([
+      { tasks: true, publicIps: true },
+      { tasks: true, publicIps: false },
+      { tasks: true, publicIps: true },
+    ]);
+  });
+
+  it('never overlaps a slow tick with the next one', async () => {
+    const s = scheduler(configWith({ health: '* * * * *' }));
+    let open: () => void = () => {};
+    ecs.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const slow = s.tick(clock.now());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    clock.t += 60_000;
+    expect(await s.tick(clock.now())).toBeUndefined();
+    expect(ecs.calls).toHaveLength(1);
+    open();
+    await slow;
+    expect(await ticksCounted('health', 'skipped')).toBe(1);
+    expect(await ticksCounted('health', 'ok')).toBe(1);
+  });
+
+  it('counts failed ticks, and says once that the watch fails', async () => {
+    const s = scheduler(configWith({ health: '* * * * *' }));
+    ecs.failWith = new Error('describe services api in cluster prod: ThrottlingException: Rate exceeded');
+    for (let i = 0; i < 4; i++) {
+      await s.tick(clock.now());
+      clock.t += 60_000;
+    }
+    expect(await ticksCounted('health', 'error')).toBe(4);
+    expect(notifier.posts.map((p) => p.text)).toEqual([
+      'watch for api · production is failing: describe services api in cluster prod: ThrottlingException: Rate exceeded',
+    ]);
+  });
+
+  it('runs a job now whatever its schedule', async () => {
+    const s = scheduler(configWith({ publicIps: '0 3 * * *' }));
+    await s.runNow('public-ips');
+    expect(ecs.calls).toEqual([{ refs: ['api'], options: { tasks: true, publicIps: true } }]);
+  });
+
+  it('starts and stops its cron tasks', async () => {
+    const s = scheduler(configWith({ health: '0 3 * * *' }, { digest: { channel: '#digest', schedule: '0 9 * * *' } }));
+    s.start();
+    await s.stop();
+    expect(ecs.calls).toEqual([]);
+  });
+
+  it('posts a digest of every service with the deployments and alerts since the last one', async () => {
+    const config = configWith({ health: '* * * * *' }, { digest: { channel: '#digest', schedule: '0 9 * * *' } });
+    const s = scheduler(config);
+    clock.t = Date.parse('2026-11-21T08:58:00Z');
+    await s.tick(clock.now());
+    ecs.snapshots.set('api', aSnapshot({ running: 1 }));
+    clock.t += 60_000;
+    await s.tick(clock.now());
+    const deployment = await store.createDeployment(
+      {
+        kind: 'deploy',
+        service: 'api',
+        environment: 'production',
+        state: 'rolling_out',
+        requestedBy: 'U0ALICE',
+        request: {},
+      },
+      clock.now(),
+    );
+    await store.transition(deployment.id, { from: ['rolling_out'], to: 'succeeded', actor: 'dockhand' }, clock.now());
+    clock.t = Date.parse('2026-11-21T09:00:00Z');
+    await s.tick(clock.now());
+    const digest = notifier.posts.find((p) => p.channel === '#digest');
+    expect(digest?.text).toBe('Daily digest: 2 services (1 degraded, 1 unknown), 1 deployment, 1 alert');
+    // One snapshot for the watch and the digest due in the same minute.
+    expect(ecs.calls).toHaveLength(3);
+
+    // The next digest starts where this one ended.
+    clock.t = Date.parse('2026-11-22T09:00:00Z');
+    await s.tick(clock.now());
+    expect(notifier.posts.filter((p) => p.channel === '#digest').at(-1)?.text).toBe(
+      'Daily digest: 2 services (1 degraded, 1 unknown), 0 deployments, 0 alerts',
+    );
+  });
+});
+
+describe('the channel pacer', () => {
+  it('spaces posts to one channel a second apart and lets other channels go', async () => {
+    const pacer = new ChannelPacer(notifier, clock);
+    await Promise.all([
+      pacer.post('#a', { text: '1' }),
+      pacer.post('#a', { text: '2' }),
+      pacer.post('#b', { text: '3' }),
+      pacer.post('#a', { text: '4' }),
+    ]);
+    const a = notifier.posts.filter((p) => p.channel === '#a').map((p) => p.at);
+    expect(a[1]! - a[0]!).toBeGreaterThanOrEqual(1000);
+    expect(a[2]! - a[1]!).toBeGreaterThanOrEqual(1000);
+    expect(notifier.posts.map((p) => p.text).sort()).toEqual(['1', '2', '3', '4']);
+  });
+});
+
+describe('image tags in the digest', () => {
+  it('shows the tag, or the start of the digest', () => {
+    expect(imageTagOf('123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/api:3f2a1bc')).toBe('3f2a1bc');
+    expect(imageTagOf('127.0.0.1:5000/acme/api')).toBe('latest');
+    expect(imageTagOf('acme/api@sha256:4f2a9c0d1e2b3f4a5b6c')).toBe('sha256:4f2a9c0d1e2b');
+  });
+});
