@@ -1,7 +1,11 @@
 import { parseDockhand } from '../src/core/grammar.ts';
+import { operationHistory } from '../src/core/operate/history.ts';
+import { taskAddresses } from '../src/core/operate/ips.ts';
+import { lockService, unlockService } from '../src/core/operate/locks.ts';
 import { resolveTarget } from '../src/core/targets.ts';
 import { COMMANDS, type CommandName } from '../src/core/usage.ts';
-import { DockhandError } from '../src/errors.ts';
+import type { Directory } from '../src/ports.ts';
+import { historyMessage, ipsMessage, lockedMessage, lockLine, unlockedMessage } from '../src/slack/blocks/operate.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
@@ -14,17 +18,68 @@ export const helpText = (): string =>
     '`to` and `in` are interchangeable; without one, the service’s first environment is meant.',
   ].join('\n');
 
-/** `/dockhand help | lock | unlock | history | ips`. */
+export interface DockhandCommandDeps extends CommandDeps {
+  directory: Directory;
+  /** Names this process in locks. */
+  instance: string;
+}
+
+/** `/dockhand help | lock | unlock | history | ips`. Lock changes are announced in the channel; the rest is private. */
 export const dockhandCommand =
-  (deps: CommandDeps): CommandHandler =>
-  async ({ command, ack }) => {
+  (deps: DockhandCommandDeps): CommandHandler =>
+  async ({ command, ack, respond }) => {
     const request = parseDockhand(command.text);
     if (request.sub === 'help') {
       await ack({ response_type: 'ephemeral', text: helpText() });
       return;
     }
-    resolveTarget(deps.config, request.service, request.env);
-    throw new DockhandError('invalid', `\`/dockhand ${request.sub}\` is not available in this version of dockhand.`, {
-      hint: 'See `/dockhand help` for what it can do today.',
-    });
+    const target = resolveTarget(deps.config, request.service, request.env);
+    const user = command.user_id;
+    await ack();
+    switch (request.sub) {
+      case 'lock': {
+        const outcome = await lockService(deps, target, user, request.reason);
+        if (outcome.result === 'locked') {
+          await respond({
+            response_type: 'in_channel',
+            ...lockedMessage(target.service, target.environment, outcome.lock),
+          });
+        } else {
+          const by = outcome.deployment
+            ? ` (deployment #${outcome.deployment.seq}, ${outcome.deployment.state.replace('_', ' ')})`
+            : '';
+          await respond({
+            response_type: 'ephemeral',
+            text: `:no_entry: It is already locked${by}. ${lockLine(outcome.held)}`,
+          });
+        }
+        return;
+      }
+      case 'unlock': {
+        const outcome = await unlockService(deps, target, user);
+        if (outcome.result === 'unlocked') {
+          await respond({
+            response_type: 'in_channel',
+            ...unlockedMessage(target.service, target.environment, user, outcome.lock),
+          });
+        } else if (outcome.result === 'not_locked') {
+          await respond({
+            response_type: 'ephemeral',
+            text: `\`${target.service}\` in \`${target.environment}\` is not locked; nothing changed.`,
+          });
+        } else {
+          await respond({
+            response_type: 'ephemeral',
+            text: `:no_entry: You cannot unlock \`${target.service}\` in \`${target.environment}\`: ${outcome.reason} ${lockLine(outcome.lock)}`,
+          });
+        }
+        return;
+      }
+      case 'history':
+        await respond({ response_type: 'ephemeral', ...historyMessage(await operationHistory(deps, target)) });
+        return;
+      case 'ips':
+        await respond({ response_type: 'ephemeral', ...ipsMessage(await taskAddresses(deps, target)) });
+        return;
+    }
   };

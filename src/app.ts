@@ -8,6 +8,7 @@ import { registerCommands } from '../commands/index.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
 import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
+import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
 import { connectDocker } from './adapters/docker/connect.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
@@ -19,10 +20,12 @@ import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
 import { asDockhandError } from './errors.ts';
 import { createHttpServer } from './http/server.ts';
+import { createScheduler } from './jobs/index.ts';
 import { type Logger, slackLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
-import { deploymentCard, dryRunCard } from './slack/blocks/deploy.ts';
+import { dryRunCard } from './slack/blocks/deploy.ts';
+import { operationCard } from './slack/blocks/operate.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackNotifier } from './slack/notifier.ts';
 
@@ -132,14 +135,32 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     builder: new DockerImageBuilder(docker),
     registry,
     ecs: new AwsEcsDeployer({ clients: aws, publicIps }),
-    render: deploymentCard,
+    render: operationCard,
     instance: settings.instanceId,
     pollMs: settings.rolloutPollMs,
     track,
   });
 
+  const scheduler = createScheduler({
+    config,
+    ecs,
+    store,
+    notifier,
+    clock,
+    logger: logger.child({ component: 'watch' }),
+    metrics,
+    instance: settings.instanceId,
+  });
+
   const commandDeps = { config, ecs, store, clock, logger, metrics, track };
-  registerCommands(app, { ...commandDeps, deployments, renderDryRun: (view) => dryRunCard(view) });
+  registerCommands(app, {
+    ...commandDeps,
+    deployments,
+    renderDryRun: (view) => dryRunCard(view),
+    logs: new AwsLogReader({ clients: aws }),
+    directory,
+    instance: settings.instanceId,
+  });
   registerActions(app, { ...commandDeps, deployments });
   app.error(async (error) => {
     const e = asDockhandError(error);
@@ -178,6 +199,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       });
       if (settings.socketMode) await app.start();
       await deployments.resume();
+      scheduler.start();
       started = true;
       const port = (server.address() as AddressInfo).port;
       logger.info({ port, mode: settings.socketMode ? 'socket' : 'http' }, 'dockhand is listening');
@@ -189,6 +211,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       server.closeIdleConnections();
       if (settings.socketMode) await app.stop().catch(() => {});
       deployments.stop();
+      await scheduler.stop();
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
       const drained = await Promise.race([Promise.allSettled([...inFlight]).then(() => 'drained' as const), deadline]);
       if (drained === 'timeout') logger.warn({ pending: inFlight.size }, 'stopped with work still in flight');

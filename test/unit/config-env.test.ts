@@ -89,7 +89,9 @@ describe('readEnv', () => {
 
   it('rejects a port that is not a number from 0 to 65535', () => {
     for (const PORT of ['http', '65536', '80.5', '-1']) {
-      expect(problemsOf({ ...http, PORT })).toEqual(['PORT: expected a TCP port (0 = any free port): an integer from 0 to 65535']);
+      expect(problemsOf({ ...http, PORT })).toEqual([
+        'PORT: expected a TCP port (0 = any free port): an integer from 0 to 65535',
+      ]);
     }
   });
 

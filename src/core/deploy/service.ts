@@ -358,7 +358,7 @@ export class DeploymentService {
 
   async #expire(id: string): Promise<void> {
     const deployment = await this.#deps.store.getDeployment(id);
-    if (!deployment || deployment.state !== 'awaiting_approval') return;
+    if (deployment?.state !== 'awaiting_approval') return;
     const expired = await this.#transition(
       deployment,
       ['awaiting_approval'],
@@ -431,7 +431,11 @@ export class DeploymentService {
       const started = clock.now();
       const { deploymentId } = await ecs.updateService(
         ecsTarget,
-        taskDefinitionArn ? { taskDefinitionArn } : { forceNewDeployment: true },
+        deployment.kind === 'scale'
+          ? { desiredCount: deployment.request.desiredCount as number }
+          : taskDefinitionArn
+            ? { taskDefinitionArn }
+            : { forceNewDeployment: true },
       );
       deployment = await this.#deps.store.updateDeployment(
         deployment.id,
@@ -613,7 +617,7 @@ export class DeploymentService {
   async abort(id: string, user: string): Promise<void> {
     const { store, clock, ecs } = this.#deps;
     const deployment = await store.getDeployment(id);
-    if (!deployment || deployment.state !== 'rolling_out')
+    if (deployment?.state !== 'rolling_out')
       throw new Refusal('Only a rollout in progress can be aborted; nothing changed.');
     const policy = this.#policy(deployment);
     const allowed =
@@ -666,6 +670,66 @@ export class DeploymentService {
         undoes: deployment.id,
       },
     });
+  }
+
+  /**
+   * `/rollback`: without a revision, the one that ran before the last successful dockhand deployment (which it then
+   * marks rolled back), or, when dockhand has no such history, the previous ACTIVE revision of the family. With a
+   * revision, that one, if it is an ACTIVE revision of the service's family.
+   */
+  async rollbackTo(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
+    const { ecs } = this.#deps;
+    const ecsTarget = this.#ecsTarget(target);
+    const current = await ecs.currentTaskDefinition(ecsTarget);
+    const running = `${current.family}:${current.revision}`;
+    let request: Record<string, unknown> | undefined;
+    if (revision !== undefined) {
+      if (revision === current.revision) {
+        return {
+          result: 'refused',
+          message: `\`${target.service}\` in \`${target.environment}\` already runs \`${running}\`.`,
+        };
+      }
+      const found = (await ecs.listRevisions(ecsTarget, current.family, 2000)).find((r) => r.revision === revision);
+      if (!found) {
+        return {
+          result: 'refused',
+          message: `revision ${revision} is not an ACTIVE revision of family ${current.family}.`,
+        };
+      }
+      request = {
+        taskDefinitionArn: found.arn,
+        revision: `${current.family}:${revision}`,
+        rule: 'the revision asked for',
+      };
+    } else {
+      const last = await this.#lastSucceeded(target.service, target.environment);
+      const previous = last?.facts.previousTaskDefinitionArn;
+      if (last && typeof previous === 'string' && previous !== current.arn) {
+        request = {
+          taskDefinitionArn: previous,
+          revision: last.facts.previousRevision ?? previous,
+          rule: `the revision that ran before deployment #${last.seq}`,
+          undoes: last.id,
+        };
+      } else {
+        const older = (await ecs.listRevisions(ecsTarget, current.family, 100)).find(
+          (r) => r.revision < current.revision,
+        );
+        if (!older) {
+          return {
+            result: 'refused',
+            message: `dockhand has no deployment of \`${target.service}\` in \`${target.environment}\` to undo, and family ${current.family} has no ACTIVE revision before ${current.revision}.`,
+          };
+        }
+        request = {
+          taskDefinitionArn: older.arn,
+          revision: `${current.family}:${older.revision}`,
+          rule: `the previous ACTIVE revision of family ${current.family} (dockhand has no deployment to undo)`,
+        };
+      }
+    }
+    return this.request({ kind: 'rollback', target, user, request });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -834,6 +898,13 @@ export class DeploymentService {
     const what = owner
       ? `deployment #${owner.seq} (${owner.state.replace('_', ' ')}) requested by ${mention(owner.requestedBy)}`
       : `${mention(held.holder)}`;
+    if (!owner && held.owner.startsWith('manual:')) {
+      const since = held.acquiredAt
+        .toISOString()
+        .replace(/:\d\d\.\d+Z$/, ' UTC')
+        .replace('T', ' ');
+      return `\`${target.service}\` in \`${target.environment}\` is locked by ${what} since ${since}${held.reason ? `: ${held.reason}` : ''}. Nothing was changed; ask them, or an approver, to run \`/dockhand unlock ${target.service} in ${target.environment}\`.`;
+    }
     return `\`${target.service}\` in \`${target.environment}\` is locked by ${what}${held.reason ? `: ${held.reason}` : ''}. Try again when it is done.`;
   }
 }

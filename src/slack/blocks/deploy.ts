@@ -171,7 +171,9 @@ const targetRevision = (v: DeploymentView): string | undefined => {
   const revision = str(v.facts.revision);
   if (revision) return revision;
   const requested = num(v.request.revision) ?? str(v.request.revision);
-  return requested === undefined ? undefined : `${v.service}:${requested}`;
+  if (requested === undefined) return undefined;
+  // A rollback stores "family:revision"; a bare number is a revision of the service's family.
+  return String(requested).includes(':') ? String(requested) : `${v.service}:${requested}`;
 };
 
 /** "Deploy api → production", "Scale api → production to 4". */
@@ -235,7 +237,8 @@ export const commandFor = (v: DeploymentRecord): string => {
       return `/deploy ${v.service}${source} to ${v.environment}${v.kind === 'restart' ? ' --restart' : ''}`;
     }
     case 'rollback': {
-      const revision = str(v.request.revision);
+      // The command takes the revision number only ("api:41" → 41).
+      const revision = str(v.request.revision)?.split(':').at(-1);
       return `/rollback ${v.service} to ${v.environment}${revision ? ` ${revision}` : ''}`;
     }
     case 'scale':

@@ -1,0 +1,41 @@
+import type { Config } from '../../config/schema.ts';
+import { DockhandError } from '../../errors.ts';
+import type { EcsReader, TaskSnapshot } from '../../ports.ts';
+import { ecsRef, type ResolvedTarget } from '../targets.ts';
+
+export interface TaskAddresses {
+  service: string;
+  environment: string;
+  tasks: Pick<TaskSnapshot, 'id' | 'revision' | 'lastStatus' | 'privateIp' | 'publicIp' | 'startedAt'>[];
+}
+
+/** `/dockhand ips`: the public and private IPs of a service's tasks now. */
+export const taskAddresses = async (
+  deps: { config: Config; ecs: EcsReader },
+  target: ResolvedTarget,
+): Promise<TaskAddresses> => {
+  const ref = ecsRef(deps.config, target);
+  if (!ref) {
+    throw new DockhandError(
+      'invalid',
+      `\`${target.service}\` in \`${target.environment}\` runs on a Docker host; its address is the host's.`,
+    );
+  }
+  const [lookup] = await deps.ecs.describe([ref], { tasks: true, publicIps: true });
+  if (!lookup?.found) {
+    throw new DockhandError(
+      'not_found',
+      `service ${ref.service} in cluster ${ref.cluster}: ${lookup?.found === false ? lookup.reason : 'not found'}`,
+      { hint: 'Check the cluster and service names in dockhand.yml.' },
+    );
+  }
+  const tasks = lookup.snapshot.tasks.map((t) => ({
+    id: t.id,
+    revision: t.revision,
+    lastStatus: t.lastStatus,
+    privateIp: t.privateIp,
+    publicIp: t.publicIp,
+    startedAt: t.startedAt,
+  }));
+  return { service: target.service, environment: target.environment, tasks };
+};
