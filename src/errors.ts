@@ -116,3 +116,14 @@ export class BuildFailedError extends DockhandError {
     this.output = output;
   }
 }
+
+/** A Docker-host deployment whose new container never became healthy: its last log lines, the old one kept. */
+export class HostDeployError extends DockhandError {
+  readonly logLines: readonly string[];
+
+  constructor(message: string, logLines: readonly string[], options: DockhandErrorOptions = {}) {
+    super('docker', message, options);
+    this.name = 'HostDeployError';
+    this.logLines = logLines;
+  }
+}

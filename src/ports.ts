@@ -531,3 +531,98 @@ export type ServiceLogs =
 export interface LogReader {
   serviceLogs(target: EcsDeployTarget, query: LogQuery): Promise<ServiceLogs>;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Docker-host target (issue: Docker-host target). A plain Docker engine (unix://, tcp://, ssh://) runs the
+// service's containers, named `<container>` (one replica) or `<container>-1…N`, labelled with what dockhand knows.
+
+/** A `type: docker` environment target, with the names it belongs to. */
+export interface DockerHostTarget {
+  service: string;
+  environment: string;
+  host: string;
+  container: string;
+  ports: readonly string[];
+  env: Readonly<Record<string, string>>;
+  volumes: readonly string[];
+  healthcheck?: { port: number; path?: string | undefined } | undefined;
+  replicas: number;
+  publicAddress?: string | undefined;
+  tls?: { ca: string; cert: string; key: string } | undefined;
+  sshKey?: string | undefined;
+}
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+export interface HostContainer {
+  id: string;
+  name: string;
+  /** The image reference it was started from (name@digest or name:tag). */
+  image: string;
+  /** sha256:… of the image's repo digest when known. */
+  digest?: string | undefined;
+  /** running, exited, restarting, created… */
+  state: string;
+  /** From the container's HEALTHCHECK; UNKNOWN when it has none. */
+  health: Health;
+  startedAt?: Date | undefined;
+  restartCount: number;
+  exitCode?: number | undefined;
+  /** dockhand.* labels: service, environment, deployment, digest. */
+  labels: Readonly<Record<string, string>>;
+  /** "0.0.0.0:80->8080/tcp". */
+  ports: string[];
+}
+
+export interface HostSnapshot {
+  /** The engine URL without credentials. */
+  host: string;
+  /** Where the service is reached: config publicAddress, else the host part of the engine URL. */
+  publicAddress?: string | undefined;
+  containers: HostContainer[];
+}
+
+export type HostPhase = 'pulling' | 'stopping_old' | 'starting' | 'waiting_healthy' | 'removing_old' | 'restoring_old';
+
+export interface HostDeployRequest {
+  target: DockerHostTarget;
+  /** What to run: name@digest (preferred) or name:tag. */
+  image: string;
+  /** Pull credentials; undefined = anonymous, or the image is already on the engine. */
+  auth?: RegistryAuth | undefined;
+  /** Pull before starting (false when the engine that built the image is the one that runs it). */
+  pull: boolean;
+  deploymentId: string;
+  /** Replicas to run; default target.replicas. */
+  replicas?: number | undefined;
+  onProgress?: ((phase: HostPhase, detail?: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface HostDeployResult {
+  containers: HostContainer[];
+  /** The image the replaced containers ran (for rollback), when there were any. */
+  previousImage?: string | undefined;
+  /** True when a fixed host port forced stop-old-then-start-new (a short gap in service). */
+  gap: boolean;
+}
+
+/**
+ * Deploys and inspects a service on a Docker host. A failed deploy (never healthy) removes what it started,
+ * leaves the previous containers running (restarting them if they had to be stopped for a fixed port), and throws
+ * HostDeployError with the new container's last log lines.
+ */
+export interface DockerHostRuntime {
+  snapshot(target: DockerHostTarget): Promise<HostSnapshot>;
+  deploy(request: HostDeployRequest): Promise<HostDeployResult>;
+  /** Adds or removes replicas running the current image (`<container>-1…N`). */
+  scale(target: DockerHostTarget, replicas: number, deploymentId: string): Promise<HostDeployResult>;
+  logs(
+    target: DockerHostTarget,
+    query: { since: Date; grep?: string | undefined; limit: number },
+  ): Promise<{ lines: { at: Date; container: string; message: string }[]; incomplete: boolean }>;
+}
