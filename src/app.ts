@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
@@ -37,6 +37,9 @@ export interface DockhandOptions {
   /** Overrides for tests; by default the real clock and the AWS adapters. */
   clock?: Clock;
   ecs?: EcsReader;
+  /** Local mode: the address to listen on (default all interfaces) and extra HTTP routes (console, emulator). */
+  listenHost?: string;
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
 
 export interface Dockhand {
@@ -173,6 +176,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     metrics,
     logger,
     slack: receiver?.requestListener,
+    extra: options.extraRoutes,
     health: async () => {
       const checks: Record<string, string> = {
         app: started ? 'ok' : 'starting',
@@ -195,7 +199,8 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     async start() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(settings.port, () => resolve());
+        if (options.listenHost) server.listen(settings.port, options.listenHost, () => resolve());
+        else server.listen(settings.port, () => resolve());
       });
       if (settings.socketMode) await app.start();
       await deployments.resume();

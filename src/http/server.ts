@@ -14,6 +14,8 @@ export interface HttpServerOptions {
   /** Bolt's HTTPReceiver request listener (HTTP mode); undefined in Socket Mode. */
   slack?: RequestListener | undefined;
   slackPath?: string;
+  /** More routes (the local console and its Slack emulator): handles the request and returns true, or returns false. */
+  extra?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>) | undefined;
   /** Seconds a request's timestamp may differ from now, either way (Slack recommends 5 minutes). */
   maxClockSkewSec?: number;
   now?: () => number;
@@ -81,6 +83,20 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
     if (options.slack && path === slackPath) {
       if (req.method !== 'POST') return send(res, 405, 'text/plain', 'method not allowed');
       return handleSlack(req, res, options.slack);
+    }
+    if (options.extra) {
+      Promise.resolve(options.extra(req, res))
+        .then((handled) => {
+          if (!handled) {
+            req.resume();
+            send(res, 404, 'text/plain', 'not found');
+          }
+        })
+        .catch((err: unknown) => {
+          logger.error({ err, path }, 'request failed');
+          if (!res.headersSent) send(res, 500, 'text/plain', 'internal error');
+        });
+      return;
     }
     req.resume();
     send(res, 404, 'text/plain', 'not found');
