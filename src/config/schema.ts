@@ -106,7 +106,8 @@ const service = z.strictObject({
   source: z.union([gitSource, pathSource], { error: 'expected { git, ref } or { path }' }).optional(),
   image: z
     .strictObject({
-      registry: name,
+      /** Omitted: the image stays on the engine that built it (Docker-host targets on that engine only). */
+      registry: name.optional(),
       repository: z
         .string()
         .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lower-case repository path such as "acme/api"'),
@@ -130,7 +131,16 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     for (const [serviceName, svc] of Object.entries(config.services)) {
-      if (svc.image && !(svc.image.registry in config.registries)) {
+      if (svc.image && svc.image.registry === undefined) {
+        const ecsEnv = Object.entries(svc.environments).find(([, env]) => env.target.type !== 'docker');
+        if (ecsEnv) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', serviceName, 'image', 'registry'],
+            message: `required: environment "${ecsEnv[0]}" runs on ECS, which pulls from a registry (only a Docker-host target can run an image that stays on the engine that built it)`,
+          });
+        }
+      } else if (svc.image?.registry !== undefined && !(svc.image.registry in config.registries)) {
         ctx.addIssue({
           code: 'custom',
           path: ['services', serviceName, 'image', 'registry'],

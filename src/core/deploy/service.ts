@@ -854,7 +854,7 @@ export class DeploymentService {
 
   #registry(target: ResolvedTarget): ImageRegistry {
     const image = target.serviceConfig.image;
-    if (!image)
+    if (!image?.registry)
       throw new DockhandError(
         'invalid',
         `\`${target.service}\` has no image: { registry, repository } in dockhand.yml.`,
