@@ -1,14 +1,16 @@
+import { hostTargetOf } from '../src/core/deploy/host.ts';
 import { parseLogs } from '../src/core/grammar.ts';
 import { ecsDeployTarget } from '../src/core/operate/ecs-target.ts';
 import { readServiceLogs } from '../src/core/operate/logs.ts';
 import { resolveTarget } from '../src/core/targets.ts';
-import type { LogReader } from '../src/ports.ts';
+import type { DockerHostRuntime, LogReader } from '../src/ports.ts';
 import { logsMessage } from '../src/slack/blocks/operate.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
 export interface LogsCommandDeps extends CommandDeps {
   logs: LogReader;
+  host?: DockerHostRuntime | undefined;
 }
 
 /** `/logs <service> [in <env>] [since <duration>] [grep <text>]`: the newest lines, to the requester alone. */
@@ -17,7 +19,7 @@ export const logsCommand =
   async ({ command, ack, respond }) => {
     const request = parseLogs(command.text);
     const target = resolveTarget(deps.config, request.service, request.env);
-    const ecsTarget = ecsDeployTarget(deps.config, target);
+    const ecsTarget = hostTargetOf(target) && deps.host ? undefined : ecsDeployTarget(deps.config, target);
     await ack();
     const report = await readServiceLogs(deps, target, ecsTarget, { sinceMs: request.sinceMs, grep: request.grep });
     await respond({ response_type: 'ephemeral', replace_original: false, ...logsMessage(report) });

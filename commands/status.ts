@@ -1,7 +1,7 @@
 import { parseStatus } from '../src/core/grammar.ts';
-import { describeAll, describeOne } from '../src/core/status.ts';
+import { describeAll, describeHost, describeOne } from '../src/core/status.ts';
 import { resolveTarget } from '../src/core/targets.ts';
-import { overviewCard, serviceStatusCard } from '../src/slack/blocks/status.ts';
+import { hostStatusCard, overviewCard, serviceStatusCard } from '../src/slack/blocks/status.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
@@ -18,6 +18,11 @@ export const statusCommand =
     }
     const target = resolveTarget(deps.config, request.service, request.env);
     await ack();
+    const host = await describeHost(deps, target);
+    if (host) {
+      await respond({ response_type: 'in_channel', ...hostStatusCard(target, host, deps.clock.now()) });
+      return;
+    }
     const snapshot = await describeOne(deps, target);
     await respond({ response_type: 'in_channel', ...serviceStatusCard(target, snapshot, deps.clock.now()) });
   };

@@ -380,6 +380,8 @@ export interface ImageRegistry {
   push(request: PushRequest): Promise<{ digest: string }>;
   /** The digest of repository:tag, or undefined when the tag does not exist. */
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  /** Credentials an engine needs to pull from this registry (undefined = anonymous). */
+  auth?(): Promise<RegistryAuth | undefined>;
 }
 
 /** An ECS service that dockhand deploys: the service plus the one container whose image it replaces. */

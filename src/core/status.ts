@@ -1,16 +1,19 @@
 import type { Config } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
-import type { EcsReader, ServiceSnapshot } from '../ports.ts';
+import type { DockerHostRuntime, EcsReader, HostSnapshot, ServiceSnapshot } from '../ports.ts';
+import { hostTargetOf } from './deploy/host.ts';
 import { allTargets, ecsRef, type ResolvedTarget } from './targets.ts';
 
 export interface StatusDeps {
   config: Config;
   ecs: EcsReader;
+  host?: DockerHostRuntime | undefined;
 }
 
 export type StatusRow =
   | { target: ResolvedTarget; kind: 'found'; snapshot: ServiceSnapshot }
   | { target: ResolvedTarget; kind: 'missing'; reason: string }
+  | { target: ResolvedTarget; kind: 'host'; snapshot: HostSnapshot }
   | { target: ResolvedTarget; kind: 'unsupported'; reason: string };
 
 /** The full snapshot of one service in one environment (tasks and public IPs included). */
@@ -31,15 +34,35 @@ export const describeOne = async (deps: StatusDeps, target: ResolvedTarget): Pro
   return lookup.snapshot;
 };
 
+/** A Docker-host service: its containers as the engine reports them. */
+export const describeHost = async (deps: StatusDeps, target: ResolvedTarget): Promise<HostSnapshot | undefined> => {
+  const hostTarget = hostTargetOf(target);
+  if (!hostTarget || !deps.host) return undefined;
+  return deps.host.snapshot(hostTarget);
+};
+
 /** One row per configured service/environment, read in as few AWS calls as the batching allows. */
 export const describeAll = async (deps: StatusDeps): Promise<StatusRow[]> => {
   const targets = allTargets(deps.config);
   const refs = targets.map((t) => ecsRef(deps.config, t));
   const wanted = refs.filter((r) => r !== undefined);
   const lookups = wanted.length > 0 ? await deps.ecs.describe(wanted, { tasks: true, publicIps: false }) : [];
+  const hosts = await Promise.all(
+    targets.map((target, i) =>
+      refs[i] === undefined && deps.host
+        ? describeHost(deps, target).then(
+            (snapshot) => ({ snapshot }),
+            (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
+          )
+        : undefined,
+    ),
+  );
   let next = 0;
   return targets.map((target, i): StatusRow => {
-    if (refs[i] === undefined) return { target, kind: 'unsupported', reason: 'Docker host (not read by /status yet)' };
+    const host = hosts[i];
+    if (host && 'snapshot' in host && host.snapshot) return { target, kind: 'host', snapshot: host.snapshot };
+    if (host && 'error' in host) return { target, kind: 'missing', reason: host.error };
+    if (refs[i] === undefined) return { target, kind: 'unsupported', reason: 'Docker host' };
     const lookup = lookups[next++];
     if (!lookup) return { target, kind: 'missing', reason: 'no answer' };
     return lookup.found

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { ApprovalPolicy, Config } from '../../config/schema.ts';
-import { AwsError, DockhandError, errorMessage } from '../../errors.ts';
+import { AwsError, DockhandError, errorMessage, HostDeployError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import {
   type Clock,
   type DeploymentRecord,
   type DeploymentState,
   type Directory,
+  type DockerHostRuntime,
   type EcsDeployer,
   type EcsDeployTarget,
   type ImageBuilder,
@@ -21,6 +22,7 @@ import {
 } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import { type ResolvedTarget, resolveTarget } from '../targets.ts';
+import { describeImage, hostChanges, hostTargetOf, publicEndpoints, requireHostRuntime, runningImage } from './host.ts';
 import type { DeploymentLive, DeploymentView, RenderDeployment } from './view.ts';
 
 export interface DeployDeps {
@@ -36,6 +38,8 @@ export interface DeployDeps {
   builder: ImageBuilder;
   registry: (name: string) => ImageRegistry;
   ecs: EcsDeployer;
+  /** Docker-host targets (type: docker); undefined where none are configured. */
+  host?: DockerHostRuntime | undefined;
   render: RenderDeployment;
   /** Names this process in locks. */
   instance: string;
@@ -116,7 +120,8 @@ export class DeploymentService {
         message: `You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.`,
       };
     }
-    const ecsTarget = this.#ecsTarget(target);
+    const ecsTarget = hostTargetOf(target) ? undefined : this.#ecsTarget(target);
+    if (!ecsTarget) requireHostRuntime(this.#deps.host);
     if (input.dryRun) return { result: 'dry_run', view: await this.#dryRun(input, ecsTarget) };
 
     const id = newDeploymentId();
@@ -157,7 +162,7 @@ export class DeploymentService {
   }
 
   /** Plans, then asks for approval or runs at once. Runs after the command was acknowledged. */
-  async #prepare(initial: DeploymentRecord, ecsTarget: EcsDeployTarget): Promise<void> {
+  async #prepare(initial: DeploymentRecord, ecsTarget: EcsDeployTarget | undefined): Promise<void> {
     let deployment = initial;
     const target = this.#target(deployment);
     try {
@@ -193,16 +198,19 @@ export class DeploymentService {
   }
 
   /** What would happen: resolves the commit or image, reads what runs now, diffs the task definition. */
-  async #plan(deployment: DeploymentRecord, ecsTarget: EcsDeployTarget): Promise<Record<string, unknown>> {
+  async #plan(deployment: DeploymentRecord, ecsTarget: EcsDeployTarget | undefined): Promise<Record<string, unknown>> {
     const { ecs, source } = this.#deps;
     const target = this.#target(deployment);
     const facts: Record<string, unknown> = {};
     let newImage: string | undefined;
     if (deployment.kind === 'deploy') {
-      const registry = this.#registry(target);
+      const registry = this.#optionalRegistry(target);
       const repository = target.serviceConfig.image?.repository as string;
-      const imageName = await registry.imageName(repository);
+      const imageName = registry ? await registry.imageName(repository) : repository;
       if (typeof deployment.request.imageTag === 'string') {
+        if (!registry) {
+          throw new DockhandError('invalid', `\`${target.service}\` has no registry to look \`image:<tag>\` up in.`);
+        }
         const tag = deployment.request.imageTag;
         const digest = await registry.resolveTag(repository, tag);
         if (!digest) throw new DockhandError('not_found', `Image tag \`${tag}\` does not exist in ${imageName}.`);
@@ -221,6 +229,7 @@ export class DeploymentService {
         });
       }
     }
+    if (!ecsTarget) return this.#planOnHost(deployment, target, newImage, facts);
     if (deployment.kind === 'rollback') newImage = undefined;
     const plan = await ecs.planImage(ecsTarget, newImage ?? '');
     const current = `${plan.current.family}:${plan.current.revision}`;
@@ -253,7 +262,33 @@ export class DeploymentService {
     return facts;
   }
 
-  async #dryRun(input: OperationRequest, ecsTarget: EcsDeployTarget): Promise<DeploymentView> {
+  /** The plan of a Docker-host operation: what its containers run now and what would change. */
+  async #planOnHost(
+    deployment: DeploymentRecord,
+    target: ResolvedTarget,
+    newImage: string | undefined,
+    facts: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const host = requireHostRuntime(this.#deps.host);
+    const hostTarget = hostTargetOf(target) as NonNullable<ReturnType<typeof hostTargetOf>>;
+    const snapshot = await host.snapshot(hostTarget);
+    const current = runningImage(snapshot);
+    const image = deployment.kind === 'rollback' ? (deployment.request.image as string) : newImage;
+    const replicas = deployment.kind === 'scale' ? (deployment.request.desiredCount as number) : undefined;
+    if (current) {
+      facts.previousImage = current;
+      facts.previousRevision = describeImage(current);
+    }
+    this.#liveOf(deployment.id).plan = {
+      currentRevision: current ? describeImage(current) : 'nothing running',
+      currentImage: current ?? '—',
+      newImage: image,
+      changes: hostChanges(snapshot, hostTarget, { image, replicas }),
+    };
+    return facts;
+  }
+
+  async #dryRun(input: OperationRequest, ecsTarget: EcsDeployTarget | undefined): Promise<DeploymentView> {
     const now = this.#deps.clock.now();
     const record: DeploymentRecord = {
       id: 'dry-run',
@@ -375,6 +410,7 @@ export class DeploymentService {
   async #execute(approved: DeploymentRecord): Promise<void> {
     let deployment = approved;
     const target = this.#target(deployment);
+    if (hostTargetOf(target)) return this.#executeOnHost(approved, target);
     const ecsTarget = this.#ecsTarget(target);
     const { ecs, clock } = this.#deps;
     try {
@@ -449,6 +485,75 @@ export class DeploymentService {
     }
   }
 
+  /**
+   * Docker host: build (and push when a registry is configured), then let the host runtime start the new
+   * containers beside the old ones, wait until they are healthy and remove the old ones. It either finishes or
+   * throws, leaving the old containers serving; there is no ECS deployment to watch.
+   */
+  async #executeOnHost(approved: DeploymentRecord, target: ResolvedTarget): Promise<void> {
+    let deployment = approved;
+    const host = requireHostRuntime(this.#deps.host);
+    const hostTarget = hostTargetOf(target) as NonNullable<ReturnType<typeof hostTargetOf>>;
+    const live = this.#liveOf(deployment.id);
+    const registry = this.#optionalRegistry(target);
+    try {
+      let image: string | undefined;
+      if (deployment.kind === 'deploy' && typeof deployment.request.imageTag !== 'string') {
+        const built = await this.#buildAndPush(deployment, target);
+        if (!built) return;
+        deployment = built;
+      }
+      if (deployment.kind === 'deploy') image = deployment.facts.image as string;
+      else if (deployment.kind === 'rollback') image = deployment.request.image as string;
+      else if (deployment.kind === 'restart') image = deployment.facts.previousImage as string | undefined;
+      const rolling = await this.#transition(
+        deployment,
+        ['approved', 'building', 'pushing'],
+        'rolling_out',
+        'dockhand',
+        undefined,
+        {
+          rolloutStartedAt: this.#deps.clock.now().toISOString(),
+          ...(image ? { image, revision: describeImage(image) } : {}),
+        },
+      );
+      if (!rolling) return;
+      deployment = rolling;
+      await this.#show(deployment);
+      const onProgress = (phase: string, detail?: string) => {
+        live.host = { phase, detail };
+        void this.#show(rolling);
+      };
+      let result: Awaited<ReturnType<typeof host.deploy>>;
+      if (deployment.kind === 'scale') {
+        result = await host.scale(hostTarget, deployment.request.desiredCount as number, deployment.id);
+      } else {
+        if (!image) throw new DockhandError('not_found', `Nothing runs on ${hostTarget.host} to restart yet.`);
+        result = await host.deploy({
+          target: hostTarget,
+          image,
+          auth: registry?.auth ? await registry.auth() : undefined,
+          pull: registry !== undefined,
+          deploymentId: deployment.id,
+          onProgress,
+        });
+      }
+      const snapshot = await host.snapshot(hostTarget).catch(() => undefined);
+      await this.#succeed(deployment, {
+        publicIps: publicEndpoints(hostTarget, snapshot?.publicAddress),
+        runningCount: result.containers.filter((c) => c.state === 'running').length,
+        containers: result.containers.map((c) => c.name),
+        ...(result.previousImage && deployment.kind !== 'scale'
+          ? { previousImage: result.previousImage, previousRevision: describeImage(result.previousImage) }
+          : {}),
+        ...(result.gap ? { gap: true } : {}),
+      });
+    } catch (e) {
+      if (e instanceof HostDeployError) live.failure = { ...live.failure, logLines: [...e.logLines] };
+      await this.#fail(deployment, e);
+    }
+  }
+
   async #buildAndPush(deployment: DeploymentRecord, target: ResolvedTarget): Promise<DeploymentRecord | undefined> {
     const { source, builder, clock } = this.#deps;
     const building = await this.#transition(deployment, ['approved'], 'building', 'dockhand');
@@ -457,8 +562,9 @@ export class DeploymentService {
     const commitSha = building.facts.commitSha as string;
     const spec = this.#sourceSpec(target, commitSha);
     const checkout = await source.checkout('git' in spec ? { git: spec.git, ref: commitSha } : spec);
-    const registry = this.#registry(target);
-    const imageName = await registry.imageName(target.serviceConfig.image?.repository as string);
+    const registry = this.#optionalRegistry(target);
+    const repository = target.serviceConfig.image?.repository as string;
+    const imageName = registry ? await registry.imageName(repository) : repository;
     const tag = `${imageName}:${shortSha(commitSha)}`;
     const live = this.#liveOf(deployment.id);
     try {
@@ -485,6 +591,8 @@ export class DeploymentService {
     } finally {
       await checkout.cleanup();
     }
+    // Without a registry the image stays on the engine that built it (a Docker host on that same engine).
+    if (!registry) return this.#deps.store.updateDeployment(building.id, { facts: { image: tag, tag } }, clock.now());
     const pushing = await this.#transition(building, ['building'], 'pushing', 'dockhand');
     if (!pushing) return undefined;
     live.push = { percent: 0 };
@@ -558,7 +666,7 @@ export class DeploymentService {
     }
   }
 
-  async #succeed(deployment: DeploymentRecord): Promise<void> {
+  async #succeed(deployment: DeploymentRecord, facts: Record<string, unknown> = {}): Promise<void> {
     const now = this.#deps.clock.now();
     const live = this.#liveOf(deployment.id);
     const tasks = live.rollout?.tasks ?? [];
@@ -569,6 +677,7 @@ export class DeploymentService {
       runningCount: live.rollout?.deployment?.running ?? tasks.length,
       durationMs: now.getTime() - deployment.requestedAt.getTime(),
       rolloutDurationMs: now.getTime() - startedAt.getTime(),
+      ...facts,
     });
     if (!done) return;
     if (deployment.kind === 'rollback' && typeof deployment.request.undoes === 'string') {
@@ -655,6 +764,20 @@ export class DeploymentService {
   async rollbackOf(id: string, user: string): Promise<RequestOutcome> {
     const deployment = await this.#deps.store.getDeployment(id);
     if (!deployment) throw new Refusal('This deployment is unknown to dockhand.');
+    const previousImage = deployment.facts.previousImage;
+    if (typeof previousImage === 'string' && hostTargetOf(this.#target(deployment))) {
+      return this.request({
+        kind: 'rollback',
+        target: this.#target(deployment),
+        user,
+        request: {
+          image: previousImage,
+          revision: describeImage(previousImage),
+          rule: `the image that ran before #${deployment.seq}`,
+          undoes: deployment.id,
+        },
+      });
+    }
     const previous = deployment.facts.previousTaskDefinitionArn;
     if (typeof previous !== 'string')
       throw new Refusal('dockhand does not know which revision ran before this deployment.');
@@ -679,6 +802,7 @@ export class DeploymentService {
    */
   async rollbackTo(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
     const { ecs } = this.#deps;
+    if (hostTargetOf(target)) return this.#rollbackOnHost(target, user, revision);
     const ecsTarget = this.#ecsTarget(target);
     const current = await ecs.currentTaskDefinition(ecsTarget);
     const running = `${current.family}:${current.revision}`;
@@ -730,6 +854,35 @@ export class DeploymentService {
       }
     }
     return this.request({ kind: 'rollback', target, user, request });
+  }
+
+  /** Docker host: the image that ran before the last successful deployment (recorded by dockhand). */
+  async #rollbackOnHost(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
+    if (revision !== undefined) {
+      return {
+        result: 'refused',
+        message: `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which has no revisions: \`/rollback ${target.service} in ${target.environment}\` restores the previous image.`,
+      };
+    }
+    const last = await this.#lastSucceeded(target.service, target.environment);
+    const previous = last?.facts.previousImage;
+    if (!last || typeof previous !== 'string') {
+      return {
+        result: 'refused',
+        message: `dockhand has no earlier image of \`${target.service}\` in \`${target.environment}\` to go back to.`,
+      };
+    }
+    return this.request({
+      kind: 'rollback',
+      target,
+      user,
+      request: {
+        image: previous,
+        revision: describeImage(previous),
+        rule: `the image that ran before deployment #${last.seq}`,
+        undoes: last.id,
+      },
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -816,6 +969,11 @@ export class DeploymentService {
 
   #view(deployment: DeploymentRecord): DeploymentView {
     const live = this.#liveOf(deployment.id);
+    if (
+      this.#deps.config.services[deployment.service]?.environments[deployment.environment]?.target.type === 'docker'
+    ) {
+      live.canAbort = false;
+    }
     if (!live.approvalPolicy) {
       const policy = this.#policy(deployment);
       if (policy) live.approvalPolicy = { required: policy.required, approvers: [...policy.approvers] };
@@ -850,6 +1008,11 @@ export class DeploymentService {
       container: t.container,
       region: t.region ?? this.#deps.config.defaults.region,
     };
+  }
+
+  /** The service's registry, or undefined when its image stays on the building engine (Docker host). */
+  #optionalRegistry(target: ResolvedTarget): ImageRegistry | undefined {
+    return target.serviceConfig.image?.registry ? this.#registry(target) : undefined;
   }
 
   #registry(target: ResolvedTarget): ImageRegistry {

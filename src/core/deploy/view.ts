@@ -15,6 +15,10 @@ export interface DeploymentLive {
   rollout?: RolloutProgress;
   failure?: { step?: string | undefined; output?: string[] | undefined; logLines?: string[] | undefined };
   approvalPolicy?: { required: number; approvers: string[] };
+  /** Docker host: what the runtime is doing (pulling, starting, waiting_healthy…). */
+  host?: { phase: string; detail?: string | undefined };
+  /** Whether the card offers Abort (not on Docker hosts, whose rollout is one step). */
+  canAbort?: boolean;
 }
 
 export type DeploymentView = DeploymentRecord & DeploymentLive;

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.ts';
 import { DockhandError } from '../../errors.ts';
-import type { EcsReader, TaskSnapshot } from '../../ports.ts';
+import type { DockerHostRuntime, EcsReader, TaskSnapshot } from '../../ports.ts';
+import { hostTargetOf, publicEndpoints } from '../deploy/host.ts';
 import { ecsRef, type ResolvedTarget } from '../targets.ts';
 
 export interface TaskAddresses {
@@ -11,9 +12,24 @@ export interface TaskAddresses {
 
 /** `/dockhand ips`: the public and private IPs of a service's tasks now. */
 export const taskAddresses = async (
-  deps: { config: Config; ecs: EcsReader },
+  deps: { config: Config; ecs: EcsReader; host?: DockerHostRuntime | undefined },
   target: ResolvedTarget,
 ): Promise<TaskAddresses> => {
+  const hostTarget = hostTargetOf(target);
+  if (hostTarget && deps.host) {
+    // A Docker host: every container is reached at the host's public address (and its published ports).
+    const snapshot = await deps.host.snapshot(hostTarget);
+    const endpoints = publicEndpoints(hostTarget, snapshot.publicAddress).join(', ') || undefined;
+    const tasks = snapshot.containers.map((c) => ({
+      id: c.name,
+      revision: c.digest ? c.digest.slice(0, 19) : c.image,
+      lastStatus: c.state,
+      privateIp: undefined,
+      publicIp: endpoints,
+      startedAt: c.startedAt,
+    }));
+    return { service: target.service, environment: target.environment, tasks };
+  }
   const ref = ecsRef(deps.config, target);
   if (!ref) {
     throw new DockhandError(

@@ -1,5 +1,6 @@
 import { maskSecrets } from '../../logger.ts';
-import type { Clock, EcsDeployTarget, LogReader } from '../../ports.ts';
+import type { Clock, DockerHostRuntime, EcsDeployTarget, LogReader } from '../../ports.ts';
+import { hostTargetOf } from '../deploy/host.ts';
 import type { ResolvedTarget } from '../targets.ts';
 
 /** Lines shown at most; more matching lines are counted and the output says it was cut. */
@@ -40,14 +41,35 @@ export type LogsReport =
 
 /** `/logs`: the newest lines of a service's tasks since a moment, optionally only those containing a text. */
 export const readServiceLogs = async (
-  deps: { logs: LogReader; clock: Clock },
+  deps: { logs: LogReader; clock: Clock; host?: DockerHostRuntime | undefined },
   target: ResolvedTarget,
-  ecsTarget: EcsDeployTarget,
+  ecsTarget: EcsDeployTarget | undefined,
   request: LogsRequest,
 ): Promise<LogsReport> => {
   const since = new Date(deps.clock.now().getTime() - request.sinceMs);
-  const result = await deps.logs.serviceLogs(ecsTarget, { since, grep: request.grep, limit: LOG_LINES_READ });
   const where = { service: target.service, environment: target.environment };
+  const hostTarget = hostTargetOf(target);
+  if (hostTarget && deps.host) {
+    // A Docker host: the containers' own log streams, through the engine's logs API.
+    const result = await deps.host.logs(hostTarget, { since, grep: request.grep, limit: LOG_LINES_READ });
+    const lines = result.lines
+      .slice(-LOG_LINES_SHOWN)
+      .map((l) => ({ at: l.at, taskId: l.container, message: maskSecrets(l.message) }));
+    const more = result.incomplete;
+    return {
+      found: true,
+      ...where,
+      group: `containers of ${hostTarget.container}`,
+      sinceMs: request.sinceMs,
+      grep: request.grep,
+      lines,
+      matched: result.lines.length,
+      cut: more || result.lines.length > lines.length,
+      more,
+    };
+  }
+  if (!ecsTarget) throw new Error('an ECS target is needed to read awslogs');
+  const result = await deps.logs.serviceLogs(ecsTarget, { since, grep: request.grep, limit: LOG_LINES_READ });
   if (!result.found) return { found: false, ...where, container: result.container, logDriver: result.logDriver };
   const more = result.incomplete || result.lines.length >= LOG_LINES_READ;
   const lines = result.lines.slice(-LOG_LINES_SHOWN).map((l) => ({

@@ -73,6 +73,8 @@ export interface DeploymentView extends DeploymentRecord {
   rollout?: RolloutProgress | undefined;
   failure?: FailureView | undefined;
   approvalPolicy?: ApprovalPolicyView | undefined;
+  /** Docker host: what the runtime is doing now. */
+  host?: { phase: string; detail?: string | undefined } | undefined;
   /** Offer Abort. Default: while rolling out (not for a scale). */
   canAbort?: boolean | undefined;
   /** Offer Rollback. Default: when it failed after a new revision replaced a known previous one. */
@@ -370,6 +372,16 @@ const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
 // -----------------------------------------------------------------------------------------------------------------
 // Buttons
 
+/** Docker-host rollout phases, as the card says them. */
+const HOST_PHASES: Record<string, string> = {
+  pulling: ':arrow_down: Pulling the image',
+  stopping_old: ':pause_button: Stopping the old container to free its host port (a short gap)',
+  starting: ':arrow_forward: Starting the new container beside the old one',
+  waiting_healthy: ':stethoscope: Waiting until the new container is healthy',
+  removing_old: ':wastebasket: Removing the old container',
+  restoring_old: ':leftwards_arrow_with_hook: Restarting the old container',
+};
+
 const canAbort = (v: DeploymentView): boolean => v.canAbort ?? (v.state === 'rolling_out' && v.kind !== 'scale');
 const canRollback = (v: DeploymentView): boolean =>
   v.canRollback ??
@@ -589,10 +601,17 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
             ? `*Restarting*${revision ? ` ${code(revision)}` : ''}`
             : `*Rolling out*${revision ? ` ${code(revision)}` : ''}`;
       const counts = d ? ` · ${d.running}/${d.desired} running` : '';
+      const host = v.host
+        ? [
+            context(
+              `${HOST_PHASES[v.host.phase] ?? escapeText(v.host.phase)}${v.host.detail ? ` — ${outside(v.host.detail, 300)}` : ''}`,
+            ),
+          ]
+        : [];
       return {
         status: `:rocket: ${doing}${d ? ` — ${bar(d.running, d.desired)} ${d.running}/${d.desired}` : ''}`,
         summary: `rolling out${counts}`,
-        body: rolloutBlocks(v.rollout),
+        body: [...host, ...rolloutBlocks(v.rollout)],
       };
     }
 

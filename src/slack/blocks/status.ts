@@ -1,7 +1,8 @@
-import { assessHealth, HEALTH_EMOJI } from '../../core/health.ts';
+import { formatDuration } from '../../core/duration.ts';
+import { assessHealth, HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
 import type { StatusRow } from '../../core/status.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
-import type { DeploymentSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
+import type { DeploymentSnapshot, HostContainer, HostSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
 import { code, date, escapeText, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
 
@@ -70,6 +71,14 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
 
 const rowLine = (row: StatusRow): string => {
   const name = `*${escapeText(row.target.service)}* · ${escapeText(row.target.environment)}`;
+  if (row.kind === 'host') {
+    const health = assessHostHealth(row.snapshot, hostReplicas(row.target));
+    const image = row.snapshot.containers[0]?.image;
+    return (
+      `${HEALTH_EMOJI[health.state]} ${name} — ${image ? code(shortImage(image)) : 'nothing deployed'} · ` +
+      `${health.running}/${health.replicas} running · ${health.state} · Docker host`
+    );
+  }
   if (row.kind !== 'found') return `:white_circle: ${name} — ${safe(row.reason, 300)}`;
   const s = row.snapshot;
   const health = assessHealth(s);
@@ -103,7 +112,12 @@ export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
     elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · \`/status <service>\` for details` }],
   });
   const counts = rows.reduce<Record<string, number>>((acc, r) => {
-    const state = r.kind === 'found' ? assessHealth(r.snapshot).state : 'unknown';
+    const state =
+      r.kind === 'found'
+        ? assessHealth(r.snapshot).state
+        : r.kind === 'host'
+          ? assessHostHealth(r.snapshot, hostReplicas(r.target)).state
+          : 'unknown';
     acc[state] = (acc[state] ?? 0) + 1;
     return acc;
   }, {});
@@ -113,4 +127,77 @@ export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
       .join(', ') || 'none'
   }`;
   return { text, blocks };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Docker-host targets
+
+const hostReplicas = (target: ResolvedTarget): number =>
+  target.envConfig.target.type === 'docker' ? target.envConfig.target.replicas : 1;
+
+/** "repo@sha256:abcdef…" → "repo@sha256:abcdef123456"; tags as they are. */
+const shortImage = (image: string): string => {
+  const at = image.indexOf('@');
+  return at >= 0 ? image.slice(0, at + 1 + 19) : image;
+};
+
+/** Healthy when every wanted replica runs and none reports UNHEALTHY. */
+export const assessHostHealth = (
+  snapshot: HostSnapshot,
+  replicas: number,
+): { state: HealthState; running: number; replicas: number; reasons: string[] } => {
+  const running = snapshot.containers.filter((c) => c.state === 'running');
+  const unhealthy = running.filter((c) => c.health === 'UNHEALTHY').length;
+  const reasons: string[] = [];
+  if (unhealthy > 0) reasons.push(`${unhealthy} container${unhealthy === 1 ? '' : 's'} unhealthy`);
+  if (running.length < replicas) reasons.push(`${running.length} of ${replicas} containers running`);
+  const state: HealthState =
+    replicas > 0 && running.length === 0 ? 'down' : reasons.length > 0 ? 'degraded' : 'healthy';
+  return { state, running: running.length, replicas, reasons };
+};
+
+const containerLine = (c: HostContainer, now: Date): string => {
+  const uptime =
+    c.state === 'running' && c.startedAt ? ` · up ${formatDuration(now.getTime() - c.startedAt.getTime())}` : '';
+  const restarts = c.restartCount > 0 ? ` · ${c.restartCount} restarts` : '';
+  const digest = c.digest ? ` · ${code(c.digest.slice(0, 19))}` : '';
+  return `${code(c.name)} ${escapeText(c.state)} · ${escapeText(c.health)}${uptime}${restarts} · ${code(shortImage(c.image))}${digest}`;
+};
+
+/** The /status card of a service on a Docker host: its containers from the engine's inspect data. */
+export const hostStatusCard = (target: ResolvedTarget, s: HostSnapshot, now: Date): Card => {
+  const health = assessHostHealth(s, hostReplicas(target));
+  const title = `${target.service} · ${target.environment}`;
+  const image = s.containers[0]?.image;
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(title, LIMITS.headerText) } },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Health*\n${HEALTH_EMOJI[health.state]} ${health.state}` },
+        { type: 'mrkdwn', text: `*Containers*\n${health.running} running · ${health.replicas} wanted` },
+        { type: 'mrkdwn', text: `*Image*\n${image ? code(shortImage(image)) : 'nothing deployed'}` },
+        {
+          type: 'mrkdwn',
+          text: `*Docker host*\n${code(s.host)}${s.publicAddress ? ` (${escapeText(s.publicAddress)})` : ''}`,
+        },
+      ],
+    },
+  ];
+  if (health.reasons.length > 0) blocks.push(section(`:warning: ${safe(health.reasons.join('; '))}`));
+  blocks.push(
+    section(
+      s.containers.length > 0
+        ? `*Containers* (${s.containers.length})\n${lines(s.containers.map((c) => containerLine(c, now)))}`
+        : '*Containers*\nNo container of this service runs on the host.',
+    ),
+  );
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · \`/deploy ${target.service} to ${target.environment}\`` }],
+  });
+  return {
+    text: `${title}: ${health.state}, ${health.running}/${health.replicas} containers running${image ? `, ${shortImage(image)}` : ''}`,
+    blocks,
+  };
 };

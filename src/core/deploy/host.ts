@@ -1,0 +1,64 @@
+import { DockhandError } from '../../errors.ts';
+import type { DockerHostTarget, FieldChange, HostSnapshot } from '../../ports.ts';
+import type { ResolvedTarget } from '../targets.ts';
+
+/** The Docker-host target of a resolved service/environment, or undefined for ECS. */
+export const hostTargetOf = (target: ResolvedTarget): DockerHostTarget | undefined => {
+  const t = target.envConfig.target;
+  if (t.type !== 'docker') return undefined;
+  return {
+    service: target.service,
+    environment: target.environment,
+    host: t.host,
+    container: t.container,
+    ports: t.ports,
+    env: t.env,
+    volumes: t.volumes,
+    healthcheck: t.healthcheck,
+    replicas: t.replicas,
+    publicAddress: t.publicAddress,
+    tls: t.tls,
+    sshKey: t.sshKey,
+  };
+};
+
+/** "repo:tag" or "repo@sha256:abcdef123456" → a short name for cards: "tag" or "sha256:abcdef123456". */
+export const describeImage = (image: string): string => {
+  const at = image.indexOf('@');
+  if (at >= 0) return image.slice(at + 1, at + 1 + 19);
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  return colon > slash ? image.slice(colon + 1) : 'latest';
+};
+
+/** The image the service's containers run now (the newest one's), if any. */
+export const runningImage = (snapshot: HostSnapshot): string | undefined =>
+  [...snapshot.containers].sort((a, b) => (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0))[0]?.image;
+
+/** What a Docker-host operation would change, for the plan and --dry-run. */
+export const hostChanges = (
+  snapshot: HostSnapshot,
+  target: DockerHostTarget,
+  change: { image?: string | undefined; replicas?: number | undefined },
+): FieldChange[] => {
+  const changes: FieldChange[] = [];
+  const current = runningImage(snapshot);
+  if (change.image !== undefined && change.image !== current)
+    changes.push({ field: 'image', from: current, to: change.image });
+  const running = snapshot.containers.filter((c) => c.state === 'running').length;
+  const replicas = change.replicas ?? target.replicas;
+  if (running !== replicas) changes.push({ field: 'containers', from: String(running), to: String(replicas) });
+  return changes;
+};
+
+/** Where people reach the service: "203.0.113.10:80", one per fixed host port (or the address alone). */
+export const publicEndpoints = (target: DockerHostTarget, publicAddress: string | undefined): string[] => {
+  if (!publicAddress) return [];
+  const hostPorts = target.ports.map((p) => /^(\d+)(?:-\d+)?:/.exec(p)?.[1]).filter((p) => p !== undefined);
+  return hostPorts.length > 0 ? hostPorts.map((p) => `${publicAddress}:${p}`) : [publicAddress];
+};
+
+export const requireHostRuntime = <T>(runtime: T | undefined): T => {
+  if (!runtime) throw new DockhandError('invalid', 'Docker-host targets are not available in this process.');
+  return runtime;
+};
