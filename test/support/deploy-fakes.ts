@@ -4,13 +4,19 @@ import type { Config } from '../../src/config/schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { type DeployDeps, DeploymentService } from '../../src/core/deploy/service.ts';
 import type { DeploymentView } from '../../src/core/deploy/view.ts';
-import { BuildFailedError } from '../../src/errors.ts';
+import { BuildFailedError, HostDeployError } from '../../src/errors.ts';
 import type {
   BuildRequest,
   Clock,
   DeploymentSnapshot,
   Directory,
+  DockerHostRuntime,
+  DockerHostTarget,
   EcsDeployer,
+  HostContainer,
+  HostDeployRequest,
+  HostDeployResult,
+  HostSnapshot,
   ImageBuilder,
   ImageRegistry,
   MessageRef,
@@ -259,6 +265,7 @@ export const deployHarness = async (
     store?: Store;
     ecs?: FakeEcs;
     clock?: FakeClock;
+    host?: FakeHost;
   } = {},
 ) => {
   const store = options.store ?? (await openStore('sqlite::memory:'));
@@ -281,6 +288,7 @@ export const deployHarness = async (
     builder,
     registry: () => registry,
     ecs,
+    host: options.host,
     render: (view) =>
       ({
         text: `${view.kind} #${view.seq} ${view.state}${view.reason ? `: ${view.reason}` : ''}`,
@@ -301,3 +309,75 @@ export const deployHarness = async (
   };
   return { service, store, clock, notifier, ecs, source, builder, registry, deps, settle };
 };
+
+/** A Docker host whose containers are plain records: deploys succeed unless `failNext` says why not. */
+export class FakeHost implements DockerHostRuntime {
+  containers: HostContainer[] = [];
+  readonly deploys: HostDeployRequest[] = [];
+  failNext: string | undefined;
+
+  async snapshot(target: DockerHostTarget): Promise<HostSnapshot> {
+    return { host: target.host, publicAddress: '203.0.113.10', containers: structuredClone(this.containers) };
+  }
+  async deploy(request: HostDeployRequest): Promise<HostDeployResult> {
+    this.deploys.push(request);
+    request.onProgress?.('starting');
+    if (this.failNext) {
+      const why = this.failNext;
+      this.failNext = undefined;
+      throw new HostDeployError(`${request.target.container} did not become healthy: ${why}`, [
+        'listening on :8081',
+        why,
+      ]);
+    }
+    const previousImage = this.containers[0]?.image;
+    const replicas = request.replicas ?? request.target.replicas;
+    this.containers = Array.from({ length: replicas }, (_, i) =>
+      this.#container(request.target, request.image, request.deploymentId, i, replicas),
+    );
+    return { containers: structuredClone(this.containers), previousImage, gap: false };
+  }
+  async scale(target: DockerHostTarget, replicas: number, deploymentId: string): Promise<HostDeployResult> {
+    const image = this.containers[0]?.image;
+    if (!image) throw new Error('nothing deployed');
+    this.containers = Array.from({ length: replicas }, (_, i) =>
+      this.#container(target, image, deploymentId, i, replicas),
+    );
+    return { containers: structuredClone(this.containers), gap: false };
+  }
+  async logs() {
+    return {
+      lines: [{ at: new Date('2026-11-21T12:00:00Z'), container: 'web', message: 'hello from web' }],
+      incomplete: false,
+    };
+  }
+  #container(target: DockerHostTarget, image: string, deployment: string, i: number, n: number): HostContainer {
+    return {
+      id: `c${i}`,
+      name: n === 1 ? target.container : `${target.container}-${i + 1}`,
+      image,
+      state: 'running',
+      health: 'HEALTHY',
+      restartCount: 0,
+      labels: { 'dockhand.deployment': deployment },
+      ports: [],
+    };
+  }
+}
+
+export const hostConfig = (): Config =>
+  configSchema.parse({
+    defaults: { channel: '#deploys' },
+    approvals: { prod: { approvers: ['U0BOB'], required: 1 } },
+    services: {
+      web: {
+        source: { path: './web' },
+        image: { repository: 'acme/web' },
+        environments: {
+          box: {
+            target: { type: 'docker', host: 'unix:///var/run/docker.sock', container: 'web', ports: ['80:8080'] },
+          },
+        },
+      },
+    },
+  });

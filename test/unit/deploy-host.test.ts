@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { resolveTarget } from '../../src/core/targets.ts';
+import type { DeploymentRecord } from '../../src/ports.ts';
+import { hostStatusCard } from '../../src/slack/blocks/status.ts';
+import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
+
+const config = hostConfig();
+const box = resolveTarget(config, 'web', 'box');
+
+const startedOf = (outcome: { result: string; deployment?: DeploymentRecord }): DeploymentRecord => {
+  if (outcome.result !== 'started' || !outcome.deployment)
+    throw new Error(`expected started: ${JSON.stringify(outcome)}`);
+  return outcome.deployment;
+};
+
+describe('a deployment to a Docker host', () => {
+  it('builds without a registry and runs the local image on the host, without pulling', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config, host });
+    const deployment = startedOf(
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+    );
+    await h.settle();
+    const done = await h.store.getDeployment(deployment.id);
+    expect(done?.state).toBe('succeeded');
+    expect(h.registry.pushes).toEqual([]);
+    expect(host.deploys).toHaveLength(1);
+    expect(host.deploys[0]).toMatchObject({ image: 'acme/web:3f2a1bc', pull: false, deploymentId: deployment.id });
+    expect(done?.facts).toMatchObject({ image: 'acme/web:3f2a1bc', publicIps: ['203.0.113.10:80'], runningCount: 1 });
+    const trail = (await h.store.listAudit({ subject: deployment.id })).map((e) => e.action).reverse();
+    expect(trail).toEqual([
+      'deployment.requested',
+      'deployment.approved',
+      'deployment.building',
+      'deployment.rolling_out',
+      'deployment.succeeded',
+    ]);
+    expect(h.notifier.last().view?.canAbort).toBe(false);
+  });
+
+  it('fails with the new container’s log lines and offers to go back to the image that ran before', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config, host });
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    await h.settle();
+    host.failNext = 'health check exited 1';
+    h.source.checkouts.length = 0;
+    const second = startedOf(
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+    );
+    await h.settle();
+    const failed = await h.store.getDeployment(second.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('did not become healthy');
+    expect(h.notifier.last().view?.failure?.logLines).toEqual(['listening on :8081', 'health check exited 1']);
+    expect(host.containers[0]?.image).toBe('acme/web:3f2a1bc'); // the old one still runs
+    expect(await h.store.getLock({ service: 'web', environment: 'box' }, h.clock.now())).toBeUndefined();
+  });
+
+  it('rolls back to the image that ran before the last deployment', async () => {
+    const host = new FakeHost();
+    host.containers = [
+      {
+        id: 'x',
+        name: 'web',
+        image: 'acme/web:0000000',
+        state: 'running',
+        health: 'HEALTHY',
+        restartCount: 0,
+        labels: {},
+        ports: [],
+      },
+    ];
+    const h = await deployHarness({ config, host });
+    const first = startedOf(
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+    );
+    await h.settle();
+    expect((await h.store.getDeployment(first.id))?.facts.previousImage).toBe('acme/web:0000000');
+    const rollback = await h.service.rollbackTo(box, 'U0ALICE');
+    expect(rollback.result).toBe('started');
+    await h.settle();
+    expect(host.deploys.at(-1)?.image).toBe('acme/web:0000000');
+    expect((await h.store.getDeployment(first.id))?.state).toBe('rolled_back');
+    expect(await h.service.rollbackTo(box, 'U0ALICE', 4)).toMatchObject({ result: 'refused' });
+  });
+
+  it('scales by adding or removing containers', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config, host });
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    await h.settle();
+    const scale = startedOf(
+      await h.service.request({ kind: 'scale', target: box, user: 'U0ALICE', request: { desiredCount: 3 } }),
+    );
+    await h.settle();
+    expect((await h.store.getDeployment(scale.id))?.state).toBe('succeeded');
+    expect(host.containers.map((c) => c.name)).toEqual(['web-1', 'web-2', 'web-3']);
+  });
+});
+
+describe('the status card of a Docker host (golden)', () => {
+  it('shows each container’s image, digest, health and uptime', async () => {
+    const now = new Date('2026-11-21T12:00:00Z');
+    const card = hostStatusCard(
+      box,
+      {
+        host: 'unix:///var/run/docker.sock',
+        publicAddress: '203.0.113.10',
+        containers: [
+          {
+            id: 'c1',
+            name: 'web',
+            image: 'acme/web@sha256:4f2a9c1e5d6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a2f',
+            digest: 'sha256:4f2a9c1e5d6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a2f',
+            state: 'running',
+            health: 'HEALTHY',
+            startedAt: new Date('2026-11-21T10:30:00Z'),
+            restartCount: 1,
+            labels: {},
+            ports: ['0.0.0.0:80->8080/tcp'],
+          },
+        ],
+      },
+      now,
+    );
+    await expect(card).toMatchFileSnapshot('golden/status-docker-host.json');
+    expect(card.text).toBe('web · box: healthy, 1/1 containers running, acme/web@sha256:4f2a9c1e5d6b');
+  });
+});
