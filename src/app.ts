@@ -11,6 +11,7 @@ import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
 import { connectDocker } from './adapters/docker/connect.ts';
+import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
 import { createImageRegistry } from './adapters/docker/registries.ts';
 import { GitSourceFetcher } from './adapters/git/git-source.ts';
@@ -126,6 +127,11 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     }
     return found;
   };
+  // Docker-host targets: one engine client per host URL, made when first needed.
+  const usesHosts = Object.values(config.services).some((svc) =>
+    Object.values(svc.environments).some((env) => env.target.type === 'docker'),
+  );
+  const host = usesHosts ? new EngineHostRuntime({ clock }) : undefined;
   const deployments = new DeploymentService({
     config,
     configDir: dirname(settings.configPath),
@@ -138,6 +144,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     builder: new DockerImageBuilder(docker),
     registry,
     ecs: new AwsEcsDeployer({ clients: aws, publicIps }),
+    host,
     render: operationCard,
     instance: settings.instanceId,
     pollMs: settings.rolloutPollMs,
@@ -155,7 +162,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     instance: settings.instanceId,
   });
 
-  const commandDeps = { config, ecs, store, clock, logger, metrics, track };
+  const commandDeps = { config, ecs, host, store, clock, logger, metrics, track };
   registerCommands(app, {
     ...commandDeps,
     deployments,

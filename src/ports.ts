@@ -549,6 +549,8 @@ export interface DockerHostTarget {
   volumes: readonly string[];
   healthcheck?: { port: number; path?: string | undefined } | undefined;
   replicas: number;
+  /** The Docker network its containers join (default: the engine's bridge). */
+  network?: string | undefined;
   publicAddress?: string | undefined;
   tls?: { ca: string; cert: string; key: string } | undefined;
   sshKey?: string | undefined;

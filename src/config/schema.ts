@@ -83,6 +83,10 @@ const dockerTarget = z.strictObject({
   volumes: z.array(z.string()).default([]),
   healthcheck: z.strictObject({ port: z.int().min(1).max(65535), path: z.string().optional() }).optional(),
   replicas: z.int().min(0).default(1),
+  network: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a Docker network name such as "bridge", "host" or "backend"')
+    .optional(),
   publicAddress: z.string().optional(),
   tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }).optional(),
   sshKey: z.string().optional(),

@@ -17,7 +17,7 @@ import type Docker from 'dockerode';
 import type { RegistryConfig } from '../../config/schema.ts';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import { maskSecrets } from '../../logger.ts';
-import type { Clock, ImageRegistry, PushRequest } from '../../ports.ts';
+import type { Clock, ImageRegistry, PushRequest, RegistryAuth } from '../../ports.ts';
 import {
   type EngineEvent,
   engineErrorMessage,
@@ -214,6 +214,12 @@ class PlainRegistry implements ImageRegistry {
     return pushThroughEngine(this.deps.docker, this.label, address, request, credentials);
   }
 
+  /** Pull credentials for a Docker host: the configured user and password, or undefined (anonymous). */
+  async auth(): Promise<RegistryAuth | undefined> {
+    const { address, username, password } = this.config;
+    return username ? { username, password: password ?? '', serveraddress: address } : undefined;
+  }
+
   /**
    * GET /v2/<repo>/manifests/<tag> with basic auth when configured; a Bearer challenge (Docker Hub, GHCR, Harbor…)
    * is answered once by asking the challenge's realm for a pull token (with the same basic credentials, if any).
@@ -330,6 +336,12 @@ class EcrRegistry implements ImageRegistry {
       if (e instanceof DockhandError && /unauthorized|denied|expired/i.test(e.message)) this.token = undefined;
       throw e;
     }
+  }
+
+  /** Pull credentials for a Docker host: the current ECR login token (renewed before it expires). */
+  async auth(): Promise<RegistryAuth | undefined> {
+    const { username, password, serveraddress } = await this.credentials();
+    return { username, password, serveraddress };
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {

@@ -16,6 +16,7 @@ export const hostTargetOf = (target: ResolvedTarget): DockerHostTarget | undefin
     volumes: t.volumes,
     healthcheck: t.healthcheck,
     replicas: t.replicas,
+    network: t.network,
     publicAddress: t.publicAddress,
     tls: t.tls,
     sshKey: t.sshKey,
