@@ -262,24 +262,7 @@ export class SlackRequestClient {
       response_url: responseUrl,
       actions: [action],
     };
-    if (!ephemeral) {
-      const m = current as StoredMessage;
-      const message: Record<string, unknown> = {
-        type: 'message',
-        subtype: 'bot_message',
-        text: m.text,
-        user: m.user,
-        bot_id: m.bot_id,
-        app_id: m.app_id,
-        team: m.team,
-        ts: m.ts,
-        blocks: m.blocks,
-      };
-      if (m.attachments.length > 0) message.attachments = m.attachments;
-      if (m.thread_ts) message.thread_ts = m.thread_ts;
-      if (m.edited) message.edited = m.edited;
-      payload.message = message;
-    }
+    if (!ephemeral) payload.message = { ...this.state.messageJson(current as StoredMessage), subtype: 'bot_message' };
     const result = await this.sendInteraction(payload, input.sign);
     return { ...result, responseUrl, triggerId };
   }

@@ -761,7 +761,8 @@ export class SlackEmulatorState {
     };
   }
 
-  private messageJson(m: StoredMessage): Args {
+  /** A stored message as the Web API (and a block_actions payload) shows it. */
+  messageJson(m: StoredMessage): Args {
     const out: Args = {
       type: 'message',
       text: m.text,

@@ -1,3 +1,4 @@
+import { DockhandError } from '../../errors.ts';
 import { maskSecrets } from '../../logger.ts';
 import type { Clock, DockerHostRuntime, EcsDeployTarget, LogReader } from '../../ports.ts';
 import { hostTargetOf } from '../deploy/host.ts';
@@ -48,44 +49,41 @@ export const readServiceLogs = async (
 ): Promise<LogsReport> => {
   const since = new Date(deps.clock.now().getTime() - request.sinceMs);
   const where = { service: target.service, environment: target.environment };
-  const hostTarget = hostTargetOf(target);
-  if (hostTarget && deps.host) {
-    // A Docker host: the containers' own log streams, through the engine's logs API.
-    const result = await deps.host.logs(hostTarget, { since, grep: request.grep, limit: LOG_LINES_READ });
-    const lines = result.lines
+  const query = { since, grep: request.grep, limit: LOG_LINES_READ };
+  const report = (
+    group: string,
+    read: { at: Date; taskId?: string | undefined; message: string }[],
+    incomplete: boolean,
+  ): LogsReport => {
+    const more = incomplete || read.length >= LOG_LINES_READ;
+    const lines = read
       .slice(-LOG_LINES_SHOWN)
-      .map((l) => ({ at: l.at, taskId: l.container, message: maskSecrets(l.message) }));
-    const more = result.incomplete;
+      .map((l) => ({ at: l.at, taskId: l.taskId, message: maskSecrets(l.message) }));
     return {
       found: true,
       ...where,
-      group: `containers of ${hostTarget.container}`,
+      group,
       sinceMs: request.sinceMs,
       grep: request.grep,
       lines,
-      matched: result.lines.length,
-      cut: more || result.lines.length > lines.length,
+      matched: read.length,
+      cut: more || read.length > lines.length,
       more,
     };
-  }
-  if (!ecsTarget) throw new Error('an ECS target is needed to read awslogs');
-  const result = await deps.logs.serviceLogs(ecsTarget, { since, grep: request.grep, limit: LOG_LINES_READ });
-  if (!result.found) return { found: false, ...where, container: result.container, logDriver: result.logDriver };
-  const more = result.incomplete || result.lines.length >= LOG_LINES_READ;
-  const lines = result.lines.slice(-LOG_LINES_SHOWN).map((l) => ({
-    at: l.at,
-    taskId: l.taskId,
-    message: maskSecrets(l.message),
-  }));
-  return {
-    found: true,
-    ...where,
-    group: result.group,
-    sinceMs: request.sinceMs,
-    grep: request.grep,
-    lines,
-    matched: result.lines.length,
-    cut: more || result.lines.length > lines.length,
-    more,
   };
+  const hostTarget = hostTargetOf(target);
+  if (hostTarget && deps.host) {
+    // A Docker host: the containers' own output, through the engine's logs API.
+    const result = await deps.host.logs(hostTarget, query);
+    const read = result.lines.map((l) => ({ at: l.at, taskId: l.container, message: l.message }));
+    return report(`containers of ${hostTarget.container}`, read, result.incomplete);
+  }
+  if (!ecsTarget)
+    throw new DockhandError(
+      'invalid',
+      `\`${target.service}\` in \`${target.environment}\` has no ECS target to read awslogs of.`,
+    );
+  const result = await deps.logs.serviceLogs(ecsTarget, query);
+  if (!result.found) return { found: false, ...where, container: result.container, logDriver: result.logDriver };
+  return report(result.group, result.lines, result.incomplete);
 };

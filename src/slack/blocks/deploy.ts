@@ -7,6 +7,7 @@
  * buttons (or who decided, once someone did), and a context line with the requester and the deployment id.
  * Everything from outside (commit subjects, build output, logs, AWS events) is masked, escaped and cut here.
  */
+import type { DeploymentView as CoreDeploymentView, DeploymentLive } from '../../core/deploy/view.ts';
 import { formatDuration } from '../../core/duration.ts';
 import { maskSecrets } from '../../logger.ts';
 import type {
@@ -22,66 +23,24 @@ import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from
 import type { Card, KnownBlock } from './types.ts';
 
 // -----------------------------------------------------------------------------------------------------------------
-// The view
+// The view: the core's view model (src/core/deploy/view.ts), plus the buttons a caller may force on or off.
 
-/** What the service runs now and what the deployment would change (from EcsDeployer.planImage and git). */
-export interface PlanView {
-  /** "api:42". */
-  currentRevision: string;
-  currentImage: string;
-  newImage?: string | undefined;
-  changes: FieldChange[];
-  /** Commits between the running image and the new one, newest first (`total` counts all of them). */
-  commits?: { commits: CommitSummary[]; total: number } | undefined;
-  /** One line about the service's health now, e.g. "healthy · 2/2 running". */
-  health?: string | undefined;
-}
-
-export interface BuildView {
-  step: number;
-  total: number;
-  /** "RUN npm ci". */
-  instruction: string;
-  /** The newest output lines (the card shows the last one). */
-  lastLines?: string[] | undefined;
-}
-
-export interface FailureView {
-  /** The build step that failed ("RUN npm test"). */
-  step?: string | undefined;
-  /** That step's last output lines. */
-  output?: string[] | undefined;
-  /** The last log lines of stopped tasks. */
-  logLines?: string[] | undefined;
-}
-
-export interface ApprovalPolicyView {
-  required: number;
-  /** User ids (U…/W…) and user-group ids (S…). */
-  approvers: string[];
-}
+export type PlanView = NonNullable<DeploymentLive['plan']>;
+export type BuildView = NonNullable<DeploymentLive['build']>;
+export type FailureView = NonNullable<DeploymentLive['failure']>;
+export type ApprovalPolicyView = NonNullable<DeploymentLive['approvalPolicy']>;
 
 /**
  * A deployment record plus live data. Facts the card reads when present: commitSha, commitSubject, image, digest,
  * revision ("api:43"), previousRevision ("api:42"), ecsDeploymentId, durationMs, publicIps, runningCount, and
  * who ended it: rejectedBy, cancelledBy, abortedBy (the transition's actor).
  */
-export interface DeploymentView extends DeploymentRecord {
-  plan?: PlanView | undefined;
-  build?: BuildView | undefined;
-  push?: { percent: number } | undefined;
-  rollout?: RolloutProgress | undefined;
-  failure?: FailureView | undefined;
-  approvalPolicy?: ApprovalPolicyView | undefined;
-  /** Docker host: what the runtime is doing now. */
-  host?: { phase: string; detail?: string | undefined } | undefined;
-  /** Offer Abort. Default: while rolling out (not for a scale). */
-  canAbort?: boolean | undefined;
+export type DeploymentView = CoreDeploymentView & {
   /** Offer Rollback. Default: when it failed after a new revision replaced a known previous one. */
   canRollback?: boolean | undefined;
   /** Offer Cancel before the rollout starts. Default: no. */
   canCancel?: boolean | undefined;
-}
+};
 
 // -----------------------------------------------------------------------------------------------------------------
 // Small helpers
