@@ -32,6 +32,9 @@ const DEPLOYMENT_COLUMNS =
 const LOCK_COLUMNS = 'service, environment, owner, instance, holder, reason, acquired_at, expires_at';
 const AUDIT_COLUMNS = 'id, at, actor, action, service, environment, subject, outcome, detail';
 
+/** Expired leases are deleted this long after they ran out. */
+export const LEASE_RETENTION_MS = 60 * 60_000;
+
 export const newDeploymentId = (): string => `dep_${randomBytes(10).toString('hex')}`;
 
 /**
@@ -377,6 +380,8 @@ export class SqlStore implements Store {
          RETURNING holder`,
         [name, holder, at.getTime() + Math.max(0, ttlMs), at.getTime()],
       );
+      // Per-tick lease names (watch:<job>:<minute>) would pile up: forget those that expired over an hour ago.
+      await this.#db.query('DELETE FROM leases WHERE expires_at < $1', [at.getTime() - LEASE_RETENTION_MS]);
       return rows[0]?.holder === holder;
     });
   }
