@@ -901,12 +901,16 @@ export class DeploymentService {
           const expiresAt = expiryOf(deployment);
           if (expiresAt) this.#armExpiry(deployment, expiresAt);
         } else {
+          const doing = deployment.state.replace('_', ' ');
+          const next =
+            deployment.state === 'rolling_out'
+              ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
+              : 'Nothing was rolled out; request it again.';
           await this.#fail(
             deployment,
             new DockhandError(
-              'internal',
-              `Interrupted: dockhand restarted while this deployment was ${deployment.state.replace('_', ' ')}. Nothing was rolled out; request it again.`,
-              {},
+              'conflict',
+              `Interrupted: dockhand restarted while this deployment was ${doing}. ${next}`,
             ),
           );
         }
