@@ -7,6 +7,7 @@ import { createDockhand } from './app.ts';
 import { readEnv } from './config/env.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError, errorMessage } from './errors.ts';
+import { type LocalMode, prepareLocalMode } from './local/local-mode.ts';
 import { createLogger } from './logger.ts';
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -23,14 +24,20 @@ const fail = (what: string, error: unknown): never => {
   process.exit(1);
 };
 
-const settings = (() => {
+const envSettings = (() => {
   try {
     return readEnv(process.env);
   } catch (e) {
     return fail('the environment is not usable', e);
   }
 })();
-const logger = createLogger(settings.logLevel);
+const logger = createLogger(envSettings.logLevel);
+// No SLACK_BOT_TOKEN: local mode, against the console's Slack emulator on 127.0.0.1 (src/local/).
+const local: LocalMode | undefined = envSettings.localMode
+  ? await prepareLocalMode(envSettings, process.env).catch((e: unknown) => fail('local mode could not start', e))
+  : undefined;
+for (const line of local?.banner ?? []) logger.info({ mode: 'local' }, line);
+const settings = local?.settings ?? envSettings;
 const config = await loadConfig({ path: settings.configPath, env: process.env }).catch((e: unknown) =>
   fail(`the config file ${settings.configPath} is not valid`, e),
 );
@@ -38,14 +45,22 @@ const store = await openStore(settings.databaseUrl, { instance: settings.instanc
   fail('the store could not be opened', e),
 );
 
-const dockhand = createDockhand({ settings, config, store, logger });
+const dockhand = createDockhand({
+  settings,
+  config,
+  store,
+  logger,
+  ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes } : {}),
+});
 await dockhand.start().catch((e: unknown) => fail(`could not listen on port ${settings.port}`, e));
+if (local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);
 
 let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  local?.stop();
   dockhand
     .stop(10_000)
     .then(() => store.close())

@@ -42,8 +42,8 @@ const integer = (min: number, max: number, what: string) =>
 
 const envSchema = z
   .object({
-    // Local mode (no Slack) will make this `botToken.optional()`; nothing else needs to change here.
-    SLACK_BOT_TOKEN: botToken,
+    // Unset = local mode: dockhand runs against the local console's Slack emulator (src/local/).
+    SLACK_BOT_TOKEN: botToken.optional(),
     SLACK_SIGNING_SECRET: z.string().optional(),
     SLACK_APP_TOKEN: slackToken('xapp-', 'an app-level token').optional(),
     SLACK_API_URL: httpUrl('the Slack Web API base URL')
@@ -71,6 +71,8 @@ const envSchema = z
   })
   .transform((env) => ({
     slackBotToken: env.SLACK_BOT_TOKEN,
+    /** No SLACK_BOT_TOKEN: no Slack workspace; src/local/ serves a console and a Slack emulator on 127.0.0.1. */
+    localMode: env.SLACK_BOT_TOKEN === undefined,
     slackSigningSecret: env.SLACK_SIGNING_SECRET,
     slackAppToken: env.SLACK_APP_TOKEN,
     /** Socket Mode when an app-level token is given; HTTP otherwise. */
@@ -106,8 +108,16 @@ export const readEnv = (env: Env = process.env): Settings => {
   const problems = result.success
     ? []
     : result.error.issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`);
-  // Checked here rather than in the schema so that it is reported together with every other problem.
-  if (input.SLACK_APP_TOKEN === undefined && input.SLACK_SIGNING_SECRET === undefined)
+  // Checked here rather than in the schema so that they are reported together with every other problem.
+  if (input.SLACK_BOT_TOKEN === undefined && input.SLACK_APP_TOKEN !== undefined)
+    problems.push(
+      'SLACK_BOT_TOKEN: not set: Socket Mode (SLACK_APP_TOKEN) needs the bot token too (unset SLACK_APP_TOKEN to use the local console instead)',
+    );
+  if (
+    input.SLACK_BOT_TOKEN !== undefined &&
+    input.SLACK_APP_TOKEN === undefined &&
+    input.SLACK_SIGNING_SECRET === undefined
+  )
     problems.push(
       'SLACK_SIGNING_SECRET: not set: required in HTTP mode (set it to the app’s signing secret, or set SLACK_APP_TOKEN to use Socket Mode)',
     );

@@ -80,10 +80,29 @@ describe('readEnv', () => {
     expect(Object.isFrozen(readEnv(http))).toBe(true);
   });
 
-  it('requires SLACK_BOT_TOKEN and, in HTTP mode, SLACK_SIGNING_SECRET', () => {
-    expect(problemsOf({})).toEqual([
-      expect.stringMatching(/^SLACK_BOT_TOKEN: not set: expected a bot token \("xoxb-…"\)/),
+  it('runs in local mode without SLACK_BOT_TOKEN, and then needs no signing secret', () => {
+    const settings = readEnv({});
+
+    expect(settings.localMode).toBe(true);
+    expect(settings.slackBotToken).toBeUndefined();
+    expect(readEnv(http).localMode).toBe(false);
+  });
+
+  it('requires SLACK_SIGNING_SECRET in HTTP mode with a bot token', () => {
+    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1' })).toEqual([
       expect.stringMatching(/^SLACK_SIGNING_SECRET: not set: required in HTTP mode/),
+    ]);
+  });
+
+  it('requires SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode)', () => {
+    expect(problemsOf({ SLACK_APP_TOKEN: 'xapp-1-A1-abc' })).toEqual([
+      expect.stringMatching(/^SLACK_BOT_TOKEN: not set: Socket Mode \(SLACK_APP_TOKEN\) needs the bot token too/),
+    ]);
+  });
+
+  it('still rejects other bad settings in local mode', () => {
+    expect(problemsOf({ PORT: 'x' })).toEqual([
+      'PORT: expected a TCP port (0 = any free port): an integer from 0 to 65535',
     ]);
   });
 

@@ -1,0 +1,143 @@
+/**
+ * Local mode: no SLACK_BOT_TOKEN, so no Slack workspace. dockhand then talks to the Slack emulator
+ * (src/slack-emulator) mounted on its own HTTP server, bound to 127.0.0.1, and a console page at / plays the
+ * Slack client: people type slash commands and click buttons, and the emulator sends them to dockhand as signed
+ * requests, exactly as Slack would. Nothing in dockhand's command or card code knows it is not talking to Slack.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { connectDocker } from '../adapters/docker/connect.ts';
+import type { Settings } from '../config/env.ts';
+import type { Env } from '../config/load.ts';
+import { errorMessage } from '../errors.ts';
+import { createSlackRequestClient } from '../slack-emulator/requests.ts';
+import { SlackEmulatorState } from '../slack-emulator/state.ts';
+import { createSlackWebApiHandler } from '../slack-emulator/web-api.ts';
+import { createConsoleRoutes, type EngineStatus } from './console-routes.ts';
+
+export const LOCAL_HOST = '127.0.0.1';
+
+/** The bundled config used when DOCKHAND_CONFIG is not set. */
+export const LOCAL_CONFIG_PATH = fileURLToPath(new URL('../../examples/dockhand.local.yml', import.meta.url));
+
+/** The console's people: a requester and an approver (a member of the group examples/dockhand.local.yml names). */
+export const LOCAL_PEOPLE = [
+  { id: 'U0LOCALDEV', name: 'dev', real_name: 'Dev (requester)' },
+  { id: 'U0LOCALLEAD', name: 'lead', real_name: 'Lead (approver)' },
+] as const;
+export const LOCAL_APPROVERS_GROUP = { id: 'S0LOCALLEADS', handle: 'leads', members: ['U0LOCALLEAD'] } as const;
+export const LOCAL_CHANNEL = '#deploys';
+
+/** The emulator's routes on dockhand's server (everything else is dockhand's or the console's). */
+const EMULATOR_PATHS = ['/api/', '/response/', '/upload/v1/', '/files/', '/_emulator/'];
+
+export interface LocalMode {
+  /** The settings dockhand runs with: a local bot token and signing secret, the emulator as Slack Web API. */
+  settings: Settings;
+  listenHost: string;
+  url: string;
+  state: SlackEmulatorState;
+  extraRoutes: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** What to log first, one line each. */
+  banner: string[];
+  stop(): void;
+}
+
+/** A free TCP port on 127.0.0.1: the bot's Web API clients need the emulator's URL before dockhand listens. */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, LOCAL_HOST, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+
+/** Pings the engine that builds images (DOCKER_HOST) and says, in words, what is missing when none answers. */
+const engineProbe = (host: string | undefined) => {
+  const shown = host ?? 'unix:///var/run/docker.sock';
+  return async (): Promise<EngineStatus> => {
+    try {
+      const docker = connectDocker(host);
+      await Promise.race([
+        docker.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref()),
+      ]);
+      return { ok: true, host: shown };
+    } catch (e) {
+      return {
+        ok: false,
+        host: shown,
+        message:
+          `No Docker engine answers at ${shown} (${errorMessage(e)}). dockhand builds and runs the example service ` +
+          'on a Docker engine: start Docker (or set DOCKER_HOST to one) and restart `npm start`. ' +
+          'Commands still answer, with the error dockhand gives.',
+      };
+    }
+  };
+};
+
+/**
+ * Prepares local mode from the environment's settings: picks the port, seeds the emulator with the console's
+ * people, and returns the settings and routes to build dockhand with.
+ */
+export const prepareLocalMode = async (settings: Settings, env: Env): Promise<LocalMode> => {
+  const port = settings.port === 0 ? await freePort() : settings.port;
+  const url = `http://${LOCAL_HOST}:${port}`;
+  const token = `xoxb-local-${randomBytes(12).toString('hex')}`;
+  const signingSecret = randomBytes(32).toString('hex');
+
+  const state = new SlackEmulatorState({ tokens: [token], baseUrl: url, team: { name: 'dockhand (local)' } });
+  for (const person of LOCAL_PEOPLE) state.addUser({ ...person });
+  state.addUsergroup(LOCAL_APPROVERS_GROUP.id, [...LOCAL_APPROVERS_GROUP.members], {
+    handle: LOCAL_APPROVERS_GROUP.handle,
+  });
+  state.addChannel({ name: LOCAL_CHANNEL });
+
+  const emulator = createSlackWebApiHandler(state, { baseUrl: url });
+  const requests = createSlackRequestClient({
+    url: `${url}/slack/events`,
+    signingSecret,
+    state,
+    defaultChannel: LOCAL_CHANNEL,
+  });
+  const consoleRoutes = createConsoleRoutes({
+    state,
+    requests,
+    people: LOCAL_PEOPLE.map((p) => p.id),
+    channel: LOCAL_CHANNEL,
+    probeEngine: engineProbe(settings.dockerHost),
+    origins: [url, `http://localhost:${port}`],
+  });
+
+  const configPath = env.DOCKHAND_CONFIG?.trim() ? settings.configPath : LOCAL_CONFIG_PATH;
+  return {
+    settings: Object.freeze({
+      ...settings,
+      slackBotToken: token,
+      slackSigningSecret: signingSecret,
+      slackApiUrl: `${url}/api/`,
+      port,
+      configPath,
+    }),
+    listenHost: LOCAL_HOST,
+    url,
+    state,
+    extraRoutes: async (req, res) => {
+      if (!consoleRoutes.allowed(req, res)) return true;
+      if (await consoleRoutes.handle(req, res)) return true;
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (EMULATOR_PATHS.some((prefix) => path.startsWith(prefix))) return emulator(req, res);
+      return false;
+    },
+    banner: [
+      `local mode: SLACK_BOT_TOKEN is not set, so dockhand runs without Slack. Open the console at ${url}/`,
+      'to use a real Slack workspace instead, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README: "Creating the Slack app")',
+      `config: ${configPath}${configPath === LOCAL_CONFIG_PATH ? ' (the bundled example; set DOCKHAND_CONFIG to use yours)' : ''}`,
+    ],
+    stop: () => consoleRoutes.stop(),
+  };
+};
