@@ -634,7 +634,8 @@ const succeeded = (v: DeploymentView): Rendered => {
   if (revision)
     fields.push(`*Revision*\n${previous && previous !== revision ? `${code(previous)} → ` : ''}${code(revision)}`);
   if (image) fields.push(`*Image*\n${code(image)}`);
-  if (running !== undefined) fields.push(`*Running*\n${plural(running, 'task')}`);
+  if (running !== undefined)
+    fields.push(`*Running*\n${plural(running, strs(v.facts.containers).length > 0 ? 'container' : 'task')}`);
   if (ips.length > 0)
     fields.push(
       `*Public IPs*\n${lines(
