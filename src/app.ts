@@ -154,6 +154,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const scheduler = createScheduler({
     config,
     ecs,
+    host,
     store,
     notifier,
     clock,

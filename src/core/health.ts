@@ -1,4 +1,4 @@
-import type { ServiceSnapshot } from '../ports.ts';
+import type { HostSnapshot, ServiceSnapshot } from '../ports.ts';
 
 export type HealthState = 'healthy' | 'deploying' | 'degraded' | 'down';
 
@@ -22,6 +22,24 @@ export const assessHealth = (s: ServiceSnapshot): HealthVerdict => {
   if (s.running < s.desired) reasons.push(`${s.running} of ${s.desired} tasks running`);
   if (s.desired > 0 && s.running === 0) return { state: 'down', reasons };
   return { state: reasons.length > 0 ? 'degraded' : 'healthy', reasons };
+};
+
+export interface HostHealthVerdict extends HealthVerdict {
+  /** Containers running, and how many the target wants (`replicas`). */
+  running: number;
+  replicas: number;
+}
+
+/** A Docker-host service: healthy when every wanted replica runs and none reports UNHEALTHY. */
+export const assessHostHealth = (snapshot: HostSnapshot, replicas: number): HostHealthVerdict => {
+  const running = snapshot.containers.filter((c) => c.state === 'running');
+  const unhealthy = running.filter((c) => c.health === 'UNHEALTHY').length;
+  const reasons: string[] = [];
+  if (unhealthy > 0) reasons.push(`${unhealthy} container${unhealthy === 1 ? '' : 's'} unhealthy`);
+  if (running.length < replicas) reasons.push(`${running.length} of ${replicas} containers running`);
+  const state: HealthState =
+    replicas > 0 && running.length === 0 ? 'down' : reasons.length > 0 ? 'degraded' : 'healthy';
+  return { state, running: running.length, replicas, reasons };
 };
 
 export const HEALTH_EMOJI: Record<HealthState, string> = {

@@ -3,13 +3,15 @@
  *
  * Wiring (src/app.ts):
  *
- *   const scheduler = createScheduler({ config, ecs, store, notifier, clock, logger, metrics, instance });
+ *   const scheduler = createScheduler({ config, ecs, host, store, notifier, clock, logger, metrics, instance });
  *   scheduler.start();          // after the HTTP server is up
  *   …
  *   await scheduler.stop();     // on shutdown, before notifier.flush() and store.close()
  *
  * `ecs` is the app's AwsEcsReader (share its PublicIpResolver with /status so a task's IP is looked up once);
- * `instance` names this replica in the per-tick leases (the store's instance, "<hostname>:<pid>").
+ * `host` is the app's DockerHostRuntime (absent when no environment is a Docker host): the health watch of a
+ * Docker-host service reads one snapshot of its containers per tick. `instance` names this replica in the per-tick
+ * leases (the store's instance, "<hostname>:<pid>").
  *
  * Schedules come from dockhand.yml: services.<name>.watch.health / .publicIps and digest.schedule (cron). Each
  * distinct expression is one node-cron task (noOverlap); whichever fires first in a minute runs ONE tick for all
@@ -44,7 +46,7 @@ export const LEASE_TTL_MS = 5 * 60_000;
 export const createScheduler = (deps: WatchDeps): Scheduler => {
   const { clock, metrics, store } = deps;
   const logger: Logger = deps.logger.child({ component: 'watch' });
-  const plan = planWatches(deps.config);
+  const plan = planWatches(deps.config, { dockerHosts: deps.host !== undefined });
   const pacer = new ChannelPacer(deps.notifier, clock);
   const running = new Set<JobName>();
   const inFlight = new Set<Promise<unknown>>();
@@ -139,7 +141,13 @@ export const createScheduler = (deps: WatchDeps): Scheduler => {
       for (const target of plan.unsupported) {
         logger.warn(
           { service: target.service, environment: target.environment },
-          'watch: only ECS services can be watched; ignoring this one',
+          'watch: this process cannot read Docker hosts; ignoring the health watch of this one',
+        );
+      }
+      if (plan.fixedAddress.length > 0) {
+        logger.info(
+          { services: plan.fixedAddress.map((t) => `${t.service}/${t.environment}`) },
+          'watch: a Docker host has a fixed address; its public IPs are not watched',
         );
       }
       cron.start();
@@ -147,6 +155,7 @@ export const createScheduler = (deps: WatchDeps): Scheduler => {
         {
           services: plan.watched.length,
           health: plan.watched.filter((w) => w.health).length,
+          dockerHosts: plan.watched.filter((w) => w.kind === 'docker').length,
           publicIps: plan.watched.filter((w) => w.publicIps).length,
           digest: plan.digest?.schedule,
         },

@@ -1,50 +1,65 @@
 /**
  * What the config asks to watch, and when. Every distinct cron expression becomes one node-cron task; whichever
  * fires first in a minute runs one tick for everything due in that minute (so health and IP watches due together
- * share one ECS snapshot).
+ * share one ECS snapshot). Docker-host services have a health watch only: their public address is fixed.
  */
 import cron, { type ScheduledTask, type TaskFn } from 'node-cron';
 import type { Config } from '../config/schema.ts';
+import { hostTargetOf } from '../core/deploy/host.ts';
 import { allTargets, ecsRef, type ResolvedTarget } from '../core/targets.ts';
-import type { EcsServiceRef } from '../ports.ts';
+import type { DockerHostTarget, EcsServiceRef } from '../ports.ts';
 
 export const JOB_NAMES = ['health', 'public-ips', 'digest'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
-/** A service/environment with at least one watch. */
-export interface WatchedTarget {
+interface Watches {
   target: ResolvedTarget;
-  ref: EcsServiceRef;
   /** Cron expressions; undefined = not watched that way. */
   health?: string | undefined;
   publicIps?: string | undefined;
 }
 
+/** A service/environment with at least one watch: on ECS, or on a Docker host (health only). */
+export type WatchedTarget =
+  | (Watches & { kind: 'ecs'; ref: EcsServiceRef })
+  | (Watches & { kind: 'docker'; host: DockerHostTarget; publicIps?: undefined });
+
 export interface WatchPlan {
   watched: WatchedTarget[];
   /** Every ECS service/environment (the digest covers all of them, watched or not). */
   ecs: { target: ResolvedTarget; ref: EcsServiceRef }[];
-  /** Watched services whose target is not ECS: nothing to watch (logged once at start). */
+  /** Every Docker-host service/environment (in the digest too), when this process can reach Docker hosts. */
+  hosts: { target: ResolvedTarget; host: DockerHostTarget }[];
+  /** Docker-host services with a health watch this process cannot run (no Docker-host runtime; logged at start). */
   unsupported: ResolvedTarget[];
+  /** Docker-host services with a public-IP watch: their address is fixed, nothing to watch (said once at start). */
+  fixedAddress: ResolvedTarget[];
   digest?: { channel: string; schedule: string } | undefined;
 }
 
-export const planWatches = (config: Config): WatchPlan => {
-  const watched: WatchedTarget[] = [];
-  const ecs: WatchPlan['ecs'] = [];
-  const unsupported: ResolvedTarget[] = [];
+/** `dockerHosts`: whether this process has a Docker-host runtime to watch Docker-host targets with. */
+export const planWatches = (config: Config, options: { dockerHosts: boolean } = { dockerHosts: true }): WatchPlan => {
+  const plan: WatchPlan = { watched: [], ecs: [], hosts: [], unsupported: [], fixedAddress: [], digest: config.digest };
   for (const target of allTargets(config)) {
-    const ref = ecsRef(config, target);
     const watch = target.serviceConfig.watch;
-    const wants = watch?.health !== undefined || watch?.publicIps !== undefined;
-    if (!ref) {
-      if (wants) unsupported.push(target);
+    const ref = ecsRef(config, target);
+    if (ref) {
+      plan.ecs.push({ target, ref });
+      if (watch?.health !== undefined || watch?.publicIps !== undefined)
+        plan.watched.push({ kind: 'ecs', target, ref, health: watch?.health, publicIps: watch?.publicIps });
       continue;
     }
-    ecs.push({ target, ref });
-    if (wants) watched.push({ target, ref, health: watch?.health, publicIps: watch?.publicIps });
+    const host = hostTargetOf(target);
+    if (!host) continue;
+    if (watch?.publicIps !== undefined) plan.fixedAddress.push(target);
+    if (!options.dockerHosts) {
+      if (watch?.health !== undefined) plan.unsupported.push(target);
+      continue;
+    }
+    plan.hosts.push({ target, host });
+    if (watch?.health !== undefined) plan.watched.push({ kind: 'docker', target, host, health: watch.health });
   }
-  return { watched, ecs, unsupported, digest: config.digest };
+  return plan;
 };
 
 export const expressionsOf = (plan: WatchPlan): string[] => [

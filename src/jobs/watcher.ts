@@ -3,9 +3,11 @@
  *
  *   fetch     ONE EcsReader.describe for every service due this tick (health, IPs and digest share it), then ONE
  *             DescribeTasks per cluster (per 100 ARNs) for the tasks that left the RUNNING listing since the last
- *             tick — none in a steady state — and one query for dockhand rollouts in progress.
- *   evaluate  health-watch.ts / ip-watch.ts, pure, against the state the store remembers from the last tick
- *             (whichever replica ran it, before or after a restart).
+ *             tick — none in a steady state — and one query for dockhand rollouts in progress. Docker hosts: one
+ *             DockerHostRuntime.snapshot per service due (health and digest share it), HOST_CONCURRENCY at a time;
+ *             an engine that cannot be read is a failed tick for that service.
+ *   evaluate  health-watch.ts / host-watch.ts / ip-watch.ts, pure, against the state the store remembers from the
+ *             last tick (whichever replica ran it, before or after a restart).
  *   render    slack/blocks/alerts.ts.
  *   post      through the per-channel pacer; each alert is also an audit event (the digest lists them).
  *   remember  the new state, written only when it changed and only after its alerts were posted, so a failed post
@@ -13,7 +15,8 @@
  */
 
 import type { Config } from '../config/schema.ts';
-import { assessHealth } from '../core/health.ts';
+import { hostTargetOf, runningImage } from '../core/deploy/host.ts';
+import { assessHealth, assessHostHealth } from '../core/health.ts';
 import { allTargets, ecsRef, type ResolvedTarget, refKey } from '../core/targets.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -21,8 +24,11 @@ import type { Metrics } from '../metrics.ts';
 import type {
   Clock,
   DeploymentRecord,
+  DockerHostRuntime,
+  DockerHostTarget,
   EcsReader,
   EcsServiceRef,
+  HostSnapshot,
   Notifier,
   ServiceLookup,
   ServiceSnapshot,
@@ -35,6 +41,7 @@ import {
   type DigestRow,
   degradedCard,
   digestCard,
+  hostDegradedCard,
   type IpChangeCause,
   ipChangedByDeploymentCard,
   ipChangedCard,
@@ -45,6 +52,7 @@ import {
 } from '../slack/blocks/alerts.ts';
 import type { Card } from '../slack/blocks/types.ts';
 import { evaluateHealth, type HealthMemory, tasksGoneSince } from './health-watch.ts';
+import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory } from './host-watch.ts';
 import { currentIps, diffIps, evaluateIps, type IpMemory } from './ip-watch.ts';
 import type { ChannelPacer } from './pacer.ts';
 import type { JobName, WatchedTarget, WatchPlan } from './schedule.ts';
@@ -53,6 +61,8 @@ import type { JobName, WatchedTarget, WatchPlan } from './schedule.ts';
 export interface WatchDeps {
   config: Config;
   ecs: EcsReader;
+  /** Reads Docker-host targets; without it they are not watched (and the digest says so). */
+  host?: DockerHostRuntime | undefined;
   store: Store;
   notifier: Notifier;
   clock: Clock;
@@ -66,6 +76,8 @@ export interface WatchDeps {
 
 /** Consecutive failed ticks after which "watch for … is failing" is posted (once). */
 export const FAILING_AFTER_TICKS = 3;
+/** Docker-host snapshots read at the same time (each is a few engine calls, maybe over ssh). */
+export const HOST_CONCURRENCY = 4;
 /** The first digest covers this much. */
 export const FIRST_DIGEST_SPAN_MS = 24 * 3_600_000;
 export const ALERT_AUDIT_ACTION = 'watch.alert';
@@ -84,6 +96,8 @@ export interface FailureMemory {
 /** Everything a watch remembers about one service/environment between ticks (store key: stateKey). */
 export interface TargetState {
   health?: HealthMemory | undefined;
+  /** The health watch of a Docker-host service. */
+  host?: HostHealthMemory | undefined;
   ips?: IpMemory | undefined;
   failure?: FailureMemory | undefined;
 }
@@ -126,8 +140,44 @@ interface Entry {
   ips: boolean;
 }
 
+type HostRead = { ok: true; snapshot: HostSnapshot } | { ok: false; reason: string };
+
 const clusterKeyOf = (ref: EcsServiceRef): string => `${ref.region ?? ''}/${ref.cluster}`;
 const targetName = (t: ResolvedTarget): AlertTarget => ({ service: t.service, environment: t.environment });
+
+/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
+const mapConcurrently = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> => {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+};
+
+/** One snapshot per Docker-host service, HOST_CONCURRENCY at a time; a failure is that service's, not the tick's. */
+const readHosts = async (
+  runtime: DockerHostRuntime | undefined,
+  targets: ReadonlyMap<string, DockerHostTarget>,
+  logger: Logger,
+): Promise<Map<string, HostRead>> => {
+  const keys = [...targets.keys()];
+  const reads = await mapConcurrently(keys, HOST_CONCURRENCY, async (key): Promise<HostRead> => {
+    const target = targets.get(key) as DockerHostTarget;
+    if (!runtime) return { ok: false, reason: 'Docker hosts cannot be read by this process' };
+    try {
+      return { ok: true, snapshot: await runtime.snapshot(target) };
+    } catch (error) {
+      logger.debug({ err: error, service: target.service }, 'watch tick: reading the Docker host failed');
+      return { ok: false, reason: errorMessage(error) };
+    }
+  });
+  return new Map(keys.map((key, i) => [key, reads[i] as HostRead]));
+};
 
 export const runTick = async (
   deps: WatchDeps,
@@ -157,8 +207,25 @@ export const runTick = async (
 
   // Fetch: one snapshot for everything due.
   const refs = new Map<string, EcsServiceRef>();
-  for (const e of entries.values()) refs.set(refKey(e.watched.ref), e.watched.ref);
+  for (const { watched } of entries.values()) if (watched.kind === 'ecs') refs.set(refKey(watched.ref), watched.ref);
   if (work.digest) for (const t of plan.ecs) refs.set(refKey(t.ref), t.ref);
+  const hostTargets = new Map<string, DockerHostTarget>();
+  for (const [key, { watched }] of entries) if (watched.kind === 'docker') hostTargets.set(key, watched.host);
+  if (work.digest) for (const t of plan.hosts) hostTargets.set(stateKey(t.target), t.host);
+
+  // Dockhand rollouts in progress: one query for all services. A Docker-host rollout may begin or end while its
+  // containers are read, so for those it is asked before and after, and either counts.
+  const listRolling = async (): Promise<DeploymentRecord[]> => {
+    try {
+      return await store.listDeployments({ states: ['rolling_out'] });
+    } catch (error) {
+      logger.warn({ err: error }, 'watch tick: could not list rollouts in progress');
+      return [];
+    }
+  };
+  const watchesHosts = work.health.some((w) => w.kind === 'docker');
+  const rollingBefore = watchesHosts ? await listRolling() : [];
+  const hostReads = readHosts(deps.host, hostTargets, logger);
 
   const states = new Map<string, TargetState | undefined>();
   for (const key of entries.keys()) states.set(key, await store.getState<TargetState>(key));
@@ -184,13 +251,14 @@ export const runTick = async (
   const clusterErrors = new Map<string, string>();
   if (ecs.describeTasks && !fetchError) {
     const gone = new Map<string, { ref: EcsServiceRef; arns: string[] }>();
-    for (const [key, e] of entries) {
-      const snapshot = snapshotOf(e.watched.ref);
-      if (!e.health || !snapshot) continue;
+    for (const [key, { watched, health }] of entries) {
+      if (watched.kind !== 'ecs') continue;
+      const snapshot = snapshotOf(watched.ref);
+      if (!health || !snapshot) continue;
       const arns = tasksGoneSince(states.get(key)?.health, snapshot);
       if (arns.length === 0) continue;
-      const ck = clusterKeyOf(e.watched.ref);
-      const group = gone.get(ck) ?? { ref: e.watched.ref, arns: [] };
+      const ck = clusterKeyOf(watched.ref);
+      const group = gone.get(ck) ?? { ref: watched.ref, arns: [] };
       group.arns.push(...arns);
       gone.set(ck, group);
     }
@@ -209,46 +277,92 @@ export const runTick = async (
     }
   }
 
-  // Dockhand rollouts in progress: one query for all services.
-  let rolling: DeploymentRecord[] = [];
-  if (work.publicIps.length > 0) {
-    try {
-      rolling = await store.listDeployments({ states: ['rolling_out'] });
-    } catch (error) {
-      logger.warn({ err: error }, 'watch tick: could not list rollouts in progress');
-    }
-  }
+  const hosts = await hostReads;
+  const rolling = work.publicIps.length > 0 || watchesHosts ? await listRolling() : [];
 
   // Evaluate, render, post, remember.
   const jobs = await Promise.all(
     [...entries].map(async ([key, e]): Promise<{ failed: boolean; postFailed: boolean }> => {
-      const { target } = e.watched;
+      const { watched } = e;
+      const { target } = watched;
       const name = targetName(target);
       const prev = states.get(key) ?? {};
       const next: TargetState = { ...prev };
       const alerts: Alert[] = [];
-      const lookup = lookups.get(refKey(e.watched.ref));
-      const snapshot = snapshotOf(e.watched.ref);
-      const failure =
-        fetchError ??
-        (lookup && !lookup.found ? lookup.reason : undefined) ??
-        (snapshot ? undefined : 'ECS did not describe the service') ??
-        (e.health ? clusterErrors.get(clusterKeyOf(e.watched.ref)) : undefined);
+      const isTarget = (d: DeploymentRecord) => d.service === target.service && d.environment === target.environment;
+      const rollingOut = rolling.find(isTarget);
 
-      if (failure !== undefined || !snapshot) {
-        const reason = failure ?? 'unknown';
+      let failure: string | undefined;
+      let evaluate: () => Promise<void>;
+      if (watched.kind === 'docker') {
+        const read = hosts.get(key) ?? { ok: false, reason: 'the Docker host was not read' };
+        failure = read.ok ? undefined : read.reason;
+        evaluate = async () => {
+          if (!read.ok) return;
+          const outcome = evaluateHostHealth(
+            prev.host,
+            read.snapshot,
+            { replicas: watched.host.replicas, rollingOut: rollingOut !== undefined || rollingBefore.some(isTarget) },
+            at,
+          );
+          next.host = outcome.memory;
+          alerts.push(...hostHealthAlerts(name, watched.host, read.snapshot, outcome.change, at));
+        };
+      } else {
+        const lookup = lookups.get(refKey(watched.ref));
+        const snapshot = snapshotOf(watched.ref);
+        failure =
+          fetchError ??
+          (lookup && !lookup.found ? lookup.reason : undefined) ??
+          (snapshot ? undefined : 'ECS did not describe the service') ??
+          (e.health ? clusterErrors.get(clusterKeyOf(watched.ref)) : undefined);
+        evaluate = async () => {
+          if (!snapshot) return;
+          if (e.health) {
+            const gone = tasksGoneSince(prev.health, snapshot)
+              .map((arn) => stopped.get(arn))
+              .filter((t): t is TaskSnapshot => t !== undefined);
+            const outcome = evaluateHealth(prev.health, snapshot, gone, at);
+            next.health = outcome.memory;
+            alerts.push(...healthAlerts(name, snapshot, outcome.change, at));
+          }
+          if (e.ips) {
+            const context = {
+              rollingOut: rollingOut ? dockhandCause(rollingOut) : undefined,
+              recentlyFinished: await recentDockhandCause(store, target, prev.ips, snapshot, rollingOut, logger),
+            };
+            const outcome = evaluateIps(prev.ips, snapshot, context, at);
+            next.ips = outcome.memory;
+            for (const event of outcome.events) {
+              if (event.kind === 'private-subnet') {
+                alerts.push({ kind: 'private-subnet', card: privateSubnetCard({ ...name, taskIds: event.taskIds }) });
+              } else if (event.kind === 'changed') {
+                alerts.push({ kind: 'ip-changed', card: ipChangedCard({ ...name, ...event, at }) });
+              } else {
+                alerts.push({
+                  kind: 'ip-changed-by-deployment',
+                  card: ipChangedByDeploymentCard({ ...name, ...event, at }),
+                });
+              }
+            }
+          }
+        };
+      }
+
+      if (failure !== undefined) {
         const count = (prev.failure?.count ?? 0) + 1;
         const since = prev.failure?.since ?? at.toISOString();
         let alerted = prev.failure?.alerted ?? false;
         if (count >= FAILING_AFTER_TICKS && !alerted) {
           alerts.push({
             kind: 'watch-failing',
-            card: watchFailingCard({ ...name, reason, failedTicks: count, since: new Date(since) }),
+            card: watchFailingCard({ ...name, reason: failure, failedTicks: count, since: new Date(since) }),
           });
           alerted = true;
         }
-        next.failure = { count, since, reason, alerted };
-        if (!fetchError) logger.warn({ ...name, reason, failedTicks: count }, 'watch: service could not be read');
+        next.failure = { count, since, reason: failure, alerted };
+        if (watched.kind === 'docker' || !fetchError)
+          logger.warn({ ...name, reason: failure, failedTicks: count }, 'watch: service could not be read');
       } else {
         if (prev.failure?.alerted) {
           alerts.push({
@@ -262,35 +376,7 @@ export const runTick = async (
           });
         }
         next.failure = undefined;
-        if (e.health) {
-          const gone = tasksGoneSince(prev.health, snapshot)
-            .map((arn) => stopped.get(arn))
-            .filter((t): t is TaskSnapshot => t !== undefined);
-          const outcome = evaluateHealth(prev.health, snapshot, gone, at);
-          next.health = outcome.memory;
-          alerts.push(...healthAlerts(name, snapshot, outcome.change, at));
-        }
-        if (e.ips) {
-          const rollingOut = rolling.find((d) => d.service === target.service && d.environment === target.environment);
-          const context = {
-            rollingOut: rollingOut ? dockhandCause(rollingOut) : undefined,
-            recentlyFinished: await recentDockhandCause(store, target, prev.ips, snapshot, rollingOut, logger),
-          };
-          const outcome = evaluateIps(prev.ips, snapshot, context, at);
-          next.ips = outcome.memory;
-          for (const event of outcome.events) {
-            if (event.kind === 'private-subnet') {
-              alerts.push({ kind: 'private-subnet', card: privateSubnetCard({ ...name, taskIds: event.taskIds }) });
-            } else if (event.kind === 'changed') {
-              alerts.push({ kind: 'ip-changed', card: ipChangedCard({ ...name, ...event, at }) });
-            } else {
-              alerts.push({
-                kind: 'ip-changed-by-deployment',
-                card: ipChangedByDeploymentCard({ ...name, ...event, at }),
-              });
-            }
-          }
-        }
+        await evaluate();
       }
 
       let postFailed = false;
@@ -322,7 +408,7 @@ export const runTick = async (
   // The digest.
   if (work.digest && plan.digest) {
     try {
-      await postDigest(deps, plan, pacer, at, snapshotOf, lookups, fetchError);
+      await postDigest(deps, pacer, plan, { at, snapshotOf, lookups, fetchError, hosts });
       report.posted++;
     } catch (error) {
       failedJobs.add('digest');
@@ -338,7 +424,7 @@ export const runTick = async (
     if (e.ips) failedJobs.add('public-ips');
   }
   if (fetchError) {
-    if (work.health.length > 0) failedJobs.add('health');
+    if (work.health.some((w) => w.kind === 'ecs')) failedJobs.add('health');
     if (work.publicIps.length > 0) failedJobs.add('public-ips');
     if (work.digest) failedJobs.add('digest');
   }
@@ -382,6 +468,48 @@ const healthAlerts = (
         reasons: change.reasons,
         desired: s.desired,
         running: s.running,
+      }),
+    },
+  ];
+};
+
+const hostHealthAlerts = (
+  name: AlertTarget,
+  target: DockerHostTarget,
+  s: HostSnapshot,
+  change: HostHealthChange | undefined,
+  at: Date,
+): Alert[] => {
+  if (!change) return [];
+  const { running } = assessHostHealth(s, target.replicas);
+  if (change.kind === 'degraded') {
+    const image = runningImage(s);
+    return [
+      {
+        kind: 'degraded',
+        card: hostDegradedCard({
+          ...name,
+          reasons: change.reasons,
+          running,
+          replicas: target.replicas,
+          imageTag: image === undefined ? undefined : imageTagOf(image),
+          host: s.host,
+          at,
+        }),
+      },
+    ];
+  }
+  return [
+    {
+      kind: 'recovered',
+      card: recoveredCard({
+        ...name,
+        since: change.since,
+        at,
+        reasons: change.reasons,
+        desired: target.replicas,
+        running,
+        unit: 'container',
       }),
     },
   ];
@@ -443,15 +571,35 @@ export const imageTagOf = (image: string): string => {
   return colon > slash ? image.slice(colon + 1) : 'latest';
 };
 
-const postDigest = async (
-  deps: WatchDeps,
-  plan: WatchPlan,
-  pacer: ChannelPacer,
-  at: Date,
-  snapshotOf: (ref: EcsServiceRef) => ServiceSnapshot | undefined,
-  lookups: Map<string, ServiceLookup>,
-  fetchError: string | undefined,
-): Promise<void> => {
+/** What the tick read, for the digest. */
+interface DigestInput {
+  at: Date;
+  snapshotOf: (ref: EcsServiceRef) => ServiceSnapshot | undefined;
+  lookups: Map<string, ServiceLookup>;
+  fetchError: string | undefined;
+  /** Docker-host snapshots by stateKey. */
+  hosts: Map<string, HostRead>;
+}
+
+const hostDigestRow = (name: AlertTarget, target: DockerHostTarget, read: HostRead | undefined): DigestRow => {
+  if (!read) return { ...name, kind: 'unsupported', note: 'Docker host: not read by this process' };
+  if (!read.ok) return { ...name, kind: 'missing', note: read.reason };
+  const verdict = assessHostHealth(read.snapshot, target.replicas);
+  const image = runningImage(read.snapshot);
+  return {
+    ...name,
+    kind: 'found',
+    host: read.snapshot.host,
+    ...(image === undefined ? {} : { imageTag: imageTagOf(image) }),
+    running: verdict.running,
+    desired: verdict.replicas,
+    health: verdict.state,
+    reasons: verdict.reasons,
+  };
+};
+
+const postDigest = async (deps: WatchDeps, pacer: ChannelPacer, plan: WatchPlan, input: DigestInput): Promise<void> => {
+  const { at, snapshotOf, lookups, fetchError } = input;
   const { store, config } = deps;
   const digestConfig = plan.digest;
   if (!digestConfig) return;
@@ -462,7 +610,11 @@ const postDigest = async (
   const rows: DigestRow[] = allTargets(config).map((target): DigestRow => {
     const name = targetName(target);
     const ref = ecsRef(config, target);
-    if (!ref) return { ...name, kind: 'unsupported', note: 'Docker host: not covered by the digest' };
+    if (!ref) {
+      const host = hostTargetOf(target);
+      if (host) return hostDigestRow(name, host, input.hosts.get(stateKey(target)));
+      return { ...name, kind: 'unsupported', note: 'not covered by the digest' };
+    }
     const s = snapshotOf(ref);
     if (!s) {
       const lookup = lookups.get(refKey(ref));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   degradedCard,
   digestCard,
+  hostDegradedCard,
   ipChangedByDeploymentCard,
   ipChangedCard,
   privateSubnetCard,
@@ -48,6 +49,38 @@ describe('alert cards (golden)', () => {
     });
     expect(card.text).toBe('api · production recovered after 15m');
     await expect(card).toMatchFileSnapshot('golden/alert-recovered.json');
+  });
+
+  it('renders a degraded Docker-host service, naming its containers', async () => {
+    const card = hostDegradedCard({
+      service: 'web',
+      environment: 'box',
+      reasons: ['web-1 restarted 2 times (exit 137)', 'web-2 is unhealthy', '1 of 2 containers running'],
+      running: 1,
+      replicas: 2,
+      imageTag: 'sha256:4f2a9c0d1e2b',
+      host: 'ssh://ec2-user@203.0.113.10',
+      at: now,
+    });
+    expect(card.text).toBe(
+      'web · box is degraded: web-1 restarted 2 times (exit 137); web-2 is unhealthy; 1 of 2 containers running',
+    );
+    await expect(card).toMatchFileSnapshot('golden/alert-host-degraded.json');
+  });
+
+  it('renders the recovery of a Docker-host service', async () => {
+    const card = recoveredCard({
+      service: 'web',
+      environment: 'box',
+      since: at('2026-11-21T11:57:00Z'),
+      at: now,
+      reasons: ['web is unhealthy'],
+      desired: 1,
+      running: 1,
+      unit: 'container',
+    });
+    expect(card.text).toBe('web · box recovered after 3m');
+    await expect(card).toMatchFileSnapshot('golden/alert-host-recovered.json');
   });
 
   it('renders an IP change not caused by a deployment, with which task replaced which', async () => {
@@ -141,7 +174,7 @@ describe('alert cards (golden)', () => {
           kind: 'missing',
           note: 'service worker not found in cluster prod',
         },
-        { service: 'web', environment: 'box', kind: 'unsupported', note: 'Docker host: not covered by the digest' },
+        { service: 'web', environment: 'box', kind: 'unsupported', note: 'Docker host: not read by this process' },
       ],
       deployments: [
         {
@@ -165,5 +198,45 @@ describe('alert cards (golden)', () => {
     });
     expect(card.text).toBe('Daily digest: 4 services (1 healthy, 1 degraded, 2 unknown), 1 deployment, 1 alert');
     await expect(card).toMatchFileSnapshot('golden/alert-digest.json');
+  });
+
+  it('renders Docker-host services in the digest', async () => {
+    const card = digestCard({
+      since: at('2026-11-20T09:00:00Z'),
+      at: at('2026-11-21T09:00:00Z'),
+      rows: [
+        {
+          service: 'web',
+          environment: 'box',
+          kind: 'found',
+          host: 'ssh://ec2-user@203.0.113.10',
+          imageTag: 'sha256:4f2a9c0d1e2b',
+          running: 1,
+          desired: 2,
+          health: 'degraded',
+          reasons: ['1 of 2 containers running'],
+        },
+        {
+          service: 'blog',
+          environment: 'box',
+          kind: 'found',
+          host: 'unix:///var/run/docker.sock',
+          running: 0,
+          desired: 1,
+          health: 'down',
+          reasons: ['0 of 1 containers running'],
+        },
+        {
+          service: 'shop',
+          environment: 'box',
+          kind: 'missing',
+          note: 'cannot reach the Docker engine at ssh://ec2-user@203.0.113.11: connect ETIMEDOUT',
+        },
+      ],
+      deployments: [],
+      alerts: [],
+    });
+    expect(card.text).toBe('Daily digest: 3 services (1 degraded, 1 down, 1 unknown), 0 deployments, 0 alerts');
+    await expect(card).toMatchFileSnapshot('golden/alert-digest-docker-hosts.json');
   });
 });

@@ -26,6 +26,20 @@ export interface DegradedAlert extends AlertTarget {
   at: Date;
 }
 
+/** A Docker-host service became degraded. */
+export interface HostDegradedAlert extends AlertTarget {
+  /** Why, in plain words, naming the containers. */
+  reasons: string[];
+  running: number;
+  /** The target's `replicas`. */
+  replicas: number;
+  /** The image tag (or digest) the newest container runs. */
+  imageTag?: string | undefined;
+  /** The engine URL without credentials. */
+  host: string;
+  at: Date;
+}
+
 export interface RecoveredAlert extends AlertTarget {
   /** When it became degraded. */
   since: Date;
@@ -34,6 +48,8 @@ export interface RecoveredAlert extends AlertTarget {
   reasons: string[];
   desired: number;
   running: number;
+  /** What runs: ECS tasks (default) or Docker-host containers. */
+  unit?: 'task' | 'container' | undefined;
 }
 
 export interface IpReplacement {
@@ -92,6 +108,8 @@ export interface WatchRecoveredAlert extends AlertTarget {
 export interface DigestRow extends AlertTarget {
   kind: 'found' | 'missing' | 'unsupported';
   revision?: string;
+  /** Set for a Docker-host service (the engine URL without credentials); it has no revision. */
+  host?: string;
   imageTag?: string;
   running?: number;
   desired?: number;
@@ -121,7 +139,7 @@ export interface Digest {
   rows: DigestRow[];
   deployments: DigestDeployment[];
   alerts: DigestAlert[];
-  /** ECS could not be read: the rows show what is known. */
+  /** ECS could not be read: the rows show what is known (Docker hosts are read one by one: their rows say). */
   error?: string | undefined;
 }
 
@@ -170,12 +188,32 @@ export const degradedCard = (a: DegradedAlert): Card => {
   return { text: fallback(`${plainName(a)} is degraded: ${a.reasons.join('; ')}`), blocks };
 };
 
+export const hostDegradedCard = (a: HostDegradedAlert): Card => {
+  const blocks: KnownBlock[] = [
+    section(`${HEALTH_EMOJI.degraded} ${name(a)} is *degraded*`),
+    section(lines(a.reasons.map((r) => `• ${safe(r, 500)}`))),
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Containers*\n${a.running} running · ${a.replicas} wanted` },
+        { type: 'mrkdwn', text: `*Image*\n${a.imageTag === undefined ? 'nothing deployed' : code(a.imageTag)}` },
+        { type: 'mrkdwn', text: `*Docker host*\n${code(truncate(a.host, 200))}` },
+      ],
+    },
+    context(
+      `Since ${date(a.at)} · \`/logs ${escapeText(a.service)} in ${escapeText(a.environment)}\` · ` +
+        `\`/status ${escapeText(a.service)} in ${escapeText(a.environment)}\``,
+    ),
+  ];
+  return { text: fallback(`${plainName(a)} is degraded: ${a.reasons.join('; ')}`), blocks };
+};
+
 export const recoveredCard = (a: RecoveredAlert): Card => {
   const lasted = formatDuration(a.at.getTime() - a.since.getTime());
   const blocks: KnownBlock[] = [
     section(`${HEALTH_EMOJI.healthy} ${name(a)} *recovered* after ${lasted}`),
     section(
-      `${a.running}/${a.desired} tasks running.` +
+      `${a.running}/${a.desired} ${a.unit ?? 'task'}s running.` +
         (a.reasons.length > 0 ? `\nIt was: ${safe(a.reasons.join('; '), 1000)}` : ''),
     ),
     context(`Degraded from ${date(a.since)} to ${date(a.at)}`),
@@ -301,7 +339,12 @@ const digestRowLine = (r: DigestRow): string => {
   const health = r.health ?? 'healthy';
   const image = r.imageTag === undefined ? '' : ` · ${code(r.imageTag)}`;
   const reasons = r.reasons && r.reasons.length > 0 ? ` (${safe(r.reasons.join('; '), 300)})` : '';
-  return `${HEALTH_EMOJI[health]} ${name(r)} — ${code(r.revision ?? '?')}${image} · ${r.running ?? 0}/${r.desired ?? 0} running · ${health}${reasons}`;
+  const counts = `${r.running ?? 0}/${r.desired ?? 0} running · ${health}${reasons}`;
+  if (r.host !== undefined) {
+    const what = r.imageTag === undefined ? 'nothing deployed' : code(r.imageTag);
+    return `${HEALTH_EMOJI[health]} ${name(r)} — ${what} · ${counts} · Docker host`;
+  }
+  return `${HEALTH_EMOJI[health]} ${name(r)} — ${code(r.revision ?? '?')}${image} · ${counts}`;
 };
 
 const deploymentLine = (d: DigestDeployment): string =>

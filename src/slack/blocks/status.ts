@@ -1,5 +1,5 @@
 import { formatDuration } from '../../core/duration.ts';
-import { assessHealth, HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
+import { assessHealth, assessHostHealth, HEALTH_EMOJI } from '../../core/health.ts';
 import type { StatusRow } from '../../core/status.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
 import type { DeploymentSnapshot, HostContainer, HostSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
@@ -139,21 +139,6 @@ const hostReplicas = (target: ResolvedTarget): number =>
 const shortImage = (image: string): string => {
   const at = image.indexOf('@');
   return at >= 0 ? image.slice(0, at + 1 + 19) : image;
-};
-
-/** Healthy when every wanted replica runs and none reports UNHEALTHY. */
-export const assessHostHealth = (
-  snapshot: HostSnapshot,
-  replicas: number,
-): { state: HealthState; running: number; replicas: number; reasons: string[] } => {
-  const running = snapshot.containers.filter((c) => c.state === 'running');
-  const unhealthy = running.filter((c) => c.health === 'UNHEALTHY').length;
-  const reasons: string[] = [];
-  if (unhealthy > 0) reasons.push(`${unhealthy} container${unhealthy === 1 ? '' : 's'} unhealthy`);
-  if (running.length < replicas) reasons.push(`${running.length} of ${replicas} containers running`);
-  const state: HealthState =
-    replicas > 0 && running.length === 0 ? 'down' : reasons.length > 0 ? 'degraded' : 'healthy';
-  return { state, running: running.length, replicas, reasons };
 };
 
 const containerLine = (c: HostContainer, now: Date): string => {
