@@ -431,6 +431,14 @@ export interface RolloutProgress {
   tasks: TaskSnapshot[];
 }
 
+/** How an Abort returned the service to the previous revision. */
+export interface AbortResult {
+  /** stop_service_deployment: ECS rolls its service deployment back; update_service: UpdateService(previous revision). */
+  method: 'stop_service_deployment' | 'update_service';
+  /** Why ECS's rollback was not used (update_service only), e.g. the API is not available for this service. */
+  fallbackReason?: string | undefined;
+}
+
 export interface EcsDeployer {
   /** What would change if `image` replaced the target container's image (no writes). */
   planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan>;
@@ -447,6 +455,15 @@ export interface EcsDeployer {
     target: EcsServiceRef,
     change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
   ): Promise<{ deploymentId: string }>;
+  /**
+   * Abort button: returns the service to `previousTaskDefinitionArn` while the rollout `deploymentId` (the
+   * "ecs-svc/…" id UpdateService created) still runs. ECS's own StopServiceDeployment with stopType ROLLBACK where the
+   * API offers it for this rollout, otherwise UpdateService to the previous revision; resolves with the method used.
+   */
+  abort(
+    target: EcsServiceRef,
+    deployment: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string },
+  ): Promise<AbortResult>;
   /** One look at the deployment `deploymentId` of the service. */
   rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress>;
   /** The task definition ARN the service runs now, and the ACTIVE revisions of its family (newest first). */

@@ -2,6 +2,11 @@
  * AwsEcsDeployer with the real SDK clients against the stateful fake AWS endpoint (test/support/fake-aws): the fake
  * advances each rollout by one step on every DescribeServices, so polling rolloutProgress walks a rollout to its end.
  */
+import {
+  DescribeServiceDeploymentsCommand,
+  ListServiceDeploymentsCommand,
+  StopServiceDeploymentCommand,
+} from '@aws-sdk/client-ecs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
 import { AwsEcsDeployer } from '../../src/adapters/aws/ecs-deployer.ts';
@@ -171,5 +176,131 @@ describe('AwsEcsDeployer against the fake AWS endpoint', () => {
       [b, 'ERROR port in use'],
       [a, 'ERROR db timeout'],
     ]);
+  });
+});
+
+describe('Abort against the fake AWS endpoint', () => {
+  /** Registers api:2 and starts rolling it out; one poll later its first tasks are starting. */
+  const startRollout = async () => {
+    const registered = await deployer.registerImage(target, 'registry.example/api:2');
+    const { deploymentId } = await deployer.updateService(target, { taskDefinitionArn: registered.taskDefinitionArn });
+    const progress = await deployer.rolloutProgress(target, deploymentId);
+    expect(progress.outcome).toBe('in_progress');
+    return {
+      deploymentId,
+      taskDefinitionArn: registered.taskDefinitionArn,
+      previousTaskDefinitionArn: registered.previousTaskDefinitionArn,
+    };
+  };
+  const settle = () => fake.step(12);
+  const runningRevisions = () =>
+    fake
+      .serviceTasks('prod', 'api')
+      .filter((t) => t.lastStatus === 'RUNNING')
+      .map((t) => t.taskDefinitionArn.slice(t.taskDefinitionArn.lastIndexOf('/') + 1));
+
+  it("rolls the rollout back with ECS's StopServiceDeployment, and the service ends on the previous revision", async () => {
+    const rollout = await startRollout();
+    fake.resetCalls();
+
+    await expect(deployer.abort(target, rollout)).resolves.toEqual({ method: 'stop_service_deployment' });
+    const [stop] = fake.requestsFor('ECS.StopServiceDeployment');
+    expect(stop?.input).toMatchObject({ stopType: 'ROLLBACK' });
+    expect(stop?.status).toBe(200);
+    expect(fake.calls['ECS.UpdateService']).toBeUndefined();
+
+    settle();
+    await expect(deployer.currentTaskDefinition(target)).resolves.toMatchObject({ family: 'api', revision: 1 });
+    expect(runningRevisions()).toEqual(['api:1', 'api:1']);
+    const ecs = clients.forRegion('us-east-1').ecs;
+    const arn = String(stop?.input.serviceDeploymentArn);
+    const described = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }));
+    expect(described.serviceDeployments?.[0]).toMatchObject({
+      serviceDeploymentArn: arn,
+      status: 'ROLLBACK_SUCCESSFUL',
+      targetServiceRevision: { arn: expect.stringMatching(/:service-revision\/prod\/api\/\d{19}$/) },
+      rollback: { serviceRevisionArn: expect.stringMatching(/:service-revision\/prod\/api\//) },
+    });
+    const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'api' }));
+    expect(listed.serviceDeployments?.map((d) => d.status)).toEqual(['ROLLBACK_SUCCESSFUL', 'SUCCESSFUL']);
+  });
+
+  it('falls back to UpdateService to the previous revision when service deployments are not available', async () => {
+    const rollout = await startRollout();
+    fake.disableServiceDeployments();
+    fake.resetCalls();
+
+    const result = await deployer.abort(target, rollout);
+    expect(result.method).toBe('update_service');
+    expect(result.fallbackReason).toMatch(/UnsupportedFeatureException/);
+    expect(fake.calls['ECS.StopServiceDeployment']).toBeUndefined();
+    expect(fake.requestsFor('ECS.UpdateService').map((r) => r.input.taskDefinition)).toEqual([
+      rollout.previousTaskDefinitionArn,
+    ]);
+
+    settle();
+    await expect(deployer.currentTaskDefinition(target)).resolves.toMatchObject({ revision: 1 });
+    expect(runningRevisions()).toEqual(['api:1', 'api:1']);
+  });
+
+  it('returns a rollout that already completed to the previous revision with UpdateService', async () => {
+    const rollout = await startRollout();
+    const { last } = await pollUntilDone(rollout.deploymentId);
+    expect(last.outcome).toBe('completed');
+
+    const result = await deployer.abort(target, rollout);
+    expect(result).toEqual({
+      method: 'update_service',
+      fallbackReason: 'no service deployment of the service is in progress',
+    });
+    settle();
+    expect(runningRevisions()).toEqual(['api:1', 'api:1']);
+  });
+});
+
+describe("the fake's service deployments", () => {
+  const ecs = () => clients.forRegion('us-east-1').ecs;
+  const errorOf = (p: Promise<unknown>) => p.then(() => undefined).catch((e: { name?: string }) => e.name);
+
+  it('follows a circuit-breaker rollback in one service deployment, and refuses to stop a finished one', async () => {
+    fake.failNextRollout('prod', 'api');
+    const registered = await deployer.registerImage(target, 'registry.example/api:broken');
+    const { deploymentId } = await deployer.updateService(target, { taskDefinitionArn: registered.taskDefinitionArn });
+    await pollUntilDone(deploymentId);
+    fake.step(12);
+
+    const listed = await ecs().send(new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'api' }));
+    const [rolledBack, seeded] = listed.serviceDeployments ?? [];
+    expect(rolledBack).toMatchObject({ status: 'ROLLBACK_SUCCESSFUL', statusReason: expect.any(String) });
+    expect(seeded).toMatchObject({ status: 'SUCCESSFUL' });
+    const ongoing = await ecs().send(
+      new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'api', status: ['IN_PROGRESS', 'PENDING'] }),
+    );
+    expect(ongoing.serviceDeployments).toEqual([]);
+
+    const arn = rolledBack?.serviceDeploymentArn ?? '';
+    expect(await errorOf(ecs().send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn })))).toBe(
+      'ConflictException',
+    );
+  });
+
+  it('validates requests like ECS', async () => {
+    const unknown = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/api/AAAAAAAAAAAAAAAAAAAAAA';
+    expect(await errorOf(ecs().send(new StopServiceDeploymentCommand({ serviceDeploymentArn: unknown })))).toBe(
+      'ServiceDeploymentNotFoundException',
+    );
+    expect(await errorOf(ecs().send(new StopServiceDeploymentCommand({ serviceDeploymentArn: 'nope' })))).toBe(
+      'InvalidParameterException',
+    );
+    expect(await errorOf(ecs().send(new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'web' })))).toBe(
+      'ServiceNotFoundException',
+    );
+    const described = await ecs().send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [unknown] }));
+    expect(described.failures).toEqual([{ arn: unknown, reason: 'MISSING' }]);
+
+    fake.disableServiceDeployments('AccessDeniedException');
+    expect(await errorOf(ecs().send(new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'api' })))).toBe(
+      'AccessDeniedException',
+    );
   });
 });

@@ -6,6 +6,7 @@ import { type DeployDeps, DeploymentService } from '../../src/core/deploy/servic
 import type { DeploymentView } from '../../src/core/deploy/view.ts';
 import { BuildFailedError, HostDeployError } from '../../src/errors.ts';
 import type {
+  AbortResult,
   BuildRequest,
   Clock,
   DeploymentSnapshot,
@@ -138,6 +139,7 @@ const deployment = (over: Partial<DeploymentSnapshot>): DeploymentSnapshot => ({
 export class FakeEcs implements EcsDeployer {
   readonly registered: string[] = [];
   readonly updates: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number }[] = [];
+  readonly aborts: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string }[] = [];
   revision = 42;
   script: RolloutProgress[] = FakeEcs.succeeding();
   polls = 0;
@@ -222,6 +224,13 @@ export class FakeEcs implements EcsDeployer {
   ) {
     this.updates.push(change);
     return { deploymentId: `ecs-svc/${this.updates.length + 1}` };
+  }
+  async abort(
+    _target: unknown,
+    deployment: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string },
+  ): Promise<AbortResult> {
+    this.aborts.push(deployment);
+    return { method: 'update_service' };
   }
   async rolloutProgress(): Promise<RolloutProgress> {
     const step = this.script[Math.min(this.polls, this.script.length - 1)] as RolloutProgress;

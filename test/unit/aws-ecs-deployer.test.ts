@@ -13,13 +13,17 @@ import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
+  ListServiceDeploymentsCommand,
   ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   type Service,
+  type ServiceDeploymentBrief,
   type ServiceEvent,
+  StopServiceDeploymentCommand,
   type Task,
   type TaskDefinition,
+  UnsupportedFeatureException,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
@@ -30,7 +34,10 @@ import {
   failureEventsOf,
   groupStoppedTasks,
   normaliseIds,
+  pickServiceDeployment,
+  whyNotRunning,
 } from '../../src/adapters/aws/ecs-deployer.ts';
+import { toDeploymentSnapshot } from '../../src/adapters/aws/ecs-reader.ts';
 import { filterServiceLogs } from '../../src/adapters/aws/logs.ts';
 import { PublicIpResolver } from '../../src/adapters/aws/public-ips.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
@@ -365,6 +372,190 @@ describe('updateService', () => {
       service: 'api',
       forceNewDeployment: true,
     });
+  });
+});
+
+describe('abort', () => {
+  const sdArn = (id: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:service-deployment/prod/api/${id}`;
+  const SD_NEW = sdArn('r9i43YFjvgF_xlg7m2eJ1r');
+  const rollout = {
+    deploymentId: NEW,
+    taskDefinitionArn: tdArn('api', 8),
+    previousTaskDefinitionArn: tdArn('api', 7),
+  };
+  const ongoing = (over: Partial<ServiceDeploymentBrief> = {}): ServiceDeploymentBrief => ({
+    serviceDeploymentArn: SD_NEW,
+    serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/prod/api`,
+    clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/prod`,
+    createdAt: at('10:00:00'),
+    startedAt: at('10:00:01'),
+    targetServiceRevisionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service-revision/prod/api/2222222222222222222`,
+    status: 'IN_PROGRESS',
+    ...over,
+  });
+  const rolling = (over: Partial<Service> = {}): Service => ({
+    ...serviceWith([deployment({ id: NEW, runningCount: 1 }), oldDeployment()]),
+    deploymentController: { type: 'ECS' },
+    currentServiceDeployment: SD_NEW,
+    ...over,
+  });
+  const fallbackUpdate = () => ecs.on(UpdateServiceCommand).resolves({ service: serviceWith([oldDeployment()]) });
+
+  it("stops this rollout's service deployment with ROLLBACK, and calls no UpdateService", async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [rolling()], failures: [] });
+    ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [ongoing()] });
+    ecs.on(StopServiceDeploymentCommand).resolves({ serviceDeploymentArn: SD_NEW });
+
+    await expect(deployer.abort(target, rollout)).resolves.toEqual({ method: 'stop_service_deployment' });
+    expect(ecs.commandCalls(ListServiceDeploymentsCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      service: 'api',
+      status: ['IN_PROGRESS', 'PENDING'],
+      maxResults: 20,
+    });
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)[0]?.args[0].input).toEqual({
+      serviceDeploymentArn: SD_NEW,
+      stopType: 'ROLLBACK',
+    });
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  it('falls back to UpdateService to the previous revision when the API is not available, and says why', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [rolling({ currentServiceDeployment: undefined })] });
+    ecs
+      .on(ListServiceDeploymentsCommand)
+      .rejects(new UnsupportedFeatureException({ message: 'not supported in this Region', $metadata: {} }));
+    fallbackUpdate();
+
+    const result = await deployer.abort(target, rollout);
+    expect(result.method).toBe('update_service');
+    expect(result.fallbackReason).toBe(
+      'list the service deployments of service api in cluster prod: UnsupportedFeatureException: not supported in this Region',
+    );
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      service: 'api',
+      taskDefinition: tdArn('api', 7),
+    });
+  });
+
+  it('falls back when StopServiceDeployment is denied', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [rolling()] });
+    ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [ongoing()] });
+    ecs.on(StopServiceDeploymentCommand).rejects(new AccessDeniedException({ message: 'not allowed', $metadata: {} }));
+    fallbackUpdate();
+
+    const result = await deployer.abort(target, rollout);
+    expect(result).toEqual({
+      method: 'update_service',
+      fallbackReason:
+        'roll back service deployment r9i43YFjvgF_xlg7m2eJ1r of service api in cluster prod: AccessDeniedException: not allowed',
+    });
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  });
+
+  it('falls back when the rollout has no ongoing service deployment any more (it completed)', async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [rolling({ deployments: [deployment({ id: NEW, rolloutState: 'COMPLETED', runningCount: 2 })] })],
+    });
+    ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
+    fallbackUpdate();
+
+    await expect(deployer.abort(target, rollout)).resolves.toEqual({
+      method: 'update_service',
+      fallbackReason: 'no service deployment of the service is in progress',
+    });
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)).toHaveLength(0);
+  });
+
+  it("never stops another rollout's service deployment: falls back when this deployment is no longer PRIMARY", async () => {
+    const other = 'ecs-svc/3333333333333333333';
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        rolling({
+          deployments: [
+            deployment({ id: other, taskDefinition: tdArn('api', 9) }),
+            deployment({ id: NEW, status: 'ACTIVE' }),
+          ],
+        }),
+      ],
+    });
+    fallbackUpdate();
+
+    await expect(deployer.abort(target, rollout)).resolves.toEqual({
+      method: 'update_service',
+      fallbackReason: `deployment ${NEW} is no longer the service's PRIMARY deployment`,
+    });
+    expect(ecs.commandCalls(ListServiceDeploymentsCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('falls back without listing for a service with an external or CodeDeploy deployment controller', async () => {
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [rolling({ deploymentController: { type: 'CODE_DEPLOY' } })] });
+    fallbackUpdate();
+
+    await expect(deployer.abort(target, rollout)).resolves.toEqual({
+      method: 'update_service',
+      fallbackReason: 'the service uses the CODE_DEPLOY deployment controller',
+    });
+    expect(ecs.commandCalls(ListServiceDeploymentsCommand)).toHaveLength(0);
+  });
+
+  it('wraps a failing fallback with what it was doing', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [rolling()] });
+    ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
+    ecs.on(UpdateServiceCommand).rejects(new AccessDeniedException({ message: 'not allowed', $metadata: {} }));
+
+    const error = await deployer.abort(target, rollout).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AwsError);
+    expect((error as AwsError).message).toBe(
+      'return service api in cluster prod to api:7: AccessDeniedException: not allowed',
+    );
+  });
+});
+
+describe('matching a rollout to its service deployment (pure)', () => {
+  const sd = (id: string, over: Partial<ServiceDeploymentBrief> = {}): ServiceDeploymentBrief => ({
+    serviceDeploymentArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service-deployment/prod/api/${id}`,
+    createdAt: at('10:00:00'),
+    status: 'IN_PROGRESS',
+    ...over,
+  });
+  const ours = toDeploymentSnapshot(deployment({ id: NEW }));
+
+  it("takes the service's current service deployment when it is ongoing", () => {
+    const current = sd('current');
+    expect(pickServiceDeployment(ours, current.serviceDeploymentArn, [sd('other'), current])).toEqual({
+      arn: current.serviceDeploymentArn,
+    });
+  });
+
+  it('takes none when the current service deployment is not ongoing, even if another one is', () => {
+    expect(pickServiceDeployment(ours, sd('current').serviceDeploymentArn, [sd('other')])).toEqual({
+      reason: 'the current service deployment current is not in progress',
+    });
+  });
+
+  it('without currentServiceDeployment: the only ongoing one, unless it is older than the rollout', () => {
+    const only = sd('only', { createdAt: at('10:00:00') });
+    expect(pickServiceDeployment(ours, undefined, [only, sd('done', { status: 'SUCCESSFUL' })])).toEqual({
+      arn: only.serviceDeploymentArn,
+    });
+    expect(pickServiceDeployment(ours, undefined, [sd('old', { createdAt: at('09:50:00') })])).toEqual({
+      reason: `service deployment old is older than ${NEW}`,
+    });
+    expect(pickServiceDeployment(ours, undefined, [sd('a'), sd('b', { status: 'PENDING' })])).toEqual({
+      reason: `2 service deployments are in progress; none is known to be ${NEW}`,
+    });
+  });
+
+  it('knows when the rollout is no longer the one running', () => {
+    expect(whyNotRunning(NEW, ours, tdArn('api', 8))).toBeUndefined();
+    expect(whyNotRunning(NEW, undefined, tdArn('api', 8))).toBe(`ECS no longer lists deployment ${NEW}`);
+    expect(whyNotRunning(NEW, ours, tdArn('api', 9))).toBe(`deployment ${NEW} runs api:8, not api:9`);
   });
 });
 

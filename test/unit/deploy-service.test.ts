@@ -283,9 +283,15 @@ describe('abort', () => {
     await h.service.abort(deployment.id, 'U0ALICE');
     await h.settle();
     expect((await h.store.getDeployment(deployment.id))?.state).toBe('aborted');
-    expect(ecs.updates.at(-1)).toEqual({
-      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:42',
-    });
+    expect(ecs.aborts).toEqual([
+      {
+        deploymentId: 'ecs-svc/2',
+        taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+        previousTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:42',
+      },
+    ]);
+    expect(ecs.updates).toHaveLength(1);
+    expect((await h.store.getDeployment(deployment.id))?.facts.abortMethod).toBe('update_service');
     const lock = await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now());
     expect(lock?.reason).toContain('aborted by U0ALICE');
     expect(lock?.expiresAt?.getTime()).toBe(h.clock.now().getTime() + 3_600_000);

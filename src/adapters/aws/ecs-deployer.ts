@@ -12,6 +12,9 @@
  *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
  *
  * Task definitions are immutable, so the ones read without tags are cached by ARN.
+ *
+ * `abort` prefers ECS's own rollback (StopServiceDeployment, stopType ROLLBACK) and falls back to UpdateService to the
+ * previous revision: DescribeServices 1, ListServiceDeployments 1, then StopServiceDeployment 1 or UpdateService 1.
  */
 import {
   type ContainerDefinition,
@@ -21,19 +24,23 @@ import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   type ECSClient,
+  ListServiceDeploymentsCommand,
   ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
   type Service,
+  type ServiceDeploymentBrief,
+  StopServiceDeploymentCommand,
   type Tag,
   type Task,
   type TaskDefinition,
   UpdateServiceCommand,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
-import { AwsError, DockhandError, errorName } from '../../errors.ts';
+import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import type {
+  AbortResult,
   DeploymentSnapshot,
   EcsDeployer,
   EcsDeployTarget,
@@ -66,6 +73,10 @@ const REVISIONS_PER_PAGE = 100;
 /** ListTaskDefinitions pages read at most: a familyPrefix also matches longer family names listed before ours. */
 const MAX_REVISION_PAGES = 20;
 const TASK_DEFINITION_CACHE_SIZE = 200;
+/** ListServiceDeployments page read by abort: ECS runs one service deployment of a service at a time, so one page. */
+const SERVICE_DEPLOYMENTS_PER_PAGE = 20;
+/** How much earlier than its ECS deployment a service deployment may be stamped and still be taken for it. */
+const CREATED_AT_SKEW_MS = 60_000;
 const DEPLOYMENT_MEMORY_SIZE = 200;
 
 /**
@@ -201,6 +212,23 @@ export class AwsEcsDeployer implements EcsDeployer {
     return { deploymentId: primary.id };
   }
 
+  async abort(
+    target: EcsServiceRef,
+    deployment: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string },
+  ): Promise<AbortResult> {
+    const stop = await this.#stopServiceDeployment(target, deployment);
+    if (stop.stopped) return { method: 'stop_service_deployment' };
+    const previous = deployment.previousTaskDefinitionArn;
+    try {
+      await this.#ecs(target).send(
+        new UpdateServiceCommand({ cluster: target.cluster, service: target.service, taskDefinition: previous }),
+      );
+    } catch (error) {
+      throw new AwsError(`return ${where(target)} to ${revisionOf(previous)}`, error);
+    }
+    return { method: 'update_service', fallbackReason: stop.reason };
+  }
+
   async rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress> {
     const service = await this.#describeService(target);
     this.#rememberDeployments(service.deployments ?? []);
@@ -299,6 +327,57 @@ export class AwsEcsDeployer implements EcsDeployer {
 
   #ecs(target: EcsServiceRef): ECSClient {
     return this.#clients.forRegion(target.region).ecs;
+  }
+
+  /**
+   * StopServiceDeployment(ROLLBACK) of the service deployment that rolls out `deployment`, when it can be found and
+   * stopped; otherwise why not. Never throws: every failure here leaves the caller's UpdateService fallback.
+   */
+  async #stopServiceDeployment(
+    target: EcsServiceRef,
+    deployment: { deploymentId: string; taskDefinitionArn?: string },
+  ): Promise<{ stopped: true } | { stopped: false; reason: string }> {
+    const ecs = this.#ecs(target);
+    let service: Service;
+    try {
+      service = await this.#describeService(target);
+    } catch (error) {
+      return { stopped: false, reason: errorMessage(error) };
+    }
+    const controller = service.deploymentController?.type;
+    if (controller !== undefined && controller !== 'ECS') {
+      return { stopped: false, reason: `the service uses the ${controller} deployment controller` };
+    }
+    const found = (service.deployments ?? []).find((d) => d.id === deployment.deploymentId);
+    const ours = found && toDeploymentSnapshot(found);
+    const replaced = whyNotRunning(deployment.deploymentId, ours, deployment.taskDefinitionArn);
+    if (replaced !== undefined || !ours) return { stopped: false, reason: replaced ?? 'unknown deployment' };
+    let candidates: ServiceDeploymentBrief[];
+    try {
+      const out = await ecs.send(
+        new ListServiceDeploymentsCommand({
+          cluster: target.cluster,
+          service: target.service,
+          status: ['IN_PROGRESS', 'PENDING'],
+          maxResults: SERVICE_DEPLOYMENTS_PER_PAGE,
+        }),
+      );
+      candidates = out.serviceDeployments ?? [];
+    } catch (error) {
+      return {
+        stopped: false,
+        reason: new AwsError(`list the service deployments of ${where(target)}`, error).message,
+      };
+    }
+    const picked = pickServiceDeployment(ours, service.currentServiceDeployment, candidates);
+    if ('reason' in picked) return { stopped: false, reason: picked.reason };
+    try {
+      await ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: picked.arn, stopType: 'ROLLBACK' }));
+    } catch (error) {
+      const action = `roll back service deployment ${lastSegment(picked.arn)} of ${where(target)}`;
+      return { stopped: false, reason: new AwsError(action, error).message };
+    }
+    return { stopped: true };
   }
 
   async #describeService(target: EcsServiceRef): Promise<Service> {
@@ -473,6 +552,59 @@ export const judge = (
   return { outcome: 'in_progress', reason };
 };
 
+/**
+ * Why the ECS deployment `deploymentId` ("ecs-svc/…", `ours` as DescribeServices shows it now) is no longer the rollout
+ * to abort, if it is not: ECS no longer lists it, or it is not PRIMARY (a newer deployment or a circuit-breaker
+ * rollback replaced it, and the ongoing service deployment is that one's), or it runs another task definition.
+ */
+export const whyNotRunning = (
+  deploymentId: string,
+  ours: DeploymentSnapshot | undefined,
+  taskDefinitionArn: string | undefined,
+): string | undefined => {
+  if (!ours) return `ECS no longer lists deployment ${deploymentId || '(unknown)'}`;
+  if (ours.status !== 'PRIMARY') return `deployment ${ours.id} is no longer the service's PRIMARY deployment`;
+  if (taskDefinitionArn !== undefined && ours.taskDefinitionArn !== taskDefinitionArn) {
+    return `deployment ${ours.id} runs ${ours.revision}, not ${revisionOf(taskDefinitionArn)}`;
+  }
+  return undefined;
+};
+
+/**
+ * Which ongoing service deployment (ListServiceDeployments, status IN_PROGRESS or PENDING) rolls out `ours`, the
+ * service's PRIMARY ECS deployment, so that stopping it with ROLLBACK aborts exactly this rollout; or why none can be
+ * taken for it. DescribeServices does not name a deployment's service deployment, so:
+ *  - the service's currentServiceDeployment (DescribeServices) is the one of its PRIMARY deployment: taken when it is
+ *    among the ongoing ones, and none is taken when it is not (the rollout already completed or stopped);
+ *  - without that field: the only ongoing service deployment, unless it was created before `ours`.
+ */
+export const pickServiceDeployment = (
+  ours: DeploymentSnapshot,
+  currentServiceDeployment: string | undefined,
+  candidates: readonly ServiceDeploymentBrief[],
+): { arn: string } | { reason: string } => {
+  const ongoing = candidates.filter(
+    (c): c is ServiceDeploymentBrief & { serviceDeploymentArn: string } =>
+      c.serviceDeploymentArn !== undefined && (c.status === 'IN_PROGRESS' || c.status === 'PENDING'),
+  );
+  if (ongoing.length === 0) return { reason: 'no service deployment of the service is in progress' };
+  if (currentServiceDeployment !== undefined) {
+    const current = ongoing.find((c) => c.serviceDeploymentArn === currentServiceDeployment);
+    if (current) return { arn: current.serviceDeploymentArn };
+    return { reason: `the current service deployment ${lastSegment(currentServiceDeployment)} is not in progress` };
+  }
+  const [only, ...more] = ongoing;
+  if (!only || more.length > 0) {
+    return { reason: `${ongoing.length} service deployments are in progress; none is known to be ${ours.id}` };
+  }
+  const created = only.createdAt?.getTime();
+  const oursCreated = ours.createdAt?.getTime();
+  if (created !== undefined && oursCreated !== undefined && created < oursCreated - CREATED_AT_SKEW_MS) {
+    return { reason: `service deployment ${lastSegment(only.serviceDeploymentArn)} is older than ${ours.id}` };
+  }
+  return { arn: only.serviceDeploymentArn };
+};
+
 /** Service events since `since` that report a failure: newest first, de-duplicated (task ids aside), at most 5. */
 export const failureEventsOf = (service: Pick<Service, 'events'>, since: Date | undefined): string[] => {
   const events = [...(service.events ?? [])].sort(
@@ -573,6 +705,9 @@ const parseRevision = (arn: string): { family: string; revision: number } => {
 const primaryFirst = (a: DeploymentSnapshot, b: DeploymentSnapshot): number =>
   (a.status === 'PRIMARY' ? 0 : 1) - (b.status === 'PRIMARY' ? 0 : 1) ||
   (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0);
+
+/** "arn:…:service-deployment/prod/api/r9i43YFjvgF" → "r9i43YFjvgF". */
+const lastSegment = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
 
 const inRegion = (ref: EcsServiceRef): string => (ref.region === undefined ? '' : ` (${ref.region})`);
 

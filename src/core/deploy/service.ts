@@ -750,14 +750,27 @@ export class DeploymentService {
       },
       clock.now(),
     );
+    let shown = aborted;
     if (previous) {
       const target = this.#ecsTarget(this.#target(deployment));
-      await ecs.updateService(target, { taskDefinitionArn: previous }).catch((e: unknown) => {
+      const rollout = {
+        deploymentId: (deployment.facts.ecsDeploymentId as string | undefined) ?? '',
+        taskDefinitionArn: deployment.facts.taskDefinitionArn as string | undefined,
+        previousTaskDefinitionArn: previous,
+      };
+      const restored = await ecs.abort(target, rollout).catch((e: unknown) => {
         this.#deps.logger.error({ err: e, deployment: id }, 'could not restore the previous revision after an abort');
         this.#liveOf(id).failure = { step: `Restoring ${previous} failed: ${errorMessage(e)}` };
       });
+      if (restored) {
+        this.#deps.logger.info(
+          { deployment: id, method: restored.method, fallbackReason: restored.fallbackReason },
+          'restored the previous revision after an abort',
+        );
+        shown = await store.updateDeployment(id, { facts: { abortMethod: restored.method } }, clock.now());
+      }
     }
-    await this.#show(aborted, true);
+    await this.#show(shown, true);
   }
 
   /** The Rollback button of a failed or succeeded deployment: redeploys the revision it replaced. */

@@ -5,6 +5,9 @@ import {
   ACCOUNT_ID,
   type JsonObject,
   REGION,
+  type ServiceDeploymentState,
+  type ServiceDeploymentStatus,
+  type ServiceRevisionRef,
   type ServiceState,
   type TaskDefinitionRecord,
   type TaskState,
@@ -68,6 +71,9 @@ export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
     }),
     events: svc.events.map((e) => ({ id: e.id, createdAt: e.createdAt, message: e.message })),
     createdAt: svc.createdAt,
+    ...(fake.serviceDeploymentsAvailable && svc.serviceDeployments[0]
+      ? { currentServiceDeployment: svc.serviceDeployments[0].arn }
+      : {}),
     placementConstraints: [],
     placementStrategy: [],
     networkConfiguration: network,
@@ -348,6 +354,136 @@ function describeClusters(fake: FakeAws, input: JsonObject) {
   return { clusters, failures };
 }
 
+const SERVICE_DEPLOYMENT_STATUSES: readonly ServiceDeploymentStatus[] = [
+  'PENDING',
+  'IN_PROGRESS',
+  'SUCCESSFUL',
+  'STOPPED',
+  'STOP_REQUESTED',
+  'ROLLBACK_REQUESTED',
+  'ROLLBACK_IN_PROGRESS',
+  'ROLLBACK_SUCCESSFUL',
+  'ROLLBACK_FAILED',
+];
+const SERVICE_DEPLOYMENT_ARN = /^arn:aws:ecs:[a-z0-9-]+:\d{12}:service-deployment\/[^/]+\/[^/]+\/[A-Za-z0-9_-]+$/;
+
+function serializeRevision(fake: FakeAws, svc: ServiceState, rev: ServiceRevisionRef): JsonObject {
+  const dep = svc.deployments.find((d) => d.id === rev.deploymentId);
+  const c = dep ? fake.counts(svc, dep) : { running: 0, pending: 0 };
+  return {
+    arn: rev.arn,
+    requestedTaskCount: dep?.desiredCount ?? 0,
+    runningTaskCount: c.running,
+    pendingTaskCount: c.pending,
+  };
+}
+
+function serializeServiceDeploymentBrief(sd: ServiceDeploymentState): JsonObject {
+  return {
+    serviceDeploymentArn: sd.arn,
+    serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:service/${sd.cluster}/${sd.service}`,
+    clusterArn: clusterArn(sd.cluster),
+    startedAt: sd.startedAt,
+    createdAt: sd.createdAt,
+    finishedAt: sd.finishedAt,
+    targetServiceRevisionArn: sd.target.arn,
+    status: sd.status,
+    statusReason: sd.statusReason,
+  };
+}
+
+function listServiceDeployments(fake: FakeAws, input: JsonObject) {
+  fake.assertServiceDeploymentsAvailable();
+  const cluster = clusterOf(fake, input);
+  const svc = fake.findService(cluster.name, reqString(input, 'service'));
+  if (!svc) throw new AwsError('ServiceNotFoundException', 'Service not found.');
+  const statuses = optStringArray(input, 'status');
+  for (const status of statuses ?? []) {
+    if (!(SERVICE_DEPLOYMENT_STATUSES as readonly string[]).includes(status)) {
+      throw new AwsError('InvalidParameterException', `Invalid service deployment status: ${status}.`);
+    }
+  }
+  const createdAt = input.createdAt as JsonObject | undefined;
+  if (createdAt !== undefined && (createdAt === null || typeof createdAt !== 'object' || Array.isArray(createdAt))) {
+    throw new AwsError('InvalidParameterException', 'createdAt must be an object with before and/or after.');
+  }
+  const bound = (key: 'before' | 'after'): number | undefined => {
+    const v = createdAt?.[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number') throw new AwsError('InvalidParameterException', `createdAt.${key} must be a timestamp.`);
+    return v * 1000;
+  };
+  const before = bound('before');
+  const after = bound('after');
+  const max = optInt(input, 'maxResults', 1, 100) ?? 20;
+  const matching = svc.serviceDeployments.filter(
+    (sd) =>
+      (statuses === undefined || statuses.includes(sd.status)) &&
+      (before === undefined || sd.createdAt.getTime() < before) &&
+      (after === undefined || sd.createdAt.getTime() > after),
+  );
+  const scope = `ListServiceDeployments/${svc.arn}/${(statuses ?? []).join(',')}/${before ?? ''}/${after ?? ''}`;
+  const { page, nextToken } = paginate(matching, optString(input, 'nextToken'), max, scope);
+  return { serviceDeployments: page.map(serializeServiceDeploymentBrief), nextToken };
+}
+
+function describeServiceDeployments(fake: FakeAws, input: JsonObject) {
+  fake.assertServiceDeploymentsAvailable();
+  const refs = reqStringArray(input, 'serviceDeploymentArns');
+  if (refs.length > 20) {
+    throw new AwsError('InvalidParameterException', 'serviceDeploymentArns can have at most 20 items.');
+  }
+  const serviceDeployments: JsonObject[] = [];
+  const failures: JsonObject[] = [];
+  for (const ref of refs) {
+    const sd = fake.findServiceDeployment(ref);
+    const svc = sd && fake.findService(sd.cluster, sd.service);
+    if (!sd || !svc) {
+      failures.push({ arn: ref, reason: 'MISSING' });
+      continue;
+    }
+    const breaker = svc.deploymentConfiguration.deploymentCircuitBreaker;
+    const failed = svc.deployments.find((d) => d.id === sd.target.deploymentId)?.failedTasks ?? 0;
+    serviceDeployments.push({
+      ...serializeServiceDeploymentBrief(sd),
+      stoppedAt: sd.stoppedAt,
+      updatedAt: sd.updatedAt,
+      sourceServiceRevisions: sd.sources.map((rev) => serializeRevision(fake, svc, rev)),
+      targetServiceRevision: serializeRevision(fake, svc, sd.target),
+      deploymentConfiguration: structuredClone(svc.deploymentConfiguration),
+      ...(sd.rollback
+        ? {
+            rollback: {
+              reason: sd.rollback.reason,
+              startedAt: sd.rollback.startedAt,
+              serviceRevisionArn: sd.rollback.revision.arn,
+            },
+          }
+        : {}),
+      deploymentCircuitBreaker: {
+        status: breaker.enable ? 'MONITORING' : 'DISABLED',
+        failureCount: failed,
+        threshold: Math.min(200, Math.max(3, Math.ceil(svc.desiredCount / 2))),
+      },
+    });
+  }
+  return { serviceDeployments, failures };
+}
+
+function stopServiceDeployment(fake: FakeAws, input: JsonObject) {
+  fake.assertServiceDeploymentsAvailable();
+  const ref = reqString(input, 'serviceDeploymentArn');
+  if (!SERVICE_DEPLOYMENT_ARN.test(ref)) {
+    throw new AwsError('InvalidParameterException', 'serviceDeploymentArn is not a valid service deployment ARN.');
+  }
+  const stopType = optString(input, 'stopType');
+  if (stopType !== undefined && stopType !== 'ROLLBACK' && stopType !== 'ABORT') {
+    throw new AwsError('InvalidParameterException', 'stopType must be ROLLBACK or ABORT.');
+  }
+  const sd = fake.stopServiceDeployment(ref, stopType);
+  return { serviceDeploymentArn: sd.arn };
+}
+
 export const ecsHandlers: Record<string, Handler> = {
   DescribeServices: describeServices,
   UpdateService: updateService,
@@ -359,4 +495,7 @@ export const ecsHandlers: Record<string, Handler> = {
   RegisterTaskDefinition: registerTaskDefinition,
   ListTaskDefinitions: listTaskDefinitions,
   DescribeClusters: describeClusters,
+  ListServiceDeployments: listServiceDeployments,
+  DescribeServiceDeployments: describeServiceDeployments,
+  StopServiceDeployment: stopServiceDeployment,
 };

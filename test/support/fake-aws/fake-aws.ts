@@ -19,9 +19,12 @@ import {
   type JsonObject,
   type LogGroupState,
   type LogStreamState,
+  ONGOING_SERVICE_DEPLOYMENT_STATUSES,
   REGION,
   type RepositoryState,
   type RequestRecord,
+  type ServiceDeploymentState,
+  type ServiceRevisionRef,
   type ServiceState,
   type TaskDefinitionRecord,
   type TaskState,
@@ -141,6 +144,11 @@ export const arn = {
   task: (cluster: string, id: string) => `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:task/${cluster}/${id}`,
   taskDefinition: (family: string, revision: number) =>
     `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:task-definition/${family}:${revision}`,
+  serviceDeployment: (cluster: string, service: string, id: string) =>
+    `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:service-deployment/${cluster}/${service}/${id}`,
+  /** ECS numbers a service revision like the `ecs-svc/<digits>` deployment that runs it. */
+  serviceRevision: (cluster: string, service: string, deploymentId: string) =>
+    `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:service-revision/${cluster}/${service}/${deploymentId.replace(/^ecs-svc\//, '')}`,
   repository: (name: string) => `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${name}`,
   logGroup: (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:${name}`,
 };
@@ -176,6 +184,10 @@ export class FakeAws {
 
   readonly #now: () => Date;
   readonly #ids: Prng;
+  /** Service deployment ids have their own sequence, so they do not shift task ids and IPs. */
+  readonly #serviceDeploymentIds: Prng;
+  /** Set by `disableServiceDeployments`: the error the service-deployment operations answer. */
+  #serviceDeploymentsDisabled: string | undefined;
   #faultPrng: Prng = createPrng(1);
   #faultConfig: FaultConfig | null = null;
   #failNext: Array<Required<Pick<FailNextFault, 'op' | 'count'>> & FailNextFault> = [];
@@ -192,6 +204,7 @@ export class FakeAws {
     this.autoStep = options.autoStep ?? 'onDescribe';
     this.#now = options.now ?? (() => new Date());
     this.#ids = createPrng(options.seed ?? 1);
+    this.#serviceDeploymentIds = createPrng((options.seed ?? 1) + 0x5d);
     this.ecrProxyEndpoint = options.ecr?.proxyEndpoint ?? DEFAULT_PROXY;
     this.ecrPassword = options.ecr?.password ?? 'fake-ecr-password';
     this.ecrTokenTtlSeconds = options.ecr?.tokenTtlSeconds ?? 12 * 3600;
@@ -237,6 +250,7 @@ export class FakeAws {
     this.repositories.clear();
     this.logGroups.clear();
     this.faults(null);
+    this.enableServiceDeployments();
     this.resetCalls();
   }
 
@@ -506,6 +520,7 @@ export class FakeAws {
       status: 'ACTIVE',
       deployments: [deployment],
       events: [],
+      serviceDeployments: [],
       deploymentConfiguration: {
         maximumPercent: 200,
         minimumHealthyPercent: 100,
@@ -518,6 +533,9 @@ export class FakeAws {
       steady: true,
     };
     this.services.set(key, svc);
+    const seeded = this.#newServiceDeployment(svc, deployment, []);
+    seeded.status = 'SUCCESSFUL';
+    seeded.finishedAt = now;
     const tasks: TaskState[] = [];
     for (let i = 0; i < desiredCount; i++) tasks.push(this.#launchTask(svc, deployment, true));
     if (tasks.length) this.#event(svc, `(service ${svc.name}) has started ${tasks.length} tasks: ${taskList(tasks)}.`);
@@ -620,6 +638,7 @@ export class FakeAws {
       svc.steady = false;
     }
     if (tdArn !== svc.taskDefinition || changes.forceNewDeployment) {
+      const sources = svc.deployments.map((d) => this.#revisionOf(svc, d));
       for (const d of svc.deployments) d.status = 'ACTIVE';
       const dep = this.#newDeployment(tdArn, svc.desiredCount, 'IN_PROGRESS');
       if (svc.pendingFailure) {
@@ -633,8 +652,142 @@ export class FakeAws {
       svc.deployments.unshift(dep);
       svc.taskDefinition = tdArn;
       svc.steady = false;
+      const now = this.now();
+      for (const sd of svc.serviceDeployments) {
+        if (!ONGOING_SERVICE_DEPLOYMENT_STATUSES.includes(sd.status)) continue;
+        sd.status = 'STOPPED';
+        sd.statusReason = 'A newer service deployment replaced it.';
+        sd.stoppedAt = now;
+        sd.updatedAt = now;
+      }
+      this.#newServiceDeployment(svc, dep, sources);
     }
     return svc;
+  }
+
+  // ---------------------------------------------------------------- service deployments
+
+  /**
+   * Fault switch: ListServiceDeployments, DescribeServiceDeployments and StopServiceDeployment answer `code`
+   * (default `UnsupportedFeatureException`, as in a Region without the feature; `AccessDeniedException` models a role
+   * without the permission), and DescribeServices leaves out `currentServiceDeployment`.
+   */
+  disableServiceDeployments(code = 'UnsupportedFeatureException'): void {
+    this.#serviceDeploymentsDisabled = code;
+  }
+
+  enableServiceDeployments(): void {
+    this.#serviceDeploymentsDisabled = undefined;
+  }
+
+  /** Throws the error `disableServiceDeployments` chose, if any (the service-deployment handlers call it first). */
+  assertServiceDeploymentsAvailable(): void {
+    const code = this.#serviceDeploymentsDisabled;
+    if (code === undefined) return;
+    const message =
+      code === 'UnsupportedFeatureException'
+        ? 'Service deployments are not supported in this Region.'
+        : `fake-aws: service deployments are disabled (${code}).`;
+    throw new AwsError(code, message, statusForCode(code));
+  }
+
+  get serviceDeploymentsAvailable(): boolean {
+    return this.#serviceDeploymentsDisabled === undefined;
+  }
+
+  findServiceDeployment(serviceDeploymentArn: string): ServiceDeploymentState | undefined {
+    for (const svc of this.services.values()) {
+      const found = svc.serviceDeployments.find((sd) => sd.arn === serviceDeploymentArn);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /**
+   * ECS StopServiceDeployment with stopType ROLLBACK: an ongoing service deployment (PENDING, IN_PROGRESS) moves to
+   * ROLLBACK_REQUESTED and a new PRIMARY deployment of its previous revision starts (ROLLBACK_IN_PROGRESS from the
+   * next step, ROLLBACK_SUCCESSFUL when it completes); one already stopping or rolling back keeps doing so; a finished
+   * one is a ConflictException.
+   */
+  stopServiceDeployment(serviceDeploymentArn: string, stopType = 'ROLLBACK'): ServiceDeploymentState {
+    const sd = this.findServiceDeployment(serviceDeploymentArn);
+    if (!sd) throw new AwsError('ServiceDeploymentNotFoundException', 'The service deployment does not exist.');
+    if (stopType !== 'ROLLBACK') {
+      throw new AwsError(
+        'InvalidParameterException',
+        `stopType ${stopType} is not supported for a service using the rolling update deployment strategy.`,
+      );
+    }
+    if (sd.status === 'STOP_REQUESTED' || sd.status === 'ROLLBACK_REQUESTED' || sd.status === 'ROLLBACK_IN_PROGRESS') {
+      return sd;
+    }
+    if (sd.status !== 'PENDING' && sd.status !== 'IN_PROGRESS') {
+      throw new AwsError('ConflictException', `The service deployment is ${sd.status} and can't be stopped.`);
+    }
+    const svc = this.service(sd.cluster, sd.service);
+    const previous = sd.sources[0];
+    if (!previous) {
+      throw new AwsError(
+        'InvalidParameterException',
+        'The service deployment has no previous revision to roll back to.',
+      );
+    }
+    const now = this.now();
+    const rollback = this.#newDeployment(previous.taskDefinition, svc.desiredCount, 'IN_PROGRESS');
+    rollback.rolloutStateReason = `ECS deployment rolling back to ${previous.deploymentId}: stopped by the user.`;
+    for (const d of svc.deployments) d.status = 'ACTIVE';
+    svc.deployments.unshift(rollback);
+    svc.taskDefinition = previous.taskDefinition;
+    svc.steady = false;
+    sd.status = 'ROLLBACK_REQUESTED';
+    sd.statusReason = 'Service deployment rollback requested by the user.';
+    sd.updatedAt = now;
+    sd.rollback = {
+      reason: 'Service deployment rollback requested by the user.',
+      startedAt: now,
+      revision: { ...previous, deploymentId: rollback.id },
+    };
+    this.#event(svc, `(service ${svc.name}) rolling back to deployment ${previous.deploymentId}.`);
+    return sd;
+  }
+
+  #newServiceDeployment(
+    svc: ServiceState,
+    dep: DeploymentState,
+    sources: ServiceRevisionRef[],
+  ): ServiceDeploymentState {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    let id = '';
+    for (let i = 0; i < 22; i++) id += alphabet[this.#serviceDeploymentIds.int(alphabet.length)];
+    const now = this.now();
+    const sd: ServiceDeploymentState = {
+      arn: arn.serviceDeployment(svc.cluster, svc.name, id),
+      cluster: svc.cluster,
+      service: svc.name,
+      status: 'IN_PROGRESS',
+      target: this.#revisionOf(svc, dep),
+      sources,
+      createdAt: now,
+      startedAt: now,
+      updatedAt: now,
+    };
+    svc.serviceDeployments.unshift(sd);
+    return sd;
+  }
+
+  #revisionOf(svc: ServiceState, dep: DeploymentState): ServiceRevisionRef {
+    return {
+      arn: arn.serviceRevision(svc.cluster, svc.name, dep.id),
+      deploymentId: dep.id,
+      taskDefinition: dep.taskDefinition,
+    };
+  }
+
+  /** The service deployment that `dep` rolls out or rolls back to. */
+  #serviceDeploymentOf(svc: ServiceState, dep: DeploymentState): ServiceDeploymentState | undefined {
+    return svc.serviceDeployments.find(
+      (sd) => sd.target.deploymentId === dep.id || sd.rollback?.revision.deploymentId === dep.id,
+    );
   }
 
   /** The next new deployment of the service (UpdateService with a new task definition or force) fails. */
@@ -730,6 +883,11 @@ export class FakeAws {
     if (svc.status !== 'ACTIVE') return false;
     const primary = primaryOf(svc);
     const now = this.now();
+    for (const sd of svc.serviceDeployments) {
+      if (sd.status !== 'ROLLBACK_REQUESTED') continue;
+      sd.status = 'ROLLBACK_IN_PROGRESS';
+      sd.updatedAt = now;
+    }
     const live = this.serviceTasks(svc.cluster, svc.name);
     const mine = live.filter((t) => t.startedBy === primary.id);
 
@@ -784,6 +942,7 @@ export class FakeAws {
         primary.rolloutState = 'COMPLETED';
         primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
         primary.updatedAt = now;
+        this.#finishServiceDeployment(svc, primary);
         this.#event(svc, `(service ${svc.name}) (deployment ${primary.id}) deployment completed.`);
       }
       this.#event(svc, `(service ${svc.name}) has reached a steady state.`);
@@ -812,7 +971,16 @@ export class FakeAws {
     failed.updatedAt = now;
     this.#event(svc, `(service ${svc.name}) (deployment ${failed.id}) deployment failed: tasks failed to start.`);
     const previous = svc.deployments.find((d) => d !== failed);
-    if (!svc.deploymentConfiguration.deploymentCircuitBreaker.rollback || !previous) return;
+    const sd = this.#serviceDeploymentOf(svc, failed);
+    if (!svc.deploymentConfiguration.deploymentCircuitBreaker.rollback || !previous) {
+      if (sd && ONGOING_SERVICE_DEPLOYMENT_STATUSES.includes(sd.status)) {
+        sd.status = 'STOPPED';
+        sd.statusReason = failed.rolloutStateReason;
+        sd.stoppedAt = now;
+        sd.updatedAt = now;
+      }
+      return;
+    }
     failed.status = 'ACTIVE';
     const rollback = this.#newDeployment(previous.taskDefinition, svc.desiredCount, 'IN_PROGRESS');
     rollback.rolloutStateReason = `ECS deployment circuit breaker: rolling back to deploymentId ${previous.id}.`;
@@ -820,6 +988,28 @@ export class FakeAws {
     svc.deployments.unshift(rollback);
     svc.taskDefinition = previous.taskDefinition;
     this.#event(svc, `(service ${svc.name}) rolling back to deployment ${previous.id}.`);
+    if (sd && (sd.status === 'PENDING' || sd.status === 'IN_PROGRESS')) {
+      sd.status = 'ROLLBACK_IN_PROGRESS';
+      sd.statusReason = failed.rolloutStateReason;
+      sd.updatedAt = now;
+      sd.rollback = {
+        reason: failed.rolloutStateReason,
+        startedAt: now,
+        revision: { ...this.#revisionOf(svc, previous), deploymentId: rollback.id },
+      };
+    }
+  }
+
+  /** The ECS deployment `primary` completed: its service deployment succeeded, or its rollback did. */
+  #finishServiceDeployment(svc: ServiceState, primary: DeploymentState): void {
+    const sd = this.#serviceDeploymentOf(svc, primary);
+    if (!sd || !ONGOING_SERVICE_DEPLOYMENT_STATUSES.includes(sd.status)) return;
+    const now = this.now();
+    const rolledBack = sd.rollback?.revision.deploymentId === primary.id;
+    sd.status = rolledBack ? 'ROLLBACK_SUCCESSFUL' : 'SUCCESSFUL';
+    sd.statusReason = rolledBack ? 'Service deployment rolled back successfully.' : undefined;
+    sd.finishedAt = now;
+    sd.updatedAt = now;
   }
 
   #newDeployment(taskDefinition: string, desiredCount: number, rolloutState: 'IN_PROGRESS' | 'COMPLETED') {

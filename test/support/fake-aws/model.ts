@@ -38,6 +38,58 @@ export interface DeploymentFailure {
   threshold: number;
 }
 
+export type ServiceDeploymentStatus =
+  | 'PENDING'
+  | 'IN_PROGRESS'
+  | 'SUCCESSFUL'
+  | 'STOPPED'
+  | 'STOP_REQUESTED'
+  | 'ROLLBACK_REQUESTED'
+  | 'ROLLBACK_IN_PROGRESS'
+  | 'ROLLBACK_SUCCESSFUL'
+  | 'ROLLBACK_FAILED';
+
+/** Statuses of a service deployment that has not finished (StopServiceDeployment accepts these). */
+export const ONGOING_SERVICE_DEPLOYMENT_STATUSES: readonly ServiceDeploymentStatus[] = [
+  'PENDING',
+  'IN_PROGRESS',
+  'STOP_REQUESTED',
+  'ROLLBACK_REQUESTED',
+  'ROLLBACK_IN_PROGRESS',
+];
+
+/** A service revision as a service deployment names it: the one of an ECS deployment (same numeric id). */
+export interface ServiceRevisionRef {
+  /** `arn:aws:ecs:…:service-revision/<cluster>/<service>/<digits of the ecs-svc id>` */
+  arn: string;
+  /** The `ecs-svc/…` deployment that runs it. */
+  deploymentId: string;
+  taskDefinition: string;
+}
+
+/**
+ * One service deployment (ListServiceDeployments / DescribeServiceDeployments): created by every UpdateService that
+ * starts an ECS deployment. A rollback (circuit breaker or StopServiceDeployment) is part of the same service
+ * deployment, although DescribeServices shows it as a new `ecs-svc/…` deployment.
+ */
+export interface ServiceDeploymentState {
+  /** `arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<22 characters>` */
+  arn: string;
+  cluster: string;
+  service: string;
+  status: ServiceDeploymentStatus;
+  statusReason?: string;
+  target: ServiceRevisionRef;
+  /** The revisions that ran when it started (the previous PRIMARY first). */
+  sources: ServiceRevisionRef[];
+  createdAt: Date;
+  startedAt: Date;
+  updatedAt: Date;
+  finishedAt?: Date;
+  stoppedAt?: Date;
+  rollback?: { reason: string; startedAt: Date; revision: ServiceRevisionRef };
+}
+
 export interface ServiceEvent {
   id: string;
   createdAt: Date;
@@ -55,6 +107,8 @@ export interface ServiceState {
   deployments: DeploymentState[];
   /** Newest first. */
   events: ServiceEvent[];
+  /** Newest first. */
+  serviceDeployments: ServiceDeploymentState[];
   deploymentConfiguration: {
     maximumPercent: number;
     minimumHealthyPercent: number;

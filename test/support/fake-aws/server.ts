@@ -166,6 +166,12 @@ function control(fake: FakeAws, cmd: JsonObject): unknown {
     case 'setAutoStep':
       fake.autoStep = str(cmd, 'mode') === 'manual' ? 'manual' : 'onDescribe';
       return {};
+    case 'disableServiceDeployments':
+      fake.disableServiceDeployments(opt('code'));
+      return {};
+    case 'enableServiceDeployments':
+      fake.enableServiceDeployments();
+      return {};
     case 'seedService': {
       const seeded = fake.seedService(cmd.options as Parameters<FakeAws['seedService']>[0]);
       return { serviceArn: seeded.service.arn, taskDefinitionArn: seeded.taskDefinition.arn };
