@@ -52,7 +52,16 @@ const dockhand = createDockhand({
   logger,
   ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes } : {}),
 });
-await dockhand.start().catch((e: unknown) => fail(`could not listen on port ${settings.port}`, e));
+await dockhand
+  .start()
+  .catch((e: unknown) =>
+    fail(
+      settings.socketMode
+        ? `could not listen on port ${settings.port} or connect to Slack in Socket Mode (check SLACK_APP_TOKEN)`
+        : `could not listen on port ${settings.port}`,
+      e,
+    ),
+  );
 if (local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);
 
 let stopping = false;

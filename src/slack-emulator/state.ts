@@ -169,6 +169,8 @@ export interface ResponseUrlContext {
 export interface SlackEmulatorOptions {
   /** Accepted tokens. Default: any token that looks like a Slack token (`xoxb-`, `xoxp-`, `xoxa-`, `xoxe-`). */
   tokens?: string[];
+  /** Accepted app-level tokens (`apps.connections.open`). Default: any token that looks like one (`xapp-`). */
+  appTokens?: string[];
   team?: Partial<SlackTeam>;
   bot?: Partial<SlackBotIdentity>;
   /** Clock (ms since epoch). */
@@ -210,6 +212,15 @@ interface Trigger {
 }
 
 type Handler = (args: Args, ctx: { token: string }) => Args | Promise<Args>;
+
+/** Issues Socket Mode WebSocket URLs: the Socket Mode emulator (socket-mode.ts) attaches itself as one. */
+export interface SocketModeUrlIssuer {
+  /** A single-use `ws://…/link?ticket=…` URL for a connection made with `appToken`. */
+  issueUrl(appToken: string): string;
+}
+
+/** Methods that take an app-level token (`xapp-`) instead of a bot or user token. */
+const APP_TOKEN_METHODS = new Set(['apps.connections.open']);
 
 const DEFAULT_TEAM: SlackTeam = { id: 'T0DOCKHAND', domain: 'dockhand-local', name: 'Dockhand Local' };
 const DEFAULT_BOT: SlackBotIdentity = {
@@ -270,6 +281,8 @@ export class SlackEmulatorState {
   readonly team: SlackTeam;
   readonly bot: SlackBotIdentity;
   baseUrl: string | undefined;
+  /** Set by the Socket Mode emulator; without one, `apps.connections.open` answers `socket_mode_not_enabled`. */
+  socketMode: SocketModeUrlIssuer | undefined;
 
   private readonly options: SlackEmulatorOptions;
   private readonly now: () => number;
@@ -313,6 +326,7 @@ export class SlackEmulatorState {
       ['files.getUploadURLExternal', (args) => this.filesGetUploadUrlExternal(args)],
       ['files.completeUploadExternal', (args) => this.filesCompleteUploadExternal(args)],
       ['views.open', (args) => this.viewsOpen(args)],
+      ['apps.connections.open', (_args, ctx) => this.appsConnectionsOpen(ctx.token)],
     ]);
     this.seedDirectory();
   }
@@ -675,6 +689,11 @@ export class SlackEmulatorState {
     return /^xox[bpae]-[A-Za-z0-9-]+$/.test(token);
   }
 
+  isValidAppToken(token: string): boolean {
+    if (this.options.appTokens) return this.options.appTokens.includes(token);
+    return /^xapp-[A-Za-z0-9-]+$/.test(token);
+  }
+
   /**
    * Runs one Web API method as Slack would: auth, injected faults/rate limits, latency, the method itself;
    * the call is recorded. `token` is undefined when none was sent.
@@ -714,7 +733,13 @@ export class SlackEmulatorState {
     if (!handler) return json(fail('unknown_method', { req_method: method }));
     if (method !== 'api.test') {
       if (!token) return json(fail('not_authed'));
-      if (!this.isValidToken(token)) return json(fail('invalid_auth'));
+      // A method for app-level tokens refuses a (valid) bot or user token and vice versa, as Slack does.
+      const appLevel = APP_TOKEN_METHODS.has(method);
+      const accepted = appLevel ? this.isValidAppToken(token) : this.isValidToken(token);
+      if (!accepted) {
+        const otherType = appLevel ? this.isValidToken(token) : this.isValidAppToken(token);
+        return json(fail(otherType ? 'not_allowed_token_type' : 'invalid_auth'));
+      }
     }
     const fault = this.faults.get(method);
     if (fault && fault.remaining > 0) {
@@ -759,6 +784,12 @@ export class SlackEmulatorState {
       bot_id: this.bot.botId,
       is_enterprise_install: false,
     };
+  }
+
+  private appsConnectionsOpen(appToken: string): Args {
+    // The emulator's own error (no Socket Mode emulator attached), standing for an app with Socket Mode off.
+    if (!this.socketMode) return fail('socket_mode_not_enabled');
+    return { ok: true, url: this.socketMode.issueUrl(appToken) };
   }
 
   /** A stored message as the Web API (and a block_actions payload) shows it. */

@@ -109,7 +109,13 @@ export const startDockhand = async (options: StartDockhandOptions): Promise<Dock
       check();
     });
 
-  const listening = await waitForLog((l) => l.msg === 'dockhand is listening', options.timeoutMs ?? 20_000);
+  const listening = await waitForLog((l) => l.msg === 'dockhand is listening', options.timeoutMs ?? 20_000).catch(
+    (e: unknown) => {
+      // A process that never became ready must not outlive the test.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw e;
+    },
+  );
   const url = `http://127.0.0.1:${listening.port as number}`;
   return {
     url,
