@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL for the store's test suite: start | stop | url.
+# A throwaway PostgreSQL for the store's test suite: start | stop | status | url.
 # Debian's postgresql (installed when missing) runs as the `postgres` user on 127.0.0.1:55432, data under
 # /tmp/dockhand-test/pg; `stop` stops only that cluster (pg_ctl on its own data directory).
 set -euo pipefail
@@ -16,9 +16,15 @@ case "${1:-}" in
     if [ -z "$(bin_dir)" ]; then
       echo "installing postgresql"
       export DEBIAN_FRONTEND=noninteractive
-      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-      apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
-      rm -f /usr/sbin/policy-rc.d
+      # Keep the package's own cluster from starting; a policy-rc.d the machine already has is left as it is.
+      created_policy=0
+      if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
+      fi
+      rc=0
+      { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } || rc=$?
+      if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+      [ "$rc" = 0 ] || exit "$rc"
     fi
     BIN=$(bin_dir)
     if [ -f "$DIR/data/postmaster.pid" ] && as_postgres "$BIN/pg_ctl -D $DIR/data status" >/dev/null 2>&1; then
@@ -39,6 +45,15 @@ case "${1:-}" in
     fi
     rm -rf "$DIR"
     ;;
+  status)
+    # exit 0 when this script's cluster runs (so a caller can reuse it and leave it running)
+    BIN=$(bin_dir)
+    if [ -n "$BIN" ] && [ -f "$DIR/data/postmaster.pid" ] && as_postgres "$BIN/pg_ctl -D $DIR/data status" >/dev/null 2>&1; then
+      echo "postgres: up at $URL"
+    else
+      echo "postgres: down"; exit 1
+    fi
+    ;;
   url) echo "$URL" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
 esac

@@ -384,15 +384,19 @@ export const runTick = async (
         for (const alert of alerts) {
           await pacer.post(target.channel, alert.card);
           report.posted++;
-          await store.appendAudit({
-            at,
-            actor: 'dockhand',
-            action: ALERT_AUDIT_ACTION,
-            service: target.service,
-            environment: target.environment,
-            outcome: alert.kind,
-            detail: { text: alert.card.text },
-          });
+          // Posted: a failed audit write must not keep the state from being remembered (the next tick would post
+          // the same alert again).
+          await store
+            .appendAudit({
+              at,
+              actor: 'dockhand',
+              action: ALERT_AUDIT_ACTION,
+              service: target.service,
+              environment: target.environment,
+              outcome: alert.kind,
+              detail: { text: alert.card.text },
+            })
+            .catch((error: unknown) => logger.error({ err: error, ...name }, 'watch: could not audit a posted alert'));
           logger.info({ ...name, alert: alert.kind, channel: target.channel }, alert.card.text);
         }
         if (JSON.stringify(next) !== JSON.stringify(prev)) await store.putState(key, next, at);

@@ -228,6 +228,23 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
     expect((await runtime.snapshot(web)).containers[0]?.digest).toBe(digests.v2);
   }, 30_000);
 
+  it('keeps serving after a deploy was cut off between removing the old container and renaming the new one', async () => {
+    const cut = target();
+    await runtime.deploy({ target: cut, image: built.v1, pull: false, deploymentId: 'dep_cutoff101' });
+    // What a crash (or a failed rename) right after "removing_old" leaves: only the new container, under its
+    // temporary name.
+    const [only] = await serviceContainers(cut);
+    await docker.getContainer(only?.Id ?? '').rename({ name: `${cut.container}-next-cutoff01` });
+
+    const error = await runtime
+      .deploy({ target: cut, image: `${registry}/${repository}:nope-${run}`, pull: true, deploymentId: 'dep_after102' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DockhandError);
+    const left = await serviceContainers(cut);
+    expect(left.map((c) => [c.Id, c.State, c.Names])).toEqual([[only?.Id, 'running', [`/${cut.container}`]]]);
+    expect((await runtime.snapshot(cut)).containers.map((c) => c.name)).toEqual([cut.container]);
+  }, 60_000);
+
   it('reads logs: grep keeps matching lines only, secrets masked, newest `limit` lines', async () => {
     const since = new Date(Date.now() - 10 * 60_000);
     const started = await runtime.logs(web, { since, grep: 'starting', limit: 50 });

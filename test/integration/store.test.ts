@@ -648,6 +648,22 @@ describe('DOCKHAND_DATABASE_URL', () => {
     expect((error as Error).message).not.toContain('hunter2');
   });
 
+  it('gives up on a Postgres that accepts the connection and never answers, instead of hanging', async () => {
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {}); // accepts, says nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const started = Date.now();
+      const error = await openStore(`postgres://dockhand:hunter2@127.0.0.1:${port}/dockhand`).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'store' });
+      expect((error as Error).message).not.toContain('hunter2');
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      silent.close();
+    }
+  }, 20_000);
+
   it('creates the parent directory of a SQLite file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dockhand-store-'));
     try {

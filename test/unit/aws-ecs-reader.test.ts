@@ -484,6 +484,21 @@ describe('AwsEcsReader', () => {
     });
   });
 
+  it('keeps the task definitions in use cached, but not every revision a long-running process ever saw', async () => {
+    const api: FakeService = { cluster: 'prod', name: 'api', revision: 1, desired: 0 };
+    fake.addService(api);
+    for (let revision = 1; revision <= 1_100; revision++) {
+      api.revision = revision;
+      await reader.describe([ref('api')], { tasks: false });
+    }
+    fake.resetCalls();
+    await reader.describe([ref('api')], { tasks: false });
+    expect(fake.calls().DescribeTaskDefinition).toBe(0); // the one in use stays cached
+    api.revision = 1;
+    await reader.describe([ref('api')], { tasks: false });
+    expect(fake.calls().DescribeTaskDefinition).toBe(1); // revision 1 was forgotten long ago
+  });
+
   it('pages ListTasks and describes tasks a hundred at a time when there are 250 of them', async () => {
     const refs = addFleet(25, 10);
 

@@ -215,6 +215,37 @@ describe('EngineHostRuntime without an engine', () => {
     expect(connected).toBe(false);
     expect((error as DockhandError).message).toMatch(/2 replicas cannot share the fixed host port of "80:8080"/);
   });
+
+  it('reads a bounded tail of each container’s logs, never the whole window', async () => {
+    const asked: Record<string, unknown>[] = [];
+    const line = (i: number) => `2024-05-01T10:00:${String(i % 60).padStart(2, '0')}.000000000Z line ${i}\n`;
+    const fake = {
+      listContainers: async (opts: { filters: { label?: string[] } }) =>
+        opts.filters.label
+          ? [{ Id: 'c1', Names: ['/web'], Labels: { 'dockhand.service': 'web' }, State: 'running', Created: 1 }]
+          : [],
+      getContainer: () => ({
+        inspect: async () => ({ Config: { Tty: true } }),
+        logs: async (opts: Record<string, unknown>) => {
+          asked.push(opts);
+          const n = typeof opts.tail === 'number' ? opts.tail : 100_000; // the engine keeps a lot
+          return Buffer.from(Array.from({ length: n }, (_, i) => line(i)).join(''));
+        },
+      }),
+    } as unknown as Docker;
+    const runtime = new EngineHostRuntime({ clock: systemClock, connect: () => fake });
+    const since = new Date('2024-05-01T09:00:00Z');
+
+    const plain = await runtime.logs(target, { since, limit: 200 });
+    expect(plain.lines).toHaveLength(200);
+    expect(plain.incomplete).toBe(true);
+    const grepped = await runtime.logs(target, { since, grep: 'line 7', limit: 200 });
+    expect(grepped.incomplete).toBe(true);
+    for (const opts of asked) {
+      expect(typeof opts.tail).toBe('number');
+      expect(opts.tail as number).toBeLessThanOrEqual(20_000);
+    }
+  });
 });
 
 describe('pull credentials of a registry (ImageRegistry.auth)', () => {

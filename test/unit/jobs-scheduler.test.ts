@@ -154,6 +154,39 @@ describe('the scheduler', () => {
     ]);
   });
 
+  it('does not post an alert again because its audit event could not be written', async () => {
+    let auditFailures = 1;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'appendAudit')
+          return async (...args: Parameters<Store['appendAudit']>) => {
+            if (auditFailures-- > 0) throw new Error('database is locked');
+            return target.appendAudit(...args);
+          };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const s = createScheduler({
+      config: configWith({ health: '* * * * *' }),
+      ecs,
+      store: flaky,
+      notifier,
+      clock,
+      logger: createLogger('silent'),
+      metrics,
+      instance: 'unit',
+    });
+    ecs.failWith = new Error('describe services api in cluster prod: ThrottlingException: Rate exceeded');
+    for (let i = 0; i < 5; i++) {
+      await s.tick(clock.now());
+      clock.t += 60_000;
+    }
+    expect(notifier.posts.map((p) => p.text)).toEqual([
+      'watch for api · production is failing: describe services api in cluster prod: ThrottlingException: Rate exceeded',
+    ]);
+  });
+
   it('runs a job now whatever its schedule', async () => {
     const s = scheduler(configWith({ publicIps: '0 3 * * *' }));
     await s.runNow('public-ips');

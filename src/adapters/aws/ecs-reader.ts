@@ -6,7 +6,7 @@
  *                                    asked for, which can only be cheaper); tasks are mapped to services by `group`
  *                DescribeTasks       100 tasks a call
  *   per region   DescribeNetworkInterfaces   once, only for tasks never seen before (PublicIpResolver)
- *   once ever    DescribeTaskDefinition      per task definition ARN (they are immutable)
+ *   once         DescribeTaskDefinition      per task definition ARN (they are immutable; LRU-cached)
  *
  * So a steady state costs ceil(S/10) + ceil(T/100) + ceil(T/100) calls per cluster, none to EC2.
  */
@@ -42,6 +42,8 @@ export const SERVICES_PER_DESCRIBE = 10;
 export const TASKS_PER_PAGE = 100;
 export const TASKS_PER_DESCRIBE = 100;
 export const EVENTS_KEPT = 20;
+/** Task definitions kept (least recently used dropped first): far more than the services of any config use at once. */
+export const TASK_DEFINITIONS_CACHED = 1_000;
 
 export interface AwsEcsReaderOptions {
   /** The clients of a region (undefined = the default region); see createAwsClients. */
@@ -70,7 +72,7 @@ type ClusterResult = Map<string, FoundService | { reason: string }>;
 export class AwsEcsReader implements EcsReader {
   readonly #clients: AwsEcsReaderOptions['clients'];
   readonly #publicIps: PublicIpResolver;
-  /** Task definitions are immutable: cached by ARN for the life of the process. */
+  /** Task definitions are immutable: cached by ARN, the least recently used dropped past TASK_DEFINITIONS_CACHED. */
   readonly #taskDefinitions = new Map<string, TaskDefinitionSummary>();
 
   constructor(options: AwsEcsReaderOptions) {
@@ -216,7 +218,11 @@ export class AwsEcsReader implements EcsReader {
 
   async #taskDefinition(ecs: ECSClient, arn: string, of: string): Promise<TaskDefinitionSummary> {
     const cached = this.#taskDefinitions.get(arn);
-    if (cached) return cached;
+    if (cached) {
+      this.#taskDefinitions.delete(arn);
+      this.#taskDefinitions.set(arn, cached);
+      return cached;
+    }
     let td: TaskDefinition | undefined;
     try {
       td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition;
@@ -225,6 +231,10 @@ export class AwsEcsReader implements EcsReader {
     }
     const summary = toTaskDefinitionSummary(td, arn);
     this.#taskDefinitions.set(arn, summary);
+    if (this.#taskDefinitions.size > TASK_DEFINITIONS_CACHED) {
+      const oldest = this.#taskDefinitions.keys().next().value;
+      if (oldest !== undefined) this.#taskDefinitions.delete(oldest);
+    }
     return summary;
   }
 

@@ -42,6 +42,9 @@ export const LABELS = {
   scaledBy: 'dockhand.scaled-by',
 } as const;
 
+/** Newest log lines read per container when searching with grep (the engine sends them in one buffer). */
+export const LOG_SCAN_LINES = 10_000;
+
 export interface EngineHostRuntimeOptions {
   /** A client for a target's engine (default: connectDocker with the target's TLS files / ssh key). */
   connect?: (target: DockerHostTarget) => Docker;
@@ -364,11 +367,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
     return this.guard(target, `deploying ${image}`, async (docker) => {
       signal?.throwIfAborted();
 
-      const found = await this.find(docker, target);
-      await this.removeAll(
-        docker,
-        found.stale.map((c) => c.Id),
-      );
+      const found = await this.settleStale(docker, target, await this.find(docker, target));
 
       if (request.pull) {
         progress('pulling', image);
@@ -432,11 +431,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
       return Promise.reject(e);
     }
     return this.guard(target, `scaling ${target.container}`, async (docker) => {
-      const found = await this.find(docker, target);
-      await this.removeAll(
-        docker,
-        found.stale.map((c) => c.Id),
-      );
+      const found = await this.settleStale(docker, target, await this.find(docker, target));
       const current = [...found.current].sort((a, b) => a.index - b.index);
       const template = [...current].sort((a, b) => b.info.Created - a.info.Created)[0];
       if (!template)
@@ -534,6 +529,10 @@ export class EngineHostRuntime implements DockerHostRuntime {
       const sinceMs = query.since.getTime();
       const matched: { at: Date; container: string; message: string; order: number }[] = [];
       let order = 0;
+      let cut = false;
+      // The engine answers a non-following logs call in one buffer: ask for a bounded tail, never the whole window.
+      const limit = Math.max(0, query.limit);
+      const tail = query.grep ? Math.max(limit + 1, LOG_SCAN_LINES) : limit + 1;
       for (const c of found.current) {
         const container = docker.getContainer(c.info.Id);
         const info = await container.inspect();
@@ -542,8 +541,11 @@ export class EngineHostRuntime implements DockerHostRuntime {
           stderr: true,
           timestamps: true,
           since: Math.floor(sinceMs / 1000),
+          tail,
         });
-        for (const line of chunkLines(demultiplex(toBuffer(body), info.Config.Tty))) {
+        const read = chunkLines(demultiplex(toBuffer(body), info.Config.Tty));
+        if (read.length >= tail) cut = true;
+        for (const line of read) {
           const parsed = parseTimestamped(line);
           if (!parsed || parsed.at.getTime() < sinceMs) continue;
           if (query.grep && !parsed.message.includes(query.grep)) continue;
@@ -551,13 +553,12 @@ export class EngineHostRuntime implements DockerHostRuntime {
         }
       }
       matched.sort((a, b) => a.at.getTime() - b.at.getTime() || a.order - b.order);
-      const limit = Math.max(0, query.limit);
       const lines = matched.slice(Math.max(0, matched.length - limit)).map(({ at, container, message }) => ({
         at,
         container,
         message,
       }));
-      return { lines, incomplete: matched.length > limit };
+      return { lines, incomplete: matched.length > limit || cut };
     });
   }
 
@@ -667,6 +668,33 @@ export class EngineHostRuntime implements DockerHostRuntime {
       found.current.push({ info, name, index });
     }
     return found;
+  }
+
+  /**
+   * Leftovers of an interrupted deploy: a `<name>-next-<id>` container whose final name no container holds is what
+   * was left running after the old one was removed (a crash, or a failed rename, before the rename): it is given its
+   * final name and kept. The others (the old one still holds the name) are removed.
+   */
+  private async settleStale(docker: Docker, target: DockerHostTarget, found: Found): Promise<Found> {
+    const held = new Set(found.current.map((c) => c.index));
+    const promoted: Found['current'] = [];
+    const remove: string[] = [];
+    const newestFirst = [...found.stale].sort((a, b) => b.Created - a.Created);
+    for (const info of newestFirst) {
+      const m = /^(.+)-next-[a-z0-9]+$/.exec(containerName(info.Names));
+      const finalName = m?.[1];
+      const index = finalName === undefined ? undefined : replicaIndex(target.container, finalName);
+      const live = info.State === 'running' || info.State === 'restarting';
+      if (finalName === undefined || index === undefined || held.has(index) || !live) {
+        remove.push(info.Id);
+        continue;
+      }
+      await this.rename(docker, info.Id, finalName);
+      held.add(index);
+      promoted.push({ info, name: finalName, index });
+    }
+    await this.removeAll(docker, remove);
+    return { current: [...found.current, ...promoted], stale: [] };
   }
 
   private async pull(

@@ -4,9 +4,16 @@ import type { SqlDriver, SqlExecutor, SqlResult, SqlRow, SqlValue } from './driv
 export interface PostgresOptions {
   /** Pool size (default 10). */
   max?: number;
+  /**
+   * Milliseconds to get a connection, TCP and authentication included (default 10 s): a server that accepts and
+   * never answers (or a pool that stays exhausted) fails the call instead of hanging it.
+   */
+  connectionTimeoutMs?: number;
   /** Called when an idle pooled connection fails (the pool drops it and reconnects on demand). */
   onIdleError?: (error: Error) => void;
 }
+
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
 
 interface Queryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: SqlRow[]; rowCount: number | null }>;
@@ -23,7 +30,13 @@ const executor = (client: Queryable): SqlExecutor => ({
 });
 
 export const openPostgresDriver = (connectionString: string, options: PostgresOptions = {}): SqlDriver => {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    // A server that vanished without closing the connection is noticed by TCP keepalive.
+    keepAlive: true,
+  });
   // Without a listener, an idle client's error (a restarted server) would crash the process.
   pool.on('error', (error) => options.onIdleError?.(error));
   const direct = executor(pool);
