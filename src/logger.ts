@@ -12,7 +12,9 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\bxapp-[A-Za-z0-9-]{8,}/g,
   /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{8,}/g,
   /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g,
-  /("?(?:password|passwd|secret|token|auth|authorization|api[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+  // `secret`/`password` may carry a suffix (AWS_SECRET_ACCESS_KEY, secretAccessKey, SECRET_KEY); `auth`/`token` may not
+  // (author, tokenizer).
+  /("?(?:(?:password|passwd|secret)[a-z0-9_-]*|token|auth|authorization|api[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
 ];
 
 export const maskSecrets = (text: string): string => {

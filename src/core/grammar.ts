@@ -219,7 +219,7 @@ export const parseLogs = (text: string): LogsRequest => {
 export const parseDockhand = (text: string): DockhandRequest => {
   const t: Tokens = new Tokens('dockhand', text);
   const sub = t.next() ?? 'help';
-  if (!(sub in DOCKHAND_SUBCOMMANDS)) t.fail(`Unknown subcommand “${sub}”.`);
+  if (!Object.hasOwn(DOCKHAND_SUBCOMMANDS, sub)) t.fail(`Unknown subcommand “${sub}”.`);
   if (sub === 'help') {
     if (t.peek() !== undefined) t.fail(`Unexpected “${t.peek()}”.`);
     return { sub: 'help' };

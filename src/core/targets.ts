@@ -15,7 +15,8 @@ const list = (names: string[]): string => names.map((n) => `\`${n}\``).join(', '
 
 /** Resolves `<service> [in <env>]`; without an environment, the service's first one is meant (DESIGN.md §2.2). */
 export const resolveTarget = (config: Config, service: string, env?: string): ResolvedTarget => {
-  const serviceConfig = config.services[service];
+  // Own keys only: `constructor` and friends are no services or environments.
+  const serviceConfig = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
   if (!serviceConfig) {
     throw new DockhandError('not_found', `There is no service \`${service}\` in dockhand.yml.`, {
       hint: `Known services: ${list(Object.keys(config.services))}.`,
@@ -23,7 +24,9 @@ export const resolveTarget = (config: Config, service: string, env?: string): Re
   }
   const envNames = Object.keys(serviceConfig.environments);
   const environment = env ?? (envNames[0] as string);
-  const envConfig = serviceConfig.environments[environment];
+  const envConfig = Object.hasOwn(serviceConfig.environments, environment)
+    ? serviceConfig.environments[environment]
+    : undefined;
   if (!envConfig) {
     throw new DockhandError('not_found', `\`${service}\` has no environment \`${environment}\`.`, {
       hint: `Its environments: ${list(envNames)}.`,

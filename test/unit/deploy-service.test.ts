@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Refusal } from '../../src/core/deploy/service.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
+import { DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord } from '../../src/ports.ts';
-import { deployConfig, deployHarness, FakeEcs, fakeBuilder } from '../support/deploy-fakes.ts';
+import { deployConfig, deployHarness, FakeEcs, FakeHost, fakeBuilder, hostConfig } from '../support/deploy-fakes.ts';
 
 const config = deployConfig();
 const production = resolveTarget(config, 'api', 'production');
@@ -332,5 +333,163 @@ describe('restart recovery', () => {
     expect(interrupted?.state).toBe('failed');
     expect(interrupted?.reason).toContain('Interrupted');
     expect(await second.store.listLocks(second.clock.now())).toEqual([]);
+  });
+});
+
+describe('card failures never strand a deployment', () => {
+  it('runs the pipeline and releases the lock when the card cannot be rendered right after the approval', async () => {
+    const h = await deployHarness();
+    const render = h.deps.render;
+    h.deps.render = (view, now) => {
+      if (view.state === 'approved') throw new Error('render bug in the approved state');
+      return render(view, now);
+    };
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    await h.service.approve(deployment.id, 'U0BOB').catch(() => {});
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+  });
+
+  it('a failing progress update neither crashes the process nor fails the build', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const h = await deployHarness();
+      const render = h.deps.render;
+      h.deps.render = (view, now) => {
+        if (view.build && view.state === 'building') throw new Error('store hiccup while showing progress');
+        return render(view, now);
+      };
+      const deployment = started(
+        await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      );
+      await h.settle();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+      expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('tells the requester when the card cannot be posted, and releases the lock', async () => {
+    const h = await deployHarness();
+    h.notifier.post = async () => {
+      throw new DockhandError('slack', 'post to #deploys: not_in_channel', { hint: 'Invite dockhand' });
+    };
+    await expect(
+      h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    ).rejects.toThrow('not_in_channel');
+    await h.settle();
+    expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
+    const [record] = await h.store.listDeployments({});
+    expect(record?.state).toBe('failed');
+    expect(h.builder.builds).toHaveLength(0);
+  });
+});
+
+describe('authorization comes before any AWS call', () => {
+  it('/rollback by someone who may not deploy is refused without reading ECS', async () => {
+    const guarded = deployConfig({
+      services: {
+        api: {
+          source: { git: 'file:///tmp/api.git', ref: 'main' },
+          image: { registry: 'local', repository: 'acme/api' },
+          deployers: ['U0ALICE'],
+          environments: { staging: { target: { type: 'ecs', cluster: 'staging', service: 'api', container: 'app' } } },
+        },
+      },
+    });
+    const ecs = new FakeEcs();
+    let reads = 0;
+    ecs.currentTaskDefinition = async () => {
+      reads += 1;
+      return { arn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:42', family: 'api', revision: 42 };
+    };
+    ecs.listRevisions = async () => {
+      reads += 1;
+      return [];
+    };
+    const h = await deployHarness({ config: guarded, ecs });
+    const target = resolveTarget(guarded, 'api', 'staging');
+    const outcome = await h.service.rollbackTo(target, 'U0MALLORY', 41);
+    expect(outcome.result).toBe('refused');
+    expect(outcome.result === 'refused' && outcome.message).toContain('You may not deploy');
+    expect(reads).toBe(0);
+  });
+});
+
+describe('abort on a Docker host', () => {
+  it('is refused: the host rollout is one step and cannot be stopped half-way', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config: hostConfig(), host });
+    const box = resolveTarget(hostConfig(), 'web', 'box');
+    const record = await h.store.createDeployment(
+      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      h.clock.now(),
+    );
+    expect(box.environment).toBe('box');
+    expect(await refusal(h.service.abort(record.id, 'U0ALICE'))).toContain('Docker host');
+    expect((await h.store.getDeployment(record.id))?.state).toBe('rolling_out');
+  });
+});
+
+describe('approval expiry', () => {
+  it('does not expire a request early when expiresAfter is longer than a timer can wait', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const config = deployConfig({
+        approvals: { prod: { approvers: ['U0BOB'], required: 1, expiresAfter: '40d' } },
+      });
+      const h = await deployHarness({ config });
+      const deployment = started(
+        await h.service.request({
+          kind: 'deploy',
+          target: resolveTarget(config, 'api', 'production'),
+          user: 'U0ALICE',
+          request: { ref: 'main' },
+        }),
+      );
+      await h.settle();
+      expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
+      // Node caps a timer at 2^31-1 ms (24.8 days); the clock says 25 days have passed, 15 remain.
+      h.clock.advance(25 * 86_400_000);
+      vi.advanceTimersByTime(2 ** 31);
+      await h.settle();
+      expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
+      h.clock.advance(15 * 86_400_000);
+      vi.advanceTimersByTime(15 * 86_400_000);
+      await h.settle();
+      expect((await h.store.getDeployment(deployment.id))?.state).toBe('expired');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('the lock refusal', () => {
+  it('shows the reason someone typed as text, not as a link or mention', async () => {
+    const h = await deployHarness();
+    await h.store.acquireLock(
+      {
+        service: 'api',
+        environment: 'staging',
+        owner: 'manual:U0DAVE',
+        instance: 'test-instance',
+        holder: 'U0DAVE',
+        reason: 'db migration <https://evil.example|unlock here> <!channel>',
+      },
+      h.clock.now(),
+    );
+    const outcome = await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} });
+    expect(outcome.result).toBe('refused');
+    const message = outcome.result === 'refused' ? outcome.message : '';
+    expect(message).toContain('locked by <@U0DAVE>');
+    expect(message).toContain('db migration &lt;https://evil.example|unlock here&gt; &lt;!channel&gt;');
   });
 });

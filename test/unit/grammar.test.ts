@@ -9,7 +9,9 @@ import {
   parseScale,
   parseStatus,
 } from '../../src/core/grammar.ts';
+import { resolveTarget } from '../../src/core/targets.ts';
 import { UsageError } from '../../src/errors.ts';
+import { deployConfig } from '../support/deploy-fakes.ts';
 
 const usageErrorOf = (fn: () => unknown): UsageError => {
   try {
@@ -140,6 +142,17 @@ describe('/dockhand grammar', () => {
     expect(() => parseDockhand('deploy api')).toThrow('Unknown subcommand “deploy”');
     expect(() => parseDockhand('history api now')).toThrow('Unexpected “now”');
     expect(() => parseDockhand('help me')).toThrow(UsageError);
+  });
+  it('refuses names an object inherits, which are no subcommands', () => {
+    expect(() => parseDockhand('constructor api')).toThrow('Unknown subcommand “constructor”');
+  });
+});
+
+describe('resolving a service and environment', () => {
+  const config = deployConfig();
+  it('says a name an object inherits is no service or environment, instead of failing inside dockhand', () => {
+    expect(() => resolveTarget(config, 'constructor')).toThrow('There is no service `constructor`');
+    expect(() => resolveTarget(config, 'api', 'constructor')).toThrow('`api` has no environment `constructor`');
   });
 });
 

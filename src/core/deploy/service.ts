@@ -111,15 +111,10 @@ export class DeploymentService {
   // Requests
 
   async request(input: OperationRequest): Promise<RequestOutcome> {
-    const { store, clock, directory } = this.#deps;
+    const { store, clock } = this.#deps;
     const { target, user } = input;
-    const deployers = target.serviceConfig.deployers;
-    if (deployers && !(await directory.includes(deployers, user))) {
-      return {
-        result: 'refused',
-        message: `You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.`,
-      };
-    }
+    const forbidden = await this.#notADeployer(target, user);
+    if (forbidden) return forbidden;
     const ecsTarget = hostTargetOf(target) ? undefined : this.#ecsTarget(target);
     if (!ecsTarget) requireHostRuntime(this.#deps.host);
     if (input.dryRun) return { result: 'dry_run', view: await this.#dryRun(input, ecsTarget) };
@@ -157,16 +152,34 @@ export class DeploymentService {
       await store.releaseLock({ service: target.service, environment: target.environment }, id);
       throw e;
     }
+    // The card is posted before the request is answered: a card that cannot be posted (dockhand not in the
+    // channel, a missing scope) fails the deployment and reaches the requester instead of vanishing into a log.
+    try {
+      deployment = await this.#postCard(deployment, target.channel);
+    } catch (e) {
+      await this.#fail(deployment, e).catch((err: unknown) =>
+        this.#deps.logger.error({ err, deployment: id }, 'could not close a deployment whose card was not posted'),
+      );
+      throw e;
+    }
     void this.#deps.track(this.#prepare(deployment, ecsTarget));
     return { result: 'started', deployment };
   }
 
+  /** A refusal when the service names its deployers and `user` is not one of them. */
+  async #notADeployer(target: ResolvedTarget, user: string): Promise<RequestOutcome | undefined> {
+    const deployers = target.serviceConfig.deployers;
+    if (!deployers || (await this.#deps.directory.includes(deployers, user))) return undefined;
+    return {
+      result: 'refused',
+      message: `You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.`,
+    };
+  }
+
   /** Plans, then asks for approval or runs at once. Runs after the command was acknowledged. */
   async #prepare(initial: DeploymentRecord, ecsTarget: EcsDeployTarget | undefined): Promise<void> {
-    let deployment = initial;
-    const target = this.#target(deployment);
+    const deployment = initial;
     try {
-      deployment = await this.#postCard(deployment, target.channel);
       const facts = await this.#plan(deployment, ecsTarget);
       const policy = this.#policy(deployment);
       if (policy) {
@@ -394,6 +407,12 @@ export class DeploymentService {
   async #expire(id: string): Promise<void> {
     const deployment = await this.#deps.store.getDeployment(id);
     if (deployment?.state !== 'awaiting_approval') return;
+    // A timer waits at most 2^31-1 ms (24.8 days): one that fired before the expiry is set again.
+    const expiresAt = expiryOf(deployment);
+    if (expiresAt && expiresAt.getTime() > this.#deps.clock.now().getTime()) {
+      this.#armExpiry(deployment, expiresAt);
+      return;
+    }
     const expired = await this.#transition(
       deployment,
       ['awaiting_approval'],
@@ -728,6 +747,8 @@ export class DeploymentService {
     const deployment = await store.getDeployment(id);
     if (deployment?.state !== 'rolling_out')
       throw new Refusal('Only a rollout in progress can be aborted; nothing changed.');
+    if (hostTargetOf(this.#target(deployment)))
+      throw new Refusal('A rollout on a Docker host is one step and cannot be aborted; nothing changed.');
     const policy = this.#policy(deployment);
     const allowed =
       user === deployment.requestedBy || (policy ? await this.#deps.directory.includes(policy.approvers, user) : false);
@@ -815,6 +836,9 @@ export class DeploymentService {
    */
   async rollbackTo(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
     const { ecs } = this.#deps;
+    // Who may deploy is checked before anything is read from AWS (request() checks it again, cheaply).
+    const forbidden = await this.#notADeployer(target, user);
+    if (forbidden) return forbidden;
     if (hostTargetOf(target)) return this.#rollbackOnHost(target, user, revision);
     const ecsTarget = this.#ecsTarget(target);
     const current = await ecs.currentTaskDefinition(ecsTarget);
@@ -974,14 +998,21 @@ export class DeploymentService {
     );
   }
 
-  /** Re-renders the card from the latest stored record plus live progress. */
+  /**
+   * Re-renders the card from the latest stored record plus live progress. Never throws: the store already holds
+   * the state, so a card that cannot be read or rendered is logged and must not stop (or crash) the pipeline.
+   */
   async #show(deployment: DeploymentRecord, final = false): Promise<void> {
-    const latest = (await this.#deps.store.getDeployment(deployment.id)) ?? deployment;
-    if (!latest.channel || !latest.messageTs) return;
-    const ref: MessageRef = { channel: latest.channel, ts: latest.messageTs };
-    const message = this.#deps.render(this.#view(latest), this.#deps.clock.now());
-    if (final || isTerminal(latest.state)) await this.#deps.notifier.updateNow(ref, message);
-    else await this.#deps.notifier.update(ref, message);
+    try {
+      const latest = (await this.#deps.store.getDeployment(deployment.id)) ?? deployment;
+      if (!latest.channel || !latest.messageTs) return;
+      const ref: MessageRef = { channel: latest.channel, ts: latest.messageTs };
+      const message = this.#deps.render(this.#view(latest), this.#deps.clock.now());
+      if (final || isTerminal(latest.state)) await this.#deps.notifier.updateNow(ref, message);
+      else await this.#deps.notifier.update(ref, message);
+    } catch (e) {
+      this.#deps.logger.error({ err: e, deployment: deployment.id }, 'could not update the deployment card');
+    }
   }
 
   #view(deployment: DeploymentRecord): DeploymentView {
@@ -1075,6 +1106,8 @@ export class DeploymentService {
     held: { owner: string; holder: string; reason?: string | undefined; acquiredAt: Date },
   ): Promise<string> {
     const owner = held.owner.startsWith('dep_') ? await this.#deps.store.getDeployment(held.owner) : undefined;
+    // The reason is free text typed with /dockhand lock: shown as text, never as a link or a mention.
+    const why = held.reason ? `: ${escapeMrkdwn(held.reason)}` : '';
     const what = owner
       ? `deployment #${owner.seq} (${owner.state.replace('_', ' ')}) requested by ${mention(owner.requestedBy)}`
       : `${mention(held.holder)}`;
@@ -1083,9 +1116,9 @@ export class DeploymentService {
         .toISOString()
         .replace(/:\d\d\.\d+Z$/, ' UTC')
         .replace('T', ' ');
-      return `\`${target.service}\` in \`${target.environment}\` is locked by ${what} since ${since}${held.reason ? `: ${held.reason}` : ''}. Nothing was changed; ask them, or an approver, to run \`/dockhand unlock ${target.service} in ${target.environment}\`.`;
+      return `\`${target.service}\` in \`${target.environment}\` is locked by ${what} since ${since}${why}. Nothing was changed; ask them, or an approver, to run \`/dockhand unlock ${target.service} in ${target.environment}\`.`;
     }
-    return `\`${target.service}\` in \`${target.environment}\` is locked by ${what}${held.reason ? `: ${held.reason}` : ''}. Try again when it is done.`;
+    return `\`${target.service}\` in \`${target.environment}\` is locked by ${what}${why}. Try again when it is done.`;
   }
 }
 
@@ -1094,5 +1127,8 @@ const expiryOf = (deployment: DeploymentRecord): Date | undefined => {
   if (deployment.expiresAt) return deployment.expiresAt;
   return typeof deployment.facts.expiresAt === 'string' ? new Date(deployment.facts.expiresAt) : undefined;
 };
+
+/** Slack's three mrkdwn control characters, escaped (src/slack/mrkdwn.ts has the same rule for the cards). */
+const escapeMrkdwn = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
