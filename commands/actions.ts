@@ -39,6 +39,7 @@ export const registerActions = (app: App, deps: CommandDeps & { deployments: Dep
         } catch (e) {
           const error = asDockhandError(e);
           outcome = e instanceof Refusal ? 'refused' : 'error';
+          deps.metrics.errors.inc({ code: error.code });
           if (outcome === 'error') log.error({ err: e }, 'button action failed');
           else log.info({ reason: error.message }, 'button click refused');
           await respond({

@@ -230,7 +230,12 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       if (drained === 'timeout') logger.warn({ pending: inFlight.size }, 'stopped with work still in flight');
       server.closeAllConnections();
       await closed;
-      await notifier.flush();
+      // Final card updates get a few seconds; a Slack that keeps rate-limiting must not hold the shutdown.
+      const flushed = await Promise.race([
+        notifier.flush().then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
+      ]);
+      if (!flushed) logger.warn('stopped before every card update reached Slack');
       aws.destroy();
     },
   };

@@ -232,7 +232,12 @@ export class FakeEcs implements EcsDeployer {
     this.aborts.push(deployment);
     return { method: 'update_service' };
   }
+  /** Errors the next polls throw, in order, before the script is followed. */
+  pollErrors: unknown[] = [];
+
   async rolloutProgress(): Promise<RolloutProgress> {
+    const error = this.pollErrors.shift();
+    if (error) throw error;
     const step = this.script[Math.min(this.polls, this.script.length - 1)] as RolloutProgress;
     this.polls += 1;
     return step;

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Refusal } from '../../src/core/deploy/service.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { DockhandError } from '../../src/errors.ts';
+import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord } from '../../src/ports.ts';
 import { deployConfig, deployHarness, FakeEcs, FakeHost, fakeBuilder, hostConfig } from '../support/deploy-fakes.ts';
 
@@ -206,6 +206,29 @@ describe('failures', () => {
     expect((await h.store.getDeployment(deployment.id))?.state).toBe('rolled_back');
     if (rollback.result === 'started')
       expect((await h.store.getDeployment(rollback.deployment.id))?.state).toBe('succeeded');
+  });
+
+  it('keeps watching a rollout through passing AWS faults, but gives up at once on a permanent one', async () => {
+    const ecs = new FakeEcs();
+    const timeout = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    ecs.pollErrors = [new AwsError('describe services api', timeout), new AwsError('describe services api', timeout)];
+    const h = await deployHarness({ ecs });
+    const restart = started(
+      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+    );
+    await h.settle();
+    expect((await h.store.getDeployment(restart.id))?.state).toBe('succeeded');
+
+    const denied = Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
+    ecs.pollErrors = [new AwsError('describe services api', denied)];
+    ecs.polls = 0;
+    const again = started(
+      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+    );
+    await h.settle();
+    const failed = await h.store.getDeployment(again.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('AccessDeniedException');
   });
 
   it('times out a rollout that never finishes', async () => {

@@ -87,6 +87,14 @@ export const newDeploymentId = (): string => `dep_${randomBytes(10).toString('he
 
 const shortSha = (sha: string): string => sha.slice(0, 7);
 
+/** Consecutive failed looks at a rollout (other than throttling) before the deployment is failed. */
+const MAX_POLL_FAILURES = 5;
+
+/** Errors that another look will not cure: permissions, a service or cluster that does not exist, bad input. */
+const isPermanent = (e: unknown): boolean =>
+  e instanceof AwsError &&
+  /AccessDenied|UnauthorizedOperation|NotFoundException|InvalidParameter|ClientException/.test(e.awsCode);
+
 const isThrottle = (e: unknown): boolean =>
   e instanceof AwsError &&
   /Throttl|RequestLimitExceeded|TooManyRequests|Rate exceeded/i.test(`${e.awsCode} ${e.message}`);
@@ -642,12 +650,14 @@ export class DeploymentService {
     this.#watchers.set(deployment.id, controller);
     const live = this.#liveOf(deployment.id);
     let delay = this.#deps.pollMs;
+    let failures = 0;
     try {
       for (;;) {
         if (controller.signal.aborted) return;
         try {
           const progress = await ecs.rolloutProgress(ecsTarget, deploymentId);
           delay = this.#deps.pollMs;
+          failures = 0;
           live.rollout = progress;
           if (controller.signal.aborted) return;
           if (progress.outcome === 'completed') {
@@ -664,11 +674,13 @@ export class DeploymentService {
           }
           await this.#show(deployment);
         } catch (e) {
-          if (!isThrottle(e)) throw e;
+          // Throttling and passing faults (network, 5xx, timeouts after the SDK's own retries) must not end a
+          // rollout that ECS is still carrying out: back off and look again, a bounded number of times in a row.
+          if (isPermanent(e) || (!isThrottle(e) && ++failures > MAX_POLL_FAILURES)) throw e;
           delay = Math.min(MAX_BACKOFF_MS, delay * 2) * (0.75 + Math.random() * 0.5);
           logger.warn(
-            { deployment: deployment.id, delayMs: Math.round(delay) },
-            'rollout polling throttled; backing off',
+            { deployment: deployment.id, delayMs: Math.round(delay), err: e },
+            'rollout polling failed; backing off',
           );
         }
         if (clock.now().getTime() - startedAt.getTime() > timeoutMs) {
