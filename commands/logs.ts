@@ -1,9 +1,11 @@
 import { hostTargetOf } from '../src/core/deploy/host.ts';
 import { parseLogs } from '../src/core/grammar.ts';
 import { ecsDeployTarget } from '../src/core/operate/ecs-target.ts';
+import { approversOf } from '../src/core/operate/locks.ts';
 import { readServiceLogs } from '../src/core/operate/logs.ts';
 import { resolveTarget } from '../src/core/targets.ts';
-import type { DockerHostRuntime, LogReader } from '../src/ports.ts';
+import { DockhandError } from '../src/errors.ts';
+import type { Directory, DockerHostRuntime, LogReader } from '../src/ports.ts';
 import { logsMessage } from '../src/slack/blocks/operate.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
@@ -11,6 +13,7 @@ import type { CommandDeps } from './deps.ts';
 export interface LogsCommandDeps extends CommandDeps {
   logs: LogReader;
   host?: DockerHostRuntime | undefined;
+  directory: Directory;
 }
 
 /** `/logs <service> [in <env>] [since <duration>] [grep <text>]`: the newest lines, to the requester alone. */
@@ -21,6 +24,18 @@ export const logsCommand =
     const target = resolveTarget(deps.config, request.service, request.env);
     const ecsTarget = hostTargetOf(target) && deps.host ? undefined : ecsDeployTarget(deps.config, target);
     await ack();
+    // Logs can say more than a status card: a service that names its deployers shows them to its deployers and
+    // approvers only.
+    const deployers = target.serviceConfig.deployers;
+    if (
+      deployers &&
+      !(await deps.directory.includes([...deployers, ...approversOf(deps.config, target)], command.user_id))
+    ) {
+      throw new DockhandError(
+        'forbidden',
+        `Only the deployers and approvers of \`${target.service}\` may read its logs.`,
+      );
+    }
     const report = await readServiceLogs(deps, target, ecsTarget, { sinceMs: request.sinceMs, grep: request.grep });
     await respond({ response_type: 'ephemeral', replace_original: false, ...logsMessage(report) });
   };
