@@ -86,7 +86,9 @@ const envSchema = z
     awsEndpointUrl: env.AWS_ENDPOINT_URL,
     dockerHost: env.DOCKER_HOST,
     /** Names this process in locks and leases when several replicas share a database. */
-    instanceId: env.DOCKHAND_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    // The host name: a process restarted on the same host (or container) is the same replica and takes its
+    // unfinished deployments back at once; several replicas on one host each need their own id.
+    instanceId: env.DOCKHAND_INSTANCE_ID ?? hostname(),
     rolloutPollMs: env.DOCKHAND_ROLLOUT_POLL_MS,
   }));
 

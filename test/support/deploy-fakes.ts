@@ -280,6 +280,8 @@ export const deployHarness = async (
     ecs?: FakeEcs;
     clock?: FakeClock;
     host?: FakeHost;
+    /** The replica's name (DOCKHAND_INSTANCE_ID). */
+    instance?: string;
   } = {},
 ) => {
   const store = options.store ?? (await openStore('sqlite::memory:'));
@@ -308,7 +310,7 @@ export const deployHarness = async (
         text: `${view.kind} #${view.seq} ${view.state}${view.reason ? `: ${view.reason}` : ''}`,
         view: structuredClone(view),
       }) as OutgoingMessage,
-    instance: 'test-instance',
+    instance: options.instance ?? 'test-instance',
     pollMs: 4000,
     track: (work) => {
       pending.add(work);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { readEnv } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors.ts';
@@ -33,7 +34,7 @@ describe('readEnv', () => {
       dockerHost: undefined,
       rolloutPollMs: 4000,
     });
-    expect(settings.instanceId).toMatch(new RegExp(`-${process.pid}$`));
+    expect(settings.instanceId).toBe(hostname());
   });
 
   it('uses Socket Mode when an app token is set, and then needs no signing secret', () => {

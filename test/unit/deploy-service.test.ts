@@ -3,7 +3,15 @@ import { Refusal } from '../../src/core/deploy/service.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord } from '../../src/ports.ts';
-import { deployConfig, deployHarness, FakeEcs, FakeHost, fakeBuilder, hostConfig } from '../support/deploy-fakes.ts';
+import {
+  deployConfig,
+  deployHarness,
+  FakeClock,
+  FakeEcs,
+  FakeHost,
+  fakeBuilder,
+  hostConfig,
+} from '../support/deploy-fakes.ts';
 
 const config = deployConfig();
 const production = resolveTarget(config, 'api', 'production');
@@ -514,5 +522,34 @@ describe('the lock refusal', () => {
     const message = outcome.result === 'refused' ? outcome.message : '';
     expect(message).toContain('locked by <@U0DAVE>');
     expect(message).toContain('db migration &lt;https://evil.example|unlock here&gt; &lt;!channel&gt;');
+  });
+});
+
+describe('several replicas on one store', () => {
+  it('leaves a rollout another live replica watches alone, and takes it over once that replica is gone', async () => {
+    // Each replica has its own clock (A's advances as it polls); both start at the same moment.
+    const slow = new FakeEcs();
+    slow.script = [FakeEcs.succeeding()[0] as (typeof slow.script)[number]]; // in progress until told otherwise
+    const a = await deployHarness({ ecs: slow, clock: new FakeClock(), instance: 'replica-a' });
+    const deployment = started(
+      await a.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+    );
+    for (let i = 0; i < 50 && (await a.store.getDeployment(deployment.id))?.state !== 'rolling_out'; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    a.service.stop(); // replica A stops watching (as if it hung), but its lease is still fresh
+
+    const clock = new FakeClock();
+    const b = await deployHarness({ store: a.store, clock, instance: 'replica-b' });
+    await b.service.resume();
+    await b.settle();
+    expect((await b.store.getDeployment(deployment.id))?.state).toBe('rolling_out');
+    expect(b.ecs.polls).toBe(0);
+
+    clock.advance(60_000); // A's lease has run out: it is gone
+    await b.service.resume();
+    await b.settle();
+    b.service.stop();
+    expect(b.ecs.polls).toBeGreaterThan(0);
+    expect((await b.store.getDeployment(deployment.id))?.state).toBe('succeeded');
   });
 });

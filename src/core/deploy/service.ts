@@ -81,6 +81,10 @@ const ACTIVE: readonly DeploymentState[] = [
   'rolling_out',
 ];
 const ABORT_LOCK_MS = 60 * 60_000;
+/** How long a replica's claim on a deployment lasts without renewal (renewed every third of it). */
+const OWNERSHIP_LEASE_MS = 45_000;
+/** How often deployments whose owner went away are looked for. */
+const OWNERSHIP_SWEEP_MS = 15_000;
 const MAX_BACKOFF_MS = 32_000;
 
 export const newDeploymentId = (): string => `dep_${randomBytes(10).toString('hex')}`;
@@ -110,6 +114,9 @@ export class DeploymentService {
   readonly #live = new Map<string, DeploymentLive>();
   readonly #watchers = new Map<string, AbortController>();
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
+  /** Deployments this process is working on, each with the timer that renews its ownership lease. */
+  readonly #owned = new Map<string, NodeJS.Timeout>();
+  #sweep: NodeJS.Timeout | undefined;
 
   constructor(deps: DeployDeps) {
     this.#deps = deps;
@@ -160,6 +167,7 @@ export class DeploymentService {
       await store.releaseLock({ service: target.service, environment: target.environment }, id);
       throw e;
     }
+    await this.#claim(id);
     // The card is posted before the request is answered: a card that cannot be posted (dockhand not in the
     // channel, a missing scope) fails the deployment and reaches the requester instead of vanishing into a log.
     try {
@@ -201,6 +209,8 @@ export class DeploymentService {
         });
         if (!moved) return;
         this.#armExpiry(moved, expiresAt);
+        // Nobody works on a request that waits: whichever replica receives the approval takes it on.
+        await this.#disown(moved.id);
         await this.#show(moved);
         return;
       }
@@ -361,6 +371,7 @@ export class DeploymentService {
       return;
     }
     this.#disarmExpiry(id);
+    await this.#claim(id);
     await this.#show(outcome.deployment);
     void this.#deps.track(this.#execute(outcome.deployment));
   }
@@ -749,6 +760,7 @@ export class DeploymentService {
     }
     await this.#show(deployment, true);
     this.#live.delete(deployment.id);
+    await this.#disown(deployment.id);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -937,18 +949,36 @@ export class DeploymentService {
   // -------------------------------------------------------------------------------------------------------------
   // Restart recovery
 
-  /** On start-up: resume rollouts, re-arm approval expiry, close interrupted work, release orphaned locks. */
+  /**
+   * On start-up, and then every minute: take on the deployments nobody works on any more (their owner's lease ran
+   * out: a restart, a crash, a replica gone) — resume rollouts, close interrupted work — re-arm approval expiry, and
+   * release locks of deployments that ended. Deployments another live replica works on are left alone.
+   */
   async resume(): Promise<void> {
+    await this.#recover(true);
+    if (!this.#sweep) {
+      this.#sweep = setInterval(() => void this.#deps.track(this.#recover(false)), OWNERSHIP_SWEEP_MS);
+      this.#sweep.unref();
+    }
+  }
+
+  async #recover(startup: boolean): Promise<void> {
     const { store, clock, logger } = this.#deps;
-    const open = await store.listDeployments({ states: ACTIVE, limit: 1000 });
+    const open = await store.listDeployments({ states: ACTIVE, limit: 1000 }).catch((err: unknown) => {
+      logger.error({ err }, 'could not list open deployments');
+      return [];
+    });
     for (const deployment of open) {
       try {
+        if (deployment.state === 'awaiting_approval') {
+          const expiresAt = expiryOf(deployment);
+          if (startup && expiresAt) this.#armExpiry(deployment, expiresAt);
+          continue;
+        }
+        if (this.#owned.has(deployment.id) || !(await this.#claim(deployment.id))) continue;
         if (deployment.state === 'rolling_out' && typeof deployment.facts.ecsDeploymentId === 'string') {
           logger.info({ deployment: deployment.id }, 'resuming the watch of an interrupted rollout');
           void this.#deps.track(this.#watch(deployment).catch((e: unknown) => this.#fail(deployment, e)));
-        } else if (deployment.state === 'awaiting_approval') {
-          const expiresAt = expiryOf(deployment);
-          if (expiresAt) this.#armExpiry(deployment, expiresAt);
         } else {
           const doing = deployment.state.replace('_', ' ');
           const next =
@@ -978,6 +1008,42 @@ export class DeploymentService {
   stop(): void {
     for (const controller of this.#watchers.values()) controller.abort();
     for (const id of [...this.#expiryTimers.keys()]) this.#disarmExpiry(id);
+    for (const timer of this.#owned.values()) clearInterval(timer);
+    this.#owned.clear();
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+
+  /**
+   * Takes (or confirms) this process's ownership of a deployment: a lease in the store, renewed while the work
+   * goes on, so that a restarting or second replica neither closes nor duplicates work that is alive elsewhere.
+   */
+  async #claim(id: string): Promise<boolean> {
+    const { store, clock, instance, logger } = this.#deps;
+    const won = await store.tryLease(`deployment:${id}`, instance, OWNERSHIP_LEASE_MS, clock.now());
+    if (won && !this.#owned.has(id)) {
+      const timer = setInterval(() => {
+        store
+          .tryLease(`deployment:${id}`, instance, OWNERSHIP_LEASE_MS, clock.now())
+          .then((kept) => {
+            if (!kept) logger.warn({ deployment: id }, 'lost the ownership lease of a deployment');
+          })
+          .catch((err: unknown) => logger.warn({ err, deployment: id }, 'could not renew a deployment lease'));
+      }, OWNERSHIP_LEASE_MS / 3);
+      timer.unref();
+      this.#owned.set(id, timer);
+    }
+    return won;
+  }
+
+  /** Gives a deployment up (it ended, or it waits for someone): the lease runs out at once. */
+  async #disown(id: string): Promise<void> {
+    const timer = this.#owned.get(id);
+    if (timer) clearInterval(timer);
+    this.#owned.delete(id);
+    await this.#deps.store
+      .tryLease(`deployment:${id}`, this.#deps.instance, 0, this.#deps.clock.now())
+      .catch((err: unknown) => this.#deps.logger.warn({ err, deployment: id }, 'could not give a deployment lease up'));
   }
 
   // -------------------------------------------------------------------------------------------------------------
