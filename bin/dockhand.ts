@@ -30,7 +30,8 @@ const main = async (args: readonly string[]): Promise<number> => {
   const out = command === 'help' || command === '--help' || command === '-h' ? process.stdout : process.stderr;
   if (command !== undefined && out === process.stderr) out.write(`dockhand: unknown command "${args.join(' ')}"\n\n`);
   out.write(`${USAGE}\n`);
-  return 2;
+  // Asking for help succeeds; a command that does not exist is a usage error.
+  return out === process.stdout ? 0 : 2;
 };
 
 process.exitCode = await main(process.argv.slice(2));

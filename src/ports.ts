@@ -566,6 +566,8 @@ export interface DockerHostTarget {
   volumes: readonly string[];
   healthcheck?: { port: number; path?: string | undefined } | undefined;
   replicas: number;
+  /** Docker's init as PID 1 (forwards signals, reaps zombies). */
+  init?: boolean | undefined;
   /** The Docker network its containers join (default: the engine's bridge). */
   network?: string | undefined;
   publicAddress?: string | undefined;

@@ -83,6 +83,8 @@ const dockerTarget = z.strictObject({
   volumes: z.array(z.string()).default([]),
   healthcheck: z.strictObject({ port: z.int().min(1).max(65535), path: z.string().optional() }).optional(),
   replicas: z.int().min(0).default(1),
+  /** Run Docker's init (tini) as PID 1, so the app gets SIGTERM and stops at once instead of after 10 s. */
+  init: z.boolean().default(false),
   network: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a Docker network name such as "bridge", "host" or "backend"')

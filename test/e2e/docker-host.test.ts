@@ -77,7 +77,7 @@ services:
     image: { registry: local, repository: dockhand-e2e/web-${SUFFIX} }
     environments:
       box:
-        target: { type: docker, host: "${process.env.DOCKER_HOST}", container: ${CONTAINER}, network: ${NETWORK}, env: { GREETING: hi } }
+        target: { type: docker, host: "${process.env.DOCKER_HOST}", container: ${CONTAINER}, network: ${NETWORK}, init: true, env: { GREETING: hi } }
         approval: ops
         scale: { min: 0, max: 5 }
 `;
@@ -115,6 +115,7 @@ services:
     expect(digest).toMatch(/^sha256:/);
     expect(info.Config.Image).toContain(`@${digest}`);
     expect(info.Config.Env).toContain('GREETING=hi');
+    expect(info.HostConfig.Init).toBe(true);
   });
 
   it('replaces the container on the next deploy; the old one is gone', { timeout: 180_000 }, async () => {

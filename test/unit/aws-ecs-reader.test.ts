@@ -685,3 +685,14 @@ describe('AwsEcsReader', () => {
     expect((error as AwsError).message).toMatch(/^look up public IPs of tasks in cluster prod: UnauthorizedOperation:/);
   });
 });
+
+describe('AwsEcsReader paging', () => {
+  it('stops, with an error naming the cluster, when ListTasks repeats its page token', async () => {
+    const refs = addFleet(2, 1);
+    fake.ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn('prod', 'svc00t0')], nextToken: 'same-page' });
+    await expect(reader.describe(refs)).rejects.toThrow(
+      /list tasks in cluster prod: Error: ListTasks returned the page token same-page twice/,
+    );
+    expect(fake.ecs.commandCalls(ListTasksCommand)).toHaveLength(2);
+  });
+});

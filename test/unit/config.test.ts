@@ -421,11 +421,11 @@ describe('dockhand check-config', () => {
     expect(result.stderr).not.toContain('correct-horse-battery');
   });
 
-  it('prints the usage and exits 2 for help or an unknown command', () => {
+  it('prints the usage: exit 0 for help, 2 for an unknown command', () => {
     const help = run(['help']);
     const unknown = run(['deploy']);
 
-    expect(help.status).toBe(2);
+    expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage: dockhand');
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "deploy"');

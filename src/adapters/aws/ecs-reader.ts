@@ -41,6 +41,8 @@ import { PublicIpResolver } from './public-ips.ts';
 export const SERVICES_PER_DESCRIBE = 10;
 export const TASKS_PER_PAGE = 100;
 export const TASKS_PER_DESCRIBE = 100;
+/** ListTasks pages read per cluster at most (100 tasks a page). */
+export const MAX_TASK_PAGES = 500;
 export const EVENTS_KEPT = 20;
 /** Task definitions kept (least recently used dropped first): far more than the services of any config use at once. */
 export const TASK_DEFINITIONS_CACHED = 1_000;
@@ -287,8 +289,12 @@ const listRunningTasks = async (
   where: string,
 ): Promise<string[]> => {
   const arns: string[] = [];
+  const seenTokens = new Set<string>();
   let nextToken: string | undefined;
   do {
+    // ECS caps a cluster's tasks well below this; only an endpoint that repeats or never ends its pages gets here.
+    if (seenTokens.size >= MAX_TASK_PAGES)
+      throw new AwsError(`list tasks in ${where}`, new Error(`more than ${MAX_TASK_PAGES} pages`));
     try {
       const out = await ecs.send(
         new ListTasksCommand({
@@ -301,6 +307,10 @@ const listRunningTasks = async (
       );
       arns.push(...(out.taskArns ?? []));
       nextToken = out.nextToken || undefined;
+      if (nextToken !== undefined) {
+        if (seenTokens.has(nextToken)) throw new Error(`ListTasks returned the page token ${nextToken} twice`);
+        seenTokens.add(nextToken);
+      }
     } catch (error) {
       throw new AwsError(
         `list tasks${serviceName === undefined ? '' : ` of service ${serviceName}`} in ${where}`,

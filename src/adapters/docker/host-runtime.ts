@@ -780,6 +780,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
           Binds: [...target.volumes],
           PortBindings: portBindings,
           NetworkMode: this.networkOf(target),
+          ...(target.init ? { Init: true } : {}),
         },
       });
     } catch (e) {

@@ -16,6 +16,7 @@ export const hostTargetOf = (target: ResolvedTarget): DockerHostTarget | undefin
     volumes: t.volumes,
     healthcheck: t.healthcheck,
     replicas: t.replicas,
+    init: t.init,
     network: t.network,
     publicAddress: t.publicAddress,
     tls: t.tls,
