@@ -34,6 +34,47 @@ export interface HealthOutcome {
   change?: HealthChange | undefined;
 }
 
+/** What both health watches (ECS services, Docker hosts) remember of a service between ticks. */
+interface HealthState {
+  state: 'ok' | 'degraded';
+  since: string;
+  reasons: string[];
+}
+
+/**
+ * The shared rule of the health watches: a message only on change — healthy → degraded with the problems,
+ * degraded → recovered with how long it lasted — and nothing while a state persists.
+ */
+export const healthTransition = <M extends HealthState>(
+  memory: M | undefined,
+  next: M,
+  problems: string[],
+  now: Date,
+): {
+  memory: M;
+  change?: { kind: 'degraded'; reasons: string[] } | { kind: 'recovered'; since: Date; reasons: string[] };
+} => {
+  const wasDegraded = memory?.state === 'degraded';
+  if (next.state === 'degraded' && !wasDegraded) {
+    return {
+      memory: { ...next, since: now.toISOString(), reasons: problems },
+      change: { kind: 'degraded', reasons: problems },
+    };
+  }
+  if (next.state === 'ok' && wasDegraded) {
+    return {
+      memory: { ...next, since: now.toISOString(), reasons: [] },
+      change: {
+        kind: 'recovered',
+        since: new Date(memory?.since ?? now.toISOString()),
+        reasons: memory?.reasons ?? [],
+      },
+    };
+  }
+  if (next.state === 'ok' && !memory) return { memory: { ...next, since: now.toISOString() } };
+  return { memory: next };
+};
+
 /** Tasks the last tick saw with desired status RUNNING that are gone from the listing now. */
 export const tasksGoneSince = (memory: HealthMemory | undefined, snapshot: ServiceSnapshot): string[] => {
   if (!memory) return [];
@@ -142,24 +183,8 @@ export const evaluateHealth = (
     ...(pendingSince === undefined ? {} : { pendingSince }),
   };
 
-  const wasDegraded = memory?.state === 'degraded';
-  if (next.state === 'degraded' && !wasDegraded) {
-    next.since = now.toISOString();
-    next.reasons = problems;
-    return { memory: next, change: { kind: 'degraded', reasons: problems, stoppedTasks } };
-  }
-  if (next.state === 'ok' && wasDegraded) {
-    next.since = now.toISOString();
-    next.reasons = [];
-    return {
-      memory: next,
-      change: {
-        kind: 'recovered',
-        since: new Date(memory?.since ?? now.toISOString()),
-        reasons: memory?.reasons ?? [],
-      },
-    };
-  }
-  if (next.state === 'ok' && !memory) next.since = now.toISOString();
-  return { memory: next };
+  const outcome = healthTransition(memory, next, problems, now);
+  return outcome.change?.kind === 'degraded'
+    ? { memory: outcome.memory, change: { ...outcome.change, stoppedTasks } }
+    : { memory: outcome.memory, ...(outcome.change ? { change: outcome.change } : {}) };
 };

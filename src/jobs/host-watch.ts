@@ -8,6 +8,7 @@
  */
 import { assessHostHealth } from '../core/health.ts';
 import type { HostContainer, HostSnapshot } from '../ports.ts';
+import { healthTransition } from './health-watch.ts';
 import { MAX_HOLD_MS } from './ip-watch.ts';
 
 export interface HostContainerMemory {
@@ -104,24 +105,5 @@ export const evaluateHostHealth = (
     ...(memory?.heldSince !== undefined && context.rollingOut ? { heldSince: now.toISOString() } : {}),
   };
 
-  const wasDegraded = memory?.state === 'degraded';
-  if (next.state === 'degraded' && !wasDegraded) {
-    next.since = now.toISOString();
-    next.reasons = problems;
-    return { memory: next, change: { kind: 'degraded', reasons: problems } };
-  }
-  if (next.state === 'ok' && wasDegraded) {
-    next.since = now.toISOString();
-    next.reasons = [];
-    return {
-      memory: next,
-      change: {
-        kind: 'recovered',
-        since: new Date(memory?.since ?? now.toISOString()),
-        reasons: memory?.reasons ?? [],
-      },
-    };
-  }
-  if (next.state === 'ok' && !memory) next.since = now.toISOString();
-  return { memory: next };
+  return healthTransition(memory, next, problems, now);
 };
