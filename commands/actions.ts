@@ -62,24 +62,12 @@ export const registerActions = (app: App, deps: CommandDeps & { deployments: Dep
       })();
       await deps.track(work);
     };
-  app.action<BlockAction<ButtonAction>>(
-    ACTIONS.approve,
-    handle(ACTIONS.approve, (id, user) => deployments.approve(id, user)),
-  );
-  app.action<BlockAction<ButtonAction>>(
-    ACTIONS.reject,
-    handle(ACTIONS.reject, (id, user) => deployments.reject(id, user)),
-  );
-  app.action<BlockAction<ButtonAction>>(
-    ACTIONS.cancel,
-    handle(ACTIONS.cancel, (id, user) => deployments.reject(id, user)),
-  );
-  app.action<BlockAction<ButtonAction>>(
-    ACTIONS.abort,
-    handle(ACTIONS.abort, (id, user) => deployments.abort(id, user)),
-  );
-  app.action<BlockAction<ButtonAction>>(
-    ACTIONS.rollback,
-    handle(ACTIONS.rollback, (id, user) => deployments.rollbackOf(id, user)),
-  );
+  const buttons: [string, (id: string, user: string) => Promise<unknown>][] = [
+    [ACTIONS.approve, (id, user) => deployments.approve(id, user)],
+    [ACTIONS.reject, (id, user) => deployments.reject(id, user)],
+    [ACTIONS.cancel, (id, user) => deployments.reject(id, user)],
+    [ACTIONS.abort, (id, user) => deployments.abort(id, user)],
+    [ACTIONS.rollback, (id, user) => deployments.rollbackOf(id, user)],
+  ];
+  for (const [actionId, act] of buttons) app.action<BlockAction<ButtonAction>>(actionId, handle(actionId, act));
 };
