@@ -12,11 +12,15 @@ const A = 'U0ALICE';
 const B = 'U0BOB';
 const M = 'U0MALLORY';
 const REPO = 'acme/api';
+/** Known secrets: the registry's password (from the environment) and the AWS secret key startDockhand sets. */
+const REGISTRY_PASSWORD = 'Tr0ub4dor-registry';
+const AWS_SECRET = 'fake-secret-access-key';
 
 const CONFIG = `
 defaults: { channel: "#deploys", region: us-east-1 }
 registries:
   ecr: { type: ecr }
+  inhouse: { type: registry, address: "127.0.0.1:5999", username: bot, password: "\${REGISTRY_PASSWORD}" }
 approvals:
   prod: { approvers: ["${B}"], required: 1, expiresAfter: 30m }
 services:
@@ -87,7 +91,7 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
       config: CONFIG,
       slackApiUrl: slack.apiUrl,
       awsEndpointUrl: url,
-      env: { DOCKHAND_ROLLOUT_POLL_MS: '200' },
+      env: { DOCKHAND_ROLLOUT_POLL_MS: '200', REGISTRY_PASSWORD },
     });
     client = signedClient(slack, dockhand.eventsUrl);
   });
@@ -184,6 +188,24 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
     expect(text).not.toContain('too old');
     expect(text).not.toContain('another service');
     expect(text).not.toContain('hunter2');
+  });
+
+  it('masks the registry password and the AWS secret key where log lines show them as bare values', async () => {
+    const now = Date.now();
+    const [t1] = aws.serviceTasks('prod', 'api').map((t) => t.arn.split('/').at(-1) as string);
+    aws.putLogEvents('/ecs/api', `ecs/app/${t1}`, [
+      { timestamp: now - 30_000, message: `LEAK docker login -u bot ${REGISTRY_PASSWORD} 127.0.0.1:5999` },
+      { timestamp: now - 20_000, message: `LEAK signing with ${AWS_SECRET}` },
+    ]);
+
+    await command('/logs', 'api since 1m grep LEAK', M);
+    const reply = await ephemeral(M, (t) => t.includes('LEAK'));
+    const text = reply.text + JSON.stringify(reply.blocks);
+    expect(text).toContain('docker login -u bot [REDACTED]');
+    expect(text).toContain('signing with [REDACTED]');
+    expect(text).not.toContain(REGISTRY_PASSWORD);
+    expect(text).not.toContain(AWS_SECRET);
+    expect(dockhand.output()).not.toContain(REGISTRY_PASSWORD);
   });
 
   it('explains that a service without awslogs has no logs to read, naming its log driver', async () => {
