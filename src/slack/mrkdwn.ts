@@ -27,7 +27,8 @@ export const truncate = (text: string, limit: number): string =>
 export const safe = (text: string, limit: number = LIMITS.sectionText): string =>
   truncate(escapeText(maskSecrets(text)), limit);
 
-export const code = (text: string): string => `\`${escapeText(text).replace(/`/g, "'")}\``;
+/** Data as inline code: masked (a ref or a grep someone typed can be a token), escaped, no backticks. */
+export const code = (text: string): string => `\`${escapeText(maskSecrets(text)).replace(/`/g, "'")}\``;
 
 export const user = (id: string): string => (/^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : escapeText(id));
 

@@ -112,13 +112,14 @@ const button = (
   confirm: { title: string; text: string; confirm: string },
 ) => ({
   type: 'button' as const,
-  text: { type: 'plain_text' as const, text: truncate(text, LIMITS.buttonText), emoji: true },
+  // Plain text is not parsed (no mentions to escape) but is shown: a ref someone typed is masked here too.
+  text: { type: 'plain_text' as const, text: truncate(maskSecrets(text), LIMITS.buttonText), emoji: true },
   action_id: actionId,
   value,
   ...(style ? { style } : {}),
   confirm: {
     title: { type: 'plain_text' as const, text: truncate(confirm.title, 100) },
-    text: { type: 'plain_text' as const, text: truncate(confirm.text, 300) },
+    text: { type: 'plain_text' as const, text: truncate(maskSecrets(confirm.text), 300) },
     confirm: { type: 'plain_text' as const, text: truncate(confirm.confirm, 30) },
     deny: { type: 'plain_text' as const, text: 'Go back' },
     ...(style === 'danger' ? { style: 'danger' as const } : {}),
