@@ -31,8 +31,9 @@ export const maskKnownSecrets = (values: Iterable<string | undefined>): void => 
 const SECRET_PATTERNS: readonly [RegExp, string][] = [
   // A whole private key, or from its first line to the end when the text was cut before its last.
   [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, REDACTED],
-  [/\bxox[abposre]-[A-Za-z0-9-]{8,}/g, REDACTED],
-  [/\bxapp-[A-Za-z0-9-]{8,}/g, REDACTED],
+  // Slack tokens even when glued to a word (a log line "tokenxoxb-…" or a name pasted into another).
+  [/xox[abposre]-[A-Za-z0-9-]{8,}/g, REDACTED],
+  [/xapp-[A-Za-z0-9-]{8,}/g, REDACTED],
   [/\bhooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9/_-]+/g, REDACTED],
   [/\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})/g, REDACTED],
   [/\bBasic\s+[A-Za-z0-9+/=._-]{8,}/g, REDACTED],

@@ -139,6 +139,7 @@ describe('masking common secret shapes', () => {
   it.each([
     ['a Slack bot token', 'token xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp here', 'xoxb-'],
     ['a Slack app token', 'xapp-1-A0123-456-abcdefabcdef', 'xapp-'],
+    ['a Slack token glued to a word', 'tokenxoxb-1234567890-0987654321-AbCd', 'xoxb-'],
     ['a Slack webhook URL', 'https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX', 'XXXXXXXX'],
     ['an AWS access key id', 'key AKIAIOSFODNN7EXAMPLE used', 'AKIAIOSFODNN7EXAMPLE'],
     ['a bearer token in any case', 'curl -H "authorisation: bearer eyJhbGciOiJIUzI1NiJ9.e30.abc"', 'eyJhbGci'],
