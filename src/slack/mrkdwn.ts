@@ -23,6 +23,10 @@ export const escapeText = (text: string): string =>
 export const truncate = (text: string, limit: number): string =>
   text.length <= limit ? text : `${text.slice(0, Math.max(0, limit - 1))}…`;
 
+/** Undoes escapeText: for text that was escaped for Slack once and is shown again (the digest's alerts). */
+export const unescapeText = (text: string): string =>
+  text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
 /** Text from outside (AWS events, logs, git subjects): masked, escaped, cut. */
 export const safe = (text: string, limit: number = LIMITS.sectionText): string =>
   truncate(escapeText(maskSecrets(text)), limit);
