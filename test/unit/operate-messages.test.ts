@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { helpText } from '../../commands/dockhand.ts';
 import type { Lock } from '../../src/ports.ts';
 import { ipsMessage, lockedMessage, logsMessage, unlockedMessage } from '../../src/slack/blocks/operate.ts';
 import { at } from '../support/builders.ts';
@@ -54,5 +55,13 @@ describe('replies to /logs and /dockhand ips', () => {
       more: false,
     });
     expect(JSON.stringify(logs)).not.toContain('<!here');
+  });
+});
+
+describe('/dockhand help', () => {
+  it('shows the usage placeholders as text, not as links Slack would swallow', () => {
+    const help = helpText();
+    expect(help).toContain('`/status [&lt;service&gt;] [in &lt;env&gt;]`');
+    expect(help.replace(/&(amp|lt|gt);/g, '')).not.toMatch(/[<>&]/);
   });
 });
