@@ -216,7 +216,9 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
 
   it('a manual lock blocks /deploy, /scale and /rollback with the reason; only the locker or an approver unlocks', async () => {
     await command('/dockhand', 'lock api in production investigating the 5xx spike', A);
-    await slack.state.waitForMessage((m) => m.text.includes('locked api in production'), 10_000);
+    const announced = await slack.state.waitForMessage((m) => m.text.includes('locked api in production'), 10_000);
+    // The notification names the locker: a real mention, not "&lt;@U…&gt;".
+    expect(announced.text).toBe(`<@${A}> locked api in production: investigating the 5xx spike`);
     const before = updatesOf('api').length;
     for (const [name, text] of [
       ['/deploy', 'api image:1.1.0'],
@@ -235,7 +237,8 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
     const refused = await ephemeral(M, (t) => t.includes('cannot unlock'));
     expect(refused.text).toContain('approver');
     await command('/dockhand', 'unlock api', B);
-    await slack.state.waitForMessage((m) => m.text.includes('unlocked api in production'), 10_000);
+    const unlocked = await slack.state.waitForMessage((m) => m.text.includes('unlocked api in production'), 10_000);
+    expect(unlocked.text).toBe(`<@${B}> unlocked api in production`);
     expect(updatesOf('api')).toHaveLength(before);
   }, 60_000);
 
