@@ -6,6 +6,7 @@ import { resolveTarget } from '../src/core/targets.ts';
 import { COMMANDS, type CommandName } from '../src/core/usage.ts';
 import type { Directory } from '../src/ports.ts';
 import { historyMessage, ipsMessage, lockedMessage, lockLine, unlockedMessage } from '../src/slack/blocks/operate.ts';
+import { code } from '../src/slack/mrkdwn.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
@@ -13,7 +14,8 @@ export const helpText = (): string =>
   [
     '*dockhand* builds, approves and rolls out your services. Commands:',
     ...(Object.keys(COMMANDS) as CommandName[]).map(
-      (name) => `• \`/${name} ${COMMANDS[name].usage}\` — ${COMMANDS[name].description}`,
+      // The placeholders (<service>) are escaped: unescaped, Slack would read them as links.
+      (name) => `• ${code(`/${name} ${COMMANDS[name].usage}`)} — ${COMMANDS[name].description}`,
     ),
     '`to` and `in` are interchangeable; without one, the service’s first environment is meant.',
   ].join('\n');
@@ -65,12 +67,12 @@ export const dockhandCommand =
         } else if (outcome.result === 'not_locked') {
           await respond({
             response_type: 'ephemeral',
-            text: `\`${target.service}\` in \`${target.environment}\` is not locked; nothing changed.`,
+            text: `${code(target.service)} in ${code(target.environment)} is not locked; nothing changed.`,
           });
         } else {
           await respond({
             response_type: 'ephemeral',
-            text: `:no_entry: You cannot unlock \`${target.service}\` in \`${target.environment}\`: ${outcome.reason} ${lockLine(outcome.lock)}`,
+            text: `:no_entry: You cannot unlock ${code(target.service)} in ${code(target.environment)}: ${outcome.reason} ${lockLine(outcome.lock)}`,
           });
         }
         return;

@@ -22,7 +22,7 @@ import { DeploymentService } from './core/deploy/service.ts';
 import { asDockhandError } from './errors.ts';
 import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
-import { type Logger, slackLogger } from './logger.ts';
+import { type Logger, maskKnownSecrets, slackLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
@@ -59,9 +59,17 @@ const SLACK_CLIENT_OPTIONS = {
   rejectRateLimitedCalls: true,
 } as const;
 
+/** The secret values dockhand holds: the environment's credentials and the registries' passwords. */
+export const secretValuesOf = (settings: Settings, config: Config): string[] => [
+  ...settings.secrets,
+  ...Object.values(config.registries).flatMap((r) => (r.type === 'registry' && r.password ? [r.password] : [])),
+];
+
 /** The composition root: the only place that constructs adapters. */
 export const createDockhand = (options: DockhandOptions): Dockhand => {
   const { settings, config, store, logger } = options;
+  // One masker for every log line and every Slack text: these values are masked wherever they appear.
+  maskKnownSecrets(secretValuesOf(settings, config));
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
   const aws = createAwsClients({

@@ -4,26 +4,55 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 export type { Logger } from 'pino';
 
 /**
- * Token-shaped strings are masked wherever they appear in a log line or a Slack message: Slack tokens,
- * AWS secret keys, registry auth headers. Keys named like secrets are masked by path as well.
+ * Secrets are masked wherever they appear in a log line or a Slack message, in two ways:
+ * - the values this process knows (registry passwords, Slack and AWS credentials), set once at start-up by the
+ *   composition root with `maskKnownSecrets`, even as bare values;
+ * - common shapes: Slack tokens and webhook URLs, AWS access key ids, GitHub tokens, private-key blocks,
+ *   `Bearer`/`Basic` credentials, passwords in URLs, and values of keys named like secrets.
  */
-const SECRET_PATTERNS: readonly RegExp[] = [
-  /\bxox[abposre]-[A-Za-z0-9-]{8,}/g,
-  /\bxapp-[A-Za-z0-9-]{8,}/g,
-  /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{8,}/g,
-  /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g,
+const REDACTED = '[REDACTED]';
+
+/** Known values shorter than this are not masked as bare values: "admin" or "test" would hide ordinary words. */
+export const MIN_KNOWN_SECRET_LENGTH = 6;
+
+let knownSecrets: readonly string[] = [];
+
+/**
+ * From now on, mask these values wherever they appear (every log line, every Slack text). Replaces the previous
+ * set; values shorter than MIN_KNOWN_SECRET_LENGTH are left to the shape rules. Longest first, so a value that
+ * contains another is masked whole.
+ */
+export const maskKnownSecrets = (values: Iterable<string | undefined>): void => {
+  const kept = new Set<string>();
+  for (const value of values) if (value !== undefined && value.length >= MIN_KNOWN_SECRET_LENGTH) kept.add(value);
+  knownSecrets = [...kept].sort((a, b) => b.length - a.length);
+};
+
+const SECRET_PATTERNS: readonly [RegExp, string][] = [
+  // A whole private key, or from its first line to the end when the text was cut before its last.
+  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, REDACTED],
+  // Slack tokens even when glued to a word (a log line "tokenxoxb-…" or a name pasted into another).
+  [/xox[abposre]-[A-Za-z0-9-]{8,}/g, REDACTED],
+  [/xapp-[A-Za-z0-9-]{8,}/g, REDACTED],
+  [/\bhooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9/_-]+/g, REDACTED],
+  [/\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})/g, REDACTED],
+  [/\bBasic\s+[A-Za-z0-9+/=._-]{8,}/g, REDACTED],
+  [/\bBearer\s+[A-Za-z0-9+/=._~-]{8,}/gi, REDACTED],
+  [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED],
+  // A password in a URL (https://user:password@host): the user stays, so the reader knows which account.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s/@]+@/gi, `$1${REDACTED}@`],
   // `secret`/`password` may carry a suffix (AWS_SECRET_ACCESS_KEY, secretAccessKey, SECRET_KEY); `auth`/`token` may not
   // (author, tokenizer).
-  /("?(?:(?:password|passwd|secret)[a-z0-9_-]*|token|auth|authorization|api[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+  [
+    /("?(?:(?:password|passwd|secret)[a-z0-9_-]*|token|auth|authorization|api[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+    `$1${REDACTED}`,
+  ],
 ];
 
 export const maskSecrets = (text: string): string => {
   let out = text;
-  for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (_match, prefix: unknown) =>
-      typeof prefix === 'string' && /[:=]\s*$/.test(prefix) ? `${prefix}[REDACTED]` : '[REDACTED]',
-    );
-  }
+  for (const value of knownSecrets) if (out.includes(value)) out = out.split(value).join(REDACTED);
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 };
 
@@ -62,7 +91,7 @@ export const createLogger = (level: string, destination?: DestinationStream): Lo
       level,
       base: { app: 'dockhand' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
       formatters: { level: (label) => ({ level: label }), log: (obj) => maskDeep(obj) as Record<string, unknown> },
       serializers: {
         err: (e: unknown) => {

@@ -40,6 +40,16 @@ const integer = (min: number, max: number, what: string) =>
     return z.NEVER;
   });
 
+/** The password of a postgres://user:password@host URL, decoded. */
+const urlPassword = (url: string): string | undefined => {
+  try {
+    const password = new URL(url).password;
+    return password === '' ? undefined : decodeURIComponent(password);
+  } catch {
+    return undefined;
+  }
+};
+
 const envSchema = z
   .object({
     // Unset = local mode: dockhand runs against the local console's Slack emulator (src/local/).
@@ -61,6 +71,9 @@ const envSchema = z
       .pipe(z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }))
       .default('info'),
     AWS_REGION: z.string().optional(),
+    // Read only to be masked: the AWS SDK reads its credentials itself.
+    AWS_SECRET_ACCESS_KEY: z.string().optional(),
+    AWS_SESSION_TOKEN: z.string().optional(),
     AWS_ENDPOINT_URL: httpUrl('an endpoint URL for the AWS SDK').optional(),
     DOCKER_HOST: z
       .string()
@@ -90,6 +103,15 @@ const envSchema = z
     // unfinished deployments back at once; several replicas on one host each need their own id.
     instanceId: env.DOCKHAND_INSTANCE_ID ?? hostname(),
     rolloutPollMs: env.DOCKHAND_ROLLOUT_POLL_MS,
+    /** Secret values in the environment, masked wherever they appear (see maskKnownSecrets). */
+    secrets: [
+      env.SLACK_BOT_TOKEN,
+      env.SLACK_SIGNING_SECRET,
+      env.SLACK_APP_TOKEN,
+      env.AWS_SECRET_ACCESS_KEY,
+      env.AWS_SESSION_TOKEN,
+      urlPassword(env.DOCKHAND_DATABASE_URL),
+    ].filter((s): s is string => s !== undefined && s !== ''),
   }));
 
 export type Settings = Readonly<z.output<typeof envSchema>>;

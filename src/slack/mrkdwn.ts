@@ -1,6 +1,11 @@
 /**
  * Block Kit limits and mrkdwn escaping in one place. Everything that renders text for Slack goes through here,
  * so a message can never be rejected for length, and user or AWS text can never inject a mention or link.
+ *
+ * The rule, for blocks and the fallback `text` alike (Slack parses both, and notifies from `text`): data (names,
+ * reasons, refs, AWS events, log lines) goes through `escapeText` (or `safe`, `code`, which build on it): it
+ * masks secrets and escapes `&`, `<` and `>`. dockhand's own markup (`user`, `date`, group mentions) is added
+ * around it, unescaped. test/unit/escaping-property.test.ts holds every builder to this.
  */
 import { maskSecrets } from '../logger.ts';
 
@@ -15,21 +20,37 @@ export const LIMITS = {
   fallbackText: 4000,
 } as const;
 
-/** Escapes the three characters Slack treats as control characters in mrkdwn. */
+/**
+ * The one escaping function for data: masks secrets, then escapes the three characters Slack treats as control
+ * characters in mrkdwn (`<!channel>` becomes text, not a notification). Everything below builds on it.
+ */
 export const escapeText = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  maskSecrets(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Cuts at a limit, with an ellipsis, counting UTF-16 units as Slack does. */
+/**
+ * Cuts at a limit, with an ellipsis, counting UTF-16 units as Slack does. A cut never leaves half an entity
+ * (`&am`) or half of dockhand's own markup (`<@U0AB`): what was cut into is dropped whole.
+ */
 export const truncate = (text: string, limit: number): string =>
-  text.length <= limit ? text : `${text.slice(0, Math.max(0, limit - 1))}…`;
+  text.length <= limit
+    ? text
+    : `${text
+        .slice(0, Math.max(0, limit - 1))
+        .replace(/&[a-z]{0,3}$/, '')
+        .replace(/<[^<>]*$/, '')}…`;
 
-/** Text from outside (AWS events, logs, git subjects): masked, escaped, cut. */
-export const safe = (text: string, limit: number = LIMITS.sectionText): string =>
-  truncate(escapeText(maskSecrets(text)), limit);
+/** Undoes escapeText: for text that was escaped for Slack once and is shown again (the digest's alerts). */
+export const unescapeText = (text: string): string =>
+  text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
+/** Text from outside (AWS events, logs, git subjects, what users typed): masked, escaped, cut. */
+export const safe = (text: string, limit: number = LIMITS.sectionText): string => truncate(escapeText(text), limit);
+
+/** Data as inline code: masked (a ref or a grep someone typed can be a token), escaped, no backticks. */
 export const code = (text: string): string => `\`${escapeText(text).replace(/`/g, "'")}\``;
 
-export const user = (id: string): string => (/^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : escapeText(id));
+/** A mention of a user id dockhand holds (U…, W…); anything else is data, shown as text. */
+export const user = (id: string): string => (/^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : safe(id, 200));
 
 /** A Slack date token that renders in the reader's time zone, with a UTC fallback. */
 export const date = (at: Date, format = '{date_short_pretty} {time}'): string =>

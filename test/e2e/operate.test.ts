@@ -12,11 +12,15 @@ const A = 'U0ALICE';
 const B = 'U0BOB';
 const M = 'U0MALLORY';
 const REPO = 'acme/api';
+/** Known secrets: the registry's password (from the environment) and the AWS secret key startDockhand sets. */
+const REGISTRY_PASSWORD = 'Tr0ub4dor-registry';
+const AWS_SECRET = 'fake-secret-access-key';
 
 const CONFIG = `
 defaults: { channel: "#deploys", region: us-east-1 }
 registries:
   ecr: { type: ecr }
+  inhouse: { type: registry, address: "127.0.0.1:5999", username: bot, password: "\${REGISTRY_PASSWORD}" }
 approvals:
   prod: { approvers: ["${B}"], required: 1, expiresAfter: 30m }
 services:
@@ -87,7 +91,7 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
       config: CONFIG,
       slackApiUrl: slack.apiUrl,
       awsEndpointUrl: url,
-      env: { DOCKHAND_ROLLOUT_POLL_MS: '200' },
+      env: { DOCKHAND_ROLLOUT_POLL_MS: '200', REGISTRY_PASSWORD },
     });
     client = signedClient(slack, dockhand.eventsUrl);
   });
@@ -186,6 +190,24 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
     expect(text).not.toContain('hunter2');
   });
 
+  it('masks the registry password and the AWS secret key where log lines show them as bare values', async () => {
+    const now = Date.now();
+    const [t1] = aws.serviceTasks('prod', 'api').map((t) => t.arn.split('/').at(-1) as string);
+    aws.putLogEvents('/ecs/api', `ecs/app/${t1}`, [
+      { timestamp: now - 30_000, message: `LEAK docker login -u bot ${REGISTRY_PASSWORD} 127.0.0.1:5999` },
+      { timestamp: now - 20_000, message: `LEAK signing with ${AWS_SECRET}` },
+    ]);
+
+    await command('/logs', 'api since 1m grep LEAK', M);
+    const reply = await ephemeral(M, (t) => t.includes('LEAK'));
+    const text = reply.text + JSON.stringify(reply.blocks);
+    expect(text).toContain('docker login -u bot [REDACTED]');
+    expect(text).toContain('signing with [REDACTED]');
+    expect(text).not.toContain(REGISTRY_PASSWORD);
+    expect(text).not.toContain(AWS_SECRET);
+    expect(dockhand.output()).not.toContain(REGISTRY_PASSWORD);
+  });
+
   it('explains that a service without awslogs has no logs to read, naming its log driver', async () => {
     await command('/logs', 'quiet', M);
     const reply = await ephemeral(M, (t) => t.includes('awslogs'));
@@ -194,7 +216,9 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
 
   it('a manual lock blocks /deploy, /scale and /rollback with the reason; only the locker or an approver unlocks', async () => {
     await command('/dockhand', 'lock api in production investigating the 5xx spike', A);
-    await slack.state.waitForMessage((m) => m.text.includes('locked api in production'), 10_000);
+    const announced = await slack.state.waitForMessage((m) => m.text.includes('locked api in production'), 10_000);
+    // The notification names the locker: a real mention, not "&lt;@U…&gt;".
+    expect(announced.text).toBe(`<@${A}> locked api in production: investigating the 5xx spike`);
     const before = updatesOf('api').length;
     for (const [name, text] of [
       ['/deploy', 'api image:1.1.0'],
@@ -213,7 +237,8 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
     const refused = await ephemeral(M, (t) => t.includes('cannot unlock'));
     expect(refused.text).toContain('approver');
     await command('/dockhand', 'unlock api', B);
-    await slack.state.waitForMessage((m) => m.text.includes('unlocked api in production'), 10_000);
+    const unlocked = await slack.state.waitForMessage((m) => m.text.includes('unlocked api in production'), 10_000);
+    expect(unlocked.text).toBe(`<@${B}> unlocked api in production`);
     expect(updatesOf('api')).toHaveLength(before);
   }, 60_000);
 

@@ -232,6 +232,18 @@ describe('deployment card details', () => {
     expect(json).not.toContain('<@here>');
     expect(json).toContain('&lt;@here&gt;');
   });
+
+  it('masks a token someone typed as the ref, in the card and in the command to ask again', () => {
+    const token = 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp';
+    for (const state of ['awaiting_approval', 'expired', 'building', 'succeeded'] as const) {
+      const view = aDeploymentView({ state, request: { ref: token }, facts: {} });
+      const json = JSON.stringify(deploymentCard(view, now));
+      expect(json, state).not.toContain('xoxb-1234567890');
+      expect(json, state).toContain('[REDACTED]');
+    }
+    const json = JSON.stringify(dryRunCard(aDeploymentView({ request: { ref: token }, facts: {} })));
+    expect(json).not.toContain('xoxb-1234567890');
+  });
 });
 
 describe('deployment card limits', () => {

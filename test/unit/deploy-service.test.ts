@@ -523,6 +523,25 @@ describe('the lock refusal', () => {
     expect(message).toContain('locked by <@U0DAVE>');
     expect(message).toContain('db migration &lt;https://evil.example|unlock here&gt; &lt;!channel&gt;');
   });
+
+  it('masks a token someone typed as the reason', async () => {
+    const h = await deployHarness();
+    await h.store.acquireLock(
+      {
+        service: 'api',
+        environment: 'staging',
+        owner: 'manual:U0DAVE',
+        instance: 'test-instance',
+        holder: 'U0DAVE',
+        reason: 'rotating xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp',
+      },
+      h.clock.now(),
+    );
+    const outcome = await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} });
+    const message = outcome.result === 'refused' ? outcome.message : '';
+    expect(message).toContain('rotating [REDACTED]');
+    expect(message).not.toContain('xoxb-1234567890');
+  });
 });
 
 describe('several replicas on one store', () => {

@@ -240,3 +240,58 @@ describe('alert cards (golden)', () => {
     await expect(card).toMatchFileSnapshot('golden/alert-digest-docker-hosts.json');
   });
 });
+
+describe('alert text from outside cannot notify or link', () => {
+  const hostile = '<!channel> wake up <@U123> see <https://evil.example|the runbook>';
+  const escaped = '&lt;!channel&gt; wake up &lt;@U123&gt; see &lt;https://evil.example|the runbook&gt;';
+
+  it('escapes a task stop reason in the fallback text, as in the blocks', () => {
+    const card = degradedCard({
+      ...api,
+      reasons: [stoppedGroupLine({ reason: hostile, count: 1, exampleTaskId: 'abc', exitCodes: [] })],
+      stoppedTasks: [],
+      desired: 2,
+      running: 1,
+      pending: 0,
+      revision: 'api:42',
+      at: now,
+    });
+    expect(card.text).toBe(`api · production is degraded: 1 task stopped: ${escaped}`);
+    expect(JSON.stringify(card)).not.toContain('<!channel>');
+  });
+
+  it('escapes reasons, IPs and causes in every alert’s fallback text', () => {
+    const texts = [
+      hostDegradedCard({ ...api, reasons: [hostile], running: 0, replicas: 1, host: 'ssh://box', at: now }).text,
+      watchFailingCard({ ...api, reason: hostile, failedTicks: 3, since: now }).text,
+      ipChangedCard({
+        ...api,
+        before: [],
+        after: [hostile],
+        added: [hostile],
+        removed: [],
+        replacements: [],
+        cause: { kind: 'ecs', deploymentId: hostile, revision: 'api:3' },
+        at: now,
+      }).text,
+    ];
+    for (const text of texts) {
+      expect(text).toContain(escaped);
+      expect(text).not.toContain('<!channel>');
+    }
+  });
+
+  it('shows a posted alert in the digest escaped once, not twice', () => {
+    const posted = watchFailingCard({ ...api, reason: `${hostile} & more`, failedTicks: 3, since: now }).text;
+    const card = digestCard({
+      since: at('2026-11-20T09:00:00Z'),
+      at: now,
+      rows: [],
+      deployments: [],
+      alerts: [{ ...api, at: now, kind: 'watch-failing', text: posted }],
+    });
+    const json = JSON.stringify(card);
+    expect(json).toContain(`${escaped} &amp; more`);
+    expect(json).not.toContain('&amp;lt;');
+  });
+});

@@ -63,4 +63,21 @@ describe('status card limits', () => {
   it('puts the public IPs in the plain-text fallback', () => {
     expect(serviceStatusCard(production, aSnapshot(), now).text).toContain('203.0.113.17, 198.51.100.9');
   });
+
+  it('escapes what ECS returns in the fallback text, which Slack parses and notifies from', () => {
+    const s = aSnapshot({ tasks: [aTask({ publicIp: '<!here>' })] });
+    const text = serviceStatusCard(
+      production,
+      { ...s, taskDefinition: { ...s.taskDefinition, family: '<@U1>' } },
+      now,
+    ).text;
+    expect(text).toContain('&lt;@U1&gt;:42');
+    expect(text).toContain('IPs &lt;!here&gt;');
+    expect(text).not.toMatch(/[<>]/);
+  });
+
+  it('shows the <service> placeholder of the overview footer as text, not as a link', () => {
+    const card = overviewCard([], now);
+    expect(JSON.stringify(card.blocks.at(-1))).toContain('`/status &lt;service&gt;` for details');
+  });
 });

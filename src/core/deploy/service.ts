@@ -20,6 +20,7 @@ import {
   type SourceFetcher,
   type Store,
 } from '../../ports.ts';
+import { safe } from '../../slack/mrkdwn.ts';
 import { parseDuration } from '../duration.ts';
 import { type ResolvedTarget, resolveTarget } from '../targets.ts';
 import { describeImage, hostChanges, hostTargetOf, publicEndpoints, requireHostRuntime, runningImage } from './host.ts';
@@ -1184,8 +1185,8 @@ export class DeploymentService {
     held: { owner: string; holder: string; reason?: string | undefined; acquiredAt: Date },
   ): Promise<string> {
     const owner = held.owner.startsWith('dep_') ? await this.#deps.store.getDeployment(held.owner) : undefined;
-    // The reason is free text typed with /dockhand lock: shown as text, never as a link or a mention.
-    const why = held.reason ? `: ${escapeMrkdwn(held.reason)}` : '';
+    // The reason is free text typed with /dockhand lock: shown as text, never as a link or a mention, and masked.
+    const why = held.reason ? `: ${safe(held.reason, 500)}` : '';
     const what = owner
       ? `deployment #${owner.seq} (${owner.state.replace('_', ' ')}) requested by ${mention(owner.requestedBy)}`
       : `${mention(held.holder)}`;
@@ -1205,8 +1206,5 @@ const expiryOf = (deployment: DeploymentRecord): Date | undefined => {
   if (deployment.expiresAt) return deployment.expiresAt;
   return typeof deployment.facts.expiresAt === 'string' ? new Date(deployment.facts.expiresAt) : undefined;
 };
-
-/** Slack's three mrkdwn control characters, escaped (src/slack/mrkdwn.ts has the same rule for the cards). */
-const escapeMrkdwn = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);

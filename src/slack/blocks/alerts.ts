@@ -5,7 +5,7 @@
 import { formatDuration } from '../../core/duration.ts';
 import { HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
 import type { StoppedTaskGroup } from '../../ports.ts';
-import { code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
+import { code, date, escapeText, LIMITS, lines, safe, truncate, unescapeText, user } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 /** A service in one environment, as every alert names it. */
@@ -151,7 +151,9 @@ const section = (text: string): KnownBlock => ({
 });
 const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 const name = (t: AlertTarget): string => `*${escapeText(t.service)}* · ${escapeText(t.environment)}`;
-const plainName = (t: AlertTarget): string => `${t.service} · ${t.environment}`;
+/** The name as the fallback `text` starts with it: no bold, but escaped like every piece of data there. */
+const plainName = (t: AlertTarget): string => `${escapeText(t.service)} · ${escapeText(t.environment)}`;
+/** The fallback `text`: Slack parses it like the blocks and notifies from it, so its data is escaped by the caller. */
 const fallback = (text: string): string => truncate(text, LIMITS.fallbackText);
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 const ipList = (ips: readonly string[]): string => (ips.length === 0 ? '_none_' : ips.map((ip) => code(ip)).join(', '));
@@ -168,7 +170,7 @@ export const degradedCard = (a: DegradedAlert): Card => {
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Tasks*\n${a.running} running · ${a.pending} pending · ${a.desired} desired` },
-        { type: 'mrkdwn', text: `*Task definition*\n${code(a.revision)}` },
+        { type: 'mrkdwn', text: `*Task definition*\n${code(truncate(a.revision, 200))}` },
       ],
     },
   ];
@@ -185,7 +187,7 @@ export const degradedCard = (a: DegradedAlert): Card => {
   } else {
     blocks.push(context(`Since ${date(a.at)} · \`/status ${escapeText(a.service)} in ${escapeText(a.environment)}\``));
   }
-  return { text: fallback(`${plainName(a)} is degraded: ${a.reasons.join('; ')}`), blocks };
+  return { text: fallback(`${plainName(a)} is degraded: ${safe(a.reasons.join('; '))}`), blocks };
 };
 
 export const hostDegradedCard = (a: HostDegradedAlert): Card => {
@@ -196,7 +198,10 @@ export const hostDegradedCard = (a: HostDegradedAlert): Card => {
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Containers*\n${a.running} running · ${a.replicas} wanted` },
-        { type: 'mrkdwn', text: `*Image*\n${a.imageTag === undefined ? 'nothing deployed' : code(a.imageTag)}` },
+        {
+          type: 'mrkdwn',
+          text: `*Image*\n${a.imageTag === undefined ? 'nothing deployed' : code(truncate(a.imageTag, 300))}`,
+        },
         { type: 'mrkdwn', text: `*Docker host*\n${code(truncate(a.host, 200))}` },
       ],
     },
@@ -205,7 +210,7 @@ export const hostDegradedCard = (a: HostDegradedAlert): Card => {
         `\`/status ${escapeText(a.service)} in ${escapeText(a.environment)}\``,
     ),
   ];
-  return { text: fallback(`${plainName(a)} is degraded: ${a.reasons.join('; ')}`), blocks };
+  return { text: fallback(`${plainName(a)} is degraded: ${safe(a.reasons.join('; '))}`), blocks };
 };
 
 export const recoveredCard = (a: RecoveredAlert): Card => {
@@ -250,7 +255,7 @@ const plainCause = (cause: IpChangeCause): string => {
     case 'dockhand':
       return `caused by deployment #${cause.seq}`;
     case 'ecs':
-      return `caused by ECS deployment ${cause.deploymentId}`;
+      return `caused by ECS deployment ${escapeText(cause.deploymentId)}`;
     case 'none':
       return 'not caused by a deployment';
   }
@@ -265,8 +270,8 @@ export const ipChangedCard = (a: IpChangedAlert): Card => {
   if (replaced.length > 0) blocks.push(section(`*Replaced*\n${lines(replaced)}`));
   blocks.push(context(`Now ${ipList(a.after)} · ${date(a.at)}`));
   const parts = [
-    a.added.length > 0 ? `added ${a.added.join(', ')}` : '',
-    a.removed.length > 0 ? `removed ${a.removed.join(', ')}` : '',
+    a.added.length > 0 ? `added ${safe(a.added.join(', '))}` : '',
+    a.removed.length > 0 ? `removed ${safe(a.removed.join(', '))}` : '',
   ].filter((p) => p !== '');
   return {
     text: fallback(`Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${parts.join('; ')}`),
@@ -290,7 +295,7 @@ export const ipChangedByDeploymentCard = (a: IpChangedByDeploymentAlert): Card =
   );
   return {
     text: fallback(
-      `Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${a.before.join(', ') || 'none'} → ${a.after.join(', ') || 'none'}`,
+      `Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${safe(a.before.join(', ')) || 'none'} → ${safe(a.after.join(', ')) || 'none'}`,
     ),
     blocks,
   };
@@ -311,7 +316,7 @@ export const privateSubnetCard = (a: PrivateSubnetAlert): Card => {
 };
 
 export const watchFailingCard = (a: WatchFailingAlert): Card => ({
-  text: fallback(`watch for ${plainName(a)} is failing: ${a.reason}`),
+  text: fallback(`watch for ${plainName(a)} is failing: ${safe(a.reason)}`),
   blocks: [
     section(`:warning: The watch for ${name(a)} is *failing*: ${safe(a.reason, 1500)}`),
     context(
@@ -351,9 +356,11 @@ const deploymentLine = (d: DigestDeployment): string =>
   `#${d.seq} ${escapeText(d.operation)} ${name(d)} · ${escapeText(d.state)} · ${user(d.requestedBy)} · ${date(d.at, '{date_short} {time}')}`;
 
 const alertLine = (a: DigestAlert): string => {
-  // The alert's own text starts with the service's name, already shown in bold.
-  const own = `${plainName(a)} `;
-  const text = a.text.startsWith(own) ? a.text.slice(own.length) : a.text;
+  // The alert's own text (its fallback, escaped when it was posted) starts with the service's name, already shown
+  // in bold. Unescaped first, so that safe() escapes it exactly once.
+  const own = `${a.service} · ${a.environment} `;
+  const posted = unescapeText(a.text);
+  const text = posted.startsWith(own) ? posted.slice(own.length) : posted;
   return `${date(a.at, '{date_short} {time}')} ${name(a)} ${safe(text, 300)}`;
 };
 

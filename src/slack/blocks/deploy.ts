@@ -112,13 +112,14 @@ const button = (
   confirm: { title: string; text: string; confirm: string },
 ) => ({
   type: 'button' as const,
-  text: { type: 'plain_text' as const, text: truncate(text, LIMITS.buttonText), emoji: true },
+  // Plain text is not parsed (no mentions to escape) but is shown: a ref someone typed is masked here too.
+  text: { type: 'plain_text' as const, text: truncate(maskSecrets(text), LIMITS.buttonText), emoji: true },
   action_id: actionId,
   value,
   ...(style ? { style } : {}),
   confirm: {
     title: { type: 'plain_text' as const, text: truncate(confirm.title, 100) },
-    text: { type: 'plain_text' as const, text: truncate(confirm.text, 300) },
+    text: { type: 'plain_text' as const, text: truncate(maskSecrets(confirm.text), 300) },
     confirm: { type: 'plain_text' as const, text: truncate(confirm.confirm, 30) },
     deny: { type: 'plain_text' as const, text: 'Go back' },
     ...(style === 'danger' ? { style: 'danger' as const } : {}),
@@ -662,8 +663,8 @@ const failed = (v: DeploymentView): Rendered => {
   }
   body.push(...rolloutBlocks(v.rollout));
   if (f?.logLines && f.logLines.length > 0) body.push(section(codeBlock(f.logLines, '*Last log lines*')));
-  const next = [`\`/logs ${v.service} in ${v.environment} since 15m\``];
-  if (canRollback(v)) next.push(`\`/rollback ${v.service} in ${v.environment}\``);
+  const next = [code(`/logs ${v.service} in ${v.environment} since 15m`)];
+  if (canRollback(v)) next.push(code(`/rollback ${v.service} in ${v.environment}`));
   return {
     status: `:red_circle: *Failed*${because(v) || ' — no reason was recorded'}`,
     summary: `failed${v.reason ? `: ${truncate(v.reason, 300)}` : ''}`,

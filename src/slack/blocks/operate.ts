@@ -24,7 +24,11 @@ const header = (text: string): KnownBlock => ({
   text: { type: 'plain_text', text: truncate(text, LIMITS.headerText), emoji: true },
 });
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-const fallback = (text: string): string => truncate(escapeText(maskSecrets(text)), LIMITS.fallbackText);
+/**
+ * The fallback `text`: Slack parses it like the blocks and notifies from it, so the caller escapes the data in it
+ * (safe, code, escapeText) and dockhand's own mentions stay mentions (escaping the whole would show `&lt;@U…&gt;`).
+ */
+const fallback = (text: string): string => truncate(text, LIMITS.fallbackText);
 
 // -----------------------------------------------------------------------------------------------------------------
 // /logs
@@ -43,7 +47,7 @@ const logText = (text: string): string =>
 
 /** "12:03:04 1a2b3c4d message": UTC time and the task's short id, per line. */
 export const logLine = (line: { at: Date; taskId: string | undefined; message: string }): string =>
-  `${line.at.toISOString().slice(11, 19)} ${(line.taskId ?? '--------').slice(0, 8)} ${logText(line.message)}`;
+  `${line.at.toISOString().slice(11, 19)} ${escapeText((line.taskId ?? '--------').slice(0, 8))} ${logText(line.message)}`;
 
 /** Most blocks of code a logs reply uses (Slack allows 50 blocks a message). */
 const MAX_CODE_BLOCKS = 40;
@@ -55,9 +59,7 @@ export const logsMessage = (report: LogsReport): Card => {
     const driver = report.logDriver ? `the ${code(report.logDriver)} log driver` : 'no log driver at all';
     const text = `:page_facing_up: The ${code(report.container)} container of *${where}* has no awslogs configuration: it uses ${driver}, so dockhand cannot read its logs.`;
     return {
-      text: fallback(
-        `${report.service} in ${report.environment} does not log with awslogs (log driver: ${report.logDriver ?? 'none'})`,
-      ),
+      text: fallback(`${where} does not log with awslogs (log driver: ${safe(report.logDriver ?? 'none', 200)})`),
       blocks: [
         section(text),
         context('Configure the `awslogs` driver (with `awslogs-stream-prefix`) in its task definition to use `/logs`.'),
@@ -69,7 +71,7 @@ export const logsMessage = (report: LogsReport): Card => {
   const count = report.more ? `at least ${report.matched}` : String(report.matched);
   if (report.lines.length === 0) {
     return {
-      text: fallback(`No log lines of ${report.service} in ${report.environment} in the last ${since}`),
+      text: fallback(`No log lines of ${where} in the last ${since}`),
       blocks: [section(`:page_facing_up: No lines${filter} in the logs of *${where}* in the last ${since}.`)],
     };
   }
@@ -90,7 +92,7 @@ export const logsMessage = (report: LogsReport): Card => {
   const summary = `${count} ${report.matched === 1 && !report.more ? 'line' : 'lines'}${filter} in the last ${since}`;
   const note = cut ? ` — output cut: the newest ${plural(shown, 'line')} are shown` : '';
   return {
-    text: fallback(`Logs of ${report.service} in ${report.environment}: ${count} lines matched${cut ? ' (cut)' : ''}`),
+    text: fallback(`Logs of ${where}: ${count} lines matched${cut ? ' (cut)' : ''}`),
     blocks: [
       section(`:page_facing_up: *Logs of ${where}*: ${summary}${note}. Newest last, times in UTC.`),
       ...chunks.filter((c) => c.length > 0).map((c) => section(`\`\`\`\n${c.join('\n')}\n\`\`\``)),
@@ -130,7 +132,7 @@ export const historyLine = (e: HistoryEntry): string => {
   const what =
     e.kind === 'scale'
       ? e.what
-        ? ` to ${e.what}`
+        ? ` to ${safe(e.what, 100)}`
         : ''
       : e.what
         ? ` ${e.previousRevision && e.previousRevision !== e.what ? `${code(e.previousRevision)} → ` : ''}${code(e.what)}`
@@ -151,7 +153,7 @@ export const historyMessage = (history: History): Card => {
       ? 'dockhand has no operations on record here yet.'
       : lines(history.entries.map(historyLine));
   return {
-    text: fallback(`History of ${where}: ${plural(history.entries.length, 'operation')}`),
+    text: fallback(`History of ${escapeText(where)}: ${plural(history.entries.length, 'operation')}`),
     blocks: [
       header(`History: ${where}`),
       section(body),
@@ -171,7 +173,7 @@ export const ipsMessage = (addresses: TaskAddresses): Card => {
   const where = `${addresses.service} · ${addresses.environment}`;
   if (addresses.tasks.length === 0) {
     return {
-      text: fallback(`${where}: no running tasks`),
+      text: fallback(`${escapeText(where)}: no running tasks`),
       blocks: [section(`*${escapeText(where)}* runs no tasks right now, so it has no addresses.`)],
     };
   }
@@ -181,7 +183,7 @@ export const ipsMessage = (addresses: TaskAddresses): Card => {
   );
   const publicIps = addresses.tasks.flatMap((t) => (t.publicIp ? [t.publicIp] : []));
   return {
-    text: fallback(`${where}: ${publicIps.length > 0 ? publicIps.join(', ') : 'no public IPs'}`),
+    text: fallback(`${escapeText(where)}: ${publicIps.length > 0 ? safe(publicIps.join(', ')) : 'no public IPs'}`),
     blocks: [
       section(`*IPs of ${escapeText(where)}* (${plural(addresses.tasks.length, 'task')})\n${lines(rows)}`),
       ...(publicIps.length === 0
@@ -195,7 +197,9 @@ export const ipsMessage = (addresses: TaskAddresses): Card => {
 // /dockhand lock | unlock
 
 export const lockedMessage = (service: string, environment: string, lock: Lock): Card => ({
-  text: fallback(`${user(lock.holder)} locked ${service} in ${environment}${lock.reason ? `: ${lock.reason}` : ''}`),
+  text: fallback(
+    `${user(lock.holder)} locked ${escapeText(service)} in ${escapeText(environment)}${lock.reason ? `: ${safe(lock.reason, 500)}` : ''}`,
+  ),
   blocks: [
     section(
       `:lock: ${user(lock.holder)} locked *${escapeText(service)}* in *${escapeText(environment)}*${lock.reason ? `: ${safe(lock.reason, 500)}` : ''}. Deploys, rollbacks and scaling wait until \`/dockhand unlock ${escapeText(service)} in ${escapeText(environment)}\`.`,
@@ -204,7 +208,7 @@ export const lockedMessage = (service: string, environment: string, lock: Lock):
 });
 
 export const unlockedMessage = (service: string, environment: string, by: string, lock: Lock): Card => ({
-  text: fallback(`${user(by)} unlocked ${service} in ${environment}`),
+  text: fallback(`${user(by)} unlocked ${escapeText(service)} in ${escapeText(environment)}`),
   blocks: [
     section(
       `:unlock: ${user(by)} unlocked *${escapeText(service)}* in *${escapeText(environment)}* (locked by ${user(lock.holder)} since ${date(lock.acquiredAt)}${lock.reason ? `: ${safe(lock.reason, 300)}` : ''}).`,

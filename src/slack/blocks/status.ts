@@ -6,7 +6,10 @@ import type { DeploymentSnapshot, HostContainer, HostSnapshot, ServiceSnapshot, 
 import { code, date, escapeText, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
 
-const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const section = (text: string): KnownBlock => ({
+  type: 'section',
+  text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) },
+});
 
 const deploymentLine = (d: DeploymentSnapshot): string => {
   const state = d.rolloutState ? ` · ${d.rolloutState}` : '';
@@ -19,7 +22,7 @@ const deploymentLine = (d: DeploymentSnapshot): string => {
 
 const taskLine = (t: TaskSnapshot): string => {
   const ip = t.publicIp ?? (t.eniId ? 'no public IP' : '—');
-  const priv = t.privateIp ? ` (private ${t.privateIp})` : '';
+  const priv = t.privateIp ? ` (private ${escapeText(t.privateIp)})` : '';
   return `${code(t.id.slice(0, 12))} ${escapeText(t.lastStatus)} · ${escapeText(t.health)} · ${code(t.revision)} · ${escapeText(ip)}${priv}`;
 };
 
@@ -35,7 +38,7 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
       fields: [
         { type: 'mrkdwn', text: `*Health*\n${HEALTH_EMOJI[health.state]} ${health.state}` },
         { type: 'mrkdwn', text: `*Tasks*\n${s.running} running · ${s.pending} pending · ${s.desired} desired` },
-        { type: 'mrkdwn', text: `*Task definition*\n${code(td)}` },
+        { type: 'mrkdwn', text: `*Task definition*\n${code(truncate(td, 300))}` },
         { type: 'mrkdwn', text: `*Cluster / service*\n${code(s.ref.cluster)} / ${code(s.ref.service)}` },
       ],
     },
@@ -60,12 +63,17 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
   }
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · \`/deploy ${target.service} to ${target.environment}\`` }],
+    elements: [
+      { type: 'mrkdwn', text: `As of ${date(now)} · ${code(`/deploy ${target.service} to ${target.environment}`)}` },
+    ],
   });
   const ips = s.tasks.map((t) => t.publicIp).filter((ip) => ip !== undefined);
-  const text =
-    `${title}: ${health.state}, ${td}, ${s.running}/${s.desired} running` +
-    (ips.length > 0 ? `, IPs ${ips.join(', ')}` : '');
+  // The fallback text is parsed like the blocks: its data is escaped too.
+  const text = truncate(
+    `${safe(title)}: ${health.state}, ${safe(td)}, ${s.running}/${s.desired} running` +
+      (ips.length > 0 ? `, IPs ${safe(ips.join(', '))}` : ''),
+    LIMITS.fallbackText,
+  );
   return { text, blocks };
 };
 
@@ -109,7 +117,7 @@ export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
   if (shown === 0) blocks.push(section('No services are configured.'));
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · \`/status <service>\` for details` }],
+    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · ${code('/status <service>')} for details` }],
   });
   const counts = rows.reduce<Record<string, number>>((acc, r) => {
     const state =
@@ -161,10 +169,10 @@ export const hostStatusCard = (target: ResolvedTarget, s: HostSnapshot, now: Dat
       fields: [
         { type: 'mrkdwn', text: `*Health*\n${HEALTH_EMOJI[health.state]} ${health.state}` },
         { type: 'mrkdwn', text: `*Containers*\n${health.running} running · ${health.replicas} wanted` },
-        { type: 'mrkdwn', text: `*Image*\n${image ? code(shortImage(image)) : 'nothing deployed'}` },
+        { type: 'mrkdwn', text: `*Image*\n${image ? code(truncate(shortImage(image), 300)) : 'nothing deployed'}` },
         {
           type: 'mrkdwn',
-          text: `*Docker host*\n${code(s.host)}${s.publicAddress ? ` (${escapeText(s.publicAddress)})` : ''}`,
+          text: `*Docker host*\n${code(truncate(s.host, 200))}${s.publicAddress ? ` (${safe(s.publicAddress, 200)})` : ''}`,
         },
       ],
     },
@@ -179,10 +187,12 @@ export const hostStatusCard = (target: ResolvedTarget, s: HostSnapshot, now: Dat
   );
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · \`/deploy ${target.service} to ${target.environment}\`` }],
+    elements: [
+      { type: 'mrkdwn', text: `As of ${date(now)} · ${code(`/deploy ${target.service} to ${target.environment}`)}` },
+    ],
   });
   return {
-    text: `${title}: ${health.state}, ${health.running}/${health.replicas} containers running${image ? `, ${shortImage(image)}` : ''}`,
+    text: `${safe(title)}: ${health.state}, ${health.running}/${health.replicas} containers running${image ? `, ${safe(shortImage(image), 300)}` : ''}`,
     blocks,
   };
 };
