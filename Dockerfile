@@ -5,6 +5,13 @@
 #
 # There is no compile step: Node 24 runs the TypeScript sources directly (type stripping), so the image is the
 # sources plus production dependencies on the base image's Node 24.
+#
+# NODE_IMAGE is the base of both stages: any Debian 12 image with Node 24 and npm on PATH and a `node` user, as
+# the official node:24-bookworm-slim has; e.g. your mirror of it:
+#   docker build --build-arg NODE_IMAGE=mirror.internal/node:24-bookworm-slim -t dockhand .
+# CI builds this file on an engine that can pull nothing, with a stand-in made by scripts/test-base-image.sh
+# (`docker build --network host --build-arg NODE_IMAGE=dockhand-test/node-base:… .`); test/e2e/image.test.ts
+# then runs the image and checks /healthz, the user and the SIGTERM drain.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -12,8 +19,9 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev: the devDependency `node` would download a second Node binary in its install script; the base
-# image's Node 24 is the runtime. --ignore-scripts: no production dependency needs an install script
+# npm ci installs exactly package-lock.json, which lists every platform's optional packages (npm ci refuses a lock
+# that lacks one). --omit=dev: the devDependency `node` would download a second Node binary in its install script;
+# the base image's Node 24 is the runtime. --ignore-scripts: no production dependency needs an install script
 # (ssh2/cpu-features only build optional native accelerators).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
   && npm cache clean --force
