@@ -50,6 +50,15 @@ TARBALL="$CACHE/node-base-${NODE_VERSION}-npm${NPM_VERSION}-${SUITE}-${ARCH}.tar
 
 has_image() { docker image inspect "$TAG" >/dev/null 2>&1; }
 
+# remove_work DIR: unmount what a failed debootstrap may have left mounted inside (proc, sys), then delete it
+remove_work() {
+  local m
+  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "$1"
+}
+
 make_rootfs() {
   local work=$1 rootfs=$1/rootfs t=$SECONDS
   command -v debootstrap >/dev/null || {
@@ -109,11 +118,11 @@ cmd_ensure() {
     local work
     work=$(mktemp -d "${TMPDIR:-/tmp}/dockhand-base.XXXXXX")
     # shellcheck disable=SC2064 # expand $work now
-    trap "rm -rf '$work'" EXIT
+    trap "remove_work '$work'; rm -f '$TARBALL.partial'" EXIT
     make_rootfs "$work"
     tar -C "$work/rootfs" --numeric-owner -cf "$TARBALL.partial" .
     mv "$TARBALL.partial" "$TARBALL"
-    rm -rf "$work"
+    remove_work "$work"
     trap - EXIT
     log "cached $TARBALL ($(du -h "$TARBALL" | cut -f1))"
   else
