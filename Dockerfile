@@ -53,7 +53,7 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
-# node itself is PID 1 and gets SIGTERM: dockhand stops taking requests, drains in-flight work (up to 10 s) and exits 0.
-# Not `npm start`: npm passes the signal on and exits at once, so the engine sees the container stopped (and may
-# remove it) before dockhand has drained.
+# node itself is PID 1 and gets SIGTERM: dockhand stops taking requests, drains in-flight work (up to 10 s) and
+# exits 0. Not `npm start`: npm exits as soon as it gets the signal (passing it only to the `sh -c` it started), and
+# when PID 1 exits the engine kills the rest of the container, so dockhand would never drain.
 CMD ["node", "src/main.ts"]
