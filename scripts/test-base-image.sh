@@ -25,6 +25,8 @@ CACHE=${DOCKHAND_BASE_CACHE:-/var/cache/dockhand}
 MIRROR=${DOCKHAND_BASE_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
 PACKAGES=git,openssh-client,ca-certificates
+# Part of the tag and the cache's name: bump it when make_rootfs changes, so machines make the new one.
+REVISION=2
 
 log() { echo "test-base-image: $*" >&2; }
 
@@ -45,8 +47,8 @@ NODE_VERSION=$(node_version)
 [[ -n $NODE_VERSION ]] || { log "no node_modules/node entry in package-lock.json"; exit 1; }
 NPM_VERSION=${DOCKHAND_BASE_NPM_VERSION:-$(npm --version)}
 ARCH=$(node_arch)
-TAG="dockhand-test/node-base:${NODE_VERSION}-npm${NPM_VERSION}-${SUITE}-${ARCH}"
-TARBALL="$CACHE/node-base-${NODE_VERSION}-npm${NPM_VERSION}-${SUITE}-${ARCH}.tar"
+TAG="dockhand-test/node-base:${NODE_VERSION}-npm${NPM_VERSION}-${SUITE}-${ARCH}-r${REVISION}"
+TARBALL="$CACHE/node-base-${NODE_VERSION}-npm${NPM_VERSION}-${SUITE}-${ARCH}-r${REVISION}.tar"
 
 has_image() { docker image inspect "$TAG" >/dev/null 2>&1; }
 
@@ -95,6 +97,17 @@ make_rootfs() {
   fi
   chroot "$rootfs" /usr/local/bin/node --version >/dev/null
   chroot "$rootfs" /usr/local/bin/npm --version >/dev/null
+
+  # Debian's official images keep apt from storing its package caches and translations (apt-get update would
+  # otherwise leave ~80 MB of /var/cache/apt/*.bin and translations in the layer that installs packages); so does
+  # this one.
+  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
 
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/tmp/* "$rootfs"/root/.npm
