@@ -216,6 +216,15 @@ if (!BASE_IMAGE) {
       expect(db.output).toBe('ok');
     });
 
+    it('holds the production dependencies only, and none of the tests, git data or local files', async () => {
+      const present = await exec(container, [
+        'sh',
+        '-c',
+        'cd /app && for p in node_modules/@slack/bolt node_modules/dockerode node_modules/typescript node_modules/vitest node_modules/node test .git .ci dockhand.yml Dockerfile; do [ -e "$p" ] && echo "$p"; done; true',
+      ]);
+      expect(present.output.split('\n')).toEqual(['node_modules/@slack/bolt', 'node_modules/dockerode']);
+    });
+
     it('passes its own HEALTHCHECK command', async () => {
       const [kind, ...cmd] = image.Config.Healthcheck?.Test ?? [];
       expect(kind).toBe('CMD');
