@@ -5,6 +5,13 @@
 #
 # There is no compile step: Node 24 runs the TypeScript sources directly (type stripping), so the image is the
 # sources plus production dependencies on the base image's Node 24.
+#
+# NODE_IMAGE is the base of both stages: any Debian 12 image with Node 24 and npm on PATH and a `node` user, as
+# the official node:24-bookworm-slim has; e.g. your mirror of it:
+#   docker build --build-arg NODE_IMAGE=mirror.internal/node:24-bookworm-slim -t dockhand .
+# CI builds this file on an engine that can pull nothing, with a stand-in made by scripts/test-base-image.sh
+# (`docker build --network host --build-arg NODE_IMAGE=dockhand-test/node-base:… .`); test/e2e/image.test.ts
+# then runs the image and checks /healthz, the user and the SIGTERM drain.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -12,8 +19,9 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev: the devDependency `node` would download a second Node binary in its install script; the base
-# image's Node 24 is the runtime. --ignore-scripts: no production dependency needs an install script
+# npm ci installs exactly package-lock.json, which lists every platform's optional packages (npm ci refuses a lock
+# that lacks one). --omit=dev: the devDependency `node` would download a second Node binary in its install script;
+# the base image's Node 24 is the runtime. --ignore-scripts: no production dependency needs an install script
 # (ssh2/cpu-features only build optional native accelerators).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
   && npm cache clean --force
@@ -45,4 +53,7 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
+# node itself is PID 1 and gets SIGTERM: dockhand stops taking requests, drains in-flight work (up to 10 s) and
+# exits 0. Not `npm start`: npm exits as soon as it gets the signal (passing it only to the `sh -c` it started), and
+# when PID 1 exits the engine kills the rest of the container, so dockhand would never drain.
 CMD ["node", "src/main.ts"]

@@ -605,9 +605,22 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
 
 describeStore('SQLite store in memory', sqliteMemory);
 describeStore('SQLite store in a file', sqliteFile);
+const HOW_TO_START_POSTGRES =
+  'start one with: bash scripts/test-postgres.sh start && export DOCKHAND_TEST_POSTGRES_URL=$(bash scripts/test-postgres.sh url)';
 if (POSTGRES_URL) describeStore(`Postgres store (${maskDatabaseUrl(POSTGRES_URL)})`, postgres(POSTGRES_URL));
-else {
-  console.warn('store.test.ts: Postgres suite skipped; set DOCKHAND_TEST_POSTGRES_URL=postgres://… to run it.');
+else if (process.env.DOCKHAND_REQUIRE_POSTGRES === '1') {
+  // CI: a Postgres that did not come up must fail the run, not quietly skip the suite replicas depend on.
+  describe('Postgres store', () => {
+    it('has a Postgres server', () => {
+      throw new Error(
+        `DOCKHAND_REQUIRE_POSTGRES=1 but DOCKHAND_TEST_POSTGRES_URL is not set; ${HOW_TO_START_POSTGRES}`,
+      );
+    });
+  });
+} else {
+  console.warn(
+    `\n⚠ Skipping the Postgres store suite: DOCKHAND_TEST_POSTGRES_URL is not set.\n  ${HOW_TO_START_POSTGRES}\n`,
+  );
   describe.skip('Postgres store (set DOCKHAND_TEST_POSTGRES_URL to run)', () => {
     it('runs the store suite against Postgres', () => {});
   });
