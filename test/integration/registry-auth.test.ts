@@ -109,15 +109,21 @@ await describeWithAuthRegistry('registries with basic auth (real engine and regi
       await images.resolveTag(repository, tag).catch((e: unknown) => e),
       WRONG_PASSWORD,
     );
-    expect(lookup.message).toContain(`registry "inhouse" (${auth.address})`);
-    expect(lookup.message).toMatch(/401/);
+    expect(lookup.message).toBe(
+      `registry "inhouse" (${auth.address}) refused the configured credentials (HTTP 401) looking up ${repository}:${tag}`,
+    );
   });
 
-  it('refuses a registry configured without credentials the same way', async () => {
+  it('says credentials are needed when the registry has none configured', async () => {
     const images = registry({});
     const push = expectCredentialError(await images.push({ image: ref }).catch((e: unknown) => e), auth.password);
     expect(push.message).toMatch(/unauthorized|authentication required|no basic auth credentials/i);
-    expectCredentialError(await images.resolveTag(repository, tag).catch((e: unknown) => e), auth.password);
+    const lookup = (await images.resolveTag(repository, tag).catch((e: unknown) => e)) as DockhandError;
+    expect(lookup).toBeInstanceOf(DockhandError);
+    expect(lookup.message).toBe(
+      `registry "inhouse" (${auth.address}) needs credentials (HTTP 401) to look up ${repository}:${tag}`,
+    );
+    expect(lookup.hint).toBe(`Set username and password for ${auth.address} under registries in dockhand.yml.`);
   });
 
   // ECR: the fake AWS hands out the auth registry's own credentials, so the engine really logs in with them.

@@ -361,4 +361,18 @@ describe('plain registry tag look-ups', () => {
       .catch((e: unknown) => e);
     expect((invalid as DockhandError).code).toBe('invalid');
   });
+
+  it('says a 403 denied the configured user (a 401 is covered against a real registry), never the password', async () => {
+    const error = (await registry(fakeFetch(() => new Response(null, { status: 403 })).fn, {
+      username: 'u',
+      password: 'sekrit',
+    })
+      .resolveTag('a/b', 'x')
+      .catch((e: unknown) => e)) as DockhandError;
+    expect(error.message).toBe(
+      'registry "hub" (registry.example.com) denied the configured user access (HTTP 403) to a/b:x',
+    );
+    expect(error.hint).toBe('Check the credentials configured for registry.example.com.');
+    expect(JSON.stringify([error.message, error.hint])).not.toContain('sekrit');
+  });
 });
