@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EngineHostRuntime, LABELS } from '../../src/adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from '../../src/adapters/docker/image-builder.ts';
 import { createImageRegistry, ECR_TOKEN_MARGIN_MS, MANIFEST_ACCEPT } from '../../src/adapters/docker/registries.ts';
 import { systemClock } from '../../src/adapters/system-clock.ts';
 import { DockhandError } from '../../src/errors.ts';
+import type { DockerHostTarget } from '../../src/ports.ts';
 import { FakeClock } from '../support/deploy-fakes.ts';
 import { describeWithAuthRegistry, makeBusyboxContext, randomTag } from '../support/docker.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
@@ -124,6 +126,77 @@ await describeWithAuthRegistry('registries with basic auth (real engine and regi
       `registry "inhouse" (${auth.address}) needs credentials (HTTP 401) to look up ${repository}:${tag}`,
     );
     expect(lookup.hint).toBe(`Set username and password for ${auth.address} under registries in dockhand.yml.`);
+  });
+
+  it('a Docker host pulls with the credentials; with a wrong password it starts nothing', async () => {
+    // An image of its own, pushed and then removed from the engine, so the pull really has to fetch it.
+    const hostRef = `${auth.address}/${repository}:${tag}-host`;
+    const dir = await mkdtemp(join(tmpdir(), 'dockhand-auth-host-'));
+    created.dirs.push(dir);
+    await makeBusyboxContext(dir, {
+      dockerfileExtra: `RUN echo host-${tag} > /tag.txt\nSTOPSIGNAL SIGKILL\nCMD ["sleep", "3600"]`,
+    });
+    await new DockerImageBuilder(docker).build({
+      contextDir: dir,
+      dockerfile: 'Dockerfile',
+      buildArgs: {},
+      tags: [hostRef],
+    });
+    const images = registry({ username: auth.username, password: auth.password });
+    const { digest } = await images.push({ image: hostRef });
+    const pinned = `${auth.address}/${repository}@${digest}`;
+    created.images.push(pinned, hostRef);
+    await docker.getImage(hostRef).remove({ force: true });
+
+    const runtime = new EngineHostRuntime({
+      clock: systemClock,
+      networkMode: 'none',
+      runningGraceMs: 500,
+      pollMs: 200,
+    });
+    const target: DockerHostTarget = {
+      service: `auth-${tag}`.toLowerCase(),
+      environment: 'box',
+      host: process.env.DOCKER_HOST ?? '',
+      container: `dockhand-auth-${tag}`.toLowerCase(),
+      ports: [],
+      env: {},
+      volumes: [],
+      replicas: 1,
+    };
+    const containers = () =>
+      docker.listContainers({ all: true, filters: { label: [`${LABELS.service}=${target.service}`] } });
+    try {
+      const wrong = registry({ username: auth.username, password: WRONG_PASSWORD });
+      const refused = (await runtime
+        .deploy({ target, image: pinned, auth: await wrong.auth?.(), pull: true, deploymentId: 'dep_authwrong01' })
+        .catch((e: unknown) => e)) as DockhandError;
+      expect(refused).toBeInstanceOf(DockhandError);
+      expect(refused.code).toBe('registry');
+      expect(refused.message).toContain(`pulling ${pinned}`);
+      expect(refused.message).toMatch(/unauthorized|authentication required/i);
+      expect(refused.hint).toMatch(/credentials/);
+      expect(JSON.stringify([refused.message, refused.hint])).not.toContain(WRONG_PASSWORD);
+      expect(await containers()).toEqual([]);
+
+      const result = await runtime.deploy({
+        target,
+        image: pinned,
+        auth: await images.auth?.(),
+        pull: true,
+        deploymentId: 'dep_authright02',
+      });
+      expect(result.containers).toHaveLength(1);
+      const running = await containers();
+      expect(running.map((c) => c.State)).toEqual(['running']);
+      expect((await docker.getImage(pinned).inspect()).RepoDigests).toContain(pinned);
+    } finally {
+      for (const c of await containers())
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {});
+    }
   });
 
   // ECR: the fake AWS hands out the auth registry's own credentials, so the engine really logs in with them.
