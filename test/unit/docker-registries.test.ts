@@ -185,7 +185,7 @@ describe('ECR registry', () => {
     docker.lines = () => [{ errorDetail: { message: 'denied: Your authorization token has expired.' } }];
     const error = (await ecr.push({ image: `${HOST}/acme/api:x` }).catch((e: unknown) => e)) as DockhandError;
     expect(error.code).toBe('registry');
-    expect(error.hint).toMatch(/credentials/);
+    expect(error.hint).toMatch(/ecr:PutImage on acme\/api; the next try fetches a new login token\.$/);
     docker.lines = okPush;
     await ecr.push({ image: `${HOST}/acme/api:x` });
     expect(tokens).toBe(2);

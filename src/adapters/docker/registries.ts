@@ -348,9 +348,18 @@ class EcrRegistry implements ImageRegistry {
         serveraddress,
       });
     } catch (e) {
-      // A token the registry refused is not reused.
-      if (e instanceof DockhandError && /unauthorized|denied|expired/i.test(e.message)) this.token = undefined;
-      throw e;
+      if (!(e instanceof DockhandError) || !/unauthorized|denied|expired/i.test(e.message)) throw e;
+      // A token the registry refused is not reused. There are no credentials to check in dockhand.yml: ECR refuses
+      // a push for the IAM permissions of the role that fetched the token.
+      this.token = undefined;
+      const name = splitImageRef(request.image).name;
+      const repository = name.startsWith(`${token.host}/`) ? name.slice(token.host.length + 1) : name;
+      throw new DockhandError(e.code, e.message, {
+        cause: e,
+        hint:
+          `dockhand's AWS role needs ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ` +
+          `ecr:CompleteLayerUpload and ecr:PutImage on ${repository}; the next try fetches a new login token.`,
+      });
     }
   }
 
