@@ -138,6 +138,87 @@ export async function describeWithDocker(name: string, fn: (ctx: DockerTestConte
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The registry with basic auth (scripts/test-services.sh's auth-registry piece)
+
+export type AuthRegistry = {
+  /** host:port, e.g. '127.0.0.1:5001' */
+  address: string;
+  username: string;
+  password: string;
+};
+
+export type AuthRegistryTestContext = DockerTestContext & { auth: AuthRegistry };
+
+type AuthRegistryProbe = { ok: true; auth: AuthRegistry } | { ok: false; reason: string };
+
+/**
+ * The auth registry of DOCKHAND_TEST_AUTH_REGISTRY{,_USER,_PASSWORD}, checked for real: /v2/ must answer 401 with a
+ * Basic challenge without credentials and 200 with them (so a registry without auth, or a stale password, is
+ * reported instead of passing every "wrong password" test for the wrong reason).
+ */
+export async function probeAuthRegistry(env: NodeJS.ProcessEnv = process.env): Promise<AuthRegistryProbe> {
+  const address = env.DOCKHAND_TEST_AUTH_REGISTRY?.trim();
+  const username = env.DOCKHAND_TEST_AUTH_REGISTRY_USER;
+  const password = env.DOCKHAND_TEST_AUTH_REGISTRY_PASSWORD;
+  if (!address) return { ok: false, reason: 'DOCKHAND_TEST_AUTH_REGISTRY is not set' };
+  if (!username || !password)
+    return { ok: false, reason: 'DOCKHAND_TEST_AUTH_REGISTRY_USER or DOCKHAND_TEST_AUTH_REGISTRY_PASSWORD is not set' };
+  const url = `http://${address}/v2/`;
+  const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  try {
+    const anonymous = await fetch(url, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+    await anonymous.body?.cancel();
+    if (anonymous.status !== 401 || !/^basic /i.test(anonymous.headers.get('www-authenticate') ?? ''))
+      return {
+        ok: false,
+        reason: `${url} answered ${anonymous.status} without credentials, not 401 with a Basic challenge`,
+      };
+    const authenticated = await fetch(url, {
+      headers: { Authorization: basic },
+      signal: AbortSignal.timeout(PING_TIMEOUT_MS),
+    });
+    await authenticated.body?.cancel();
+    if (authenticated.status !== 200)
+      return {
+        ok: false,
+        reason: `${url} answered ${authenticated.status} to DOCKHAND_TEST_AUTH_REGISTRY_USER's password`,
+      };
+  } catch (err) {
+    return { ok: false, reason: `no registry answers at ${url}: ${(err as Error).message}` };
+  }
+  return { ok: true, auth: { address, username, password } };
+}
+
+/**
+ * `describe` that runs only with a Docker engine AND the registry with basic auth; otherwise skipped with a notice,
+ * or failing when DOCKHAND_REQUIRE_DOCKER=1 (like describeWithDocker).
+ */
+export async function describeWithAuthRegistry(
+  name: string,
+  fn: (ctx: AuthRegistryTestContext) => void,
+): Promise<void> {
+  const docker = await probeDocker();
+  const auth = docker.ok ? await probeAuthRegistry() : docker;
+  if (docker.ok && auth.ok) {
+    describe(name, () => fn({ docker: docker.docker, registry: testRegistry(), auth: auth.auth }));
+    return;
+  }
+  const reason = docker.ok ? (auth.ok ? '' : auth.reason) : docker.reason;
+  if (dockerRequired()) {
+    describe(name, () => {
+      it('has a Docker engine and the registry with basic auth', () => {
+        throw new Error(requiredMessage(reason));
+      });
+    });
+    return;
+  }
+  console.warn(`\n⚠ Skipping "${name}": ${reason}.\n  ${HOW_TO_START}\n`);
+  describe.skip(name, () => {
+    it(`needs a Docker engine and the registry with basic auth (${reason})`, () => {});
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Streams
 
 /** One line of a build/push/pull JSON stream. */

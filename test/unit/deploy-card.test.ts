@@ -119,6 +119,19 @@ describe('deployment cards (golden)', () => {
     await expect(card).toMatchFileSnapshot('golden/deploy-failed.json');
   });
 
+  it("shows a failed push with the error's remedy as the next step instead of /logs", async () => {
+    const view = aDeploymentView({
+      state: 'failed',
+      reason:
+        'pushing 127.0.0.1:5001/acme/api:3f9c2a1 to registry "inhouse" (127.0.0.1:5001) failed: unauthorized: authentication required',
+      failure: { hint: 'Check the credentials configured for 127.0.0.1:5001.' },
+    });
+    const card = deploymentCard(view, now);
+    expect(buttonsOf(card.blocks)).toEqual([]);
+    expect(JSON.stringify(card.blocks)).not.toContain('/logs');
+    await expect(card).toMatchFileSnapshot('golden/deploy-failed-push.json');
+  });
+
   it('shows a failed rollout with stopped tasks, log lines and Rollback', async () => {
     const view = aDeploymentView({
       state: 'failed',

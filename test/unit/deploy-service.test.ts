@@ -189,6 +189,26 @@ describe('failures', () => {
     expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
   });
 
+  it("a push the registry refuses fails the card with the registry's hint and registers nothing", async () => {
+    const h = await deployHarness();
+    h.registry.push = async () => {
+      throw new DockhandError('registry', 'pushing x to registry "local" (127.0.0.1:5000) failed: unauthorized', {
+        hint: 'Check the credentials configured for 127.0.0.1:5000.',
+      });
+    };
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('failed');
+    expect(current?.reason).toContain('registry "local" (127.0.0.1:5000)');
+    expect(h.notifier.last().view?.failure).toEqual({ hint: 'Check the credentials configured for 127.0.0.1:5000.' });
+    expect(h.ecs.registered).toHaveLength(0);
+    expect(h.ecs.updates).toHaveLength(0);
+    expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
+  });
+
   it('a failed rollout offers a rollback that redeploys the previous revision without registering anything', async () => {
     const ecs = new FakeEcs();
     ecs.script = FakeEcs.failing();

@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import type Docker from 'dockerode';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readEngineStream, splitImageRef } from '../../src/adapters/docker/json-stream.ts';
+import { engineErrorMessage, readEngineStream, splitImageRef } from '../../src/adapters/docker/json-stream.ts';
 import { createImageRegistry, PushProgress } from '../../src/adapters/docker/registries.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { Clock } from '../../src/ports.ts';
@@ -185,7 +185,7 @@ describe('ECR registry', () => {
     docker.lines = () => [{ errorDetail: { message: 'denied: Your authorization token has expired.' } }];
     const error = (await ecr.push({ image: `${HOST}/acme/api:x` }).catch((e: unknown) => e)) as DockhandError;
     expect(error.code).toBe('registry');
-    expect(error.hint).toMatch(/credentials/);
+    expect(error.hint).toMatch(/ecr:PutImage on acme\/api; the next try fetches a new login token\.$/);
     docker.lines = okPush;
     await ecr.push({ image: `${HOST}/acme/api:x` });
     expect(tokens).toBe(2);
@@ -274,6 +274,24 @@ describe('push streams', () => {
 });
 
 describe('json stream helpers', () => {
+  it("keeps the engine's words when docker-modem leaves json null (streaming endpoints such as pull)", () => {
+    // the shape docker-modem gave for a pull the registry refused (engine 20.10, wrong password)
+    const refused = Object.assign(new Error('(HTTP code 500) server error - unauthorized: authentication required '), {
+      reason: 'server error',
+      statusCode: 500,
+      json: null,
+    });
+    expect(engineErrorMessage(refused)).toBe('unauthorized: authentication required');
+    const parsed = Object.assign(new Error('(HTTP code 404) no such image - ignored'), {
+      reason: 'no such image',
+      statusCode: 404,
+      json: { message: 'No such image: x:1' },
+    });
+    expect(engineErrorMessage(parsed)).toBe('No such image: x:1');
+    const bare = Object.assign(new Error('(HTTP code 502) unexpected'), { reason: 'unexpected', statusCode: 502 });
+    expect(engineErrorMessage(bare)).toBe('502 unexpected');
+  });
+
   it('splits image references', () => {
     expect(splitImageRef('127.0.0.1:5000/acme/api:v1')).toEqual({ name: '127.0.0.1:5000/acme/api', tag: 'v1' });
     expect(splitImageRef('127.0.0.1:5000/acme/api')).toEqual({ name: '127.0.0.1:5000/acme/api', tag: undefined });
@@ -360,5 +378,19 @@ describe('plain registry tag look-ups', () => {
       .resolveTag('../etc', 'x')
       .catch((e: unknown) => e);
     expect((invalid as DockhandError).code).toBe('invalid');
+  });
+
+  it('says a 403 denied the configured user (a 401 is covered against a real registry), never the password', async () => {
+    const error = (await registry(fakeFetch(() => new Response(null, { status: 403 })).fn, {
+      username: 'u',
+      password: 'sekrit',
+    })
+      .resolveTag('a/b', 'x')
+      .catch((e: unknown) => e)) as DockhandError;
+    expect(error.message).toBe(
+      'registry "hub" (registry.example.com) denied the configured user access (HTTP 403) to a/b:x',
+    );
+    expect(error.hint).toBe('Check the credentials configured for registry.example.com.');
+    expect(JSON.stringify([error.message, error.hint])).not.toContain('sekrit');
   });
 });

@@ -84,6 +84,10 @@ export const engineErrorMessage = (e: unknown): string => {
   if (e && typeof e === 'object') {
     const json = 'json' in e ? (e.json as { message?: unknown } | null | undefined) : undefined;
     if (json && typeof json.message === 'string') return json.message;
+    // Streaming endpoints (pull, push, build) leave json null and put the engine's words after the prefix:
+    // "(HTTP code 500) server error - unauthorized: authentication required".
+    const body = e instanceof Error ? /^\(HTTP code \d+\) .*? - (.+)$/s.exec(e.message)?.[1]?.trim() : undefined;
+    if (body) return body;
     if ('reason' in e && typeof e.reason === 'string' && 'statusCode' in e)
       return `${String(e.statusCode)} ${e.reason}`;
     if (e instanceof Error) return e.message;

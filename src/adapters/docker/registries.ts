@@ -249,9 +249,25 @@ class PlainRegistry implements ImageRegistry {
         );
       return digest;
     }
-    throw new DockhandError('registry', `${this.label} answered HTTP ${res.status} for ${repository}:${tag}`, {
-      ...(res.status === 401 || res.status === 403 ? { hint: `Check the credentials configured for ${address}.` } : {}),
-    });
+    throw this.lookupError(res.status, `${repository}:${tag}`);
+  }
+
+  /** A refused look-up says whose credentials were refused (or that none were configured), never which ones. */
+  private lookupError(status: number, image: string): DockhandError {
+    const { address, username } = this.config;
+    if (status === 401 && !username)
+      return new DockhandError('registry', `${this.label} needs credentials (HTTP 401) to look up ${image}`, {
+        hint: `Set username and password for ${address} under registries in dockhand.yml.`,
+      });
+    if (status === 401 || status === 403)
+      return new DockhandError(
+        'registry',
+        status === 401
+          ? `${this.label} refused the configured credentials (HTTP 401) looking up ${image}`
+          : `${this.label} denied the configured user access (HTTP 403) to ${image}`,
+        { hint: `Check the credentials configured for ${address}.` },
+      );
+    return new DockhandError('registry', `${this.label} answered HTTP ${status} for ${image}`);
   }
 
   private async get(url: string, authorization: string | undefined): Promise<Response> {
@@ -332,9 +348,18 @@ class EcrRegistry implements ImageRegistry {
         serveraddress,
       });
     } catch (e) {
-      // A token the registry refused is not reused.
-      if (e instanceof DockhandError && /unauthorized|denied|expired/i.test(e.message)) this.token = undefined;
-      throw e;
+      if (!(e instanceof DockhandError) || !/unauthorized|denied|expired/i.test(e.message)) throw e;
+      // A token the registry refused is not reused. There are no credentials to check in dockhand.yml: ECR refuses
+      // a push for the IAM permissions of the role that fetched the token.
+      this.token = undefined;
+      const name = splitImageRef(request.image).name;
+      const repository = name.startsWith(`${token.host}/`) ? name.slice(token.host.length + 1) : name;
+      throw new DockhandError(e.code, e.message, {
+        cause: e,
+        hint:
+          `dockhand's AWS role needs ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ` +
+          `ecr:CompleteLayerUpload and ecr:PutImage on ${repository}; the next try fetches a new login token.`,
+      });
     }
   }
 

@@ -744,6 +744,7 @@ export class DeploymentService {
       const build = error as DockhandError & { step?: string; output?: readonly string[] };
       live.failure = { ...live.failure, step: build.step, output: [...(build.output ?? [])] };
     }
+    if (error instanceof DockhandError && error.hint) live.failure = { ...live.failure, hint: error.hint };
     const message =
       error instanceof DockhandError ? error.message : 'dockhand failed unexpectedly; the details are in its log.';
     if (!(error instanceof DockhandError) || error.code === 'internal')

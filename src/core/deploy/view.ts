@@ -13,7 +13,13 @@ export interface DeploymentLive {
   build?: { step: number; total: number; instruction: string; lastLines?: string[] };
   push?: { percent: number };
   rollout?: RolloutProgress;
-  failure?: { step?: string | undefined; output?: string[] | undefined; logLines?: string[] | undefined };
+  failure?: {
+    step?: string | undefined;
+    output?: string[] | undefined;
+    logLines?: string[] | undefined;
+    /** The failing error's remedy (DockhandError.hint), e.g. which registry's credentials to check. */
+    hint?: string | undefined;
+  };
   approvalPolicy?: { required: number; approvers: string[] };
   /** Docker host: what the runtime is doing (pulling, starting, waiting_healthy…). */
   host?: { phase: string; detail?: string | undefined };

@@ -663,7 +663,8 @@ const failed = (v: DeploymentView): Rendered => {
   }
   body.push(...rolloutBlocks(v.rollout));
   if (f?.logLines && f.logLines.length > 0) body.push(section(codeBlock(f.logLines, '*Last log lines*')));
-  const next = [code(`/logs ${v.service} in ${v.environment} since 15m`)];
+  // The error's own remedy (check a registry's credentials…) beats the generic look at the logs.
+  const next = [f?.hint ? outside(f.hint, 500) : code(`/logs ${v.service} in ${v.environment} since 15m`)];
   if (canRollback(v)) next.push(code(`/rollback ${v.service} in ${v.environment}`));
   return {
     status: `:red_circle: *Failed*${because(v) || ' — no reason was recorded'}`,

@@ -57,7 +57,7 @@ function getAuthorizationToken(fake: FakeAws, _input: JsonObject) {
   return {
     authorizationData: [
       {
-        authorizationToken: Buffer.from(`AWS:${fake.ecrPassword}`).toString('base64'),
+        authorizationToken: Buffer.from(`${fake.ecrUsername}:${fake.ecrPassword}`).toString('base64'),
         expiresAt,
         proxyEndpoint: fake.ecrProxyEndpoint,
       },

@@ -42,8 +42,11 @@ export interface FakeAwsOptions {
   seed?: number;
   /** Clock for timestamps (rollouts never depend on it). Default: real time. */
   now?: () => Date;
-  /** ECR GetAuthorizationToken answer. */
-  ecr?: { proxyEndpoint?: string; password?: string; tokenTtlSeconds?: number };
+  /**
+   * ECR GetAuthorizationToken answer: base64 `username:password` (username `AWS` by default, as ECR's), valid for
+   * tokenTtlSeconds from `now()`. Point proxyEndpoint at a real registry with these credentials to push for real.
+   */
+  ecr?: { proxyEndpoint?: string; username?: string; password?: string; tokenTtlSeconds?: number };
 }
 
 export interface SeedContainer {
@@ -178,6 +181,7 @@ export class FakeAws {
 
   autoStep: 'onDescribe' | 'manual';
   ecrProxyEndpoint: string;
+  ecrUsername: string;
   ecrPassword: string;
   ecrTokenTtlSeconds: number;
   url = '';
@@ -206,6 +210,7 @@ export class FakeAws {
     this.#ids = createPrng(options.seed ?? 1);
     this.#serviceDeploymentIds = createPrng((options.seed ?? 1) + 0x5d);
     this.ecrProxyEndpoint = options.ecr?.proxyEndpoint ?? DEFAULT_PROXY;
+    this.ecrUsername = options.ecr?.username ?? 'AWS';
     this.ecrPassword = options.ecr?.password ?? 'fake-ecr-password';
     this.ecrTokenTtlSeconds = options.ecr?.tokenTtlSeconds ?? 12 * 3600;
   }
