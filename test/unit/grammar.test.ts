@@ -143,6 +143,29 @@ describe('/dockhand grammar', () => {
     expect(() => parseDockhand('history api now')).toThrow('Unexpected “now”');
     expect(() => parseDockhand('help me')).toThrow(UsageError);
   });
+  it('reads subcommands and keywords whatever their case, and keeps the case of names and reasons', () => {
+    expect(parseDockhand('HELP')).toEqual({ sub: 'help' });
+    expect(parseDockhand('Lock api IN production DB migration')).toEqual({
+      sub: 'lock',
+      service: 'api',
+      env: 'production',
+      reason: 'DB migration',
+    });
+    expect(parseDeploy('api Feature/Login TO production --DRY-RUN')).toMatchObject({
+      ref: 'Feature/Login',
+      env: 'production',
+      dryRun: true,
+    });
+    expect(parseDeploy('api IMAGE:V1.4')).toMatchObject({ imageTag: 'V1.4' });
+    expect(parseDeploy('api --Restart')).toMatchObject({ restart: true });
+    expect(parseLogs('api In staging SINCE 1h GREP Error')).toMatchObject({
+      env: 'staging',
+      sinceMs: 3_600_000,
+      grep: 'Error',
+    });
+    expect(parseScale('api 3 In staging')).toMatchObject({ count: 3, env: 'staging' });
+    expect(parseStatus('api IN staging')).toMatchObject({ env: 'staging' });
+  });
   it('refuses names an object inherits, which are no subcommands', () => {
     expect(() => parseDockhand('constructor api')).toThrow('Unknown subcommand “constructor”');
   });
