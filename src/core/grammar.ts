@@ -1,3 +1,4 @@
+import { closest } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import { type CommandName, DOCKHAND_SUBCOMMANDS, usageOf } from './usage.ts';
@@ -223,7 +224,10 @@ export const parseLogs = (text: string): LogsRequest => {
 export const parseDockhand = (text: string): DockhandRequest => {
   const t: Tokens = new Tokens('dockhand', text);
   const sub = word(t.next() ?? 'help');
-  if (!Object.hasOwn(DOCKHAND_SUBCOMMANDS, sub)) t.fail(`Unknown subcommand “${sub}”.`);
+  if (!Object.hasOwn(DOCKHAND_SUBCOMMANDS, sub)) {
+    const suggestion = closest(sub, Object.keys(DOCKHAND_SUBCOMMANDS));
+    t.fail(`Unknown subcommand “${sub}”.${suggestion === undefined ? '' : ` Did you mean “${suggestion}”?`}`);
+  }
   if (sub === 'help') {
     if (t.peek() !== undefined) t.fail(`Unexpected “${t.peek()}”.`);
     return { sub: 'help' };

@@ -10,7 +10,7 @@ import {
   parseStatus,
 } from '../../src/core/grammar.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { UsageError } from '../../src/errors.ts';
+import { DockhandError, UsageError } from '../../src/errors.ts';
 import { deployConfig } from '../support/deploy-fakes.ts';
 
 const usageErrorOf = (fn: () => unknown): UsageError => {
@@ -142,6 +142,7 @@ describe('/dockhand grammar', () => {
     expect(() => parseDockhand('deploy api')).toThrow('Unknown subcommand “deploy”');
     expect(() => parseDockhand('history api now')).toThrow('Unexpected “now”');
     expect(() => parseDockhand('help me')).toThrow(UsageError);
+    expect(() => parseDockhand('hlep')).toThrow('Unknown subcommand “hlep”. Did you mean “help”?');
   });
   it('reads subcommands and keywords whatever their case, and keeps the case of names and reasons', () => {
     expect(parseDockhand('HELP')).toEqual({ sub: 'help' });
@@ -176,6 +177,21 @@ describe('resolving a service and environment', () => {
   it('says a name an object inherits is no service or environment, instead of failing inside dockhand', () => {
     expect(() => resolveTarget(config, 'constructor')).toThrow('There is no service `constructor`');
     expect(() => resolveTarget(config, 'api', 'constructor')).toThrow('`api` has no environment `constructor`');
+  });
+  it('suggests the service or environment a typo was close to, with the known ones', () => {
+    const hintOf = (fn: () => unknown): string | undefined => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof DockhandError) return e.hint;
+      }
+      throw new Error('expected a DockhandError');
+    };
+    expect(hintOf(() => resolveTarget(config, 'apu'))).toBe('Did you mean `api`? Known services: `api`.');
+    expect(hintOf(() => resolveTarget(config, 'billing'))).toBe('Known services: `api`.');
+    expect(hintOf(() => resolveTarget(config, 'api', 'prodution'))).toMatch(
+      /^Did you mean `production`\? Its environments:/,
+    );
   });
 });
 
