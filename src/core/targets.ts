@@ -56,3 +56,29 @@ export const ecsRef = (config: Config, target: ResolvedTarget): EcsServiceRef | 
 };
 
 export const refKey = (ref: EcsServiceRef): string => `${ref.region ?? ''}/${ref.cluster}/${ref.service}`;
+
+/**
+ * What a `/deploy` asks for must exist for the service, or it is refused before anything is recorded: a git ref
+ * for a service built from a local directory (it would deploy the working tree instead), an `image:<tag>` for
+ * a service whose images stay on the engine that built them (there is no registry to look the tag up in).
+ */
+export const checkDeployArguments = (target: ResolvedTarget, request: { ref?: string; imageTag?: string }): void => {
+  const { service, serviceConfig } = target;
+  const source = serviceConfig.source;
+  if (request.ref !== undefined && source !== undefined && 'path' in source) {
+    throw new DockhandError(
+      'invalid',
+      `\`${service}\` is built from the directory \`${source.path}\`, not from git: there is no ref \`${request.ref}\` to deploy.`,
+      { hint: `\`/deploy ${service}\` builds the directory as it is now.` },
+    );
+  }
+  if (request.imageTag !== undefined && !serviceConfig.image?.registry) {
+    throw new DockhandError(
+      'invalid',
+      `\`${service}\` has no registry, so there is no \`image:${request.imageTag}\` to deploy.`,
+      {
+        hint: `\`/deploy ${service}\` builds and deploys it; to deploy existing tags, give it \`image: { registry, repository }\` in dockhand.yml.`,
+      },
+    );
+  }
+};
