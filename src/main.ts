@@ -9,6 +9,7 @@ import { loadConfig } from './config/load.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { type LocalMode, prepareLocalMode } from './local/local-mode.ts';
 import { createLogger } from './logger.ts';
+import { SlackTokenError } from './slack/connection.ts';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -52,16 +53,14 @@ const dockhand = createDockhand({
   logger,
   ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes } : {}),
 });
-await dockhand
-  .start()
-  .catch((e: unknown) =>
-    fail(
-      settings.socketMode
-        ? `could not listen on port ${settings.port} or connect to Slack in Socket Mode (check SLACK_APP_TOKEN)`
-        : `could not listen on port ${settings.port}`,
-      e,
-    ),
-  );
+await dockhand.start().catch((e: unknown) => {
+  // A token Slack refuses is the operator's to fix: one line naming the variable, no stack trace.
+  if (e instanceof SlackTokenError) {
+    process.stderr.write(`dockhand cannot start: ${e.message}\n`);
+    process.exit(1);
+  }
+  return fail(`could not listen on port ${settings.port}`, e);
+});
 if (local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);
 
 let stopping = false;
