@@ -59,7 +59,13 @@ await dockhand.start().catch((e: unknown) => {
     process.stderr.write(`dockhand cannot start: ${e.message}\n`);
     process.exit(1);
   }
-  return fail(`could not listen on port ${settings.port}`, e);
+  if (e && typeof e === 'object' && 'code' in e && e.code === 'EADDRINUSE') {
+    process.stderr.write(
+      `dockhand cannot start: port ${settings.port} is already in use: stop what listens there, or set PORT to another port (0 picks a free one).\n`,
+    );
+    process.exit(1);
+  }
+  return fail(`could not listen on port ${settings.port} (PORT)`, e);
 });
 if (local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);
 

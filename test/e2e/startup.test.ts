@@ -79,6 +79,25 @@ describe('start-up with a bad config file or environment', () => {
   });
 });
 
+describe('start-up on a port already in use', () => {
+  it('says so and names PORT, exit 1, no stack trace', async () => {
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, () => resolve((taken.address() as { port: number }).port)),
+    );
+    try {
+      const result = start(`defaults: { channel: "#d" }\nservices: {}\n`, { PORT: String(port) });
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(
+        `dockhand cannot start: port ${port} is already in use: stop what listens there, or set PORT to another port (0 picks a free one).\n`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   let slack: FakeSlack;
   beforeAll(async () => {
