@@ -662,13 +662,15 @@ const failed = (v: DeploymentView): Rendered => {
   }
   body.push(...rolloutBlocks(v.rollout));
   if (f?.logLines && f.logLines.length > 0) body.push(section(codeBlock(f.logLines, '*Last log lines*')));
-  const next = [`\`/logs ${v.service} in ${v.environment} since 15m\``];
+  // /logs helps only when this deployment started tasks; after a failed build or push nothing of it ran.
+  const ran = v.rollout !== undefined || (f?.logLines?.length ?? 0) > 0 || str(v.facts.ecsDeploymentId) !== undefined;
+  const next = ran ? [`\`/logs ${v.service} in ${v.environment} since 15m\``] : [];
   if (canRollback(v)) next.push(`\`/rollback ${v.service} in ${v.environment}\``);
   return {
     status: `:red_circle: *Failed*${because(v) || ' — no reason was recorded'}`,
     summary: `failed${v.reason ? `: ${truncate(v.reason, 300)}` : ''}`,
     body,
-    after: [context(`Next: ${next.join(' · ')}`)],
+    after: next.length > 0 ? [context(`Next: ${next.join(' · ')}`)] : [],
   };
 };
 
