@@ -348,13 +348,13 @@ const digestRowLine = (r: DigestRow): string => {
 };
 
 const deploymentLine = (d: DigestDeployment): string =>
-  `#${d.seq} ${escapeText(d.operation)} ${name(d)} · ${escapeText(d.state)} · ${user(d.requestedBy)} · ${date(d.at, '{date_short} {time}')}`;
+  `#${d.seq} ${escapeText(d.operation)} ${name(d)} · ${escapeText(d.state)} · ${user(d.requestedBy)} · ${date(d.at)}`;
 
 const alertLine = (a: DigestAlert): string => {
   // The alert's own text starts with the service's name, already shown in bold.
   const own = `${plainName(a)} `;
   const text = a.text.startsWith(own) ? a.text.slice(own.length) : a.text;
-  return `${date(a.at, '{date_short} {time}')} ${name(a)} ${safe(text, 300)}`;
+  return `${date(a.at)} ${name(a)} ${safe(text, 300)}`;
 };
 
 /** Packs lines into sections under Slack's per-section limit, at most `maxSections`. */
