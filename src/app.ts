@@ -121,7 +121,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const notifier = new SlackNotifier({
     client: backgroundClient,
     clock,
-    logger: logger.child({ component: 'notifier' }),
+    logger, // the notifier names itself (component: notifier); a second child would repeat the key
   });
   const directory = new SlackDirectory({ client: backgroundClient, clock });
   const docker = connectDocker(settings.dockerHost);
@@ -167,7 +167,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     store,
     notifier,
     clock,
-    logger: logger.child({ component: 'watch' }),
+    logger, // the scheduler names itself (component: watch)
     metrics,
     instance: settings.instanceId,
   });

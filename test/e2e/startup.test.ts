@@ -113,6 +113,10 @@ describe('graceful shutdown', () => {
     try {
       expect(await dockhand.stop('SIGTERM')).toBe(0);
       expect(dockhand.logs.some((l) => l.msg === 'stopped')).toBe(true);
+      // pino repeats a key bound twice (logger.child of a child): no line may carry `component` more than once.
+      const lines = dockhand.output().split('\n');
+      expect(lines.some((l) => l.includes('"component":"watch"'))).toBe(true);
+      expect(lines.filter((l) => (l.match(/"component":/g) ?? []).length > 1)).toEqual([]);
     } finally {
       removeDir(dockhand.dir);
     }
