@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { withBoundary } from '../../commands/boundary.ts';
 import { deployCommand } from '../../commands/deploy.ts';
 import type { Config } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
 
 /** `/deploy <text>` through the real boundary and DeploymentService (fakes for Docker and ECS, SQLite in memory). */
 const runDeploy = async (config: Config, text: string) => {
   const host = new FakeHost();
+  const logs: Record<string, unknown>[] = [];
   const h = await deployHarness({ config, host });
   const deps = {
     ...h.deps,
@@ -16,6 +18,7 @@ const runDeploy = async (config: Config, text: string) => {
     ecs: { describe: async () => [] },
     host,
     metrics: createMetrics(),
+    logger: createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) }),
     deployments: h.service,
     renderDryRun: h.deps.render,
   };
@@ -34,7 +37,7 @@ const runDeploy = async (config: Config, text: string) => {
   });
   await h.settle();
   const deployments = await h.store.listDeployments({ service: 'web', limit: 10 });
-  return { replies, deployments, posted: h.notifier, builds: h.builder, host };
+  return { replies, deployments, host, logs };
 };
 
 describe('/deploy refuses what a service cannot do, privately and before any deployment record', () => {
@@ -57,6 +60,23 @@ describe('/deploy refuses what a service cannot do, privately and before any dep
     expect(replies[0]?.text).toContain('`web` has no registry, so there is no `image:1.0` to deploy.');
     expect(deployments).toEqual([]);
     expect(host.deploys).toEqual([]);
+  });
+
+  it('logs a misspelt service at info, with the reason and no stack trace, and suggests the close one', async () => {
+    const { replies, deployments, logs } = await runDeploy(hostConfig(), 'wbe');
+
+    expect(replies[0]?.text).toContain('There is no service `wbe`');
+    expect(replies[0]?.text).toContain('Did you mean `web`?');
+    expect(deployments).toEqual([]);
+    const refused = logs.filter((l) => l.msg === 'command refused');
+    expect(refused).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        code: 'not_found',
+        reason: 'There is no service `wbe` in dockhand.yml.',
+      }),
+    ]);
+    expect(JSON.stringify(logs)).not.toContain('stack');
   });
 
   it('still deploys the directory when no ref is given', async () => {
