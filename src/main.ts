@@ -53,22 +53,6 @@ const dockhand = createDockhand({
   logger,
   ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes } : {}),
 });
-await dockhand.start().catch((e: unknown) => {
-  // A token Slack refuses is the operator's to fix: one line naming the variable, no stack trace.
-  if (e instanceof SlackTokenError) {
-    process.stderr.write(`dockhand cannot start: ${e.message}\n`);
-    process.exit(1);
-  }
-  if (e && typeof e === 'object' && 'code' in e && e.code === 'EADDRINUSE') {
-    process.stderr.write(
-      `dockhand cannot start: port ${settings.port} is already in use: stop what listens there, or set PORT to another port (0 picks a free one).\n`,
-    );
-    process.exit(1);
-  }
-  return fail(`could not listen on port ${settings.port} (PORT)`, e);
-});
-if (local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);
-
 let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
@@ -89,5 +73,28 @@ const shutdown = (signal: string) => {
       },
     );
 };
+// Registered before start: a SIGTERM while Slack is still out of reach stops dockhand the same graceful way.
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+
+const started = await dockhand.start().then(
+  () => true,
+  (e: unknown) => {
+    if (stopping) return false; // stopped while waiting for Slack: shutdown() exits
+    // A token Slack refuses is the operator's to fix: one line naming the variable, no stack trace.
+    if (e instanceof SlackTokenError) {
+      process.stderr.write(`dockhand cannot start: ${e.message}\n`);
+      process.exit(1);
+    }
+    const code = e && typeof e === 'object' && 'code' in e ? e.code : undefined;
+    if (code === 'EADDRINUSE') {
+      process.stderr.write(
+        `dockhand cannot start: port ${settings.port} is already in use: stop what listens there, or set PORT to another port (0 picks a free one).\n`,
+      );
+      process.exit(1);
+    }
+    const listening = e && typeof e === 'object' && 'syscall' in e && e.syscall === 'listen';
+    return fail(listening ? `could not listen on port ${settings.port} (PORT)` : 'start-up failed', e);
+  },
+);
+if (started && local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);

@@ -79,6 +79,24 @@ describe('start-up with a bad config file or environment', () => {
   });
 });
 
+describe('stopping while Slack is out of reach', () => {
+  it('exits 0 on SIGTERM during the retries', async () => {
+    const port = await freePort();
+    const dockhand = await startDockhand({
+      config: minimal,
+      slackApiUrl: `http://127.0.0.1:${port}/api/`,
+      ready: (l) => typeof l.msg === 'string' && l.msg.startsWith('cannot reach Slack'),
+    });
+    try {
+      expect(await dockhand.stop('SIGTERM')).toBe(0);
+      expect(dockhand.logs.some((l) => l.msg === 'stopped')).toBe(true);
+      expect(dockhand.output()).not.toContain('cannot start');
+    } finally {
+      removeDir(dockhand.dir);
+    }
+  });
+});
+
 describe('start-up on a port already in use', () => {
   it('says so and names PORT, exit 1, no stack trace', async () => {
     const taken = createServer();
