@@ -60,6 +60,13 @@ const SLACK_CLIENT_OPTIONS = {
   rejectRateLimitedCalls: true,
 } as const;
 
+/** The start-up line's word on each mode: for HTTP, the Request URL to paste into the Slack app's config. */
+const MODE_NOTES = {
+  http: 'HTTP mode: Slack’s Request URL is https://<public URL of this server>/slack/events',
+  socket: 'Socket Mode: this port serves only /healthz and /metrics',
+  local: 'local mode',
+} as const;
+
 /** The composition root: the only place that constructs adapters. */
 export const createDockhand = (options: DockhandOptions): Dockhand => {
   const { settings, config, store, logger } = options;
@@ -193,7 +200,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   let slackProblem: string | undefined = 'connecting to Slack';
   const connecting = new AbortController();
   const slackListener = receiver?.requestListener;
-  const mode = settings.localMode ? 'local' : settings.socketMode ? 'socket' : 'http';
+  const mode: keyof typeof MODE_NOTES = settings.localMode ? 'local' : settings.socketMode ? 'socket' : 'http';
   const server: Server = createHttpServer({
     metrics,
     logger,
@@ -251,15 +258,9 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       await deployments.resume();
       scheduler.start();
       started = true;
-      const how =
-        mode === 'http'
-          ? 'HTTP mode): Slack’s Request URL is https://<public URL of this server>/slack/events'
-          : mode === 'socket'
-            ? 'Socket Mode): this port serves only /healthz and /metrics'
-            : 'local mode)';
       logger.info(
         { port, mode, ...(mode === 'http' ? { eventsPath: '/slack/events' } : {}) },
-        `dockhand is listening on port ${port} (${how}`,
+        `dockhand is listening on port ${port} (${MODE_NOTES[mode]})`,
       );
       return port;
     },

@@ -143,7 +143,7 @@ describe('dockhand in Socket Mode as a process: /status over the WebSocket, the 
   it('connects with the app-level token and is listening only once Slack said hello', async () => {
     const listening = await dockhand.waitForLog(isListeningLine);
     expect(listening.mode).toBe('socket');
-    expect(listening.msg).toContain('(Socket Mode): this port serves only /healthz and /metrics');
+    expect(listening.msg).toContain('(Socket Mode: this port serves only /healthz and /metrics)');
     const opens = fake.slack.state.calls('apps.connections.open');
     expect(opens).toHaveLength(1);
     expect(opens[0]?.response).toMatchObject({ ok: true });

@@ -252,7 +252,7 @@ describe('first contact with Slack', () => {
       slack = await startTestSlack({ port });
       const listening = await dockhand.waitForLog(isListeningLine, 20_000);
       expect(listening.msg).toBe(
-        `dockhand is listening on port ${listening.port} (HTTP mode): Slack’s Request URL is https://<public URL of this server>/slack/events`,
+        `dockhand is listening on port ${listening.port} (HTTP mode: Slack’s Request URL is https://<public URL of this server>/slack/events)`,
       );
       const after = await fetch(`${dockhand.url}/healthz`);
       expect(after.status).toBe(200);
