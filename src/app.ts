@@ -52,19 +52,19 @@ export interface Dockhand {
   stop(timeoutMs?: number): Promise<void>;
 }
 
+/** The start-up line's word on each mode: for HTTP, the Request URL to paste into the Slack app's config. */
+const MODE_NOTES = {
+  http: 'HTTP mode: Slack’s Request URL is https://<public URL of this server>/slack/events',
+  socket: 'Socket Mode: this port serves only /healthz and /metrics',
+  local: 'local mode',
+} as const;
+
 /** Slack Web API calls: a timeout and a bounded retry; a 429 is returned to the caller instead of pausing
  * every call of the process behind it (the card updater and notifier honour Retry-After themselves). */
 const SLACK_CLIENT_OPTIONS = {
   timeout: 10_000,
   retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000, randomize: true },
   rejectRateLimitedCalls: true,
-} as const;
-
-/** The start-up line's word on each mode: for HTTP, the Request URL to paste into the Slack app's config. */
-const MODE_NOTES = {
-  http: 'HTTP mode: Slack’s Request URL is https://<public URL of this server>/slack/events',
-  socket: 'Socket Mode: this port serves only /healthz and /metrics',
-  local: 'local mode',
 } as const;
 
 /** The composition root: the only place that constructs adapters. */
