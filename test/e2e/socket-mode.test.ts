@@ -146,6 +146,8 @@ describe('dockhand in Socket Mode as a process: /status over the WebSocket, the 
     expect(listening.msg).toContain('(Socket Mode: this port serves only /healthz and /metrics)');
     const opens = fake.slack.state.calls('apps.connections.open');
     expect(opens).toHaveLength(1);
+    // The start-up check is Bolt's own auth.test, run once: no second call of dockhand's.
+    expect(fake.slack.state.calls('auth.test')).toHaveLength(1);
     expect(opens[0]?.response).toMatchObject({ ok: true });
     const [connection] = fake.socket.connections();
     expect(connection).toMatchObject({ id: 1, appToken: TEST_APP_TOKEN });
