@@ -26,9 +26,16 @@ const checkConfig = async (file: string | undefined): Promise<number> => {
 
 const main = async (args: readonly string[]): Promise<number> => {
   const [command, ...rest] = args;
-  if (command === 'check-config' && rest.length <= 1) return checkConfig(rest[0]);
-  const out = command === 'help' || command === '--help' || command === '-h' ? process.stdout : process.stderr;
-  if (command !== undefined && out === process.stderr) out.write(`dockhand: unknown command "${args.join(' ')}"\n\n`);
+  const asksForHelp = (arg: string | undefined) => arg === 'help' || arg === '--help' || arg === '-h';
+  // An option is never a file name: `check-config --help` asks for the usage, `check-config --x` is a mistake.
+  const option = rest.find((arg) => arg.startsWith('-'));
+  if (command === 'check-config' && option === undefined && rest.length <= 1) return checkConfig(rest[0]);
+  const out =
+    asksForHelp(command) || (command === 'check-config' && asksForHelp(option)) ? process.stdout : process.stderr;
+  if (command !== undefined && out === process.stderr) {
+    const problem = command === 'check-config' && option !== undefined ? 'unknown option' : 'unknown command';
+    out.write(`dockhand: ${problem} "${option ?? args.join(' ')}"\n\n`);
+  }
   out.write(`${USAGE}\n`);
   // Asking for help succeeds; a command that does not exist is a usage error.
   return out === process.stdout ? 0 : 2;

@@ -6,6 +6,9 @@ import type { CommandDeps } from './deps.ts';
 export type CommandArgs = Pick<SlackCommandMiddlewareArgs, 'command' | 'ack' | 'respond'>;
 export type CommandHandler = (args: CommandArgs) => Promise<void>;
 
+/** Errors that mean the request itself was wrong (it does not parse, names nothing known, is not allowed). */
+const USER_MISTAKES = new Set<DockhandError['code']>(['usage', 'not_found', 'forbidden', 'invalid']);
+
 /** How an error reads in Slack: the message and its remedy, never a stack trace. */
 export const errorText = (error: DockhandError): string =>
   `:warning: ${safe(error.message, 2500)}${error.hint ? `\n${safe(error.hint, 400)}` : ''}`;
@@ -30,10 +33,11 @@ export const withBoundary =
         await handler({ command, ack: trackedAck, respond });
       } catch (e) {
         const error = asDockhandError(e);
-        outcome =
-          error.code === 'usage' || error.code === 'not_found' || error.code === 'forbidden' ? 'refused' : 'error';
-        if (error.code === 'internal') log.error({ err: error.cause ?? error }, 'command failed');
-        else log.info({ code: error.code, err: error }, 'command refused or failed');
+        outcome = USER_MISTAKES.has(error.code) ? 'refused' : 'error';
+        // A user's mistake is routine: one info line with what was wrong, no stack trace.
+        if (outcome === 'refused') log.info({ code: error.code, reason: error.message }, 'command refused');
+        else if (error.code === 'internal') log.error({ err: error.cause ?? error }, 'command failed');
+        else log.info({ code: error.code, err: error }, 'command failed');
         deps.metrics.errors.inc({ code: error.code });
         await reply(acked ? undefined : trackedAck, respond, errorText(error), log);
       } finally {

@@ -1,7 +1,7 @@
 import type { DeploymentService } from '../src/core/deploy/service.ts';
 import type { RenderDeployment } from '../src/core/deploy/view.ts';
 import { parseDeploy } from '../src/core/grammar.ts';
-import { resolveTarget } from '../src/core/targets.ts';
+import { checkDeployArguments, resolveTarget } from '../src/core/targets.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
@@ -19,6 +19,7 @@ export const deployCommand =
   async ({ command, ack, respond }) => {
     const request = parseDeploy(command.text);
     const target = resolveTarget(deps.config, request.service, request.env);
+    checkDeployArguments(target, request);
     await ack();
     const outcome = await deps.deployments.request({
       kind: request.restart ? 'restart' : 'deploy',

@@ -27,6 +27,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
 import { operationCard } from './slack/blocks/operate.ts';
+import { connectToSlack, withToken } from './slack/connection.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackNotifier } from './slack/notifier.ts';
 
@@ -50,6 +51,13 @@ export interface Dockhand {
   /** Stops taking requests, lets in-flight work finish (bounded), and closes clients. The store is the caller's. */
   stop(timeoutMs?: number): Promise<void>;
 }
+
+/** The start-up line's word on each mode: for HTTP, the Request URL to paste into the Slack app's config. */
+const MODE_NOTES = {
+  http: 'HTTP mode: Slack’s Request URL is https://<public URL of this server>/slack/events',
+  socket: 'Socket Mode: this port serves only /healthz and /metrics',
+  local: 'local mode',
+} as const;
 
 /** Slack Web API calls: a timeout and a bounded retry; a 429 is returned to the caller instead of pausing
  * every call of the process behind it (the card updater and notifier honour Retry-After themselves). */
@@ -96,6 +104,8 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       socketMode: true,
       logger: boltLogger,
       clientOptions,
+      // auth.test runs in start(), where a refused token or an unreachable Slack is handled, not in the constructor.
+      deferInitialization: true,
     });
   } else {
     receiver = new HTTPReceiver({
@@ -104,7 +114,13 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       logger: boltLogger,
       processBeforeResponse: false,
     });
-    app = new App({ token: settings.slackBotToken, receiver, logger: boltLogger, clientOptions });
+    app = new App({
+      token: settings.slackBotToken,
+      receiver,
+      logger: boltLogger,
+      clientOptions,
+      deferInitialization: true,
+    });
   }
 
   const inFlight = new Set<Promise<unknown>>();
@@ -120,7 +136,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const notifier = new SlackNotifier({
     client: backgroundClient,
     clock,
-    logger: logger.child({ component: 'notifier' }),
+    logger, // the notifier names itself (component: notifier); a second child would repeat the key
   });
   const directory = new SlackDirectory({ client: backgroundClient, clock });
   const docker = connectDocker(settings.dockerHost);
@@ -166,7 +182,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     store,
     notifier,
     clock,
-    logger: logger.child({ component: 'watch' }),
+    logger, // the scheduler names itself (component: watch)
     metrics,
     instance: settings.instanceId,
   });
@@ -188,16 +204,27 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   });
 
   let started = false;
+  // Until Slack has been reached: why not (for /healthz); Slack's requests get 503 until then.
+  let slackProblem: string | undefined = 'connecting to Slack';
+  const connecting = new AbortController();
+  const slackListener = receiver?.requestListener;
+  const mode: keyof typeof MODE_NOTES = settings.localMode ? 'local' : settings.socketMode ? 'socket' : 'http';
   const server: Server = createHttpServer({
     metrics,
     logger,
-    slack: receiver?.requestListener,
+    slack: slackListener
+      ? (req, res) => {
+          if (slackProblem === undefined) return slackListener(req, res);
+          req.resume();
+          res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end(`dockhand is ${slackProblem}`);
+        }
+      : undefined,
     extra: options.extraRoutes,
     health: async () => {
       const checks: Record<string, string> = {
         app: started ? 'ok' : 'starting',
         config: `${Object.keys(config.services).length} services`,
-        slack: settings.socketMode ? 'socket mode' : 'http',
+        slack: slackProblem ?? (settings.socketMode ? 'socket mode' : 'http'),
       };
       try {
         await store.ping();
@@ -218,16 +245,36 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
         if (options.listenHost) server.listen(settings.port, options.listenHost, () => resolve());
         else server.listen(settings.port, () => resolve());
       });
-      if (settings.socketMode) await app.start();
+      const port = (server.address() as AddressInfo).port;
+      let initialized = false;
+      // A refused token ends start-up (SlackTokenError); an unreachable Slack is retried while /healthz says so.
+      await connectToSlack({
+        attempt: async () => {
+          // Bolt's init() is its auth.test; once it passed, a retry only reconnects Socket Mode.
+          if (!initialized) await withToken('SLACK_BOT_TOKEN', () => app.init());
+          initialized = true;
+          if (settings.socketMode) await withToken('SLACK_APP_TOKEN', () => app.start());
+        },
+        clock,
+        logger,
+        context: { port },
+        signal: connecting.signal,
+        onStatus: (problem) => {
+          slackProblem = problem;
+        },
+      });
       await deployments.resume();
       scheduler.start();
       started = true;
-      const port = (server.address() as AddressInfo).port;
-      logger.info({ port, mode: settings.socketMode ? 'socket' : 'http' }, 'dockhand is listening');
+      logger.info(
+        { port, mode, ...(mode === 'http' ? { eventsPath: '/slack/events' } : {}) },
+        `dockhand is listening on port ${port} (${MODE_NOTES[mode]})`,
+      );
       return port;
     },
     async stop(timeoutMs = 10_000) {
       started = false;
+      connecting.abort(new Error('shutting down'));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (settings.socketMode) await app.stop().catch(() => {});

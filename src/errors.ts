@@ -109,8 +109,8 @@ export class BuildFailedError extends DockhandError {
   readonly step: string | undefined;
   readonly output: readonly string[];
 
-  constructor(message: string, step: string | undefined, output: readonly string[]) {
-    super('docker', message);
+  constructor(message: string, step: string | undefined, output: readonly string[], hint?: string) {
+    super('docker', message, hint === undefined ? {} : { hint });
     this.name = 'BuildFailedError';
     this.step = step;
     this.output = output;

@@ -9,6 +9,7 @@ import { loadConfig } from './config/load.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { type LocalMode, prepareLocalMode } from './local/local-mode.ts';
 import { createLogger } from './logger.ts';
+import { SlackTokenError } from './slack/connection.ts';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -52,18 +53,6 @@ const dockhand = createDockhand({
   logger,
   ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes } : {}),
 });
-await dockhand
-  .start()
-  .catch((e: unknown) =>
-    fail(
-      settings.socketMode
-        ? `could not listen on port ${settings.port} or connect to Slack in Socket Mode (check SLACK_APP_TOKEN)`
-        : `could not listen on port ${settings.port}`,
-      e,
-    ),
-  );
-if (local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);
-
 let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
@@ -84,5 +73,28 @@ const shutdown = (signal: string) => {
       },
     );
 };
+// Registered before start: a SIGTERM while Slack is still out of reach stops dockhand the same graceful way.
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+
+const started = await dockhand.start().then(
+  () => true,
+  (e: unknown) => {
+    if (stopping) return false; // stopped while waiting for Slack: shutdown() exits
+    // A token Slack refuses is the operator's to fix: one line naming the variable, no stack trace.
+    if (e instanceof SlackTokenError) {
+      process.stderr.write(`dockhand cannot start: ${e.message}\n`);
+      process.exit(1);
+    }
+    const code = e && typeof e === 'object' && 'code' in e ? e.code : undefined;
+    if (code === 'EADDRINUSE') {
+      process.stderr.write(
+        `dockhand cannot start: port ${settings.port} is already in use: stop what listens there, or set PORT to another port (0 picks a free one).\n`,
+      );
+      process.exit(1);
+    }
+    const listening = e && typeof e === 'object' && 'syscall' in e && e.syscall === 'listen';
+    return fail(listening ? `could not listen on port ${settings.port} (PORT)` : 'start-up failed', e);
+  },
+);
+if (started && local) logger.info({ mode: 'local', url: `${local.url}/` }, `the console is ready: open ${local.url}/`);

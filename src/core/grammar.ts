@@ -1,3 +1,4 @@
+import { closest } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import { type CommandName, DOCKHAND_SUBCOMMANDS, usageOf } from './usage.ts';
@@ -128,19 +129,23 @@ class Tokens {
 }
 
 const ENV_KEYWORDS = new Set(['to', 'in']);
-const isKeyword = (token: string): boolean => ENV_KEYWORDS.has(token) || token.startsWith('--');
+/** Keywords, options and subcommands are read whatever their case (`/dockhand HELP`, `TO production`); names,
+ * refs, tags and grep text are not. */
+const word = (token: string): string => token.toLowerCase();
+const isEnvKeyword = (token: string): boolean => ENV_KEYWORDS.has(word(token));
+const isKeyword = (token: string): boolean => isEnvKeyword(token) || token.startsWith('--');
 
 export const parseDeploy = (text: string): DeployRequest => {
   const t: Tokens = new Tokens('deploy', text);
   const service = t.service(true);
   const request: DeployRequest = { service, restart: false, dryRun: false };
   for (let token = t.next(); token !== undefined; token = t.next()) {
-    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
-    else if (token === '--restart') request.restart = true;
-    else if (token === '--dry-run') request.dryRun = true;
+    if (isEnvKeyword(token)) request.env = t.env(token, request.env);
+    else if (word(token) === '--restart') request.restart = true;
+    else if (word(token) === '--dry-run') request.dryRun = true;
     else if (token.startsWith('-')) t.fail(`Unknown option “${token}”.`);
     else if (request.ref !== undefined || request.imageTag !== undefined) t.fail(`Unexpected “${token}”.`);
-    else if (token.startsWith('image:')) {
+    else if (word(token).startsWith('image:')) {
       const tag = token.slice('image:'.length);
       if (!IMAGE_TAG.test(tag)) t.fail(`“${tag}” is not a valid image tag.`);
       request.imageTag = tag;
@@ -158,7 +163,7 @@ export const parseRollback = (text: string): RollbackRequest => {
   const t: Tokens = new Tokens('rollback', text);
   const request: RollbackRequest = { service: t.service(true) };
   for (let token = t.next(); token !== undefined; token = t.next()) {
-    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
+    if (isEnvKeyword(token)) request.env = t.env(token, request.env);
     else if (request.revision === undefined && /^\d{1,9}$/.test(token)) {
       request.revision = Number(token);
       if (request.revision < 1) t.fail('Revisions start at 1.');
@@ -173,7 +178,7 @@ export const parseScale = (text: string): ScaleRequest => {
   let count: number | undefined;
   let env: string | undefined;
   for (let token = t.next(); token !== undefined; token = t.next()) {
-    if (ENV_KEYWORDS.has(token)) env = t.env(token, env);
+    if (isEnvKeyword(token)) env = t.env(token, env);
     else if (count === undefined) {
       if (!/^\d{1,6}$/.test(token)) t.fail(`“${token}” is not a task count: give a whole number such as 4.`);
       count = Number(token);
@@ -187,7 +192,7 @@ export const parseStatus = (text: string): StatusRequest => {
   const t: Tokens = new Tokens('status', text);
   const request: StatusRequest = { service: t.service(false) };
   for (let token = t.next(); token !== undefined; token = t.next()) {
-    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
+    if (isEnvKeyword(token)) request.env = t.env(token, request.env);
     else t.fail(`Unexpected “${token}”.`);
   }
   if (request.env !== undefined && request.service === undefined)
@@ -200,14 +205,14 @@ export const parseLogs = (text: string): LogsRequest => {
   const request: LogsRequest = { service: t.service(true), sinceMs: DEFAULT_LOGS_SINCE_MS };
   let since: string | undefined;
   for (let token = t.next(); token !== undefined; token = t.next()) {
-    if (ENV_KEYWORDS.has(token)) request.env = t.env(token, request.env);
-    else if (token === 'since' && since === undefined) {
+    if (isEnvKeyword(token)) request.env = t.env(token, request.env);
+    else if (word(token) === 'since' && since === undefined) {
       since = t.next();
       const ms = since === undefined ? undefined : parseDuration(since);
       if (ms === undefined || ms <= 0) t.fail('“since” needs a duration such as 30s, 15m or 2h.');
       if (ms > MAX_LOGS_SINCE_MS) t.fail('“since” goes back 24h at most.');
       request.sinceMs = ms;
-    } else if (token === 'grep') {
+    } else if (word(token) === 'grep') {
       const text = t.rest();
       if (text.length === 0) t.fail('“grep” needs the text to look for.');
       request.grep = text;
@@ -218,8 +223,11 @@ export const parseLogs = (text: string): LogsRequest => {
 
 export const parseDockhand = (text: string): DockhandRequest => {
   const t: Tokens = new Tokens('dockhand', text);
-  const sub = t.next() ?? 'help';
-  if (!Object.hasOwn(DOCKHAND_SUBCOMMANDS, sub)) t.fail(`Unknown subcommand “${sub}”.`);
+  const sub = word(t.next() ?? 'help');
+  if (!Object.hasOwn(DOCKHAND_SUBCOMMANDS, sub)) {
+    const suggestion = closest(sub, Object.keys(DOCKHAND_SUBCOMMANDS));
+    t.fail(`Unknown subcommand “${sub}”.${suggestion === undefined ? '' : ` Did you mean “${suggestion}”?`}`);
+  }
   if (sub === 'help') {
     if (t.peek() !== undefined) t.fail(`Unexpected “${t.peek()}”.`);
     return { sub: 'help' };
@@ -228,7 +236,7 @@ export const parseDockhand = (text: string): DockhandRequest => {
   let env: string | undefined;
   const reason: string[] = [];
   for (let token = t.next(); token !== undefined; token = t.next()) {
-    if (ENV_KEYWORDS.has(token) && env === undefined && reason.length === 0) env = t.env(token, env);
+    if (isEnvKeyword(token) && env === undefined && reason.length === 0) env = t.env(token, env);
     else if (sub === 'lock') reason.push(token, ...t.rest().split(' ').filter(Boolean));
     else t.fail(`Unexpected “${token}”.`);
   }

@@ -1,3 +1,4 @@
+import { closest } from '../config/load.ts';
 import type { Config, EnvironmentConfig, ServiceConfig } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
 import type { EcsServiceRef } from '../ports.ts';
@@ -13,13 +14,19 @@ export interface ResolvedTarget {
 
 const list = (names: string[]): string => names.map((n) => `\`${n}\``).join(', ');
 
+/** `Did you mean \`hello\`? ` when a known name is close to the one given (the config loader's rule), else nothing. */
+const didYouMean = (given: string, known: readonly string[]): string => {
+  const suggestion = closest(given, known);
+  return suggestion === undefined ? '' : `Did you mean \`${suggestion}\`? `;
+};
+
 /** Resolves `<service> [in <env>]`; without an environment, the service's first one is meant (DESIGN.md §2.2). */
 export const resolveTarget = (config: Config, service: string, env?: string): ResolvedTarget => {
   // Own keys only: `constructor` and friends are no services or environments.
   const serviceConfig = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
   if (!serviceConfig) {
     throw new DockhandError('not_found', `There is no service \`${service}\` in dockhand.yml.`, {
-      hint: `Known services: ${list(Object.keys(config.services))}.`,
+      hint: `${didYouMean(service, Object.keys(config.services))}Known services: ${list(Object.keys(config.services))}.`,
     });
   }
   const envNames = Object.keys(serviceConfig.environments);
@@ -29,7 +36,7 @@ export const resolveTarget = (config: Config, service: string, env?: string): Re
     : undefined;
   if (!envConfig) {
     throw new DockhandError('not_found', `\`${service}\` has no environment \`${environment}\`.`, {
-      hint: `Its environments: ${list(envNames)}.`,
+      hint: `${didYouMean(environment, envNames)}Its environments: ${list(envNames)}.`,
     });
   }
   const channel = serviceConfig.channel ?? config.defaults.channel ?? '';
@@ -49,3 +56,29 @@ export const ecsRef = (config: Config, target: ResolvedTarget): EcsServiceRef | 
 };
 
 export const refKey = (ref: EcsServiceRef): string => `${ref.region ?? ''}/${ref.cluster}/${ref.service}`;
+
+/**
+ * What a `/deploy` asks for must exist for the service, or it is refused before anything is recorded: a git ref
+ * for a service built from a local directory (it would deploy the working tree instead), an `image:<tag>` for
+ * a service whose images stay on the engine that built them (there is no registry to look the tag up in).
+ */
+export const checkDeployArguments = (target: ResolvedTarget, request: { ref?: string; imageTag?: string }): void => {
+  const { service, serviceConfig } = target;
+  const source = serviceConfig.source;
+  if (request.ref !== undefined && source !== undefined && 'path' in source) {
+    throw new DockhandError(
+      'invalid',
+      `\`${service}\` is built from the directory \`${source.path}\`, not from git: there is no ref \`${request.ref}\` to deploy.`,
+      { hint: `\`/deploy ${service}\` builds the directory as it is now.` },
+    );
+  }
+  if (request.imageTag !== undefined && !serviceConfig.image?.registry) {
+    throw new DockhandError(
+      'invalid',
+      `\`${service}\` has no registry, so there is no \`image:${request.imageTag}\` to deploy.`,
+      {
+        hint: `\`/deploy ${service}\` builds and deploys it; to deploy existing tags, give it \`image: { registry, repository }\` in dockhand.yml.`,
+      },
+    );
+  }
+};

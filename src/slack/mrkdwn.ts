@@ -52,9 +52,12 @@ export const code = (text: string): string => `\`${escapeText(text).replace(/`/g
 /** A mention of a user id dockhand holds (U…, W…); anything else is data, shown as text. */
 export const user = (id: string): string => (/^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : safe(id, 200));
 
-/** A Slack date token that renders in the reader's time zone, with a UTC fallback. */
-export const date = (at: Date, format = '{date_short_pretty} {time}'): string =>
-  `<!date^${Math.floor(at.getTime() / 1000)}^${format}|${at.toISOString().replace(/\.\d+Z$/, 'Z')}>`;
+/**
+ * A Slack date token that renders in the reader's time zone ("Nov 20, 2026 10:00 AM", "Yesterday 10:00 AM"), with a
+ * UTC fallback. Every card writes times this one way.
+ */
+export const date = (at: Date): string =>
+  `<!date^${Math.floor(at.getTime() / 1000)}^{date_short_pretty} {time}|${at.toISOString().replace(/\.\d+Z$/, 'Z')}>`;
 
 /** Joins lines into one mrkdwn text under the limit, saying how many were left out. */
 export const lines = (items: readonly string[], limit: number = LIMITS.sectionText): string => {

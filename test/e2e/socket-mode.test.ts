@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DockhandProcess, removeDir, startDockhand } from '../support/dockhand-process.ts';
+import { type DockhandProcess, isListeningLine, removeDir, startDockhand } from '../support/dockhand-process.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
 import {
   signedClient,
@@ -141,10 +141,13 @@ describe('dockhand in Socket Mode as a process: /status over the WebSocket, the 
   });
 
   it('connects with the app-level token and is listening only once Slack said hello', async () => {
-    const listening = await dockhand.waitForLog((l) => l.msg === 'dockhand is listening');
+    const listening = await dockhand.waitForLog(isListeningLine);
     expect(listening.mode).toBe('socket');
+    expect(listening.msg).toContain('(Socket Mode: this port serves only /healthz and /metrics)');
     const opens = fake.slack.state.calls('apps.connections.open');
     expect(opens).toHaveLength(1);
+    // The start-up check is Bolt's own auth.test, run once: no second call of dockhand's.
+    expect(fake.slack.state.calls('auth.test')).toHaveLength(1);
     expect(opens[0]?.response).toMatchObject({ ok: true });
     const [connection] = fake.socket.connections();
     expect(connection).toMatchObject({ id: 1, appToken: TEST_APP_TOKEN });

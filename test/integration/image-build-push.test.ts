@@ -139,6 +139,29 @@ await describeWithDocker('DockerImageBuilder + registry (real engine)', ({ docke
     expect(performance.now() - started).toBeLessThan(15_000);
   });
 
+  it('names the base image and the build argument that sets it when the FROM pull fails (the hello example)', async () => {
+    const missing = `${registry}/dockhand-test/no-such-base:${randomTag('base')}`;
+    const error = await builder
+      .build({
+        contextDir: new URL('../../examples/hello', import.meta.url).pathname,
+        dockerfile: 'Dockerfile',
+        buildArgs: { HELLO_BASE_IMAGE: missing },
+        tags: [`dockhand-test/hello:${randomTag('base')}`],
+      })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(BuildFailedError);
+    const failure = error as BuildFailedError;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own text
+    expect(failure.step).toBe('FROM ${HELLO_BASE_IMAGE}');
+    expect(failure.message).toMatch(
+      new RegExp(
+        `^step 2/\\d+ failed: could not pull the base image ${missing.replace(/[.]/g, '\\.')} \\(set the build argument HELLO_BASE_IMAGE to an image this Docker engine can pull or already has\\): .*not found`,
+      ),
+    );
+    expect(failure.hint).toContain('HELLO_BASE_IMAGE');
+  });
+
   it('reports a Dockerfile that does not parse', async () => {
     const dir = await context({ dockerfileExtra: 'FLY away' });
     const error = await builder

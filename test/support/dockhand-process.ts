@@ -28,7 +28,14 @@ export interface StartDockhandOptions {
   /** Reuse a directory (and so its SQLite database) across restarts. */
   dir?: string;
   timeoutMs?: number;
+  /** The log line after which the process counts as started (default: "dockhand is listening…"); it must
+   * carry the `port`. */
+  ready?: (line: Record<string, unknown>) => boolean;
 }
+
+/** The start-up line: `dockhand is listening on port 3000 (HTTP mode): …`. */
+export const isListeningLine = (line: Record<string, unknown>): boolean =>
+  typeof line.msg === 'string' && line.msg.startsWith('dockhand is listening');
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -109,7 +116,7 @@ export const startDockhand = async (options: StartDockhandOptions): Promise<Dock
       check();
     });
 
-  const listening = await waitForLog((l) => l.msg === 'dockhand is listening', options.timeoutMs ?? 20_000).catch(
+  const listening = await waitForLog(options.ready ?? isListeningLine, options.timeoutMs ?? 20_000).catch(
     (e: unknown) => {
       // A process that never became ready must not outlive the test.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

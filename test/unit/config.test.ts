@@ -431,4 +431,23 @@ describe('dockhand check-config', () => {
     expect(unknown.stderr).toContain('unknown command "deploy"');
     expect(unknown.stderr).toContain('check-config [file]');
   });
+
+  it('prints the usage for check-config --help instead of reading a file called --help', () => {
+    for (const flag of ['--help', '-h']) {
+      const help = run(['check-config', flag]);
+
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain('check-config [file]');
+      expect(help.stderr).toBe('');
+    }
+  });
+
+  it('refuses an unknown check-config option with the usage, exit 2', () => {
+    const result = run(['check-config', '--strict']);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('unknown option "--strict"');
+    expect(result.stderr).toContain('check-config [file]');
+    expect(result.stderr).not.toContain('no config file');
+  });
 });

@@ -116,6 +116,8 @@ describe('deployment cards (golden)', () => {
     });
     const card = deploymentCard(view, now);
     expect(buttonsOf(card.blocks)).toEqual([]);
+    // Nothing of this deployment ran: there are no logs of it to read.
+    expect(JSON.stringify(card)).not.toContain('/logs');
     await expect(card).toMatchFileSnapshot('golden/deploy-failed.json');
   });
 
@@ -148,6 +150,7 @@ describe('deployment cards (golden)', () => {
     const card = deploymentCard(view, now);
     expect(buttonsOf(card.blocks).map((b) => b.action_id)).toEqual([ACTIONS.rollback]);
     expect(JSON.stringify(card)).not.toContain('hunter2');
+    expect(JSON.stringify(card)).toContain('Next: `/logs api in production since 15m`');
     await expect(card).toMatchFileSnapshot('golden/deploy-failed-rollout.json');
   });
 

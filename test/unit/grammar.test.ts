@@ -10,7 +10,7 @@ import {
   parseStatus,
 } from '../../src/core/grammar.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { UsageError } from '../../src/errors.ts';
+import { DockhandError, UsageError } from '../../src/errors.ts';
 import { deployConfig } from '../support/deploy-fakes.ts';
 
 const usageErrorOf = (fn: () => unknown): UsageError => {
@@ -142,6 +142,30 @@ describe('/dockhand grammar', () => {
     expect(() => parseDockhand('deploy api')).toThrow('Unknown subcommand “deploy”');
     expect(() => parseDockhand('history api now')).toThrow('Unexpected “now”');
     expect(() => parseDockhand('help me')).toThrow(UsageError);
+    expect(() => parseDockhand('hlep')).toThrow('Unknown subcommand “hlep”. Did you mean “help”?');
+  });
+  it('reads subcommands and keywords whatever their case, and keeps the case of names and reasons', () => {
+    expect(parseDockhand('HELP')).toEqual({ sub: 'help' });
+    expect(parseDockhand('Lock api IN production DB migration')).toEqual({
+      sub: 'lock',
+      service: 'api',
+      env: 'production',
+      reason: 'DB migration',
+    });
+    expect(parseDeploy('api Feature/Login TO production --DRY-RUN')).toMatchObject({
+      ref: 'Feature/Login',
+      env: 'production',
+      dryRun: true,
+    });
+    expect(parseDeploy('api IMAGE:V1.4')).toMatchObject({ imageTag: 'V1.4' });
+    expect(parseDeploy('api --Restart')).toMatchObject({ restart: true });
+    expect(parseLogs('api In staging SINCE 1h GREP Error')).toMatchObject({
+      env: 'staging',
+      sinceMs: 3_600_000,
+      grep: 'Error',
+    });
+    expect(parseScale('api 3 In staging')).toMatchObject({ count: 3, env: 'staging' });
+    expect(parseStatus('api IN staging')).toMatchObject({ env: 'staging' });
   });
   it('refuses names an object inherits, which are no subcommands', () => {
     expect(() => parseDockhand('constructor api')).toThrow('Unknown subcommand “constructor”');
@@ -153,6 +177,21 @@ describe('resolving a service and environment', () => {
   it('says a name an object inherits is no service or environment, instead of failing inside dockhand', () => {
     expect(() => resolveTarget(config, 'constructor')).toThrow('There is no service `constructor`');
     expect(() => resolveTarget(config, 'api', 'constructor')).toThrow('`api` has no environment `constructor`');
+  });
+  it('suggests the service or environment a typo was close to, with the known ones', () => {
+    const hintOf = (fn: () => unknown): string | undefined => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof DockhandError) return e.hint;
+      }
+      throw new Error('expected a DockhandError');
+    };
+    expect(hintOf(() => resolveTarget(config, 'apu'))).toBe('Did you mean `api`? Known services: `api`.');
+    expect(hintOf(() => resolveTarget(config, 'billing'))).toBe('Known services: `api`.');
+    expect(hintOf(() => resolveTarget(config, 'api', 'prodution'))).toMatch(
+      /^Did you mean `production`\? Its environments:/,
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SLASH_COMMANDS } from '../../commands/index.ts';
+import { DEFAULT_SCALE_BOUNDS } from '../../src/core/operate/scale.ts';
 import { COMMANDS, type CommandName } from '../../src/core/usage.ts';
 
 interface Manifest {
@@ -31,5 +32,18 @@ describe('manifest.yml', () => {
     expect(manifest.settings.interactivity.request_url).toMatch(/\/slack\/events$/);
     expect(manifest.settings.socket_mode_enabled).toBe(false);
     expect(manifest.oauth_config.scopes.bot).toContain('commands');
+  });
+});
+
+describe('dockhand.example.yml and the README', () => {
+  it('state the default scale bounds the code applies', () => {
+    const { min, max } = DEFAULT_SCALE_BOUNDS;
+    const bounds = `{ min: ${min}, max: ${max} }`;
+    const example = readFileSync(new URL('../../dockhand.example.yml', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const scaleLine = example.split('\n').find((line) => /^\s+scale: \{/.test(line));
+
+    expect(scaleLine).toContain(`default ${bounds}`);
+    expect(readme).toContain(`allows ${min} to ${max}\n  tasks (\`${bounds}\`)`);
   });
 });

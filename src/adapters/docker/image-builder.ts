@@ -90,6 +90,40 @@ export const packBuildContext = async (
   return tarFs.pack(root, { ignore });
 };
 
+const FROM = /^FROM\s/i;
+const ARG = /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?\s*$/i;
+const REFERENCE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+/**
+ * The image a failed `FROM` step tried to pull, with the build arguments it is written with (`FROM ${BASE}`)
+ * replaced by the values given or the Dockerfile's `ARG` defaults, so the failure can name both.
+ */
+const baseImage = async (
+  instruction: string,
+  request: BuildRequest,
+  dockerfile: string,
+): Promise<{ image: string; args: string[] } | undefined> => {
+  const written = instruction
+    .replace(FROM, '')
+    .trim()
+    .split(/\s+/)
+    .find((word) => !word.startsWith('--'));
+  if (written === undefined) return undefined;
+  const defaults = new Map<string, string>();
+  const text = await readFile(resolve(request.contextDir, dockerfile), 'utf8').catch(() => '');
+  for (const line of text.split(/\r?\n/)) {
+    const m = ARG.exec(line.trim());
+    if (m?.[1] && m[2] !== undefined && !defaults.has(m[1])) defaults.set(m[1], m[2].replace(/^["']|["']$/g, ''));
+  }
+  const args: string[] = [];
+  const image = written.replace(REFERENCE, (_all, braced?: string, bare?: string) => {
+    const name = (braced ?? bare) as string;
+    args.push(name);
+    return request.buildArgs[name] ?? defaults.get(name) ?? '';
+  });
+  return { image: image || written, args: [...new Set(args)] };
+};
+
 export class DockerImageBuilder implements ImageBuilder {
   private readonly docker: Docker;
 
@@ -194,6 +228,20 @@ export class DockerImageBuilder implements ImageBuilder {
     if (failure !== undefined) {
       const output = stepOutput.slice(-FAILURE_OUTPUT_LINES);
       const message = mask(failure);
+      const base =
+        step && FROM.test(step.instruction) ? await baseImage(step.instruction, request, dockerfile) : undefined;
+      if (step && base) {
+        const remedy =
+          base.args.length > 0
+            ? `set the build argument ${base.args.join(' or ')} to an image this Docker engine can pull or already has`
+            : `change FROM in ${dockerfile}, or make ${base.image} pullable by this Docker engine`;
+        throw new BuildFailedError(
+          `step ${step.n}/${step.total} failed: could not pull the base image ${mask(base.image)} (${remedy}): ${message}`,
+          step.instruction,
+          output,
+          `To build from another base image, ${remedy}.`,
+        );
+      }
       if (step)
         throw new BuildFailedError(
           `step ${step.n}/${step.total} failed: ${step.instruction}: ${message}`,

@@ -353,15 +353,15 @@ const digestRowLine = (r: DigestRow): string => {
 };
 
 const deploymentLine = (d: DigestDeployment): string =>
-  `#${d.seq} ${escapeText(d.operation)} ${name(d)} · ${escapeText(d.state)} · ${user(d.requestedBy)} · ${date(d.at, '{date_short} {time}')}`;
+  `#${d.seq} ${escapeText(d.operation)} ${name(d)} · ${escapeText(d.state)} · ${user(d.requestedBy)} · ${date(d.at)}`;
 
 const alertLine = (a: DigestAlert): string => {
   // The alert's own text (its fallback, escaped when it was posted) starts with the service's name, already shown
   // in bold. Unescaped first, so that safe() escapes it exactly once.
-  const own = `${a.service} · ${a.environment} `;
+  const own = `${plainName(a)} `;
   const posted = unescapeText(a.text);
   const text = posted.startsWith(own) ? posted.slice(own.length) : posted;
-  return `${date(a.at, '{date_short} {time}')} ${name(a)} ${safe(text, 300)}`;
+  return `${date(a.at)} ${name(a)} ${safe(text, 300)}`;
 };
 
 /** Packs lines into sections under Slack's per-section limit, at most `maxSections`. */

@@ -57,9 +57,7 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
   );
   const events = s.events.slice(0, 5);
   if (events.length > 0) {
-    blocks.push(
-      section(`*Recent events*\n${lines(events.map((e) => `${date(e.at, '{time}')} ${safe(e.message, 400)}`))}`),
-    );
+    blocks.push(section(`*Recent events*\n${lines(events.map((e) => `${date(e.at)} ${safe(e.message, 400)}`))}`));
   }
   blocks.push({
     type: 'context',
