@@ -666,11 +666,7 @@ const failed = (v: DeploymentView): Rendered => {
   // The error's own remedy (check a registry's credentials…) beats the generic look at the logs, and /logs helps
   // only when this deployment started tasks: after a failed build or push nothing of it ran.
   const ran = v.rollout !== undefined || (f?.logLines?.length ?? 0) > 0 || str(v.facts.ecsDeploymentId) !== undefined;
-  const next = f?.hint
-    ? [outside(f.hint, 500)]
-    : ran
-      ? [code(`/logs ${v.service} in ${v.environment} since 15m`)]
-      : [];
+  const next = f?.hint ? [outside(f.hint, 500)] : ran ? [code(`/logs ${v.service} in ${v.environment} since 15m`)] : [];
   if (canRollback(v)) next.push(code(`/rollback ${v.service} in ${v.environment}`));
   return {
     status: `:red_circle: *Failed*${because(v) || ' — no reason was recorded'}`,
