@@ -50,17 +50,23 @@ export class FakeClock implements Clock {
 export class RecordingNotifier implements Notifier {
   readonly cards = new Map<string, { channel: string; versions: (OutgoingMessage & { view?: DeploymentView })[] }>();
   readonly ephemerals: { channel: string; user: string; text: string }[] = [];
+  /** Slack that never answers chat.update: updates are recorded, their promises never settle. */
+  stall = false;
+  /** Contents sent with updateNow (final states, approval requests), in order. */
+  readonly urgent: string[] = [];
   #ts = 1000;
   async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
     const ts = `1700000000.${String(this.#ts++).padStart(6, '0')}`;
     this.cards.set(ts, { channel, versions: [message] });
     return { channel: 'C0DEPLOYS', ts };
   }
-  async update(ref: MessageRef, message: OutgoingMessage): Promise<void> {
+  update(ref: MessageRef, message: OutgoingMessage): Promise<void> {
     this.cards.get(ref.ts)?.versions.push(message);
+    return this.stall ? new Promise<void>(() => {}) : Promise.resolve();
   }
-  async updateNow(ref: MessageRef, message: OutgoingMessage): Promise<void> {
-    this.cards.get(ref.ts)?.versions.push(message);
+  updateNow(ref: MessageRef, message: OutgoingMessage): Promise<void> {
+    this.urgent.push(message.text);
+    return this.update(ref, message);
   }
   async ephemeral(channel: string, user: string, message: OutgoingMessage): Promise<void> {
     this.ephemerals.push({ channel, user, text: message.text });

@@ -408,6 +408,24 @@ describe('card failures never strand a deployment', () => {
     }
   });
 
+  it('advances from approval to success on the store alone while Slack never answers a card update', async () => {
+    const h = await deployHarness();
+    h.notifier.stall = true;
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    const settled = (ms: number) => Promise.race([h.settle(), new Promise((r) => setTimeout(r, ms))]);
+    await settled(1000);
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
+    await Promise.race([h.service.approve(deployment.id, 'U0BOB'), new Promise((r) => setTimeout(r, 1000))]);
+    await settled(1000);
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(h.ecs.updates).toHaveLength(1);
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+    // The card was still given every state to show; the approval request and the end jump the queue.
+    expect(h.notifier.urgent).toEqual(['deploy #1 awaiting_approval', 'deploy #1 succeeded']);
+  });
+
   it('tells the requester when the card cannot be posted, and releases the lock', async () => {
     const h = await deployHarness();
     h.notifier.post = async () => {

@@ -1077,19 +1077,26 @@ export class DeploymentService {
   }
 
   /**
-   * Re-renders the card from the latest stored record plus live progress. Never throws: the store already holds
-   * the state, so a card that cannot be read or rendered is logged and must not stop (or crash) the pipeline.
+   * Re-renders the card from the latest stored record plus live progress and hands it to the notifier, without
+   * waiting for Slack (DESIGN.md §3.1: the pipeline advances on the store alone; the notifier coalesces and
+   * re-sends until Slack accepts). Resolves once the content is queued, so cards are queued in pipeline order.
+   * Never throws: a card that cannot be read or rendered is logged and must not stop (or crash) the pipeline.
    */
   async #show(deployment: DeploymentRecord, final = false): Promise<void> {
+    const { notifier, logger } = this.#deps;
     try {
       const latest = (await this.#deps.store.getDeployment(deployment.id)) ?? deployment;
       if (!latest.channel || !latest.messageTs) return;
       const ref: MessageRef = { channel: latest.channel, ts: latest.messageTs };
       const message = this.#deps.render(this.#view(latest), this.#deps.clock.now());
-      if (final || isTerminal(latest.state)) await this.#deps.notifier.updateNow(ref, message);
-      else await this.#deps.notifier.update(ref, message);
+      // Final states and approval requests go before other cards' progress (an approver is waiting for buttons).
+      const urgent = final || isTerminal(latest.state) || latest.state === 'awaiting_approval';
+      const written = urgent ? notifier.updateNow(ref, message) : notifier.update(ref, message);
+      written.catch((err: unknown) =>
+        logger.error({ err, deployment: deployment.id }, 'could not update the deployment card'),
+      );
     } catch (e) {
-      this.#deps.logger.error({ err: e, deployment: deployment.id }, 'could not update the deployment card');
+      logger.error({ err: e, deployment: deployment.id }, 'could not update the deployment card');
     }
   }
 
