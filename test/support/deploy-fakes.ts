@@ -146,9 +146,14 @@ export class FakeEcs implements EcsDeployer {
   readonly registered: string[] = [];
   readonly updates: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number }[] = [];
   readonly aborts: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string }[] = [];
+  readonly deregistered: string[] = [];
   revision = 42;
   script: RolloutProgress[] = FakeEcs.succeeding();
   polls = 0;
+  /** Errors the next UpdateService calls throw (after the SDK's retries), in order. */
+  updateErrors: unknown[] = [];
+  /** What ECS rolls out now: the deployment the last applied UpdateService created (set by updateService). */
+  primary: { deploymentId: string; taskDefinitionArn: string } | undefined;
 
   static succeeding(): RolloutProgress[] {
     return [
@@ -229,7 +234,21 @@ export class FakeEcs implements EcsDeployer {
     change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
   ) {
     this.updates.push(change);
-    return { deploymentId: `ecs-svc/${this.updates.length + 1}` };
+    const error = this.updateErrors.shift();
+    if (error) throw error;
+    const deploymentId = `ecs-svc/${this.updates.length + 1}`;
+    this.primary = { deploymentId, taskDefinitionArn: change.taskDefinitionArn ?? this.#arn(this.revision) };
+    return { deploymentId };
+  }
+  /** The primary deployment if it runs `taskDefinitionArn` (this fake has no clock: `since` is not checked). */
+  async findRollout(_target: unknown, sent: { since: Date; taskDefinitionArn?: string | undefined }) {
+    const primary = this.primary;
+    if (!primary || (sent.taskDefinitionArn !== undefined && primary.taskDefinitionArn !== sent.taskDefinitionArn))
+      return undefined;
+    return { deploymentId: primary.deploymentId };
+  }
+  async deregisterRevision(_target: unknown, taskDefinitionArn: string) {
+    this.deregistered.push(taskDefinitionArn);
   }
   async abort(
     _target: unknown,

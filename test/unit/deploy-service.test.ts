@@ -189,6 +189,44 @@ describe('failures', () => {
     expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
   });
 
+  it('deregisters the revision it registered when UpdateService keeps failing', async () => {
+    const ecs = new FakeEcs();
+    const denied = Object.assign(new Error('User is not authorized to perform: ecs:UpdateService'), {
+      name: 'AccessDeniedException',
+    });
+    ecs.updateErrors = [new AwsError('update service api in cluster staging', denied)];
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const failed = await h.store.getDeployment(deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('AccessDeniedException');
+    expect(failed?.reason).toContain('api:43 was deregistered');
+    expect(ecs.deregistered).toEqual(['arn:aws:ecs:us-east-1:123456789012:task-definition/api:43']);
+    expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
+  });
+
+  it('follows the rollout when a failed UpdateService was applied after all, and deregisters nothing', async () => {
+    const ecs = new FakeEcs();
+    const timeout = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    ecs.updateErrors = [new AwsError('update service api in cluster staging', timeout)];
+    ecs.primary = {
+      deploymentId: 'ecs-svc/9',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+    };
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('succeeded');
+    expect(current?.facts.ecsDeploymentId).toBe('ecs-svc/9');
+    expect(ecs.deregistered).toEqual([]);
+  });
+
   it('a failed rollout offers a rollback that redeploys the previous revision without registering anything', async () => {
     const ecs = new FakeEcs();
     ecs.script = FakeEcs.failing();

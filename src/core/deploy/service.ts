@@ -499,17 +499,27 @@ export class DeploymentService {
           clock.now(),
         );
       }
-      const rolling = await this.#transition(deployment, ['approved', 'registering'], 'rolling_out', 'dockhand');
+      // When UpdateService was sent is stored first: a restart in the middle finds out whether ECS applied it.
+      const started = clock.now();
+      const rolling = await this.#transition(
+        deployment,
+        ['approved', 'registering'],
+        'rolling_out',
+        'dockhand',
+        undefined,
+        { updateServiceSentAt: started.toISOString() },
+      );
       if (!rolling) return;
       deployment = rolling;
-      const started = clock.now();
-      const { deploymentId } = await ecs.updateService(
+      const deploymentId = await this.#updateService(
+        deployment,
         ecsTarget,
         deployment.kind === 'scale'
           ? { desiredCount: deployment.request.desiredCount as number }
           : taskDefinitionArn
             ? { taskDefinitionArn }
             : { forceNewDeployment: true },
+        started,
       );
       deployment = await this.#deps.store.updateDeployment(
         deployment.id,
@@ -520,6 +530,51 @@ export class DeploymentService {
       await this.#watch(deployment);
     } catch (e) {
       await this.#fail(deployment, e);
+    }
+  }
+
+  /**
+   * UpdateService, resolving with the id of the ECS deployment it created. When it fails (after the SDK's retries)
+   * ECS may still have applied it (a timeout): then that deployment is followed. Otherwise a revision this
+   * deployment registered is deregistered, since nothing will run it, and the error is thrown on.
+   */
+  async #updateService(
+    deployment: DeploymentRecord,
+    target: EcsDeployTarget,
+    change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
+    sentAt: Date,
+  ): Promise<string> {
+    const { ecs, logger } = this.#deps;
+    try {
+      return (await ecs.updateService(target, change)).deploymentId;
+    } catch (e) {
+      if (change.desiredCount !== undefined) throw e;
+      const applied = await ecs
+        .findRollout(target, { since: sentAt, taskDefinitionArn: change.taskDefinitionArn })
+        .catch(() => 'unknown' as const);
+      if (applied !== undefined && applied !== 'unknown') {
+        logger.warn(
+          { deployment: deployment.id, err: e, ecsDeploymentId: applied.deploymentId },
+          'UpdateService failed, yet ECS applied it: following its rollout',
+        );
+        return applied.deploymentId;
+      }
+      const registered = deployment.kind === 'deploy' ? change.taskDefinitionArn : undefined;
+      if (!registered || applied === 'unknown') throw e;
+      const revision = typeof deployment.facts.revision === 'string' ? deployment.facts.revision : registered;
+      const deregistered = await ecs.deregisterRevision(target, registered).then(
+        () => true,
+        (err: unknown) => {
+          logger.warn({ deployment: deployment.id, err }, 'could not deregister the unused task definition revision');
+          return false;
+        },
+      );
+      if (!deregistered) throw e;
+      logger.info({ deployment: deployment.id, revision }, 'deregistered the revision UpdateService did not take');
+      const message = `${errorMessage(e)} The unused revision ${revision} was deregistered.`;
+      throw e instanceof DockhandError
+        ? new DockhandError(e.code, message, { cause: e, hint: e.hint })
+        : new DockhandError('aws', message, { cause: e });
     }
   }
 
