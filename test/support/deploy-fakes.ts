@@ -152,6 +152,8 @@ export class FakeEcs implements EcsDeployer {
   polls = 0;
   /** Errors the next UpdateService calls throw (after the SDK's retries), in order. */
   updateErrors: unknown[] = [];
+  /** UpdateService never answers (the process is killed while it is in flight). */
+  hangUpdates = false;
   /** What ECS rolls out now: the deployment the last applied UpdateService created (set by updateService). */
   primary: { deploymentId: string; taskDefinitionArn: string } | undefined;
 
@@ -234,6 +236,7 @@ export class FakeEcs implements EcsDeployer {
     change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
   ) {
     this.updates.push(change);
+    if (this.hangUpdates) return new Promise<never>(() => {});
     const error = this.updateErrors.shift();
     if (error) throw error;
     const deploymentId = `ecs-svc/${this.updates.length + 1}`;

@@ -405,6 +405,59 @@ describe('restart recovery', () => {
   });
 });
 
+describe('restart recovery after an interrupted UpdateService', () => {
+  /** A deploy to staging whose process dies while UpdateService is in flight (registered: api:43). */
+  const interruptedDeploy = async () => {
+    const first = await deployHarness({ ecs: Object.assign(new FakeEcs(), { hangUpdates: true }) });
+    const deployment = started(
+      await first.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await Promise.race([first.settle(), new Promise((r) => setTimeout(r, 300))]);
+    first.service.stop();
+    const record = await first.store.getDeployment(deployment.id);
+    expect(record?.state).toBe('rolling_out');
+    expect(record?.facts.ecsDeploymentId).toBeUndefined();
+    return { store: first.store, id: deployment.id };
+  };
+
+  it('resumes following the rollout when the service runs this deployment’s revision', async () => {
+    const { store, id } = await interruptedDeploy();
+    const ecs = new FakeEcs();
+    ecs.primary = {
+      deploymentId: 'ecs-svc/7',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+    };
+    const second = await deployHarness({ store, ecs });
+    await second.service.resume();
+    await second.settle();
+    const resumed = await store.getDeployment(id);
+    expect(resumed?.state).toBe('succeeded');
+    expect(resumed?.facts.ecsDeploymentId).toBe('ecs-svc/7');
+    expect(ecs.polls).toBeGreaterThan(0);
+    expect(ecs.updates).toEqual([]); // nothing sent twice
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+
+  it('fails with a clear reason when ECS did not apply it', async () => {
+    const { store, id } = await interruptedDeploy();
+    const ecs = new FakeEcs();
+    ecs.primary = {
+      deploymentId: 'ecs-svc/1',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:42',
+    };
+    const second = await deployHarness({ store, ecs });
+    await second.service.resume();
+    await second.settle();
+    const failed = await store.getDeployment(id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('ECS did not start rolling it out');
+    expect(failed?.reason).toContain('nothing was rolled out');
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+});
+
 describe('card failures never strand a deployment', () => {
   it('runs the pipeline and releases the lock when the card cannot be rendered right after the approval', async () => {
     const h = await deployHarness();

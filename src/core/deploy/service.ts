@@ -1031,15 +1031,19 @@ export class DeploymentService {
           continue;
         }
         if (this.#owned.has(deployment.id) || !(await this.#claim(deployment.id))) continue;
-        if (deployment.state === 'rolling_out' && typeof deployment.facts.ecsDeploymentId === 'string') {
+        const adopted = await this.#adoptInterruptedUpdate(deployment);
+        if (adopted) {
+          const resumed = adopted === true ? deployment : adopted;
           logger.info({ deployment: deployment.id }, 'resuming the watch of an interrupted rollout');
-          void this.#deps.track(this.#watch(deployment).catch((e: unknown) => this.#fail(deployment, e)));
+          void this.#deps.track(this.#watch(resumed).catch((e: unknown) => this.#fail(resumed, e)));
         } else {
           const doing = deployment.state.replace('_', ' ');
           const next =
-            deployment.state === 'rolling_out'
-              ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
-              : 'Nothing was rolled out; request it again.';
+            adopted === false
+              ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.`
+              : deployment.state === 'rolling_out'
+                ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
+                : 'Nothing was rolled out; request it again.';
           await this.#fail(
             deployment,
             new DockhandError(
@@ -1057,6 +1061,41 @@ export class DeploymentService {
       const owner = await store.getDeployment(lock.owner);
       if (!owner || (isTerminal(owner.state) && owner.state !== 'aborted')) await store.releaseLock(lock, lock.owner);
     }
+  }
+
+  /**
+   * A rollout found on restart: true when its ECS deployment is known (watch it); when UpdateService was in flight
+   * (sent, no answer stored), the record completed with the ECS deployment if the service now runs this
+   * deployment's revision, or false when it does not; undefined when nobody can tell (not an ECS rollout, or AWS
+   * did not answer).
+   */
+  async #adoptInterruptedUpdate(deployment: DeploymentRecord): Promise<DeploymentRecord | boolean | undefined> {
+    if (deployment.state !== 'rolling_out') return undefined;
+    if (typeof deployment.facts.ecsDeploymentId === 'string') return true;
+    const sentAt = deployment.facts.updateServiceSentAt;
+    if (typeof sentAt !== 'string' || deployment.kind === 'scale') return undefined;
+    const target = this.#target(deployment);
+    if (hostTargetOf(target)) return undefined;
+    const { ecs, store, clock, logger } = this.#deps;
+    const taskDefinitionArn =
+      typeof deployment.facts.taskDefinitionArn === 'string' ? deployment.facts.taskDefinitionArn : undefined;
+    let found: { deploymentId: string } | undefined;
+    try {
+      found = await ecs.findRollout(this.#ecsTarget(target), { since: new Date(sentAt), taskDefinitionArn });
+    } catch (err) {
+      logger.warn({ err, deployment: deployment.id }, 'could not read what the service runs after a restart');
+      return undefined;
+    }
+    if (!found) return false;
+    logger.info(
+      { deployment: deployment.id, ecsDeploymentId: found.deploymentId },
+      'ECS applied the UpdateService that was in flight when dockhand stopped',
+    );
+    return store.updateDeployment(
+      deployment.id,
+      { facts: { ecsDeploymentId: found.deploymentId, rolloutStartedAt: sentAt } },
+      clock.now(),
+    );
   }
 
   /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
