@@ -68,6 +68,7 @@ const envSchema = z
       .optional(),
     DOCKHAND_INSTANCE_ID: z.string().optional(),
     DOCKHAND_ROLLOUT_POLL_MS: integer(1, 3_600_000, 'a polling interval in milliseconds').default(4000),
+    DOCKHAND_CARD_LATE_LANDING_MS: integer(1, 3_600_000, 'a duration in milliseconds').optional(),
   })
   .transform((env) => ({
     slackBotToken: env.SLACK_BOT_TOKEN,
@@ -90,6 +91,8 @@ const envSchema = z
     // unfinished deployments back at once; several replicas on one host each need their own id.
     instanceId: env.DOCKHAND_INSTANCE_ID ?? hostname(),
     rolloutPollMs: env.DOCKHAND_ROLLOUT_POLL_MS,
+    /** How long a timed-out card update may still land in Slack; then the newest content is re-sent (60 s). */
+    cardLateLandingMs: env.DOCKHAND_CARD_LATE_LANDING_MS,
   }));
 
 export type Settings = Readonly<z.output<typeof envSchema>>;

@@ -22,6 +22,11 @@ import type { Clock, MessageRef, Notifier, OutgoingMessage } from '../ports.ts';
 export interface SlackNotifierOptions {
   /** Built by the caller with `rejectRateLimitedCalls: true`, a timeout and bounded retries (src/app.ts). */
   client: WebClient;
+  /**
+   * chat.update goes through this client (default `client`). Build it without retries of its own: a retry inside
+   * the client hides a timed-out update that Slack may still apply late, and the notifier retries anyway.
+   */
+  updateClient?: WebClient;
   clock: Clock;
   logger: Logger;
   /** Per card: at least this long between two chat.update calls (default 2000). */
@@ -130,6 +135,7 @@ const cardKey = (ref: MessageRef): string => `${ref.channel}/${ref.ts}`;
 
 export class SlackNotifier implements Notifier {
   private readonly client: WebClient;
+  private readonly updateClient: WebClient;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly minIntervalMs: number;
@@ -154,6 +160,7 @@ export class SlackNotifier implements Notifier {
 
   constructor(options: SlackNotifierOptions) {
     this.client = options.client;
+    this.updateClient = options.updateClient ?? options.client;
     this.clock = options.clock;
     this.logger = options.logger.child({ component: 'notifier' });
     this.minIntervalMs = options.minIntervalMs ?? 2000;
@@ -396,7 +403,7 @@ export class SlackNotifier implements Notifier {
     card.lastSentAt = now;
     this.inFlight += 1;
     try {
-      await this.client.chat.update({
+      await this.updateClient.chat.update({
         channel: card.ref.channel,
         ts: card.ref.ts,
         text: job.message.text,
