@@ -80,6 +80,8 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
   let inFlight = 0;
   /** chat.update requests as the client sent them, stamped with the fake clock. */
   let updates: { at: number; body: string }[] = [];
+  /** chat.update requests that get no answer (as after a client timeout): counted down per request. */
+  let unanswered = 0;
   const logLines: string[] = [];
 
   /** Counts requests on the wire and stamps chat.update with fake time, so the test knows when the notifier is idle. */
@@ -87,6 +89,10 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
     inFlight += 1;
     if (String(url).endsWith('chat.update')) updates.push({ at: clock.elapsed(START), body: String(init?.body) });
     try {
+      if (String(url).endsWith('chat.update') && unanswered > 0) {
+        unanswered -= 1;
+        throw new Error('The operation was aborted due to timeout');
+      }
       return await fetch(url, init);
     } finally {
       inFlight -= 1;
@@ -139,6 +145,7 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
   afterEach(() => {
     slack.state.reset();
     updates = [];
+    unanswered = 0;
     logLines.length = 0;
   });
   afterAll(() => slack.close());
@@ -257,6 +264,32 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
     const errors = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]?.msg).toContain('giving up');
+  });
+
+  it('writes the newest content once more when an unanswered update could have landed; new content goes at once', async () => {
+    clock = new FakeClock(START);
+    const n = notifier({ lateLandingMs: 60_000 });
+    const ref = await postCard(n);
+    unanswered = 1;
+    const first = n.update(ref, card('registering'));
+    await quiet(() => false); // unanswered at 0: Slack may still apply it until 60 000
+    const final = n.updateNow(ref, card('succeeded'));
+    await drive(Promise.all([first, final]));
+    clock.tick(4000);
+    await drive(n.update(ref, card('rolled back')));
+    await drive(n.flush());
+
+    const sent = updates.map((u) => [
+      u.at,
+      /(registering|succeeded|rolled back)/.exec(decodeURIComponent(u.body))?.[0],
+    ]);
+    expect(sent).toEqual([
+      [0, 'registering'], // no answer
+      [1000, 'succeeded'], // the retry, with the newest content
+      [5000, 'rolled back'], // new content does not wait for the late-landing window
+      [60000, 'rolled back'], // written again once the unanswered update can no longer land
+    ]);
+    expect(slack.state.message(ref.channel, ref.ts)?.text).toBe('api rolling out: rolled back');
   });
 
   it('does not retry an update Slack will never accept', async () => {
