@@ -433,6 +433,7 @@ describe('restart recovery after an interrupted UpdateService', () => {
     const resumed = await store.getDeployment(id);
     expect(resumed?.state).toBe('succeeded');
     expect(resumed?.facts.ecsDeploymentId).toBe('ecs-svc/7');
+    expect(ecs.deregistered).toEqual([]);
     expect(ecs.polls).toBeGreaterThan(0);
     expect(ecs.updates).toEqual([]); // nothing sent twice
     expect(await store.listLocks(second.clock.now())).toEqual([]);
@@ -453,6 +454,8 @@ describe('restart recovery after an interrupted UpdateService', () => {
     expect(failed?.state).toBe('failed');
     expect(failed?.reason).toContain('ECS did not start rolling it out');
     expect(failed?.reason).toContain('nothing was rolled out');
+    expect(failed?.reason).toContain('The unused revision api:43 was deregistered.');
+    expect(ecs.deregistered).toEqual(['arn:aws:ecs:us-east-1:123456789012:task-definition/api:43']);
     expect(await store.listLocks(second.clock.now())).toEqual([]);
     second.service.stop();
   });

@@ -559,23 +559,34 @@ export class DeploymentService {
         );
         return applied.deploymentId;
       }
-      const registered = deployment.kind === 'deploy' ? change.taskDefinitionArn : undefined;
-      if (!registered || applied === 'unknown') throw e;
-      const revision = typeof deployment.facts.revision === 'string' ? deployment.facts.revision : registered;
-      const deregistered = await ecs.deregisterRevision(target, registered).then(
-        () => true,
-        (err: unknown) => {
-          logger.warn({ deployment: deployment.id, err }, 'could not deregister the unused task definition revision');
-          return false;
-        },
-      );
+      if (applied === 'unknown') throw e;
+      const deregistered = await this.#deregisterUnused(deployment, target);
       if (!deregistered) throw e;
-      logger.info({ deployment: deployment.id, revision }, 'deregistered the revision UpdateService did not take');
-      const message = `${errorMessage(e)} The unused revision ${revision} was deregistered.`;
+      const message = `${errorMessage(e)} ${deregistered}`;
       throw e instanceof DockhandError
         ? new DockhandError(e.code, message, { cause: e, hint: e.hint })
         : new DockhandError('aws', message, { cause: e });
     }
+  }
+
+  /**
+   * Deregisters the revision a deploy registered once ECS is known not to run it (its UpdateService failed, or was
+   * cut short by a restart): nothing will use it. Resolves with a sentence for the card, or undefined if nothing
+   * was deregistered (not a deploy, or DeregisterTaskDefinition failed: logged).
+   */
+  async #deregisterUnused(deployment: DeploymentRecord, target: EcsDeployTarget): Promise<string | undefined> {
+    const { ecs, logger } = this.#deps;
+    const arn = deployment.facts.taskDefinitionArn;
+    if (deployment.kind !== 'deploy' || typeof arn !== 'string') return undefined;
+    const revision = typeof deployment.facts.revision === 'string' ? deployment.facts.revision : arn;
+    try {
+      await ecs.deregisterRevision(target, arn);
+    } catch (err) {
+      logger.warn({ deployment: deployment.id, err }, 'could not deregister the unused task definition revision');
+      return undefined;
+    }
+    logger.info({ deployment: deployment.id, revision }, 'deregistered a task definition revision nothing runs');
+    return `The unused revision ${revision} was deregistered.`;
   }
 
   /**
@@ -1038,9 +1049,13 @@ export class DeploymentService {
           void this.#deps.track(this.#watch(resumed).catch((e: unknown) => this.#fail(resumed, e)));
         } else {
           const doing = deployment.state.replace('_', ' ');
+          const deregistered =
+            adopted === false
+              ? await this.#deregisterUnused(deployment, this.#ecsTarget(this.#target(deployment)))
+              : undefined;
           const next =
             adopted === false
-              ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.`
+              ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.${deregistered ? ` ${deregistered}` : ''}`
               : deployment.state === 'rolling_out'
                 ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
                 : 'Nothing was rolled out; request it again.';
