@@ -500,7 +500,8 @@ export interface OutgoingMessage {
  * other calls, and never throw for a transient failure of an update (it is retried with the newest content).
  */
 export interface Notifier {
-  post(channel: string, message: OutgoingMessage): Promise<MessageRef>;
+  /** Posts at once (never behind card updates); with `threadTs`, as a reply in that message's thread. */
+  post(channel: string, message: OutgoingMessage, threadTs?: string): Promise<MessageRef>;
   /** Schedules an update; resolves when this content (or newer) has been written. */
   update(ref: MessageRef, message: OutgoingMessage): Promise<void>;
   /** Writes at once, skipping the throttle (final states). */

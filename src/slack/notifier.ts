@@ -177,9 +177,14 @@ export class SlackNotifier implements Notifier {
     this.tokensAt = this.now();
   }
 
-  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
+  async post(channel: string, message: OutgoingMessage, threadTs?: string): Promise<MessageRef> {
     const res = await this.direct(`post to ${channel}`, () =>
-      this.client.chat.postMessage({ channel, text: message.text, blocks: blocksOf(message) }),
+      this.client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: blocksOf(message),
+        ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+      }),
     );
     if (!res.channel || !res.ts) {
       throw new DockhandError('slack', `post to ${channel}: Slack answered without a channel or ts`);

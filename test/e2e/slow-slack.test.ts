@@ -110,6 +110,40 @@ describe('dockhand as a process: a slow or rate-limited Slack never delays a rol
     await card((m) => m.ts === pending.ts && m.text.includes('succeeded'), 30_000);
   }, 90_000);
 
+  it('shows the Approve buttons within seconds while chat.update answers 429 (Retry-After 10) six times', async () => {
+    slack.state.clearRateLimits();
+    slack.state.rateLimit('chat.update', { calls: 6, retryAfter: 10 });
+    const requestedAt = Date.now();
+    await client.slashCommand({ command: '/deploy', text: 'api image:1.2.0 to production', userId: A });
+    // The card cannot be updated for a while: the approval request is also posted in its thread.
+    const reply = await card(
+      (m) =>
+        m.thread_ts !== undefined &&
+        m.text.includes('waiting for approval') &&
+        /approval\.approve/.test(JSON.stringify(m.blocks)),
+      15_000,
+    );
+    expect(Date.now() - requestedAt).toBeLessThan(6000);
+
+    await client.clickButton({ message: reply, actionId: 'approval.approve', userId: B });
+    const done = await until(
+      async () =>
+        (await store.listDeployments({ service: 'api', environment: 'production' })).find(
+          (d) => d.messageTs === reply.thread_ts && d.state === 'succeeded',
+        ),
+      'the deployment approved in the thread to succeed',
+      30_000,
+    );
+    expect(done.approvals.map((a) => a.user)).toEqual([B]);
+
+    // Once Slack takes updates again, the card and the reply both end on the final state, without buttons.
+    slack.state.clearRateLimits('chat.update');
+    for (const ts of [reply.thread_ts as string, reply.ts]) {
+      const final = await card((m) => m.ts === ts && m.text.includes('succeeded'), 40_000);
+      expect(JSON.stringify(final.blocks)).not.toContain('approval.approve');
+    }
+  }, 90_000);
+
   it('ends the card on the final state although an update that outlived the client timeout lands after it', async () => {
     slack.state.clearRateLimits();
     // The first card update after the post takes 12 s: dockhand gives up at 10 s, Slack applies it at 12 s.

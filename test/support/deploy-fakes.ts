@@ -48,16 +48,19 @@ export class FakeClock implements Clock {
 }
 
 export class RecordingNotifier implements Notifier {
-  readonly cards = new Map<string, { channel: string; versions: (OutgoingMessage & { view?: DeploymentView })[] }>();
+  readonly cards = new Map<
+    string,
+    { channel: string; threadTs?: string | undefined; versions: (OutgoingMessage & { view?: DeploymentView })[] }
+  >();
   readonly ephemerals: { channel: string; user: string; text: string }[] = [];
   /** Slack that never answers chat.update: updates are recorded, their promises never settle. */
   stall = false;
   /** Contents sent with updateNow (final states, approval requests), in order. */
   readonly urgent: string[] = [];
   #ts = 1000;
-  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
+  async post(channel: string, message: OutgoingMessage, threadTs?: string): Promise<MessageRef> {
     const ts = `1700000000.${String(this.#ts++).padStart(6, '0')}`;
-    this.cards.set(ts, { channel, versions: [message] });
+    this.cards.set(ts, { channel, threadTs, versions: [message] });
     return { channel: 'C0DEPLOYS', ts };
   }
   update(ref: MessageRef, message: OutgoingMessage): Promise<void> {

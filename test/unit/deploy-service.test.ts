@@ -517,7 +517,23 @@ describe('card failures never strand a deployment', () => {
     expect(h.ecs.updates).toHaveLength(1);
     expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
     // The card was still given every state to show; the approval request and the end jump the queue.
-    expect(h.notifier.urgent).toEqual(['deploy #1 awaiting_approval', 'deploy #1 succeeded']);
+    expect(h.notifier.urgent).toEqual(['deploy #1 awaiting_approval', 'deploy #1 succeeded', 'deploy #1 succeeded']);
+    // Slack did not take the approval request in time: it was also posted in the card's thread, which then
+    // followed the card to its end.
+    const [card, reply] = [...h.notifier.cards.entries()];
+    expect(reply?.[1].threadTs).toBe(card?.[0]);
+    const replyTexts = reply?.[1].versions.map((v) => v.text) ?? [];
+    expect(replyTexts[0]).toBe('deploy #1 awaiting_approval');
+    expect(replyTexts).toContain('deploy #1 approved');
+    expect(replyTexts.at(-1)).toBe('deploy #1 succeeded');
+  });
+
+  it('shows the Approve buttons at once when Slack takes the card update, with no reply in the thread', async () => {
+    const h = await deployHarness();
+    started(await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }));
+    await h.settle();
+    expect(h.notifier.cards.size).toBe(1);
+    expect(h.notifier.last().text).toBe('deploy #1 awaiting_approval');
   });
 
   it('tells the requester when the card cannot be posted, and releases the lock', async () => {

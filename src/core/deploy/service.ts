@@ -86,6 +86,8 @@ const OWNERSHIP_LEASE_MS = 45_000;
 /** How often deployments whose owner went away are looked for. */
 const OWNERSHIP_SWEEP_MS = 15_000;
 const MAX_BACKOFF_MS = 32_000;
+/** How long an approval request waits for Slack to take the card update before it is also posted in the thread. */
+const APPROVAL_CARD_WAIT_MS = 3000;
 
 export const newDeploymentId = (): string => `dep_${randomBytes(10).toString('hex')}`;
 
@@ -211,7 +213,7 @@ export class DeploymentService {
         this.#armExpiry(moved, expiresAt);
         // Nobody works on a request that waits: whichever replica receives the approval takes it on.
         await this.#disown(moved.id);
-        await this.#show(moved);
+        await this.#askForApproval(moved);
         return;
       }
       const approved = await this.#transition(
@@ -1186,6 +1188,39 @@ export class DeploymentService {
   }
 
   /**
+   * Shows the Approve buttons: an urgent card update, and when Slack has not taken it within a few seconds (a storm
+   * of 429s pauses every chat.update), the same card as a reply in the card's thread, since posts never wait
+   * behind card updates. Either message's buttons work; the reply then follows the card (#show).
+   */
+  async #askForApproval(deployment: DeploymentRecord): Promise<void> {
+    const { notifier, store, clock, logger } = this.#deps;
+    let written = false;
+    try {
+      const latest = (await store.getDeployment(deployment.id)) ?? deployment;
+      if (!latest.channel || !latest.messageTs) return;
+      const ref: MessageRef = { channel: latest.channel, ts: latest.messageTs };
+      const update = notifier.updateNow(ref, this.#deps.render(this.#view(latest), clock.now())).then(
+        () => {
+          written = true;
+        },
+        (err: unknown) => logger.error({ err, deployment: deployment.id }, 'could not update the deployment card'),
+      );
+      await Promise.race([update, clock.sleep(APPROVAL_CARD_WAIT_MS)]);
+      if (written) return;
+      const current = await store.getDeployment(deployment.id);
+      if (current?.state !== 'awaiting_approval') return; // decided meanwhile
+      const reply = await notifier.post(ref.channel, this.#deps.render(this.#view(current), clock.now()), ref.ts);
+      await store.updateDeployment(deployment.id, { facts: { approvalReplyTs: reply.ts } }, clock.now());
+      logger.info(
+        { deployment: deployment.id },
+        'Slack is slow to update the card: approval request posted in its thread',
+      );
+    } catch (e) {
+      logger.error({ err: e, deployment: deployment.id }, 'could not show the approval request');
+    }
+  }
+
+  /**
    * Re-renders the card from the latest stored record plus live progress and hands it to the notifier, without
    * waiting for Slack (DESIGN.md §3.1: the pipeline advances on the store alone; the notifier coalesces and
    * re-sends until Slack accepts). Resolves once the content is queued, so cards are queued in pipeline order.
@@ -1200,10 +1235,16 @@ export class DeploymentService {
       const message = this.#deps.render(this.#view(latest), this.#deps.clock.now());
       // Final states and approval requests go before other cards' progress (an approver is waiting for buttons).
       const urgent = final || isTerminal(latest.state) || latest.state === 'awaiting_approval';
-      const written = urgent ? notifier.updateNow(ref, message) : notifier.update(ref, message);
-      written.catch((err: unknown) =>
-        logger.error({ err, deployment: deployment.id }, 'could not update the deployment card'),
-      );
+      const refs = [ref];
+      // The approval request posted in the thread (#askForApproval) shows the same state, so no stale buttons stay.
+      const replyTs = latest.facts.approvalReplyTs;
+      if (typeof replyTs === 'string') refs.push({ channel: latest.channel, ts: replyTs });
+      for (const r of refs) {
+        const written = urgent ? notifier.updateNow(r, message) : notifier.update(r, message);
+        written.catch((err: unknown) =>
+          logger.error({ err, deployment: deployment.id }, 'could not update the deployment card'),
+        );
+      }
     } catch (e) {
       logger.error({ err: e, deployment: deployment.id }, 'could not update the deployment card');
     }
