@@ -135,7 +135,14 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const backgroundClient = new WebClient(settings.slackBotToken, { ...clientOptions, logger: boltLogger });
   const notifier = new SlackNotifier({
     client: backgroundClient,
+    // Card updates without the client's retries: the notifier retries them, and must see every timeout.
+    updateClient: new WebClient(settings.slackBotToken, {
+      ...clientOptions,
+      retryConfig: { retries: 0 },
+      logger: boltLogger,
+    }),
     clock,
+    ...(settings.cardLateLandingMs === undefined ? {} : { lateLandingMs: settings.cardLateLandingMs }),
     logger, // the notifier names itself (component: notifier); a second child would repeat the key
   });
   const directory = new SlackDirectory({ client: backgroundClient, clock });

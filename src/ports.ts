@@ -456,6 +456,16 @@ export interface EcsDeployer {
     change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
   ): Promise<{ deploymentId: string }>;
   /**
+   * The PRIMARY deployment of the service if it was created at or after `since` (less clock skew) and, when
+   * `taskDefinitionArn` is given, runs it: the deployment an UpdateService sent at `since` created, if ECS applied it.
+   */
+  findRollout(
+    target: EcsServiceRef,
+    sent: { since: Date; taskDefinitionArn?: string | undefined },
+  ): Promise<{ deploymentId: string } | undefined>;
+  /** DeregisterTaskDefinition: the revision becomes INACTIVE (tasks that run it keep running). */
+  deregisterRevision(target: EcsServiceRef, taskDefinitionArn: string): Promise<void>;
+  /**
    * Abort button: returns the service to `previousTaskDefinitionArn` while the rollout `deploymentId` (the
    * "ecs-svc/…" id UpdateService created) still runs. ECS's own StopServiceDeployment with stopType ROLLBACK where the
    * API offers it for this rollout, otherwise UpdateService to the previous revision; resolves with the method used.
@@ -490,7 +500,8 @@ export interface OutgoingMessage {
  * other calls, and never throw for a transient failure of an update (it is retried with the newest content).
  */
 export interface Notifier {
-  post(channel: string, message: OutgoingMessage): Promise<MessageRef>;
+  /** Posts at once (never behind card updates); with `threadTs`, as a reply in that message's thread. */
+  post(channel: string, message: OutgoingMessage, threadTs?: string): Promise<MessageRef>;
   /** Schedules an update; resolves when this content (or newer) has been written. */
   update(ref: MessageRef, message: OutgoingMessage): Promise<void>;
   /** Writes at once, skipping the throttle (final states). */

@@ -81,6 +81,7 @@ const envSchema = z
       .optional(),
     DOCKHAND_INSTANCE_ID: z.string().optional(),
     DOCKHAND_ROLLOUT_POLL_MS: integer(1, 3_600_000, 'a polling interval in milliseconds').default(4000),
+    DOCKHAND_CARD_LATE_LANDING_MS: integer(1, 3_600_000, 'a duration in milliseconds').optional(),
   })
   .transform((env) => ({
     slackBotToken: env.SLACK_BOT_TOKEN,
@@ -112,6 +113,8 @@ const envSchema = z
       env.AWS_SESSION_TOKEN,
       urlPassword(env.DOCKHAND_DATABASE_URL),
     ].filter((s): s is string => s !== undefined && s !== ''),
+    /** How long a timed-out card update may still land in Slack; then the newest content is re-sent (60 s). */
+    cardLateLandingMs: env.DOCKHAND_CARD_LATE_LANDING_MS,
   }));
 
 export type Settings = Readonly<z.output<typeof envSchema>>;

@@ -298,6 +298,7 @@ export class SlackEmulatorState {
   private readonly triggers = new Map<string, Trigger>();
   private readonly rateLimits = new Map<string, RateLimitRule>();
   private readonly latencies = new Map<string, number>();
+  private readonly slowCalls = new Map<string, { remaining: number; ms: number }>();
   private readonly faults = new Map<string, Fault>();
   private readonly views: Args[] = [];
   private readonly listeners = new Set<() => void>();
@@ -484,6 +485,14 @@ export class SlackEmulatorState {
     else this.latencies.delete(method);
   }
 
+  /**
+   * The next `calls` calls of `method` take `ms` before they are carried out and answered. A client that gives up
+   * sooner (its timeout) does not stop them: the call still lands, late, as on a slow Slack.
+   */
+  slowNext(method: string, ms: number, calls = 1): void {
+    this.slowCalls.set(method, { remaining: calls, ms });
+  }
+
   /** The next `calls` calls of `method` fail with `{ok:false, error}` (HTTP `status`, default 200). */
   failNext(method: string, error: string, opts: { calls?: number; status?: number } = {}): void {
     this.faults.set(method, { remaining: opts.calls ?? 1, error, status: opts.status ?? 200 });
@@ -642,6 +651,7 @@ export class SlackEmulatorState {
     this.triggers.clear();
     this.rateLimits.clear();
     this.latencies.clear();
+    this.slowCalls.clear();
     this.faults.clear();
     this.views.length = 0;
     if (opts.all) {
@@ -701,6 +711,12 @@ export class SlackEmulatorState {
   async invoke(method: string, rawArgs: Args, token: string | undefined): Promise<InvokeResult> {
     const args = normaliseArgs(rawArgs);
     const at = this.now();
+    const slow = this.slowCalls.get(method);
+    if (slow && slow.remaining > 0) {
+      slow.remaining -= 1;
+      if (slow.remaining === 0) this.slowCalls.delete(method);
+      await sleep(slow.ms);
+    }
     const latency = this.latencies.get(method) ?? this.latencies.get('*');
     if (latency) await sleep(latency);
 

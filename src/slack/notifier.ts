@@ -5,7 +5,11 @@
  * - across the app a token bucket (`perMinute`, `burst`) keeps chat.update (Slack's Tier 3) under ~40 a minute;
  * - a 429 pauses chat.update (that card and the bucket) for Retry-After, then the card's NEWEST content is sent;
  *   posts, ephemerals and uploads never queue behind updates;
- * - other transient failures are retried with backoff, then logged: an update never throws into the pipeline.
+ * - other transient failures are retried with backoff (doubling, at most `maxBackoffMs`) up to `retries` times, then
+ *   logged: an update never throws into the pipeline; the card's NEWEST content is what each retry sends;
+ * - a chat.update dockhand gave up on (timeout, dropped connection) may still be applied by Slack later, over newer
+ *   content: once `lateLandingMs` has passed since, the card's newest content is sent once more, so the card ends
+ *   showing the last state it was given (DESIGN.md §3.1).
  *
  * One scheduler loop decides what to send next (final states first, then the card waiting longest) and sleeps on
  * the injected Clock, so tests prove the throttle with a fake clock instead of waiting.
@@ -18,6 +22,11 @@ import type { Clock, MessageRef, Notifier, OutgoingMessage } from '../ports.ts';
 export interface SlackNotifierOptions {
   /** Built by the caller with `rejectRateLimitedCalls: true`, a timeout and bounded retries (src/app.ts). */
   client: WebClient;
+  /**
+   * chat.update goes through this client (default `client`). Build it without retries of its own: a retry inside
+   * the client hides a timed-out update that Slack may still apply late, and the notifier retries anyway.
+   */
+  updateClient?: WebClient;
   clock: Clock;
   logger: Logger;
   /** Per card: at least this long between two chat.update calls (default 2000). */
@@ -26,10 +35,17 @@ export interface SlackNotifierOptions {
   perMinute?: number;
   /** Across all cards: how many updates may go at once after a quiet spell (default 10). */
   burst?: number;
-  /** Transient failures of one update are retried this many times before it is logged and dropped (default 3). */
+  /** A card's newest content is re-sent this many times after transient failures before dockhand gives up (8). */
   retries?: number;
-  /** First backoff after a transient failure, doubled per attempt (default 1000). */
+  /** First backoff after a transient failure, doubled per attempt (default 1000)… */
   backoffMs?: number;
+  /** …up to this (default 30 000): with the defaults, dockhand keeps trying for about two minutes. */
+  maxBackoffMs?: number;
+  /**
+   * How long Slack may still apply a chat.update after dockhand gave up waiting for it (client timeout, dropped
+   * connection). After that long, the card's newest content is sent again (default 60 000).
+   */
+  lateLandingMs?: number;
   /** post/ephemeral/upload wait out a 429 themselves when Retry-After is at most this (default 30 000). */
   maxRetryAfterMs?: number;
   /** Cards remembered (for coalescing and skipping identical content) before the least recent idle ones go (500). */
@@ -46,6 +62,10 @@ interface Job {
   since: number;
   attempts: number;
   waiters: (() => void)[];
+  /** A re-send of content the card already accepted, after a late landing may have overwritten it. */
+  resend?: boolean;
+  /** Not before this time (a re-send waits for late landings). */
+  notBefore?: number;
 }
 
 interface CardQueue {
@@ -56,6 +76,12 @@ interface CardQueue {
   lastSentAt: number;
   /** Retry-After or backoff for this card. */
   notBefore: number;
+  /** What the card was last written with (re-sent after a late landing). */
+  lastMessage: OutgoingMessage | undefined;
+  /** Until then, an update dockhand gave up on may still land over newer content. */
+  doubtUntil: number;
+  /** Re-sends made for late landings since the card last took new content (bounded by `retries`). */
+  resends: number;
 }
 
 /** Slack's error codes that say "try again later"; anything else (message_not_found, invalid_blocks…) will not heal. */
@@ -78,6 +104,9 @@ const retryAfterMs = (err: unknown): number | undefined => {
   if (e.code !== 'slack_webapi_rate_limited_error') return undefined;
   return typeof e.retryAfter === 'number' && e.retryAfter > 0 ? e.retryAfter * 1000 : 1000;
 };
+
+/** A failure after which Slack may still apply the request: it was sent, but no answer came back. */
+const isUnanswered = (err: unknown): boolean => shapeOf(err).code === 'slack_webapi_request_error';
 
 const isTransient = (err: unknown): boolean => {
   const e = shapeOf(err);
@@ -106,6 +135,7 @@ const cardKey = (ref: MessageRef): string => `${ref.channel}/${ref.ts}`;
 
 export class SlackNotifier implements Notifier {
   private readonly client: WebClient;
+  private readonly updateClient: WebClient;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly minIntervalMs: number;
@@ -113,6 +143,8 @@ export class SlackNotifier implements Notifier {
   private readonly refillPerMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly lateLandingMs: number;
   private readonly maxRetryAfterMs: number;
   private readonly maxCards: number;
 
@@ -128,30 +160,40 @@ export class SlackNotifier implements Notifier {
 
   constructor(options: SlackNotifierOptions) {
     this.client = options.client;
+    this.updateClient = options.updateClient ?? options.client;
     this.clock = options.clock;
     this.logger = options.logger.child({ component: 'notifier' });
     this.minIntervalMs = options.minIntervalMs ?? 2000;
     const perMinute = options.perMinute ?? 40;
     this.burst = Math.max(1, options.burst ?? 10);
     this.refillPerMs = perMinute / 60_000;
-    this.retries = options.retries ?? 3;
+    this.retries = options.retries ?? 8;
     this.backoffMs = options.backoffMs ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.lateLandingMs = options.lateLandingMs ?? 60_000;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
     this.maxCards = options.maxCards ?? 500;
     this.tokens = this.burst;
     this.tokensAt = this.now();
   }
 
-  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
+  async post(channel: string, message: OutgoingMessage, threadTs?: string): Promise<MessageRef> {
     const res = await this.direct(`post to ${channel}`, () =>
-      this.client.chat.postMessage({ channel, text: message.text, blocks: blocksOf(message) }),
+      this.client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: blocksOf(message),
+        ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+      }),
     );
     if (!res.channel || !res.ts) {
       throw new DockhandError('slack', `post to ${channel}: Slack answered without a channel or ts`);
     }
     const ref = { channel: res.channel, ts: res.ts };
     // What we posted is what the card shows: an update with the same content is skipped.
-    this.card(ref).lastBody = JSON.stringify({ text: message.text, blocks: message.blocks });
+    const card = this.card(ref);
+    card.lastBody = JSON.stringify({ text: message.text, blocks: message.blocks });
+    card.lastMessage = message;
     return ref;
   }
 
@@ -224,7 +266,17 @@ export class SlackNotifier implements Notifier {
     if (card) {
       this.cards.delete(key); // re-insert: the map's order is least recently used first
     } else {
-      card = { ref, next: undefined, inFlight: false, lastBody: undefined, lastSentAt: -Infinity, notBefore: 0 };
+      card = {
+        ref,
+        next: undefined,
+        inFlight: false,
+        lastBody: undefined,
+        lastSentAt: -Infinity,
+        notBefore: 0,
+        lastMessage: undefined,
+        doubtUntil: -Infinity,
+        resends: 0,
+      };
     }
     this.cards.set(key, card);
     if (this.cards.size > this.maxCards) {
@@ -240,7 +292,15 @@ export class SlackNotifier implements Notifier {
     const body = JSON.stringify({ text: message.text, blocks: message.blocks });
     const card = this.card(ref);
     return new Promise<void>((resolve) => {
-      if (card.next) {
+      if (card.next?.resend) {
+        // A planned re-send of what the card already holds: same content is already written; new content goes
+        // now, as a normal update, and is itself re-sent after the late landings it may race with.
+        if (body === card.next.body) {
+          resolve();
+          return;
+        }
+        card.next = { message, body, urgent, since: this.now(), attempts: 0, waiters: [resolve] };
+      } else if (card.next) {
         // Coalesce: the newest content replaces what was waiting; everyone waiting is answered by it.
         card.next.message = message;
         card.next.body = body;
@@ -289,7 +349,7 @@ export class SlackNotifier implements Notifier {
 
   private readyAt(card: CardQueue, job: Job): number {
     const interval = job.urgent ? -Infinity : card.lastSentAt + this.minIntervalMs;
-    return Math.max(card.notBefore, this.globalNotBefore, interval);
+    return Math.max(card.notBefore, this.globalNotBefore, interval, job.notBefore ?? -Infinity);
   }
 
   private async run(): Promise<void> {
@@ -299,7 +359,7 @@ export class SlackNotifier implements Notifier {
       const waiting: { card: CardQueue; job: Job }[] = [];
       for (const card of this.cards.values()) {
         if (!card.next || card.inFlight) continue;
-        if (card.next.body === card.lastBody) {
+        if (card.next.body === card.lastBody && !card.next.resend) {
           this.settle(card.next); // identical to what the card shows: nothing to send
           card.next = undefined;
         } else {
@@ -348,14 +408,17 @@ export class SlackNotifier implements Notifier {
     card.lastSentAt = now;
     this.inFlight += 1;
     try {
-      await this.client.chat.update({
+      await this.updateClient.chat.update({
         channel: card.ref.channel,
         ts: card.ref.ts,
         text: job.message.text,
         blocks: blocksOf(job.message),
       });
       card.lastBody = job.body;
+      card.lastMessage = job.message;
+      if (!job.resend) card.resends = 0;
       this.settle(job);
+      this.resendAfterLateLandings(card);
     } catch (err) {
       this.failed(card, job, err);
     } finally {
@@ -377,8 +440,9 @@ export class SlackNotifier implements Notifier {
       this.requeue(card, job);
       return;
     }
+    if (isUnanswered(err)) card.doubtUntil = Math.max(card.doubtUntil, at + this.lateLandingMs);
     if (isTransient(err) && job.attempts < this.retries) {
-      const backoff = this.backoffMs * 2 ** job.attempts;
+      const backoff = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** job.attempts);
       job.attempts += 1;
       card.notBefore = at + backoff;
       this.logger.warn(
@@ -389,10 +453,44 @@ export class SlackNotifier implements Notifier {
       return;
     }
     this.logger.error(
-      { ...log, err, error: describeError(err) },
-      'chat.update failed: the card keeps its previous content until the next update',
+      { ...log, err, error: describeError(err), attempts: job.attempts + 1 },
+      'chat.update failed: giving up; the card keeps its previous content until the next update',
     );
     this.settle(job);
+    if (!card.next) card.doubtUntil = -Infinity; // nothing newer to protect: no re-send
+  }
+
+  /**
+   * After a write, while an update dockhand gave up on may still land over it: plan one more write of the same
+   * content once that can no longer happen (bounded: `retries` re-sends until the card takes new content).
+   */
+  private resendAfterLateLandings(card: CardQueue): void {
+    const now = this.now();
+    if (card.doubtUntil === -Infinity || card.next || !card.lastMessage || card.lastBody === undefined) return;
+    if (card.resends >= this.retries) {
+      this.logger.error(
+        { channel: card.ref.channel, ts: card.ref.ts, resends: card.resends },
+        'chat.update: giving up re-sending a card after late landings; it may show an older state',
+      );
+      card.doubtUntil = -Infinity;
+      return;
+    }
+    if (card.lastSentAt >= card.doubtUntil) {
+      // Sent after every late landing could have happened: the card shows this content.
+      card.doubtUntil = -Infinity;
+      return;
+    }
+    card.resends += 1;
+    card.next = {
+      message: card.lastMessage,
+      body: card.lastBody,
+      urgent: true,
+      since: now,
+      attempts: 0,
+      waiters: [],
+      resend: true,
+      notBefore: card.doubtUntil,
+    };
   }
 
   /** Puts a failed job back unless newer content is waiting, which then answers both. */

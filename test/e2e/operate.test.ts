@@ -120,7 +120,14 @@ describe('dockhand as a process: operating a service (scale, rollback, logs, loc
 
   it('scales api to 4 in production after approval: one UpdateService with desiredCount 4, the card follows to 4/4', async () => {
     await command('/scale', 'api 4 in production');
+    // The rollout holds still until the card has shown it in progress: cards follow the store at their own pace
+    // (one update per 2 s), so a rollout faster than that may go straight to its final card.
+    aws.autoStep = 'manual';
     await approve('Scale api → production to 4');
+    await card(
+      (m) => m.text.startsWith('Scale api → production to 4') && /rolling out · [0-3]\/4 running/.test(m.text),
+    );
+    aws.autoStep = 'onDescribe';
     const done = await card((m) => m.text.startsWith('Scale api → production to 4') && m.text.includes('succeeded'));
     expect(JSON.stringify(done.blocks)).toContain('Scaled');
     const updates = updatesOf('api');

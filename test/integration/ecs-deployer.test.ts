@@ -111,6 +111,37 @@ describe('AwsEcsDeployer against the fake AWS endpoint', () => {
     ]);
   });
 
+  it('finds the deployment an interrupted UpdateService created, only when ECS runs that revision', async () => {
+    const registered = await deployer.registerImage(target, 'registry.example/api:2');
+    const sent = new Date();
+    // Nothing applied yet: the PRIMARY deployment is the seeded one, on revision 1.
+    await expect(
+      deployer.findRollout(target, { since: sent, taskDefinitionArn: registered.taskDefinitionArn }),
+    ).resolves.toBeUndefined();
+    const { deploymentId } = await deployer.updateService(target, { taskDefinitionArn: registered.taskDefinitionArn });
+    await expect(
+      deployer.findRollout(target, { since: sent, taskDefinitionArn: registered.taskDefinitionArn }),
+    ).resolves.toEqual({ deploymentId });
+    await expect(
+      deployer.findRollout(target, { since: sent, taskDefinitionArn: registered.previousTaskDefinitionArn }),
+    ).resolves.toBeUndefined();
+    // A deployment created well before the UpdateService was sent is not its.
+    await expect(deployer.findRollout(target, { since: new Date(Date.now() + 3_600_000) })).resolves.toBeUndefined();
+  });
+
+  it('deregisters a revision: it leaves the ACTIVE list; a bad revision is an AwsError naming it', async () => {
+    const registered = await deployer.registerImage(target, 'registry.example/api:2');
+    await deployer.deregisterRevision(target, registered.taskDefinitionArn);
+    expect(fake.taskDefinitions.get('api')?.[1]?.status).toBe('INACTIVE');
+    await expect(deployer.listRevisions(target, 'api', 5)).resolves.toEqual([
+      { arn: registered.previousTaskDefinitionArn, revision: 1 },
+    ]);
+    expect(fake.requestsFor('ECS.DeregisterTaskDefinition')[0]?.input).toEqual({
+      taskDefinition: registered.taskDefinitionArn,
+    });
+    await expect(deployer.deregisterRevision(target, 'api:9')).rejects.toThrow(/deregister api:9 of .*api/);
+  });
+
   it('reports a circuit-breaker failure as failed, with the stopped tasks grouped by reason', async () => {
     fake.failNextRollout('prod', 'api', { stoppedReason: 'Essential container in task exited', exitCode: 3 });
     const registered = await deployer.registerImage(target, 'registry.example/api:broken');

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type FetchFunction, WebClient } from '@slack/web-api';
+import { type FetchFunction, LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/adapters/system-clock.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -80,6 +80,8 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
   let inFlight = 0;
   /** chat.update requests as the client sent them, stamped with the fake clock. */
   let updates: { at: number; body: string }[] = [];
+  /** chat.update requests that get no answer (as after a client timeout): counted down per request. */
+  let unanswered = 0;
   const logLines: string[] = [];
 
   /** Counts requests on the wire and stamps chat.update with fake time, so the test knows when the notifier is idle. */
@@ -87,6 +89,10 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
     inFlight += 1;
     if (String(url).endsWith('chat.update')) updates.push({ at: clock.elapsed(START), body: String(init?.body) });
     try {
+      if (String(url).endsWith('chat.update') && unanswered > 0) {
+        unanswered -= 1;
+        throw new Error('The operation was aborted due to timeout');
+      }
       return await fetch(url, init);
     } finally {
       inFlight -= 1;
@@ -139,6 +145,7 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
   afterEach(() => {
     slack.state.reset();
     updates = [];
+    unanswered = 0;
     logLines.length = 0;
   });
   afterAll(() => slack.close());
@@ -236,6 +243,55 @@ describe('SlackNotifier with a fake clock (the throttle, without waiting)', () =
     expect(error).toMatchObject({ error: 'internal_error', channel: ref.channel, ts: ref.ts });
   });
 
+  it('re-sends the newest content for about two minutes by default, backing off up to 30 s, then gives up', async () => {
+    clock = new FakeClock(START);
+    const n = notifier();
+    const ref = await postCard(n);
+    slack.state.failNext('chat.update', 'service_unavailable', { calls: 50 });
+    const first = n.update(ref, card('registering'));
+    await quiet(() => false);
+    const newest = n.updateNow(ref, card('succeeded'));
+    await drive(Promise.all([first, newest]));
+
+    // 'registering' fails at 0; 'succeeded' replaces it and gets the whole bound: 1 + 8 tries, backoff capped at 30 s.
+    expect(updates.map((u) => u.at)).toEqual([0, 1000, 2000, 4000, 8000, 16000, 32000, 62000, 92000, 122000]);
+    expect(
+      slack.state
+        .calls('chat.update')
+        .slice(1)
+        .every((c) => c.args.text === 'api rolling out: succeeded'),
+    ).toBe(true);
+    const errors = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toContain('giving up');
+  });
+
+  it('writes the newest content once more when an unanswered update could have landed; new content goes at once', async () => {
+    clock = new FakeClock(START);
+    const n = notifier({ lateLandingMs: 60_000 });
+    const ref = await postCard(n);
+    unanswered = 1;
+    const first = n.update(ref, card('registering'));
+    await quiet(() => false); // unanswered at 0: Slack may still apply it until 60 000
+    const final = n.updateNow(ref, card('succeeded'));
+    await drive(Promise.all([first, final]));
+    clock.tick(4000);
+    await drive(n.update(ref, card('rolled back')));
+    await drive(n.flush());
+
+    const sent = updates.map((u) => [
+      u.at,
+      /(registering|succeeded|rolled back)/.exec(decodeURIComponent(u.body))?.[0],
+    ]);
+    expect(sent).toEqual([
+      [0, 'registering'], // no answer
+      [1000, 'succeeded'], // the retry, with the newest content
+      [5000, 'rolled back'], // new content does not wait for the late-landing window
+      [60000, 'rolled back'], // written again once the unanswered update can no longer land
+    ]);
+    expect(slack.state.message(ref.channel, ref.ts)?.text).toBe('api rolling out: rolled back');
+  });
+
   it('does not retry an update Slack will never accept', async () => {
     clock = new FakeClock(START);
     const n = notifier();
@@ -330,5 +386,62 @@ describe('SlackNotifier against the Slack emulator in real time', () => {
       message: 'post to #private: not_in_channel',
       hint: expect.stringContaining('/invite'),
     });
+  });
+});
+
+describe('SlackNotifier when chat.update outlives the client timeout (real time, bounded)', () => {
+  let slack: FakeSlack;
+  let n: SlackNotifier;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    slack = await startTestSlack();
+    const client = new WebClient(TEST_BOT_TOKEN, {
+      slackApiUrl: slack.apiUrl,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+      timeout: 300,
+      logLevel: LogLevel.ERROR,
+    });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
+    n = new SlackNotifier({
+      client,
+      clock: systemClock,
+      logger: createLogger('debug', sink),
+      backoffMs: 100,
+      lateLandingMs: 2500,
+    });
+  });
+  afterEach(() => {
+    slack.state.reset();
+    logLines.length = 0;
+  });
+  afterAll(() => slack.close());
+
+  it('ends with the newest content although an update it gave up on lands after it', async () => {
+    const ref = await n.post('#deploys', card('requested'));
+    // Slack is slow for the first update: dockhand gives up after 300 ms, Slack applies it 2 s later anyway.
+    slack.state.slowNext('chat.update', 2000, 1);
+    void n.update(ref, card('registering the task definition'));
+    await until(() => logLines.some((l) => l.includes('chat.update failed')), 'dockhand to give up on it');
+    await n.updateNow(ref, card('succeeded'));
+    expect(slack.state.message(ref.channel, ref.ts)?.text).toBe('api rolling out: succeeded');
+
+    // The late landing of the stale update: without a re-send it would be the card's last word.
+    await slack.state.waitFor(
+      (s) => s.calls('chat.update').find((c) => c.args.text === 'api rolling out: registering the task definition'),
+      5000,
+      'the stale update to land',
+    );
+    await n.flush();
+    expect(slack.state.message(ref.channel, ref.ts)?.text).toBe('api rolling out: succeeded');
+    const texts = slack.state.calls('chat.update').map((c) => c.args.text);
+    expect(texts.at(-1)).toBe('api rolling out: succeeded');
+    expect(texts.length).toBeLessThanOrEqual(4); // bounded: the newest, then one re-send after the late landing
   });
 });

@@ -48,19 +48,28 @@ export class FakeClock implements Clock {
 }
 
 export class RecordingNotifier implements Notifier {
-  readonly cards = new Map<string, { channel: string; versions: (OutgoingMessage & { view?: DeploymentView })[] }>();
+  readonly cards = new Map<
+    string,
+    { channel: string; threadTs?: string | undefined; versions: (OutgoingMessage & { view?: DeploymentView })[] }
+  >();
   readonly ephemerals: { channel: string; user: string; text: string }[] = [];
+  /** Slack that never answers chat.update: updates are recorded, their promises never settle. */
+  stall = false;
+  /** Contents sent with updateNow (final states, approval requests), in order. */
+  readonly urgent: string[] = [];
   #ts = 1000;
-  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
+  async post(channel: string, message: OutgoingMessage, threadTs?: string): Promise<MessageRef> {
     const ts = `1700000000.${String(this.#ts++).padStart(6, '0')}`;
-    this.cards.set(ts, { channel, versions: [message] });
+    this.cards.set(ts, { channel, threadTs, versions: [message] });
     return { channel: 'C0DEPLOYS', ts };
   }
-  async update(ref: MessageRef, message: OutgoingMessage): Promise<void> {
+  update(ref: MessageRef, message: OutgoingMessage): Promise<void> {
     this.cards.get(ref.ts)?.versions.push(message);
+    return this.stall ? new Promise<void>(() => {}) : Promise.resolve();
   }
-  async updateNow(ref: MessageRef, message: OutgoingMessage): Promise<void> {
-    this.cards.get(ref.ts)?.versions.push(message);
+  updateNow(ref: MessageRef, message: OutgoingMessage): Promise<void> {
+    this.urgent.push(message.text);
+    return this.update(ref, message);
   }
   async ephemeral(channel: string, user: string, message: OutgoingMessage): Promise<void> {
     this.ephemerals.push({ channel, user, text: message.text });
@@ -140,9 +149,16 @@ export class FakeEcs implements EcsDeployer {
   readonly registered: string[] = [];
   readonly updates: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number }[] = [];
   readonly aborts: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string }[] = [];
+  readonly deregistered: string[] = [];
   revision = 42;
   script: RolloutProgress[] = FakeEcs.succeeding();
   polls = 0;
+  /** Errors the next UpdateService calls throw (after the SDK's retries), in order. */
+  updateErrors: unknown[] = [];
+  /** UpdateService never answers (the process is killed while it is in flight). */
+  hangUpdates = false;
+  /** What ECS rolls out now: the deployment the last applied UpdateService created (set by updateService). */
+  primary: { deploymentId: string; taskDefinitionArn: string } | undefined;
 
   static succeeding(): RolloutProgress[] {
     return [
@@ -223,7 +239,22 @@ export class FakeEcs implements EcsDeployer {
     change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
   ) {
     this.updates.push(change);
-    return { deploymentId: `ecs-svc/${this.updates.length + 1}` };
+    if (this.hangUpdates) return new Promise<never>(() => {});
+    const error = this.updateErrors.shift();
+    if (error) throw error;
+    const deploymentId = `ecs-svc/${this.updates.length + 1}`;
+    this.primary = { deploymentId, taskDefinitionArn: change.taskDefinitionArn ?? this.#arn(this.revision) };
+    return { deploymentId };
+  }
+  /** The primary deployment if it runs `taskDefinitionArn` (this fake has no clock: `since` is not checked). */
+  async findRollout(_target: unknown, sent: { since: Date; taskDefinitionArn?: string | undefined }) {
+    const primary = this.primary;
+    if (!primary || (sent.taskDefinitionArn !== undefined && primary.taskDefinitionArn !== sent.taskDefinitionArn))
+      return undefined;
+    return { deploymentId: primary.deploymentId };
+  }
+  async deregisterRevision(_target: unknown, taskDefinitionArn: string) {
+    this.deregistered.push(taskDefinitionArn);
   }
   async abort(
     _target: unknown,

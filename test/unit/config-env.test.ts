@@ -57,6 +57,7 @@ describe('readEnv', () => {
       DOCKER_HOST: 'unix:///var/run/docker.sock',
       DOCKHAND_INSTANCE_ID: 'replica-a',
       DOCKHAND_ROLLOUT_POLL_MS: '50',
+      DOCKHAND_CARD_LATE_LANDING_MS: '1500',
     });
 
     expect(settings).toMatchObject({
@@ -70,6 +71,7 @@ describe('readEnv', () => {
       dockerHost: 'unix:///var/run/docker.sock',
       instanceId: 'replica-a',
       rolloutPollMs: 50,
+      cardLateLandingMs: 1500,
     });
   });
 

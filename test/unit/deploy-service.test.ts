@@ -209,6 +209,44 @@ describe('failures', () => {
     expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
   });
 
+  it('deregisters the revision it registered when UpdateService keeps failing', async () => {
+    const ecs = new FakeEcs();
+    const denied = Object.assign(new Error('User is not authorized to perform: ecs:UpdateService'), {
+      name: 'AccessDeniedException',
+    });
+    ecs.updateErrors = [new AwsError('update service api in cluster staging', denied)];
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const failed = await h.store.getDeployment(deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('AccessDeniedException');
+    expect(failed?.reason).toContain('api:43 was deregistered');
+    expect(ecs.deregistered).toEqual(['arn:aws:ecs:us-east-1:123456789012:task-definition/api:43']);
+    expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
+  });
+
+  it('follows the rollout when a failed UpdateService was applied after all, and deregisters nothing', async () => {
+    const ecs = new FakeEcs();
+    const timeout = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    ecs.updateErrors = [new AwsError('update service api in cluster staging', timeout)];
+    ecs.primary = {
+      deploymentId: 'ecs-svc/9',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+    };
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await h.settle();
+    const current = await h.store.getDeployment(deployment.id);
+    expect(current?.state).toBe('succeeded');
+    expect(current?.facts.ecsDeploymentId).toBe('ecs-svc/9');
+    expect(ecs.deregistered).toEqual([]);
+  });
+
   it('a failed rollout offers a rollback that redeploys the previous revision without registering anything', async () => {
     const ecs = new FakeEcs();
     ecs.script = FakeEcs.failing();
@@ -387,6 +425,62 @@ describe('restart recovery', () => {
   });
 });
 
+describe('restart recovery after an interrupted UpdateService', () => {
+  /** A deploy to staging whose process dies while UpdateService is in flight (registered: api:43). */
+  const interruptedDeploy = async () => {
+    const first = await deployHarness({ ecs: Object.assign(new FakeEcs(), { hangUpdates: true }) });
+    const deployment = started(
+      await first.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    await Promise.race([first.settle(), new Promise((r) => setTimeout(r, 300))]);
+    first.service.stop();
+    const record = await first.store.getDeployment(deployment.id);
+    expect(record?.state).toBe('rolling_out');
+    expect(record?.facts.ecsDeploymentId).toBeUndefined();
+    return { store: first.store, id: deployment.id };
+  };
+
+  it('resumes following the rollout when the service runs this deployment’s revision', async () => {
+    const { store, id } = await interruptedDeploy();
+    const ecs = new FakeEcs();
+    ecs.primary = {
+      deploymentId: 'ecs-svc/7',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+    };
+    const second = await deployHarness({ store, ecs });
+    await second.service.resume();
+    await second.settle();
+    const resumed = await store.getDeployment(id);
+    expect(resumed?.state).toBe('succeeded');
+    expect(resumed?.facts.ecsDeploymentId).toBe('ecs-svc/7');
+    expect(ecs.deregistered).toEqual([]);
+    expect(ecs.polls).toBeGreaterThan(0);
+    expect(ecs.updates).toEqual([]); // nothing sent twice
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+
+  it('fails with a clear reason when ECS did not apply it', async () => {
+    const { store, id } = await interruptedDeploy();
+    const ecs = new FakeEcs();
+    ecs.primary = {
+      deploymentId: 'ecs-svc/1',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:42',
+    };
+    const second = await deployHarness({ store, ecs });
+    await second.service.resume();
+    await second.settle();
+    const failed = await store.getDeployment(id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('ECS did not start rolling it out');
+    expect(failed?.reason).toContain('nothing was rolled out');
+    expect(failed?.reason).toContain('The unused revision api:43 was deregistered.');
+    expect(ecs.deregistered).toEqual(['arn:aws:ecs:us-east-1:123456789012:task-definition/api:43']);
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+});
+
 describe('card failures never strand a deployment', () => {
   it('runs the pipeline and releases the lock when the card cannot be rendered right after the approval', async () => {
     const h = await deployHarness();
@@ -426,6 +520,40 @@ describe('card failures never strand a deployment', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('advances from approval to success on the store alone while Slack never answers a card update', async () => {
+    const h = await deployHarness();
+    h.notifier.stall = true;
+    const deployment = started(
+      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    );
+    const settled = (ms: number) => Promise.race([h.settle(), new Promise((r) => setTimeout(r, ms))]);
+    await settled(1000);
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
+    await Promise.race([h.service.approve(deployment.id, 'U0BOB'), new Promise((r) => setTimeout(r, 1000))]);
+    await settled(1000);
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(h.ecs.updates).toHaveLength(1);
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+    // The card was still given every state to show; the approval request and the end jump the queue.
+    expect(h.notifier.urgent).toEqual(['deploy #1 awaiting_approval', 'deploy #1 succeeded', 'deploy #1 succeeded']);
+    // Slack did not take the approval request in time: it was also posted in the card's thread, which then
+    // followed the card to its end.
+    const [card, reply] = [...h.notifier.cards.entries()];
+    expect(reply?.[1].threadTs).toBe(card?.[0]);
+    const replyTexts = reply?.[1].versions.map((v) => v.text) ?? [];
+    expect(replyTexts[0]).toBe('deploy #1 awaiting_approval');
+    expect(replyTexts).toContain('deploy #1 approved');
+    expect(replyTexts.at(-1)).toBe('deploy #1 succeeded');
+  });
+
+  it('shows the Approve buttons at once when Slack takes the card update, with no reply in the thread', async () => {
+    const h = await deployHarness();
+    started(await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }));
+    await h.settle();
+    expect(h.notifier.cards.size).toBe(1);
+    expect(h.notifier.last().text).toBe('deploy #1 awaiting_approval');
   });
 
   it('tells the requester when the card cannot be posted, and releases the lock', async () => {

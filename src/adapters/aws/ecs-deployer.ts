@@ -19,6 +19,7 @@
 import {
   type ContainerDefinition,
   type Deployment,
+  DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
   type DescribeServicesCommandOutput,
   DescribeTaskDefinitionCommand,
@@ -210,6 +211,27 @@ export class AwsEcsDeployer implements EcsDeployer {
     }
     this.#rememberDeployments(service?.deployments ?? []);
     return { deploymentId: primary.id };
+  }
+
+  async findRollout(
+    target: EcsServiceRef,
+    sent: { since: Date; taskDefinitionArn?: string | undefined },
+  ): Promise<{ deploymentId: string } | undefined> {
+    const service = await this.#describeService(target);
+    const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
+    if (!primary?.id || !primary.createdAt) return undefined;
+    if (primary.createdAt.getTime() < sent.since.getTime() - CREATED_AT_SKEW_MS) return undefined;
+    if (sent.taskDefinitionArn !== undefined && primary.taskDefinition !== sent.taskDefinitionArn) return undefined;
+    this.#rememberDeployments(service.deployments ?? []);
+    return { deploymentId: primary.id };
+  }
+
+  async deregisterRevision(target: EcsServiceRef, taskDefinitionArn: string): Promise<void> {
+    try {
+      await this.#ecs(target).send(new DeregisterTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
+    } catch (error) {
+      throw new AwsError(`deregister ${revisionOf(taskDefinitionArn)} of ${where(target)}`, error);
+    }
   }
 
   async abort(

@@ -87,6 +87,8 @@ const OWNERSHIP_LEASE_MS = 45_000;
 /** How often deployments whose owner went away are looked for. */
 const OWNERSHIP_SWEEP_MS = 15_000;
 const MAX_BACKOFF_MS = 32_000;
+/** How long an approval request waits for Slack to take the card update before it is also posted in the thread. */
+const APPROVAL_CARD_WAIT_MS = 3000;
 
 export const newDeploymentId = (): string => `dep_${randomBytes(10).toString('hex')}`;
 
@@ -212,7 +214,7 @@ export class DeploymentService {
         this.#armExpiry(moved, expiresAt);
         // Nobody works on a request that waits: whichever replica receives the approval takes it on.
         await this.#disown(moved.id);
-        await this.#show(moved);
+        await this.#askForApproval(moved);
         return;
       }
       const approved = await this.#transition(
@@ -500,17 +502,27 @@ export class DeploymentService {
           clock.now(),
         );
       }
-      const rolling = await this.#transition(deployment, ['approved', 'registering'], 'rolling_out', 'dockhand');
+      // When UpdateService was sent is stored first: a restart in the middle finds out whether ECS applied it.
+      const started = clock.now();
+      const rolling = await this.#transition(
+        deployment,
+        ['approved', 'registering'],
+        'rolling_out',
+        'dockhand',
+        undefined,
+        { updateServiceSentAt: started.toISOString() },
+      );
       if (!rolling) return;
       deployment = rolling;
-      const started = clock.now();
-      const { deploymentId } = await ecs.updateService(
+      const deploymentId = await this.#updateService(
+        deployment,
         ecsTarget,
         deployment.kind === 'scale'
           ? { desiredCount: deployment.request.desiredCount as number }
           : taskDefinitionArn
             ? { taskDefinitionArn }
             : { forceNewDeployment: true },
+        started,
       );
       deployment = await this.#deps.store.updateDeployment(
         deployment.id,
@@ -522,6 +534,62 @@ export class DeploymentService {
     } catch (e) {
       await this.#fail(deployment, e);
     }
+  }
+
+  /**
+   * UpdateService, resolving with the id of the ECS deployment it created. When it fails (after the SDK's retries)
+   * ECS may still have applied it (a timeout): then that deployment is followed. Otherwise a revision this
+   * deployment registered is deregistered, since nothing will run it, and the error is thrown on.
+   */
+  async #updateService(
+    deployment: DeploymentRecord,
+    target: EcsDeployTarget,
+    change: { taskDefinitionArn?: string; forceNewDeployment?: boolean; desiredCount?: number },
+    sentAt: Date,
+  ): Promise<string> {
+    const { ecs, logger } = this.#deps;
+    try {
+      return (await ecs.updateService(target, change)).deploymentId;
+    } catch (e) {
+      if (change.desiredCount !== undefined) throw e;
+      const applied = await ecs
+        .findRollout(target, { since: sentAt, taskDefinitionArn: change.taskDefinitionArn })
+        .catch(() => 'unknown' as const);
+      if (applied !== undefined && applied !== 'unknown') {
+        logger.warn(
+          { deployment: deployment.id, err: e, ecsDeploymentId: applied.deploymentId },
+          'UpdateService failed, yet ECS applied it: following its rollout',
+        );
+        return applied.deploymentId;
+      }
+      if (applied === 'unknown') throw e;
+      const deregistered = await this.#deregisterUnused(deployment, target);
+      if (!deregistered) throw e;
+      const message = `${errorMessage(e)} ${deregistered}`;
+      throw e instanceof DockhandError
+        ? new DockhandError(e.code, message, { cause: e, hint: e.hint })
+        : new DockhandError('aws', message, { cause: e });
+    }
+  }
+
+  /**
+   * Deregisters the revision a deploy registered once ECS is known not to run it (its UpdateService failed, or was
+   * cut short by a restart): nothing will use it. Resolves with a sentence for the card, or undefined if nothing
+   * was deregistered (not a deploy, or DeregisterTaskDefinition failed: logged).
+   */
+  async #deregisterUnused(deployment: DeploymentRecord, target: EcsDeployTarget): Promise<string | undefined> {
+    const { ecs, logger } = this.#deps;
+    const arn = deployment.facts.taskDefinitionArn;
+    if (deployment.kind !== 'deploy' || typeof arn !== 'string') return undefined;
+    const revision = typeof deployment.facts.revision === 'string' ? deployment.facts.revision : arn;
+    try {
+      await ecs.deregisterRevision(target, arn);
+    } catch (err) {
+      logger.warn({ deployment: deployment.id, err }, 'could not deregister the unused task definition revision');
+      return undefined;
+    }
+    logger.info({ deployment: deployment.id, revision }, 'deregistered a task definition revision nothing runs');
+    return `The unused revision ${revision} was deregistered.`;
   }
 
   /**
@@ -978,15 +1046,23 @@ export class DeploymentService {
           continue;
         }
         if (this.#owned.has(deployment.id) || !(await this.#claim(deployment.id))) continue;
-        if (deployment.state === 'rolling_out' && typeof deployment.facts.ecsDeploymentId === 'string') {
+        const adopted = await this.#adoptInterruptedUpdate(deployment);
+        if (adopted) {
+          const resumed = adopted === true ? deployment : adopted;
           logger.info({ deployment: deployment.id }, 'resuming the watch of an interrupted rollout');
-          void this.#deps.track(this.#watch(deployment).catch((e: unknown) => this.#fail(deployment, e)));
+          void this.#deps.track(this.#watch(resumed).catch((e: unknown) => this.#fail(resumed, e)));
         } else {
           const doing = deployment.state.replace('_', ' ');
+          const deregistered =
+            adopted === false
+              ? await this.#deregisterUnused(deployment, this.#ecsTarget(this.#target(deployment)))
+              : undefined;
           const next =
-            deployment.state === 'rolling_out'
-              ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
-              : 'Nothing was rolled out; request it again.';
+            adopted === false
+              ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.${deregistered ? ` ${deregistered}` : ''}`
+              : deployment.state === 'rolling_out'
+                ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
+                : 'Nothing was rolled out; request it again.';
           await this.#fail(
             deployment,
             new DockhandError(
@@ -1004,6 +1080,41 @@ export class DeploymentService {
       const owner = await store.getDeployment(lock.owner);
       if (!owner || (isTerminal(owner.state) && owner.state !== 'aborted')) await store.releaseLock(lock, lock.owner);
     }
+  }
+
+  /**
+   * A rollout found on restart: true when its ECS deployment is known (watch it); when UpdateService was in flight
+   * (sent, no answer stored), the record completed with the ECS deployment if the service now runs this
+   * deployment's revision, or false when it does not; undefined when nobody can tell (not an ECS rollout, or AWS
+   * did not answer).
+   */
+  async #adoptInterruptedUpdate(deployment: DeploymentRecord): Promise<DeploymentRecord | boolean | undefined> {
+    if (deployment.state !== 'rolling_out') return undefined;
+    if (typeof deployment.facts.ecsDeploymentId === 'string') return true;
+    const sentAt = deployment.facts.updateServiceSentAt;
+    if (typeof sentAt !== 'string' || deployment.kind === 'scale') return undefined;
+    const target = this.#target(deployment);
+    if (hostTargetOf(target)) return undefined;
+    const { ecs, store, clock, logger } = this.#deps;
+    const taskDefinitionArn =
+      typeof deployment.facts.taskDefinitionArn === 'string' ? deployment.facts.taskDefinitionArn : undefined;
+    let found: { deploymentId: string } | undefined;
+    try {
+      found = await ecs.findRollout(this.#ecsTarget(target), { since: new Date(sentAt), taskDefinitionArn });
+    } catch (err) {
+      logger.warn({ err, deployment: deployment.id }, 'could not read what the service runs after a restart');
+      return undefined;
+    }
+    if (!found) return false;
+    logger.info(
+      { deployment: deployment.id, ecsDeploymentId: found.deploymentId },
+      'ECS applied the UpdateService that was in flight when dockhand stopped',
+    );
+    return store.updateDeployment(
+      deployment.id,
+      { facts: { ecsDeploymentId: found.deploymentId, rolloutStartedAt: sentAt } },
+      clock.now(),
+    );
   }
 
   /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
@@ -1079,19 +1190,65 @@ export class DeploymentService {
   }
 
   /**
-   * Re-renders the card from the latest stored record plus live progress. Never throws: the store already holds
-   * the state, so a card that cannot be read or rendered is logged and must not stop (or crash) the pipeline.
+   * Shows the Approve buttons: an urgent card update, and when Slack has not taken it within a few seconds (a storm
+   * of 429s pauses every chat.update), the same card as a reply in the card's thread, since posts never wait
+   * behind card updates. Either message's buttons work; the reply then follows the card (#show).
+   */
+  async #askForApproval(deployment: DeploymentRecord): Promise<void> {
+    const { notifier, store, clock, logger } = this.#deps;
+    let written = false;
+    try {
+      const latest = (await store.getDeployment(deployment.id)) ?? deployment;
+      if (!latest.channel || !latest.messageTs) return;
+      const ref: MessageRef = { channel: latest.channel, ts: latest.messageTs };
+      const update = notifier.updateNow(ref, this.#deps.render(this.#view(latest), clock.now())).then(
+        () => {
+          written = true;
+        },
+        (err: unknown) => logger.error({ err, deployment: deployment.id }, 'could not update the deployment card'),
+      );
+      await Promise.race([update, clock.sleep(APPROVAL_CARD_WAIT_MS)]);
+      if (written) return;
+      const current = await store.getDeployment(deployment.id);
+      if (current?.state !== 'awaiting_approval') return; // decided meanwhile
+      const reply = await notifier.post(ref.channel, this.#deps.render(this.#view(current), clock.now()), ref.ts);
+      await store.updateDeployment(deployment.id, { facts: { approvalReplyTs: reply.ts } }, clock.now());
+      logger.info(
+        { deployment: deployment.id },
+        'Slack is slow to update the card: approval request posted in its thread',
+      );
+    } catch (e) {
+      logger.error({ err: e, deployment: deployment.id }, 'could not show the approval request');
+    }
+  }
+
+  /**
+   * Re-renders the card from the latest stored record plus live progress and hands it to the notifier, without
+   * waiting for Slack (DESIGN.md §3.1: the pipeline advances on the store alone; the notifier coalesces and
+   * re-sends until Slack accepts). Resolves once the content is queued, so cards are queued in pipeline order.
+   * Never throws: a card that cannot be read or rendered is logged and must not stop (or crash) the pipeline.
    */
   async #show(deployment: DeploymentRecord, final = false): Promise<void> {
+    const { notifier, logger } = this.#deps;
     try {
       const latest = (await this.#deps.store.getDeployment(deployment.id)) ?? deployment;
       if (!latest.channel || !latest.messageTs) return;
       const ref: MessageRef = { channel: latest.channel, ts: latest.messageTs };
       const message = this.#deps.render(this.#view(latest), this.#deps.clock.now());
-      if (final || isTerminal(latest.state)) await this.#deps.notifier.updateNow(ref, message);
-      else await this.#deps.notifier.update(ref, message);
+      // Final states and approval requests go before other cards' progress (an approver is waiting for buttons).
+      const urgent = final || isTerminal(latest.state) || latest.state === 'awaiting_approval';
+      const refs = [ref];
+      // The approval request posted in the thread (#askForApproval) shows the same state, so no stale buttons stay.
+      const replyTs = latest.facts.approvalReplyTs;
+      if (typeof replyTs === 'string') refs.push({ channel: latest.channel, ts: replyTs });
+      for (const r of refs) {
+        const written = urgent ? notifier.updateNow(r, message) : notifier.update(r, message);
+        written.catch((err: unknown) =>
+          logger.error({ err, deployment: deployment.id }, 'could not update the deployment card'),
+        );
+      }
     } catch (e) {
-      this.#deps.logger.error({ err: e, deployment: deployment.id }, 'could not update the deployment card');
+      logger.error({ err: e, deployment: deployment.id }, 'could not update the deployment card');
     }
   }
 

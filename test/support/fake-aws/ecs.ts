@@ -300,6 +300,19 @@ function describeTaskDefinition(fake: FakeAws, input: JsonObject) {
   };
 }
 
+/** ECS: a revision (family:revision or ARN, never a bare family) becomes INACTIVE; running tasks are unaffected. */
+function deregisterTaskDefinition(fake: FakeAws, input: JsonObject) {
+  const ref = reqString(input, 'taskDefinition');
+  const spec = ref.startsWith('arn:') ? ref.slice(ref.indexOf('task-definition/') + 'task-definition/'.length) : ref;
+  if (!/:\d+$/.test(spec)) {
+    throw new AwsError('InvalidParameterException', 'A revision must be specified to deregister a task definition.');
+  }
+  const td = fake.taskDefinition(ref);
+  if (!td) throw new AwsError('ClientException', 'The specified task definition does not exist.');
+  td.status = 'INACTIVE';
+  return { taskDefinition: serializeTaskDefinition(td) };
+}
+
 function registerTaskDefinition(fake: FakeAws, input: JsonObject) {
   const td = fake.registerTaskDefinition(input);
   return { taskDefinition: serializeTaskDefinition(td), tags: Array.isArray(input.tags) ? input.tags : [] };
@@ -493,6 +506,7 @@ export const ecsHandlers: Record<string, Handler> = {
   StopTask: stopTask,
   DescribeTaskDefinition: describeTaskDefinition,
   RegisterTaskDefinition: registerTaskDefinition,
+  DeregisterTaskDefinition: deregisterTaskDefinition,
   ListTaskDefinitions: listTaskDefinitions,
   DescribeClusters: describeClusters,
   ListServiceDeployments: listServiceDeployments,

@@ -195,6 +195,7 @@ export class FakeAws {
   #faultPrng: Prng = createPrng(1);
   #faultConfig: FaultConfig | null = null;
   #failNext: Array<Required<Pick<FailNextFault, 'op' | 'count'>> & FailNextFault> = [];
+  #slowAnswers = new Map<string, { ms: number; calls: number }>();
   #counts = new Map<string, number>();
   #requests: RequestRecord[] = [];
   #server: Server | undefined;
@@ -287,6 +288,23 @@ export class FakeAws {
     this.#faultPrng = createPrng(config?.seed ?? 1);
     const failNext = config?.failNext === undefined ? [] : [config.failNext].flat();
     this.#failNext = failNext.map((f) => ({ ...f, count: f.count ?? 1 }));
+  }
+
+  /**
+   * The next `calls` calls of `key` (e.g. `ECS.UpdateService`) are carried out at once but answered only after `ms`:
+   * AWS applied the change, and the caller is left waiting (or is killed meanwhile).
+   */
+  slowNext(key: string, ms: number, calls = 1): void {
+    this.#slowAnswers.set(key, { ms, calls });
+  }
+
+  /** How long to hold the answer to this call of `key` (used by the HTTP server); 0 for most calls. */
+  answerDelay(key: string): number {
+    const slow = this.#slowAnswers.get(key);
+    if (!slow || slow.calls <= 0) return 0;
+    slow.calls -= 1;
+    if (slow.calls === 0) this.#slowAnswers.delete(key);
+    return slow.ms;
   }
 
   /**

@@ -82,6 +82,8 @@ async function handleJson(fake: FakeAws, req: IncomingMessage, res: ServerRespon
   }
   try {
     const out = fake.invoke(service, op, input);
+    const delay = fake.answerDelay(`${service}.${op}`);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     send(res, 200, 'application/x-amz-json-1.1', JSON.stringify(toWire(out ?? {})), {
       'x-amzn-requestid': fake.nextRequestId(),
     });
