@@ -16,6 +16,7 @@ import { systemClock } from '../../src/adapters/system-clock.ts';
 import { DockhandError, HostDeployError } from '../../src/errors.ts';
 import type { DockerHostTarget, HostPhase } from '../../src/ports.ts';
 import { describeWithDocker, makeBusyboxContext, randomTag } from '../support/docker.ts';
+import { startRequestLoop } from '../support/request-loop.ts';
 
 const START_SCRIPT = [
   '#!/bin/sh',
@@ -244,6 +245,52 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
     expect(left.map((c) => [c.Id, c.State, c.Names])).toEqual([[only?.Id, 'running', [`/${cut.container}`]]]);
     expect((await runtime.snapshot(cut)).containers.map((c) => c.name)).toEqual([cut.container]);
   }, 60_000);
+
+  it('gives an old container its name back when a deploy was cut off after it stepped aside', async () => {
+    const aside = target();
+    await runtime.deploy({ target: aside, image: built.v1, pull: false, deploymentId: 'dep_aside0103' });
+    // What a crash right after the old container was renamed aside leaves, once the new one is gone too.
+    const [only] = await serviceContainers(aside);
+    await docker.getContainer(only?.Id ?? '').rename({ name: `${aside.container}-old-aside104` });
+
+    await runtime
+      .deploy({
+        target: aside,
+        image: `${registry}/${repository}:nope-${run}`,
+        pull: true,
+        deploymentId: 'dep_aside105',
+      })
+      .catch(() => {});
+    const left = await serviceContainers(aside);
+    expect(left.map((c) => [c.Id, c.State, c.Names])).toEqual([[only?.Id, 'running', [`/${aside.container}`]]]);
+  }, 60_000);
+
+  it('answers every request to the stable name through a deploy, a scale up and down and a rollback', async () => {
+    const served = target();
+    await runtime.deploy({ target: served, image: built.v1, pull: false, deploymentId: 'dep_served201' });
+    const loop = await startRequestLoop(docker, {
+      network,
+      image: built.plain,
+      name: `${run}-loop`,
+      url: `http://${served.container}/`,
+    });
+    try {
+      await loop.waitForSuccesses(20);
+      await runtime.deploy({ target: served, image: built.v2, pull: false, deploymentId: 'dep_served202' });
+      await runtime.scale(served, 2, 'dep_served203');
+      await runtime.scale(served, 1, 'dep_served204');
+      await runtime.deploy({ target: served, image: built.v1, pull: false, deploymentId: 'dep_served205' });
+      await loop.waitForSuccesses(20);
+    } finally {
+      const report = await loop.stop();
+      console.info(`request loop through deploy, scale 2, scale 1, rollback: ${JSON.stringify(report)}`);
+      expect(report.failed).toBe(0);
+      expect(report.requests).toBeGreaterThan(100);
+      expect(Object.keys(report.bodies).sort()).toEqual(['v1', 'v2']);
+    }
+    const left = await serviceContainers(served);
+    expect(left.map((c) => [c.Names, c.State])).toEqual([[[`/${served.container}`], 'running']]);
+  }, 120_000);
 
   it('reads logs: grep keeps matching lines only, secrets masked, newest `limit` lines', async () => {
     const since = new Date(Date.now() - 10 * 60_000);
