@@ -275,12 +275,12 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
       url: `http://${served.container}/`,
     });
     try {
-      await loop.waitForSuccesses(20);
+      await loop.waitForMoreSuccesses(20);
       await runtime.deploy({ target: served, image: built.v2, pull: false, deploymentId: 'dep_served202' });
       await runtime.scale(served, 2, 'dep_served203');
       await runtime.scale(served, 1, 'dep_served204');
       await runtime.deploy({ target: served, image: built.v1, pull: false, deploymentId: 'dep_served205' });
-      await loop.waitForSuccesses(20);
+      await loop.waitForMoreSuccesses(20);
     } finally {
       const report = await loop.stop();
       console.info(`request loop through deploy, scale 2, scale 1, rollback: ${JSON.stringify(report)}`);

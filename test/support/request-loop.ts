@@ -17,8 +17,8 @@ export interface RequestLoopReport {
 }
 
 export interface RequestLoop {
-  /** Waits until at least `n` requests have succeeded (the loop is warmed up), at most `timeoutMs`. */
-  waitForSuccesses(n: number, timeoutMs?: number): Promise<void>;
+  /** Waits until `n` more requests have succeeded than had when called, at most `timeoutMs` (then throws). */
+  waitForMoreSuccesses(n: number, timeoutMs?: number): Promise<void>;
   /** Ends the loop, reads its log, removes the client container. */
   stop(): Promise<RequestLoopReport>;
 }
@@ -90,13 +90,17 @@ export const startRequestLoop = async (docker: Docker, options: RequestLoopOptio
   };
 
   return {
-    async waitForSuccesses(n, timeoutMs = 20_000) {
+    async waitForMoreSuccesses(n, timeoutMs = 20_000) {
+      const successes = async () => (await read()).filter((l) => l.message.startsWith('ok')).length;
+      const wanted = (await successes()) + n;
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const ok = (await read()).filter((l) => l.message.startsWith('ok')).length;
-        if (ok >= n) return;
+        const ok = await successes();
+        if (ok >= wanted) return;
         if (Date.now() > deadline)
-          throw new Error(`the request loop had ${ok} of ${n} successes after ${timeoutMs} ms`);
+          throw new Error(
+            `the request loop had ${ok - wanted + n} of ${n} more successes after ${timeoutMs} ms: ${JSON.stringify(analyseRequestLog(await read()))}`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     },
