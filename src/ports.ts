@@ -644,6 +644,12 @@ export interface DockerHostRuntime {
   deploy(request: HostDeployRequest): Promise<HostDeployResult>;
   /** Adds or removes replicas running the current image (`<container>-1…N`). */
   scale(target: DockerHostTarget, replicas: number, deploymentId: string): Promise<HostDeployResult>;
+  /**
+   * Undoes what an interrupted deploy left (dockhand stopped while it replaced the containers): its new containers
+   * that never took over are removed, and old ones it had stopped to free a fixed host port (stopped since
+   * `since`) are started again. Returns the names of the containers started again.
+   */
+  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]>;
   logs(
     target: DockerHostTarget,
     query: { since: Date; grep?: string | undefined; limit: number },

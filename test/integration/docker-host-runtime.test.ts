@@ -56,6 +56,16 @@ const httpGet = async (url: string): Promise<string | undefined> => {
   }
 };
 
+/** Polls `read` (a few seconds at most) until it returns `wanted`; returns the last value. */
+const waitFor = async <T>(read: () => Promise<T>, wanted: T): Promise<T> => {
+  let value = await read();
+  for (let i = 0; i < 40 && value !== wanted; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+};
+
 await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry }) => {
   const run = randomTag('hr').toLowerCase();
   const network = `dockhand-${run}`;
@@ -369,6 +379,42 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
     expect(result.containers[0]?.ports).toEqual([`0.0.0.0:${port}->80/tcp`]);
     expect(await httpGet(url)).toBe('v2');
   }, 90_000);
+
+  it('after a crash while replacing on a fixed host port, recover starts the stopped old container again', async () => {
+    const port = randomPort();
+    const box = target({ ports: [`${port}:80`] });
+    const url = `http://127.0.0.1:${port}/`;
+    await runtime.deploy({ target: box, image: built.v1, pull: false, deploymentId: 'dep_crash1020' });
+    const [old] = await serviceContainers(box);
+    expect(await httpGet(url)).toBe('v1');
+
+    // What dockhand left when it died: the old container stopped to free the port, the new one not yet healthy.
+    const since = new Date();
+    await docker.getContainer(old?.Id ?? '').stop({ t: 0 });
+    const leftover = await docker.createContainer({
+      name: `${box.container}-next-crash021`,
+      Image: built.bad,
+      Labels: {
+        [LABELS.service]: box.service,
+        [LABELS.environment]: box.environment,
+        [LABELS.deployment]: 'dep_crash1021',
+      },
+      HostConfig: { NetworkMode: network },
+    });
+    await leftover.start();
+
+    const restarted = await runtime.recover(box, { deploymentId: 'dep_crash1021', since });
+    expect(restarted).toEqual([box.container]);
+    const left = await serviceContainers(box);
+    expect(left.map((c) => [c.Id, c.State])).toEqual([[old?.Id, 'running']]);
+    expect(await waitFor(() => httpGet(url), 'v1')).toBe('v1');
+
+    // Stopped before the interrupted deploy began (/scale 0): left stopped.
+    await docker.getContainer(old?.Id ?? '').stop({ t: 0 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await runtime.recover(box, { deploymentId: 'dep_crash1022', since: new Date() })).toEqual([]);
+    expect((await serviceContainers(box)).map((c) => c.State)).toEqual(['exited']);
+  }, 60_000);
 
   it('without a HEALTHCHECK probes target.healthcheck: HTTP on the container address, TCP on a published port', async () => {
     const http = target({ healthcheck: { port: 80, path: '/' } });

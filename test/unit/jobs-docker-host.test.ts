@@ -139,6 +139,9 @@ class FakeDockerHost implements DockerHostRuntime {
   async logs(): Promise<never> {
     throw new Error('the watch must not read logs');
   }
+  async recover(): Promise<never> {
+    throw new Error('the watch must not recover deployments');
+  }
 }
 
 const dockerService = (replicas = 1, watch: Record<string, string> = { health: '* * * * *' }) => ({

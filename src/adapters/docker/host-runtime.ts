@@ -542,6 +542,28 @@ export class EngineHostRuntime implements DockerHostRuntime {
   }
 
   // -------------------------------------------------------------------------------------------------------------
+  // recover
+
+  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]> {
+    return this.guard(target, `recovering ${target.container}`, async (docker) => {
+      // The new containers that never took the stable names go; an old one that had stepped aside gets its name back.
+      const found = await this.settleStale(docker, target, await this.find(docker, target));
+      const restarted: string[] = [];
+      for (const c of [...found.current].sort((a, b) => a.index - b.index)) {
+        if (c.info.State !== 'exited') continue;
+        if (c.info.Labels[LABELS.deployment] === interrupted.deploymentId) continue;
+        const info = await docker.getContainer(c.info.Id).inspect();
+        // Stopped by the interrupted deploy (to free its fixed host port), not before it (/scale 0, a crash of its own).
+        const stoppedAt = validDate(info.State.FinishedAt);
+        if (!stoppedAt || stoppedAt.getTime() < interrupted.since.getTime()) continue;
+        await docker.getContainer(c.info.Id).start();
+        restarted.push(c.name);
+      }
+      return restarted;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
   // logs
 
   logs(

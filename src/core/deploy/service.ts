@@ -981,8 +981,10 @@ export class DeploymentService {
           void this.#deps.track(this.#watch(deployment).catch((e: unknown) => this.#fail(deployment, e)));
         } else {
           const doing = deployment.state.replace('_', ' ');
-          const next =
-            deployment.state === 'rolling_out'
+          const restored = deployment.state === 'rolling_out' ? await this.#undoOnHost(deployment) : undefined;
+          const next = restored
+            ? `${restored} Deploy again when ready.`
+            : deployment.state === 'rolling_out'
               ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
               : 'Nothing was rolled out; request it again.';
           await this.#fail(
@@ -1002,6 +1004,20 @@ export class DeploymentService {
       const owner = await store.getDeployment(lock.owner);
       if (!owner || (isTerminal(owner.state) && owner.state !== 'aborted')) await store.releaseLock(lock, lock.owner);
     }
+  }
+
+  /**
+   * A Docker-host rollout cut off by a crash: the host runtime removes the new containers that never took over and
+   * starts the old ones it had stopped (a fixed host port). What it did, for the card; undefined on ECS.
+   */
+  async #undoOnHost(deployment: DeploymentRecord): Promise<string | undefined> {
+    const hostTarget = hostTargetOf(this.#target(deployment));
+    if (!hostTarget || !this.#deps.host) return undefined;
+    const since = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
+    const restarted = await this.#deps.host.recover(hostTarget, { deploymentId: deployment.id, since });
+    return restarted.length > 0
+      ? `The previous container was started again (${restarted.join(', ')}).`
+      : 'The previous containers keep running; the new ones were removed.';
   }
 
   /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
