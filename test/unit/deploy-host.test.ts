@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { hostTargetOf, rememberReplicas, wantedReplicas } from '../../src/core/deploy/host.ts';
+import { describeHost } from '../../src/core/status.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import type { DeploymentRecord } from '../../src/ports.ts';
+import type { DeploymentRecord, HostSnapshot } from '../../src/ports.ts';
 import { hostStatusCard } from '../../src/slack/blocks/status.ts';
 import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
 
@@ -96,6 +98,38 @@ describe('a deployment to a Docker host', () => {
     await h.settle();
     expect((await h.store.getDeployment(scale.id))?.state).toBe('succeeded');
     expect(host.containers.map((c) => c.name)).toEqual(['web-1', 'web-2', 'web-3']);
+  });
+});
+
+describe('the replica count of a Docker-host service', () => {
+  it('is what the last /scale set: /status says so and the next deploy keeps it', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config, host });
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    await h.settle();
+    startedOf(await h.service.request({ kind: 'scale', target: box, user: 'U0ALICE', request: { desiredCount: 2 } }));
+    await h.settle();
+
+    const status = await describeHost({ config, ecs: { describe: async () => [] }, host, store: h.store }, box);
+    expect(status?.replicas).toBe(2);
+    const card = hostStatusCard(box, status?.snapshot as HostSnapshot, h.clock.now(), status?.replicas);
+    expect(JSON.stringify(card.blocks)).toContain('2 running · 2 wanted');
+
+    h.source.checkouts.length = 0;
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    await h.settle();
+    expect(host.deploys.at(-1)?.replicas).toBe(2);
+    expect(host.containers.map((c) => c.name)).toEqual(['web-1', 'web-2']);
+  });
+
+  it('follows dockhand.yml again when its `replicas` changed after the /scale', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config, host });
+    const target = hostTargetOf(box);
+    if (!target) throw new Error('expected a Docker-host target');
+    await rememberReplicas(h.store, target, 4, h.clock.now());
+    expect(await wantedReplicas(h.store, target)).toBe(4);
+    expect(await wantedReplicas(h.store, { ...target, replicas: 2 })).toBe(2);
   });
 });
 

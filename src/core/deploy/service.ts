@@ -22,7 +22,16 @@ import {
 } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import { type ResolvedTarget, resolveTarget } from '../targets.ts';
-import { describeImage, hostChanges, hostTargetOf, publicEndpoints, requireHostRuntime, runningImage } from './host.ts';
+import {
+  describeImage,
+  hostChanges,
+  hostTargetOf,
+  publicEndpoints,
+  rememberReplicas,
+  requireHostRuntime,
+  runningImage,
+  wantedReplicas,
+} from './host.ts';
 import type { DeploymentLive, DeploymentView, RenderDeployment } from './view.ts';
 
 export interface DeployDeps {
@@ -305,7 +314,10 @@ export class DeploymentService {
     const snapshot = await host.snapshot(hostTarget);
     const current = runningImage(snapshot);
     const image = deployment.kind === 'rollback' ? (deployment.request.image as string) : newImage;
-    const replicas = deployment.kind === 'scale' ? (deployment.request.desiredCount as number) : undefined;
+    const replicas =
+      deployment.kind === 'scale'
+        ? (deployment.request.desiredCount as number)
+        : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
     if (current) {
       facts.previousImage = current;
       facts.previousRevision = describeImage(current);
@@ -563,8 +575,13 @@ export class DeploymentService {
         void this.#show(rolling);
       };
       let result: Awaited<ReturnType<typeof host.deploy>>;
+      // The count of the last /scale, kept across deploys (a scaled-to-0 service that is deployed runs again).
+      const replicas =
+        deployment.kind === 'scale'
+          ? (deployment.request.desiredCount as number)
+          : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
       if (deployment.kind === 'scale') {
-        result = await host.scale(hostTarget, deployment.request.desiredCount as number, deployment.id);
+        result = await host.scale(hostTarget, replicas, deployment.id);
       } else {
         if (!image) throw new DockhandError('not_found', `Nothing runs on ${hostTarget.host} to restart yet.`);
         result = await host.deploy({
@@ -573,9 +590,11 @@ export class DeploymentService {
           auth: registry?.auth ? await registry.auth() : undefined,
           pull: registry !== undefined,
           deploymentId: deployment.id,
+          replicas,
           onProgress,
         });
       }
+      await rememberReplicas(this.#deps.store, hostTarget, replicas, this.#deps.clock.now());
       const snapshot = await host.snapshot(hostTarget).catch(() => undefined);
       await this.#succeed(deployment, {
         publicIps: publicEndpoints(hostTarget, snapshot?.publicAddress),
