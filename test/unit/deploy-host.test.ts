@@ -38,6 +38,7 @@ describe('a deployment to a Docker host', () => {
       'deployment.succeeded',
     ]);
     expect(h.notifier.last().view?.canAbort).toBe(false);
+    expect(h.notifier.last().view?.platform).toBe('docker'); // the card speaks of containers
   });
 
   it('fails with the new container’s log lines and offers to go back to the image that ran before', async () => {

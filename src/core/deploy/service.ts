@@ -1134,6 +1134,7 @@ export class DeploymentService {
       this.#deps.config.services[deployment.service]?.environments[deployment.environment]?.target.type === 'docker'
     ) {
       live.canAbort = false;
+      live.platform = 'docker';
     }
     if (!live.approvalPolicy) {
       const policy = this.#policy(deployment);
