@@ -599,6 +599,8 @@ export interface HostContainer {
   labels: Readonly<Record<string, string>>;
   /** "0.0.0.0:80->8080/tcp". */
   ports: string[];
+  /** Its addresses on the Docker networks it joined (none with host networking). */
+  addresses?: { network: string; ip: string }[] | undefined;
 }
 
 export interface HostSnapshot {

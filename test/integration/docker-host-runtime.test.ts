@@ -197,6 +197,9 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
     expect(snapshot.containers).toHaveLength(1);
     const [c] = snapshot.containers;
     expect(c).toMatchObject({ name: web.container, image: built.v1, digest: digests.v1, health: 'HEALTHY' });
+    const ip = (await docker.getContainer(c?.id ?? '').inspect()).NetworkSettings.Networks[network]?.IPAddress;
+    expect(c?.addresses).toEqual([{ network, ip }]);
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(Date.now() - (c?.startedAt?.getTime() ?? 0)).toBeLessThan(120_000);
     expect(c?.exitCode).toBeUndefined();
   });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { hostTargetOf, rememberReplicas, wantedReplicas } from '../../src/core/deploy/host.ts';
+import { taskAddresses } from '../../src/core/operate/ips.ts';
 import { describeHost } from '../../src/core/status.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import type { DeploymentRecord, HostSnapshot } from '../../src/ports.ts';
+import { ipsMessage } from '../../src/slack/blocks/operate.ts';
 import { hostStatusCard } from '../../src/slack/blocks/status.ts';
 import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
 
@@ -131,6 +133,42 @@ describe('the replica count of a Docker-host service', () => {
     await rememberReplicas(h.store, target, 4, h.clock.now());
     expect(await wantedReplicas(h.store, target)).toBe(4);
     expect(await wantedReplicas(h.store, { ...target, replicas: 2 })).toBe(2);
+  });
+});
+
+describe('/dockhand ips of a Docker host', () => {
+  it('names each container whole, with its address on the target’s network and the host’s public address', async () => {
+    const host = new FakeHost();
+    const container = (name: string, ip: string) => ({
+      id: name,
+      name,
+      image: 'acme/web:3f2a1bc',
+      state: 'running',
+      health: 'HEALTHY' as const,
+      restartCount: 0,
+      labels: {},
+      ports: [],
+      addresses: [
+        { network: 'other', ip: '10.9.9.9' },
+        { network: 'backend', ip },
+      ],
+    });
+    host.containers = [container('dockhand-hello-1', '172.18.0.3'), container('dockhand-hello-2', '172.18.0.4')];
+    const onBackend = hostConfig();
+    const env = onBackend.services.web?.environments.box;
+    if (env?.target.type !== 'docker') throw new Error('expected a Docker-host target');
+    env.target.network = 'backend';
+    const addresses = await taskAddresses(
+      { config: onBackend, ecs: { describe: async () => [] }, host },
+      resolveTarget(onBackend, 'web', 'box'),
+    );
+    const text = JSON.stringify(ipsMessage(addresses));
+    expect(text).toContain('container `dockhand-hello-1`');
+    expect(text).toContain('container `dockhand-hello-2`');
+    expect(text).toContain('private `172.18.0.3`');
+    expect(text).toContain('private `172.18.0.4`');
+    expect(text).toContain('public `203.0.113.10:80`');
+    expect(text).not.toMatch(/task|assignPublicIp|unknown/);
   });
 });
 

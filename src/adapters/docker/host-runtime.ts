@@ -1096,6 +1096,9 @@ export class EngineHostRuntime implements DockerHostRuntime {
         exitCode: running ? undefined : info.State.ExitCode,
         labels,
         ports: describePorts(info.NetworkSettings.Ports),
+        addresses: Object.entries(info.NetworkSettings.Networks ?? {}).flatMap(([network, n]) =>
+          n.IPAddress ? [{ network, ip: n.IPAddress }] : [],
+        ),
       });
     }
     return out.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
