@@ -145,7 +145,7 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const [strategy, ops] of Object.entries(strategies)) {
       const t = newTarget();
-      await runtime.deploy({ target: t, image: image('v1'), pull: false, deploymentId: 'dep_first' });
+      await ops.deploy(t, 'v1');
       const steps: [string, () => Promise<unknown>][] = [
         ['deploy v1→v2', () => ops.deploy(t, 'v2')],
         ['scale 1→2', () => ops.scaleUp(t)],
@@ -178,21 +178,25 @@ try {
 }
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
-console.log(`${pad('strategy', 32)}${pad('operation', 16)}${pad('requests', 10)}${pad('failed', 8)}longest gap`);
-for (const r of rows)
-  console.log(
-    `${pad(r.strategy, 32)}${pad(r.operation, 16)}${pad(r.requests, 10)}${pad(r.failed, 8)}${r.longestGapMs} ms`,
-  );
+const line = (strategy: string, operation: string, requests: number, failed: number, streak: number, gap: string) =>
+  console.log(`${pad(strategy, 32)}${pad(operation, 16)}${pad(requests, 10)}${pad(failed, 8)}${pad(streak, 8)}${gap}`);
+console.log(
+  `${pad('strategy', 32)}${pad('operation', 16)}${pad('requests', 10)}${pad('failed', 8)}${pad('in a row', 8)}longest gap`,
+);
+for (const r of rows) {
+  const note = r.answersAgain ? '' : ' (the name answered no more)';
+  line(r.strategy, r.operation, r.requests, r.failed, r.longestFailureStreak, `${r.longestGapMs} ms${note}`);
+}
 for (const strategy of Object.keys(strategies)) {
   const mine = rows.filter((r) => r.strategy === strategy);
   const sum = (f: (r: Row) => number) => mine.reduce((a, r) => a + f(r), 0);
-  console.log(
-    `${pad(strategy, 32)}${pad('total', 16)}${pad(
-      sum((r) => r.requests),
-      10,
-    )}${pad(
-      sum((r) => r.failed),
-      8,
-    )}${Math.max(...mine.map((r) => r.longestGapMs))} ms`,
+  const most = (f: (r: Row) => number) => Math.max(...mine.map(f));
+  line(
+    strategy,
+    'total',
+    sum((r) => r.requests),
+    sum((r) => r.failed),
+    most((r) => r.longestFailureStreak),
+    `${most((r) => r.longestGapMs)} ms`,
   );
 }

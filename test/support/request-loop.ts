@@ -12,6 +12,8 @@ export interface RequestLoopReport {
   failed: number;
   /** Longest time between two successful answers (or from the first request to the first success), in ms. */
   longestGapMs: number;
+  /** Most failures in a row (a name that resolves to nothing fails every request until it does again). */
+  longestFailureStreak: number;
   /** How many answers carried each body ("v1", "v2"…). */
   bodies: Record<string, number>;
 }
@@ -50,17 +52,21 @@ const script = (url: string, max: number, pause: number): string =>
   ].join('\n');
 
 export const analyseRequestLog = (lines: readonly { at: Date; message: string }[]): RequestLoopReport => {
-  const report: RequestLoopReport = { requests: 0, failed: 0, longestGapMs: 0, bodies: {} };
+  const report: RequestLoopReport = { requests: 0, failed: 0, longestGapMs: 0, longestFailureStreak: 0, bodies: {} };
   let lastOk: number | undefined;
   let first: number | undefined;
+  let streak = 0;
   for (const { at, message } of lines) {
     const t = at.getTime();
     first ??= t;
     if (message === 'fail') {
       report.requests += 1;
       report.failed += 1;
+      streak += 1;
+      report.longestFailureStreak = Math.max(report.longestFailureStreak, streak);
     } else if (message.startsWith('ok')) {
       report.requests += 1;
+      streak = 0;
       const body = message.slice(3).trim();
       report.bodies[body] = (report.bodies[body] ?? 0) + 1;
       report.longestGapMs = Math.max(report.longestGapMs, t - (lastOk ?? first));
