@@ -20,7 +20,10 @@ export const statusCommand =
     await ack();
     const host = await describeHost(deps, target);
     if (host) {
-      await respond({ response_type: 'in_channel', ...hostStatusCard(target, host, deps.clock.now()) });
+      await respond({
+        response_type: 'in_channel',
+        ...hostStatusCard(target, host.snapshot, deps.clock.now(), host.replicas),
+      });
       return;
     }
     const snapshot = await describeOne(deps, target);

@@ -610,6 +610,8 @@ export interface HostContainer {
   labels: Readonly<Record<string, string>>;
   /** "0.0.0.0:80->8080/tcp". */
   ports: string[];
+  /** Its addresses on the Docker networks it joined (none with host networking). */
+  addresses?: { network: string; ip: string }[] | undefined;
 }
 
 export interface HostSnapshot {
@@ -655,6 +657,12 @@ export interface DockerHostRuntime {
   deploy(request: HostDeployRequest): Promise<HostDeployResult>;
   /** Adds or removes replicas running the current image (`<container>-1…N`). */
   scale(target: DockerHostTarget, replicas: number, deploymentId: string): Promise<HostDeployResult>;
+  /**
+   * Undoes what an interrupted deploy left (dockhand stopped while it replaced the containers): its new containers
+   * that never took over are removed, and old ones it had stopped to free a fixed host port (stopped since
+   * `since`) are started again. Returns the names of the containers started again.
+   */
+  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]>;
   logs(
     target: DockerHostTarget,
     query: { since: Date; grep?: string | undefined; limit: number },

@@ -1,19 +1,21 @@
 import type { Config } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
-import type { DockerHostRuntime, EcsReader, HostSnapshot, ServiceSnapshot } from '../ports.ts';
-import { hostTargetOf } from './deploy/host.ts';
+import type { DockerHostRuntime, EcsReader, HostSnapshot, ServiceSnapshot, Store } from '../ports.ts';
+import { hostTargetOf, wantedReplicas } from './deploy/host.ts';
 import { allTargets, ecsRef, type ResolvedTarget } from './targets.ts';
 
 export interface StatusDeps {
   config: Config;
   ecs: EcsReader;
   host?: DockerHostRuntime | undefined;
+  /** Where the replica count of the last /scale of a Docker-host service is kept. */
+  store: Pick<Store, 'getState'>;
 }
 
 export type StatusRow =
   | { target: ResolvedTarget; kind: 'found'; snapshot: ServiceSnapshot }
   | { target: ResolvedTarget; kind: 'missing'; reason: string }
-  | { target: ResolvedTarget; kind: 'host'; snapshot: HostSnapshot }
+  | { target: ResolvedTarget; kind: 'host'; snapshot: HostSnapshot; replicas: number }
   | { target: ResolvedTarget; kind: 'unsupported'; reason: string };
 
 /** The full snapshot of one service in one environment (tasks and public IPs included). */
@@ -34,11 +36,18 @@ export const describeOne = async (deps: StatusDeps, target: ResolvedTarget): Pro
   return lookup.snapshot;
 };
 
-/** A Docker-host service: its containers as the engine reports them. */
-export const describeHost = async (deps: StatusDeps, target: ResolvedTarget): Promise<HostSnapshot | undefined> => {
+/** A Docker-host service: its containers as the engine reports them, and how many it should run. */
+export const describeHost = async (
+  deps: StatusDeps,
+  target: ResolvedTarget,
+): Promise<{ snapshot: HostSnapshot; replicas: number } | undefined> => {
   const hostTarget = hostTargetOf(target);
   if (!hostTarget || !deps.host) return undefined;
-  return deps.host.snapshot(hostTarget);
+  const [snapshot, replicas] = await Promise.all([
+    deps.host.snapshot(hostTarget),
+    wantedReplicas(deps.store, hostTarget),
+  ]);
+  return { snapshot, replicas };
 };
 
 /** One row per configured service/environment, read in as few AWS calls as the batching allows. */
@@ -51,7 +60,7 @@ export const describeAll = async (deps: StatusDeps): Promise<StatusRow[]> => {
     targets.map((target, i) =>
       refs[i] === undefined && deps.host
         ? describeHost(deps, target).then(
-            (snapshot) => ({ snapshot }),
+            (read) => ({ read }),
             (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
           )
         : undefined,
@@ -60,7 +69,7 @@ export const describeAll = async (deps: StatusDeps): Promise<StatusRow[]> => {
   let next = 0;
   return targets.map((target, i): StatusRow => {
     const host = hosts[i];
-    if (host && 'snapshot' in host && host.snapshot) return { target, kind: 'host', snapshot: host.snapshot };
+    if (host && 'read' in host && host.read) return { target, kind: 'host', ...host.read };
     if (host && 'error' in host) return { target, kind: 'missing', reason: host.error };
     if (refs[i] === undefined) return { target, kind: 'unsupported', reason: 'Docker host' };
     const lookup = lookups[next++];

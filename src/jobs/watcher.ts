@@ -15,7 +15,7 @@
  */
 
 import type { Config } from '../config/schema.ts';
-import { hostTargetOf, runningImage } from '../core/deploy/host.ts';
+import { hostTargetOf, runningImage, wantedReplicas } from '../core/deploy/host.ts';
 import { assessHealth, assessHostHealth } from '../core/health.ts';
 import { allTargets, ecsRef, type ResolvedTarget, refKey } from '../core/targets.ts';
 import { errorMessage } from '../errors.ts';
@@ -140,7 +140,8 @@ interface Entry {
   ips: boolean;
 }
 
-type HostRead = { ok: true; snapshot: HostSnapshot } | { ok: false; reason: string };
+/** A Docker host's containers, and how many the service should run (the last /scale, else `replicas`). */
+type HostRead = { ok: true; snapshot: HostSnapshot; replicas: number } | { ok: false; reason: string };
 
 const clusterKeyOf = (ref: EcsServiceRef): string => `${ref.region ?? ''}/${ref.cluster}`;
 const targetName = (t: ResolvedTarget): AlertTarget => ({ service: t.service, environment: t.environment });
@@ -162,6 +163,7 @@ const mapConcurrently = async <T, R>(items: readonly T[], limit: number, fn: (it
 /** One snapshot per Docker-host service, HOST_CONCURRENCY at a time; a failure is that service's, not the tick's. */
 const readHosts = async (
   runtime: DockerHostRuntime | undefined,
+  store: Pick<Store, 'getState'>,
   targets: ReadonlyMap<string, DockerHostTarget>,
   logger: Logger,
 ): Promise<Map<string, HostRead>> => {
@@ -170,7 +172,8 @@ const readHosts = async (
     const target = targets.get(key) as DockerHostTarget;
     if (!runtime) return { ok: false, reason: 'Docker hosts cannot be read by this process' };
     try {
-      return { ok: true, snapshot: await runtime.snapshot(target) };
+      const snapshot = await runtime.snapshot(target);
+      return { ok: true, snapshot, replicas: await wantedReplicas(store, target) };
     } catch (error) {
       logger.debug({ err: error, service: target.service }, 'watch tick: reading the Docker host failed');
       return { ok: false, reason: errorMessage(error) };
@@ -225,7 +228,7 @@ export const runTick = async (
   };
   const watchesHosts = work.health.some((w) => w.kind === 'docker');
   const rollingBefore = watchesHosts ? await listRolling() : [];
-  const hostReads = readHosts(deps.host, hostTargets, logger);
+  const hostReads = readHosts(deps.host, store, hostTargets, logger);
 
   const states = new Map<string, TargetState | undefined>();
   for (const key of entries.keys()) states.set(key, await store.getState<TargetState>(key));
@@ -302,11 +305,13 @@ export const runTick = async (
           const outcome = evaluateHostHealth(
             prev.host,
             read.snapshot,
-            { replicas: watched.host.replicas, rollingOut: rollingOut !== undefined || rollingBefore.some(isTarget) },
+            { replicas: read.replicas, rollingOut: rollingOut !== undefined || rollingBefore.some(isTarget) },
             at,
           );
           next.host = outcome.memory;
-          alerts.push(...hostHealthAlerts(name, watched.host, read.snapshot, outcome.change, at));
+          alerts.push(
+            ...hostHealthAlerts(name, { ...watched.host, replicas: read.replicas }, read.snapshot, outcome.change, at),
+          );
         };
       } else {
         const lookup = lookups.get(refKey(watched.ref));
@@ -585,10 +590,10 @@ interface DigestInput {
   hosts: Map<string, HostRead>;
 }
 
-const hostDigestRow = (name: AlertTarget, target: DockerHostTarget, read: HostRead | undefined): DigestRow => {
+const hostDigestRow = (name: AlertTarget, read: HostRead | undefined): DigestRow => {
   if (!read) return { ...name, kind: 'unsupported', note: 'Docker host: not read by this process' };
   if (!read.ok) return { ...name, kind: 'missing', note: read.reason };
-  const verdict = assessHostHealth(read.snapshot, target.replicas);
+  const verdict = assessHostHealth(read.snapshot, read.replicas);
   const image = runningImage(read.snapshot);
   return {
     ...name,
@@ -616,7 +621,7 @@ const postDigest = async (deps: WatchDeps, pacer: ChannelPacer, plan: WatchPlan,
     const ref = ecsRef(config, target);
     if (!ref) {
       const host = hostTargetOf(target);
-      if (host) return hostDigestRow(name, host, input.hosts.get(stateKey(target)));
+      if (host) return hostDigestRow(name, input.hosts.get(stateKey(target)));
       return { ...name, kind: 'unsupported', note: 'not covered by the digest' };
     }
     const s = snapshotOf(ref);

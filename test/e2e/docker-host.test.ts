@@ -147,6 +147,25 @@ services:
     await scale(3, 4);
     let running = (await containers()).filter((c) => c.State === 'running');
     expect(running.map((c) => c.Names[0]).sort()).toEqual([`/${CONTAINER}-1`, `/${CONTAINER}-2`, `/${CONTAINER}-3`]);
+
+    // The views count what /scale asked for, and name each container whole with its address on the network.
+    await client.slashCommand({ command: '/status', text: 'web', userId: A });
+    const status = await card((m) => m.text.startsWith('web · box:') && m.text.includes('3/'), 15_000);
+    expect(JSON.stringify(status.blocks)).toContain('3 running · 3 wanted');
+    await client.slashCommand({ command: '/dockhand', text: 'ips web', userId: A });
+    const ips = JSON.stringify(
+      await slack.state.waitForEphemeral((m) => m.user === A && JSON.stringify(m).includes('IPs of web'), 15_000),
+    );
+    const addresses = await Promise.all(
+      running.map(
+        async (c) => (await docker.getContainer(c.Id).inspect()).NetworkSettings.Networks[NETWORK]?.IPAddress,
+      ),
+    );
+    for (const [i, c] of running.entries()) {
+      expect(ips).toContain(`container \`${c.Names[0]?.slice(1)}\``);
+      expect(ips).toContain(`private \`${addresses[i]}\``);
+    }
+    expect(ips).not.toMatch(/task|assignPublicIp/);
     await scale(1, 5);
     running = (await containers()).filter((c) => c.State === 'running');
     expect(running).toHaveLength(1);
@@ -164,7 +183,7 @@ services:
     expect(JSON.stringify(logs)).not.toContain('starting httpd');
 
     await client.slashCommand({ command: '/status', text: 'web', userId: A });
-    const status = await card((m) => m.text.startsWith('web · box:'), 15_000);
+    const status = await card((m) => m.text.startsWith('web · box:') && m.text.includes('1/1'), 15_000);
     const text = JSON.stringify(status.blocks);
     expect(status.text).toContain('healthy, 1/1 containers running');
     expect(text).toContain('HEALTHY');

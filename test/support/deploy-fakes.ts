@@ -361,7 +361,15 @@ export const deployHarness = async (
 export class FakeHost implements DockerHostRuntime {
   containers: HostContainer[] = [];
   readonly deploys: HostDeployRequest[] = [];
+  readonly recovered: { deploymentId: string; since: Date }[] = [];
+  /** What recover() says it started again. */
+  restartOnRecover: string[] = [];
   failNext: string | undefined;
+
+  async recover(_target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]> {
+    this.recovered.push(interrupted);
+    return [...this.restartOnRecover];
+  }
 
   async snapshot(target: DockerHostTarget): Promise<HostSnapshot> {
     return { host: target.host, publicAddress: '203.0.113.10', containers: structuredClone(this.containers) };

@@ -188,6 +188,44 @@ describe('deployment cards (golden)', () => {
   });
 });
 
+describe('deployment cards of a Docker host (golden)', () => {
+  const onHost = {
+    platform: 'docker' as const,
+    kind: 'scale' as const,
+    service: 'web',
+    environment: 'box',
+    request: { desiredCount: 2 },
+  };
+
+  it('asks to scale to containers, with the container changes', async () => {
+    const view = aDeploymentView({
+      ...onHost,
+      plan: {
+        currentRevision: 'sha256:4f2a9c1e5d6b',
+        currentImage: 'acme/web@sha256:4f2a9c1e5d6b',
+        changes: [{ field: 'containers', from: '1', to: '2' }],
+      },
+    });
+    const card = deploymentCard(view, now);
+    const texts = JSON.stringify(card);
+    expect(texts).toContain('Container changes');
+    expect(texts).toContain('2 containers');
+    expect(texts).not.toMatch(/task/i);
+    await expect(card).toMatchFileSnapshot('golden/deploy-docker-scale-awaiting_approval.json');
+  });
+
+  it('says where the scaled service is reached, in containers', async () => {
+    const view = aDeploymentView({
+      ...onHost,
+      state: 'succeeded',
+      facts: { publicIps: ['203.0.113.10:80'], runningCount: 2, containers: ['web-1', 'web-2'] },
+    });
+    const card = deploymentCard(view, now);
+    expect(JSON.stringify(card)).not.toMatch(/task|Public IPs/i);
+    await expect(card).toMatchFileSnapshot('golden/deploy-docker-scale-succeeded.json');
+  });
+});
+
 describe('deployment card details', () => {
   it('puts the deployment id and the action ids on Approve and Reject, both with a confirm dialog', () => {
     const card = deploymentCard(aDeploymentView({ plan: aPlan() }), now);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { hostTargetOf, rememberReplicas, wantedReplicas } from '../../src/core/deploy/host.ts';
+import { taskAddresses } from '../../src/core/operate/ips.ts';
+import { describeHost } from '../../src/core/status.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import type { DeploymentRecord } from '../../src/ports.ts';
+import type { DeploymentRecord, HostSnapshot } from '../../src/ports.ts';
+import { ipsMessage } from '../../src/slack/blocks/operate.ts';
 import { hostStatusCard } from '../../src/slack/blocks/status.ts';
 import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
 
@@ -36,6 +40,7 @@ describe('a deployment to a Docker host', () => {
       'deployment.succeeded',
     ]);
     expect(h.notifier.last().view?.canAbort).toBe(false);
+    expect(h.notifier.last().view?.platform).toBe('docker'); // the card speaks of containers
   });
 
   it('fails with the new container’s log lines and offers to go back to the image that ran before', async () => {
@@ -96,6 +101,74 @@ describe('a deployment to a Docker host', () => {
     await h.settle();
     expect((await h.store.getDeployment(scale.id))?.state).toBe('succeeded');
     expect(host.containers.map((c) => c.name)).toEqual(['web-1', 'web-2', 'web-3']);
+  });
+});
+
+describe('the replica count of a Docker-host service', () => {
+  it('is what the last /scale set: /status says so and the next deploy keeps it', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config, host });
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    await h.settle();
+    startedOf(await h.service.request({ kind: 'scale', target: box, user: 'U0ALICE', request: { desiredCount: 2 } }));
+    await h.settle();
+
+    const status = await describeHost({ config, ecs: { describe: async () => [] }, host, store: h.store }, box);
+    expect(status?.replicas).toBe(2);
+    const card = hostStatusCard(box, status?.snapshot as HostSnapshot, h.clock.now(), status?.replicas);
+    expect(JSON.stringify(card.blocks)).toContain('2 running · 2 wanted');
+
+    h.source.checkouts.length = 0;
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    await h.settle();
+    expect(host.deploys.at(-1)?.replicas).toBe(2);
+    expect(host.containers.map((c) => c.name)).toEqual(['web-1', 'web-2']);
+  });
+
+  it('follows dockhand.yml again when its `replicas` changed after the /scale', async () => {
+    const host = new FakeHost();
+    const h = await deployHarness({ config, host });
+    const target = hostTargetOf(box);
+    if (!target) throw new Error('expected a Docker-host target');
+    await rememberReplicas(h.store, target, 4, h.clock.now());
+    expect(await wantedReplicas(h.store, target)).toBe(4);
+    expect(await wantedReplicas(h.store, { ...target, replicas: 2 })).toBe(2);
+  });
+});
+
+describe('/dockhand ips of a Docker host', () => {
+  it('names each container whole, with its address on the target’s network and the host’s public address', async () => {
+    const host = new FakeHost();
+    const container = (name: string, ip: string) => ({
+      id: name,
+      name,
+      image: 'acme/web:3f2a1bc',
+      state: 'running',
+      health: 'HEALTHY' as const,
+      restartCount: 0,
+      labels: {},
+      ports: [],
+      addresses: [
+        { network: 'other', ip: '10.9.9.9' },
+        { network: 'backend', ip },
+      ],
+    });
+    host.containers = [container('dockhand-hello-1', '172.18.0.3'), container('dockhand-hello-2', '172.18.0.4')];
+    const onBackend = hostConfig();
+    const env = onBackend.services.web?.environments.box;
+    if (env?.target.type !== 'docker') throw new Error('expected a Docker-host target');
+    env.target.network = 'backend';
+    const addresses = await taskAddresses(
+      { config: onBackend, ecs: { describe: async () => [] }, host },
+      resolveTarget(onBackend, 'web', 'box'),
+    );
+    const text = JSON.stringify(ipsMessage(addresses));
+    expect(text).toContain('container `dockhand-hello-1`');
+    expect(text).toContain('container `dockhand-hello-2`');
+    expect(text).toContain('private `172.18.0.3`');
+    expect(text).toContain('private `172.18.0.4`');
+    expect(text).toContain('public `203.0.113.10:80`');
+    expect(text).not.toMatch(/task|assignPublicIp|unknown/);
   });
 });
 

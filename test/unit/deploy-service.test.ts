@@ -481,6 +481,33 @@ describe('restart recovery after an interrupted UpdateService', () => {
   });
 });
 
+describe('restart recovery on a Docker host', () => {
+  it('undoes a rollout cut off by a crash: the host restarts the old container, the card says so', async () => {
+    const host = new FakeHost();
+    host.restartOnRecover = ['web'];
+    const first = await deployHarness({ config: hostConfig(), host });
+    const record = await first.store.createDeployment(
+      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      first.clock.now(),
+    );
+    const rolloutStartedAt = new Date(first.clock.now().getTime() - 5_000);
+    await first.store.updateDeployment(
+      record.id,
+      { facts: { rolloutStartedAt: rolloutStartedAt.toISOString() } },
+      first.clock.now(),
+    );
+
+    const second = await deployHarness({ config: hostConfig(), host, store: first.store });
+    await second.service.resume();
+    await second.settle();
+    expect(host.recovered).toEqual([{ deploymentId: record.id, since: rolloutStartedAt }]);
+    const after = await second.store.getDeployment(record.id);
+    expect(after?.state).toBe('failed');
+    expect(after?.reason).toContain('Interrupted');
+    expect(after?.reason).toContain('The previous container was started again (web).');
+  });
+});
+
 describe('card failures never strand a deployment', () => {
   it('runs the pipeline and releases the lock when the card cannot be rendered right after the approval', async () => {
     const h = await deployHarness();

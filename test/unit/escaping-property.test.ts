@@ -368,6 +368,7 @@ const BUILDERS: Record<string, (rng: Prng, h: () => string, n: () => string) => 
           target: box,
           kind: 'host',
           snapshot: { host: h(), containers: [hostContainer(h)] },
+          replicas: 2,
         },
       ],
       now,
@@ -429,10 +430,11 @@ const BUILDERS: Record<string, (rng: Prng, h: () => string, n: () => string) => 
       durationMs: undefined,
       reason: h(),
     }),
-  ipsMessage: (_rng, h, n) =>
+  ipsMessage: (rng, h, n) =>
     ipsMessage({
       service: n(),
       environment: n(),
+      platform: rng.int(2) === 0 ? 'ecs' : 'docker',
       tasks: [{ id: h(), revision: h(), lastStatus: h(), privateIp: h(), publicIp: h(), startedAt: now }],
     }),
   lockedMessage: (_rng, h, n) => lockedMessage(n(), n(), aLock(h, REQUESTER, n)),

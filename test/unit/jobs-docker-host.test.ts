@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
+import { hostTargetOf, rememberReplicas } from '../../src/core/deploy/host.ts';
+import { resolveTarget } from '../../src/core/targets.ts';
 import { evaluateHostHealth, type HostHealthMemory } from '../../src/jobs/host-watch.ts';
 import { createScheduler, type Scheduler } from '../../src/jobs/index.ts';
 import { MAX_HOLD_MS } from '../../src/jobs/ip-watch.ts';
@@ -139,6 +141,9 @@ class FakeDockerHost implements DockerHostRuntime {
   async logs(): Promise<never> {
     throw new Error('the watch must not read logs');
   }
+  async recover(): Promise<never> {
+    throw new Error('the watch must not recover deployments');
+  }
 }
 
 const dockerService = (replicas = 1, watch: Record<string, string> = { health: '* * * * *' }) => ({
@@ -239,6 +244,19 @@ describe('the health watch of a Docker-host service', () => {
     await tick(s);
     await tick(s);
     expect(notifier.texts()).toEqual(['web · box is degraded: web restarted once', 'web · box recovered after 1m']);
+  });
+
+  it('counts the replicas the last /scale set, not dockhand.yml’s', async () => {
+    host.containers.set('web', [aContainer({ name: 'web' })]);
+    const config = configWith({ web: dockerService(2) });
+    const target = hostTargetOf(resolveTarget(config, 'web', 'box'));
+    if (!target) throw new Error('expected a Docker-host target');
+    await rememberReplicas(store, target, 1, clock.now()); // `/scale web 1` after a deploy of 2
+    const s = startDockhand(config);
+    await tick(s);
+    host.stop('web', 137);
+    await tick(s);
+    expect(notifier.texts()).toEqual(['web · box is degraded: web exited (exit 137); 0 of 1 containers running']);
   });
 
   it('reports a container that exited, with its exit code, and fewer running than replicas', async () => {

@@ -39,6 +39,7 @@ describe('replies to /logs and /dockhand ips', () => {
     const ips = ipsMessage({
       service: 'api',
       environment: 'production',
+      platform: 'ecs',
       tasks: [{ id: 't1', revision: 'api:3', lastStatus: 'RUNNING', publicIp: '<!here>', privateIp: '10.0.0.1' }],
     });
     expect(ips.text).toBe('api · production: &lt;!here&gt;');

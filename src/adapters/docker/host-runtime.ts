@@ -6,7 +6,9 @@
  * dockhand's labels (the box's hand-made `docker run --name web …`) is adopted: the first deploy replaces it.
  *
  * deploy: pull → start the new containers beside the old ones as `<name>-next-<id>` → wait until healthy →
- * stop and remove the old ones → rename the new ones to the stable names. When a port mapping fixes a host port
+ * give them the service's network alias (`<container>`, on a user-defined network) → rename the old ones aside
+ * (`<name>-old-<id>`) and the new ones to the stable names → the old ones leave the network, stop and are removed.
+ * So the stable name always resolves to a container that answers (no failed request during a replace). When a port mapping fixes a host port
  * ("80:8080") the old containers must release it first: they are stopped (kept), and started again if the new
  * ones fail. Whatever fails, the containers this deploy started are removed and the old ones keep running.
  *
@@ -405,12 +407,28 @@ export class EngineHostRuntime implements DockerHostRuntime {
         throw await this.undo(docker, target, e, started, gap ? stopped.map((c) => c.info.Id) : [], progress);
       }
 
+      // Hand the name over without a moment where it resolves to nothing: the new containers answer the service's
+      // alias first, the old ones step aside (`-old-`) so the new ones take the stable names, and only then do the
+      // old ones leave the network and stop.
+      const handedOver: { id: string; from: string }[] = [];
+      try {
+        for (const s of started) await this.joinAlias(docker, target, s.id);
+        for (const c of old) {
+          await this.rename(docker, c.info.Id, `${c.name}-old-${short}`);
+          handedOver.push({ id: c.info.Id, from: c.name });
+        }
+        for (const s of started) await this.rename(docker, s.id, s.finalName);
+      } catch (e) {
+        for (const s of started) await this.rename(docker, s.id, s.name).catch(() => {});
+        for (const h of handedOver.reverse()) await this.rename(docker, h.id, h.from).catch(() => {});
+        throw await this.undo(docker, target, e, started, gap ? stopped.map((c) => c.info.Id) : [], progress);
+      }
       progress('removing_old');
-      await this.removeAll(
+      await this.retireAll(
         docker,
+        target,
         old.map((c) => c.info.Id),
       );
-      for (const s of started) await this.rename(docker, s.id, s.finalName);
       const containers = await this.describe(
         docker,
         started.map((s) => s.id),
@@ -457,6 +475,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
       const byIndex = new Map<number, { id: string; state: string }>();
       const surplus: string[] = [];
       const renamed: { id: string; from: string }[] = [];
+      const deferred: { id: string; from: string; to: string }[] = [];
       if (replicas === 1) {
         const keep = current.find((c) => c.index === 0) ?? current[0];
         for (const c of [...current].reverse()) if (c !== keep) surplus.push(c.info.Id);
@@ -468,6 +487,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
           byIndex.set(1, { id: keep.info.Id, state: keep.info.State });
         }
       } else {
+        // `<container>` becomes `<container>-N` only once the added replicas answer the service's alias.
         const taken = new Set(current.map((c) => c.index));
         for (const c of current) {
           let index = c.index;
@@ -475,8 +495,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
             index = 1;
             while (taken.has(index)) index++;
             taken.add(index);
-            await this.rename(docker, c.info.Id, `${target.container}-${index}`);
-            renamed.push({ id: c.info.Id, from: c.name });
+            deferred.push({ id: c.info.Id, from: c.name, to: `${target.container}-${index}` });
           }
           if (index <= replicas && !byIndex.has(index)) byIndex.set(index, { id: c.info.Id, state: c.info.State });
           else surplus.push(c.info.Id);
@@ -504,6 +523,11 @@ export class EngineHostRuntime implements DockerHostRuntime {
           await this.createAndStart(docker, target, finalName, image, labels, started, finalName);
         }
         await this.waitAllHealthy(docker, target, [...restarted, ...started], undefined);
+        for (const s of started) await this.joinAlias(docker, target, s.id);
+        for (const d of deferred) {
+          await this.rename(docker, d.id, d.to);
+          renamed.push(d);
+        }
       } catch (e) {
         for (const r of restarted) await this.stop(docker, r.id).catch(() => {});
         const error = await this.undo(docker, target, e, started, [], () => {});
@@ -511,9 +535,31 @@ export class EngineHostRuntime implements DockerHostRuntime {
         for (const r of renamed.reverse()) await this.rename(docker, r.id, r.from).catch(() => {});
         throw error;
       }
-      for (const id of surplus) await this.removeAll(docker, [id]);
+      await this.retireAll(docker, target, surplus);
       const keptIds = [...byIndex.values()].map((c) => c.id);
       return { containers: await this.describe(docker, [...keptIds, ...started.map((s) => s.id)]), gap: false };
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // recover
+
+  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]> {
+    return this.guard(target, `recovering ${target.container}`, async (docker) => {
+      // The new containers that never took the stable names go; an old one that had stepped aside gets its name back.
+      const found = await this.settleStale(docker, target, await this.find(docker, target));
+      const restarted: string[] = [];
+      for (const c of [...found.current].sort((a, b) => a.index - b.index)) {
+        if (c.info.State !== 'exited') continue;
+        if (c.info.Labels[LABELS.deployment] === interrupted.deploymentId) continue;
+        const info = await docker.getContainer(c.info.Id).inspect();
+        // Stopped by the interrupted deploy (to free its fixed host port), not before it (/scale 0, a crash of its own).
+        const stoppedAt = validDate(info.State.FinishedAt);
+        if (!stoppedAt || stoppedAt.getTime() < interrupted.since.getTime()) continue;
+        await docker.getContainer(c.info.Id).start();
+        restarted.push(c.name);
+      }
+      return restarted;
     });
   }
 
@@ -672,19 +718,25 @@ export class EngineHostRuntime implements DockerHostRuntime {
 
   /**
    * Leftovers of an interrupted deploy: a `<name>-next-<id>` container whose final name no container holds is what
-   * was left running after the old one was removed (a crash, or a failed rename, before the rename): it is given its
-   * final name and kept. The others (the old one still holds the name) are removed.
+   * was left running after the old one stepped aside or was removed (a crash, or a failed rename, before the
+   * rename): it is given its final name and kept. An old `<name>-old-<id>` container whose name nobody took is given
+   * it back. The others (the name is held) are removed.
    */
   private async settleStale(docker: Docker, target: DockerHostTarget, found: Found): Promise<Found> {
     const held = new Set(found.current.map((c) => c.index));
     const promoted: Found['current'] = [];
     const remove: string[] = [];
     const newestFirst = [...found.stale].sort((a, b) => b.Created - a.Created);
-    for (const info of newestFirst) {
-      const m = /^(.+)-next-[a-z0-9]+$/.exec(containerName(info.Names));
+    // New containers first; an old one that stepped aside (`-old-`) takes its name back when no new one holds it.
+    const ordered = [
+      ...newestFirst.filter((c) => !OLD_NAME.test(containerName(c.Names))),
+      ...newestFirst.filter((c) => OLD_NAME.test(containerName(c.Names))),
+    ];
+    for (const info of ordered) {
+      const m = /^(.+)-(next|old)-[a-z0-9]+$/.exec(containerName(info.Names));
       const finalName = m?.[1];
       const index = finalName === undefined ? undefined : replicaIndex(target.container, finalName);
-      const live = info.State === 'running' || info.State === 'restarting';
+      const live = info.State === 'running' || info.State === 'restarting' || m?.[2] === 'old';
       if (finalName === undefined || index === undefined || held.has(index) || !live) {
         remove.push(info.Id);
         continue;
@@ -959,6 +1011,47 @@ export class EngineHostRuntime implements DockerHostRuntime {
     }
   }
 
+  /**
+   * The network on which the service's containers share one DNS alias (the target's `container`): a user-defined
+   * network. The engine's default bridge and host networking have no aliases; there the names alone are resolved.
+   */
+  private aliasNetwork(target: DockerHostTarget): string | undefined {
+    const network = this.networkOf(target);
+    return ['bridge', 'default', 'host', 'none'].includes(network) || network.startsWith('container:')
+      ? undefined
+      : network;
+  }
+
+  /**
+   * Makes a healthy container answer the service's alias. The engine cannot add an alias to a connected
+   * endpoint, so the container leaves the network and joins it again with the alias (it gets a new address; its
+   * listening sockets stay). A new container is started without the alias so that nobody is sent to it before it is
+   * healthy.
+   */
+  private async joinAlias(docker: Docker, target: DockerHostTarget, id: string): Promise<void> {
+    const network = this.aliasNetwork(target);
+    if (!network) return;
+    const net = docker.getNetwork(network);
+    await net.disconnect({ Container: id, Force: true });
+    await net.connect({ Container: id, EndpointConfig: { Aliases: [target.container] } });
+  }
+
+  /**
+   * Removes containers that serve no longer: each leaves the alias network first (so the name stops resolving to
+   * it while its replacements still answer), then stops and is removed.
+   */
+  private async retireAll(docker: Docker, target: DockerHostTarget, ids: readonly string[]): Promise<void> {
+    const network = this.aliasNetwork(target);
+    for (const id of ids) {
+      if (network)
+        await docker
+          .getNetwork(network)
+          .disconnect({ Container: id, Force: true })
+          .catch(() => {}); // not connected (stopped, or adopted from elsewhere): nothing resolves to it
+      await this.removeAll(docker, [id]);
+    }
+  }
+
   private async rename(docker: Docker, id: string, name: string): Promise<void> {
     await docker.getContainer(id).rename({ name });
   }
@@ -1003,11 +1096,17 @@ export class EngineHostRuntime implements DockerHostRuntime {
         exitCode: running ? undefined : info.State.ExitCode,
         labels,
         ports: describePorts(info.NetworkSettings.Ports),
+        addresses: Object.entries(info.NetworkSettings.Networks ?? {}).flatMap(([network, n]) =>
+          n.IPAddress ? [{ network, ip: n.IPAddress }] : [],
+        ),
       });
     }
     return out.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   }
 }
+
+/** An old container that stepped aside for its replacement: `<name>-old-<deployment>`. */
+const OLD_NAME = /-old-[a-z0-9]+$/;
 
 const repoDigest = (repoDigests: readonly string[] | undefined, image: string): string | undefined => {
   const { name } = splitImageRef(image);

@@ -1,5 +1,5 @@
 import { DockhandError } from '../../errors.ts';
-import type { DockerHostTarget, FieldChange, HostSnapshot } from '../../ports.ts';
+import type { DockerHostTarget, FieldChange, HostSnapshot, Store } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
 
 /** The Docker-host target of a resolved service/environment, or undefined for ECS. */
@@ -64,3 +64,32 @@ export const requireHostRuntime = <T>(runtime: T | undefined): T => {
   if (!runtime) throw new DockhandError('invalid', 'Docker-host targets are not available in this process.');
   return runtime;
 };
+
+/** What /scale last set, and the `replicas` of dockhand.yml at the time (store state, per service/environment). */
+interface WantedReplicas {
+  replicas: number;
+  configured: number;
+}
+
+const wantedKey = (target: Pick<DockerHostTarget, 'service' | 'environment'>): string =>
+  `host-replicas:${target.service}:${target.environment}`;
+
+/**
+ * How many containers a Docker-host service should run: what the last /scale set, unless dockhand.yml's `replicas`
+ * changed since (then the file wins, as an operator's newer decision); without a /scale, `replicas`.
+ */
+export const wantedReplicas = async (store: Pick<Store, 'getState'>, target: DockerHostTarget): Promise<number> => {
+  const wanted = await store.getState<WantedReplicas>(wantedKey(target));
+  return wanted && wanted.configured === target.replicas && Number.isInteger(wanted.replicas)
+    ? wanted.replicas
+    : target.replicas;
+};
+
+/** Remembers the count a /scale set (0 included: the containers are stopped and should stay so). */
+export const rememberReplicas = (
+  store: Pick<Store, 'putState'>,
+  target: DockerHostTarget,
+  replicas: number,
+  at: Date,
+): Promise<void> =>
+  store.putState(wantedKey(target), { replicas, configured: target.replicas } satisfies WantedReplicas, at);

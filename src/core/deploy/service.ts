@@ -23,7 +23,16 @@ import {
 import { safe } from '../../slack/mrkdwn.ts';
 import { parseDuration } from '../duration.ts';
 import { type ResolvedTarget, resolveTarget } from '../targets.ts';
-import { describeImage, hostChanges, hostTargetOf, publicEndpoints, requireHostRuntime, runningImage } from './host.ts';
+import {
+  describeImage,
+  hostChanges,
+  hostTargetOf,
+  publicEndpoints,
+  rememberReplicas,
+  requireHostRuntime,
+  runningImage,
+  wantedReplicas,
+} from './host.ts';
 import type { DeploymentLive, DeploymentView, RenderDeployment } from './view.ts';
 
 export interface DeployDeps {
@@ -308,7 +317,10 @@ export class DeploymentService {
     const snapshot = await host.snapshot(hostTarget);
     const current = runningImage(snapshot);
     const image = deployment.kind === 'rollback' ? (deployment.request.image as string) : newImage;
-    const replicas = deployment.kind === 'scale' ? (deployment.request.desiredCount as number) : undefined;
+    const replicas =
+      deployment.kind === 'scale'
+        ? (deployment.request.desiredCount as number)
+        : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
     if (current) {
       facts.previousImage = current;
       facts.previousRevision = describeImage(current);
@@ -632,8 +644,13 @@ export class DeploymentService {
         void this.#show(rolling);
       };
       let result: Awaited<ReturnType<typeof host.deploy>>;
+      // The count of the last /scale, kept across deploys (a scaled-to-0 service that is deployed runs again).
+      const replicas =
+        deployment.kind === 'scale'
+          ? (deployment.request.desiredCount as number)
+          : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
       if (deployment.kind === 'scale') {
-        result = await host.scale(hostTarget, deployment.request.desiredCount as number, deployment.id);
+        result = await host.scale(hostTarget, replicas, deployment.id);
       } else {
         if (!image) throw new DockhandError('not_found', `Nothing runs on ${hostTarget.host} to restart yet.`);
         result = await host.deploy({
@@ -642,9 +659,11 @@ export class DeploymentService {
           auth: registry?.auth ? await registry.auth() : undefined,
           pull: registry !== undefined,
           deploymentId: deployment.id,
+          replicas,
           onProgress,
         });
       }
+      await rememberReplicas(this.#deps.store, hostTarget, replicas, this.#deps.clock.now());
       const snapshot = await host.snapshot(hostTarget).catch(() => undefined);
       await this.#succeed(deployment, {
         publicIps: publicEndpoints(hostTarget, snapshot?.publicAddress),
@@ -1057,12 +1076,16 @@ export class DeploymentService {
             adopted === false
               ? await this.#deregisterUnused(deployment, this.#ecsTarget(this.#target(deployment)))
               : undefined;
+          const restored =
+            adopted !== false && deployment.state === 'rolling_out' ? await this.#undoOnHost(deployment) : undefined;
           const next =
             adopted === false
               ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.${deregistered ? ` ${deregistered}` : ''}`
-              : deployment.state === 'rolling_out'
-                ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
-                : 'Nothing was rolled out; request it again.';
+              : restored
+                ? `${restored} Deploy again when ready.`
+                : deployment.state === 'rolling_out'
+                  ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
+                  : 'Nothing was rolled out; request it again.';
           await this.#fail(
             deployment,
             new DockhandError(
@@ -1115,6 +1138,20 @@ export class DeploymentService {
       { facts: { ecsDeploymentId: found.deploymentId, rolloutStartedAt: sentAt } },
       clock.now(),
     );
+  }
+
+  /**
+   * A Docker-host rollout cut off by a crash: the host runtime removes the new containers that never took over and
+   * starts the old ones it had stopped (a fixed host port). What it did, for the card; undefined on ECS.
+   */
+  async #undoOnHost(deployment: DeploymentRecord): Promise<string | undefined> {
+    const hostTarget = hostTargetOf(this.#target(deployment));
+    if (!hostTarget || !this.#deps.host) return undefined;
+    const since = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
+    const restarted = await this.#deps.host.recover(hostTarget, { deploymentId: deployment.id, since });
+    return restarted.length > 0
+      ? `The previous container was started again (${restarted.join(', ')}).`
+      : 'The previous containers keep running; the new ones were removed.';
   }
 
   /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
@@ -1258,6 +1295,7 @@ export class DeploymentService {
       this.#deps.config.services[deployment.service]?.environments[deployment.environment]?.target.type === 'docker'
     ) {
       live.canAbort = false;
+      live.platform = 'docker';
     }
     if (!live.approvalPolicy) {
       const policy = this.#policy(deployment);

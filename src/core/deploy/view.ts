@@ -25,6 +25,8 @@ export interface DeploymentLive {
   host?: { phase: string; detail?: string | undefined };
   /** Whether the card offers Abort (not on Docker hosts, whose rollout is one step). */
   canAbort?: boolean;
+  /** Where it runs: cards speak of containers on a Docker host, of tasks and task definitions on ECS (default). */
+  platform?: 'ecs' | 'docker';
 }
 
 export type DeploymentView = DeploymentRecord & DeploymentLive;

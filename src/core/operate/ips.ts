@@ -7,6 +7,8 @@ import { ecsRef, type ResolvedTarget } from '../targets.ts';
 export interface TaskAddresses {
   service: string;
   environment: string;
+  /** ECS tasks (by task id) or a Docker host's containers (by name, on the target's network). */
+  platform: 'ecs' | 'docker';
   tasks: Pick<TaskSnapshot, 'id' | 'revision' | 'lastStatus' | 'privateIp' | 'publicIp' | 'startedAt'>[];
 }
 
@@ -17,18 +19,19 @@ export const taskAddresses = async (
 ): Promise<TaskAddresses> => {
   const hostTarget = hostTargetOf(target);
   if (hostTarget && deps.host) {
-    // A Docker host: every container is reached at the host's public address (and its published ports).
+    // A Docker host: every container is reached at the host's public address (and its published ports), and
+    // by its address on the target's network (the first network it joined when the target names none).
     const snapshot = await deps.host.snapshot(hostTarget);
     const endpoints = publicEndpoints(hostTarget, snapshot.publicAddress).join(', ') || undefined;
     const tasks = snapshot.containers.map((c) => ({
       id: c.name,
       revision: c.digest ? c.digest.slice(0, 19) : c.image,
       lastStatus: c.state,
-      privateIp: undefined,
+      privateIp: (c.addresses?.find((a) => a.network === hostTarget.network) ?? c.addresses?.[0])?.ip,
       publicIp: endpoints,
       startedAt: c.startedAt,
     }));
-    return { service: target.service, environment: target.environment, tasks };
+    return { service: target.service, environment: target.environment, platform: 'docker', tasks };
   }
   const ref = ecsRef(deps.config, target);
   if (!ref) {
@@ -53,5 +56,5 @@ export const taskAddresses = async (
     publicIp: t.publicIp,
     startedAt: t.startedAt,
   }));
-  return { service: target.service, environment: target.environment, tasks };
+  return { service: target.service, environment: target.environment, platform: 'ecs', tasks };
 };

@@ -14,7 +14,6 @@ import type {
   CommitSummary,
   DeploymentRecord,
   DeploymentState,
-  FieldChange,
   RolloutProgress,
   StoppedTaskGroup,
 } from '../../ports.ts';
@@ -158,6 +157,9 @@ const operationTitle = (v: DeploymentView): string => {
 /** The header line. */
 const title = (v: DeploymentView): string => `${operationTitle(v)} #${v.seq}`;
 
+/** What a service runs as: containers on a Docker host, tasks on ECS. */
+const unit = (v: DeploymentView): 'container' | 'task' => (v.platform === 'docker' ? 'container' : 'task');
+
 /** What was asked, in mrkdwn: "`main` → `3f2a1bc` Fix login", "image `1.4.2`", "revision `api:41`", "4 tasks". */
 const what = (v: DeploymentView): string => {
   switch (v.kind) {
@@ -176,14 +178,16 @@ const what = (v: DeploymentView): string => {
       return parts.join(' ');
     }
     case 'restart':
-      return 'a fresh start of the running task definition';
+      return v.platform === 'docker'
+        ? 'a fresh start of the running containers'
+        : 'a fresh start of the running task definition';
     case 'rollback': {
       const revision = targetRevision(v);
       return revision ? `revision ${code(revision)}` : 'the previous revision';
     }
     case 'scale': {
       const count = num(v.request.desiredCount);
-      return count === undefined ? 'a new task count' : plural(count, 'task');
+      return count === undefined ? `a new ${unit(v)} count` : plural(count, unit(v));
     }
   }
 };
@@ -253,9 +257,10 @@ const commitsSection = (commits: { commits: CommitSummary[]; total: number } | u
   return section(`${heading}\n${lines(items, LIMITS.sectionText - heading.length - 1)}`);
 };
 
-const changesSection = (changes: readonly FieldChange[] | undefined): KnownBlock | undefined => {
+const changesSection = (v: DeploymentView): KnownBlock | undefined => {
+  const changes = v.plan?.changes;
   if (!changes || changes.length === 0) return undefined;
-  const heading = '*Task definition changes*';
+  const heading = v.platform === 'docker' ? '*Container changes*' : '*Task definition changes*';
   const value = (s: string | undefined) => (s === undefined ? '_(none)_' : outsideCode(s, 300));
   const items = changes.map((c) => `${code(c.field)}: ${value(c.from)} → ${value(c.to)}`);
   return section(`${heading}\n${lines(items, LIMITS.sectionText - heading.length - 1)}`);
@@ -266,7 +271,7 @@ const planBlocks = (v: DeploymentView, extra: readonly string[]): KnownBlock[] =
   return [
     ...(fields.length > 0 ? [fieldsSection(fields)] : []),
     commitsSection(v.plan?.commits),
-    changesSection(v.plan?.changes),
+    changesSection(v),
   ].filter((b): b is KnownBlock => b !== undefined);
 };
 
@@ -366,7 +371,7 @@ const approveQuestion = (v: DeploymentView): string => {
     case 'rollback':
       return `Roll ${where} back to ${targetRevision(v) ?? 'the previous revision'}?`;
     case 'scale':
-      return `Scale ${where} to ${str(v.request.desiredCount) ?? 'a new count of'} tasks?`;
+      return `Scale ${where} to ${str(v.request.desiredCount) ?? 'a new count of'} ${unit(v)}s?`;
   }
 };
 
@@ -543,7 +548,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
     case 'registering': {
       const from = v.plan?.currentRevision;
       const image = v.plan?.newImage ?? str(v.facts.image);
-      const body = [changesSection(v.plan?.changes)].filter((b): b is KnownBlock => b !== undefined);
+      const body = [changesSection(v)].filter((b): b is KnownBlock => b !== undefined);
       return {
         status: `:memo: *Registering* a new revision${from ? ` of ${code(from)}` : ''}${image ? ` with ${code(image)}` : ''}`,
         summary: 'registering the task definition',
@@ -636,10 +641,10 @@ const succeeded = (v: DeploymentView): Rendered => {
     fields.push(`*Revision*\n${previous && previous !== revision ? `${code(previous)} → ` : ''}${code(revision)}`);
   if (image) fields.push(`*Image*\n${code(image)}`);
   if (running !== undefined)
-    fields.push(`*Running*\n${plural(running, strs(v.facts.containers).length > 0 ? 'container' : 'task')}`);
+    fields.push(`*Running*\n${plural(running, strs(v.facts.containers).length > 0 ? 'container' : unit(v))}`);
   if (ips.length > 0)
     fields.push(
-      `*Public IPs*\n${lines(
+      `*${v.platform === 'docker' ? 'Reached at' : 'Public IPs'}*\n${lines(
         ips.map((ip) => code(ip)),
         LIMITS.field - 20,
       )}`,

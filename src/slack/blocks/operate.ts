@@ -171,24 +171,30 @@ export const historyMessage = (history: History): Card => {
 
 export const ipsMessage = (addresses: TaskAddresses): Card => {
   const where = `${addresses.service} · ${addresses.environment}`;
+  const docker = addresses.platform === 'docker';
+  const unit = docker ? 'container' : 'task';
   if (addresses.tasks.length === 0) {
     return {
-      text: fallback(`${escapeText(where)}: no running tasks`),
-      blocks: [section(`*${escapeText(where)}* runs no tasks right now, so it has no addresses.`)],
+      text: fallback(`${escapeText(where)}: no running ${unit}s`),
+      blocks: [section(`*${escapeText(where)}* runs no ${unit}s right now, so it has no addresses.`)],
     };
   }
+  // Container names are chosen by dockhand and short (web-1, web-2): shown whole; ECS task ids are cut.
   const rows = addresses.tasks.map(
     (t) =>
-      `• task ${code(t.id.slice(0, 12))} ${code(t.revision)} ${escapeText(t.lastStatus.toLowerCase())} — public ${t.publicIp ? code(t.publicIp) : '_none_'} · private ${t.privateIp ? code(t.privateIp) : '_unknown_'}`,
+      `• ${unit} ${code(docker ? t.id : t.id.slice(0, 12))} ${code(t.revision)} ${escapeText(t.lastStatus.toLowerCase())} — public ${t.publicIp ? code(t.publicIp) : '_none_'} · private ${t.privateIp ? code(t.privateIp) : docker ? '_none_' : '_unknown_'}`,
   );
   const publicIps = addresses.tasks.flatMap((t) => (t.publicIp ? [t.publicIp] : []));
+  const noPublic = docker
+    ? 'No public address: the engine is reached over a local socket. Set `publicAddress` of the target in dockhand.yml.'
+    : 'No task has a public IP: they run in private subnets or without assignPublicIp.';
   return {
-    text: fallback(`${escapeText(where)}: ${publicIps.length > 0 ? safe(publicIps.join(', ')) : 'no public IPs'}`),
+    text: fallback(
+      `${escapeText(where)}: ${publicIps.length > 0 ? safe([...new Set(publicIps)].join(', ')) : 'no public IPs'}`,
+    ),
     blocks: [
-      section(`*IPs of ${escapeText(where)}* (${plural(addresses.tasks.length, 'task')})\n${lines(rows)}`),
-      ...(publicIps.length === 0
-        ? [context('No task has a public IP: they run in private subnets or without assignPublicIp.')]
-        : []),
+      section(`*IPs of ${escapeText(where)}* (${plural(addresses.tasks.length, unit)})\n${lines(rows)}`),
+      ...(publicIps.length === 0 ? [context(noPublic)] : []),
     ],
   };
 };

@@ -78,7 +78,7 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
 const rowLine = (row: StatusRow): string => {
   const name = `*${escapeText(row.target.service)}* · ${escapeText(row.target.environment)}`;
   if (row.kind === 'host') {
-    const health = assessHostHealth(row.snapshot, hostReplicas(row.target));
+    const health = assessHostHealth(row.snapshot, row.replicas);
     const image = row.snapshot.containers[0]?.image;
     return (
       `${HEALTH_EMOJI[health.state]} ${name} — ${image ? code(shortImage(image)) : 'nothing deployed'} · ` +
@@ -122,7 +122,7 @@ export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
       r.kind === 'found'
         ? assessHealth(r.snapshot).state
         : r.kind === 'host'
-          ? assessHostHealth(r.snapshot, hostReplicas(r.target)).state
+          ? assessHostHealth(r.snapshot, r.replicas).state
           : 'unknown';
     acc[state] = (acc[state] ?? 0) + 1;
     return acc;
@@ -155,9 +155,17 @@ const containerLine = (c: HostContainer, now: Date): string => {
   return `${code(c.name)} ${escapeText(c.state)} · ${escapeText(c.health)}${uptime}${restarts} · ${code(shortImage(c.image))}${digest}`;
 };
 
-/** The /status card of a service on a Docker host: its containers from the engine's inspect data. */
-export const hostStatusCard = (target: ResolvedTarget, s: HostSnapshot, now: Date): Card => {
-  const health = assessHostHealth(s, hostReplicas(target));
+/**
+ * The /status card of a service on a Docker host: its containers from the engine's inspect data. `replicas` is the
+ * count it should run (the last /scale), default dockhand.yml's.
+ */
+export const hostStatusCard = (
+  target: ResolvedTarget,
+  s: HostSnapshot,
+  now: Date,
+  replicas: number = hostReplicas(target),
+): Card => {
+  const health = assessHostHealth(s, replicas);
   const title = `${target.service} · ${target.environment}`;
   const image = s.containers[0]?.image;
   const blocks: KnownBlock[] = [
