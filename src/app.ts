@@ -41,6 +41,8 @@ export interface DockhandOptions {
   /** Local mode: the address to listen on (default all interfaces) and extra HTTP routes (console, emulator). */
   listenHost?: string;
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Local mode: refuses requests from anywhere but the console's own origin, on every route (see createHttpServer). */
+  allowRequest?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface Dockhand {
@@ -185,6 +187,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     logger,
     slack: receiver?.requestListener,
     extra: options.extraRoutes,
+    allow: options.allowRequest,
     health: async () => {
       const checks: Record<string, string> = {
         app: started ? 'ok' : 'starting',

@@ -50,7 +50,7 @@ const dockhand = createDockhand({
   config,
   store,
   logger,
-  ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes } : {}),
+  ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes, allowRequest: local.allowRequest } : {}),
 });
 await dockhand
   .start()

@@ -40,6 +40,8 @@ export interface LocalMode {
   url: string;
   state: SlackEmulatorState;
   extraRoutes: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** For every route of the server, /healthz and /metrics included: false (after a 403) for a foreign Host or Origin. */
+  allowRequest: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** What to log first, one line each. */
   banner: string[];
   stop(): void;
@@ -126,6 +128,7 @@ export const prepareLocalMode = async (settings: Settings, env: Env): Promise<Lo
     listenHost: LOCAL_HOST,
     url,
     state,
+    allowRequest: (req, res) => consoleRoutes.allowed(req, res),
     extraRoutes: async (req, res) => {
       if (!consoleRoutes.allowed(req, res)) return true;
       if (await consoleRoutes.handle(req, res)) return true;
