@@ -227,4 +227,33 @@ describeWithBrowser('the local console without a Docker engine', ({ context }) =
       );
     await page.close();
   });
+
+  it('wraps a long command in the composer and the timeline', async () => {
+    const page = await context().newPage();
+    await page.goto(`${dockhand.url}/`);
+    const composer = page.locator('#command');
+    const oneLine = await composer.evaluate((el) => el.clientHeight);
+    const long = `/status ${'hello-'.repeat(30)}${'x'.repeat(300)}`;
+    await composer.fill(long);
+    const box = await composer.evaluate((el) => ({
+      client: el.clientHeight,
+      scroll: el.scrollHeight,
+      width: el.clientWidth,
+      scrollWidth: el.scrollWidth,
+    }));
+    expect(box.client, 'the composer grows to show every line').toBeGreaterThan(oneLine * 2);
+    expect(box.scroll).toBeLessThanOrEqual(box.client + 1);
+    expect(box.scrollWidth).toBeLessThanOrEqual(box.width);
+
+    await composer.press('Enter');
+    const typed = page.locator('li.msg.typed', { hasText: 'xxxxxxxx' });
+    await expect.poll(() => typed.count(), SOON).toBe(1);
+    expect(await composer.inputValue(), 'Enter sends, it does not add a line').toBe('');
+    await expect.poll(() => page.locator('li.msg.ephemeral').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    const timeline = await page
+      .locator('#timeline')
+      .evaluate((el) => ({ width: el.clientWidth, scrollWidth: el.scrollWidth }));
+    expect(timeline.scrollWidth, 'nothing in the timeline overflows sideways').toBeLessThanOrEqual(timeline.width);
+    await page.close();
+  });
 });

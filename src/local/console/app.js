@@ -153,16 +153,30 @@ function showSuggestions() {
     )
     .join('');
 }
+// The composer grows with what is typed (long input wraps instead of scrolling out of sight), up to its CSS
+// max-height; beyond that it scrolls.
+function fit() {
+  input.style.height = 'auto';
+  input.style.height = `${input.scrollHeight + input.offsetHeight - input.clientHeight}px`;
+}
 function complete(command) {
   input.value = `${command} `;
   input.focus();
+  fit();
   showSuggestions();
 }
 input.addEventListener('input', () => {
   active = 0;
+  fit();
   showSuggestions();
 });
 input.addEventListener('keydown', (event) => {
+  // Enter sends, as in Slack; Shift+Enter is a new line.
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $('composer').requestSubmit();
+    return;
+  }
   const list = suggestions();
   if (list.length === 0) return;
   if (event.key === 'Tab') {
@@ -184,7 +198,10 @@ $('composer').addEventListener('submit', async (event) => {
   if (!text) return;
   $('suggestions').hidden = true;
   const answer = await post('/console/command', { user: me, channel, text });
-  if (answer.ok) input.value = '';
+  if (answer.ok) {
+    input.value = '';
+    fit();
+  }
 });
 
 new EventSource('/console/events').addEventListener('change', () => void refresh());
