@@ -228,7 +228,7 @@ describeWithBrowser('the local console without a Docker engine', ({ context }) =
     await page.close();
   });
 
-  it('wraps a long command in the composer and the timeline', async () => {
+  it('wraps a long command in the composer and the timeline, and shows what was typed as text, not code', async () => {
     const page = await context().newPage();
     await page.goto(`${dockhand.url}/`);
     const composer = page.locator('#command');
@@ -249,6 +249,7 @@ describeWithBrowser('the local console without a Docker engine', ({ context }) =
     const typed = page.locator('li.msg.typed', { hasText: 'xxxxxxxx' });
     await expect.poll(() => typed.count(), SOON).toBe(1);
     expect(await composer.inputValue(), 'Enter sends, it does not add a line').toBe('');
+    expect(await typed.locator('code').count(), 'a typed command is plain text').toBe(0);
     await expect.poll(() => page.locator('li.msg.ephemeral').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     const timeline = await page
       .locator('#timeline')

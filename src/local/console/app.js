@@ -24,8 +24,9 @@ async function post(path, body) {
 const time = (ts) => new Date(Number(ts) * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 function renderItem(item, ctx) {
+  // What the person typed is plain text, as Slack shows it: no code chip, no formatting.
   if (item.kind === 'typed')
-    return `<li class="msg typed">${escapeHtml(item.author)} ran <code>${escapeHtml(item.text)}</code></li>`;
+    return `<li class="msg typed">${escapeHtml(item.author)} ran ${escapeHtml(item.text)}</li>`;
   const body = item.blocks?.length
     ? renderBlocks(item.blocks, ctx)
     : `<div class="msg-text">${renderMrkdwn(item.text, ctx)}</div>`;
