@@ -35,6 +35,11 @@ import { engineErrorMessage, eventError, readEngineStream, splitImageRef } from 
 export const LABELS = {
   service: 'dockhand.service',
   environment: 'dockhand.environment',
+  /**
+   * The target's container name: two dockhands on one engine may both have a service `hello` in `local` (two
+   * people running the example); a container labelled with another name is a neighbour's, never touched.
+   */
+  container: 'dockhand.container',
   deployment: 'dockhand.deployment',
   digest: 'dockhand.digest',
   image: 'dockhand.image',
@@ -633,15 +638,21 @@ export class EngineHostRuntime implements DockerHostRuntime {
   }
 
   private serviceLabels(target: DockerHostTarget): Record<string, string> {
-    return { [LABELS.service]: target.service, [LABELS.environment]: target.environment };
+    return {
+      [LABELS.service]: target.service,
+      [LABELS.environment]: target.environment,
+      [LABELS.container]: target.container,
+    };
   }
 
   /** The service's containers: by label, plus unlabelled ones holding one of its final names (adopted). */
   private async find(docker: Docker, target: DockerHostTarget): Promise<Found> {
-    const labelled = await docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.service}=${target.service}`, `${LABELS.environment}=${target.environment}`] },
-    });
+    const labelled = (
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.service}=${target.service}`, `${LABELS.environment}=${target.environment}`] },
+      })
+    ).filter((info) => (info.Labels[LABELS.container] ?? target.container) === target.container);
     const named = await docker.listContainers({ all: true, filters: { name: [target.container] } });
     const found: Found = { current: [], stale: [] };
     const seen = new Set<string>();
