@@ -156,19 +156,19 @@ function showSuggestions() {
 }
 // The composer grows with what is typed (long input wraps instead of scrolling out of sight), up to its CSS
 // max-height; beyond that it scrolls.
-function fit() {
+function fitComposer() {
   input.style.height = 'auto';
   input.style.height = `${input.scrollHeight + input.offsetHeight - input.clientHeight}px`;
 }
 function complete(command) {
   input.value = `${command} `;
   input.focus();
-  fit();
+  fitComposer();
   showSuggestions();
 }
 input.addEventListener('input', () => {
   active = 0;
-  fit();
+  fitComposer();
   showSuggestions();
 });
 input.addEventListener('keydown', (event) => {
@@ -201,7 +201,7 @@ $('composer').addEventListener('submit', async (event) => {
   const answer = await post('/console/command', { user: me, channel, text });
   if (answer.ok) {
     input.value = '';
-    fit();
+    fitComposer();
   }
 });
 
