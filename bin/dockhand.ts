@@ -1,11 +1,15 @@
 #!/usr/bin/env node
+import { connectDocker, redactHost } from '../src/adapters/docker/connect.ts';
 import { configPath, DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/index.ts';
 import { ConfigError, errorMessage } from '../src/errors.ts';
+import { cleanExample } from '../src/local/example.ts';
 
 const USAGE = `Usage: dockhand <command>
 
 Commands:
   check-config [file]   validate a config file (default: $DOCKHAND_CONFIG or ${DEFAULT_CONFIG_PATH}); exit 1 if it has problems
+  local clean           remove the containers and images the local console's example left on the Docker engine
+                        for this checkout (npm run local:clean); a neighbour's are never touched
   help                  show this message`;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -24,9 +28,31 @@ const checkConfig = async (file: string | undefined): Promise<number> => {
   }
 };
 
+const localClean = async (): Promise<number> => {
+  const host = process.env.DOCKER_HOST?.trim() || 'unix:///var/run/docker.sock';
+  try {
+    const report = await cleanExample(process.env, (target) => connectDocker(target, { env: process.env }));
+    const removed = [...report.containers.map((c) => `container ${c}`), ...report.images.map((i) => `image ${i}`)];
+    process.stdout.write(
+      removed.length === 0
+        ? `✓ nothing to clean: the example left nothing on ${redactHost(host)} for this checkout (id ${report.id})\n`
+        : `✓ removed ${removed.join(', ')} (this checkout's id: ${report.id})\n`,
+    );
+    return 0;
+  } catch (e) {
+    const text = e instanceof ConfigError ? e.message : errorMessage(e);
+    process.stderr.write(
+      `✗ could not clean up the local example on ${redactHost(host)}: ${text}\n` +
+        '  Is the engine running? DOCKER_HOST chooses it, as for `npm start`.\n',
+    );
+    return 1;
+  }
+};
+
 const main = async (args: readonly string[]): Promise<number> => {
   const [command, ...rest] = args;
   if (command === 'check-config' && rest.length <= 1) return checkConfig(rest[0]);
+  if (command === 'local' && rest.length === 1 && rest[0] === 'clean') return localClean();
   const out = command === 'help' || command === '--help' || command === '-h' ? process.stdout : process.stderr;
   if (command !== undefined && out === process.stderr) out.write(`dockhand: unknown command "${args.join(' ')}"\n\n`);
   out.write(`${USAGE}\n`);

@@ -38,8 +38,8 @@ const local: LocalMode | undefined = envSettings.localMode
   : undefined;
 for (const line of local?.banner ?? []) logger.info({ mode: 'local' }, line);
 const settings = local?.settings ?? envSettings;
-const config = await loadConfig({ path: settings.configPath, env: process.env }).catch((e: unknown) =>
-  fail(`the config file ${settings.configPath} is not valid`, e),
+const config = await loadConfig({ path: settings.configPath, env: local?.configEnv ?? process.env }).catch(
+  (e: unknown) => fail(`the config file ${settings.configPath} is not valid`, e),
 );
 const store = await openStore(settings.databaseUrl, { instance: settings.instanceId }).catch((e: unknown) =>
   fail('the store could not be opened', e),
