@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cleanExample } from '../../src/local/example.ts';
 import { describeWithBrowser } from '../support/browser.ts';
 import { followStream, makeBusyboxContext, packContext, requireDocker, streamError } from '../support/docker.ts';
 import { type DockhandProcess, removeDir, startDockhand } from '../support/dockhand-process.ts';
@@ -21,6 +22,9 @@ const LEAD = 'U0LOCALLEAD';
 const DEPLOY_TIMEOUT = 180_000;
 /** How long the page may take to show an answer (expect.poll's own default is 1 s). */
 const SOON = { timeout: 10_000 };
+/** The example's per-checkout id, unique to this run: its container and image are this test's alone. */
+const LOCAL_ID = `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+const CONTAINER = `dockhand-hello-${LOCAL_ID}`;
 
 const docker = await requireDocker();
 
@@ -49,10 +53,6 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
       const failed = streamError(await followStream(docker, stream));
       await rm(dir, { recursive: true, force: true });
       if (failed) throw new Error(`could not build the base image: ${failed}`);
-      await docker
-        .getContainer('dockhand-hello')
-        .remove({ force: true })
-        .catch(() => {});
     }
     dockhand = await startDockhand({
       config: '# unused: local mode reads the bundled examples/dockhand.local.yml\n',
@@ -64,6 +64,7 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
         DOCKHAND_CONFIG: '',
         LOG_LEVEL: 'info',
         HELLO_BASE_IMAGE: BASE_IMAGE,
+        DOCKHAND_LOCAL_ID: LOCAL_ID,
       },
     });
     page = await context().newPage();
@@ -76,10 +77,8 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
     if (page) await page.screenshot({ path: join(OUTPUT, 'console-last.png'), fullPage: true }).catch(() => {});
     await dockhand?.stop();
     if (dockhand) removeDir(dockhand.dir);
-    await docker
-      ?.getContainer('dockhand-hello')
-      .remove({ force: true })
-      .catch(() => {});
+    // What this run's example left (its container and image, by this run's id): never anyone else's.
+    if (docker) await cleanExample({ DOCKHAND_LOCAL_ID: LOCAL_ID }, () => docker).catch(() => {});
   });
 
   it('says in its first log lines that it runs locally, where the console is, and how to use a real workspace', () => {
@@ -173,7 +172,7 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
       await send('/status hello');
       await expect
         .poll(() => page.locator('li.msg[data-kind="message"]').last().innerText(), { timeout: 30_000 })
-        .toMatch(/healthy[\s\S]*1 running[\s\S]*dockhand-hello running · HEALTHY/);
+        .toMatch(new RegExp(`healthy[\\s\\S]*1 running[\\s\\S]*${CONTAINER} running · HEALTHY`));
       await page.screenshot({ path: join(OUTPUT, 'console.png') });
     },
     DEPLOY_TIMEOUT + 60_000,
