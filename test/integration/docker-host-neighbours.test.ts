@@ -70,6 +70,31 @@ await describeWithDocker('EngineHostRuntime: neighbours with the same service na
     expect((await runtime.snapshot(theirs)).containers.map((c) => c.name)).toEqual([theirs.container]);
   }, 90_000);
 
+  it("leaves a neighbour's container from before the container label alone, and replaces its own", async () => {
+    // As a dockhand before the label made them: service and environment only.
+    const before = (name: string) =>
+      docker.createContainer({
+        name,
+        Image: image,
+        Labels: { [LABELS.service]: mine.service, [LABELS.environment]: mine.environment },
+        HostConfig: { NetworkMode: 'none' },
+      });
+    const neighbours = await before(`${run}-old-neighbour`);
+    await neighbours.start();
+    const [current] = (await runtime.snapshot(mine)).containers;
+    await docker.getContainer(current?.id ?? '').remove({ force: true });
+    const ownOld = await before(mine.container);
+    await ownOld.start();
+
+    await runtime.deploy({ target: mine, image, pull: false, deploymentId: 'dep_mine00002' });
+
+    expect((await neighbours.inspect()).State.Running).toBe(true);
+    await expect(ownOld.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const after = (await runtime.snapshot(mine)).containers;
+    expect(after.map((c) => c.name)).toEqual([mine.container]);
+    expect(after[0]?.labels[LABELS.deployment]).toBe('dep_mine00002');
+  }, 90_000);
+
   it('labels each container with its container name, so the owner can be told apart', async () => {
     const [c] = (await runtime.snapshot(mine)).containers;
     expect(c?.labels).toMatchObject({ [LABELS.container]: mine.container });

@@ -652,7 +652,14 @@ export class EngineHostRuntime implements DockerHostRuntime {
         all: true,
         filters: { label: [`${LABELS.service}=${target.service}`, `${LABELS.environment}=${target.environment}`] },
       })
-    ).filter((info) => (info.Labels[LABELS.container] ?? target.container) === target.container);
+    ).filter((info) => {
+      const owner = info.Labels[LABELS.container];
+      if (owner !== undefined) return owner === target.container;
+      // Labelled before dockhand.container existed: ours only under one of our names (a replica, or the `-next-`
+      // container of an interrupted deploy); under another name it is a neighbour's.
+      const name = containerName(info.Names);
+      return replicaIndex(target.container, name) !== undefined || name.startsWith(`${target.container}-next-`);
+    });
     const named = await docker.listContainers({ all: true, filters: { name: [target.container] } });
     const found: Found = { current: [], stale: [] };
     const seen = new Set<string>();
