@@ -42,6 +42,8 @@ export interface DockhandOptions {
   /** Local mode: the address to listen on (default all interfaces) and extra HTTP routes (console, emulator). */
   listenHost?: string;
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Local mode: refuses requests from anywhere but the console's own origin, on every route (see createHttpServer). */
+  allowRequest?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface Dockhand {
@@ -227,6 +229,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
         }
       : undefined,
     extra: options.extraRoutes,
+    allow: options.allowRequest,
     health: async () => {
       const checks: Record<string, string> = {
         app: started ? 'ok' : 'starting',

@@ -39,8 +39,8 @@ const local: LocalMode | undefined = envSettings.localMode
   : undefined;
 for (const line of local?.banner ?? []) logger.info({ mode: 'local' }, line);
 const settings = local?.settings ?? envSettings;
-const config = await loadConfig({ path: settings.configPath, env: process.env }).catch((e: unknown) =>
-  fail(`the config file ${settings.configPath} is not valid`, e),
+const config = await loadConfig({ path: settings.configPath, env: local?.configEnv ?? process.env }).catch(
+  (e: unknown) => fail(`the config file ${settings.configPath} is not valid`, e),
 );
 const store = await openStore(settings.databaseUrl, { instance: settings.instanceId }).catch((e: unknown) =>
   fail('the store could not be opened', e),
@@ -51,7 +51,7 @@ const dockhand = createDockhand({
   config,
   store,
   logger,
-  ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes } : {}),
+  ...(local ? { listenHost: local.listenHost, extraRoutes: local.extraRoutes, allowRequest: local.allowRequest } : {}),
 });
 let stopping = false;
 const shutdown = (signal: string) => {

@@ -14,6 +14,11 @@ export interface HttpServerOptions {
   /** Bolt's HTTPReceiver request listener (HTTP mode); undefined in Socket Mode. */
   slack?: RequestListener | undefined;
   slackPath?: string;
+  /**
+   * Checked before every route: answers (403) and returns false for a request this server must not serve. Local
+   * mode refuses foreign Host and Origin headers, so a DNS-rebinding page cannot read /healthz or /metrics either.
+   */
+  allow?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** More routes (the local console and its Slack emulator): handles the request and returns true, or returns false. */
   extra?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>) | undefined;
   /** Seconds a request's timestamp may differ from now, either way (Slack recommends 5 minutes). */
@@ -63,6 +68,7 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
   };
 
   return createServer((req, res) => {
+    if (options.allow && !options.allow(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
       health()

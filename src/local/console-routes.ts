@@ -46,11 +46,15 @@ const STATIC: Record<string, string> = {
   '/console/app.js': 'app.js',
   '/console/render.js': 'render.js',
   '/console/style.css': 'style.css',
+  '/favicon.svg': 'favicon.svg',
+  // Browsers ask for it without a <link>; an SVG under its name works in every current one.
+  '/favicon.ico': 'favicon.svg',
 };
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
 const PAGE_HEADERS = {
   'cache-control': 'no-store',

@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { connectDocker } from '../adapters/docker/connect.ts';
 import type { Settings } from '../config/env.ts';
 import type { Env } from '../config/load.ts';
@@ -16,11 +15,11 @@ import { createSlackRequestClient } from '../slack-emulator/requests.ts';
 import { SlackEmulatorState } from '../slack-emulator/state.ts';
 import { createSlackWebApiHandler } from '../slack-emulator/web-api.ts';
 import { createConsoleRoutes, type EngineStatus } from './console-routes.ts';
+import { exampleEnv, LOCAL_CONFIG_PATH, localId } from './example.ts';
 
 export const LOCAL_HOST = '127.0.0.1';
 
-/** The bundled config used when DOCKHAND_CONFIG is not set. */
-export const LOCAL_CONFIG_PATH = fileURLToPath(new URL('../../examples/dockhand.local.yml', import.meta.url));
+export { LOCAL_CONFIG_PATH } from './example.ts';
 
 /** The console's people: a requester and an approver (a member of the group examples/dockhand.local.yml names). */
 export const LOCAL_PEOPLE = [
@@ -40,6 +39,10 @@ export interface LocalMode {
   url: string;
   state: SlackEmulatorState;
   extraRoutes: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** For every route of the server, /healthz and /metrics included: false (after a 403) for a foreign Host or Origin. */
+  allowRequest: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The environment to read the config with: the process's, plus this checkout's DOCKHAND_LOCAL_ID. */
+  configEnv: Env;
   /** What to log first, one line each. */
   banner: string[];
   stop(): void;
@@ -85,6 +88,7 @@ const engineProbe = (host: string | undefined) => {
  * people, and returns the settings and routes to build dockhand with.
  */
 export const prepareLocalMode = async (settings: Settings, env: Env): Promise<LocalMode> => {
+  const configEnv = exampleEnv(env);
   const port = settings.port === 0 ? await freePort() : settings.port;
   const url = `http://${LOCAL_HOST}:${port}`;
   const token = `xoxb-local-${randomBytes(12).toString('hex')}`;
@@ -125,7 +129,9 @@ export const prepareLocalMode = async (settings: Settings, env: Env): Promise<Lo
     }),
     listenHost: LOCAL_HOST,
     url,
+    configEnv,
     state,
+    allowRequest: (req, res) => consoleRoutes.allowed(req, res),
     extraRoutes: async (req, res) => {
       if (!consoleRoutes.allowed(req, res)) return true;
       if (await consoleRoutes.handle(req, res)) return true;
@@ -136,7 +142,7 @@ export const prepareLocalMode = async (settings: Settings, env: Env): Promise<Lo
     banner: [
       `local mode: SLACK_BOT_TOKEN is not set, so dockhand runs without Slack. Open the console at ${url}/`,
       'to use a real Slack workspace instead, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README: "Creating the Slack app")',
-      `config: ${configPath}${configPath === LOCAL_CONFIG_PATH ? ' (the bundled example; set DOCKHAND_CONFIG to use yours)' : ''}`,
+      `config: ${configPath}${configPath === LOCAL_CONFIG_PATH ? ` (the bundled example, named for this checkout: ${localId(env)}; \`npm run local:clean\` removes what it left on the engine; set DOCKHAND_CONFIG to use yours)` : ''}`,
     ],
     stop: () => consoleRoutes.stop(),
   };

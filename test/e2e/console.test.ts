@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cleanExample } from '../../src/local/example.ts';
 import { describeWithBrowser } from '../support/browser.ts';
 import { followStream, makeBusyboxContext, packContext, requireDocker, streamError } from '../support/docker.ts';
 import { type DockhandProcess, removeDir, startDockhand } from '../support/dockhand-process.ts';
@@ -21,6 +22,9 @@ const LEAD = 'U0LOCALLEAD';
 const DEPLOY_TIMEOUT = 180_000;
 /** How long the page may take to show an answer (expect.poll's own default is 1 s). */
 const SOON = { timeout: 10_000 };
+/** The example's per-checkout id, unique to this run: its container and image are this test's alone. */
+const LOCAL_ID = `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+const CONTAINER = `dockhand-hello-${LOCAL_ID}`;
 
 const docker = await requireDocker();
 
@@ -49,10 +53,6 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
       const failed = streamError(await followStream(docker, stream));
       await rm(dir, { recursive: true, force: true });
       if (failed) throw new Error(`could not build the base image: ${failed}`);
-      await docker
-        .getContainer('dockhand-hello')
-        .remove({ force: true })
-        .catch(() => {});
     }
     dockhand = await startDockhand({
       config: '# unused: local mode reads the bundled examples/dockhand.local.yml\n',
@@ -67,6 +67,7 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
         // Without a test engine, dockhand must not find one either (it would try the default socket, where a
         // machine's own Docker may answer): the page then shows the banner this suite expects.
         ...(docker ? {} : { DOCKER_HOST: process.env.DOCKER_HOST?.trim() || 'unix:///nonexistent/docker.sock' }),
+        DOCKHAND_LOCAL_ID: LOCAL_ID,
       },
     });
     page = await context().newPage();
@@ -79,10 +80,8 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
     if (page) await page.screenshot({ path: join(OUTPUT, 'console-last.png'), fullPage: true }).catch(() => {});
     await dockhand?.stop();
     if (dockhand) removeDir(dockhand.dir);
-    await docker
-      ?.getContainer('dockhand-hello')
-      .remove({ force: true })
-      .catch(() => {});
+    // What this run's example left (its container and image, by this run's id): never anyone else's.
+    if (docker) await cleanExample({ DOCKHAND_LOCAL_ID: LOCAL_ID }, () => docker).catch(() => {});
   });
 
   it('says in its first log lines that it runs locally, where the console is, and how to use a real workspace', () => {
@@ -177,7 +176,7 @@ describeWithBrowser('the local console: dockhand without a Slack workspace, in a
       await send('/status hello');
       await expect
         .poll(() => page.locator('li.msg[data-kind="message"]').last().innerText(), { timeout: 30_000 })
-        .toMatch(/healthy[\s\S]*1 running[\s\S]*dockhand-hello running · HEALTHY/);
+        .toMatch(new RegExp(`healthy[\\s\\S]*1 running[\\s\\S]*${CONTAINER} running · HEALTHY`));
       await page.screenshot({ path: join(OUTPUT, 'console.png') });
     },
     DEPLOY_TIMEOUT + 60_000,
@@ -232,6 +231,36 @@ describeWithBrowser('the local console without a Docker engine', ({ context }) =
       .toMatch(
         /cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock[\s\S]*Only visible to you|Only visible to you[\s\S]*cannot reach the Docker engine/,
       );
+    await page.close();
+  });
+
+  it('wraps a long command in the composer and the timeline, and shows what was typed as text, not code', async () => {
+    const page = await context().newPage();
+    await page.goto(`${dockhand.url}/`);
+    const composer = page.locator('#command');
+    const oneLine = await composer.evaluate((el) => el.clientHeight);
+    const long = `/status ${'hello-'.repeat(30)}${'x'.repeat(300)}`;
+    await composer.fill(long);
+    const box = await composer.evaluate((el) => ({
+      client: el.clientHeight,
+      scroll: el.scrollHeight,
+      width: el.clientWidth,
+      scrollWidth: el.scrollWidth,
+    }));
+    expect(box.client, 'the composer grows to show every line').toBeGreaterThan(oneLine * 2);
+    expect(box.scroll).toBeLessThanOrEqual(box.client + 1);
+    expect(box.scrollWidth).toBeLessThanOrEqual(box.width);
+
+    await composer.press('Enter');
+    const typed = page.locator('li.msg.typed', { hasText: 'xxxxxxxx' });
+    await expect.poll(() => typed.count(), SOON).toBe(1);
+    expect(await composer.inputValue(), 'Enter sends, it does not add a line').toBe('');
+    expect(await typed.locator('code').count(), 'a typed command is plain text').toBe(0);
+    await expect.poll(() => page.locator('li.msg.ephemeral').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    const timeline = await page
+      .locator('#timeline')
+      .evaluate((el) => ({ width: el.clientWidth, scrollWidth: el.scrollWidth }));
+    expect(timeline.scrollWidth, 'nothing in the timeline overflows sideways').toBeLessThanOrEqual(timeline.width);
     await page.close();
   });
 });

@@ -30,8 +30,15 @@ await describeWithDocker('dockhand as a process: a service on a Docker host', ({
 
   const card = (predicate: (m: StoredMessage) => boolean, timeoutMs = 60_000) =>
     slack.state.waitForMessage((m) => m.blocks.length > 0 && predicate(m), timeoutMs);
+  // Every run of this file (from any checkout on the shared engine) has a service `web` in `box`: only the
+  // containers under this run's name are this run's to count and remove.
   const containers = async (): Promise<Docker.ContainerInfo[]> =>
-    docker.listContainers({ all: true, filters: { label: ['dockhand.service=web', 'dockhand.environment=box'] } });
+    (
+      await docker.listContainers({
+        all: true,
+        filters: { label: ['dockhand.service=web', 'dockhand.environment=box'] },
+      })
+    ).filter((c) => c.Names.some((n) => n.startsWith(`/${CONTAINER}`)));
   const commit = async (version: string, healthPort = 8080) => {
     await writeFile(join(repo.path, 'version.txt'), `${version}\n`);
     const current = await readFile(join(repo.path, 'Dockerfile'), 'utf8');

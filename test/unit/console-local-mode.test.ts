@@ -87,6 +87,29 @@ describe('local mode: the console and the Slack emulator on one 127.0.0.1 server
     );
   });
 
+  it('serves a favicon as SVG, linked from the page, and only to its own origin', async () => {
+    const page = await (await fetch(`${local.url}/`)).text();
+    expect(page).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml" />');
+    for (const path of ['/favicon.svg', '/favicon.ico']) {
+      const icon = await fetch(`${local.url}${path}`);
+      expect(icon.status, path).toBe(200);
+      expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+      expect(await icon.text()).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<\/svg>\s*$/);
+    }
+    const rebound = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(
+        `${local.url}/favicon.svg`,
+        { headers: { host: `evil.example:${local.settings.port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject).end();
+    });
+    expect(rebound).toBe(403);
+  });
+
   it('refuses requests from other sites: a foreign Origin, a foreign Host, or a non-JSON command', async () => {
     const body = JSON.stringify({ user: 'U0LOCALDEV', text: '/dockhand help' });
     const foreign = await fetch(`${local.url}/console/command`, {

@@ -1,5 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { elementAt, renderBlocks, renderMrkdwn } from '../../src/local/console/render.js';
+import { elementAt, renderBlocks, renderMrkdwn, renderText } from '../../src/local/console/render.js';
 
 const ctx = { users: { U0DEV: 'dev', U0LEAD: 'lead' }, groups: { S0LEADS: 'leads' } };
 
@@ -38,6 +40,46 @@ describe('the console renders mrkdwn', () => {
     expect(html).not.toMatch(/<img|<b |onclick="/);
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('&quot;quotes&quot; &#39;too&#39;');
+  });
+});
+
+/** Every `:shortcode:` in dockhand's own source: what its messages and cards can contain. */
+const emittedShortcodes = (): Set<string> => {
+  const root = new URL('../../', import.meta.url).pathname;
+  // The console and the emulator render and relay messages; they do not write them.
+  const skip = ['src/local/console', 'src/slack-emulator'];
+  const names = new Set<string>();
+  for (const top of ['src', 'commands']) {
+    for (const file of readdirSync(join(root, top), { recursive: true, encoding: 'utf8' })) {
+      const path = `${top}/${file}`;
+      if (!/\.(ts|js)$/.test(path) || skip.some((s) => path.startsWith(s))) continue;
+      for (const m of readFileSync(join(root, path), 'utf8').matchAll(/(?<![\w:]):([a-z0-9_+-]+):/g)) {
+        names.add(m[1] ?? '');
+      }
+    }
+  }
+  // SQLite's in-memory database name (`sqlite::memory:`), not an emoji.
+  names.delete('memory');
+  return names;
+};
+
+describe('the console renders emoji shortcodes as Slack does', () => {
+  it('renders every shortcode dockhand itself writes as an emoji', () => {
+    const names = [...emittedShortcodes()];
+    // The scan must find the ones we know of, or it scans nothing.
+    expect(names).toEqual(expect.arrayContaining(['stethoscope', 'large_green_circle', 'rocket', 'wastebasket']));
+    const missing = names.filter((name) => !/^\p{Extended_Pictographic}/u.test(renderMrkdwn(`:${name}:`)));
+    expect(missing).toEqual([]);
+  });
+
+  it('leaves an unknown shortcode and a time of day as they are', () => {
+    expect(renderMrkdwn(':not_an_emoji_we_know: at 10:30:00')).toBe(':not_an_emoji_we_know: at 10:30:00');
+    expect(renderMrkdwn(':constructor: :__proto__:')).toBe(':constructor: :__proto__:');
+  });
+
+  it('renders emoji in plain_text unless it says emoji: false', () => {
+    expect(renderText({ type: 'plain_text', text: ':stethoscope: health' })).toBe('🩺 health');
+    expect(renderText({ type: 'plain_text', text: ':stethoscope: health', emoji: false })).toBe(':stethoscope: health');
   });
 });
 

@@ -37,6 +37,11 @@ import { engineErrorMessage, eventError, readEngineStream, splitImageRef } from 
 export const LABELS = {
   service: 'dockhand.service',
   environment: 'dockhand.environment',
+  /**
+   * The target's container name: two dockhands on one engine may both have a service `hello` in `local` (two
+   * people running the example); a container labelled with another name is a neighbour's, never touched.
+   */
+  container: 'dockhand.container',
   deployment: 'dockhand.deployment',
   digest: 'dockhand.digest',
   image: 'dockhand.image',
@@ -679,14 +684,27 @@ export class EngineHostRuntime implements DockerHostRuntime {
   }
 
   private serviceLabels(target: DockerHostTarget): Record<string, string> {
-    return { [LABELS.service]: target.service, [LABELS.environment]: target.environment };
+    return {
+      [LABELS.service]: target.service,
+      [LABELS.environment]: target.environment,
+      [LABELS.container]: target.container,
+    };
   }
 
   /** The service's containers: by label, plus unlabelled ones holding one of its final names (adopted). */
   private async find(docker: Docker, target: DockerHostTarget): Promise<Found> {
-    const labelled = await docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.service}=${target.service}`, `${LABELS.environment}=${target.environment}`] },
+    const labelled = (
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.service}=${target.service}`, `${LABELS.environment}=${target.environment}`] },
+      })
+    ).filter((info) => {
+      const owner = info.Labels[LABELS.container];
+      if (owner !== undefined) return owner === target.container;
+      // Labelled before dockhand.container existed: ours only under one of our names (a replica, or the `-next-`
+      // container of an interrupted deploy); under another name it is a neighbour's.
+      const name = containerName(info.Names);
+      return replicaIndex(target.container, name) !== undefined || name.startsWith(`${target.container}-next-`);
     });
     const named = await docker.listContainers({ all: true, filters: { name: [target.container] } });
     const found: Found = { current: [], stale: [] };

@@ -24,8 +24,9 @@ async function post(path, body) {
 const time = (ts) => new Date(Number(ts) * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 function renderItem(item, ctx) {
+  // What the person typed is plain text, as Slack shows it: no code chip, no formatting.
   if (item.kind === 'typed')
-    return `<li class="msg typed">${escapeHtml(item.author)} ran <code>${escapeHtml(item.text)}</code></li>`;
+    return `<li class="msg typed">${escapeHtml(item.author)} ran ${escapeHtml(item.text)}</li>`;
   const body = item.blocks?.length
     ? renderBlocks(item.blocks, ctx)
     : `<div class="msg-text">${renderMrkdwn(item.text, ctx)}</div>`;
@@ -153,16 +154,30 @@ function showSuggestions() {
     )
     .join('');
 }
+// The composer grows with what is typed (long input wraps instead of scrolling out of sight), up to its CSS
+// max-height; beyond that it scrolls.
+function fitComposer() {
+  input.style.height = 'auto';
+  input.style.height = `${input.scrollHeight + input.offsetHeight - input.clientHeight}px`;
+}
 function complete(command) {
   input.value = `${command} `;
   input.focus();
+  fitComposer();
   showSuggestions();
 }
 input.addEventListener('input', () => {
   active = 0;
+  fitComposer();
   showSuggestions();
 });
 input.addEventListener('keydown', (event) => {
+  // Enter sends, as in Slack; Shift+Enter is a new line.
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $('composer').requestSubmit();
+    return;
+  }
   const list = suggestions();
   if (list.length === 0) return;
   if (event.key === 'Tab') {
@@ -184,7 +199,10 @@ $('composer').addEventListener('submit', async (event) => {
   if (!text) return;
   $('suggestions').hidden = true;
   const answer = await post('/console/command', { user: me, channel, text });
-  if (answer.ok) input.value = '';
+  if (answer.ok) {
+    input.value = '';
+    fitComposer();
+  }
 });
 
 new EventSource('/console/events').addEventListener('change', () => void refresh());

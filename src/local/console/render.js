@@ -1,6 +1,10 @@
 // Block Kit and mrkdwn → HTML strings for the local console. Pure functions (no DOM), shared by the page and
 // the unit tests. Everything that comes from a message is escaped; the only tags in the output are ours.
 
+// Slack's shortcodes for the emoji dockhand itself writes (test/unit/console-render.test.ts scans the source and
+// fails when one is missing here), plus a few people often type in a reason. An unknown shortcode stays as typed.
+// A full table (emoji-datasource, Slack's own data) would be ~1 MB the page must load, for names dockhand never
+// sends.
 const EMOJI = {
   no_entry: '⛔',
   white_check_mark: '✅',
@@ -29,6 +33,22 @@ const EMOJI = {
   information_source: 'ℹ️',
   x: '❌',
   tada: '🎉',
+  // The Docker-host rollout steps.
+  arrow_down: '⬇️',
+  pause_button: '⏸️',
+  arrow_forward: '▶️',
+  stethoscope: '🩺',
+  wastebasket: '🗑️',
+  // Often typed in a lock or freeze reason.
+  '+1': '👍',
+  thumbsup: '👍',
+  '-1': '👎',
+  heavy_check_mark: '✔️',
+  fire: '🔥',
+  eyes: '👀',
+  bug: '🐛',
+  construction: '🚧',
+  sparkles: '✨',
 };
 
 /** Escapes text for HTML element content and attribute values. */
@@ -46,7 +66,8 @@ function decodeSlack(text) {
   return text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 }
 
-const emoji = (html) => html.replace(/:([a-z0-9_+-]+):/g, (all, name) => EMOJI[name] ?? all);
+const emoji = (html) =>
+  html.replace(/:([a-z0-9_+-]+):/g, (all, name) => (Object.hasOwn(EMOJI, name) ? EMOJI[name] : all));
 
 function safeUrl(url) {
   return /^(https?:|mailto:)/i.test(url) ? url : undefined;
