@@ -5,8 +5,8 @@
 // stand-in that scripts/test-base-image.sh makes and names in DOCKHAND_TEST_BASE_IMAGE. The build uses host
 // networking (the engine has no bridge) so the Dockerfile's `npm ci` and `apt-get` reach their registries, and the
 // container runs with host networking in local mode (no SLACK_BOT_TOKEN), which binds 127.0.0.1 only.
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -21,6 +21,7 @@ import {
   randomTag,
   streamError,
 } from '../support/docker.ts';
+import { freePort } from '../support/net.ts';
 
 const NAME = 'the dockhand image built from the Dockerfile';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -30,18 +31,6 @@ const HOW_TO_MAKE_BASE =
 /** How long dockhand lets in-flight work finish after SIGTERM (src/main.ts), and so the most a stop may take. */
 const DRAIN_MS = 10_000;
 const BUILD_TIMEOUT_MS = 15 * 60_000;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 
 /** The text of a non-TTY container stream (8-byte frame headers: stream type, 3 zero bytes, big-endian length). */
 const demux = (buffer: Buffer): string => {

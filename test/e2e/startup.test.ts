@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isListeningLine, removeDir, startDockhand } from '../support/dockhand-process.ts';
+import { freePort } from '../support/net.ts';
 import {
   type FakeSlack,
   startTestSlack,
@@ -169,16 +170,6 @@ const runToExit = (config: string, env: Record<string, string>) =>
     child.once('exit', (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
-    });
-  });
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
     });
   });
 

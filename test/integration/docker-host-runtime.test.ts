@@ -16,6 +16,7 @@ import { systemClock } from '../../src/adapters/system-clock.ts';
 import { DockhandError, HostDeployError } from '../../src/errors.ts';
 import type { DockerHostTarget, HostPhase } from '../../src/ports.ts';
 import { describeWithDocker, makeBusyboxContext, randomTag } from '../support/docker.ts';
+import { freePort } from '../support/net.ts';
 import { startRequestLoop } from '../support/request-loop.ts';
 
 const START_SCRIPT = [
@@ -44,8 +45,6 @@ const dockerfile = (healthcheck: boolean): string =>
       : []),
     'CMD ["/bin/sh","/start.sh"]',
   ].join('\n');
-
-const randomPort = (): number => 20_000 + Math.floor(Math.random() * 20_000);
 
 const httpGet = async (url: string): Promise<string | undefined> => {
   try {
@@ -361,7 +360,7 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
   });
 
   it('with a fixed host port stops the old container first, and starts it again when the new one fails', async () => {
-    const port = randomPort();
+    const port = await freePort('0.0.0.0');
     const box = target({ ports: [`${port}:80`] });
     const url = `http://127.0.0.1:${port}/`;
     await runtime.deploy({ target: box, image: built.v1, pull: false, deploymentId: 'dep_fixed1009' });
@@ -389,7 +388,7 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
   }, 90_000);
 
   it('after a crash while replacing on a fixed host port, recover starts the stopped old container again', async () => {
-    const port = randomPort();
+    const port = await freePort('0.0.0.0');
     const box = target({ ports: [`${port}:80`] });
     const url = `http://127.0.0.1:${port}/`;
     await runtime.deploy({ target: box, image: built.v1, pull: false, deploymentId: 'dep_crash1020' });
@@ -461,7 +460,7 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
   }, 60_000);
 
   it('with host networking probes 127.0.0.1:<port> on the engine’s machine', async () => {
-    const port = randomPort();
+    const port = await freePort();
     const hostNet = new EngineHostRuntime({ clock: systemClock, networkMode: 'host', pollMs: 250 });
     const local = target({ env: { LISTEN: `127.0.0.1:${port}` }, healthcheck: { port } });
     await hostNet.deploy({ target: local, image: built.plain, pull: false, deploymentId: 'dep_hostnet15' });
