@@ -33,6 +33,7 @@ describe('readEnv', () => {
       awsEndpointUrl: undefined,
       dockerHost: undefined,
       rolloutPollMs: 4000,
+      snapshotMaxAgeMs: 10_000,
     });
     expect(settings.instanceId).toBe(hostname());
   });
@@ -57,6 +58,7 @@ describe('readEnv', () => {
       DOCKER_HOST: 'unix:///var/run/docker.sock',
       DOCKHAND_INSTANCE_ID: 'replica-a',
       DOCKHAND_ROLLOUT_POLL_MS: '50',
+      DOCKHAND_SNAPSHOT_MAX_AGE_MS: '0',
     });
 
     expect(settings).toMatchObject({
@@ -70,6 +72,7 @@ describe('readEnv', () => {
       dockerHost: 'unix:///var/run/docker.sock',
       instanceId: 'replica-a',
       rolloutPollMs: 50,
+      snapshotMaxAgeMs: 0,
     });
   });
 
