@@ -81,7 +81,10 @@ export const dockhandCommand =
         await respond({ response_type: 'ephemeral', ...historyMessage(await operationHistory(deps, target)) });
         return;
       case 'ips':
-        await respond({ response_type: 'ephemeral', ...ipsMessage(await taskAddresses(deps, target)) });
+        await respond({
+          response_type: 'ephemeral',
+          ...ipsMessage(await taskAddresses(deps, target), deps.clock.now()),
+        });
         return;
     }
   };

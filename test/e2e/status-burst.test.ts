@@ -68,4 +68,16 @@ describe('dockhand as a process: fifty /status api at once share one ECS read', 
       for (const ip of ips) expect(blocks).toContain(ip);
     }
   });
+
+  it('serves a /status soon after from the same snapshot, and the card says how old it is', async () => {
+    aws.resetCalls();
+    // Older than the 2 s from which a card states its age, well within the default 10 s bound.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const before = slack.state.messages().length;
+    await client.slashCommand({ command: '/status', text: 'api', userId: 'U0LATE' });
+    await slack.state.waitFor(() => slack.state.messages().length > before, 10_000);
+    const card = slack.state.messages().at(-1);
+    expect(JSON.stringify(card?.blocks)).toMatch(/As of <!date\^\d+\^[^|]+\|[^>]+>, [2-9] s ago/);
+    expect(aws.calls).toEqual({});
+  });
 });

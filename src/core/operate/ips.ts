@@ -8,6 +8,8 @@ export interface TaskAddresses {
   service: string;
   environment: string;
   tasks: Pick<TaskSnapshot, 'id' | 'revision' | 'lastStatus' | 'privateIp' | 'publicIp' | 'startedAt'>[];
+  /** When the ECS read these come from started, when it was a shared snapshot. */
+  observedAt?: Date | undefined;
 }
 
 /** `/dockhand ips`: the public and private IPs of a service's tasks now. */
@@ -53,5 +55,5 @@ export const taskAddresses = async (
     publicIp: t.publicIp,
     startedAt: t.startedAt,
   }));
-  return { service: target.service, environment: target.environment, tasks };
+  return { service: target.service, environment: target.environment, tasks, observedAt: lookup.snapshot.observedAt };
 };
