@@ -38,7 +38,8 @@ export interface DeployOnFakeAws {
 /** Steps that finish a rollout of up to 10 tasks in the fake (a 2-task rollout takes 4). */
 const STEPS_TO_FINISH = 12;
 
-export const ecrDeployConfig = (gitRepo?: string, registryAddress?: string): Config =>
+/** `api` deploys `image:<tag>` from ECR (the fake's), or, given a git repository and a registry, builds from git. */
+export const ecrDeployConfig = (gitRepo?: string, registryAddress?: string, repository = 'acme/api'): Config =>
   configSchema.parse({
     defaults: { channel: '#deploys', region: 'us-east-1' },
     registries: {
@@ -48,7 +49,7 @@ export const ecrDeployConfig = (gitRepo?: string, registryAddress?: string): Con
     services: {
       api: {
         ...(gitRepo ? { source: { git: `file://${gitRepo}`, ref: 'main' } } : {}),
-        image: { registry: gitRepo ? 'local' : 'ecr', repository: 'acme/api' },
+        image: { registry: gitRepo ? 'local' : 'ecr', repository },
         environments: { production: { target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' } } },
       },
     },
