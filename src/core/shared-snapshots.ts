@@ -1,4 +1,14 @@
-import type { Clock, DescribeOptions, EcsReader, EcsServiceRef, ServiceLookup } from '../ports.ts';
+import type {
+  Clock,
+  DescribeOptions,
+  EcsDeployer,
+  EcsDeployTarget,
+  EcsReader,
+  EcsServiceRef,
+  RolloutProgress,
+  ServiceLookup,
+} from '../ports.ts';
+import { refKey } from './targets.ts';
 
 /** How old a snapshot may be and still answer a read (DOCKHAND_SNAPSHOT_MAX_AGE_MS). */
 export const DEFAULT_SNAPSHOT_MAX_AGE_MS = 10_000;
@@ -20,7 +30,7 @@ interface Entry {
   settled: boolean;
 }
 
-const keyOf = (ref: EcsServiceRef): string => `${ref.region ?? ''}\u0000${ref.cluster}\u0000${ref.service}`;
+const keyOf = refKey;
 
 /**
  * One ECS read serves every request for a service that arrives while it is in flight, and, for `maxAgeMs`
@@ -65,6 +75,11 @@ export class SharedSnapshots implements EcsReader {
     );
   }
 
+  /** Forgets what is known of a service (dockhand just changed it): the next request reads it again. */
+  forget(ref: EcsServiceRef): void {
+    this.#entries.delete(keyOf(ref));
+  }
+
   #read(missing: [string, EcsServiceRef][], options: DescribeOptions, depth: Depth, at: Date): void {
     const read = this.#reader.describe(
       missing.map(([, ref]) => ref),
@@ -103,5 +118,61 @@ export class SharedSnapshots implements EcsReader {
     for (const [key, entry] of this.#entries) {
       if (entry.settled && now.getTime() - entry.at.getTime() > this.#maxAgeMs) this.#entries.delete(key);
     }
+  }
+}
+
+/**
+ * The deployer, telling the snapshots about the services it changes: after UpdateService, an abort, or a rollout
+ * that ended, /status reads the service again instead of showing, for a few seconds more, the state before.
+ */
+export class SnapshotForgettingDeployer implements EcsDeployer {
+  readonly #deployer: EcsDeployer;
+  readonly #snapshots: SharedSnapshots;
+
+  constructor(deployer: EcsDeployer, snapshots: SharedSnapshots) {
+    this.#deployer = deployer;
+    this.#snapshots = snapshots;
+  }
+
+  planImage(target: EcsDeployTarget, image: string) {
+    return this.#deployer.planImage(target, image);
+  }
+
+  registerImage(target: EcsDeployTarget, image: string) {
+    return this.#deployer.registerImage(target, image);
+  }
+
+  async updateService(target: EcsServiceRef, change: Parameters<EcsDeployer['updateService']>[1]) {
+    try {
+      return await this.#deployer.updateService(target, change);
+    } finally {
+      this.#snapshots.forget(target);
+    }
+  }
+
+  async abort(target: EcsServiceRef, deployment: Parameters<EcsDeployer['abort']>[1]) {
+    try {
+      return await this.#deployer.abort(target, deployment);
+    } finally {
+      this.#snapshots.forget(target);
+    }
+  }
+
+  async rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress> {
+    const progress = await this.#deployer.rolloutProgress(target, deploymentId);
+    if (progress.outcome !== 'in_progress') this.#snapshots.forget(target);
+    return progress;
+  }
+
+  currentTaskDefinition(target: EcsServiceRef) {
+    return this.#deployer.currentTaskDefinition(target);
+  }
+
+  listRevisions(target: EcsServiceRef, family: string, limit: number) {
+    return this.#deployer.listRevisions(target, family, limit);
+  }
+
+  recentLogLines(target: EcsDeployTarget, taskIds: readonly string[], limit: number) {
+    return this.#deployer.recentLogLines(target, taskIds, limit);
   }
 }

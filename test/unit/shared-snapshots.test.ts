@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SharedSnapshots } from '../../src/core/shared-snapshots.ts';
+import { SharedSnapshots, SnapshotForgettingDeployer } from '../../src/core/shared-snapshots.ts';
 import type { DescribeOptions, EcsReader, EcsServiceRef, ServiceLookup, ServiceSnapshot } from '../../src/ports.ts';
-import { FakeClock } from '../support/deploy-fakes.ts';
+import { FakeClock, FakeEcs } from '../support/deploy-fakes.ts';
 
 const api: EcsServiceRef = { cluster: 'prod', service: 'api' };
 const worker: EcsServiceRef = { cluster: 'prod', service: 'worker' };
@@ -170,5 +170,41 @@ describe('SharedSnapshots', () => {
     expect(reader.reads).toHaveLength(2);
     reader.answerAll();
     await later;
+  });
+});
+
+describe('SnapshotForgettingDeployer', () => {
+  const cached = async () => {
+    const { reader, shared } = setup();
+    const first = shared.describe([api]);
+    reader.answerAll();
+    await first;
+    const ecs = new FakeEcs();
+    const deployer = new SnapshotForgettingDeployer(ecs, shared);
+    /** Whether the next /status reads ECS again. */
+    const readsAgain = async () => {
+      const before = reader.reads.length;
+      const next = shared.describe([api]);
+      await tick();
+      reader.answerAll();
+      await next;
+      return reader.reads.length > before;
+    };
+    return { deployer, readsAgain };
+  };
+  const target = { ...api, container: 'app', region: undefined };
+
+  it('makes /status read a service again once dockhand updated it', async () => {
+    const { deployer, readsAgain } = await cached();
+    await deployer.updateService(target, { desiredCount: 4 });
+    expect(await readsAgain()).toBe(true);
+  });
+
+  it('keeps the snapshot while a rollout runs, and forgets it when the rollout ends', async () => {
+    const { deployer, readsAgain } = await cached();
+    expect((await deployer.rolloutProgress(target, 'ecs-svc/2')).outcome).toBe('in_progress');
+    expect(await readsAgain()).toBe(false);
+    expect((await deployer.rolloutProgress(target, 'ecs-svc/2')).outcome).toBe('completed');
+    expect(await readsAgain()).toBe(true);
   });
 });
