@@ -78,8 +78,10 @@ const countDeploys = async (
       const calls = fake.calls;
       console.log(`  ${label} (${when}): ${done.state}${done.reason ? ` (${done.reason})` : ''}`);
       console.log(`    ${perOperation(calls)}`);
-      bench(`ecs calls per deploy ${label} (${when})`, sum(calls, 'ECS.'), 'calls');
-      bench(`aws calls per deploy ${label} (${when})`, sum(calls), 'calls');
+      // The issue's figure is the deploy from git: it goes by the plain name.
+      const what = label === 'from git' ? '' : ` ${label}`;
+      bench(`ecs calls per deploy${what} (${when})`, sum(calls, 'ECS.'), 'calls');
+      bench(`aws calls per deploy${what} (${when})`, sum(calls), 'calls');
     }
   } finally {
     await pipeline.close();
