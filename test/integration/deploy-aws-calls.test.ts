@@ -2,8 +2,11 @@
  * AWS calls per /deploy (issue 12): the deploy pipeline with its real AWS adapters against the fake AWS over HTTP.
  * Call counts are deterministic (the fake finishes each rollout when UpdateService returns; see deploy-on-fake-aws).
  */
+
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DeployOnFakeAws, deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
+import { describeWithDocker, makeBusyboxGitRepo } from '../support/docker.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
 
 const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
@@ -79,4 +82,42 @@ describe('AWS calls per /deploy image:<tag> (real AWS adapters, fake AWS over HT
     expect(fake.calls['ECS.DescribeTaskDefinition'] ?? 0).toBe(0);
     expect(total(ecsCalls(fake.calls))).toBe(7);
   });
+});
+
+await describeWithDocker('AWS calls per /deploy from git (real engine and registry, fake AWS over HTTP)', (ctx) => {
+  it('makes at most 8 ECS calls for the first deploy after start, reading the task definition once', async () => {
+    const fake = new FakeAws();
+    await fake.start();
+    const registry = ctx.registry ?? '127.0.0.1:5000';
+    const repository = `dockhand-test/deploy-calls-${randomBytes(4).toString('hex')}`;
+    const repo = await makeBusyboxGitRepo({ dockerfileExtra: 'CMD ["sleep", "3600"]' });
+    const built = `${registry}/${repository}:${repo.sha.slice(0, 7)}`;
+    fake.seedService({
+      cluster: 'prod',
+      service: 'api',
+      family: 'api',
+      desiredCount: 2,
+      containers: [{ name: 'app', image: `${registry}/${repository}:0000000` }],
+    });
+    const pipeline = await deployOnFakeAws(fake, {
+      config: ecrDeployConfig(repo.path, registry, repository),
+      docker: ctx.docker,
+    });
+    try {
+      const done = await pipeline.deploy({});
+      expect(done.state, done.reason).toBe('succeeded');
+      // Built, pushed, and deployed by digest.
+      expect(done.facts.image).toMatch(new RegExp(`^${registry}/${repository}@sha256:[0-9a-f]{64}$`));
+      expect(fake.calls['ECS.DescribeTaskDefinition']).toBe(1);
+      expect(total(ecsCalls(fake.calls))).toBeLessThanOrEqual(8);
+    } finally {
+      await pipeline.close();
+      await fake.stop();
+      await repo.cleanup();
+      await ctx.docker
+        .getImage(built)
+        .remove()
+        .catch(() => {});
+    }
+  }, 120_000);
 });
