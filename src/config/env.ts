@@ -79,9 +79,9 @@ const envSchema = z
       .string()
       .regex(/^(unix|tcp|ssh|npipe|https?):\/\/.+/, 'expected a unix://, tcp:// or ssh:// URL')
       .optional(),
+    DOCKHAND_SNAPSHOT_MAX_AGE_MS: integer(0, 60_000, 'an age in milliseconds').default(10_000),
     DOCKHAND_INSTANCE_ID: z.string().optional(),
     DOCKHAND_ROLLOUT_POLL_MS: integer(1, 3_600_000, 'a polling interval in milliseconds').default(4000),
-    DOCKHAND_SNAPSHOT_MAX_AGE_MS: integer(0, 60_000, 'an age in milliseconds').default(10_000),
   })
   .transform((env) => ({
     slackBotToken: env.SLACK_BOT_TOKEN,

@@ -56,9 +56,9 @@ describe('readEnv', () => {
       AWS_REGION: 'eu-west-1',
       AWS_ENDPOINT_URL: 'http://localhost:4566',
       DOCKER_HOST: 'unix:///var/run/docker.sock',
+      DOCKHAND_SNAPSHOT_MAX_AGE_MS: '0',
       DOCKHAND_INSTANCE_ID: 'replica-a',
       DOCKHAND_ROLLOUT_POLL_MS: '50',
-      DOCKHAND_SNAPSHOT_MAX_AGE_MS: '0',
     });
 
     expect(settings).toMatchObject({
@@ -70,9 +70,9 @@ describe('readEnv', () => {
       awsRegion: 'eu-west-1',
       awsEndpointUrl: 'http://localhost:4566',
       dockerHost: 'unix:///var/run/docker.sock',
+      snapshotMaxAgeMs: 0,
       instanceId: 'replica-a',
       rolloutPollMs: 50,
-      snapshotMaxAgeMs: 0,
     });
   });
 
