@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { ipsMessage } from '../../src/slack/blocks/operate.ts';
-import { overviewCard, serviceStatusCard } from '../../src/slack/blocks/status.ts';
+import { overviewCard, serviceStatusCard, withSnapshotAge } from '../../src/slack/blocks/status.ts';
 import { aConfig, aDeployment, aSnapshot, aTask, at } from '../support/builders.ts';
 
 const now = at('2026-11-21T12:00:00Z');
@@ -105,15 +105,16 @@ describe('status card limits', () => {
 });
 
 describe('/dockhand ips reply', () => {
-  const addresses = (observedAt?: Date) => ({
+  const addresses = {
     service: 'api',
     environment: 'production',
     tasks: [{ id: 't1', revision: 'api:3', lastStatus: 'RUNNING', publicIp: '203.0.113.7', privateIp: '10.0.0.1' }],
-    observedAt,
-  });
+  };
+  const reply = (observedAt: Date) => JSON.stringify(withSnapshotAge(ipsMessage(addresses), observedAt, now).blocks);
 
   it('says how old the addresses are when they come from a snapshot 2 s old or more', () => {
-    expect(JSON.stringify(ipsMessage(addresses(at('2026-11-21T11:59:57Z')), now).blocks)).toContain(', 3 s ago');
-    expect(JSON.stringify(ipsMessage(addresses(at('2026-11-21T11:59:59.500Z')), now).blocks)).not.toContain('s ago');
+    expect(reply(at('2026-11-21T11:59:57Z'))).toContain(', 3 s ago');
+    expect(reply(at('2026-11-21T11:59:59.500Z'))).not.toContain('s ago');
+    expect(reply(at('2026-11-21T11:59:59.500Z'))).toBe(JSON.stringify(ipsMessage(addresses).blocks));
   });
 });

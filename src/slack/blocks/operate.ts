@@ -12,7 +12,6 @@ import { maskSecrets } from '../../logger.ts';
 import type { DeploymentRecord, Lock } from '../../ports.ts';
 import { code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
 import { deploymentCard } from './deploy.ts';
-import { AGE_STATED_AFTER_MS, asOf } from './status.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 const section = (text: string): KnownBlock => ({
@@ -170,14 +169,8 @@ export const historyMessage = (history: History): Card => {
 // -----------------------------------------------------------------------------------------------------------------
 // /dockhand ips
 
-export const ipsMessage = (addresses: TaskAddresses, now?: Date): Card => {
+export const ipsMessage = (addresses: TaskAddresses): Card => {
   const where = `${addresses.service} · ${addresses.environment}`;
-  // A shared snapshot that is not fresh says how old it is.
-  const { observedAt } = addresses;
-  const age =
-    now && observedAt && now.getTime() - observedAt.getTime() >= AGE_STATED_AFTER_MS
-      ? [context(asOf(observedAt, now))]
-      : [];
   if (addresses.tasks.length === 0) {
     return {
       text: fallback(`${escapeText(where)}: no running tasks`),
@@ -196,7 +189,6 @@ export const ipsMessage = (addresses: TaskAddresses, now?: Date): Card => {
       ...(publicIps.length === 0
         ? [context('No task has a public IP: they run in private subnets or without assignPublicIp.')]
         : []),
-      ...age,
     ],
   };
 };

@@ -36,6 +36,15 @@ export const asOf = (observedAt: Date | undefined, now: Date): string => {
   return ageMs >= AGE_STATED_AFTER_MS ? `As of ${date(at)}, ${Math.round(ageMs / 1000)} s ago` : `As of ${date(now)}`;
 };
 
+/** A card whose data came from a snapshot: it says how old that is, at the end, once it is not fresh. */
+export const withSnapshotAge = (card: Card, observedAt: Date | undefined, now: Date): Card =>
+  observedAt && now.getTime() - observedAt.getTime() >= AGE_STATED_AFTER_MS
+    ? {
+        ...card,
+        blocks: [...card.blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: asOf(observedAt, now) }] }],
+      }
+    : card;
+
 /** The /status card for one service in one environment. */
 export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, now: Date): Card => {
   const health = assessHealth(s);
