@@ -19,7 +19,7 @@ import { systemClock } from './adapters/system-clock.ts';
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
-import { SharedSnapshots, SnapshotForgettingDeployer } from './core/shared-snapshots.ts';
+import { forgettingChanges, SharedSnapshots } from './core/shared-snapshots.ts';
 import { asDockhandError } from './errors.ts';
 import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
@@ -173,7 +173,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     source: new GitSourceFetcher(),
     builder: new DockerImageBuilder(docker),
     registry,
-    ecs: new SnapshotForgettingDeployer(new AwsEcsDeployer({ clients: aws, publicIps }), ecs),
+    ecs: forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs),
     host,
     render: operationCard,
     instance: settings.instanceId,

@@ -2,7 +2,6 @@ import type {
   Clock,
   DescribeOptions,
   EcsDeployer,
-  EcsDeployTarget,
   EcsReader,
   EcsServiceRef,
   RolloutProgress,
@@ -123,56 +122,41 @@ export class SharedSnapshots implements EcsReader {
 
 /**
  * The deployer, telling the snapshots about the services it changes: after UpdateService, an abort, or a rollout
- * that ended, /status reads the service again instead of showing, for a few seconds more, the state before.
+ * that ended, /status reads the service again instead of showing, for a few seconds more, the state before. Every
+ * other method is the deployer's own, whatever methods the port gains.
  */
-export class SnapshotForgettingDeployer implements EcsDeployer {
-  readonly #deployer: EcsDeployer;
-  readonly #snapshots: SharedSnapshots;
-
-  constructor(deployer: EcsDeployer, snapshots: SharedSnapshots) {
-    this.#deployer = deployer;
-    this.#snapshots = snapshots;
-  }
-
-  planImage(target: EcsDeployTarget, image: string) {
-    return this.#deployer.planImage(target, image);
-  }
-
-  registerImage(target: EcsDeployTarget, image: string) {
-    return this.#deployer.registerImage(target, image);
-  }
-
-  async updateService(target: EcsServiceRef, change: Parameters<EcsDeployer['updateService']>[1]) {
-    try {
-      return await this.#deployer.updateService(target, change);
-    } finally {
-      this.#snapshots.forget(target);
-    }
-  }
-
-  async abort(target: EcsServiceRef, deployment: Parameters<EcsDeployer['abort']>[1]) {
-    try {
-      return await this.#deployer.abort(target, deployment);
-    } finally {
-      this.#snapshots.forget(target);
-    }
-  }
-
-  async rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress> {
-    const progress = await this.#deployer.rolloutProgress(target, deploymentId);
-    if (progress.outcome !== 'in_progress') this.#snapshots.forget(target);
-    return progress;
-  }
-
-  currentTaskDefinition(target: EcsServiceRef) {
-    return this.#deployer.currentTaskDefinition(target);
-  }
-
-  listRevisions(target: EcsServiceRef, family: string, limit: number) {
-    return this.#deployer.listRevisions(target, family, limit);
-  }
-
-  recentLogLines(target: EcsDeployTarget, taskIds: readonly string[], limit: number) {
-    return this.#deployer.recentLogLines(target, taskIds, limit);
-  }
-}
+export const forgettingChanges = <D extends EcsDeployer>(deployer: D, snapshots: SharedSnapshots): D => {
+  const forgetAfter =
+    <A extends [EcsServiceRef, ...unknown[]], R>(
+      call: (...args: A) => Promise<R>,
+      changed: (result: R) => boolean = () => true,
+    ) =>
+    async (...args: A): Promise<R> => {
+      let result: R;
+      try {
+        result = await call(...args);
+      } catch (error) {
+        // A failed change may still have been applied (a timeout after ECS acted): read again.
+        snapshots.forget(args[0]);
+        throw error;
+      }
+      if (changed(result)) snapshots.forget(args[0]);
+      return result;
+    };
+  const overrides: Partial<Record<PropertyKey, unknown>> = {
+    updateService: forgetAfter(deployer.updateService.bind(deployer)),
+    abort: forgetAfter(deployer.abort.bind(deployer)),
+    rolloutProgress: forgetAfter(
+      deployer.rolloutProgress.bind(deployer),
+      (progress: RolloutProgress) => progress.outcome !== 'in_progress',
+    ),
+  };
+  return new Proxy(deployer, {
+    get(target, property) {
+      if (Object.hasOwn(overrides, property)) return overrides[property];
+      const value: unknown = Reflect.get(target, property, target);
+      // Bound to the deployer itself: its private fields are not the proxy's.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+};

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { SharedSnapshots, SnapshotForgettingDeployer } from '../../src/core/shared-snapshots.ts';
-import type { DescribeOptions, EcsReader, EcsServiceRef, ServiceLookup, ServiceSnapshot } from '../../src/ports.ts';
+import { forgettingChanges, SharedSnapshots } from '../../src/core/shared-snapshots.ts';
+import type {
+  DescribeOptions,
+  EcsDeployer,
+  EcsReader,
+  EcsServiceRef,
+  ServiceLookup,
+  ServiceSnapshot,
+} from '../../src/ports.ts';
 import { FakeClock, FakeEcs } from '../support/deploy-fakes.ts';
 
 const api: EcsServiceRef = { cluster: 'prod', service: 'api' };
@@ -173,14 +180,15 @@ describe('SharedSnapshots', () => {
   });
 });
 
-describe('SnapshotForgettingDeployer', () => {
-  const cached = async () => {
+describe('forgettingChanges (the deployer app.ts gives DeploymentService)', () => {
+  const cached = async (prepare: (ecs: FakeEcs) => void = () => {}) => {
     const { reader, shared } = setup();
     const first = shared.describe([api]);
     reader.answerAll();
     await first;
     const ecs = new FakeEcs();
-    const deployer = new SnapshotForgettingDeployer(ecs, shared);
+    prepare(ecs);
+    const deployer = forgettingChanges<EcsDeployer>(ecs, shared);
     /** Whether the next /status reads ECS again. */
     const readsAgain = async () => {
       const before = reader.reads.length;
@@ -190,7 +198,7 @@ describe('SnapshotForgettingDeployer', () => {
       await next;
       return reader.reads.length > before;
     };
-    return { deployer, readsAgain };
+    return { deployer, ecs, readsAgain };
   };
   const target = { ...api, container: 'app', region: undefined };
 
@@ -206,5 +214,22 @@ describe('SnapshotForgettingDeployer', () => {
     expect(await readsAgain()).toBe(false);
     expect((await deployer.rolloutProgress(target, 'ecs-svc/2')).outcome).toBe('completed');
     expect(await readsAgain()).toBe(true);
+  });
+
+  it('forgets the snapshot when an update fails, since ECS may have acted', async () => {
+    const { readsAgain, deployer } = await cached((ecs) => {
+      ecs.updateService = async () => {
+        throw new Error('socket hang up');
+      };
+    });
+    await expect(deployer.updateService(target, { desiredCount: 4 })).rejects.toThrow('socket hang up');
+    expect(await readsAgain()).toBe(true);
+  });
+
+  it('passes every other call to the deployer itself, which keeps its own state', async () => {
+    const { deployer, ecs, readsAgain } = await cached();
+    await deployer.registerImage(target, 'acme/api:2');
+    expect(ecs.registered).toEqual(['acme/api:2']);
+    expect(await readsAgain()).toBe(false);
   });
 });
