@@ -62,6 +62,9 @@ describe("the watch's snapshot answers /status while it is fresh", () => {
     await store.close();
   });
 
+  /** What /status is given in app.ts (the store serves Docker-host details). */
+  const statusDeps = () => ({ config, ecs, store });
+
   const watchTick = () =>
     createScheduler({
       config,
@@ -79,7 +82,7 @@ describe("the watch's snapshot answers /status while it is fresh", () => {
     expect(fake.calls['ECS.DescribeServices']).toBe(1);
     fake.resetCalls();
     clock.advance(5_000);
-    const snapshot = await describeOne({ config, ecs }, resolveTarget(config, 'api', 'production'));
+    const snapshot = await describeOne(statusDeps(), resolveTarget(config, 'api', 'production'));
     expect(fake.calls).toEqual({});
     expect(snapshot.tasks.map((t) => t.publicIp).sort()).toEqual(fake.publicIps('prod', 'api').sort());
     expect(snapshot.observedAt).toEqual(new Date('2026-11-21T12:00:00Z'));
@@ -89,7 +92,7 @@ describe("the watch's snapshot answers /status while it is fresh", () => {
     await watchTick();
     fake.resetCalls();
     clock.advance(10_001);
-    await describeOne({ config, ecs }, resolveTarget(config, 'api', 'production'));
+    await describeOne(statusDeps(), resolveTarget(config, 'api', 'production'));
     expect(fake.calls['ECS.DescribeServices']).toBe(1);
   });
 });

@@ -108,6 +108,7 @@ describe('/dockhand ips reply', () => {
   const addresses = {
     service: 'api',
     environment: 'production',
+    platform: 'ecs' as const,
     tasks: [{ id: 't1', revision: 'api:3', lastStatus: 'RUNNING', publicIp: '203.0.113.7', privateIp: '10.0.0.1' }],
   };
   const reply = (observedAt: Date) => JSON.stringify(withSnapshotAge(ipsMessage(addresses), observedAt, now).blocks);
