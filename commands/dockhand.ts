@@ -6,6 +6,7 @@ import { resolveTarget } from '../src/core/targets.ts';
 import { COMMANDS, type CommandName } from '../src/core/usage.ts';
 import type { Directory } from '../src/ports.ts';
 import { historyMessage, ipsMessage, lockedMessage, lockLine, unlockedMessage } from '../src/slack/blocks/operate.ts';
+import { withSnapshotAge } from '../src/slack/blocks/status.ts';
 import { code } from '../src/slack/mrkdwn.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
@@ -80,8 +81,11 @@ export const dockhandCommand =
       case 'history':
         await respond({ response_type: 'ephemeral', ...historyMessage(await operationHistory(deps, target)) });
         return;
-      case 'ips':
-        await respond({ response_type: 'ephemeral', ...ipsMessage(await taskAddresses(deps, target)) });
+      case 'ips': {
+        const addresses = await taskAddresses(deps, target);
+        const reply = withSnapshotAge(ipsMessage(addresses), addresses.observedAt, deps.clock.now());
+        await respond({ response_type: 'ephemeral', ...reply });
         return;
+      }
     }
   };

@@ -19,6 +19,7 @@ import { systemClock } from './adapters/system-clock.ts';
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
+import { forgettingChanges, SharedSnapshots } from './core/shared-snapshots.ts';
 import { asDockhandError } from './errors.ts';
 import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
@@ -93,7 +94,12 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       }),
   });
   const publicIps = new PublicIpResolver((region) => aws.forRegion(region).ec2);
-  const ecs = options.ecs ?? new AwsEcsReader({ clients: aws, publicIps });
+  // One read of a service answers every /status, /dockhand ips and watch that wants it while in flight or fresh.
+  const ecs = new SharedSnapshots({
+    reader: options.ecs ?? new AwsEcsReader({ clients: aws, publicIps }),
+    clock,
+    maxAgeMs: settings.snapshotMaxAgeMs,
+  });
 
   const boltLogger = slackLogger(logger);
   const clientOptions = { ...SLACK_CLIENT_OPTIONS, slackApiUrl: settings.slackApiUrl };
@@ -176,7 +182,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     source: new GitSourceFetcher(),
     builder: new DockerImageBuilder(docker),
     registry,
-    ecs: new AwsEcsDeployer({ clients: aws, publicIps }),
+    ecs: forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs),
     host,
     render: operationCard,
     instance: settings.instanceId,

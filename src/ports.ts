@@ -99,6 +99,8 @@ export interface ServiceSnapshot {
   events: ServiceEvent[];
   /** Tasks whose desired status is RUNNING. */
   tasks: TaskSnapshot[];
+  /** When the read that produced it started, when it was shared (SharedSnapshots); cards say how old it is. */
+  observedAt?: Date | undefined;
 }
 
 export type ServiceLookup =

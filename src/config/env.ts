@@ -79,6 +79,7 @@ const envSchema = z
       .string()
       .regex(/^(unix|tcp|ssh|npipe|https?):\/\/.+/, 'expected a unix://, tcp:// or ssh:// URL')
       .optional(),
+    DOCKHAND_SNAPSHOT_MAX_AGE_MS: integer(0, 60_000, 'an age in milliseconds').default(10_000),
     DOCKHAND_INSTANCE_ID: z.string().optional(),
     DOCKHAND_ROLLOUT_POLL_MS: integer(1, 3_600_000, 'a polling interval in milliseconds').default(4000),
     DOCKHAND_CARD_LATE_LANDING_MS: integer(1, 3_600_000, 'a duration in milliseconds').optional(),
@@ -104,6 +105,8 @@ const envSchema = z
     // unfinished deployments back at once; several replicas on one host each need their own id.
     instanceId: env.DOCKHAND_INSTANCE_ID ?? hostname(),
     rolloutPollMs: env.DOCKHAND_ROLLOUT_POLL_MS,
+    /** How old an ECS snapshot may be and still answer /status, /dockhand ips and the watches (SharedSnapshots). */
+    snapshotMaxAgeMs: env.DOCKHAND_SNAPSHOT_MAX_AGE_MS,
     /** Secret values in the environment, masked wherever they appear (see maskKnownSecrets). */
     secrets: [
       env.SLACK_BOT_TOKEN,

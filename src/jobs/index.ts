@@ -8,7 +8,8 @@
  *   …
  *   await scheduler.stop();     // on shutdown, before notifier.flush() and store.close()
  *
- * `ecs` is the app's AwsEcsReader (share its PublicIpResolver with /status so a task's IP is looked up once);
+ * `ecs` is the app's SharedSnapshots over its AwsEcsReader, the one /status reads through: a tick's snapshot answers
+ * /status and /dockhand ips for DOCKHAND_SNAPSHOT_MAX_AGE_MS, and a tick right after a /status reuses its read;
  * `host` is the app's DockerHostRuntime (absent when no environment is a Docker host): the health watch of a
  * Docker-host service reads one snapshot of its containers per tick. `instance` names this replica in the per-tick
  * leases (the store's instance, "<hostname>:<pid>").

@@ -55,7 +55,13 @@ describe('dockhand as a process: /status end to end over signed HTTP, the fake S
       containers: [{ name: 'app', image: 'acme/worker:1' }],
     });
     slack = await startTestSlack();
-    dockhand = await startDockhand({ config: CONFIG, slackApiUrl: slack.apiUrl, awsEndpointUrl: url });
+    // Every /status here reads ECS afresh (what one read costs, faults); sharing reads is status-burst.test.ts's.
+    dockhand = await startDockhand({
+      config: CONFIG,
+      slackApiUrl: slack.apiUrl,
+      awsEndpointUrl: url,
+      env: { DOCKHAND_SNAPSHOT_MAX_AGE_MS: '0' },
+    });
     client = signedClient(slack, dockhand.eventsUrl);
   });
 

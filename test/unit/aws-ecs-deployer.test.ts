@@ -27,7 +27,7 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../src/adapters/aws/clients.ts';
 import {
   AwsEcsDeployer,
@@ -236,8 +236,10 @@ describe('planImage', () => {
       currentImage: appContainer.image,
       changes: [{ field: 'containerDefinitions[app].image', from: appContainer.image, to: 'api:2' }],
     });
+    // With its tags: registration copies them, and reuses this read instead of making its own.
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]?.args[0].input).toEqual({
       taskDefinition: tdArn('api', 7),
+      include: ['TAGS'],
     });
   });
 
@@ -314,6 +316,48 @@ describe('registerImage', () => {
     // The sidecar is exactly as it was; nothing else in the app container moved.
     expect(input?.containerDefinitions?.[1]).toStrictEqual(sidecar);
     expect({ ...input?.containerDefinitions?.[0], image: appContainer.image }).toStrictEqual(appContainer);
+  });
+
+  it("registers from the plan's read: one DescribeTaskDefinition for plan and registration, tags kept", async () => {
+    await deployer.planImage(target, 'api:2');
+    await deployer.registerImage(target, 'api:2');
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(1);
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input.tags).toEqual(tags);
+    // The service is read again: a revision rolled out since the plan must be the one copied.
+    expect(ecs.commandCalls(DescribeServicesCommand)).toHaveLength(2);
+  });
+
+  it('copies the revision the service runs at registration when it moved on since the plan', async () => {
+    await deployer.planImage(target, 'api:2');
+    const moved = serviceWith([oldDeployment({ status: 'PRIMARY' })]);
+    moved.taskDefinition = tdArn('api', 9);
+    ecs.on(DescribeServicesCommand).resolves({ services: [moved] });
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: tdArn('api', 9), include: ['TAGS'] }).resolves({
+      taskDefinition: { ...describedTaskDefinition(), taskDefinitionArn: tdArn('api', 9), revision: 9 },
+      tags: [{ key: 'team', value: 'checkout' }],
+    });
+    const result = await deployer.registerImage(target, 'api:2');
+    expect(result.previousTaskDefinitionArn).toBe(tdArn('api', 9));
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand).map((c) => c.args[0].input.taskDefinition)).toEqual([
+      tdArn('api', 7),
+      tdArn('api', 9),
+    ]);
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input.tags).toEqual([
+      { key: 'team', value: 'checkout' },
+    ]);
+  });
+
+  it("reads the tags again when the plan's read is more than an hour old (tags can change)", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.parse('2026-12-01T10:00:00Z'));
+      await deployer.planImage(target, 'api:2');
+      vi.setSystemTime(Date.parse('2026-12-01T11:00:01Z'));
+      await deployer.registerImage(target, 'api:2');
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(2);
   });
 
   it('leaves tags out when the task definition has none', async () => {

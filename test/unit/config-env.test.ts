@@ -33,6 +33,7 @@ describe('readEnv', () => {
       awsEndpointUrl: undefined,
       dockerHost: undefined,
       rolloutPollMs: 4000,
+      snapshotMaxAgeMs: 10_000,
     });
     expect(settings.instanceId).toBe(hostname());
   });
@@ -55,6 +56,7 @@ describe('readEnv', () => {
       AWS_REGION: 'eu-west-1',
       AWS_ENDPOINT_URL: 'http://localhost:4566',
       DOCKER_HOST: 'unix:///var/run/docker.sock',
+      DOCKHAND_SNAPSHOT_MAX_AGE_MS: '0',
       DOCKHAND_INSTANCE_ID: 'replica-a',
       DOCKHAND_ROLLOUT_POLL_MS: '50',
       DOCKHAND_CARD_LATE_LANDING_MS: '1500',
@@ -69,6 +71,7 @@ describe('readEnv', () => {
       awsRegion: 'eu-west-1',
       awsEndpointUrl: 'http://localhost:4566',
       dockerHost: 'unix:///var/run/docker.sock',
+      snapshotMaxAgeMs: 0,
       instanceId: 'replica-a',
       rolloutPollMs: 50,
       cardLateLandingMs: 1500,

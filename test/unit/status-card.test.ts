@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { overviewCard, serviceStatusCard } from '../../src/slack/blocks/status.ts';
+import { ipsMessage } from '../../src/slack/blocks/operate.ts';
+import { overviewCard, serviceStatusCard, withSnapshotAge } from '../../src/slack/blocks/status.ts';
 import { aConfig, aDeployment, aSnapshot, aTask, at } from '../support/builders.ts';
 
 const now = at('2026-11-21T12:00:00Z');
@@ -79,5 +80,42 @@ describe('status card limits', () => {
   it('shows the <service> placeholder of the overview footer as text, not as a link', () => {
     const card = overviewCard([], now);
     expect(JSON.stringify(card.blocks.at(-1))).toContain('`/status &lt;service&gt;` for details');
+  });
+
+  it('says how old a shared snapshot is once it is 2 s old or more, with the time it was read', () => {
+    const footer = (observedAt: Date | undefined) =>
+      JSON.stringify(serviceStatusCard(production, aSnapshot({ observedAt }), now).blocks.at(-1));
+    expect(footer(at('2026-11-21T11:59:56Z'))).toContain('As of <!date^1795262396^{date_short_pretty} {time}|');
+    expect(footer(at('2026-11-21T11:59:56Z'))).toContain(', 4 s ago');
+    expect(footer(at('2026-11-21T11:59:59Z'))).not.toContain('s ago');
+    expect(footer(undefined)).not.toContain('s ago');
+  });
+
+  it('states the age of the oldest snapshot in the overview', () => {
+    const rows = [
+      { target: production, kind: 'found' as const, snapshot: aSnapshot({ observedAt: at('2026-11-21T11:59:58Z') }) },
+      {
+        target: resolveTarget(config, 'api', 'staging'),
+        kind: 'found' as const,
+        snapshot: aSnapshot({ observedAt: at('2026-11-21T11:59:53Z') }),
+      },
+    ];
+    expect(JSON.stringify(overviewCard(rows, now).blocks.at(-1))).toContain(', 7 s ago');
+  });
+});
+
+describe('/dockhand ips reply', () => {
+  const addresses = {
+    service: 'api',
+    environment: 'production',
+    platform: 'ecs' as const,
+    tasks: [{ id: 't1', revision: 'api:3', lastStatus: 'RUNNING', publicIp: '203.0.113.7', privateIp: '10.0.0.1' }],
+  };
+  const reply = (observedAt: Date) => JSON.stringify(withSnapshotAge(ipsMessage(addresses), observedAt, now).blocks);
+
+  it('says how old the addresses are when they come from a snapshot 2 s old or more', () => {
+    expect(reply(at('2026-11-21T11:59:57Z'))).toContain(', 3 s ago');
+    expect(reply(at('2026-11-21T11:59:59.500Z'))).not.toContain('s ago');
+    expect(reply(at('2026-11-21T11:59:59.500Z'))).toBe(JSON.stringify(ipsMessage(addresses).blocks));
   });
 });

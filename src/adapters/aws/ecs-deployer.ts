@@ -11,7 +11,11 @@
  *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
  *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
  *
- * Task definitions are immutable, so the ones read without tags are cached by ARN.
+ * Calls per `/deploy` (plan, then register): DescribeServices 1 + DescribeTaskDefinition 1 (with TAGS, cached by ARN:
+ * task definitions are immutable) in planImage; DescribeServices 1 + RegisterTaskDefinition 1 in registerImage, which
+ * copies the task definition and tags the plan read when the service still runs that revision. Registration
+ * re-reads the service because minutes (a build, an approval) pass between the two: a revision someone else rolled
+ * out meanwhile is copied, never silently replaced by the planned one.
  *
  * `abort` prefers ECS's own rollback (StopServiceDeployment, stopType ROLLBACK) and falls back to UpdateService to the
  * previous revision: DescribeServices 1, ListServiceDeployments 1, then StopServiceDeployment 1 or UpdateService 1.
@@ -74,6 +78,11 @@ const REVISIONS_PER_PAGE = 100;
 /** ListTaskDefinitions pages read at most: a familyPrefix also matches longer family names listed before ours. */
 const MAX_REVISION_PAGES = 20;
 const TASK_DEFINITION_CACHE_SIZE = 200;
+/**
+ * How long the tags read with a task definition are copied into a registration without a second read. A task
+ * definition is immutable but its tags are not (TagResource); an approval may wait 30 minutes, a build takes minutes.
+ */
+const TAGS_REUSED_FOR_MS = 60 * 60_000;
 /** ListServiceDeployments page read by abort: ECS runs one service deployment of a service at a time, so one page. */
 const SERVICE_DEPLOYMENTS_PER_PAGE = 20;
 /** How much earlier than its ECS deployment a service deployment may be stamped and still be taken for it. */
@@ -125,10 +134,17 @@ export interface AwsEcsDeployerOptions {
   publicIps?: PublicIpResolver;
 }
 
+/** A task definition as DescribeTaskDefinition (include TAGS) returned it, and when. */
+interface KnownTaskDefinition {
+  taskDefinition: TaskDefinition;
+  tags: Tag[];
+  readAt: number;
+}
+
 export class AwsEcsDeployer implements EcsDeployer {
   readonly #clients: AwsEcsDeployerOptions['clients'];
   readonly #publicIps: PublicIpResolver;
-  readonly #taskDefinitions = new Map<string, TaskDefinition>();
+  readonly #taskDefinitions = new Map<string, KnownTaskDefinition>();
   /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
   readonly #deploymentCreatedAt = new Map<string, Date>();
 
@@ -140,7 +156,7 @@ export class AwsEcsDeployer implements EcsDeployer {
   async planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan> {
     const service = await this.#describeService(target);
     const arn = service.taskDefinition ?? '';
-    const td = await this.#taskDefinition(target, arn);
+    const { taskDefinition: td } = await this.#taskDefinition(target, arn);
     const container = findContainer(td, target.container, arn);
     const currentImage = container.image ?? '';
     const changes: FieldChange[] =
@@ -157,16 +173,8 @@ export class AwsEcsDeployer implements EcsDeployer {
     const service = await this.#describeService(target);
     const previousArn = service.taskDefinition ?? '';
     const ecs = this.#ecs(target);
-
-    let td: TaskDefinition;
-    let tags: Tag[];
-    try {
-      const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: previousArn, include: ['TAGS'] }));
-      td = out.taskDefinition ?? {};
-      tags = out.tags ?? [];
-    } catch (error) {
-      throw new AwsError(`describe task definition ${revisionOf(previousArn)} of ${where(target)}`, error);
-    }
+    // The plan's read when it is recent (it was made with TAGS); after a restart, or once its tags may be stale, again.
+    const { taskDefinition: td, tags } = await this.#taskDefinition(target, previousArn, TAGS_REUSED_FOR_MS);
     findContainer(td, target.container, previousArn);
 
     const input = registrationInput(td, tags, target.container, image);
@@ -183,7 +191,7 @@ export class AwsEcsDeployer implements EcsDeployer {
         `register a new revision of ${input.family} for ${where(target)}: ECS returned no ARN`,
       );
     }
-    if (registered) this.#remember(arn, registered);
+    if (registered) this.#remember(arn, registered, input.tags ?? []);
     return { taskDefinitionArn: arn, revision: revisionOf(arn), previousTaskDefinitionArn: previousArn };
   }
 
@@ -328,7 +336,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     if (taskIds.length === 0 || limit <= 0) return [];
     const service = await this.#describeService(target);
     const arn = service.taskDefinition ?? '';
-    const td = await this.#taskDefinition(target, arn);
+    const { taskDefinition: td } = await this.#taskDefinition(target, arn);
     const location = awsLogsLocation(findContainer(td, target.container, arn));
     if (!location?.streamPrefix) return [];
     const { streamPrefix, container, group } = location;
@@ -431,24 +439,27 @@ export class AwsEcsDeployer implements EcsDeployer {
     });
   }
 
-  /** A task definition without tags, cached by ARN (they are immutable). */
-  async #taskDefinition(target: EcsServiceRef, arn: string): Promise<TaskDefinition> {
+  /**
+   * A task definition and its tags, read in one DescribeTaskDefinition (include TAGS) and cached by ARN (task
+   * definitions are immutable). `tagsMaxAgeMs`: read again when the cached tags are older than that.
+   */
+  async #taskDefinition(target: EcsServiceRef, arn: string, tagsMaxAgeMs = Infinity): Promise<KnownTaskDefinition> {
     const cached = this.#taskDefinitions.get(arn);
-    if (cached) return cached;
-    let td: TaskDefinition | undefined;
+    if (cached && Date.now() - cached.readAt <= tagsMaxAgeMs) return cached;
+    let out: { taskDefinition?: TaskDefinition | undefined; tags?: Tag[] | undefined };
     try {
-      td = (await this.#ecs(target).send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition;
+      out = await this.#ecs(target).send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }));
     } catch (error) {
       throw new AwsError(`describe task definition ${revisionOf(arn)} of ${where(target)}`, error);
     }
-    const found = td ?? {};
-    this.#remember(arn, found);
-    return found;
+    return this.#remember(arn, out.taskDefinition ?? {}, out.tags ?? []);
   }
 
-  #remember(arn: string, td: TaskDefinition): void {
+  #remember(arn: string, taskDefinition: TaskDefinition, tags: Tag[]): KnownTaskDefinition {
     if (this.#taskDefinitions.size >= TASK_DEFINITION_CACHE_SIZE) this.#taskDefinitions.clear();
-    this.#taskDefinitions.set(arn, td);
+    const known = { taskDefinition, tags, readAt: Date.now() };
+    this.#taskDefinitions.set(arn, known);
+    return known;
   }
 
   #rememberDeployments(deployments: readonly Deployment[]): void {

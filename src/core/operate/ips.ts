@@ -10,6 +10,8 @@ export interface TaskAddresses {
   /** ECS tasks (by task id) or a Docker host's containers (by name, on the target's network). */
   platform: 'ecs' | 'docker';
   tasks: Pick<TaskSnapshot, 'id' | 'revision' | 'lastStatus' | 'privateIp' | 'publicIp' | 'startedAt'>[];
+  /** When the ECS read these come from started, when it was a shared snapshot. */
+  observedAt?: Date | undefined;
 }
 
 /** `/dockhand ips`: the public and private IPs of a service's tasks now. */
@@ -56,5 +58,11 @@ export const taskAddresses = async (
     publicIp: t.publicIp,
     startedAt: t.startedAt,
   }));
-  return { service: target.service, environment: target.environment, platform: 'ecs', tasks };
+  return {
+    service: target.service,
+    environment: target.environment,
+    platform: 'ecs',
+    tasks,
+    observedAt: lookup.snapshot.observedAt,
+  };
 };

@@ -26,6 +26,25 @@ const taskLine = (t: TaskSnapshot): string => {
   return `${code(t.id.slice(0, 12))} ${escapeText(t.lastStatus)} · ${escapeText(t.health)} · ${code(t.revision)} · ${escapeText(ip)}${priv}`;
 };
 
+/** A snapshot older than this says how old it is (SharedSnapshots serves them up to DOCKHAND_SNAPSHOT_MAX_AGE_MS). */
+export const AGE_STATED_AFTER_MS = 2_000;
+
+/** "As of <date>", and ", 4 s ago" when the state shown was read a while before `now`. */
+export const asOf = (observedAt: Date | undefined, now: Date): string => {
+  const at = observedAt ?? now;
+  const ageMs = now.getTime() - at.getTime();
+  return ageMs >= AGE_STATED_AFTER_MS ? `As of ${date(at)}, ${Math.round(ageMs / 1000)} s ago` : `As of ${date(now)}`;
+};
+
+/** A card whose data came from a snapshot: it says how old that is, at the end, once it is not fresh. */
+export const withSnapshotAge = (card: Card, observedAt: Date | undefined, now: Date): Card =>
+  observedAt && now.getTime() - observedAt.getTime() >= AGE_STATED_AFTER_MS
+    ? {
+        ...card,
+        blocks: [...card.blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: asOf(observedAt, now) }] }],
+      }
+    : card;
+
 /** The /status card for one service in one environment. */
 export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, now: Date): Card => {
   const health = assessHealth(s);
@@ -62,7 +81,10 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
   blocks.push({
     type: 'context',
     elements: [
-      { type: 'mrkdwn', text: `As of ${date(now)} · ${code(`/deploy ${target.service} to ${target.environment}`)}` },
+      {
+        type: 'mrkdwn',
+        text: `${asOf(s.observedAt, now)} · ${code(`/deploy ${target.service} to ${target.environment}`)}`,
+      },
     ],
   });
   const ips = s.tasks.map((t) => t.publicIp).filter((ip) => ip !== undefined);
@@ -95,6 +117,12 @@ const rowLine = (row: StatusRow): string => {
   );
 };
 
+/** When the oldest snapshot among the rows was read (undefined when none says). */
+const oldestObservation = (rows: readonly StatusRow[]): Date | undefined =>
+  rows
+    .flatMap((r) => (r.kind === 'found' && r.snapshot.observedAt ? [r.snapshot.observedAt] : []))
+    .reduce<Date | undefined>((oldest, at) => (oldest === undefined || at < oldest ? at : oldest), undefined);
+
 /** `/status` without a service: one line per configured service/environment. */
 export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Services' } }];
@@ -115,7 +143,9 @@ export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
   if (shown === 0) blocks.push(section('No services are configured.'));
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `As of ${date(now)} · ${code('/status <service>')} for details` }],
+    elements: [
+      { type: 'mrkdwn', text: `${asOf(oldestObservation(rows), now)} · ${code('/status <service>')} for details` },
+    ],
   });
   const counts = rows.reduce<Record<string, number>>((acc, r) => {
     const state =

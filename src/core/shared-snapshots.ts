@@ -1,0 +1,162 @@
+import type {
+  Clock,
+  DescribeOptions,
+  EcsDeployer,
+  EcsReader,
+  EcsServiceRef,
+  RolloutProgress,
+  ServiceLookup,
+} from '../ports.ts';
+import { refKey } from './targets.ts';
+
+/** How old a snapshot may be and still answer a read (DOCKHAND_SNAPSHOT_MAX_AGE_MS). */
+export const DEFAULT_SNAPSHOT_MAX_AGE_MS = 10_000;
+
+/** What a read included: 0 the service only, 1 its running tasks, 2 their public IPs too. */
+type Depth = 0 | 1 | 2;
+
+const depthOf = (options: DescribeOptions): Depth => {
+  const tasks = options.publicIps === true || options.tasks !== false;
+  if (!tasks) return 0;
+  return options.publicIps === false ? 1 : 2;
+};
+
+interface Entry {
+  depth: Depth;
+  /** When the read that produced it started: the state shown is at least this recent. */
+  at: Date;
+  lookup: Promise<ServiceLookup>;
+  settled: boolean;
+}
+
+const keyOf = refKey;
+
+/**
+ * One ECS read serves every request for a service that arrives while it is in flight, and, for `maxAgeMs`
+ * after it started, every request that needs no more than it read (IPs ⊃ tasks ⊃ service). /status, /dockhand ips,
+ * cards and the watches read through it, so fifty `/status api` at once cost one read, and a /status just after a
+ * watch tick costs none. Each caller gets its own copy, stamped with `observedAt` so a card can say how old it is.
+ * Failed reads and services not found are not kept; the next request reads again.
+ */
+export class SharedSnapshots implements EcsReader {
+  readonly #reader: EcsReader;
+  readonly #clock: Clock;
+  readonly #maxAgeMs: number;
+  readonly #entries = new Map<string, Entry>();
+  readonly describeTasks?: EcsReader['describeTasks'];
+
+  constructor(options: { reader: EcsReader; clock: Clock; maxAgeMs?: number }) {
+    this.#reader = options.reader;
+    this.#clock = options.clock;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS;
+    const { reader } = options;
+    if (reader.describeTasks) this.describeTasks = reader.describeTasks.bind(reader);
+  }
+
+  async describe(refs: readonly EcsServiceRef[], options: DescribeOptions = {}): Promise<ServiceLookup[]> {
+    const depth = depthOf(options);
+    const now = this.#clock.now();
+    this.#forgetOlderThan(now);
+    const missing = new Map<string, EcsServiceRef>();
+    for (const ref of refs) {
+      const key = keyOf(ref);
+      const entry = this.#entries.get(key);
+      if (!entry || entry.depth < depth) missing.set(key, ref);
+    }
+    if (missing.size > 0) this.#read([...missing.entries()], options, depth, now);
+    const lookups = refs.map((ref) => this.#entries.get(keyOf(ref)) as Entry);
+    return Promise.all(
+      lookups.map(async (entry) => {
+        const lookup = structuredClone(await entry.lookup);
+        if (lookup.found) lookup.snapshot.observedAt = entry.at;
+        return lookup;
+      }),
+    );
+  }
+
+  /** Forgets what is known of a service (dockhand just changed it): the next request reads it again. */
+  forget(ref: EcsServiceRef): void {
+    this.#entries.delete(keyOf(ref));
+  }
+
+  #read(missing: [string, EcsServiceRef][], options: DescribeOptions, depth: Depth, at: Date): void {
+    const read = this.#reader.describe(
+      missing.map(([, ref]) => ref),
+      options,
+    );
+    const entries = missing.map(([key], i): [string, Entry] => {
+      const entry: Entry = {
+        depth,
+        at,
+        settled: false,
+        lookup: read.then((lookups) => {
+          const lookup = lookups[i];
+          if (!lookup) throw new Error('the ECS reader answered fewer services than it was asked');
+          return lookup;
+        }),
+      };
+      return [key, entry];
+    });
+    for (const [key, entry] of entries) this.#entries.set(key, entry);
+    for (const [key, entry] of entries) {
+      entry.lookup.then(
+        (lookup) => {
+          entry.settled = true;
+          if (!lookup.found) this.#forget(key, entry);
+        },
+        () => this.#forget(key, entry),
+      );
+    }
+  }
+
+  #forget(key: string, entry: Entry): void {
+    if (this.#entries.get(key) === entry) this.#entries.delete(key);
+  }
+
+  #forgetOlderThan(now: Date): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.settled && now.getTime() - entry.at.getTime() > this.#maxAgeMs) this.#entries.delete(key);
+    }
+  }
+}
+
+/**
+ * The deployer, telling the snapshots about the services it changes: after UpdateService, an abort, or a rollout
+ * that ended, /status reads the service again instead of showing, for a few seconds more, the state before. Every
+ * other method is the deployer's own, whatever methods the port gains.
+ */
+export const forgettingChanges = <D extends EcsDeployer>(deployer: D, snapshots: SharedSnapshots): D => {
+  const forgetAfter =
+    <A extends [EcsServiceRef, ...unknown[]], R>(
+      call: (...args: A) => Promise<R>,
+      changed: (result: R) => boolean = () => true,
+    ) =>
+    async (...args: A): Promise<R> => {
+      let result: R;
+      try {
+        result = await call(...args);
+      } catch (error) {
+        // A failed change may still have been applied (a timeout after ECS acted): read again.
+        snapshots.forget(args[0]);
+        throw error;
+      }
+      if (changed(result)) snapshots.forget(args[0]);
+      return result;
+    };
+  const overrides: Partial<Record<PropertyKey, unknown>> = {
+    updateService: forgetAfter(deployer.updateService.bind(deployer)),
+    abort: forgetAfter(deployer.abort.bind(deployer)),
+    rolloutProgress: forgetAfter(
+      deployer.rolloutProgress.bind(deployer),
+      (progress: RolloutProgress) => progress.outcome !== 'in_progress',
+    ),
+  };
+  return new Proxy(deployer, {
+    get(target, property) {
+      if (Object.hasOwn(overrides, property)) return overrides[property];
+      const value: unknown = Reflect.get(target, property, target);
+      // Bound to the deployer itself: its private fields are not the proxy's.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+};

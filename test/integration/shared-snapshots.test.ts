@@ -1,0 +1,98 @@
+/**
+ * SharedSnapshots between the watch and /status: the real AwsEcsReader against the fake AWS over HTTP, the real
+ * scheduler, the /status use case (src/core/status.ts), as src/app.ts wires them.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
+import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
+import { openStore } from '../../src/adapters/store/index.ts';
+import { configSchema } from '../../src/config/schema.ts';
+import { SharedSnapshots } from '../../src/core/shared-snapshots.ts';
+import { describeOne } from '../../src/core/status.ts';
+import { resolveTarget } from '../../src/core/targets.ts';
+import { createScheduler } from '../../src/jobs/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import type { Store } from '../../src/ports.ts';
+import { FakeClock, RecordingNotifier } from '../support/deploy-fakes.ts';
+import { FakeAws } from '../support/fake-aws/index.ts';
+
+const config = configSchema.parse({
+  defaults: { channel: '#ops', region: 'us-east-1' },
+  services: {
+    api: {
+      environments: { production: { target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' } } },
+      watch: { health: '* * * * *', publicIps: '* * * * *' },
+    },
+  },
+});
+
+const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+beforeAll(() => {
+  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE';
+  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
+});
+afterAll(() => {
+  if (savedEnv.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+  else process.env.AWS_ACCESS_KEY_ID = savedEnv.id;
+  if (savedEnv.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+  else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
+});
+
+describe("the watch's snapshot answers /status while it is fresh", () => {
+  let fake: FakeAws;
+  let aws: AwsClients;
+  let store: Store;
+  let clock: FakeClock;
+  let ecs: SharedSnapshots;
+
+  beforeEach(async () => {
+    fake = new FakeAws();
+    await fake.start();
+    fake.seedService({ cluster: 'prod', service: 'api', desiredCount: 2, containers: [{ name: 'app', image: 'a:1' }] });
+    aws = createAwsClients({ endpoint: fake.url, region: 'us-east-1' });
+    store = await openStore('sqlite::memory:', { instance: 'test' });
+    clock = new FakeClock('2026-11-21T12:00:00Z');
+    ecs = new SharedSnapshots({ reader: new AwsEcsReader({ clients: aws }), clock, maxAgeMs: 10_000 });
+  });
+
+  afterEach(async () => {
+    aws.destroy();
+    await fake.stop();
+    await store.close();
+  });
+
+  /** What /status is given in app.ts (the store serves Docker-host details). */
+  const statusDeps = () => ({ config, ecs, store });
+
+  const watchTick = () =>
+    createScheduler({
+      config,
+      ecs,
+      store,
+      notifier: new RecordingNotifier(),
+      clock,
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      instance: 'test',
+    }).tick(clock.now());
+
+  it('makes no AWS call for a /status 5 s after a tick that read the service with its IPs', async () => {
+    await watchTick();
+    expect(fake.calls['ECS.DescribeServices']).toBe(1);
+    fake.resetCalls();
+    clock.advance(5_000);
+    const snapshot = await describeOne(statusDeps(), resolveTarget(config, 'api', 'production'));
+    expect(fake.calls).toEqual({});
+    expect(snapshot.tasks.map((t) => t.publicIp).sort()).toEqual(fake.publicIps('prod', 'api').sort());
+    expect(snapshot.observedAt).toEqual(new Date('2026-11-21T12:00:00Z'));
+  });
+
+  it('reads again once the tick is older than the bound', async () => {
+    await watchTick();
+    fake.resetCalls();
+    clock.advance(10_001);
+    await describeOne(statusDeps(), resolveTarget(config, 'api', 'production'));
+    expect(fake.calls['ECS.DescribeServices']).toBe(1);
+  });
+});
