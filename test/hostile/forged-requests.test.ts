@@ -222,6 +222,28 @@ describe('hostile: forged and malformed Slack requests against dockhand as a pro
     expect(await h.health()).toBe(200);
   }, 60_000);
 
+  it('answers 400 to a signed body that parses to null, and stays up', async () => {
+    // Bolt's HTTPReceiver reads `body.ssl_check` outside its error handling: `payload=null` used to kill the process.
+    const bodies: [string, string][] = [
+      [FORM, 'payload=null'],
+      [FORM, `payload=${encodeURIComponent(' null ')}`],
+      ['application/json', 'null'],
+    ];
+    const statuses: number[] = [];
+    for (const [contentType, body] of bodies) {
+      const res = await fetch(h.dockhand.eventsUrl, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...signed(body) },
+        body,
+      });
+      await res.text();
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([400, 400, 400]);
+    expect(h.dockhand.child.exitCode).toBeNull();
+    expect(await h.health()).toBe(200);
+  });
+
   it('refuses signed clicks whose button value is forged, to the clicker alone, changing nothing', async () => {
     const prng = createPrng(SEED + 1);
     const auditBefore = (await h.audit()).length;
