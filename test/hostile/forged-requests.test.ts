@@ -160,16 +160,20 @@ describe('hostile: forged and malformed Slack requests against dockhand as a pro
 
   beforeAll(async () => {
     h = await startHostile();
-    // One finished deployment (staging needs no approval) and one waiting for B's approval.
-    await h.client.slashCommand({ command: '/deploy', text: 'api image:1.1.0 to staging', userId: A });
-    await h.card((m) => m.text.startsWith('Deploy api → staging') && m.text.includes('succeeded'));
+    // One decided deployment (B rejected it) and one waiting for B's approval.
+    const asked = (seq: number) =>
+      h.card(
+        (m) =>
+          m.text.startsWith(`Deploy api → production #${seq}`) && JSON.stringify(m.blocks).includes('approval.approve'),
+      );
+    await h.client.slashCommand({ command: '/deploy', text: 'api image:1.1.0 to production', userId: A });
+    await h.client.clickButton({ message: await asked(1), actionId: 'approval.reject', userId: B });
+    await h.card((m) => m.text.startsWith('Deploy api → production #1') && m.text.includes('rejected'));
     await h.client.slashCommand({ command: '/deploy', text: 'api image:1.2.0 to production', userId: A });
-    await h.card(
-      (m) => m.text.startsWith('Deploy api → production') && JSON.stringify(m.blocks).includes('approval.approve'),
-    );
+    await asked(2);
     const [pending, finished] = await h.withStore(async (store) => [
       (await store.listDeployments({ states: ['awaiting_approval'] }))[0],
-      (await store.listDeployments({ states: ['succeeded'] }))[0],
+      (await store.listDeployments({ states: ['rejected'] }))[0],
     ]);
     if (!pending || !finished) throw new Error('setup: no pending or finished deployment');
     pendingId = pending.id;
@@ -255,7 +259,7 @@ describe('hostile: forged and malformed Slack requests against dockhand as a pro
       () => pendingId.toUpperCase(),
       () => `${pendingId} `,
       () => 'x'.repeat(1 + prng.int(5000)),
-      () => finishedId, // another deployment: already finished
+      () => finishedId, // another deployment: already decided
       () => '../../etc/passwd',
       () => '<!channel>',
     ];
@@ -296,6 +300,6 @@ describe('hostile: forged and malformed Slack requests against dockhand as a pro
     expect(changed.map((e) => e.action)).toEqual([]);
     expect(awsCallCount(h.aws)).toBe(0);
     expect(await h.withStore((s) => s.getDeployment(pendingId))).toMatchObject({ state: 'awaiting_approval' });
-    expect(await h.withStore((s) => s.getDeployment(finishedId))).toMatchObject({ state: 'succeeded' });
+    expect(await h.withStore((s) => s.getDeployment(finishedId))).toMatchObject({ state: 'rejected' });
   }, 60_000);
 });
