@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrng } from '../support/fake-aws/prng.ts';
+import type { StoredMessage } from '../support/slack/index.ts';
+import { A, B, C, type Hostile, sleep, startHostile } from './harness.ts';
+
+/**
+ * Parallel clicks on one approval card, sent as signed block_actions to dockhand as a process: however many
+ * approvers click at once, and whatever mix of Approve and Reject, exactly one decision is recorded and at most
+ * one pipeline runs (one RegisterTaskDefinition, one UpdateService). DESIGN.md §3.1: approval is one conditional
+ * update. Seeded; the figures are printed.
+ */
+const SEED = Number(process.env.DOCKHAND_HOSTILE_SEED ?? 0xc1_1c_5);
+const CLICKS = 10;
+
+describe('hostile: parallel Approve and Reject clicks on one card', () => {
+  let h: Hostile;
+  let round = 0;
+
+  /** Requests `api image:<tag> to production` and returns the card with its buttons, as the approvers see it. */
+  const pendingCard = async (tag: string): Promise<StoredMessage> => {
+    round += 1;
+    await h.client.slashCommand({ command: '/deploy', text: `api image:${tag} to production`, userId: A });
+    return h.card(
+      (m) =>
+        m.text.startsWith(`Deploy api → production #${round}`) && JSON.stringify(m.blocks).includes('approval.approve'),
+    );
+  };
+  const deploymentOf = async (seq: number) =>
+    h.withStore(async (store) => {
+      const all = await store.listDeployments({ service: 'api', environment: 'production' });
+      const found = all.find((d) => d.seq === seq);
+      if (!found) throw new Error(`no deployment #${seq}`);
+      return found;
+    });
+  /** The deployment once it has reached a terminal state (polled in the store, bounded). */
+  const settled = async (seq: number) => {
+    for (let i = 0; i < 300; i++) {
+      const d = await deploymentOf(seq);
+      if (['succeeded', 'failed', 'rejected', 'cancelled', 'expired'].includes(d.state)) return d;
+      await sleep(200);
+    }
+    throw new Error(`deployment #${seq} did not settle`);
+  };
+  const decisions = async (id: string) =>
+    (await h.withStore((s) => s.listAudit({ subject: id, limit: 100 })))
+      .map((e) => e.action)
+      .filter((a) => ['deployment.approved', 'deployment.rejected', 'deployment.cancelled'].includes(a));
+  const pipelinesOf = () => ({
+    registered: h.aws.requestsFor('ECS.RegisterTaskDefinition').filter((r) => !r.injected).length,
+    updated: h.aws
+      .requestsFor('ECS.UpdateService')
+      .filter((r) => (r.input as { cluster: string }).cluster === 'prod' && !r.injected).length,
+  });
+  /** Sends all clicks at once from the card as it was shown (later clicks land on a card already decided). */
+  const clickAll = (card: StoredMessage, clicks: { actionId: string; userId: string }[]) => {
+    const shown = structuredClone(card.blocks);
+    return Promise.all(clicks.map((c) => h.client.clickButton({ message: card, blocks: shown, ...c })));
+  };
+
+  beforeAll(async () => {
+    h = await startHostile();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('starts exactly one pipeline from 10 parallel Approve clicks by two approvers', async () => {
+    const card = await pendingCard('1.1.0');
+    h.aws.resetCalls();
+    const acks = await clickAll(
+      card,
+      Array.from({ length: CLICKS }, (_, i) => ({ actionId: 'approval.approve', userId: i % 2 === 0 ? B : C })),
+    );
+    await h.card((m) => m.text.startsWith('Deploy api → production #1') && m.text.includes('succeeded'));
+    const deployment = await deploymentOf(1);
+    const decided = await decisions(deployment.id);
+    const pipelines = pipelinesOf();
+    console.log(
+      `parallel approvals: ${CLICKS} clicks, ${decided.length} approved transition, ` +
+        `${pipelines.registered} RegisterTaskDefinition, ${pipelines.updated} UpdateService`,
+    );
+    expect(acks.map((a) => a.status)).toEqual(Array(CLICKS).fill(200));
+    expect(decided).toEqual(['deployment.approved']);
+    expect(pipelines).toEqual({ registered: 1, updated: 1 });
+    expect(deployment.state).toBe('succeeded');
+  }, 60_000);
+
+  it('records one decision from parallel Reject clicks, and runs nothing', async () => {
+    const card = await pendingCard('1.2.0');
+    h.aws.resetCalls();
+    await clickAll(
+      card,
+      Array.from({ length: CLICKS }, (_, i) => ({ actionId: 'approval.reject', userId: i % 2 === 0 ? B : C })),
+    );
+    await h.card((m) => m.text.startsWith('Deploy api → production #2') && m.text.includes('rejected'));
+    const deployment = await deploymentOf(2);
+    expect(await decisions(deployment.id)).toEqual(['deployment.rejected']);
+    expect(pipelinesOf()).toEqual({ registered: 0, updated: 0 });
+    expect(deployment.state).toBe('rejected');
+  }, 60_000);
+
+  it('decides once for any seeded mix of Approve, Reject and the requester’s withdrawal', async () => {
+    const prng = createPrng(SEED);
+    const outcomes: string[] = [];
+    for (let mix = 0; mix < 2; mix++) {
+      const card = await pendingCard(mix % 2 === 0 ? '1.1.0' : '1.2.0');
+      const seq = round;
+      h.aws.resetCalls();
+      // approve / reject / withdraw counts per mix, shuffled with the PRNG
+      const [approves, rejects] = (
+        [
+          [9, 1],
+          [5, 5],
+          [3, 4],
+        ] as const
+      )[mix] ?? [5, 5];
+      const clicks = Array.from({ length: CLICKS }, (_, i) => {
+        const userId = prng.int(2) ? B : C;
+        if (i < approves) return { actionId: 'approval.approve', userId };
+        if (i < approves + rejects) return { actionId: 'approval.reject', userId };
+        return { actionId: 'approval.reject', userId: A }; // the requester withdraws
+      });
+      for (let i = clicks.length - 1; i > 0; i--) {
+        const j = prng.int(i + 1);
+        [clicks[i], clicks[j]] = [clicks[j] as (typeof clicks)[number], clicks[i] as (typeof clicks)[number]];
+      }
+      await clickAll(card, clicks);
+      const deployment = await settled(seq);
+      const decided = await decisions(deployment.id);
+      const pipelines = pipelinesOf();
+      outcomes.push(`${deployment.state} (${decided.length} decision, ${pipelines.updated} UpdateService)`);
+      expect(decided).toHaveLength(1);
+      if (deployment.state === 'succeeded') expect(pipelines).toEqual({ registered: 1, updated: 1 });
+      else expect(pipelines).toEqual({ registered: 0, updated: 0 });
+    }
+    console.log(`approval mixes (seed ${SEED}): ${outcomes.join('; ')}`);
+  }, 90_000);
+});
