@@ -14,42 +14,52 @@ const CLICKS = 10;
 
 describe('hostile: parallel Approve and Reject clicks on one card', () => {
   let h: Hostile;
-  let round = 0;
-
-  /** Requests `api image:<tag> to production` and returns the card with its buttons, as the approvers see it. */
-  const pendingCard = async (tag: string): Promise<StoredMessage> => {
-    round += 1;
-    await h.client.slashCommand({ command: '/deploy', text: `api image:${tag} to production`, userId: A });
-    return h.card(
-      (m) =>
-        m.text.startsWith(`Deploy api → production #${round}`) && JSON.stringify(m.blocks).includes('approval.approve'),
-    );
+  /** Requests `<service> image:<tag> to production`; the card with its buttons, as approvers see it, and its #. */
+  const pendingCard = async (service: string, tag: string, seen: number) => {
+    await h.client.slashCommand({ command: '/deploy', text: `${service} image:${tag} to production`, userId: A });
+    const card = await h.card((m) => {
+      const seq = Number(/^Deploy \S+ → production #(\d+)/.exec(m.text)?.[1]);
+      return (
+        m.text.startsWith(`Deploy ${service} → production #`) &&
+        seq > seen &&
+        JSON.stringify(m.blocks).includes('approval.approve')
+      );
+    });
+    return { card, seq: Number(/#(\d+)/.exec(card.text)?.[1]) };
   };
-  const deploymentOf = async (seq: number) =>
+  const deploymentOf = async (service: string, seq: number) =>
     h.withStore(async (store) => {
-      const all = await store.listDeployments({ service: 'api', environment: 'production' });
+      const all = await store.listDeployments({ service, environment: 'production' });
       const found = all.find((d) => d.seq === seq);
-      if (!found) throw new Error(`no deployment #${seq}`);
+      if (!found) throw new Error(`no deployment #${seq} of ${service}`);
       return found;
     });
   /** The deployment once it has reached a terminal state (polled in the store, bounded). */
-  const settled = async (seq: number) => {
+  const settled = async (service: string, seq: number) => {
     for (let i = 0; i < 300; i++) {
-      const d = await deploymentOf(seq);
+      const d = await deploymentOf(service, seq);
       if (['succeeded', 'failed', 'rejected', 'cancelled', 'expired'].includes(d.state)) return d;
       await sleep(200);
     }
-    throw new Error(`deployment #${seq} did not settle`);
+    throw new Error(`deployment #${seq} of ${service} did not settle`);
   };
   const decisions = async (id: string) =>
     (await h.withStore((s) => s.listAudit({ subject: id, limit: 100 })))
       .map((e) => e.action)
       .filter((a) => ['deployment.approved', 'deployment.rejected', 'deployment.cancelled'].includes(a));
-  const pipelinesOf = () => ({
-    registered: h.aws.requestsFor('ECS.RegisterTaskDefinition').filter((r) => !r.injected).length,
+  /** Pipelines run for `service` (RegisterTaskDefinition and UpdateService in the prod cluster). */
+  const pipelinesOf = (service = 'api') => ({
+    registered: h.aws
+      .requestsFor('ECS.RegisterTaskDefinition')
+      .filter((r) => (r.input as { family: string }).family === `${service}-prod` && !r.injected).length,
     updated: h.aws
       .requestsFor('ECS.UpdateService')
-      .filter((r) => (r.input as { cluster: string }).cluster === 'prod' && !r.injected).length,
+      .filter(
+        (r) =>
+          (r.input as { cluster: string; service: string }).cluster === 'prod' &&
+          (r.input as { service: string }).service === service &&
+          !r.injected,
+      ).length,
   });
   /** Sends all clicks at once from the card as it was shown (later clicks land on a card already decided). */
   const clickAll = (card: StoredMessage, clicks: { actionId: string; userId: string }[]) => {
@@ -66,14 +76,14 @@ describe('hostile: parallel Approve and Reject clicks on one card', () => {
   });
 
   it('starts exactly one pipeline from 10 parallel Approve clicks by two approvers', async () => {
-    const card = await pendingCard('1.1.0');
+    const { card } = await pendingCard('api', '1.1.0', 0);
     h.aws.resetCalls();
     const acks = await clickAll(
       card,
       Array.from({ length: CLICKS }, (_, i) => ({ actionId: 'approval.approve', userId: i % 2 === 0 ? B : C })),
     );
     await h.card((m) => m.text.startsWith('Deploy api → production #1') && m.text.includes('succeeded'));
-    const deployment = await deploymentOf(1);
+    const deployment = await deploymentOf('api', 1);
     const decided = await decisions(deployment.id);
     const pipelines = pipelinesOf();
     console.log(
@@ -87,14 +97,14 @@ describe('hostile: parallel Approve and Reject clicks on one card', () => {
   }, 60_000);
 
   it('records one decision from parallel Reject clicks, and runs nothing', async () => {
-    const card = await pendingCard('1.2.0');
+    const { card } = await pendingCard('api', '1.2.0', 1);
     h.aws.resetCalls();
     await clickAll(
       card,
       Array.from({ length: CLICKS }, (_, i) => ({ actionId: 'approval.reject', userId: i % 2 === 0 ? B : C })),
     );
     await h.card((m) => m.text.startsWith('Deploy api → production #2') && m.text.includes('rejected'));
-    const deployment = await deploymentOf(2);
+    const deployment = await deploymentOf('api', 2);
     expect(await decisions(deployment.id)).toEqual(['deployment.rejected']);
     expect(pipelinesOf()).toEqual({ registered: 0, updated: 0 });
     expect(deployment.state).toBe('rejected');
@@ -102,38 +112,42 @@ describe('hostile: parallel Approve and Reject clicks on one card', () => {
 
   it('decides once for any seeded mix of Approve, Reject and the requester’s withdrawal', async () => {
     const prng = createPrng(SEED);
-    const outcomes: string[] = [];
-    for (let mix = 0; mix < 2; mix++) {
-      const card = await pendingCard(mix % 2 === 0 ? '1.1.0' : '1.2.0');
-      const seq = round;
-      h.aws.resetCalls();
-      // approve / reject / withdraw counts per mix, shuffled with the PRNG
-      const [approves, rejects] = (
-        [
-          [9, 1],
-          [5, 5],
-          [3, 4],
-        ] as const
-      )[mix] ?? [5, 5];
-      const clicks = Array.from({ length: CLICKS }, (_, i) => {
-        const userId = prng.int(2) ? B : C;
-        if (i < approves) return { actionId: 'approval.approve', userId };
-        if (i < approves + rejects) return { actionId: 'approval.reject', userId };
-        return { actionId: 'approval.reject', userId: A }; // the requester withdraws
-      });
-      for (let i = clicks.length - 1; i > 0; i--) {
-        const j = prng.int(i + 1);
-        [clicks[i], clicks[j]] = [clicks[j] as (typeof clicks)[number], clicks[i] as (typeof clicks)[number]];
-      }
-      await clickAll(card, clicks);
-      const deployment = await settled(seq);
-      const decided = await decisions(deployment.id);
-      const pipelines = pipelinesOf();
-      outcomes.push(`${deployment.state} (${decided.length} decision, ${pipelines.updated} UpdateService)`);
+    h.aws.resetCalls();
+    // Two mixes at once, on two services: approve / reject / withdraw counts, shuffled with the PRNG.
+    const mixes = [
+      { service: 'api', tag: '1.1.0', approves: 9, rejects: 1 },
+      { service: 'web', tag: '2.0.0', approves: 3, rejects: 4 },
+    ];
+    const outcomes = await Promise.all(
+      mixes.map(async ({ service, tag, approves, rejects }) => {
+        const { card, seq } = await pendingCard(service, tag, 2);
+        const clicks = Array.from({ length: CLICKS }, (_, i) => {
+          const userId = prng.int(2) ? B : C;
+          if (i < approves) return { actionId: 'approval.approve', userId };
+          if (i < approves + rejects) return { actionId: 'approval.reject', userId };
+          return { actionId: 'approval.reject', userId: A }; // the requester withdraws
+        });
+        for (let i = clicks.length - 1; i > 0; i--) {
+          const j = prng.int(i + 1);
+          [clicks[i], clicks[j]] = [clicks[j] as (typeof clicks)[number], clicks[i] as (typeof clicks)[number]];
+        }
+        await clickAll(card, clicks);
+        const deployment = await settled(service, seq);
+        return { service, deployment, decided: await decisions(deployment.id), pipelines: pipelinesOf(service) };
+      }),
+    );
+    console.log(
+      `approval mixes (seed ${SEED}): ${outcomes
+        .map(
+          (o) =>
+            `${o.service} ${o.deployment.state} (${o.decided.length} decision, ${o.pipelines.updated} UpdateService)`,
+        )
+        .join('; ')}`,
+    );
+    for (const { deployment, decided, pipelines } of outcomes) {
       expect(decided).toHaveLength(1);
       if (deployment.state === 'succeeded') expect(pipelines).toEqual({ registered: 1, updated: 1 });
       else expect(pipelines).toEqual({ registered: 0, updated: 0 });
     }
-    console.log(`approval mixes (seed ${SEED}): ${outcomes.join('; ')}`);
   }, 90_000);
 });
