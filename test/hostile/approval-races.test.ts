@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DockhandProcess, removeDir, startDockhand } from '../support/dockhand-process.ts';
 import { createPrng } from '../support/fake-aws/prng.ts';
-import type { StoredMessage } from '../support/slack/index.ts';
-import { A, B, C, type Hostile, sleep, startHostile } from './harness.ts';
+import { type StoredMessage, signedClient } from '../support/slack/index.ts';
+import { A, B, C, CONFIG, type Hostile, hostileEnv, sleep, startHostile } from './harness.ts';
 
 /**
  * Parallel clicks on one approval card, sent as signed block_actions to dockhand as a process: however many
@@ -151,3 +154,93 @@ describe('hostile: parallel Approve and Reject clicks on one card', () => {
     }
   }, 90_000);
 });
+
+const POSTGRES_URL = process.env.DOCKHAND_TEST_POSTGRES_URL;
+
+/**
+ * With several replicas a click can land on any of them (README, "Several replicas"): ten Approve clicks split
+ * across two dockhand processes sharing one Postgres still make one decision and one pipeline.
+ */
+describe.skipIf(!POSTGRES_URL)('hostile: parallel Approve clicks on two replicas sharing Postgres', () => {
+  let h: Hostile;
+  let second: DockhandProcess;
+  const schema = `dockhand_hostile_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+
+  beforeAll(async () => {
+    await admin(`CREATE SCHEMA ${schema}`);
+    const base = POSTGRES_URL ?? '';
+    const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    h = await startHostile({ DOCKHAND_DATABASE_URL: url, DOCKHAND_INSTANCE_ID: 'hostile-replica-1' });
+    second = await startDockhand({
+      config: CONFIG,
+      slackApiUrl: h.slack.apiUrl,
+      awsEndpointUrl: h.awsUrl,
+      env: hostileEnv({ DOCKHAND_DATABASE_URL: url, DOCKHAND_INSTANCE_ID: 'hostile-replica-2' }),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await second?.stop();
+    if (second) removeDir(second.dir);
+    await h?.close();
+    await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  });
+
+  it('starts exactly one pipeline from 10 Approve clicks split across the replicas', async () => {
+    const other = signedClient(h.slack, second.eventsUrl);
+    await h.client.slashCommand({ command: '/deploy', text: 'api image:1.2.0 to production', userId: A });
+    const card = await h.card(
+      (m) => m.text.startsWith('Deploy api → production #1') && JSON.stringify(m.blocks).includes('approval.approve'),
+    );
+    h.aws.resetCalls();
+    const shown = structuredClone(card.blocks);
+    const acks = await Promise.all(
+      Array.from({ length: CLICKS }, (_, i) =>
+        (i % 2 === 0 ? h.client : other).clickButton({
+          message: card,
+          blocks: shown,
+          actionId: 'approval.approve',
+          userId: i % 4 < 2 ? B : C,
+        }),
+      ),
+    );
+    await h.card((m) => m.text.startsWith('Deploy api → production #1') && m.text.includes('succeeded'), 60_000);
+    const [deployment] = await h.withStore((s) => s.listDeployments({ service: 'api', environment: 'production' }));
+    const approved = (await h.withStore((s) => s.listAudit({ subject: deployment?.id ?? '', limit: 100 }))).filter(
+      (e) => e.action === 'deployment.approved',
+    );
+    const registered = h.aws.requestsFor('ECS.RegisterTaskDefinition').length;
+    const updated = h.aws.requestsFor('ECS.UpdateService').length;
+    console.log(
+      `parallel approvals on 2 replicas (Postgres): ${CLICKS} clicks, ${approved.length} approved transition, ` +
+        `${registered} RegisterTaskDefinition, ${updated} UpdateService`,
+    );
+    expect(acks.map((a) => a.status)).toEqual(Array(CLICKS).fill(200));
+    expect(approved).toHaveLength(1);
+    expect({ registered, updated }).toEqual({ registered: 1, updated: 1 });
+    expect(h.dockhand.child.exitCode).toBeNull();
+    expect(second.child.exitCode).toBeNull();
+  }, 90_000);
+});
+
+if (!POSTGRES_URL) {
+  if (process.env.DOCKHAND_REQUIRE_POSTGRES === '1') {
+    it('needs Postgres for the two-replica approval race', () => {
+      throw new Error('DOCKHAND_REQUIRE_POSTGRES=1 but DOCKHAND_TEST_POSTGRES_URL is not set');
+    });
+  } else {
+    console.warn(
+      '\n⚠ Skipping the two-replica approval race: DOCKHAND_TEST_POSTGRES_URL is not set.\n' +
+        '  start one with: bash scripts/test-postgres.sh start && export DOCKHAND_TEST_POSTGRES_URL=$(bash scripts/test-postgres.sh url)\n',
+    );
+  }
+}

@@ -46,8 +46,17 @@ services:
       production: { target: { type: ecs, cluster: prod, service: web, container: app }, approval: prod }
 `;
 
+/** dockhand's environment in the hostile suite: fast rollout polling, the registry password, `env` on top. */
+export const hostileEnv = (env: Record<string, string> = {}): Record<string, string> => ({
+  DOCKHAND_ROLLOUT_POLL_MS: '100',
+  REGISTRY_PASSWORD,
+  LOG_LEVEL: 'info',
+  ...env,
+});
+
 export interface Hostile {
   aws: FakeAws;
+  awsUrl: string;
   slack: FakeSlack;
   dockhand: DockhandProcess;
   client: SlackRequestClient;
@@ -61,6 +70,7 @@ export interface Hostile {
   close(): Promise<void>;
 }
 
+/** Starts the fakes and dockhand; `env` is added to dockhand's (its DOCKHAND_DATABASE_URL also serves withStore). */
 export const startHostile = async (env: Record<string, string> = {}): Promise<Hostile> => {
   const aws = new FakeAws();
   const { url } = await aws.start();
@@ -85,11 +95,11 @@ export const startHostile = async (env: Record<string, string> = {}): Promise<Ho
     config: CONFIG,
     slackApiUrl: slack.apiUrl,
     awsEndpointUrl: url,
-    env: { DOCKHAND_ROLLOUT_POLL_MS: '100', REGISTRY_PASSWORD, LOG_LEVEL: 'info', ...env },
+    env: hostileEnv(env),
   });
   const client = signedClient(slack, dockhand.eventsUrl);
   const withStore = async <T>(use: (store: Store) => Promise<T>): Promise<T> => {
-    const store = await openStore(`sqlite:${dockhand.dir}/dockhand.db`);
+    const store = await openStore(env.DOCKHAND_DATABASE_URL ?? `sqlite:${dockhand.dir}/dockhand.db`);
     try {
       return await use(store);
     } finally {
@@ -98,6 +108,7 @@ export const startHostile = async (env: Record<string, string> = {}): Promise<Ho
   };
   return {
     aws,
+    awsUrl: url,
     slack,
     dockhand,
     client,
