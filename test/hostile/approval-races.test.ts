@@ -51,7 +51,7 @@ describe('hostile: parallel Approve and Reject clicks on one card', () => {
       .map((e) => e.action)
       .filter((a) => ['deployment.approved', 'deployment.rejected', 'deployment.cancelled'].includes(a));
   /** Pipelines run for `service` (RegisterTaskDefinition and UpdateService in the prod cluster). */
-  const pipelinesOf = (service = 'api') => ({
+  const pipelinesOf = (service: string) => ({
     registered: h.aws
       .requestsFor('ECS.RegisterTaskDefinition')
       .filter((r) => (r.input as { family: string }).family === `${service}-prod` && !r.injected).length,
@@ -78,17 +78,30 @@ describe('hostile: parallel Approve and Reject clicks on one card', () => {
     await h?.close();
   });
 
-  it('starts exactly one pipeline from 10 parallel Approve clicks by two approvers', async () => {
-    const { card } = await pendingCard('api', '1.1.0', 0);
-    h.aws.resetCalls();
+  it('records one decision from parallel Reject clicks, and runs nothing', async () => {
+    const { card, seq } = await pendingCard('api', '1.2.0', 0);
+    await clickAll(
+      card,
+      Array.from({ length: CLICKS }, (_, i) => ({ actionId: 'approval.reject', userId: i % 2 === 0 ? B : C })),
+    );
+    await h.card((m) => m.text.startsWith(`Deploy api → production #${seq}`) && m.text.includes('rejected'));
+    const deployment = await deploymentOf('api', seq);
+    expect(await decisions(deployment.id)).toEqual(['deployment.rejected']);
+    expect(pipelinesOf('api')).toEqual({ registered: 0, updated: 0 });
+    expect(deployment.state).toBe('rejected');
+  }, 60_000);
+
+  // The two that roll out run side by side (on api, and on web and worker), each counting its own service's calls.
+  it.concurrent('starts exactly one pipeline from 10 parallel Approve clicks by two approvers', async () => {
+    const { card, seq } = await pendingCard('api', '1.1.0', 0);
     const acks = await clickAll(
       card,
       Array.from({ length: CLICKS }, (_, i) => ({ actionId: 'approval.approve', userId: i % 2 === 0 ? B : C })),
     );
-    await h.card((m) => m.text.startsWith('Deploy api → production #1') && m.text.includes('succeeded'));
-    const deployment = await deploymentOf('api', 1);
+    await h.card((m) => m.text.startsWith(`Deploy api → production #${seq}`) && m.text.includes('succeeded'));
+    const deployment = await deploymentOf('api', seq);
     const decided = await decisions(deployment.id);
-    const pipelines = pipelinesOf();
+    const pipelines = pipelinesOf('api');
     console.log(
       `parallel approvals: ${CLICKS} clicks, ${decided.length} approved transition, ` +
         `${pipelines.registered} RegisterTaskDefinition, ${pipelines.updated} UpdateService`,
@@ -99,31 +112,16 @@ describe('hostile: parallel Approve and Reject clicks on one card', () => {
     expect(deployment.state).toBe('succeeded');
   }, 60_000);
 
-  it('records one decision from parallel Reject clicks, and runs nothing', async () => {
-    const { card } = await pendingCard('api', '1.2.0', 1);
-    h.aws.resetCalls();
-    await clickAll(
-      card,
-      Array.from({ length: CLICKS }, (_, i) => ({ actionId: 'approval.reject', userId: i % 2 === 0 ? B : C })),
-    );
-    await h.card((m) => m.text.startsWith('Deploy api → production #2') && m.text.includes('rejected'));
-    const deployment = await deploymentOf('api', 2);
-    expect(await decisions(deployment.id)).toEqual(['deployment.rejected']);
-    expect(pipelinesOf()).toEqual({ registered: 0, updated: 0 });
-    expect(deployment.state).toBe('rejected');
-  }, 60_000);
-
-  it('decides once for any seeded mix of Approve, Reject and the requester’s withdrawal', async () => {
+  it.concurrent('decides once for any seeded mix of Approve, Reject and the requester’s withdrawal', async () => {
     const prng = createPrng(SEED);
-    h.aws.resetCalls();
     // Two mixes at once, on two services: approve / reject / withdraw counts, shuffled with the PRNG.
     const mixes = [
-      { service: 'api', tag: '1.1.0', approves: 9, rejects: 1 },
+      { service: 'worker', tag: '3.0.0', approves: 9, rejects: 1 },
       { service: 'web', tag: '2.0.0', approves: 3, rejects: 4 },
     ];
     const outcomes = await Promise.all(
       mixes.map(async ({ service, tag, approves, rejects }) => {
-        const { card, seq } = await pendingCard(service, tag, 2);
+        const { card, seq } = await pendingCard(service, tag, 0);
         const clicks = Array.from({ length: CLICKS }, (_, i) => {
           const userId = prng.int(2) ? B : C;
           if (i < approves) return { actionId: 'approval.approve', userId };

@@ -44,6 +44,10 @@ services:
     image: { registry: ecr, repository: acme/web }
     environments:
       production: { target: { type: ecs, cluster: prod, service: web, container: app }, approval: prod }
+  worker:
+    image: { registry: ecr, repository: acme/worker }
+    environments:
+      production: { target: { type: ecs, cluster: prod, service: worker, container: app }, approval: prod }
 `;
 
 /** dockhand's environment in the hostile suite: fast rollout polling, the registry password, `env` on top. */
@@ -78,6 +82,7 @@ export const startHostile = async (env: Record<string, string> = {}): Promise<Ho
     ['prod', 'api', REPO],
     ['staging', 'api', REPO],
     ['prod', 'web', 'acme/web'],
+    ['prod', 'worker', 'acme/worker'],
   ] as const) {
     aws.seedService({
       cluster,
@@ -90,6 +95,7 @@ export const startHostile = async (env: Record<string, string> = {}): Promise<Ho
   aws.putImage(REPO, '1.1.0', `sha256:${'1'.repeat(64)}`);
   aws.putImage(REPO, '1.2.0', `sha256:${'2'.repeat(64)}`);
   aws.putImage('acme/web', '2.0.0', `sha256:${'3'.repeat(64)}`);
+  aws.putImage('acme/worker', '3.0.0', `sha256:${'4'.repeat(64)}`);
   const slack = await startTestSlack();
   const dockhand = await startDockhand({
     config: CONFIG,
