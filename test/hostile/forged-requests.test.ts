@@ -248,6 +248,58 @@ describe('hostile: forged and malformed Slack requests against dockhand as a pro
     expect(await h.health()).toBe(200);
   });
 
+  it('survives signed payloads that lack their parts, changing nothing', async () => {
+    const auditBefore = (await h.audit()).length;
+    h.aws.resetCalls();
+    const user = { id: B, username: 'bob', team_id: h.slack.state.team.id };
+    const payloads: unknown[] = [
+      { type: 'block_actions' },
+      { type: 'block_actions', actions: [] },
+      { type: 'block_actions', user, actions: [{ action_id: 'approval.approve' }] },
+      { type: 'block_actions', user, actions: [{ action_id: 'approval.approve', value: { id: pendingId } }] },
+      { type: 'block_actions', user, actions: [{ action_id: 'deploy.abort', value: 42 }], response_url: 'x' },
+      { type: 'block_actions', user: { id: 42 }, actions: [{ action_id: 'approval.reject', value: pendingId }] },
+      { type: 'view_submission' },
+      { type: 'shortcut' },
+      { type: 'url_verification', challenge: '<!channel>' },
+      { type: 'event_callback', event: { type: 'app_mention', text: '<!channel>' } },
+      [],
+      42,
+      'block_actions',
+    ];
+    const bodies = [
+      ...payloads.map((p) => `payload=${encodeURIComponent(JSON.stringify(p))}`),
+      'command=%2Fdeploy&text=api+image%3A1.2.0+to+production',
+      'command=%2Fdeploy&text=api+image%3A1.2.0+to+production&user_id=U0BOB',
+      'command=%2Fnope&text=x&user_id=U0BOB',
+      'text=hello',
+      '',
+    ];
+    const statuses = await Promise.all(
+      bodies.map(async (body) => {
+        const res = await fetch(h.dockhand.eventsUrl, {
+          method: 'POST',
+          headers: { 'content-type': FORM, ...signed(body) },
+          body,
+        });
+        await res.text();
+        return res.status;
+      }),
+    );
+    await sleep(500);
+    const changed = (await h.audit()).slice(auditBefore).filter((e) => e.action.startsWith('deployment.'));
+    console.log(
+      `signed payloads missing their parts: ${bodies.length} tried, ${changed.length} state changes, ` +
+        `${awsCallCount(h.aws)} AWS calls, statuses ${[...new Set(statuses)].sort().join('/')}`,
+    );
+    // Bolt answers these 200, 404 (nothing acknowledged them) or 500 (a listener could not read them): not asserted.
+    expect(h.dockhand.child.exitCode).toBeNull();
+    expect(await h.health()).toBe(200);
+    expect(changed).toEqual([]);
+    expect(awsCallCount(h.aws)).toBe(0);
+    expect(await h.withStore((s) => s.getDeployment(pendingId))).toMatchObject({ state: 'awaiting_approval' });
+  });
+
   it('refuses signed clicks whose button value is forged, to the clicker alone, changing nothing', async () => {
     const prng = createPrng(SEED + 1);
     const auditBefore = (await h.audit()).length;
