@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -26,6 +27,43 @@ export interface HttpServerOptions {
   now?: () => number;
 }
 
+/** Bolt's HTTPReceiver's own limit: a larger body is refused with 413. */
+const SLACK_BODY_LIMIT = 4 * 1024 * 1024;
+
+/** The request body, or undefined (the rest drained) once it passes `limit` bytes. */
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else {
+        chunks.length = 0;
+        resolve(undefined); // the rest is drained; resolving again at the end changes nothing
+      }
+    });
+    req.on('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.on('error', reject);
+  });
+
+/**
+ * Whether Bolt would parse this body to `null` (`payload=null`, or a JSON body `null`): its HTTPReceiver reads a
+ * property of the parsed body outside its error handling, so such a request, once signed, would end the process.
+ * Mirrors Bolt's parseHTTPRequestBody.
+ */
+const parsesToNull = (body: string, contentType: string | undefined): boolean => {
+  try {
+    if (contentType === 'application/x-www-form-urlencoded') {
+      const { payload } = parseQuery(body);
+      return typeof payload === 'string' && JSON.parse(payload) === null;
+    }
+    return JSON.parse(body) === null;
+  } catch {
+    return false; // Bolt answers 400 to what does not parse
+  }
+};
+
 const send = (res: ServerResponse, status: number, type: string, body: string) => {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
@@ -34,7 +72,8 @@ const send = (res: ServerResponse, status: number, type: string, body: string) =
 /**
  * One HTTP server for both modes: /healthz and /metrics always, /slack/events in HTTP mode. Slack requests
  * whose timestamp is more than five minutes off in EITHER direction are refused here (Bolt checks only the
- * past), and the time to the first response byte, i.e. the acknowledgement, is measured for /metrics.
+ * past), bodies that would crash Bolt's receiver are refused (see parsesToNull), and the time to the first response
+ * byte, i.e. the acknowledgement, is measured for /metrics.
  */
 export const createHttpServer = (options: HttpServerOptions): Server => {
   const { metrics, logger, health } = options;
@@ -64,7 +103,21 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
       }
       return writeHead(...args);
     };
-    slack(req, res);
+    readBody(req, SLACK_BODY_LIMIT)
+      .then((body) => {
+        if (body === undefined) return send(res, 413, 'text/plain', 'request body too large');
+        if (parsesToNull(body.toString('utf8'), req.headers['content-type'])) {
+          logger.warn('refused a Slack request whose body is null');
+          return send(res, 400, 'text/plain', 'malformed request body');
+        }
+        // Bolt reads a body already buffered as `rawBody` instead of the stream.
+        Object.assign(req, { rawBody: body });
+        slack(req, res);
+      })
+      .catch((err: unknown) => {
+        logger.warn({ err }, 'could not read a Slack request');
+        if (!res.headersSent) send(res, 400, 'text/plain', 'unreadable request body');
+      });
   };
 
   return createServer((req, res) => {
