@@ -701,10 +701,15 @@ export class EngineHostRuntime implements DockerHostRuntime {
     ).filter((info) => {
       const owner = info.Labels[LABELS.container];
       if (owner !== undefined) return owner === target.container;
-      // Labelled before dockhand.container existed: ours only under one of our names (a replica, or the `-next-`
-      // container of an interrupted deploy); under another name it is a neighbour's.
+      // Labelled before dockhand.container existed: ours only under one of our names (a replica, or one that an
+      // interrupted deploy left as `<replica>-next-<id>` or stepped aside as `<replica>-old-<id>`); under another
+      // name it is a neighbour's.
       const name = containerName(info.Names);
-      return replicaIndex(target.container, name) !== undefined || name.startsWith(`${target.container}-next-`);
+      const aside = ASIDE_NAME.exec(name)?.[1];
+      return (
+        replicaIndex(target.container, name) !== undefined ||
+        (aside !== undefined && replicaIndex(target.container, aside) !== undefined)
+      );
     });
     const named = await docker.listContainers({ all: true, filters: { name: [target.container] } });
     const found: Found = { current: [], stale: [] };
@@ -751,7 +756,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
       ...newestFirst.filter((c) => OLD_NAME.test(containerName(c.Names))),
     ];
     for (const info of ordered) {
-      const m = /^(.+)-(next|old)-[a-z0-9]+$/.exec(containerName(info.Names));
+      const m = ASIDE_NAME.exec(containerName(info.Names));
       const finalName = m?.[1];
       const index = finalName === undefined ? undefined : replicaIndex(target.container, finalName);
       const live = info.State === 'running' || info.State === 'restarting' || m?.[2] === 'old';
@@ -1125,6 +1130,9 @@ export class EngineHostRuntime implements DockerHostRuntime {
 
 /** An old container that stepped aside for its replacement: `<name>-old-<deployment>`. */
 const OLD_NAME = /-old-[a-z0-9]+$/;
+
+/** A container a deploy set beside a final name: `<name>-next-<deployment>` (new) or `<name>-old-<deployment>`. */
+const ASIDE_NAME = /^(.+)-(next|old)-[a-z0-9]+$/;
 
 const repoDigest = (repoDigests: readonly string[] | undefined, image: string): string | undefined => {
   const { name } = splitImageRef(image);
