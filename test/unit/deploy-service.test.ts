@@ -508,6 +508,33 @@ describe('restart recovery on a Docker host', () => {
   });
 });
 
+describe('restart recovery when the Docker host cannot be reached', () => {
+  it('still closes the cut-off rollout and releases its lock, saying what to check', async () => {
+    const host = new FakeHost();
+    host.failRecover = 'connecting to ssh://ec2-user@203.0.113.10 failed: connect ETIMEDOUT';
+    const first = await deployHarness({ config: hostConfig(), host });
+    const record = await first.store.createDeployment(
+      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      first.clock.now(),
+    );
+    await first.store.acquireLock(
+      { service: 'web', environment: 'box', owner: record.id, instance: 'old', holder: 'U0ALICE' },
+      first.clock.now(),
+    );
+
+    const second = await deployHarness({ config: hostConfig(), host, store: first.store });
+    await second.service.resume();
+    await second.settle();
+    expect(host.recovered).toHaveLength(1);
+    const after = await second.store.getDeployment(record.id);
+    expect(after?.state).toBe('failed');
+    expect(after?.reason).toContain('Interrupted');
+    expect(after?.reason).toContain('/status web in box');
+    expect(await second.store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+});
+
 describe('card failures never strand a deployment', () => {
   it('runs the pipeline and releases the lock when the card cannot be rendered right after the approval', async () => {
     const h = await deployHarness();

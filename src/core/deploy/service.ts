@@ -1076,8 +1076,15 @@ export class DeploymentService {
             adopted === false
               ? await this.#deregisterUnused(deployment, this.#ecsTarget(this.#target(deployment)))
               : undefined;
+          // A host out of reach must not keep the deployment (and its lock) open: it is closed as "may be partly
+          // running", the next step left to whoever checks /status.
           const restored =
-            adopted !== false && deployment.state === 'rolling_out' ? await this.#undoOnHost(deployment) : undefined;
+            adopted !== false && deployment.state === 'rolling_out'
+              ? await this.#undoOnHost(deployment).catch((err: unknown) => {
+                  logger.warn({ err, deployment: deployment.id }, 'could not undo an interrupted rollout on its host');
+                  return undefined;
+                })
+              : undefined;
           const next =
             adopted === false
               ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.${deregistered ? ` ${deregistered}` : ''}`
