@@ -508,6 +508,27 @@ describe('restart recovery on a Docker host', () => {
   });
 });
 
+describe('restart recovery on a Docker host after the handover', () => {
+  it('says that the new version runs when it had taken over before the crash', async () => {
+    const host = new FakeHost();
+    host.tookOverOnRecover = ['web'];
+    const first = await deployHarness({ config: hostConfig(), host });
+    const record = await first.store.createDeployment(
+      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      first.clock.now(),
+    );
+
+    const second = await deployHarness({ config: hostConfig(), host, store: first.store });
+    await second.service.resume();
+    await second.settle();
+    const after = await second.store.getDeployment(record.id);
+    expect(after?.state).toBe('failed');
+    expect(after?.reason).toContain('The new version had already taken over and keeps running (web)');
+    expect(after?.reason).not.toContain('the new ones were removed');
+    second.service.stop();
+  });
+});
+
 describe('restart recovery when the Docker host cannot be reached', () => {
   it('still closes the cut-off rollout and releases its lock, saying what to check', async () => {
     const host = new FakeHost();

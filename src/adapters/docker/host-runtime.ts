@@ -28,6 +28,7 @@ import type {
   HostDeployRequest,
   HostDeployResult,
   HostPhase,
+  HostRecovery,
   HostSnapshot,
   RegistryAuth,
 } from '../../ports.ts';
@@ -549,7 +550,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
   // -------------------------------------------------------------------------------------------------------------
   // recover
 
-  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]> {
+  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<HostRecovery> {
     return this.guard(target, `recovering ${target.container}`, async (docker) => {
       // The new containers that never took the stable names go; an old one that had stepped aside gets its name back.
       const found = await this.settleStale(docker, target, await this.find(docker, target));
@@ -564,7 +565,16 @@ export class EngineHostRuntime implements DockerHostRuntime {
         await docker.getContainer(c.info.Id).start();
         restarted.push(c.name);
       }
-      return restarted;
+      // Under the stable names and made by the interrupted deploy (or scale): the handover had finished.
+      const tookOver = found.current
+        .filter(
+          (c) =>
+            c.info.Labels[LABELS.deployment] === interrupted.deploymentId ||
+            c.info.Labels[LABELS.scaledBy] === interrupted.deploymentId,
+        )
+        .sort((a, b) => a.index - b.index)
+        .map((c) => c.name);
+      return { restarted, tookOver };
     });
   }
 

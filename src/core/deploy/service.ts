@@ -1089,7 +1089,7 @@ export class DeploymentService {
             adopted === false
               ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.${deregistered ? ` ${deregistered}` : ''}`
               : restored
-                ? `${restored} Deploy again when ready.`
+                ? restored
                 : deployment.state === 'rolling_out'
                   ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
                   : 'Nothing was rolled out; request it again.';
@@ -1149,16 +1149,24 @@ export class DeploymentService {
 
   /**
    * A Docker-host rollout cut off by a crash: the host runtime removes the new containers that never took over and
-   * starts the old ones it had stopped (a fixed host port). What it did, for the card; undefined on ECS.
+   * starts the old ones it had stopped (a fixed host port); those that had already taken over stay. What runs now
+   * and what to do next, for the card; undefined on ECS.
    */
   async #undoOnHost(deployment: DeploymentRecord): Promise<string | undefined> {
     const hostTarget = hostTargetOf(this.#target(deployment));
     if (!hostTarget || !this.#deps.host) return undefined;
     const since = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
-    const restarted = await this.#deps.host.recover(hostTarget, { deploymentId: deployment.id, since });
+    const { restarted, tookOver } = await this.#deps.host.recover(hostTarget, { deploymentId: deployment.id, since });
+    if (tookOver.length > 0) {
+      // No /rollback hint: it restores what ran before the last *successful* deployment, one version too far.
+      const status = `check \`/status ${deployment.service} in ${deployment.environment}\``;
+      return deployment.kind === 'scale'
+        ? `The containers it had added keep running (${tookOver.join(', ')}): ${status}.`
+        : `The new version had already taken over and keeps running (${tookOver.join(', ')}): ${status}.`;
+    }
     return restarted.length > 0
-      ? `The previous container was started again (${restarted.join(', ')}).`
-      : 'The previous containers keep running; the new ones were removed.';
+      ? `The previous container was started again (${restarted.join(', ')}). Deploy again when ready.`
+      : 'The previous containers keep running; the new ones were removed. Deploy again when ready.';
   }
 
   /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
