@@ -460,6 +460,38 @@ describe('restart recovery after an interrupted UpdateService', () => {
     second.service.stop();
   });
 
+  it('takes the rollout up again at the next sweep when the store failed while adopting it', async () => {
+    const { store, id } = await interruptedDeploy();
+    const ecs = new FakeEcs();
+    ecs.primary = {
+      deploymentId: 'ecs-svc/7',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+    };
+    // The store drops the first write after the restart (a database failover), then works again.
+    let drop = 1;
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key === 'updateDeployment' && drop > 0)
+          return () => {
+            drop -= 1;
+            return Promise.reject(new Error('connection terminated unexpectedly'));
+          };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const second = await deployHarness({ store: flaky, ecs });
+    await second.service.resume();
+    await second.settle();
+    expect((await store.getDeployment(id))?.state).toBe('rolling_out');
+
+    await second.service.resume(); // what the sweep does a few seconds later
+    await second.settle();
+    expect((await store.getDeployment(id))?.state).toBe('succeeded');
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+
   it('fails with a clear reason when ECS did not apply it', async () => {
     const { store, id } = await interruptedDeploy();
     const ecs = new FakeEcs();

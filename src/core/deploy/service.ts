@@ -1103,6 +1103,8 @@ export class DeploymentService {
         }
       } catch (e) {
         logger.error({ err: e, deployment: deployment.id }, 'could not recover a deployment after a restart');
+        // Given up, so the next sweep tries again: kept, it would be skipped as ours for good, its lock held.
+        if (this.#owned.has(deployment.id)) await this.#disown(deployment.id);
       }
     }
     for (const lock of await store.listLocks(clock.now())) {
