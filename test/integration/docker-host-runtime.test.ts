@@ -27,8 +27,11 @@ const START_SCRIPT = [
   '',
 ].join('\n');
 
-const dockerfile = (healthcheck: boolean): string =>
+// `run` makes each run's images its own: identical builds share an image id on the engine's build cache, and
+// another run's clean-up (by digest, forced) would remove the images this run is still deploying.
+const dockerfile = (healthcheck: boolean, run: string): string =>
   [
+    `LABEL dockhand.test-run=${run}`,
     'ARG VERSION=v0',
     'ARG LISTEN=80',
     'ENV VERSION=$VERSION LISTEN=$LISTEN',
@@ -112,7 +115,10 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
   const build = async (name: keyof typeof built, args: Record<string, string>, healthcheck: boolean) => {
     const dir = await mkdtemp(join(tmpdir(), 'dockhand-hr-'));
     dirs.push(dir);
-    await makeBusyboxContext(dir, { dockerfileExtra: dockerfile(healthcheck), files: { 'start.sh': START_SCRIPT } });
+    await makeBusyboxContext(dir, {
+      dockerfileExtra: dockerfile(healthcheck, run),
+      files: { 'start.sh': START_SCRIPT },
+    });
     const tag = `${registry}/${repository}:${run}-${name}`;
     await new DockerImageBuilder(docker).build({
       contextDir: dir,
