@@ -492,6 +492,18 @@ describe('restart recovery after an interrupted UpdateService', () => {
     second.service.stop();
   });
 
+  it('closes it and releases its lock when its service has left dockhand.yml since', async () => {
+    const { store, id } = await interruptedDeploy();
+    const second = await deployHarness({ store, config: hostConfig() }); // no `api` any more
+    await second.service.resume();
+    await second.settle();
+    const closed = await store.getDeployment(id);
+    expect(closed?.state).toBe('failed');
+    expect(closed?.reason).toContain('Interrupted');
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+
   it('fails with a clear reason when ECS did not apply it', async () => {
     const { store, id } = await interruptedDeploy();
     const ecs = new FakeEcs();

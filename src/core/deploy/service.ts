@@ -1125,7 +1125,12 @@ export class DeploymentService {
     if (typeof deployment.facts.ecsDeploymentId === 'string') return true;
     const sentAt = deployment.facts.updateServiceSentAt;
     if (typeof sentAt !== 'string' || deployment.kind === 'scale') return undefined;
-    const target = this.#target(deployment);
+    let target: ResolvedTarget;
+    try {
+      target = this.#target(deployment);
+    } catch {
+      return undefined; // its service or environment has left dockhand.yml: nothing to read, it is closed
+    }
     if (hostTargetOf(target)) return undefined;
     const { ecs, store, clock, logger } = this.#deps;
     const taskDefinitionArn =
