@@ -624,6 +624,12 @@ export interface HostSnapshot {
   containers: HostContainer[];
 }
 
+/** What recover() left running: old containers started again, and the interrupted operation's that had taken over. */
+export interface HostRecovery {
+  restarted: string[];
+  tookOver: string[];
+}
+
 export type HostPhase = 'pulling' | 'stopping_old' | 'starting' | 'waiting_healthy' | 'removing_old' | 'restoring_old';
 
 export interface HostDeployRequest {
@@ -662,9 +668,9 @@ export interface DockerHostRuntime {
   /**
    * Undoes what an interrupted deploy left (dockhand stopped while it replaced the containers): its new containers
    * that never took over are removed, and old ones it had stopped to free a fixed host port (stopped since
-   * `since`) are started again. Returns the names of the containers started again.
+   * `since`) are started again. Those that had already taken over (the handover was done) are kept.
    */
-  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]>;
+  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<HostRecovery>;
   logs(
     target: DockerHostTarget,
     query: { since: Date; grep?: string | undefined; limit: number },

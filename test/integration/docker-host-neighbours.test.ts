@@ -99,4 +99,52 @@ await describeWithDocker('EngineHostRuntime: neighbours with the same service na
     const [c] = (await runtime.snapshot(mine)).containers;
     expect(c?.labels).toMatchObject({ [LABELS.container]: mine.container });
   });
+
+  it('settles a replace of a container from before the label that a crash cut off after it stepped aside', async () => {
+    // The first deploy after an upgrade renames the old (pre-label) container `<name>-old-<id>` while the new one,
+    // labelled, still waits as `<name>-next-<id>`; dockhand stops right there.
+    for (const c of (await runtime.snapshot(mine)).containers) await docker.getContainer(c.id).remove({ force: true });
+    const old = await docker.createContainer({
+      name: `${mine.container}-old-crash0001`,
+      Image: image,
+      Labels: { [LABELS.service]: mine.service, [LABELS.environment]: mine.environment },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await old.start();
+    const next = await docker.createContainer({
+      name: `${mine.container}-next-crash0001`,
+      Image: image,
+      Labels: {
+        [LABELS.service]: mine.service,
+        [LABELS.environment]: mine.environment,
+        [LABELS.container]: mine.container,
+        [LABELS.deployment]: 'dep_crash0001',
+      },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await next.start();
+
+    await runtime.recover(mine, { deploymentId: 'dep_crash0001', since: new Date(Date.now() - 60_000) });
+
+    // The new one takes the name; the old one, which would go on answering beside it, is removed.
+    await expect(old.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const after = (await runtime.snapshot(mine)).containers;
+    expect(after.map((c) => [c.name, c.id])).toEqual([[mine.container, next.id]]);
+  }, 90_000);
+
+  it('gives a pre-label container that stepped aside its name back when nothing replaced it', async () => {
+    for (const c of (await runtime.snapshot(mine)).containers) await docker.getContainer(c.id).remove({ force: true });
+    const old = await docker.createContainer({
+      name: `${mine.container}-old-crash0002`,
+      Image: image,
+      Labels: { [LABELS.service]: mine.service, [LABELS.environment]: mine.environment },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await old.start();
+
+    await runtime.recover(mine, { deploymentId: 'dep_crash0002', since: new Date(Date.now() - 60_000) });
+
+    const after = (await runtime.snapshot(mine)).containers;
+    expect(after.map((c) => [c.name, c.id])).toEqual([[mine.container, old.id]]);
+  }, 90_000);
 });

@@ -28,8 +28,11 @@ const START_SCRIPT = [
   '',
 ].join('\n');
 
-const dockerfile = (healthcheck: boolean): string =>
+// `run` makes each run's images its own: identical builds share an image id on the engine's build cache, and
+// another run's clean-up (by digest, forced) would remove the images this run is still deploying.
+const dockerfile = (healthcheck: boolean, run: string): string =>
   [
+    `LABEL dockhand.test-run=${run}`,
     'ARG VERSION=v0',
     'ARG LISTEN=80',
     'ENV VERSION=$VERSION LISTEN=$LISTEN',
@@ -111,7 +114,10 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
   const build = async (name: keyof typeof built, args: Record<string, string>, healthcheck: boolean) => {
     const dir = await mkdtemp(join(tmpdir(), 'dockhand-hr-'));
     dirs.push(dir);
-    await makeBusyboxContext(dir, { dockerfileExtra: dockerfile(healthcheck), files: { 'start.sh': START_SCRIPT } });
+    await makeBusyboxContext(dir, {
+      dockerfileExtra: dockerfile(healthcheck, run),
+      files: { 'start.sh': START_SCRIPT },
+    });
     const tag = `${registry}/${repository}:${run}-${name}`;
     await new DockerImageBuilder(docker).build({
       contextDir: dir,
@@ -410,8 +416,8 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
     });
     await leftover.start();
 
-    const restarted = await runtime.recover(box, { deploymentId: 'dep_crash1021', since });
-    expect(restarted).toEqual([box.container]);
+    const recovered = await runtime.recover(box, { deploymentId: 'dep_crash1021', since });
+    expect(recovered).toEqual({ restarted: [box.container], tookOver: [] });
     const left = await serviceContainers(box);
     expect(left.map((c) => [c.Id, c.State])).toEqual([[old?.Id, 'running']]);
     expect(await waitFor(() => httpGet(url), 'v1')).toBe('v1');
@@ -419,8 +425,39 @@ await describeWithDocker('EngineHostRuntime (real engine)', ({ docker, registry 
     // Stopped before the interrupted deploy began (/scale 0): left stopped.
     await docker.getContainer(old?.Id ?? '').stop({ t: 0 });
     await new Promise((r) => setTimeout(r, 50));
-    expect(await runtime.recover(box, { deploymentId: 'dep_crash1022', since: new Date() })).toEqual([]);
+    expect(await runtime.recover(box, { deploymentId: 'dep_crash1022', since: new Date() })).toEqual({
+      restarted: [],
+      tookOver: [],
+    });
     expect((await serviceContainers(box)).map((c) => c.State)).toEqual(['exited']);
+  }, 60_000);
+
+  it('after a crash once the new container had taken the name, recover says the new one runs', async () => {
+    const box = target();
+    await runtime.deploy({ target: box, image: built.v1, pull: false, deploymentId: 'dep_crash1030' });
+    const [old] = await serviceContainers(box);
+
+    // What dockhand left when it died in the handover: the old one stepped aside, the new one holds the name.
+    await docker.getContainer(old?.Id ?? '').rename({ name: `${box.container}-old-crash031` });
+    const taken = await docker.createContainer({
+      name: box.container,
+      Image: built.v2,
+      Labels: {
+        [LABELS.service]: box.service,
+        [LABELS.environment]: box.environment,
+        [LABELS.container]: box.container,
+        [LABELS.deployment]: 'dep_crash1031',
+      },
+      HostConfig: { NetworkMode: network },
+    });
+    await taken.start();
+
+    const recovered = await runtime.recover(box, {
+      deploymentId: 'dep_crash1031',
+      since: new Date(Date.now() - 60_000),
+    });
+    expect(recovered).toEqual({ restarted: [], tookOver: [box.container] });
+    expect((await serviceContainers(box)).map((c) => [c.Id, c.State])).toEqual([[taken.id, 'running']]);
   }, 60_000);
 
   it('without a HEALTHCHECK probes target.healthcheck: HTTP on the container address, TCP on a published port', async () => {

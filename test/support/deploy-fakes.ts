@@ -4,7 +4,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { type DeployDeps, DeploymentService } from '../../src/core/deploy/service.ts';
 import type { DeploymentView } from '../../src/core/deploy/view.ts';
-import { BuildFailedError, HostDeployError } from '../../src/errors.ts';
+import { BuildFailedError, DockhandError, HostDeployError } from '../../src/errors.ts';
 import type {
   AbortResult,
   BuildRequest,
@@ -17,6 +17,7 @@ import type {
   HostContainer,
   HostDeployRequest,
   HostDeployResult,
+  HostRecovery,
   HostSnapshot,
   ImageBuilder,
   ImageRegistry,
@@ -364,11 +365,16 @@ export class FakeHost implements DockerHostRuntime {
   readonly recovered: { deploymentId: string; since: Date }[] = [];
   /** What recover() says it started again. */
   restartOnRecover: string[] = [];
+  /** What recover() says the interrupted deployment had already put in place (kept). */
+  tookOverOnRecover: string[] = [];
+  /** recover() fails with this (the host cannot be reached after the restart). */
+  failRecover: string | undefined;
   failNext: string | undefined;
 
-  async recover(_target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]> {
+  async recover(_target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<HostRecovery> {
     this.recovered.push(interrupted);
-    return [...this.restartOnRecover];
+    if (this.failRecover) throw new DockhandError('docker', this.failRecover);
+    return { restarted: [...this.restartOnRecover], tookOver: [...this.tookOverOnRecover] };
   }
 
   async snapshot(target: DockerHostTarget): Promise<HostSnapshot> {

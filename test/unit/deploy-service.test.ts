@@ -460,6 +460,50 @@ describe('restart recovery after an interrupted UpdateService', () => {
     second.service.stop();
   });
 
+  it('takes the rollout up again at the next sweep when the store failed while adopting it', async () => {
+    const { store, id } = await interruptedDeploy();
+    const ecs = new FakeEcs();
+    ecs.primary = {
+      deploymentId: 'ecs-svc/7',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:43',
+    };
+    // The store drops the first write after the restart (a database failover), then works again.
+    let drop = 1;
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key === 'updateDeployment' && drop > 0)
+          return () => {
+            drop -= 1;
+            return Promise.reject(new Error('connection terminated unexpectedly'));
+          };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const second = await deployHarness({ store: flaky, ecs });
+    await second.service.resume();
+    await second.settle();
+    expect((await store.getDeployment(id))?.state).toBe('rolling_out');
+
+    await second.service.resume(); // what the sweep does a few seconds later
+    await second.settle();
+    expect((await store.getDeployment(id))?.state).toBe('succeeded');
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+
+  it('closes it and releases its lock when its service has left dockhand.yml since', async () => {
+    const { store, id } = await interruptedDeploy();
+    const second = await deployHarness({ store, config: hostConfig() }); // no `api` any more
+    await second.service.resume();
+    await second.settle();
+    const closed = await store.getDeployment(id);
+    expect(closed?.state).toBe('failed');
+    expect(closed?.reason).toContain('Interrupted');
+    expect(await store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
+  });
+
   it('fails with a clear reason when ECS did not apply it', async () => {
     const { store, id } = await interruptedDeploy();
     const ecs = new FakeEcs();
@@ -505,6 +549,54 @@ describe('restart recovery on a Docker host', () => {
     expect(after?.state).toBe('failed');
     expect(after?.reason).toContain('Interrupted');
     expect(after?.reason).toContain('The previous container was started again (web).');
+  });
+});
+
+describe('restart recovery on a Docker host after the handover', () => {
+  it('says that the new version runs when it had taken over before the crash', async () => {
+    const host = new FakeHost();
+    host.tookOverOnRecover = ['web'];
+    const first = await deployHarness({ config: hostConfig(), host });
+    const record = await first.store.createDeployment(
+      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      first.clock.now(),
+    );
+
+    const second = await deployHarness({ config: hostConfig(), host, store: first.store });
+    await second.service.resume();
+    await second.settle();
+    const after = await second.store.getDeployment(record.id);
+    expect(after?.state).toBe('failed');
+    expect(after?.reason).toContain('The new version had already taken over and keeps running (web)');
+    expect(after?.reason).not.toContain('the new ones were removed');
+    second.service.stop();
+  });
+});
+
+describe('restart recovery when the Docker host cannot be reached', () => {
+  it('still closes the cut-off rollout and releases its lock, saying what to check', async () => {
+    const host = new FakeHost();
+    host.failRecover = 'connecting to ssh://ec2-user@203.0.113.10 failed: connect ETIMEDOUT';
+    const first = await deployHarness({ config: hostConfig(), host });
+    const record = await first.store.createDeployment(
+      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      first.clock.now(),
+    );
+    await first.store.acquireLock(
+      { service: 'web', environment: 'box', owner: record.id, instance: 'old', holder: 'U0ALICE' },
+      first.clock.now(),
+    );
+
+    const second = await deployHarness({ config: hostConfig(), host, store: first.store });
+    await second.service.resume();
+    await second.settle();
+    expect(host.recovered).toHaveLength(1);
+    const after = await second.store.getDeployment(record.id);
+    expect(after?.state).toBe('failed');
+    expect(after?.reason).toContain('Interrupted');
+    expect(after?.reason).toContain('/status web in box');
+    expect(await second.store.listLocks(second.clock.now())).toEqual([]);
+    second.service.stop();
   });
 });
 

@@ -28,6 +28,7 @@ import type {
   HostDeployRequest,
   HostDeployResult,
   HostPhase,
+  HostRecovery,
   HostSnapshot,
   RegistryAuth,
 } from '../../ports.ts';
@@ -549,7 +550,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
   // -------------------------------------------------------------------------------------------------------------
   // recover
 
-  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<string[]> {
+  recover(target: DockerHostTarget, interrupted: { deploymentId: string; since: Date }): Promise<HostRecovery> {
     return this.guard(target, `recovering ${target.container}`, async (docker) => {
       // The new containers that never took the stable names go; an old one that had stepped aside gets its name back.
       const found = await this.settleStale(docker, target, await this.find(docker, target));
@@ -564,7 +565,16 @@ export class EngineHostRuntime implements DockerHostRuntime {
         await docker.getContainer(c.info.Id).start();
         restarted.push(c.name);
       }
-      return restarted;
+      // Under the stable names and made by the interrupted deploy (or scale): the handover had finished.
+      const tookOver = found.current
+        .filter(
+          (c) =>
+            c.info.Labels[LABELS.deployment] === interrupted.deploymentId ||
+            c.info.Labels[LABELS.scaledBy] === interrupted.deploymentId,
+        )
+        .sort((a, b) => a.index - b.index)
+        .map((c) => c.name);
+      return { restarted, tookOver };
     });
   }
 
@@ -701,10 +711,15 @@ export class EngineHostRuntime implements DockerHostRuntime {
     ).filter((info) => {
       const owner = info.Labels[LABELS.container];
       if (owner !== undefined) return owner === target.container;
-      // Labelled before dockhand.container existed: ours only under one of our names (a replica, or the `-next-`
-      // container of an interrupted deploy); under another name it is a neighbour's.
+      // Labelled before dockhand.container existed: ours only under one of our names (a replica, or one that an
+      // interrupted deploy left as `<replica>-next-<id>` or stepped aside as `<replica>-old-<id>`); under another
+      // name it is a neighbour's.
       const name = containerName(info.Names);
-      return replicaIndex(target.container, name) !== undefined || name.startsWith(`${target.container}-next-`);
+      const aside = ASIDE_NAME.exec(name)?.[1];
+      return (
+        replicaIndex(target.container, name) !== undefined ||
+        (aside !== undefined && replicaIndex(target.container, aside) !== undefined)
+      );
     });
     const named = await docker.listContainers({ all: true, filters: { name: [target.container] } });
     const found: Found = { current: [], stale: [] };
@@ -751,7 +766,7 @@ export class EngineHostRuntime implements DockerHostRuntime {
       ...newestFirst.filter((c) => OLD_NAME.test(containerName(c.Names))),
     ];
     for (const info of ordered) {
-      const m = /^(.+)-(next|old)-[a-z0-9]+$/.exec(containerName(info.Names));
+      const m = ASIDE_NAME.exec(containerName(info.Names));
       const finalName = m?.[1];
       const index = finalName === undefined ? undefined : replicaIndex(target.container, finalName);
       const live = info.State === 'running' || info.State === 'restarting' || m?.[2] === 'old';
@@ -1125,6 +1140,9 @@ export class EngineHostRuntime implements DockerHostRuntime {
 
 /** An old container that stepped aside for its replacement: `<name>-old-<deployment>`. */
 const OLD_NAME = /-old-[a-z0-9]+$/;
+
+/** A container a deploy set beside a final name: `<name>-next-<deployment>` (new) or `<name>-old-<deployment>`. */
+const ASIDE_NAME = /^(.+)-(next|old)-[a-z0-9]+$/;
 
 const repoDigest = (repoDigests: readonly string[] | undefined, image: string): string | undefined => {
   const { name } = splitImageRef(image);

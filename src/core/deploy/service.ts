@@ -1076,13 +1076,20 @@ export class DeploymentService {
             adopted === false
               ? await this.#deregisterUnused(deployment, this.#ecsTarget(this.#target(deployment)))
               : undefined;
+          // A host out of reach must not keep the deployment (and its lock) open: it is closed as "may be partly
+          // running", the next step left to whoever checks /status.
           const restored =
-            adopted !== false && deployment.state === 'rolling_out' ? await this.#undoOnHost(deployment) : undefined;
+            adopted !== false && deployment.state === 'rolling_out'
+              ? await this.#undoOnHost(deployment).catch((err: unknown) => {
+                  logger.warn({ err, deployment: deployment.id }, 'could not undo an interrupted rollout on its host');
+                  return undefined;
+                })
+              : undefined;
           const next =
             adopted === false
               ? `ECS did not start rolling it out (the service does not run this deployment's revision): nothing was rolled out; request it again.${deregistered ? ` ${deregistered}` : ''}`
               : restored
-                ? `${restored} Deploy again when ready.`
+                ? restored
                 : deployment.state === 'rolling_out'
                   ? `The new version may be partly running: check \`/status ${deployment.service} in ${deployment.environment}\`, then deploy again or roll back.`
                   : 'Nothing was rolled out; request it again.';
@@ -1096,6 +1103,8 @@ export class DeploymentService {
         }
       } catch (e) {
         logger.error({ err: e, deployment: deployment.id }, 'could not recover a deployment after a restart');
+        // Given up, so the next sweep tries again: kept, it would be skipped as ours for good, its lock held.
+        if (this.#owned.has(deployment.id)) await this.#disown(deployment.id);
       }
     }
     for (const lock of await store.listLocks(clock.now())) {
@@ -1116,7 +1125,12 @@ export class DeploymentService {
     if (typeof deployment.facts.ecsDeploymentId === 'string') return true;
     const sentAt = deployment.facts.updateServiceSentAt;
     if (typeof sentAt !== 'string' || deployment.kind === 'scale') return undefined;
-    const target = this.#target(deployment);
+    let target: ResolvedTarget;
+    try {
+      target = this.#target(deployment);
+    } catch {
+      return undefined; // its service or environment has left dockhand.yml: nothing to read, it is closed
+    }
     if (hostTargetOf(target)) return undefined;
     const { ecs, store, clock, logger } = this.#deps;
     const taskDefinitionArn =
@@ -1142,16 +1156,24 @@ export class DeploymentService {
 
   /**
    * A Docker-host rollout cut off by a crash: the host runtime removes the new containers that never took over and
-   * starts the old ones it had stopped (a fixed host port). What it did, for the card; undefined on ECS.
+   * starts the old ones it had stopped (a fixed host port); those that had already taken over stay. What runs now
+   * and what to do next, for the card; undefined on ECS.
    */
   async #undoOnHost(deployment: DeploymentRecord): Promise<string | undefined> {
     const hostTarget = hostTargetOf(this.#target(deployment));
     if (!hostTarget || !this.#deps.host) return undefined;
     const since = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
-    const restarted = await this.#deps.host.recover(hostTarget, { deploymentId: deployment.id, since });
+    const { restarted, tookOver } = await this.#deps.host.recover(hostTarget, { deploymentId: deployment.id, since });
+    if (tookOver.length > 0) {
+      // No /rollback hint: it restores what ran before the last *successful* deployment, one version too far.
+      const status = `check \`/status ${deployment.service} in ${deployment.environment}\``;
+      return deployment.kind === 'scale'
+        ? `The containers it had added keep running (${tookOver.join(', ')}): ${status}.`
+        : `The new version had already taken over and keeps running (${tookOver.join(', ')}): ${status}.`;
+    }
     return restarted.length > 0
-      ? `The previous container was started again (${restarted.join(', ')}).`
-      : 'The previous containers keep running; the new ones were removed.';
+      ? `The previous container was started again (${restarted.join(', ')}). Deploy again when ready.`
+      : 'The previous containers keep running; the new ones were removed. Deploy again when ready.';
   }
 
   /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
