@@ -90,8 +90,14 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
         outcome: e.ok ? 'ok' : (e.errorName ?? 'error'),
       }),
   });
-  const publicIps = new PublicIpResolver((region) => aws.forRegion(region).ec2);
-  const ecs = options.ecs ?? new AwsEcsReader({ clients: aws, publicIps });
+  // Task definitions and public IPs are kept in the store too: a restart or another replica asks AWS nothing again.
+  const cacheOptions = {
+    cache: store,
+    clock,
+    onCacheError: (err: unknown) => logger.warn({ err }, 'AWS cache in the store unavailable; asking AWS instead'),
+  };
+  const publicIps = new PublicIpResolver((region) => aws.forRegion(region).ec2, cacheOptions);
+  const ecs = options.ecs ?? new AwsEcsReader({ clients: aws, publicIps, ...cacheOptions });
 
   const boltLogger = slackLogger(logger);
   const clientOptions = { ...SLACK_CLIENT_OPTIONS, slackApiUrl: settings.slackApiUrl };
