@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { createScheduler } from '../../src/jobs/index.ts';
@@ -233,6 +233,86 @@ describe('the scheduler', () => {
     expect(notifier.posts.filter((p) => p.channel === '#digest').at(-1)?.text).toBe(
       'Daily digest: 2 services (1 degraded, 1 unknown), 0 deployments, 0 alerts',
     );
+  });
+});
+
+describe('the scheduler with replicas', () => {
+  const replica = (instance: string, reader: FakeEcs, on: Store = store) =>
+    createScheduler({
+      config: configWith({ health: '* * * * *', publicIps: '* * * * *' }),
+      ecs: reader,
+      store: on,
+      notifier,
+      clock,
+      logger: createLogger('silent'),
+      metrics,
+      instance,
+    });
+
+  it('runs every job due in a tick on one replica, from one snapshot, when both fire at once', async () => {
+    // replica-a's database answers slowly after its first lease, so replica-b fires between its leases.
+    let leases = 0;
+    const slowAfterFirstLease = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'tryLease')
+          return async (...args: Parameters<Store['tryLease']>) => {
+            if (leases++ > 0) await new Promise((resolve) => setTimeout(resolve, 30));
+            return target.tryLease(...args);
+          };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = new FakeEcs();
+    const b = new FakeEcs();
+    a.snapshots.set('api', aSnapshot());
+    b.snapshots.set('api', aSnapshot());
+    const first = replica('replica-a', a, slowAfterFirstLease).tick(clock.now());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await Promise.all([first, replica('replica-b', b).tick(clock.now())]);
+    // One replica read ECS once, for both watches; the other read nothing.
+    expect(b.calls).toEqual([]);
+    expect(a.calls).toEqual([{ refs: ['api'], options: { tasks: true, publicIps: true } }]);
+  });
+
+  it('never runs a tick beside a slow one still running on another replica, and runs the next one after', async () => {
+    const slow = new FakeEcs();
+    slow.snapshots.set('api', aSnapshot());
+    let open: () => void = () => {};
+    slow.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const a = replica('replica-a', slow);
+    const b = replica('replica-b', ecs);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const running = a.tick(clock.now());
+    // A minute passes; replica-a's heartbeat renews its lease every 10 s.
+    for (let i = 0; i < 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      clock.t += 10_000;
+      vi.advanceTimersByTime(10_000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    vi.useRealTimers();
+    expect(await b.tick(clock.now())).toBeUndefined();
+    expect(ecs.calls).toEqual([]);
+    open();
+    await running;
+    clock.t += 60_000;
+    expect(await b.tick(clock.now())).toBeDefined();
+    expect(ecs.calls).toHaveLength(1);
+  });
+
+  it('takes over from a replica that died mid-tick once its short lease runs out, within the next minute', async () => {
+    // replica-a took the tick and died: its running lease is never renewed nor released.
+    expect(await store.tryLease('watch:running', 'replica-a', 30_000, clock.now())).toBe(true);
+    expect(await store.tryLease('watch:tick:2026-11-21T12:00', 'replica-a', 300_000, clock.now())).toBe(true);
+    const b = replica('replica-b', ecs);
+    clock.t += 10_000;
+    expect(await b.tick(clock.now())).toBeUndefined();
+    clock.t += 50_000; // 12:01, the next tick
+    expect(await b.tick(clock.now())).toMatchObject({ outcomes: { health: 'ok', 'public-ips': 'ok' } });
+    expect(ecs.calls).toHaveLength(1);
   });
 });
 
