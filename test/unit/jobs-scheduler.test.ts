@@ -3,7 +3,7 @@ import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { createScheduler } from '../../src/jobs/index.ts';
 import { ChannelPacer } from '../../src/jobs/pacer.ts';
-import { imageTagOf } from '../../src/jobs/watcher.ts';
+import { imageTagOf, stateKey, type TargetState } from '../../src/jobs/watcher.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import type {
@@ -313,6 +313,53 @@ describe('the scheduler with replicas', () => {
     clock.t += 50_000; // 12:01, the next tick
     expect(await b.tick(clock.now())).toMatchObject({ outcomes: { health: 'ok', 'public-ips': 'ok' } });
     expect(ecs.calls).toHaveLength(1);
+  });
+});
+
+describe('alerts and the store', () => {
+  it('writes an alert to the store before posting it, so a replica that dies first loses nothing', async () => {
+    const config = configWith({ health: '* * * * *' });
+    const dying: Notifier = {
+      post: async () => {
+        throw new Error('the process was killed');
+      },
+      update: async () => {},
+      updateNow: async () => {},
+      ephemeral: async () => {},
+      flush: async () => {},
+    };
+    const a = createScheduler({
+      config,
+      ecs,
+      store,
+      notifier: dying,
+      clock,
+      logger: createLogger('silent'),
+      metrics,
+      instance: 'replica-a',
+    });
+    await a.tick(clock.now());
+    clock.t += 60_000;
+    ecs.snapshots.set('api', aSnapshot({ running: 1 }));
+    await a.tick(clock.now()); // decides "degraded", dies before Slack has it
+    const saved = await store.getState<TargetState>(stateKey({ service: 'api', environment: 'production' }));
+    expect(saved?.outbox?.map((alert) => alert.card.text)).toEqual([
+      expect.stringMatching(/^api · production is degraded/),
+    ]);
+
+    // By the next tick the service has recovered; the other replica still tells the channel both.
+    clock.t += 60_000;
+    ecs.snapshots.set('api', aSnapshot());
+    await scheduler(config).tick(clock.now());
+    expect(notifier.posts.map((p) => p.text)).toEqual([
+      expect.stringMatching(/^api · production is degraded/),
+      expect.stringMatching(/^api · production recovered after 1m/),
+    ]);
+    clock.t += 60_000;
+    await scheduler(config).tick(clock.now());
+    expect(notifier.posts).toHaveLength(2);
+    const remembered = await store.getState<TargetState>(stateKey({ service: 'api', environment: 'production' }));
+    expect(remembered?.outbox).toBeUndefined();
   });
 });
 
