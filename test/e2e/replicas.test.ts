@@ -144,12 +144,12 @@ const replicasOnPostgres = (baseUrl: string) =>
       console.log(
         `tick 3 (${survivor === a ? 'replica-a' : 'replica-b'} takes over): ${JSON.stringify(takeoverCalls)}; posted ${String(takeover.line.posted)}`,
       );
+      const texts = slack.state.messages().map((m) => m.text);
+      console.log(`messages in #ops:\n  ${texts.join('\n  ')}`);
       expect(takeoverCalls['ECS.DescribeTaskDefinition'] ?? 0).toBe(0);
       expect(takeoverCalls['ECS.DescribeServices']).toBe(1);
       expect(takeoverCalls['ECS.ListTasks']).toBe(1);
 
-      const texts = slack.state.messages().map((m) => m.text);
-      console.log(`messages in #ops:\n  ${texts.join('\n  ')}`);
       expect(texts.filter((t) => t.startsWith('api · production is degraded'))).toHaveLength(1);
       expect(texts.filter((t) => t.startsWith('web · production is degraded'))).toHaveLength(1);
       expect(new Set(texts).size).toBe(texts.length);
