@@ -76,6 +76,8 @@ export interface WatchDeps {
   timezone?: string | undefined;
 }
 
+/** Alerts kept per service while Slack refuses them (a channel the bot cannot post to): the newest. */
+export const MAX_PENDING_ALERTS = 20;
 /** Consecutive failed ticks after which "watch for … is failing" is posted (once). */
 export const FAILING_AFTER_TICKS = 3;
 /** Docker-host snapshots read at the same time (each is a few engine calls, maybe over ssh). */
@@ -390,10 +392,17 @@ export const runTick = async (
       }
 
       // Remember, then announce: the new state and its alerts (behind any a previous tick left) in one write.
-      const outbox: PendingAlert[] = [
+      const queued: PendingAlert[] = [
         ...(prev.outbox ?? []),
         ...alerts.map((alert) => ({ kind: alert.kind, channel: target.channel, card: alert.card })),
       ];
+      const outbox = queued.slice(-MAX_PENDING_ALERTS);
+      if (outbox.length < queued.length) {
+        logger.error(
+          { ...name, dropped: queued.length - outbox.length, channel: target.channel },
+          'watch: alerts could not be posted for many ticks; dropping the oldest',
+        );
+      }
       let postFailed = false;
       try {
         let remembered: TargetState = { ...next, outbox: outbox.length > 0 ? outbox : undefined };

@@ -3,7 +3,7 @@ import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { createScheduler } from '../../src/jobs/index.ts';
 import { ChannelPacer } from '../../src/jobs/pacer.ts';
-import { imageTagOf, stateKey, type TargetState } from '../../src/jobs/watcher.ts';
+import { imageTagOf, MAX_PENDING_ALERTS, stateKey, type TargetState } from '../../src/jobs/watcher.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import type {
@@ -360,6 +360,40 @@ describe('alerts and the store', () => {
     expect(notifier.posts).toHaveLength(2);
     const remembered = await store.getState<TargetState>(stateKey({ service: 'api', environment: 'production' }));
     expect(remembered?.outbox).toBeUndefined();
+  });
+});
+
+describe('alerts Slack keeps refusing', () => {
+  it('keeps only the newest few waiting, so the state stays small', async () => {
+    const refusing: Notifier = {
+      post: async () => {
+        throw new Error('An API error occurred: not_in_channel');
+      },
+      update: async () => {},
+      updateNow: async () => {},
+      ephemeral: async () => {},
+      flush: async () => {},
+    };
+    const s = createScheduler({
+      config: configWith({ health: '* * * * *' }),
+      ecs,
+      store,
+      notifier: refusing,
+      clock,
+      logger: createLogger('silent'),
+      metrics,
+      instance: 'unit',
+    });
+    await s.tick(clock.now());
+    // The service flaps for an hour: 60 alerts decided, none posted.
+    for (let i = 0; i < 60; i++) {
+      clock.t += 60_000;
+      ecs.snapshots.set('api', i % 2 === 0 ? aSnapshot({ running: 1 }) : aSnapshot());
+      await s.tick(clock.now());
+    }
+    const saved = await store.getState<TargetState>(stateKey({ service: 'api', environment: 'production' }));
+    expect(saved?.outbox).toHaveLength(MAX_PENDING_ALERTS);
+    expect(saved?.outbox?.at(-1)?.card.text).toMatch(/^api · production recovered/);
   });
 });
 
