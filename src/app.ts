@@ -93,10 +93,16 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
         outcome: e.ok ? 'ok' : (e.errorName ?? 'error'),
       }),
   });
-  const publicIps = new PublicIpResolver((region) => aws.forRegion(region).ec2);
+  // Task definitions and public IPs are kept in the store too: a restart or another replica asks AWS nothing again.
+  const cacheOptions = {
+    cache: store,
+    clock,
+    onCacheError: (err: unknown) => logger.warn({ err }, 'AWS cache in the store unavailable; asking AWS instead'),
+  };
+  const publicIps = new PublicIpResolver((region) => aws.forRegion(region).ec2, cacheOptions);
   // One read of a service answers every /status, /dockhand ips and watch that wants it while in flight or fresh.
   const ecs = new SharedSnapshots({
-    reader: options.ecs ?? new AwsEcsReader({ clients: aws, publicIps }),
+    reader: options.ecs ?? new AwsEcsReader({ clients: aws, publicIps, ...cacheOptions }),
     clock,
     maxAgeMs: settings.snapshotMaxAgeMs,
   });

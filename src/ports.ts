@@ -277,7 +277,18 @@ export interface DeploymentQuery {
  * (a transition, an approval, a lock) are single conditional statements, so two replicas or a double
  * click can never both win.
  */
-export interface Store {
+/**
+ * Facts that never change once AWS has told them (a task definition by ARN, a task's public IP by task ARN), kept
+ * in the store so that a restart or another replica does not ask AWS again. Values are JSON text.
+ */
+export interface KeyValueCache {
+  /** The stored values of those of `keys` that are known, in one query; marks them used at `at`. */
+  cacheGet(kind: string, keys: readonly string[], at: Date): Promise<Map<string, string>>;
+  /** Adds entries (a key already stored keeps its value); drops entries of `kind` unused for a while. */
+  cachePut(kind: string, entries: ReadonlyMap<string, string>, at: Date): Promise<void>;
+}
+
+export interface Store extends KeyValueCache {
   /** Cheap round trip, for /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -16,8 +16,14 @@
  *
  * Schedules come from dockhand.yml: services.<name>.watch.health / .publicIps and digest.schedule (cron). Each
  * distinct expression is one node-cron task (noOverlap); whichever fires first in a minute runs ONE tick for all
- * that is due in that minute, so the health and IP watches due together share one ECS snapshot. Per tick and job
- * one replica runs (store.tryLease(`watch:<job>:<minute>`)); a job whose previous tick is still running is skipped.
+ * that is due in that minute, so the health and IP watches due together share one ECS snapshot.
+ *
+ * Replicas: one lease per tick for every job due in it, so one replica runs the whole tick. Two leases:
+ *   `watch:running`        held while a tick runs, short (RUNNING_LEASE_TTL_MS) and renewed every third of it: no
+ *                          two ticks ever overlap, on any replica, and one whose holder died frees up within it;
+ *   `watch:tick:<minute>`  taken after it, kept LEASE_TTL_MS: a minute runs once, even on a replica whose clock is
+ *                          a little behind.
+ * A replica that finds a tick running skips its own (as a single process skips a tick while the previous one runs).
  * `runNow(job)` runs one job at once for all its services, whatever the schedule (no lease: someone asked).
  */
 import type { Logger } from '../logger.ts';
@@ -43,6 +49,9 @@ export interface Scheduler {
 
 /** A tick's lease outlives its minute, so a replica whose clock is a little behind cannot run it again. */
 export const LEASE_TTL_MS = 5 * 60_000;
+/** How long a tick in progress holds off the other replicas without renewing: a dead holder's tick frees up after it. */
+export const RUNNING_LEASE_TTL_MS = 30_000;
+export const RUNNING_LEASE = 'watch:running';
 
 export const createScheduler = (deps: WatchDeps): Scheduler => {
   const { clock, metrics, store } = deps;
@@ -62,35 +71,73 @@ export const createScheduler = (deps: WatchDeps): Scheduler => {
   };
   const cron = new CronTable(expressionsOf(plan), (ctx) => fire(ctx.date), deps.timezone);
 
+  /**
+   * Takes the tick's leases: true when this replica runs the tick. On true, the running lease is held and must be
+   * given back with `releaseTick`.
+   */
+  const leaseTick = async (minute: string, at: Date, wanted: readonly JobName[]): Promise<boolean> => {
+    const { instance } = deps;
+    try {
+      if (!(await store.tryLease(RUNNING_LEASE, instance, RUNNING_LEASE_TTL_MS, at))) {
+        logger.info({ jobs: wanted, minute }, 'watch: another replica is running a tick; skipping this one');
+        return false;
+      }
+      if (await store.tryLease(`watch:tick:${minute}`, instance, LEASE_TTL_MS, at)) return true;
+      logger.debug({ jobs: wanted, minute }, 'watch: another replica ran this tick');
+      await releaseTick();
+      return false;
+    } catch (error) {
+      logger.error({ err: error, jobs: wanted }, 'watch: could not take the tick lease');
+      for (const job of wanted) metrics.jobTicks.inc({ job, outcome: 'error' });
+      await releaseTick();
+      return false;
+    }
+  };
+  /** Expires the running lease now (a zero TTL), so the next tick may run anywhere at once. */
+  const releaseTick = async (): Promise<void> => {
+    await store
+      .tryLease(RUNNING_LEASE, deps.instance, 0, clock.now())
+      .catch((error: unknown) => logger.warn({ err: error }, 'watch: could not release the tick lease'));
+  };
+  /** Renews the running lease every third of its TTL while `work` runs. */
+  const heartbeat = (): (() => void) => {
+    const timer = setInterval(() => {
+      store
+        .tryLease(RUNNING_LEASE, deps.instance, RUNNING_LEASE_TTL_MS, clock.now())
+        .then((held) => {
+          if (!held) logger.warn('watch: lost the tick lease while running a tick (a pause longer than its TTL?)');
+        })
+        .catch((error: unknown) => logger.warn({ err: error }, 'watch: could not renew the tick lease'));
+    }, RUNNING_LEASE_TTL_MS / 3);
+    timer.unref();
+    return () => clearInterval(timer);
+  };
+
   const execute = async (work: TickWork, leaseKey: string | undefined): Promise<TickReport | undefined> => {
     const wanted: JobName[] = [];
     if (work.health.length > 0) wanted.push('health');
     if (work.publicIps.length > 0) wanted.push('public-ips');
     if (work.digest) wanted.push('digest');
+    if (wanted.length === 0) return undefined;
     const jobs = new Set<JobName>();
-    for (const job of wanted) {
-      if (running.has(job)) {
-        logger.warn({ job }, 'watch: previous tick still running, skipping this one');
-        metrics.jobTicks.inc({ job, outcome: 'skipped' });
-        continue;
+    if (leaseKey !== undefined) {
+      // A scheduled tick runs whole or not at all: never beside another tick, here or on another replica.
+      if (running.size > 0) {
+        logger.warn({ jobs: wanted, running: [...running] }, 'watch: previous tick still running, skipping this one');
+        for (const job of wanted) metrics.jobTicks.inc({ job, outcome: 'skipped' });
+        return undefined;
       }
-      if (leaseKey !== undefined) {
-        let won: boolean;
-        try {
-          won = await store.tryLease(`watch:${job}:${leaseKey}`, deps.instance, LEASE_TTL_MS, work.at);
-        } catch (error) {
-          logger.error({ err: error, job }, 'watch: could not take the tick lease');
-          metrics.jobTicks.inc({ job, outcome: 'error' });
-          continue;
-        }
-        if (!won) {
-          logger.debug({ job, minute: leaseKey }, 'watch: another replica runs this tick');
-          continue;
-        }
+      if (!(await leaseTick(leaseKey, work.at, wanted))) return undefined;
+      for (const job of wanted) jobs.add(job);
+    } else {
+      for (const job of wanted) {
+        if (running.has(job)) {
+          logger.warn({ job }, 'watch: previous tick still running, skipping this one');
+          metrics.jobTicks.inc({ job, outcome: 'skipped' });
+        } else jobs.add(job);
       }
-      jobs.add(job);
+      if (jobs.size === 0) return undefined;
     }
-    if (jobs.size === 0) return undefined;
     const granted: TickWork = {
       at: work.at,
       health: jobs.has('health') ? work.health : [],
@@ -98,6 +145,7 @@ export const createScheduler = (deps: WatchDeps): Scheduler => {
       digest: jobs.has('digest'),
     };
     for (const job of jobs) running.add(job);
+    const stopHeartbeat = leaseKey === undefined ? () => {} : heartbeat();
     const started = performance.now();
     try {
       const report = await runTick(deps, plan, pacer, granted, logger);
@@ -118,6 +166,10 @@ export const createScheduler = (deps: WatchDeps): Scheduler => {
       return { outcomes: Object.fromEntries([...jobs].map((j) => [j, 'error'])), posted: 0 };
     } finally {
       for (const job of jobs) running.delete(job);
+      if (leaseKey !== undefined) {
+        stopHeartbeat();
+        await releaseTick();
+      }
     }
   };
 

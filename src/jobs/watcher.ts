@@ -9,9 +9,11 @@
  *   evaluate  health-watch.ts / host-watch.ts / ip-watch.ts, pure, against the state the store remembers from the
  *             last tick (whichever replica ran it, before or after a restart).
  *   render    slack/blocks/alerts.ts.
- *   post      through the per-channel pacer; each alert is also an audit event (the digest lists them).
- *   remember  the new state, written only when it changed and only after its alerts were posted, so a failed post
- *             is retried by the next tick instead of being lost, and a restart repeats nothing.
+ *   remember  the new state, written only when it changed, with its alerts in an outbox: BEFORE anything is posted.
+ *   post      each alert of the outbox through the per-channel pacer, then take it out (one write per post, alerts
+ *             are rare); each is also an audit event (the digest lists them). A failed post, or a replica killed
+ *             mid-tick, leaves the rest in the outbox: the next tick, on whichever replica, posts them first. So no
+ *             alert is lost, and at most the one post in flight when a process died can be repeated.
  */
 
 import type { Config } from '../config/schema.ts';
@@ -74,6 +76,8 @@ export interface WatchDeps {
   timezone?: string | undefined;
 }
 
+/** Alerts kept per service while Slack refuses them (a channel the bot cannot post to): the newest. */
+export const MAX_PENDING_ALERTS = 20;
 /** Consecutive failed ticks after which "watch for … is failing" is posted (once). */
 export const FAILING_AFTER_TICKS = 3;
 /** Docker-host snapshots read at the same time (each is a few engine calls, maybe over ssh). */
@@ -100,6 +104,14 @@ export interface TargetState {
   host?: HostHealthMemory | undefined;
   ips?: IpMemory | undefined;
   failure?: FailureMemory | undefined;
+  /** Alerts decided but not yet posted, oldest first: posted first by the next tick. */
+  outbox?: PendingAlert[] | undefined;
+}
+
+export interface PendingAlert {
+  kind: AlertKind;
+  channel: string;
+  card: Card;
 }
 
 export const stateKey = (t: AlertTarget): string => `watch:target:${t.service}/${t.environment}`;
@@ -290,7 +302,7 @@ export const runTick = async (
       const { target } = watched;
       const name = targetName(target);
       const prev = states.get(key) ?? {};
-      const next: TargetState = { ...prev };
+      const next: TargetState = { ...prev, outbox: undefined };
       const alerts: Alert[] = [];
       const isTarget = (d: DeploymentRecord) => d.service === target.service && d.environment === target.environment;
       const rollingOut = rolling.find(isTarget);
@@ -384,13 +396,29 @@ export const runTick = async (
         await evaluate();
       }
 
+      // Remember, then announce: the new state and its alerts (behind any a previous tick left) in one write.
+      const queued: PendingAlert[] = [
+        ...(prev.outbox ?? []),
+        ...alerts.map((alert) => ({ kind: alert.kind, channel: target.channel, card: alert.card })),
+      ];
+      const outbox = queued.slice(-MAX_PENDING_ALERTS);
+      if (outbox.length < queued.length) {
+        logger.error(
+          { ...name, dropped: queued.length - outbox.length, channel: target.channel },
+          'watch: alerts could not be posted for many ticks; dropping the oldest',
+        );
+      }
       let postFailed = false;
       try {
-        for (const alert of alerts) {
-          await pacer.post(target.channel, alert.card);
+        let remembered: TargetState = { ...next, outbox: outbox.length > 0 ? outbox : undefined };
+        if (JSON.stringify(remembered) !== JSON.stringify(prev)) await store.putState(key, remembered, at);
+        for (const [i, alert] of outbox.entries()) {
+          await pacer.post(alert.channel, alert.card);
           report.posted++;
-          // Posted: a failed audit write must not keep the state from being remembered (the next tick would post
-          // the same alert again).
+          const rest = outbox.slice(i + 1);
+          remembered = { ...remembered, outbox: rest.length > 0 ? rest : undefined };
+          await store.putState(key, remembered, at);
+          // Posted and taken out: a failed audit write must not stop the others (nor post this one again).
           await store
             .appendAudit({
               at,
@@ -402,11 +430,11 @@ export const runTick = async (
               detail: { text: alert.card.text },
             })
             .catch((error: unknown) => logger.error({ err: error, ...name }, 'watch: could not audit a posted alert'));
-          logger.info({ ...name, alert: alert.kind, channel: target.channel }, alert.card.text);
+          logger.info({ ...name, alert: alert.kind, channel: alert.channel }, alert.card.text);
         }
-        if (JSON.stringify(next) !== JSON.stringify(prev)) await store.putState(key, next, at);
       } catch (error) {
-        // Not remembered: the next tick sees the same change and tries again.
+        // What was not posted stays in the outbox (or, if even the state could not be written, the next tick sees
+        // the same change again): the next tick tries again.
         postFailed = true;
         logger.error({ err: error, ...name }, 'watch: could not post or remember an alert');
       }

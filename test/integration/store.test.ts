@@ -12,7 +12,13 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqlDriver } from '../../src/adapters/store/driver.ts';
-import { MIGRATIONS, maskDatabaseUrl, openStore, parseDatabaseUrl } from '../../src/adapters/store/index.ts';
+import {
+  LATEST_VERSION,
+  MIGRATIONS,
+  maskDatabaseUrl,
+  openStore,
+  parseDatabaseUrl,
+} from '../../src/adapters/store/index.ts';
 import { migrate } from '../../src/adapters/store/migrations.ts';
 import { openPostgresDriver } from '../../src/adapters/store/postgres-driver.ts';
 import { MEMORY, openSqliteDriver, toSqliteParams } from '../../src/adapters/store/sqlite-driver.ts';
@@ -153,7 +159,9 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
           'from the future',
           at(0).getTime(),
         ]);
-        await expect(migrate(driver, at(1))).rejects.toThrow(/schema is at version 999.*up to 1 only/);
+        await expect(migrate(driver, at(1))).rejects.toThrow(
+          new RegExp(`schema is at version 999.*up to ${LATEST_VERSION} only`),
+        );
         if (harness.shared)
           await expect(openStore(harness.url)).rejects.toMatchObject({ code: 'store', hint: /newer dockhand/ });
       });
@@ -567,6 +575,76 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
         expect(await store.getState<number>('counter')).toBe(3);
         await store.putState('counter', undefined, at(2));
         expect(await store.getState('counter')).toBeUndefined();
+      });
+    });
+
+    describe('cache', () => {
+      const DAY = 24 * 3_600_000;
+
+      it('returns the known keys of a kind in one batch and keeps the first value stored', async () => {
+        expect(await store.cacheGet('task-definition', ['arn:td/api:1'], at(0))).toEqual(new Map());
+        await store.cachePut('task-definition', new Map([['arn:td/api:1', '{"revision":1}']]), at(0));
+        await store.cachePut(
+          'task-definition',
+          new Map([
+            ['arn:td/api:1', '{"revision":"other"}'],
+            ['arn:td/api:2', '{"revision":2}'],
+          ]),
+          at(1),
+        );
+        await store.cachePut('public-ip', new Map([['arn:task/1', '{"ip":"203.0.113.10"}']]), at(1));
+        const asked = ['arn:td/api:1', 'arn:td/api:2', 'arn:td/api:3', 'arn:task/1', 'arn:td/api:1'];
+        expect(await store.cacheGet('task-definition', asked, at(2))).toEqual(
+          new Map([
+            ['arn:td/api:1', '{"revision":1}'],
+            ['arn:td/api:2', '{"revision":2}'],
+          ]),
+        );
+        expect(await store.cacheGet('public-ip', asked, at(2))).toEqual(
+          new Map([['arn:task/1', '{"ip":"203.0.113.10"}']]),
+        );
+        expect(await store.cacheGet('public-ip', [], at(2))).toEqual(new Map());
+      });
+
+      it('holds thousands of entries written and read at once', async () => {
+        const entries = new Map(Array.from({ length: 2_500 }, (_, i) => [`arn:task/${i}`, JSON.stringify({ i })]));
+        await store.cachePut('public-ip', entries, at(0));
+        const found = await store.cacheGet('public-ip', [...entries.keys()], at(1));
+        expect(found.size).toBe(2_500);
+        expect(found.get('arn:task/2499')).toBe('{"i":2499}');
+      });
+
+      it('drops entries unused for a week, and keeps those still read', async () => {
+        const t0 = at(0).getTime();
+        await store.cachePut(
+          'public-ip',
+          new Map([
+            ['used', '1'],
+            ['unused', '2'],
+          ]),
+          new Date(t0),
+        );
+        // Read every few days: its use is written (at most daily), so it outlives the week.
+        for (const day of [3, 6, 9]) await store.cacheGet('public-ip', ['used'], new Date(t0 + day * DAY));
+        await store.cachePut('public-ip', new Map([['new', '3']]), new Date(t0 + 10 * DAY));
+        expect(await store.cacheGet('public-ip', ['used', 'unused', 'new'], new Date(t0 + 10 * DAY))).toEqual(
+          new Map([
+            ['used', '1'],
+            ['new', '3'],
+          ]),
+        );
+      });
+
+      it('is shared by every store on the same database (replicas)', async (ctx) => {
+        if (!harness.shared) ctx.skip();
+        const other = track(await openStore(harness.url, { instance: 'test-2' }));
+        await Promise.all([
+          store.cachePut('task-definition', new Map([['arn:td/api:7', 'a']]), at(0)),
+          other.cachePut('task-definition', new Map([['arn:td/api:7', 'a']]), at(0)),
+        ]);
+        expect(await other.cacheGet('task-definition', ['arn:td/api:7'], at(1))).toEqual(
+          new Map([['arn:td/api:7', 'a']]),
+        );
       });
     });
 

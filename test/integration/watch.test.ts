@@ -94,11 +94,12 @@ afterEach(async () => {
   await store.close();
 });
 
-/** A dockhand process: its own reader (with an empty IP cache) and scheduler over the shared store. */
+/** A dockhand process: its own reader (empty in-memory caches, the store's cache behind them, as src/app.ts wires
+ * it) and scheduler over the shared store. */
 const startDockhand = (config: Config, instance = 'replica-1', overrides: { notifier?: Notifier } = {}): Scheduler =>
   createScheduler({
     config,
-    ecs: new AwsEcsReader({ clients: aws }),
+    ecs: new AwsEcsReader({ clients: aws, cache: store, clock }),
     store,
     notifier: overrides.notifier ?? notifier,
     clock,
@@ -315,6 +316,34 @@ describe('the cost of a tick', () => {
     expect(asked).toHaveLength(8);
     expect(asked).toEqual(expect.arrayContaining(fresh.map((t) => t.eniId)));
     expect(notifier.posts).toHaveLength(2);
+  });
+
+  it('costs the minimum on the first tick of a restarted process or of the replica taking over', async () => {
+    const services: Record<string, unknown> = {};
+    for (let i = 0; i < 12; i++) {
+      const name = `svc-${i}`;
+      fake.seedService({
+        cluster: 'prod',
+        service: name,
+        desiredCount: 2,
+        containers: [{ name: 'app', image: 'a:1' }],
+      });
+      services[name] = watchedService('prod', name);
+    }
+    const config = configFor(services);
+    await tick(startDockhand(config, 'replica-a'));
+    expect(fake.calls['ECS.DescribeTaskDefinition']).toBe(12);
+    expect(fake.calls['EC2.DescribeNetworkInterfaces']).toBe(1);
+
+    for (const instance of ['replica-b', 'replica-a']) {
+      fake.resetCalls();
+      await tick(startDockhand(config, instance)); // a new process: nothing in memory
+      const calls = { ...fake.calls };
+      console.log(`first tick of a new process (${instance}) over the same store: ${JSON.stringify(calls)}`);
+      // ceil(12/10) DescribeServices, one ListTasks, one DescribeTasks: 4, the minimum.
+      expect(calls).toEqual({ 'ECS.DescribeServices': 2, 'ECS.ListTasks': 1, 'ECS.DescribeTasks': 1 });
+    }
+    expect(notifier.posts).toEqual([]);
   });
 
   it('shares one snapshot between the health and IP watches due in the same minute', async () => {

@@ -17,8 +17,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../src/adapters/aws/clients.ts';
 import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
 import { PublicIpResolver } from '../../src/adapters/aws/public-ips.ts';
+import { openStore } from '../../src/adapters/store/index.ts';
 import { AwsError } from '../../src/errors.ts';
-import type { EcsServiceRef, ServiceLookup, ServiceSnapshot } from '../../src/ports.ts';
+import type { EcsServiceRef, KeyValueCache, ServiceLookup, ServiceSnapshot } from '../../src/ports.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small stateful ECS + EC2 behind aws-sdk-client-mock, answering with the shapes the real APIs return.
@@ -482,6 +483,66 @@ describe('AwsEcsReader', () => {
       DescribeTaskDefinition: 0,
       DescribeNetworkInterfaces: 0,
     });
+  });
+
+  it('asks a second reader over the same store cache (a restart, another replica) nothing it already knows', async () => {
+    const refs = addFleet(25, 4);
+    const store = await openStore('sqlite::memory:', { instance: 'unit' });
+    const queries: string[] = [];
+    const cache: KeyValueCache = {
+      cacheGet: (kind, keys, at) => {
+        queries.push(`get ${kind} ${keys.length}`);
+        return store.cacheGet(kind, keys, at);
+      },
+      cachePut: (kind, entries, at) => {
+        queries.push(`put ${kind} ${entries.size}`);
+        return store.cachePut(kind, entries, at);
+      },
+    };
+    const clients = createAwsClients({ region: REGION });
+    const first = await new AwsEcsReader({ clients, cache }).describe(refs);
+    expect(queries).toEqual([
+      'get ecs-task-definition 25',
+      'put ecs-task-definition 25',
+      'get ecs-task-public-ip 100',
+      'put ecs-task-public-ip 100',
+    ]);
+
+    fake.resetCalls();
+    queries.length = 0;
+    const second = await new AwsEcsReader({ clients, cache }).describe(refs);
+    expect(second).toEqual(first);
+    expect(fake.calls()).toEqual({
+      DescribeServices: 3,
+      ListTasks: 1,
+      DescribeTasks: 1,
+      DescribeTaskDefinition: 0,
+      DescribeNetworkInterfaces: 0,
+    });
+    // One query per kind for everything the new reader's memory lacked, nothing written.
+    expect(queries).toEqual(['get ecs-task-definition 25', 'get ecs-task-public-ip 100']);
+    await store.close();
+  });
+
+  it('asks AWS when the store cache cannot be read, and says why', async () => {
+    const refs = addFleet(2, 1);
+    const errors: unknown[] = [];
+    const broken: KeyValueCache = {
+      cacheGet: async () => {
+        throw new Error('database is locked');
+      },
+      cachePut: async () => {
+        throw new Error('database is locked');
+      },
+    };
+    const lookups = await new AwsEcsReader({
+      clients: createAwsClients({ region: REGION }),
+      cache: broken,
+      onCacheError: (e) => errors.push(e),
+    }).describe(refs);
+    expect(lookups.every((l) => l.found)).toBe(true);
+    expect(fake.calls()).toMatchObject({ DescribeTaskDefinition: 2, DescribeNetworkInterfaces: 1 });
+    expect(errors.map((e) => (e as Error).message)).toEqual(Array(4).fill('database is locked'));
   });
 
   it('keeps the task definitions in use cached, but not every revision a long-running process ever saw', async () => {

@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { createScheduler } from '../../src/jobs/index.ts';
 import { ChannelPacer } from '../../src/jobs/pacer.ts';
-import { imageTagOf } from '../../src/jobs/watcher.ts';
+import { imageTagOf, MAX_PENDING_ALERTS, stateKey, type TargetState } from '../../src/jobs/watcher.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import type {
@@ -233,6 +233,167 @@ describe('the scheduler', () => {
     expect(notifier.posts.filter((p) => p.channel === '#digest').at(-1)?.text).toBe(
       'Daily digest: 2 services (1 degraded, 1 unknown), 0 deployments, 0 alerts',
     );
+  });
+});
+
+describe('the scheduler with replicas', () => {
+  const replica = (instance: string, reader: FakeEcs, on: Store = store) =>
+    createScheduler({
+      config: configWith({ health: '* * * * *', publicIps: '* * * * *' }),
+      ecs: reader,
+      store: on,
+      notifier,
+      clock,
+      logger: createLogger('silent'),
+      metrics,
+      instance,
+    });
+
+  it('runs every job due in a tick on one replica, from one snapshot, when both fire at once', async () => {
+    // replica-a's database answers slowly after its first lease, so replica-b fires between its leases.
+    let leases = 0;
+    const slowAfterFirstLease = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'tryLease')
+          return async (...args: Parameters<Store['tryLease']>) => {
+            if (leases++ > 0) await new Promise((resolve) => setTimeout(resolve, 30));
+            return target.tryLease(...args);
+          };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = new FakeEcs();
+    const b = new FakeEcs();
+    a.snapshots.set('api', aSnapshot());
+    b.snapshots.set('api', aSnapshot());
+    const first = replica('replica-a', a, slowAfterFirstLease).tick(clock.now());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await Promise.all([first, replica('replica-b', b).tick(clock.now())]);
+    // One replica read ECS once, for both watches; the other read nothing.
+    expect(b.calls).toEqual([]);
+    expect(a.calls).toEqual([{ refs: ['api'], options: { tasks: true, publicIps: true } }]);
+  });
+
+  it('never runs a tick beside a slow one still running on another replica, and runs the next one after', async () => {
+    const slow = new FakeEcs();
+    slow.snapshots.set('api', aSnapshot());
+    let open: () => void = () => {};
+    slow.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const a = replica('replica-a', slow);
+    const b = replica('replica-b', ecs);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const running = a.tick(clock.now());
+    // A minute passes; replica-a's heartbeat renews its lease every 10 s.
+    for (let i = 0; i < 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      clock.t += 10_000;
+      vi.advanceTimersByTime(10_000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    vi.useRealTimers();
+    expect(await b.tick(clock.now())).toBeUndefined();
+    expect(ecs.calls).toEqual([]);
+    open();
+    await running;
+    clock.t += 60_000;
+    expect(await b.tick(clock.now())).toBeDefined();
+    expect(ecs.calls).toHaveLength(1);
+  });
+
+  it('takes over from a replica that died mid-tick once its short lease runs out, within the next minute', async () => {
+    // replica-a took the tick and died: its running lease is never renewed nor released.
+    expect(await store.tryLease('watch:running', 'replica-a', 30_000, clock.now())).toBe(true);
+    expect(await store.tryLease('watch:tick:2026-11-21T12:00', 'replica-a', 300_000, clock.now())).toBe(true);
+    const b = replica('replica-b', ecs);
+    clock.t += 10_000;
+    expect(await b.tick(clock.now())).toBeUndefined();
+    clock.t += 50_000; // 12:01, the next tick
+    expect(await b.tick(clock.now())).toMatchObject({ outcomes: { health: 'ok', 'public-ips': 'ok' } });
+    expect(ecs.calls).toHaveLength(1);
+  });
+});
+
+describe('alerts and the store', () => {
+  it('writes an alert to the store before posting it, so a replica that dies first loses nothing', async () => {
+    const config = configWith({ health: '* * * * *' });
+    const dying: Notifier = {
+      post: async () => {
+        throw new Error('the process was killed');
+      },
+      update: async () => {},
+      updateNow: async () => {},
+      ephemeral: async () => {},
+      flush: async () => {},
+    };
+    const a = createScheduler({
+      config,
+      ecs,
+      store,
+      notifier: dying,
+      clock,
+      logger: createLogger('silent'),
+      metrics,
+      instance: 'replica-a',
+    });
+    await a.tick(clock.now());
+    clock.t += 60_000;
+    ecs.snapshots.set('api', aSnapshot({ running: 1 }));
+    await a.tick(clock.now()); // decides "degraded", dies before Slack has it
+    const saved = await store.getState<TargetState>(stateKey({ service: 'api', environment: 'production' }));
+    expect(saved?.outbox?.map((alert) => alert.card.text)).toEqual([
+      expect.stringMatching(/^api · production is degraded/),
+    ]);
+
+    // By the next tick the service has recovered; the other replica still tells the channel both.
+    clock.t += 60_000;
+    ecs.snapshots.set('api', aSnapshot());
+    await scheduler(config).tick(clock.now());
+    expect(notifier.posts.map((p) => p.text)).toEqual([
+      expect.stringMatching(/^api · production is degraded/),
+      expect.stringMatching(/^api · production recovered after 1m/),
+    ]);
+    clock.t += 60_000;
+    await scheduler(config).tick(clock.now());
+    expect(notifier.posts).toHaveLength(2);
+    const remembered = await store.getState<TargetState>(stateKey({ service: 'api', environment: 'production' }));
+    expect(remembered?.outbox).toBeUndefined();
+  });
+});
+
+describe('alerts Slack keeps refusing', () => {
+  it('keeps only the newest few waiting, so the state stays small', async () => {
+    const refusing: Notifier = {
+      post: async () => {
+        throw new Error('An API error occurred: not_in_channel');
+      },
+      update: async () => {},
+      updateNow: async () => {},
+      ephemeral: async () => {},
+      flush: async () => {},
+    };
+    const s = createScheduler({
+      config: configWith({ health: '* * * * *' }),
+      ecs,
+      store,
+      notifier: refusing,
+      clock,
+      logger: createLogger('silent'),
+      metrics,
+      instance: 'unit',
+    });
+    await s.tick(clock.now());
+    // The service flaps for an hour: 60 alerts decided, none posted.
+    for (let i = 0; i < 60; i++) {
+      clock.t += 60_000;
+      ecs.snapshots.set('api', i % 2 === 0 ? aSnapshot({ running: 1 }) : aSnapshot());
+      await s.tick(clock.now());
+    }
+    const saved = await store.getState<TargetState>(stateKey({ service: 'api', environment: 'production' }));
+    expect(saved?.outbox).toHaveLength(MAX_PENDING_ALERTS);
+    expect(saved?.outbox?.at(-1)?.card.text).toMatch(/^api · production recovered/);
   });
 });
 

@@ -6,7 +6,9 @@
  *                                    asked for, which can only be cheaper); tasks are mapped to services by `group`
  *                DescribeTasks       100 tasks a call
  *   per region   DescribeNetworkInterfaces   once, only for tasks never seen before (PublicIpResolver)
- *   once         DescribeTaskDefinition      per task definition ARN (they are immutable; LRU-cached)
+ *   once         DescribeTaskDefinition      per task definition ARN (they are immutable): an LRU in front of the
+ *                                            store's cache (one query per describe for every ARN the LRU lacks),
+ *                                            so a restart or another replica does not ask ECS again
  *
  * So a steady state costs ceil(S/10) + ceil(T/100) + ceil(T/100) calls per cluster, none to EC2.
  */
@@ -23,12 +25,14 @@ import {
 } from '@aws-sdk/client-ecs';
 import { AwsError, errorName } from '../../errors.ts';
 import type {
+  Clock,
   ContainerState,
   DeploymentSnapshot,
   DescribeOptions,
   EcsReader,
   EcsServiceRef,
   Health,
+  KeyValueCache,
   ServiceEvent,
   ServiceLookup,
   ServiceSnapshot,
@@ -47,11 +51,19 @@ export const EVENTS_KEPT = 20;
 /** Task definitions kept (least recently used dropped first): far more than the services of any config use at once. */
 export const TASK_DEFINITIONS_CACHED = 1_000;
 
+/** The store cache's kind for task definitions (key: ARN; value: TaskDefinitionSummary as JSON). */
+export const TASK_DEFINITION_CACHE = 'ecs-task-definition';
+
 export interface AwsEcsReaderOptions {
   /** The clients of a region (undefined = the default region); see createAwsClients. */
   clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2'> };
-  /** Shared public-IP cache; by default the reader keeps its own. */
+  /** Shared public-IP cache; by default the reader keeps its own (with `cache`). */
   publicIps?: PublicIpResolver;
+  /** Task definitions (and, for its own resolver, public IPs) that outlive the process; without it, memory only. */
+  cache?: KeyValueCache;
+  /** A cache that cannot be read or written is skipped (AWS is asked instead); this hears why. */
+  onCacheError?: (error: unknown) => void;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** One (region, cluster) with the services asked for in it. */
@@ -70,16 +82,30 @@ interface FoundService {
 }
 
 type ClusterResult = Map<string, FoundService | { reason: string }>;
+/** A cluster's services before their task definitions are known. */
+type ListedCluster = Map<string, Omit<FoundService, 'taskDefinition'> | { reason: string }>;
 
 export class AwsEcsReader implements EcsReader {
   readonly #clients: AwsEcsReaderOptions['clients'];
   readonly #publicIps: PublicIpResolver;
   /** Task definitions are immutable: cached by ARN, the least recently used dropped past TASK_DEFINITIONS_CACHED. */
   readonly #taskDefinitions = new Map<string, TaskDefinitionSummary>();
+  readonly #cache: KeyValueCache | undefined;
+  readonly #onCacheError: (error: unknown) => void;
+  readonly #clock: Pick<Clock, 'now'>;
 
   constructor(options: AwsEcsReaderOptions) {
     this.#clients = options.clients;
-    this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
+    this.#cache = options.cache;
+    this.#onCacheError = options.onCacheError ?? (() => {});
+    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#publicIps =
+      options.publicIps ??
+      new PublicIpResolver((region) => options.clients.forRegion(region).ec2, {
+        cache: options.cache,
+        onCacheError: options.onCacheError,
+        clock: options.clock,
+      });
   }
 
   async describe(refs: readonly EcsServiceRef[], options: DescribeOptions = {}): Promise<ServiceLookup[]> {
@@ -87,11 +113,12 @@ export class AwsEcsReader implements EcsReader {
     const wantIps = wantTasks && options.publicIps !== false;
 
     const groups = groupByCluster(refs);
-    const results = new Map<string, ClusterResult>();
+    const listed = new Map<string, ListedCluster>();
     // One cluster after another: the calls of a tick go out in sequence, never as a burst.
     for (const group of groups) {
-      results.set(clusterKey(group.region, group.cluster), await this.#describeCluster(group, wantTasks));
+      listed.set(clusterKey(group.region, group.cluster), await this.#describeCluster(group, wantTasks));
     }
+    const results = await this.#withTaskDefinitions(groups, listed);
 
     const byRegion = new Map<string | undefined, { group: ClusterGroup; result: ClusterResult }[]>();
     for (const group of groups) {
@@ -130,11 +157,11 @@ export class AwsEcsReader implements EcsReader {
     return snapshots;
   }
 
-  async #describeCluster(group: ClusterGroup, wantTasks: boolean): Promise<ClusterResult> {
+  async #describeCluster(group: ClusterGroup, wantTasks: boolean): Promise<ListedCluster> {
     const { region, cluster } = group;
     const ecs = this.#clients.forRegion(region).ecs;
-    const where = `cluster ${cluster}${region === undefined ? '' : ` (${region})`}`;
-    const result: ClusterResult = new Map();
+    const where = whereOf(group);
+    const result: ListedCluster = new Map();
 
     // 1. Services, ten at a time.
     const services = new Map<string, Service>();
@@ -174,14 +201,7 @@ export class AwsEcsReader implements EcsReader {
     }
     if (services.size === 0) return result;
 
-    // 2. Task definitions, once per ARN for the life of the process.
-    const definitions = new Map<string, TaskDefinitionSummary>();
-    for (const [name, service] of services) {
-      const arn = service.taskDefinition ?? '';
-      definitions.set(name, await this.#taskDefinition(ecs, arn, `service ${name} in ${where}`));
-    }
-
-    // 3. Running tasks: one listing for the cluster, then DescribeTasks a hundred at a time.
+    // 2. Running tasks: one listing for the cluster, then DescribeTasks a hundred at a time.
     const tasksByService = new Map<string, TaskSnapshot[]>();
     if (wantTasks) {
       const names = [...services.keys()];
@@ -210,34 +230,90 @@ export class AwsEcsReader implements EcsReader {
       );
     }
 
-    for (const [name, service] of services) {
-      const taskDefinition = definitions.get(name);
-      if (!taskDefinition) continue;
-      result.set(name, { service, taskDefinition, tasks: tasksByService.get(name) ?? [] });
-    }
+    for (const [name, service] of services) result.set(name, { service, tasks: tasksByService.get(name) ?? [] });
     return result;
   }
 
-  async #taskDefinition(ecs: ECSClient, arn: string, of: string): Promise<TaskDefinitionSummary> {
+  /**
+   * 3. The task definition of every service described: from the LRU, else from the store's cache (one query for
+   * all the LRU lacks), else from ECS (and then remembered in both).
+   */
+  async #withTaskDefinitions(
+    groups: readonly ClusterGroup[],
+    listed: ReadonlyMap<string, ListedCluster>,
+  ): Promise<Map<string, ClusterResult>> {
+    const definitions = new Map<string, TaskDefinitionSummary>();
+    const missing = new Map<string, { group: ClusterGroup; service: string }>();
+    for (const group of groups) {
+      for (const [name, found] of listed.get(clusterKey(group.region, group.cluster)) ?? []) {
+        if ('reason' in found) continue;
+        const arn = found.service.taskDefinition ?? '';
+        const cached = this.#recall(arn);
+        if (cached) definitions.set(arn, cached);
+        else if (!missing.has(arn)) missing.set(arn, { group, service: name });
+      }
+    }
+    if (missing.size > 0 && this.#cache) {
+      try {
+        const stored = await this.#cache.cacheGet(TASK_DEFINITION_CACHE, [...missing.keys()], this.#clock.now());
+        for (const [arn, value] of stored) {
+          const summary = parseTaskDefinitionSummary(value);
+          if (!summary) continue;
+          this.#remember(arn, summary);
+          definitions.set(arn, summary);
+          missing.delete(arn);
+        }
+      } catch (error) {
+        this.#onCacheError(error);
+      }
+    }
+    const learnt = new Map<string, string>();
+    try {
+      for (const [arn, { group, service }] of missing) {
+        const ecs = this.#clients.forRegion(group.region).ecs;
+        const summary = await describeTaskDefinition(ecs, arn, `service ${service} in ${whereOf(group)}`);
+        this.#remember(arn, summary);
+        definitions.set(arn, summary);
+        learnt.set(arn, JSON.stringify(summary));
+      }
+    } finally {
+      if (learnt.size > 0 && this.#cache) {
+        await this.#cache.cachePut(TASK_DEFINITION_CACHE, learnt, this.#clock.now()).catch(this.#onCacheError);
+      }
+    }
+
+    const results = new Map<string, ClusterResult>();
+    for (const [key, cluster] of listed) {
+      const result: ClusterResult = new Map();
+      for (const [name, found] of cluster) {
+        if ('reason' in found) {
+          result.set(name, found);
+          continue;
+        }
+        const taskDefinition = definitions.get(found.service.taskDefinition ?? '');
+        if (taskDefinition) result.set(name, { ...found, taskDefinition });
+      }
+      results.set(key, result);
+    }
+    return results;
+  }
+
+  /** From the LRU, marking it most recently used. */
+  #recall(arn: string): TaskDefinitionSummary | undefined {
     const cached = this.#taskDefinitions.get(arn);
     if (cached) {
       this.#taskDefinitions.delete(arn);
       this.#taskDefinitions.set(arn, cached);
-      return cached;
     }
-    let td: TaskDefinition | undefined;
-    try {
-      td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition;
-    } catch (error) {
-      throw new AwsError(`describe task definition ${revisionOf(arn)} of ${of}`, error);
-    }
-    const summary = toTaskDefinitionSummary(td, arn);
+    return cached;
+  }
+
+  #remember(arn: string, summary: TaskDefinitionSummary): void {
     this.#taskDefinitions.set(arn, summary);
     if (this.#taskDefinitions.size > TASK_DEFINITIONS_CACHED) {
       const oldest = this.#taskDefinitions.keys().next().value;
       if (oldest !== undefined) this.#taskDefinitions.delete(oldest);
     }
-    return summary;
   }
 
   async #resolvePublicIps(
@@ -281,6 +357,16 @@ export class AwsEcsReader implements EcsReader {
 
 const describeServices = (ecs: ECSClient, cluster: string, services: string[]) =>
   ecs.send(new DescribeServicesCommand({ cluster, services }));
+
+const describeTaskDefinition = async (ecs: ECSClient, arn: string, of: string): Promise<TaskDefinitionSummary> => {
+  let td: TaskDefinition | undefined;
+  try {
+    td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition;
+  } catch (error) {
+    throw new AwsError(`describe task definition ${revisionOf(arn)} of ${of}`, error);
+  }
+  return toTaskDefinitionSummary(td, arn);
+};
 
 const listRunningTasks = async (
   ecs: ECSClient,
@@ -404,6 +490,18 @@ export const toTaskSnapshot = (task: Task): TaskSnapshot => {
 const toHealth = (status: string | undefined): Health =>
   status === 'HEALTHY' || status === 'UNHEALTHY' ? status : 'UNKNOWN';
 
+/** A summary read back from the store's cache; undefined when it is not one (then ECS is asked again). */
+const parseTaskDefinitionSummary = (value: string): TaskDefinitionSummary | undefined => {
+  try {
+    const v = JSON.parse(value) as Partial<TaskDefinitionSummary>;
+    if (typeof v.arn !== 'string' || typeof v.family !== 'string' || typeof v.revision !== 'number') return undefined;
+    if (!Array.isArray(v.containers)) return undefined;
+    return { arn: v.arn, family: v.family, revision: v.revision, containers: v.containers };
+  } catch {
+    return undefined;
+  }
+};
+
 /** "arn:aws:ecs:us-east-1:123456789012:task-definition/api:42" → "api:42". */
 export const revisionOf = (taskDefinitionArn: string): string =>
   taskDefinitionArn.slice(taskDefinitionArn.lastIndexOf('/') + 1);
@@ -413,6 +511,9 @@ export const revisionOf = (taskDefinitionArn: string): string =>
 
 /** The PublicIpResolver scope of a cluster (region + cluster), shared by every adapter that resolves IPs. */
 export const clusterKey = (region: string | undefined, cluster: string): string => `${region ?? ''}\u0000${cluster}`;
+
+const whereOf = ({ cluster, region }: ClusterGroup): string =>
+  `cluster ${cluster}${region === undefined ? '' : ` (${region})`}`;
 
 const groupByCluster = (refs: readonly EcsServiceRef[]): ClusterGroup[] => {
   const groups = new Map<string, ClusterGroup>();

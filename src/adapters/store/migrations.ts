@@ -93,6 +93,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'cache of immutable AWS facts',
+    // Task definitions by ARN, task public IPs by task ARN: facts that never change, kept so that a restart or
+    // another replica does not ask AWS again. `used_at` bounds it: entries unused for a while are dropped.
+    sql: () => `
+      CREATE TABLE cache (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        used_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, key)
+      );
+      CREATE INDEX cache_used_at ON cache (used_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -32,6 +32,14 @@ const DEPLOYMENT_COLUMNS =
 const LOCK_COLUMNS = 'service, environment, owner, instance, holder, reason, acquired_at, expires_at';
 const AUDIT_COLUMNS = 'id, at, actor, action, service, environment, subject, outcome, detail';
 
+/** Cache entries not used for this long are dropped (a task stopped, a revision no longer running). */
+export const CACHE_UNUSED_MS = 7 * 24 * 3_600_000;
+/** An entry's use is written at most this often. */
+const CACHE_TOUCH_AFTER_MS = 24 * 3_600_000;
+/** Well inside SQLite's and Postgres's limits on bound parameters. */
+const CACHE_KEYS_PER_QUERY = 1_000;
+const CACHE_ROWS_PER_INSERT = 500;
+
 /** Expired leases are deleted this long after they ran out. */
 export const LEASE_RETENTION_MS = 60 * 60_000;
 
@@ -410,6 +418,59 @@ export class SqlStore implements Store {
     });
   }
 
+  // -------------------------------------------------------------------------------------------------------------
+  // Cache of immutable facts
+
+  cacheGet(kind: string, keys: readonly string[], at: Date): Promise<Map<string, string>> {
+    return this.#attempt(`read the ${kind} cache`, async () => {
+      const found = new Map<string, string>();
+      const stale: string[] = [];
+      for (const batch of chunk([...new Set(keys)], CACHE_KEYS_PER_QUERY)) {
+        const where = new Conditions();
+        where.equal('kind', kind);
+        where.oneOf('key', batch);
+        const { rows } = await this.#db.query(`SELECT key, value, used_at FROM cache${where.sql()}`, where.params);
+        for (const row of rows) {
+          found.set(String(row.key), String(row.value));
+          if (Number(row.used_at) < at.getTime() - CACHE_TOUCH_AFTER_MS) stale.push(String(row.key));
+        }
+      }
+      // Marking use is a write: done at most once a day per entry, so a steady tick only reads.
+      for (const batch of chunk(stale, CACHE_KEYS_PER_QUERY)) {
+        const where = new Conditions();
+        const usedAt = where.param(at.getTime());
+        where.equal('kind', kind);
+        where.oneOf('key', batch);
+        await this.#db.query(`UPDATE cache SET used_at = ${usedAt}${where.sql()}`, where.params);
+      }
+      return found;
+    });
+  }
+
+  cachePut(kind: string, entries: ReadonlyMap<string, string>, at: Date): Promise<void> {
+    return this.#attempt(`write the ${kind} cache`, async () => {
+      if (entries.size === 0) return;
+      for (const batch of chunk([...entries], CACHE_ROWS_PER_INSERT)) {
+        const params: SqlValue[] = [];
+        const rows = batch.map(([key, value]) => {
+          params.push(kind, key, value, at.getTime());
+          const n = params.length;
+          return `($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+        });
+        // Two replicas may learn the same fact at once: the first one stored wins, and they are equal anyway.
+        await this.#db.query(
+          `INSERT INTO cache (kind, key, value, used_at) VALUES ${rows.join(', ')} ON CONFLICT (kind, key) DO NOTHING`,
+          params,
+        );
+      }
+      // New entries are rare (new revisions, new tasks), so pruning here costs nothing in a steady state.
+      await this.#db.query('DELETE FROM cache WHERE kind = $1 AND used_at < $2', [
+        kind,
+        at.getTime() - CACHE_UNUSED_MS,
+      ]);
+    });
+  }
+
   /** Wraps driver failures once, with what we were doing; DockhandErrors (not found…) pass through. */
   async #attempt<T>(action: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -452,6 +513,12 @@ class Conditions {
     return this.#clauses.length === 0 ? '' : ` WHERE ${this.#clauses.join(' AND ')}`;
   }
 }
+
+const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+};
 
 const clampLimit = (limit: number | undefined): number =>
   limit === undefined || !Number.isFinite(limit) ? DEFAULT_LIMIT : Math.min(MAX_LIMIT, Math.max(1, Math.trunc(limit)));
