@@ -6,8 +6,9 @@
  * subnet) is remembered as such. Entries of tasks that are no longer running are dropped by `retain`, so the cache
  * stays as large as the set of running tasks.
  */
-import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { AwsError, errorMessage, errorName } from '../../errors.ts';
+import { ec2Sdk } from './clients.ts';
 
 export interface TaskEni {
   taskArn: string;
@@ -105,7 +106,7 @@ export class PublicIpResolver {
       while (chunk.length > 0) {
         try {
           const out = await this.#ec2(region).send(
-            new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: chunk }),
+            new (ec2Sdk().DescribeNetworkInterfacesCommand)({ NetworkInterfaceIds: chunk }),
           );
           for (const eni of out.NetworkInterfaces ?? []) {
             if (eni.NetworkInterfaceId) result.set(eni.NetworkInterfaceId, eni.Association?.PublicIp ?? null);
