@@ -18,6 +18,7 @@ export const registerActions = (app: App, deps: CommandDeps & { deployments: Dep
     async ({ ack, body, action, respond }: ButtonArgs) => {
       await ack();
       await afterWaitingRequests();
+      await deps.acksSent?.();
       const log = deps.logger.child({ action: name, user: body.user.id, deployment: action.value });
       let outcome = 'ok';
       const work = (async () => {

@@ -34,6 +34,7 @@ export const withBoundary =
       acked = true;
       await ack(response);
       await afterWaitingRequests();
+      await deps.acksSent?.();
     };
     const log = deps.logger.child({ command: name, user: command.user_id, channel: command.channel_id });
     let outcome = 'ok';

@@ -49,4 +49,50 @@ describe('work after an acknowledgement yields to the requests already waiting',
 
     expect(order).toEqual(['status acked', 'waiting request handled', 'status reads ECS']);
   });
+
+  it('holds the work after the ack until the other Slack requests received have been acknowledged', async () => {
+    const order: string[] = [];
+    const store = await openStore('sqlite::memory:');
+    let acksSent: () => void = () => {};
+    const deps: CommandDeps = {
+      config: aConfig(),
+      ecs: {
+        describe: async (targets) => {
+          order.push('status reads ECS');
+          return targets.map((ref) => ({ ref, found: true as const, snapshot: aSnapshot() }));
+        },
+      },
+      store,
+      clock: new FakeClock(),
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      track: (work) => work,
+      acksSent: () =>
+        new Promise<void>((resolve) => {
+          acksSent = () => {
+            order.push('the other requests acked');
+            resolve();
+          };
+        }),
+    };
+    const command = { text: 'api in production', user_id: 'U0DEV', channel_id: 'C0DEPLOYS' } as SlashCommand;
+    const handled = withBoundary(
+      '/status',
+      deps,
+      statusCommand(deps),
+    )({
+      command,
+      ack: async () => {
+        order.push('status acked');
+      },
+      respond: async () => undefined as never,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(['status acked']);
+    acksSent();
+    await handled;
+    await store.close();
+
+    expect(order).toEqual(['status acked', 'the other requests acked', 'status reads ECS']);
+  });
 });
