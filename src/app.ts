@@ -10,7 +10,6 @@ import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
-import { sharingConcurrentDescribes } from './adapters/aws/shared-describes.ts';
 import { connectDocker } from './adapters/docker/connect.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
@@ -93,7 +92,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       }),
   });
   const publicIps = new PublicIpResolver((region) => aws.forRegion(region).ec2);
-  const ecs = options.ecs ?? sharingConcurrentDescribes(new AwsEcsReader({ clients: aws, publicIps }));
+  const ecs = options.ecs ?? new AwsEcsReader({ clients: aws, publicIps });
 
   const boltLogger = slackLogger(logger);
   const clientOptions = { ...SLACK_CLIENT_OPTIONS, slackApiUrl: settings.slackApiUrl };
