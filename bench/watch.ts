@@ -18,6 +18,7 @@ import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import type { Clock, MessageRef, Notifier } from '../src/ports.ts';
 import { FakeAws } from '../test/support/fake-aws/index.ts';
+import { reportFigure } from './figures.ts';
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 10);
 const SERVICES_PER_CLUSTER = Number(process.env.SERVICES ?? 100);
@@ -123,6 +124,8 @@ const ticks: { label: string; before?: () => number; restart?: boolean }[] = [
   { label: '6 restart (cold memory)', restart: true },
 ];
 
+/** Per tick: every AWS call it made, the minimum those batch sizes allow, and its wall time. */
+const results: { calls: number; minimum: number; ms: number }[] = [];
 for (const [i, step] of ticks.entries()) {
   const fresh = step.before?.() ?? (i === 0 ? CLUSTERS * T : 0);
   if (step.restart) {
@@ -137,6 +140,17 @@ for (const [i, step] of ticks.entries()) {
   const n = (key: string) => calls[key] ?? 0;
   const stoppedLookups = i === 3 ? ceil(REPLACED_SERVICES, SERVICES_PER_CLUSTER) : 0;
   const cell = (actual: number, min: number) => `${actual} (min ${min})`.padEnd(18);
+  results.push({
+    calls: Object.values(calls).reduce((sum, c) => sum + c, 0),
+    minimum:
+      minimum.services +
+      minimum.list +
+      minimum.tasks +
+      stoppedLookups +
+      (i === 0 ? CLUSTERS * S : 0) +
+      ceil(fresh, ENI_IDS_PER_CALL),
+    ms,
+  });
   console.log(
     step.label.padEnd(28) +
       cell(n('ECS.DescribeServices'), minimum.services) +
@@ -159,6 +173,16 @@ console.log(
     'DescribeTasks per affected cluster reads the stopped tasks; EC2 only for new tasks, 1000 ENIs a call per region.\n' +
     'A restart (or another replica) reads task definitions and public IPs from the store: one query each, no AWS call.',
 );
+
+const cold = results[0];
+const steady = results[2];
+if (cold && steady) {
+  reportFigure({ figure: 'watch_calls_cold_tick', value: cold.calls, unit: 'calls', baseline: cold.minimum });
+  reportFigure({ figure: 'watch_calls_steady_tick', value: steady.calls, unit: 'calls', baseline: steady.minimum });
+  reportFigure({ figure: 'watch_cold_tick_ms', value: cold.ms, unit: 'ms' });
+  reportFigure({ figure: 'watch_steady_tick_ms', value: steady.ms, unit: 'ms' });
+}
+reportFigure({ figure: 'watch_peak_rss_mib', value: maxRSS / 1024, unit: 'MiB' });
 
 await scheduler.stop();
 await store.close();

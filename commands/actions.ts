@@ -2,7 +2,7 @@ import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '
 import { type DeploymentService, Refusal } from '../src/core/deploy/service.ts';
 import { asDockhandError } from '../src/errors.ts';
 import { ACTIONS } from '../src/slack/actions.ts';
-import { errorText } from './boundary.ts';
+import { afterWaitingRequests, errorText } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>>;
@@ -17,6 +17,8 @@ export const registerActions = (app: App, deps: CommandDeps & { deployments: Dep
     (name: string, act: (id: string, user: string) => Promise<unknown>) =>
     async ({ ack, body, action, respond }: ButtonArgs) => {
       await ack();
+      await afterWaitingRequests();
+      await deps.acksSent?.();
       const log = deps.logger.child({ action: name, user: body.user.id, deployment: action.value });
       let outcome = 'ok';
       const work = (async () => {

@@ -14,6 +14,14 @@ export const errorText = (error: DockhandError): string =>
   `:warning: ${safe(error.message, 2500)}${error.hint ? `\n${safe(error.hint, 400)}` : ''}`;
 
 /**
+ * Resolves once the event loop has taken the I/O already waiting, i.e. the requests that arrived meanwhile, whose
+ * acknowledgements then go out first. Work after an ack (AWS calls, rendering, the audit write) would otherwise run
+ * in the same turn, ahead of every request still queued: under a burst of commands that work, not the ack, was what
+ * the later requests waited for (bench/ack.ts).
+ */
+export const afterWaitingRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
  * The one boundary every slash command goes through: it acknowledges on the handler's behalf if the handler
  * failed before doing so, shows the failure to the requester alone, logs it with context, counts it, and writes
  * the command to the audit trail with its outcome.
@@ -25,6 +33,8 @@ export const withBoundary =
     const trackedAck: AckFn<string | RespondArguments> = async (response) => {
       acked = true;
       await ack(response);
+      await afterWaitingRequests();
+      await deps.acksSent?.();
     };
     const log = deps.logger.child({ command: name, user: command.user_id, channel: command.channel_id });
     let outcome = 'ok';

@@ -15,4 +15,6 @@ export interface CommandDeps {
   metrics: Metrics;
   /** Keeps background work (after the ack) visible to graceful shutdown. */
   track<T>(work: Promise<T>): Promise<T>;
+  /** Resolves when no Slack request waits for its ack (HTTP mode); work after an ack waits for it. */
+  acksSent?: (() => Promise<void>) | undefined;
 }

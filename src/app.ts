@@ -21,6 +21,7 @@ import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
 import { forgettingChanges, SharedSnapshots } from './core/shared-snapshots.ts';
 import { asDockhandError } from './errors.ts';
+import { PendingAcks } from './http/pending-acks.ts';
 import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
 import { type Logger, maskKnownSecrets, slackLogger } from './logger.ts';
@@ -208,7 +209,10 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     instance: settings.instanceId,
   });
 
-  const commandDeps = { config, ecs, host, store, clock, logger, metrics, track };
+  // HTTP mode: work after an ack waits until every Slack request received has been acknowledged.
+  const pendingAcks = new PendingAcks();
+  const acksSent = () => pendingAcks.settled();
+  const commandDeps = { config, ecs, host, store, clock, logger, metrics, track, acksSent };
   registerCommands(app, {
     ...commandDeps,
     deployments,
@@ -233,6 +237,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const server: Server = createHttpServer({
     metrics,
     logger,
+    pendingAcks,
     slack: slackListener
       ? (req, res) => {
           if (slackProblem === undefined) return slackListener(req, res);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { PendingAcks } from './pending-acks.ts';
 
 export interface HealthReport {
   ok: boolean;
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   /** Seconds a request's timestamp may differ from now, either way (Slack recommends 5 minutes). */
   maxClockSkewSec?: number;
   now?: () => number;
+  /** Counts the Slack requests not acknowledged yet, so that work after an ack can let them go first. */
+  pendingAcks?: PendingAcks;
 }
 
 /** Bolt's HTTPReceiver's own limit: a larger body is refused with 413. */
@@ -94,12 +97,15 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
       return;
     }
     const started = process.hrtime.bigint();
+    const answered = options.pendingAcks?.begin();
+    if (answered) res.once('close', answered); // a request that ends without a response is not waited for
     const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
     let observed = false;
     (res as { writeHead: (...args: unknown[]) => ServerResponse }).writeHead = (...args: unknown[]) => {
       if (!observed) {
         observed = true;
         metrics.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        answered?.();
       }
       return writeHead(...args);
     };

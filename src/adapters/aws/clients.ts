@@ -5,9 +5,15 @@
  * nothing here reads the environment. Tests and the composition root may pass explicit values instead.
  * Every client retries in the SDK's standard mode (exponential backoff with jitter, throttling included), has
  * connection and request timeouts, and reports each HTTP attempt to `onCall` for the /metrics counters.
+ *
+ * The EC2 SDK is loaded on first use (`ec2Sdk()`): dockhand makes one EC2 call (DescribeNetworkInterfaces, for
+ * public IPs), yet importing @aws-sdk/client-ec2, with the schemas of every EC2 operation, costs about 65 MiB of RSS
+ * and 0.3 s of start-up beside the other three clients (`npm run bench:rss`, `bench:start`). A dockhand with no
+ * ECS target, or whose tasks' IPs are all cached, never pays it.
  */
+import { createRequire } from 'node:module';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type {
@@ -71,6 +77,11 @@ export interface AwsClients {
   destroy(): void;
 }
 
+const require = createRequire(import.meta.url);
+
+/** The EC2 SDK, loaded (synchronously, from Node's module cache after the first time) when first asked for. */
+export const ec2Sdk = (): typeof import('@aws-sdk/client-ec2') => require('@aws-sdk/client-ec2');
+
 export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
@@ -117,7 +128,7 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
               return client;
             }
             case 'EC2': {
-              const client = new EC2Client(config);
+              const client = new (ec2Sdk().EC2Client)(config);
               if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
               return client;
             }

@@ -9,9 +9,10 @@
  * Behind the in-memory map, the store's cache (when given) holds the same facts for every replica and across
  * restarts: tasks the map lacks are looked up there first, in one query, and only the rest are asked of EC2.
  */
-import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { AwsError, errorMessage, errorName } from '../../errors.ts';
 import type { Clock, KeyValueCache } from '../../ports.ts';
+import { ec2Sdk } from './clients.ts';
 
 export interface TaskEni {
   taskArn: string;
@@ -157,7 +158,7 @@ export class PublicIpResolver {
       while (chunk.length > 0) {
         try {
           const out = await this.#ec2(region).send(
-            new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: chunk }),
+            new (ec2Sdk().DescribeNetworkInterfacesCommand)({ NetworkInterfaceIds: chunk }),
           );
           for (const eni of out.NetworkInterfaces ?? []) {
             if (eni.NetworkInterfaceId) result.set(eni.NetworkInterfaceId, eni.Association?.PublicIp ?? null);

@@ -5,7 +5,6 @@ import { ConfigError, DockhandError, errorMessage } from '../../errors.ts';
 import type { Store } from '../../ports.ts';
 import type { SqlDriver } from './driver.ts';
 import { migrate } from './migrations.ts';
-import { openPostgresDriver } from './postgres-driver.ts';
 import { SqlStore } from './sql-store.ts';
 import { MEMORY, openSqliteDriver } from './sqlite-driver.ts';
 
@@ -56,7 +55,7 @@ export const parseDatabaseUrl = (url: string): DatabaseLocation => {
 /** Opens the store that DOCKHAND_DATABASE_URL names and brings its schema up to date. */
 export const openStore = async (url: string, options: OpenStoreOptions = {}): Promise<Store> => {
   const location = parseDatabaseUrl(url);
-  const driver = openDriver(location);
+  const driver = await openDriver(location);
   try {
     await migrate(driver, new Date());
   } catch (error) {
@@ -73,8 +72,9 @@ export const openStore = async (url: string, options: OpenStoreOptions = {}): Pr
   return new SqlStore(driver, { instance: options.instance ?? `${hostname()}:${process.pid}` });
 };
 
-const openDriver = (location: DatabaseLocation): SqlDriver => {
-  if (location.kind === 'postgres') return openPostgresDriver(location.url);
+/** `pg` (12 MiB, 40 ms to import) is loaded only for a Postgres URL; the default SQLite store never needs it. */
+const openDriver = async (location: DatabaseLocation): Promise<SqlDriver> => {
+  if (location.kind === 'postgres') return (await import('./postgres-driver.ts')).openPostgresDriver(location.url);
   try {
     if (location.path !== MEMORY) mkdirSync(dirname(location.path), { recursive: true });
     return openSqliteDriver(location.path);

@@ -1,0 +1,208 @@
+/**
+ * What the process benchmarks (ack, rss, start) share: the fake Slack and AWS they run against, launching dockhand
+ * and the bare Bolt app on this Node, the ack load, RSS and CPU readings. Not a benchmark itself: `npm run bench`
+ * runs only the `bench:*` scripts.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeAws } from '../test/support/fake-aws/index.ts';
+import {
+  type FakeSlack,
+  signedClient,
+  startTestSlack,
+  TEST_BOT_TOKEN,
+  TEST_SIGNING_SECRET,
+} from '../test/support/slack/index.ts';
+
+export const root = new URL('../', import.meta.url).pathname;
+
+export const percentile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+export const median = (values: readonly number[]): number => percentile(values, 50);
+
+/** Resident set size of a process, in MiB (Linux /proc; `ps` elsewhere). */
+export const rssMiB = (pid: number): number => {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    if (kb) return Number(kb) / 1024;
+  } catch {
+    // not Linux, or the process is gone: ask ps
+  }
+  return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).trim()) / 1024;
+};
+
+/** A TCP port free on 127.0.0.1 right now. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+
+const ECS_CONFIG =
+  'defaults: { channel: "#deploys", region: us-east-1 }\nservices:\n  api:\n    environments:\n      production: { target: { type: ecs, cluster: prod, service: api, container: app } }\n';
+
+/** The peers dockhand talks to in HTTP mode (fake Slack and fake AWS on 127.0.0.1) and a config for one ECS service. */
+export interface BenchWorld {
+  slack: FakeSlack;
+  dir: string;
+  /** The environment of an HTTP-mode dockhand (or of the bare Bolt app) in this world. */
+  env(extra?: Record<string, string>): Record<string, string>;
+  /** The environment of dockhand in local mode (no SLACK_BOT_TOKEN, its bundled config). */
+  localEnv(extra?: Record<string, string>): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export const startWorld = async (): Promise<BenchWorld> => {
+  const aws = new FakeAws();
+  const { url: awsUrl } = await aws.start();
+  aws.seedService({
+    cluster: 'prod',
+    service: 'api',
+    desiredCount: 2,
+    containers: [{ name: 'app', image: 'acme/api:1' }],
+  });
+  const slack = await startTestSlack();
+  const dir = mkdtempSync(join(tmpdir(), 'dockhand-bench-'));
+  writeFileSync(join(dir, 'dockhand.yml'), ECS_CONFIG);
+  let databases = 0;
+  const base = () => ({
+    PATH: process.env.PATH ?? '',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    DOCKHAND_DATABASE_URL: `sqlite:${join(dir, `bench-${++databases}.db`)}`,
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+  });
+  return {
+    slack,
+    dir,
+    env: (extra = {}) => ({
+      ...base(),
+      SLACK_BOT_TOKEN: TEST_BOT_TOKEN,
+      SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      DOCKHAND_CONFIG: join(dir, 'dockhand.yml'),
+      AWS_ENDPOINT_URL: awsUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
+      AWS_SECRET_ACCESS_KEY: 'fake',
+      ...extra,
+    }),
+    localEnv: (extra = {}) => ({ ...base(), ...extra }),
+    close: async () => {
+      await slack.close();
+      await aws.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+export const DOCKHAND = 'src/main.ts';
+export const BARE_BOLT = 'bench/bare-bolt.ts';
+
+export interface Launched {
+  pid: number;
+  port: number;
+  child: ChildProcess;
+  /** Stops the process and resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+/** Starts `script` (dockhand or the bare Bolt app) on this Node and resolves once it logs the port it listens on. */
+export const launch = (script: string, env: Record<string, string>, cwd: string, timeoutMs = 30_000) =>
+  new Promise<Launched>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, script)], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    let err = '';
+    let ready = false;
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start within ${timeoutMs} ms\n${err}`));
+    }, timeoutMs);
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (ready) return; // keep draining the pipe, but keep nothing
+      out += chunk;
+      // dockhand's start-up line (and the bare app's) says it listens, with the port, once Slack answered.
+      const line = out.split('\n').find((l) => l.includes('dockhand is listening'));
+      const port = line ? /"port":(\d+)/.exec(line)?.[1] : undefined;
+      if (port && child.pid) {
+        clearTimeout(timer);
+        ready = true;
+        out = '';
+        resolve({
+          pid: child.pid,
+          port: Number(port),
+          child,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code}\n${err}`));
+    });
+  });
+
+/** `rounds` rounds of `concurrency` concurrent signed `/status api`; returns every acknowledgement's latency (ms). */
+export const ackRound = async (world: BenchWorld, port: number, concurrency: number): Promise<number[]> => {
+  const client = signedClient(world.slack, `http://127.0.0.1:${port}/slack/events`);
+  const results = await Promise.all(
+    Array.from({ length: concurrency }, () =>
+      client.slashCommand({ command: '/status', text: 'api', userId: 'U0BENCH' }),
+    ),
+  );
+  if (results.some((r) => r.status !== 200)) throw new Error('a request was not acknowledged with 200');
+  return results.map((r) => r.durationMs);
+};
+
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CPU time (user + system, in clock ticks) a process has used; undefined where /proc is not available. */
+const cpuTicks = (pid: number): number | undefined => {
+  try {
+    // fields after the command name: state is field 3; utime and stime are fields 14 and 15
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Waits until the processes have used no CPU for 200 ms (their work after the acks, e.g. /status's AWS calls,
+ * is done), at most `maxMs`; without /proc, a fixed 500 ms.
+ */
+export const settle = async (pids: readonly number[], maxMs = 15_000): Promise<void> => {
+  const total = () =>
+    pids.reduce<number | undefined>((sum, pid) => {
+      const ticks = cpuTicks(pid);
+      return sum === undefined || ticks === undefined ? undefined : sum + ticks;
+    }, 0);
+  if (total() === undefined) return void (await pause(500));
+  const deadline = Date.now() + maxMs;
+  let last = total();
+  while (Date.now() < deadline) {
+    await pause(200);
+    const now = total();
+    if (now === last) return;
+    last = now;
+  }
+};
+
+export const fmt = (n: number, unit: string) => `${n.toFixed(unit === 'ms' ? 1 : 0)} ${unit}`;

@@ -1,0 +1,78 @@
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PendingAcks } from '../../src/http/pending-acks.ts';
+import { createHttpServer } from '../../src/http/server.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createMetrics } from '../../src/metrics.ts';
+
+describe('work after an ack waits until every Slack request received has been acknowledged', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('settles at once when no request waits, and when the last waiting one is answered', async () => {
+    const acks = new PendingAcks();
+    const order: string[] = [];
+    await acks.settled().then(() => order.push('settled with none waiting'));
+    const first = acks.begin();
+    const second = acks.begin();
+    const settled = acks.settled().then(() => order.push('settled'));
+    first();
+    first(); // answering twice counts once
+    await Promise.resolve();
+    order.push('first answered');
+    second();
+    await settled;
+
+    expect(order).toEqual(['settled with none waiting', 'first answered', 'settled']);
+    expect(acks.count).toBe(0);
+  });
+
+  it('stops waiting after maxWaitMs when a request is never answered', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks();
+    acks.begin();
+    let settled = false;
+    void acks.settled(1000).then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+  });
+
+  it('counts a Slack request from its arrival at the HTTP server until its response head is written', async () => {
+    const acks = new PendingAcks();
+    const seen: number[] = [];
+    const server = createHttpServer({
+      metrics: createMetrics(),
+      logger: createLogger('silent'),
+      health: async () => ({ ok: true, checks: {} }),
+      pendingAcks: acks,
+      slack: (req, res) => {
+        req.resume();
+        seen.push(acks.count); // inside the listener, before the ack
+        res.writeHead(200).end();
+        seen.push(acks.count); // after it
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+        method: 'POST',
+        headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) },
+        body: 'command=%2Fstatus',
+      });
+      expect(response.status).toBe(200);
+      // a request refused before reaching Slack's listener (stale timestamp) is never counted
+      const stale = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', body: '' });
+      expect(stale.status).toBe(401);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(seen).toEqual([1, 0]);
+    expect(acks.count).toBe(0);
+  });
+});
