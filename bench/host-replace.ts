@@ -17,12 +17,14 @@ import { systemClock } from '../src/adapters/system-clock.ts';
 import type { DockerHostTarget } from '../src/ports.ts';
 import { dockerFromEnv, makeBusyboxContext, randomTag } from '../test/support/docker.ts';
 import { type RequestLoopReport, startRequestLoop } from '../test/support/request-loop.ts';
+import { reportFigure } from './figures.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 1);
 const docker = await dockerFromEnv();
 if (!docker) {
-  console.error('No Docker engine: start one with `bash scripts/test-services.sh start` and export its env.');
-  process.exit(1);
+  // Like bench:build-push: no engine, no figure (npm run bench goes on with the others).
+  console.log('bench:host-replace: no Docker engine (bash scripts/test-services.sh start, then eval its env): skipped');
+  process.exit(0);
 }
 const engine: Docker = docker;
 const run = randomTag('bench-hr').toLowerCase();
@@ -200,3 +202,23 @@ for (const strategy of Object.keys(strategies)) {
     `${most((r) => r.longestGapMs)} ms`,
   );
 }
+
+// For npm run bench: dockhand's failed requests and longest gap beside the remove-then-rename baseline.
+const totals = (strategy: string) => {
+  const mine = rows.filter((r) => r.strategy === strategy);
+  return {
+    failed: mine.reduce((a, r) => a + r.failed, 0),
+    requests: mine.reduce((a, r) => a + r.requests, 0),
+    gapMs: Math.max(0, ...mine.map((r) => r.longestGapMs)),
+  };
+};
+const ours = totals('dockhand');
+const baseline = totals('baseline (remove, then rename)');
+reportFigure({
+  figure: 'host_replace_failed_requests',
+  value: ours.failed,
+  unit: 'requests',
+  baseline: baseline.failed,
+});
+reportFigure({ figure: 'host_replace_requests', value: ours.requests, unit: 'requests', baseline: baseline.requests });
+reportFigure({ figure: 'host_replace_longest_gap_ms', value: ours.gapMs, unit: 'ms', baseline: baseline.gapMs });
