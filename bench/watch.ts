@@ -1,13 +1,17 @@
 /**
- * Cost of a watch tick at scale: 1,000 services × 10 tasks across 10 clusters on the fake AWS (127.0.0.1), every
- * service watched for health and public IPs, the real AwsEcsReader, SQLite store in memory, a counting notifier.
- * Prints, per tick, the AWS calls beside the theoretical minimum, the tick's wall time, and the peak RSS. The last
+ * Cost of a watch tick at scale: 1,000 services × 10 tasks across 10 clusters on the fake AWS (127.0.0.1, in a
+ * process of its own: bench/fake-aws-process.ts), every service watched for health and public IPs, the real
+ * AwsEcsReader, SQLite store in memory, a counting notifier. Prints, per tick, the AWS calls beside the theoretical
+ * minimum, the tick's wall time, and this process's (dockhand's watch's) peak RSS during the tick, sampled every
+ * 10 ms; then the process's high-water mark. The last
  * tick is the first of a new scheduler and reader over the same store (a restart, or another replica taking over):
  * their memory is empty, the store's cache is not.
  * A benchmark, not a test: it asserts nothing.
  *
  *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape)
  */
+
+import { spawn } from 'node:child_process';
 import { createAwsClients } from '../src/adapters/aws/clients.ts';
 import { AwsEcsReader } from '../src/adapters/aws/ecs-reader.ts';
 import { ENI_IDS_PER_CALL } from '../src/adapters/aws/public-ips.ts';
@@ -17,7 +21,6 @@ import { createScheduler } from '../src/jobs/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import type { Clock, MessageRef, Notifier } from '../src/ports.ts';
-import { FakeAws } from '../test/support/fake-aws/index.ts';
 import { reportFigure } from './figures.ts';
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 10);
@@ -28,20 +31,37 @@ const REPLACED_SERVICES = 5;
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIAFAKEFAKEFAKEFAKE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'fake-secret';
 
-const fake = new FakeAws();
-const { url } = await fake.start();
+/** The fake AWS, seeded with the same shape, in another process: its memory is not counted as dockhand's. */
+const startFakeAws = () =>
+  new Promise<{ url: string; stop: () => void }>((resolve, reject) => {
+    const child = spawn(process.execPath, [new URL('./fake-aws-process.ts', import.meta.url).pathname], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CLUSTERS: String(CLUSTERS), SERVICES: String(SERVICES_PER_CLUSTER), TASKS: String(TASKS) },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const url = /"url":"([^"]+)"/.exec(out)?.[1];
+      if (url) resolve({ url, stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => reject(new Error(`the fake AWS process exited with ${code}`)));
+  });
+const fake = await startFakeAws();
+const { url } = fake;
+const control = async (path: string, body?: unknown): Promise<unknown> => {
+  const res = await fetch(
+    `${url}/_fake/${path}`,
+    body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) },
+  );
+  if (!res.ok) throw new Error(`fake AWS ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+};
 const services: Record<string, unknown> = {};
 const names: { cluster: string; service: string }[] = [];
 for (let c = 0; c < CLUSTERS; c++) {
   const cluster = `cluster-${c}`;
   for (let s = 0; s < SERVICES_PER_CLUSTER; s++) {
     const service = `svc-${c}-${s}`;
-    fake.seedService({
-      cluster,
-      service,
-      desiredCount: TASKS,
-      containers: [{ name: 'app', image: `acme/${service}:1` }],
-    });
     names.push({ cluster, service });
     services[service] = {
       environments: { production: { target: { type: 'ecs', cluster, service, container: 'app' } } },
@@ -102,20 +122,24 @@ const header = [
   'DescribeTaskDef',
   'EC2 DescribeENIs',
   'ms',
+  'peak RSS MiB',
   'posts',
 ];
 console.log(header.map((h) => h.padEnd(h === 'tick' ? 28 : 18)).join(''));
 
-const ticks: { label: string; before?: () => number; restart?: boolean }[] = [
+const ticks: { label: string; before?: () => Promise<number>; restart?: boolean }[] = [
   { label: '1 cold (empty caches)' },
   { label: '2 steady' },
   { label: '3 steady' },
   {
     label: `4 ${REPLACED_SERVICES} services replaced`,
-    before: () => {
+    before: async () => {
       let fresh = 0;
       for (const { cluster, service } of names.slice(0, REPLACED_SERVICES)) {
-        fresh += fake.replaceTasks(cluster, service).length;
+        const { result } = (await control('control', { op: 'replaceTasks', cluster, service })) as {
+          result: { taskArns: string[] };
+        };
+        fresh += result.taskArns.length;
       }
       return fresh;
     },
@@ -124,19 +148,34 @@ const ticks: { label: string; before?: () => number; restart?: boolean }[] = [
   { label: '6 restart (cold memory)', restart: true },
 ];
 
-/** Per tick: every AWS call it made, the minimum those batch sizes allow, and its wall time. */
-const results: { calls: number; minimum: number; ms: number }[] = [];
+const MiB = 1024 * 1024;
+/** Peak RSS of this process while `work` runs, sampled every 10 ms (and before and after it). */
+const peakRssDuring = async <T>(work: () => Promise<T>): Promise<{ result: T; peakMiB: number }> => {
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  try {
+    const result = await work();
+    return { result, peakMiB: Math.max(peak, process.memoryUsage.rss()) / MiB };
+  } finally {
+    clearInterval(sampler);
+  }
+};
+
+/** Per tick: every AWS call it made, the minimum those batch sizes allow, its wall time and peak RSS. */
+const results: { calls: number; minimum: number; ms: number; peakMiB: number }[] = [];
 for (const [i, step] of ticks.entries()) {
-  const fresh = step.before?.() ?? (i === 0 ? CLUSTERS * T : 0);
+  const fresh = (await step.before?.()) ?? (i === 0 ? CLUSTERS * T : 0);
   if (step.restart) {
     await scheduler.stop();
     scheduler = startScheduler('bench-restarted');
   }
-  fake.resetCalls();
+  await control('reset-calls', {});
   const started = performance.now();
-  await scheduler.tick(clock.now());
+  const { peakMiB } = await peakRssDuring(() => scheduler.tick(clock.now()));
   const ms = performance.now() - started;
-  const calls = fake.calls;
+  const { calls } = (await control('calls')) as { calls: Record<string, number> };
   const n = (key: string) => calls[key] ?? 0;
   const stoppedLookups = i === 3 ? ceil(REPLACED_SERVICES, SERVICES_PER_CLUSTER) : 0;
   const cell = (actual: number, min: number) => `${actual} (min ${min})`.padEnd(18);
@@ -150,6 +189,7 @@ for (const [i, step] of ticks.entries()) {
       (i === 0 ? CLUSTERS * S : 0) +
       ceil(fresh, ENI_IDS_PER_CALL),
     ms,
+    peakMiB,
   });
   console.log(
     step.label.padEnd(28) +
@@ -159,6 +199,7 @@ for (const [i, step] of ticks.entries()) {
       cell(n('ECS.DescribeTaskDefinition'), i === 0 ? CLUSTERS * S : 0) +
       cell(n('EC2.DescribeNetworkInterfaces'), ceil(fresh, ENI_IDS_PER_CALL)) +
       `${Math.round(ms)}`.padEnd(18) +
+      `${Math.round(peakMiB)}`.padEnd(18) +
       posted,
   );
   t += 60_000;
@@ -166,7 +207,8 @@ for (const [i, step] of ticks.entries()) {
 
 const { maxRSS } = process.resourceUsage();
 console.log(
-  `\npeak RSS ${(maxRSS / 1024).toFixed(0)} MiB (process.resourceUsage().maxRSS, fake AWS in the same process)`,
+  `\npeak RSS ${(maxRSS / 1024).toFixed(0)} MiB (process.resourceUsage().maxRSS of the watch's process; the fake AWS ` +
+    'runs in another one)',
 );
 console.log(
   'min: DescribeServices ceil(S/10), ListTasks and DescribeTasks ceil(T/100) per cluster; after a replacement one more ' +
@@ -181,10 +223,16 @@ if (cold && steady) {
   reportFigure({ figure: 'watch_calls_steady_tick', value: steady.calls, unit: 'calls', baseline: steady.minimum });
   reportFigure({ figure: 'watch_cold_tick_ms', value: cold.ms, unit: 'ms' });
   reportFigure({ figure: 'watch_steady_tick_ms', value: steady.ms, unit: 'ms' });
+  reportFigure({ figure: 'watch_cold_tick_peak_rss_mib', value: cold.peakMiB, unit: 'MiB' });
+  reportFigure({
+    figure: 'watch_steady_tick_peak_rss_mib',
+    value: Math.max(...results.slice(1).map((r) => r.peakMiB)),
+    unit: 'MiB',
+  });
 }
 reportFigure({ figure: 'watch_peak_rss_mib', value: maxRSS / 1024, unit: 'MiB' });
 
 await scheduler.stop();
 await store.close();
 aws.destroy();
-await fake.stop();
+fake.stop();

@@ -1,11 +1,29 @@
 /**
  * Slack requests received and not yet acknowledged. Work a command does after its own ack waits (`settled`) until
- * none is left, so under a burst every acknowledgement goes out before any command's AWS calls, card rendering or
- * reply take the event loop (bench:ack). The wait is bounded: a steady stream of requests delays work, never stops it.
+ * none is left and none has arrived for `quietMs`, so under a burst every acknowledgement goes out before any
+ * command's AWS calls, card rendering or reply take the event loop (bench:ack). The quiet window matters because a
+ * burst does not arrive at once: its requests trickle in over tens of milliseconds, and without the window the
+ * first one acknowledged found nothing waiting and ran its work while the rest of the burst queued behind it.
+ * The wait is bounded: a steady stream of requests delays work, never stops it.
  */
+export interface PendingAcksOptions {
+  /** How long no request may have arrived before work after an ack runs (default 20 ms). */
+  quietMs?: number;
+  now?: () => number;
+}
+
 export class PendingAcks {
   #count = 0;
   #waiters: (() => void)[] = [];
+  #lastArrival = Number.NEGATIVE_INFINITY;
+  #quietTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #quietMs: number;
+  readonly #now: () => number;
+
+  constructor(options: PendingAcksOptions = {}) {
+    this.#quietMs = options.quietMs ?? 20;
+    this.#now = options.now ?? Date.now;
+  }
 
   get count(): number {
     return this.#count;
@@ -14,18 +32,21 @@ export class PendingAcks {
   /** A request arrived; call the returned function once it is answered (further calls do nothing). */
   begin(): () => void {
     this.#count++;
+    this.#lastArrival = this.#now();
+    clearTimeout(this.#quietTimer);
+    this.#quietTimer = undefined;
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
       this.#count--;
-      if (this.#count === 0) for (const wake of this.#waiters.splice(0)) wake();
+      this.#wakeWhenQuiet();
     };
   }
 
-  /** Resolves when no request waits for its ack (at once when none does), or after `maxWaitMs`. */
+  /** Resolves when no request waits for its ack and none arrived for `quietMs`, or after `maxWaitMs`. */
   settled(maxWaitMs = 1000): Promise<void> {
-    if (this.#count === 0) return Promise.resolve();
+    if (this.#isQuiet()) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -36,6 +57,27 @@ export class PendingAcks {
         resolve();
       }, maxWaitMs);
       this.#waiters.push(wake);
+      this.#wakeWhenQuiet();
     });
+  }
+
+  #isQuiet(): boolean {
+    return this.#count === 0 && this.#now() - this.#lastArrival >= this.#quietMs;
+  }
+
+  /** Once nothing waits for an ack, wakes the waiters when the quiet window since the last arrival has passed. */
+  #wakeWhenQuiet(): void {
+    if (this.#count > 0 || this.#waiters.length === 0 || this.#quietTimer !== undefined) return;
+    if (this.#isQuiet()) {
+      for (const wake of this.#waiters.splice(0)) wake();
+      return;
+    }
+    this.#quietTimer = setTimeout(
+      () => {
+        this.#quietTimer = undefined;
+        this.#wakeWhenQuiet();
+      },
+      Math.max(1, this.#quietMs - (this.#now() - this.#lastArrival)),
+    );
   }
 }

@@ -28,6 +28,39 @@ describe('work after an ack waits until every Slack request received has been ac
     expect(acks.count).toBe(0);
   });
 
+  it('holds the work while a burst is still arriving: the first ack alone does not let it run', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks({ quietMs: 20 });
+    // The first request of a burst arrives and is acknowledged before the second one has arrived.
+    acks.begin()();
+    let settled = false;
+    void acks.settled().then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(5);
+    expect(settled).toBe(false);
+    const second = acks.begin();
+    await vi.advanceTimersByTimeAsync(30);
+    expect(settled).toBe(false); // quiet for 30 ms, but the second one still waits for its ack
+    second();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(true);
+  });
+
+  it('lets the work run once no request has arrived for quietMs', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks({ quietMs: 20 });
+    acks.begin()();
+    let settled = false;
+    void acks.settled().then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(19);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+  });
+
   it('stops waiting after maxWaitMs when a request is never answered', async () => {
     vi.useFakeTimers();
     const acks = new PendingAcks();

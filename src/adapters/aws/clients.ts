@@ -82,6 +82,9 @@ const require = createRequire(import.meta.url);
 /** The EC2 SDK, loaded (synchronously, from Node's module cache after the first time) when first asked for. */
 export const ec2Sdk = (): typeof import('@aws-sdk/client-ec2') => require('@aws-sdk/client-ec2');
 
+/** The name under which every AWS SDK client adds its logger middleware (@aws-sdk/core loggerMiddlewareOptions). */
+const SDK_LOGGER_MIDDLEWARE = 'loggerMiddleware';
+
 export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
@@ -111,26 +114,30 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
         set = new ClientSetCache(resolved, (r, service) => {
           const config = baseConfig(r);
           const { onCall, now } = options;
+          const prepare = <C extends AnyClient>(client: C): C => {
+            // The SDK's logger middleware deep-copies every response through its schema, to mask sensitive fields
+            // for a log line, even when no logger is configured (its no-op logger still has `info`): at 1,000
+            // services that was over 50 MiB allocated per watch tick (bench:watch). dockhand logs AWS calls itself.
+            client.middlewareStack.remove(SDK_LOGGER_MIDDLEWARE);
+            if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
+            return client;
+          };
           switch (service) {
             case 'ECS': {
               const client = new ECSClient(config);
-              if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
-              return client;
+              return prepare(client);
             }
             case 'ECR': {
               const client = new ECRClient(config);
-              if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
-              return client;
+              return prepare(client);
             }
             case 'CloudWatchLogs': {
               const client = new CloudWatchLogsClient(config);
-              if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
-              return client;
+              return prepare(client);
             }
             case 'EC2': {
               const client = new (ec2Sdk().EC2Client)(config);
-              if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
-              return client;
+              return prepare(client);
             }
           }
         });
