@@ -6,14 +6,12 @@
  * Every client retries in the SDK's standard mode (exponential backoff with jitter, throttling included), has
  * connection and request timeouts, and reports each HTTP attempt to `onCall` for the /metrics counters.
  *
- * The EC2 SDK is loaded on first use (`ec2Sdk()`): dockhand makes one EC2 call (DescribeNetworkInterfaces, for
- * public IPs), yet importing @aws-sdk/client-ec2, with the schemas of every EC2 operation, costs about 65 MiB of RSS
- * and 0.3 s of start-up beside the other three clients (`npm run bench:rss`, `bench:start`). A dockhand with no
- * ECS target, or whose tasks' IPs are all cached, never pays it.
+ * EC2 is not an SDK client: dockhand makes one EC2 call (DescribeNetworkInterfaces, for public IPs), and importing
+ * @aws-sdk/client-ec2, with the schemas of every EC2 operation, cost 91 MiB of RSS and 0.3 s. `Ec2QueryClient`
+ * (ec2-query.ts) makes that call from the signing, credential, retry and HTTP pieces the other clients already load,
+ * with the same options and the same `onCall` reports.
  */
-import { createRequire } from 'node:module';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type {
@@ -28,6 +26,7 @@ import type {
   RelativeMiddlewareOptions,
 } from '@smithy/types';
 import { errorName } from '../../errors.ts';
+import { type Ec2Api, Ec2QueryClient } from './ec2-query.ts';
 
 /** One HTTP attempt of an AWS operation (a call retried twice reports three attempts). */
 export interface AwsCallEvent {
@@ -67,7 +66,7 @@ export interface AwsClientSet {
   readonly ecs: ECSClient;
   readonly ecr: ECRClient;
   readonly logs: CloudWatchLogsClient;
-  readonly ec2: EC2Client;
+  readonly ec2: Ec2Api;
 }
 
 export interface AwsClients {
@@ -76,11 +75,6 @@ export interface AwsClients {
   /** Closes every client's sockets. */
   destroy(): void;
 }
-
-const require = createRequire(import.meta.url);
-
-/** The EC2 SDK, loaded (synchronously, from Node's module cache after the first time) when first asked for. */
-export const ec2Sdk = (): typeof import('@aws-sdk/client-ec2') => require('@aws-sdk/client-ec2');
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -127,11 +121,16 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
               if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
               return client;
             }
-            case 'EC2': {
-              const client = new (ec2Sdk().EC2Client)(config);
-              if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
-              return client;
-            }
+            case 'EC2':
+              return new Ec2QueryClient({
+                region: r,
+                endpoint: options.endpoint,
+                maxAttempts: config.maxAttempts,
+                requestTimeoutMs: config.requestHandler.requestTimeout,
+                connectionTimeoutMs: config.requestHandler.connectionTimeout,
+                onCall,
+                now,
+              });
           }
         });
         sets.set(key, set);
@@ -145,7 +144,7 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
   };
 };
 
-type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient | EC2Client;
+type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient | Ec2Api;
 
 /** Creates each client of a region on first access. */
 class ClientSetCache implements AwsClientSet {
@@ -167,8 +166,8 @@ class ClientSetCache implements AwsClientSet {
   get logs(): CloudWatchLogsClient {
     return this.#get('CloudWatchLogs') as CloudWatchLogsClient;
   }
-  get ec2(): EC2Client {
-    return this.#get('EC2') as EC2Client;
+  get ec2(): Ec2Api {
+    return this.#get('EC2') as Ec2Api;
   }
 
   destroy(): void {
