@@ -11,9 +11,9 @@
  * (ec2-query.ts) makes that call from the signing, credential, retry and HTTP pieces the other clients already load,
  * with the same options and the same `onCall` reports.
  */
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import type {
   FinalizeHandler,
   FinalizeHandlerArguments,
@@ -27,6 +27,7 @@ import type {
 } from '@smithy/types';
 import { errorName } from '../../errors.ts';
 import { type Ec2Api, Ec2QueryClient } from './ec2-query.ts';
+import { ecrSdk, ecsSdk, logsSdk } from './sdk.ts';
 
 /** One HTTP attempt of an AWS operation (a call retried twice reports three attempts). */
 export interface AwsCallEvent {
@@ -107,17 +108,17 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
           const { onCall, now } = options;
           switch (service) {
             case 'ECS': {
-              const client = new ECSClient(config);
+              const client = new (ecsSdk().ECSClient)(config);
               if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
               return client;
             }
             case 'ECR': {
-              const client = new ECRClient(config);
+              const client = new (ecrSdk().ECRClient)(config);
               if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
               return client;
             }
             case 'CloudWatchLogs': {
-              const client = new CloudWatchLogsClient(config);
+              const client = new (logsSdk().CloudWatchLogsClient)(config);
               if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
               return client;
             }

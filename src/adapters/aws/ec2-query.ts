@@ -14,15 +14,25 @@
  * call counter does.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { parseXML } from '@aws-sdk/xml-builder';
-import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
-import { HttpRequest } from '@smithy/core/protocols';
-import { isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from '@smithy/core/retry';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { createRequire } from 'node:module';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider, Checksum, RetryErrorType, SourceData } from '@smithy/types';
 import type { AwsCallEvent } from './clients.ts';
+
+const require = createRequire(import.meta.url);
+
+/** The library pieces, loaded when the first client is made (a dockhand without ECS targets never loads them). */
+const lib = () => ({
+  ...(require('@aws-sdk/credential-provider-node') as typeof import('@aws-sdk/credential-provider-node')),
+  ...(require('@aws-sdk/xml-builder') as typeof import('@aws-sdk/xml-builder')),
+  ...(require('@smithy/core/config') as typeof import('@smithy/core/config')),
+  ...(require('@smithy/core/protocols') as typeof import('@smithy/core/protocols')),
+  ...(require('@smithy/core/retry') as typeof import('@smithy/core/retry')),
+  ...(require('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler')),
+  ...(require('@smithy/signature-v4') as typeof import('@smithy/signature-v4')),
+});
+type Lib = ReturnType<typeof lib>;
+type StandardRetryStrategy = InstanceType<Lib['StandardRetryStrategy']>;
 
 export const EC2_API_VERSION = '2016-11-15';
 
@@ -69,6 +79,7 @@ const MAX_PAGES = 100;
 
 export class Ec2QueryClient implements Ec2Api {
   readonly #options: Ec2QueryClientOptions;
+  readonly #lib: Lib;
   readonly #http: NodeHttpHandler;
   readonly #retry: StandardRetryStrategy;
   readonly #credentials: AwsCredentialIdentityProvider;
@@ -76,6 +87,8 @@ export class Ec2QueryClient implements Ec2Api {
 
   constructor(options: Ec2QueryClientOptions) {
     this.#options = options;
+    this.#lib = lib();
+    const { NodeHttpHandler, StandardRetryStrategy, defaultProvider } = this.#lib;
     this.#http = new NodeHttpHandler({
       connectionTimeout: options.connectionTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
@@ -126,7 +139,7 @@ export class Ec2QueryClient implements Ec2Api {
       } catch (error) {
         this.#report({ operation, attempt, ok: false, started, error });
         try {
-          token = await this.#retry.refreshRetryTokenForRetry(token, { errorType: retryErrorType(error) });
+          token = await this.#retry.refreshRetryTokenForRetry(token, { errorType: retryErrorType(this.#lib, error) });
         } catch {
           throw error;
         }
@@ -135,6 +148,7 @@ export class Ec2QueryClient implements Ec2Api {
   }
 
   async #send(params: URLSearchParams, attempt: number): Promise<Record<string, unknown>> {
+    const { HttpRequest, SignatureV4, parseXML } = this.#lib;
     const region = await this.#resolveRegion();
     const url = new URL(this.#options.endpoint ?? defaultEndpoint(region));
     const body = params.toString();
@@ -154,7 +168,7 @@ export class Ec2QueryClient implements Ec2Api {
     });
     const signer = new SignatureV4({ credentials: this.#credentials, region, service: 'ec2', sha256: Sha256 });
     const signed = await signer.sign(request);
-    const { response } = await this.#http.handle(signed as HttpRequest);
+    const { response } = await this.#http.handle(signed as InstanceType<Lib['HttpRequest']>);
     const xml = await readBody(response.body);
     const status = response.statusCode;
     const requestId = response.headers['x-amzn-requestid'];
@@ -181,6 +195,7 @@ export class Ec2QueryClient implements Ec2Api {
   #resolveRegion(): Promise<string> {
     const { region } = this.#options;
     if (region !== undefined) return Promise.resolve(region);
+    const { loadConfig, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS } = this.#lib;
     this.#region ??= loadConfig(NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS)();
     return this.#region;
   }
@@ -209,8 +224,11 @@ const defaultEndpoint = (region: string): string =>
   `https://ec2.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
 
 /** Throttling, 5xx and network failures are retried (as the SDK's standard mode does); the rest are not. */
-const retryErrorType = (error: unknown): RetryErrorType => {
-  const e = error as Parameters<typeof isThrottlingError>[0];
+const retryErrorType = (
+  { isThrottlingError, isTransientError, isServerError }: Lib,
+  error: unknown,
+): RetryErrorType => {
+  const e = error as Parameters<Lib['isThrottlingError']>[0];
   if (isThrottlingError(e)) return 'THROTTLING';
   if (isTransientError(e)) return 'TRANSIENT';
   if (isServerError(e)) return 'SERVER_ERROR';
