@@ -4,7 +4,6 @@ import {
   GetLogEventsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   AccessDeniedException,
   type ContainerDefinition,
@@ -42,6 +41,7 @@ import { filterServiceLogs } from '../../src/adapters/aws/logs.ts';
 import { PublicIpResolver } from '../../src/adapters/aws/public-ips.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { EcsDeployTarget, TaskSnapshot } from '../../src/ports.ts';
+import { FakeAws } from '../support/fake-aws/index.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -179,25 +179,47 @@ const stoppedTask = (id: string, reason: string, stoppedAt: string, exitCodes: n
   });
 
 let ecs: AwsClientStub<ECSClient>;
-let ec2: AwsClientStub<EC2Client>;
+/** EC2 is the fake AWS endpoint over HTTP (query protocol, XML). */
+let ec2: FakeAws;
 let logs: AwsClientStub<CloudWatchLogsClient>;
 let deployer: AwsEcsDeployer;
 let clients: ReturnType<typeof createAwsClients>;
 
-beforeEach(() => {
+beforeEach(async () => {
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
   ecs = mockClient(ECSClient);
-  ec2 = mockClient(EC2Client);
+  ec2 = new FakeAws();
+  const { url } = await ec2.start();
   logs = mockClient(CloudWatchLogsClient);
-  clients = createAwsClients({ region: REGION });
+  clients = createAwsClients({ region: REGION, endpoint: url });
   deployer = new AwsEcsDeployer({ clients, publicIps: new PublicIpResolver((r) => clients.forRegion(r).ec2) });
 });
 
-afterEach(() => {
+afterEach(async () => {
   ecs.restore();
-  ec2.restore();
+  await ec2.stop();
   logs.restore();
   clients.destroy();
+  vi.unstubAllEnvs();
 });
+
+/** An ENI EC2 knows, with a public IP. */
+const addEni = (id: string, publicIp: string) =>
+  ec2.enis.set(id, {
+    id,
+    privateIp: '10.0.0.1',
+    publicIp,
+    subnetId: 'subnet-0abc',
+    securityGroups: ['sg-0abc'],
+    macAddress: '02:00:00:00:00:01',
+    taskArn: `task-with-${id}`,
+    attachmentId: `att-${id}`,
+    createdAt: new Date(0),
+    deleted: false,
+  });
+
+const eniIdsAsked = () => ec2.requestsFor('EC2.DescribeNetworkInterfaces').map((r) => r.input.NetworkInterfaceId);
 
 /** DescribeServices answers with `service`; DescribeTasks with the tasks asked for out of `tasks`. */
 const answer = (service: Service, tasks: Task[] = [], lists: { running?: Task[]; stopped?: Task[] } = {}) => {
@@ -770,9 +792,7 @@ describe('rolloutProgress', () => {
       stoppedTask('s4', 'Essential container in task exited', '10:01:30', [2, 137]),
       stoppedTask('o1', 'Scaling activity initiated by (deployment x)', '10:04:00', [0, 0], OLD),
     ]);
-    ec2.on(DescribeNetworkInterfacesCommand).resolves({
-      NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0aaa1111', Association: { PublicIp: '203.0.113.7' } }],
-    });
+    addEni('eni-0aaa1111', '203.0.113.7');
     const progress = await deployer.rolloutProgress(target, NEW);
     expect(progress.stoppedTasks).toEqual([
       { reason: 'Essential container in task exited', count: 2, exampleTaskId: 's3', exitCodes: [1, 137] },
@@ -780,9 +800,7 @@ describe('rolloutProgress', () => {
       { reason: 'Essential container in task exited', count: 1, exampleTaskId: 's4', exitCodes: [2, 137] },
     ]);
     expect(progress.tasks.map((t) => [t.id, t.publicIp])).toEqual([['run1', '203.0.113.7']]);
-    expect(ec2.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input).toEqual({
-      NetworkInterfaceIds: ['eni-0aaa1111'],
-    });
+    expect(eniIdsAsked()).toEqual([['eni-0aaa1111']]);
   });
 
   it('costs DescribeServices + ListTasks + DescribeTasks per poll, no STOPPED listing without failed tasks, EC2 once', async () => {
@@ -790,12 +808,8 @@ describe('rolloutProgress', () => {
       task('run1', { eni: 'eni-0aaa1111' }),
       task('run2', { eni: 'eni-0aaa2222' }),
     ]);
-    ec2.on(DescribeNetworkInterfacesCommand).resolves({
-      NetworkInterfaces: [
-        { NetworkInterfaceId: 'eni-0aaa1111', Association: { PublicIp: '203.0.113.7' } },
-        { NetworkInterfaceId: 'eni-0aaa2222', Association: { PublicIp: '203.0.113.8' } },
-      ],
-    });
+    addEni('eni-0aaa1111', '203.0.113.7');
+    addEni('eni-0aaa2222', '203.0.113.8');
     await deployer.rolloutProgress(target, NEW);
     const second = await deployer.rolloutProgress(target, NEW);
 
@@ -806,7 +820,7 @@ describe('rolloutProgress', () => {
       { cluster: 'prod', serviceName: 'api', desiredStatus: 'RUNNING', maxResults: 100 },
     ]);
     expect(ecs.commandCalls(DescribeTasksCommand)).toHaveLength(2);
-    expect(ec2.commandCalls(DescribeNetworkInterfacesCommand)).toHaveLength(1);
+    expect(ec2.calls['EC2.DescribeNetworkInterfaces']).toBe(1);
   });
 
   it('makes only the DescribeServices call while the deployment has no tasks and no failures', async () => {

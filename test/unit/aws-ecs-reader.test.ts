@@ -1,4 +1,3 @@
-import { DescribeNetworkInterfacesCommand, EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
 import {
   AccessDeniedException,
   ClusterNotFoundException,
@@ -13,16 +12,18 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../src/adapters/aws/clients.ts';
 import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
 import { PublicIpResolver } from '../../src/adapters/aws/public-ips.ts';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { AwsError } from '../../src/errors.ts';
 import type { EcsServiceRef, KeyValueCache, ServiceLookup, ServiceSnapshot } from '../../src/ports.ts';
+import { FakeAws as FakeAwsEndpoint } from '../support/fake-aws/index.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
-// A small stateful ECS + EC2 behind aws-sdk-client-mock, answering with the shapes the real APIs return.
+// A small stateful ECS behind aws-sdk-client-mock, answering with the shapes the real API returns; EC2 is the fake AWS
+// endpoint of test/support, over HTTP (query protocol, XML), whose ENIs this fake keeps in step with its tasks.
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -56,23 +57,21 @@ const at = (iso: string) => new Date(iso);
 class FakeAws {
   readonly services = new Map<string, FakeService>();
   readonly tasks = new Map<string, FakeTask>();
-  /** ENI id → public IP (null = private subnet). */
-  readonly enis = new Map<string, string | null>();
   readonly clusters = new Set<string>();
   readonly ecs = mockClient(ECSClient);
-  readonly ec2 = mockClient(EC2Client);
+  /** Answers EC2 over HTTP; its `enis` are this fake's tasks' ENIs. */
+  readonly ec2 = new FakeAwsEndpoint();
 
   constructor() {
     this.ecs.on(DescribeServicesCommand).callsFake((input) => this.describeServices(input));
     this.ecs.on(ListTasksCommand).callsFake((input) => this.listTasks(input));
     this.ecs.on(DescribeTasksCommand).callsFake((input) => this.describeTasks(input));
     this.ecs.on(DescribeTaskDefinitionCommand).callsFake((input) => this.describeTaskDefinition(input));
-    this.ec2.on(DescribeNetworkInterfacesCommand).callsFake((input) => this.describeNetworkInterfaces(input));
   }
 
-  restore(): void {
+  async restore(): Promise<void> {
     this.ecs.restore();
-    this.ec2.restore();
+    await this.ec2.stop();
   }
 
   addService(service: FakeService): void {
@@ -86,14 +85,35 @@ class FakeAws {
     const eniId = `eni-${n.toString(16).padStart(17, '0')}`;
     const full: FakeTask = { ...task, eniId, privateIp: `10.0.${Math.floor(n / 250)}.${n % 250}` };
     this.tasks.set(taskArn(task.cluster, task.id), full);
-    this.enis.set(eniId, publicIp);
+    this.ec2.enis.set(eniId, {
+      id: eniId,
+      privateIp: full.privateIp ?? '',
+      ...(publicIp === null ? {} : { publicIp }),
+      subnetId: 'subnet-0abc',
+      securityGroups: ['sg-0abc'],
+      macAddress: '02:00:00:00:00:01',
+      taskArn: taskArn(task.cluster, task.id),
+      attachmentId: `att-${task.id}`,
+      createdAt: new Date(0),
+      deleted: false,
+    });
     return full;
   }
 
   stopTask(cluster: string, id: string, deleteEni = true): void {
     const task = this.tasks.get(taskArn(cluster, id));
     this.tasks.delete(taskArn(cluster, id));
-    if (deleteEni && task?.eniId) this.enis.delete(task.eniId);
+    if (deleteEni && task?.eniId) this.deleteEni(task.eniId);
+  }
+
+  /** EC2 forgets the ENI (Fargate deletes it when the task stops): it answers InvalidNetworkInterfaceID.NotFound. */
+  deleteEni(eniId: string): void {
+    this.ec2.enis.delete(eniId);
+  }
+
+  /** The ENI ids of each DescribeNetworkInterfaces request EC2 received, in order. */
+  eniIdsAsked(): unknown[] {
+    return this.ec2.requestsFor('EC2.DescribeNetworkInterfaces').map((r) => r.input.NetworkInterfaceId);
   }
 
   calls() {
@@ -102,13 +122,13 @@ class FakeAws {
       ListTasks: this.ecs.commandCalls(ListTasksCommand).length,
       DescribeTasks: this.ecs.commandCalls(DescribeTasksCommand).length,
       DescribeTaskDefinition: this.ecs.commandCalls(DescribeTaskDefinitionCommand).length,
-      DescribeNetworkInterfaces: this.ec2.commandCalls(DescribeNetworkInterfacesCommand).length,
+      DescribeNetworkInterfaces: this.ec2.calls['EC2.DescribeNetworkInterfaces'] ?? 0,
     };
   }
 
   resetCalls(): void {
     this.ecs.resetHistory();
-    this.ec2.resetHistory();
+    this.ec2.resetCalls();
   }
 
   private describeServices(input: { cluster?: string | undefined; services?: string[] | undefined }) {
@@ -246,33 +266,6 @@ class FakeAws {
       },
     };
   }
-
-  private describeNetworkInterfaces(input: { NetworkInterfaceIds?: string[] | undefined }) {
-    const ids = input.NetworkInterfaceIds ?? [];
-    const missing = ids.filter((id) => !this.enis.has(id));
-    if (missing.length > 0) {
-      const error = new Error(
-        missing.length === 1
-          ? `The networkInterface ID '${missing[0]}' does not exist`
-          : `The networkInterface IDs '${missing.join(', ')}' do not exist`,
-      );
-      error.name = 'InvalidNetworkInterfaceID.NotFound';
-      throw error;
-    }
-    const NetworkInterfaces: NetworkInterface[] = ids.map((id) => {
-      const ip = this.enis.get(id);
-      return {
-        NetworkInterfaceId: id,
-        InterfaceType: 'interface',
-        Status: 'in-use',
-        SubnetId: 'subnet-0abc',
-        ...(ip
-          ? { Association: { PublicIp: ip, PublicDnsName: `ec2-${ip.replaceAll('.', '-')}.compute-1.amazonaws.com` } }
-          : {}),
-      };
-    });
-    return { NetworkInterfaces };
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -281,15 +274,21 @@ let fake: FakeAws;
 let publicIps: PublicIpResolver;
 let reader: AwsEcsReader;
 
-beforeEach(() => {
+let endpoint: string;
+
+beforeEach(async () => {
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
   fake = new FakeAws();
-  const clients = createAwsClients({ region: REGION });
+  endpoint = (await fake.ec2.start()).url;
+  const clients = createAwsClients({ region: REGION, endpoint });
   publicIps = new PublicIpResolver((region) => clients.forRegion(region).ec2);
   reader = new AwsEcsReader({ clients, publicIps });
 });
 
-afterEach(() => {
-  fake.restore();
+afterEach(async () => {
+  await fake.restore();
+  vi.unstubAllEnvs();
 });
 
 const ref = (service: string, cluster = 'prod'): EcsServiceRef => ({ cluster, service });
@@ -469,9 +468,7 @@ describe('AwsEcsReader', () => {
       10, 10, 5,
     ]);
     expect(fake.ecs.commandCalls(ListTasksCommand)[0]?.args[0].input.serviceName).toBeUndefined();
-    expect(fake.ec2.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input.NetworkInterfaceIds).toHaveLength(
-      100,
-    );
+    expect(fake.eniIdsAsked()[0]).toHaveLength(100);
 
     fake.resetCalls();
     const second = await reader.describe(refs);
@@ -499,7 +496,7 @@ describe('AwsEcsReader', () => {
         return store.cachePut(kind, entries, at);
       },
     };
-    const clients = createAwsClients({ region: REGION });
+    const clients = createAwsClients({ region: REGION, endpoint });
     const first = await new AwsEcsReader({ clients, cache }).describe(refs);
     expect(queries).toEqual([
       'get ecs-task-definition 25',
@@ -536,7 +533,7 @@ describe('AwsEcsReader', () => {
       },
     };
     const lookups = await new AwsEcsReader({
-      clients: createAwsClients({ region: REGION }),
+      clients: createAwsClients({ region: REGION, endpoint }),
       cache: broken,
       onCacheError: (e) => errors.push(e),
     }).describe(refs);
@@ -594,9 +591,7 @@ describe('AwsEcsReader', () => {
     const lookups = await reader.describe(refs);
 
     expect(fake.calls().DescribeNetworkInterfaces).toBe(1);
-    expect(fake.ec2.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input.NetworkInterfaceIds).toEqual([
-      replacement.eniId,
-    ]);
+    expect(fake.eniIdsAsked()[0]).toEqual([replacement.eniId]);
     const svc01 = snapshotOf(lookups[1]);
     expect(svc01.tasks.map((t) => [t.id, t.publicIp])).toEqual([
       ['svc01t1', '203.0.113.4'],
@@ -646,7 +641,7 @@ describe('AwsEcsReader', () => {
   it('does not fail when EC2 no longer knows the ENI of a task that just stopped', async () => {
     const refs = addFleet(1, 2);
     // The task is still listed, but its ENI is already gone.
-    fake.enis.delete(fake.tasks.get(taskArn('prod', 'svc00t0'))?.eniId ?? '');
+    fake.deleteEni(fake.tasks.get(taskArn('prod', 'svc00t0'))?.eniId ?? '');
 
     const [lookup] = await reader.describe(refs);
 
@@ -655,9 +650,7 @@ describe('AwsEcsReader', () => {
       ['svc00t1', '203.0.113.2'],
     ]);
     expect(fake.calls().DescribeNetworkInterfaces).toBe(2);
-    expect(fake.ec2.commandCalls(DescribeNetworkInterfacesCommand)[1]?.args[0].input.NetworkInterfaceIds).toEqual([
-      fake.tasks.get(taskArn('prod', 'svc00t1'))?.eniId,
-    ]);
+    expect(fake.eniIdsAsked()[1]).toEqual([fake.tasks.get(taskArn('prod', 'svc00t1'))?.eniId]);
   });
 
   it('asks EC2 once per region for the new tasks of several clusters', async () => {
@@ -675,9 +668,7 @@ describe('AwsEcsReader', () => {
       DescribeTasks: 2,
       DescribeNetworkInterfaces: 1,
     });
-    expect(fake.ec2.commandCalls(DescribeNetworkInterfacesCommand)[0]?.args[0].input.NetworkInterfaceIds).toHaveLength(
-      6,
-    );
+    expect(fake.eniIdsAsked()[0]).toHaveLength(6);
   });
 
   it('skips tasks and EC2 when asked for services only, and EC2 when asked for tasks without public IPs', async () => {
@@ -735,10 +726,14 @@ describe('AwsEcsReader', () => {
 
   it('wraps an EC2 permission error in an AwsError about public IPs', async () => {
     const refs = addFleet(1, 1);
-    const denied = Object.assign(new Error('You are not authorized to perform this operation.'), {
-      name: 'UnauthorizedOperation',
+    fake.ec2.faults({
+      failNext: {
+        op: 'DescribeNetworkInterfaces',
+        code: 'UnauthorizedOperation',
+        status: 403,
+        message: 'You are not authorized to perform this operation.',
+      },
     });
-    fake.ec2.on(DescribeNetworkInterfacesCommand).rejects(denied);
 
     const error = await reader.describe(refs).catch((e: unknown) => e);
 

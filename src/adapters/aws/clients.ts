@@ -6,16 +6,14 @@
  * Every client retries in the SDK's standard mode (exponential backoff with jitter, throttling included), has
  * connection and request timeouts, and reports each HTTP attempt to `onCall` for the /metrics counters.
  *
- * The EC2 SDK is loaded on first use (`ec2Sdk()`): dockhand makes one EC2 call (DescribeNetworkInterfaces, for
- * public IPs), yet importing @aws-sdk/client-ec2, with the schemas of every EC2 operation, costs about 65 MiB of RSS
- * and 0.3 s of start-up beside the other three clients (`npm run bench:rss`, `bench:start`). A dockhand with no
- * ECS target, or whose tasks' IPs are all cached, never pays it.
+ * EC2 is not an SDK client: dockhand makes one EC2 call (DescribeNetworkInterfaces, for public IPs), and importing
+ * @aws-sdk/client-ec2, with the schemas of every EC2 operation, cost 91 MiB of RSS and 0.3 s. `Ec2QueryClient`
+ * (ec2-query.ts) makes that call from the signing, credential, retry and HTTP pieces the other clients already load,
+ * with the same options and the same `onCall` reports.
  */
-import { createRequire } from 'node:module';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import type {
   FinalizeHandler,
   FinalizeHandlerArguments,
@@ -28,6 +26,8 @@ import type {
   RelativeMiddlewareOptions,
 } from '@smithy/types';
 import { errorName } from '../../errors.ts';
+import { type Ec2Api, Ec2QueryClient } from './ec2-query.ts';
+import { ecrSdk, ecsSdk, logsSdk } from './sdk.ts';
 
 /** One HTTP attempt of an AWS operation (a call retried twice reports three attempts). */
 export interface AwsCallEvent {
@@ -67,7 +67,7 @@ export interface AwsClientSet {
   readonly ecs: ECSClient;
   readonly ecr: ECRClient;
   readonly logs: CloudWatchLogsClient;
-  readonly ec2: EC2Client;
+  readonly ec2: Ec2Api;
 }
 
 export interface AwsClients {
@@ -76,11 +76,6 @@ export interface AwsClients {
   /** Closes every client's sockets. */
   destroy(): void;
 }
-
-const require = createRequire(import.meta.url);
-
-/** The EC2 SDK, loaded (synchronously, from Node's module cache after the first time) when first asked for. */
-export const ec2Sdk = (): typeof import('@aws-sdk/client-ec2') => require('@aws-sdk/client-ec2');
 
 /** The name under which every AWS SDK client adds its logger middleware (@aws-sdk/core loggerMiddlewareOptions). */
 const SDK_LOGGER_MIDDLEWARE = 'loggerMiddleware';
@@ -114,7 +109,7 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
         set = new ClientSetCache(resolved, (r, service) => {
           const config = baseConfig(r);
           const { onCall, now } = options;
-          const prepare = <C extends AnyClient>(client: C): C => {
+          const prepare = <C extends ECSClient | ECRClient | CloudWatchLogsClient>(client: C): C => {
             // The SDK's logger middleware deep-copies every response through its schema, to mask sensitive fields
             // for a log line, even when no logger is configured (its no-op logger still has `info`): at 1,000
             // services that was over 50 MiB allocated per watch tick (bench:watch). dockhand logs AWS calls itself.
@@ -124,21 +119,24 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
           };
           switch (service) {
             case 'ECS': {
-              const client = new ECSClient(config);
-              return prepare(client);
+              return prepare(new (ecsSdk().ECSClient)(config));
             }
             case 'ECR': {
-              const client = new ECRClient(config);
-              return prepare(client);
+              return prepare(new (ecrSdk().ECRClient)(config));
             }
             case 'CloudWatchLogs': {
-              const client = new CloudWatchLogsClient(config);
-              return prepare(client);
+              return prepare(new (logsSdk().CloudWatchLogsClient)(config));
             }
-            case 'EC2': {
-              const client = new (ec2Sdk().EC2Client)(config);
-              return prepare(client);
-            }
+            case 'EC2':
+              return new Ec2QueryClient({
+                region: r,
+                endpoint: options.endpoint,
+                maxAttempts: config.maxAttempts,
+                requestTimeoutMs: config.requestHandler.requestTimeout,
+                connectionTimeoutMs: config.requestHandler.connectionTimeout,
+                onCall,
+                now,
+              });
           }
         });
         sets.set(key, set);
@@ -152,7 +150,7 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
   };
 };
 
-type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient | EC2Client;
+type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient | Ec2Api;
 
 /** Creates each client of a region on first access. */
 class ClientSetCache implements AwsClientSet {
@@ -174,8 +172,8 @@ class ClientSetCache implements AwsClientSet {
   get logs(): CloudWatchLogsClient {
     return this.#get('CloudWatchLogs') as CloudWatchLogsClient;
   }
-  get ec2(): EC2Client {
-    return this.#get('EC2') as EC2Client;
+  get ec2(): Ec2Api {
+    return this.#get('EC2') as Ec2Api;
   }
 
   destroy(): void {

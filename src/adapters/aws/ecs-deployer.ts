@@ -20,28 +20,18 @@
  * `abort` prefers ECS's own rollback (StopServiceDeployment, stopType ROLLBACK) and falls back to UpdateService to the
  * previous revision: DescribeServices 1, ListServiceDeployments 1, then StopServiceDeployment 1 or UpdateService 1.
  */
-import {
-  type ContainerDefinition,
-  type Deployment,
-  DeregisterTaskDefinitionCommand,
-  DescribeServicesCommand,
-  type DescribeServicesCommandOutput,
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  type ECSClient,
-  ListServiceDeploymentsCommand,
-  ListTaskDefinitionsCommand,
-  ListTasksCommand,
-  RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
-  type Service,
-  type ServiceDeploymentBrief,
-  StopServiceDeploymentCommand,
-  type Tag,
-  type Task,
-  type TaskDefinition,
-  UpdateServiceCommand,
-  type UpdateServiceCommandInput,
+import type {
+  ContainerDefinition,
+  Deployment,
+  DescribeServicesCommandOutput,
+  ECSClient,
+  RegisterTaskDefinitionCommandInput,
+  Service,
+  ServiceDeploymentBrief,
+  Tag,
+  Task,
+  TaskDefinition,
+  UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import type {
@@ -68,6 +58,7 @@ import {
 } from './ecs-reader.ts';
 import { awsLogsLocation, awsLogsStreamName, tailLogStreams } from './logs.ts';
 import { PublicIpResolver } from './public-ips.ts';
+import { ecsSdk } from './sdk.ts';
 
 /** Failure events shown per rollout. */
 export const FAILURE_EVENTS_KEPT = 5;
@@ -180,7 +171,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     const input = registrationInput(td, tags, target.container, image);
     let registered: TaskDefinition | undefined;
     try {
-      registered = (await ecs.send(new RegisterTaskDefinitionCommand(input))).taskDefinition;
+      registered = (await ecs.send(new (ecsSdk().RegisterTaskDefinitionCommand)(input))).taskDefinition;
     } catch (error) {
       throw new AwsError(`register a new revision of ${input.family} for ${where(target)}`, error);
     }
@@ -208,7 +199,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     };
     let service: Service | undefined;
     try {
-      service = (await this.#ecs(target).send(new UpdateServiceCommand(input))).service;
+      service = (await this.#ecs(target).send(new (ecsSdk().UpdateServiceCommand)(input))).service;
     } catch (error) {
       throw new AwsError(`update ${where(target)}`, error);
     }
@@ -236,7 +227,9 @@ export class AwsEcsDeployer implements EcsDeployer {
 
   async deregisterRevision(target: EcsServiceRef, taskDefinitionArn: string): Promise<void> {
     try {
-      await this.#ecs(target).send(new DeregisterTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
+      await this.#ecs(target).send(
+        new (ecsSdk().DeregisterTaskDefinitionCommand)({ taskDefinition: taskDefinitionArn }),
+      );
     } catch (error) {
       throw new AwsError(`deregister ${revisionOf(taskDefinitionArn)} of ${where(target)}`, error);
     }
@@ -251,7 +244,11 @@ export class AwsEcsDeployer implements EcsDeployer {
     const previous = deployment.previousTaskDefinitionArn;
     try {
       await this.#ecs(target).send(
-        new UpdateServiceCommand({ cluster: target.cluster, service: target.service, taskDefinition: previous }),
+        new (ecsSdk().UpdateServiceCommand)({
+          cluster: target.cluster,
+          service: target.service,
+          taskDefinition: previous,
+        }),
       );
     } catch (error) {
       throw new AwsError(`return ${where(target)} to ${revisionOf(previous)}`, error);
@@ -307,7 +304,7 @@ export class AwsEcsDeployer implements EcsDeployer {
       let arns: string[];
       try {
         const out = await ecs.send(
-          new ListTaskDefinitionsCommand({
+          new (ecsSdk().ListTaskDefinitionsCommand)({
             familyPrefix: family,
             status: 'ACTIVE',
             sort: 'DESC',
@@ -385,7 +382,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     let candidates: ServiceDeploymentBrief[];
     try {
       const out = await ecs.send(
-        new ListServiceDeploymentsCommand({
+        new (ecsSdk().ListServiceDeploymentsCommand)({
           cluster: target.cluster,
           service: target.service,
           status: ['IN_PROGRESS', 'PENDING'],
@@ -402,7 +399,9 @@ export class AwsEcsDeployer implements EcsDeployer {
     const picked = pickServiceDeployment(ours, service.currentServiceDeployment, candidates);
     if ('reason' in picked) return { stopped: false, reason: picked.reason };
     try {
-      await ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: picked.arn, stopType: 'ROLLBACK' }));
+      await ecs.send(
+        new (ecsSdk().StopServiceDeploymentCommand)({ serviceDeploymentArn: picked.arn, stopType: 'ROLLBACK' }),
+      );
     } catch (error) {
       const action = `roll back service deployment ${lastSegment(picked.arn)} of ${where(target)}`;
       return { stopped: false, reason: new AwsError(action, error).message };
@@ -414,7 +413,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     let out: DescribeServicesCommandOutput;
     try {
       out = await this.#ecs(target).send(
-        new DescribeServicesCommand({ cluster: target.cluster, services: [target.service] }),
+        new (ecsSdk().DescribeServicesCommand)({ cluster: target.cluster, services: [target.service] }),
       );
     } catch (error) {
       if (errorName(error) === 'ClusterNotFoundException') {
@@ -448,7 +447,9 @@ export class AwsEcsDeployer implements EcsDeployer {
     if (cached && Date.now() - cached.readAt <= tagsMaxAgeMs) return cached;
     let out: { taskDefinition?: TaskDefinition | undefined; tags?: Tag[] | undefined };
     try {
-      out = await this.#ecs(target).send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }));
+      out = await this.#ecs(target).send(
+        new (ecsSdk().DescribeTaskDefinitionCommand)({ taskDefinition: arn, include: ['TAGS'] }),
+      );
     } catch (error) {
       throw new AwsError(`describe task definition ${revisionOf(arn)} of ${where(target)}`, error);
     }
@@ -497,7 +498,8 @@ export class AwsEcsDeployer implements EcsDeployer {
       const batch = arns.slice(i, i + TASKS_PER_DESCRIBE);
       let tasks: Task[];
       try {
-        tasks = (await ecs.send(new DescribeTasksCommand({ cluster: target.cluster, tasks: batch }))).tasks ?? [];
+        tasks =
+          (await ecs.send(new (ecsSdk().DescribeTasksCommand)({ cluster: target.cluster, tasks: batch }))).tasks ?? [];
       } catch (error) {
         throw new AwsError(`describe ${batch.length} tasks of ${where(target)}`, error);
       }
@@ -515,7 +517,7 @@ export class AwsEcsDeployer implements EcsDeployer {
   async #listTasks(target: EcsServiceRef, desiredStatus: 'RUNNING' | 'STOPPED'): Promise<string[]> {
     try {
       const out = await this.#ecs(target).send(
-        new ListTasksCommand({
+        new (ecsSdk().ListTasksCommand)({
           cluster: target.cluster,
           serviceName: target.service,
           desiredStatus,

@@ -12,17 +12,7 @@
  *
  * So a steady state costs ceil(S/10) + ceil(T/100) + ceil(T/100) calls per cluster, none to EC2.
  */
-import {
-  type Deployment,
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  type ECSClient,
-  ListTasksCommand,
-  type Service,
-  type Task,
-  type TaskDefinition,
-} from '@aws-sdk/client-ecs';
+import type { Deployment, ECSClient, Service, Task, TaskDefinition } from '@aws-sdk/client-ecs';
 import { AwsError, errorName } from '../../errors.ts';
 import type {
   Clock,
@@ -41,6 +31,7 @@ import type {
 } from '../../ports.ts';
 import type { AwsClientSet } from './clients.ts';
 import { PublicIpResolver } from './public-ips.ts';
+import { ecsSdk } from './sdk.ts';
 
 export const SERVICES_PER_DESCRIBE = 10;
 export const TASKS_PER_PAGE = 100;
@@ -148,7 +139,7 @@ export class AwsEcsReader implements EcsReader {
     for (const batch of chunk([...new Set(taskArns)], TASKS_PER_DESCRIBE)) {
       let tasks: Task[];
       try {
-        tasks = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }))).tasks ?? [];
+        tasks = (await ecs.send(new (ecsSdk().DescribeTasksCommand)({ cluster, tasks: batch }))).tasks ?? [];
       } catch (error) {
         throw new AwsError(`describe ${batch.length} stopped tasks in cluster ${cluster}`, error);
       }
@@ -210,7 +201,7 @@ export class AwsEcsReader implements EcsReader {
       for (const batch of chunk(arns, TASKS_PER_DESCRIBE)) {
         let tasks: Task[];
         try {
-          tasks = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }))).tasks ?? [];
+          tasks = (await ecs.send(new (ecsSdk().DescribeTasksCommand)({ cluster, tasks: batch }))).tasks ?? [];
         } catch (error) {
           throw new AwsError(`describe ${batch.length} tasks of services ${names.join(', ')} in ${where}`, error);
         }
@@ -356,12 +347,12 @@ export class AwsEcsReader implements EcsReader {
 // Calls
 
 const describeServices = (ecs: ECSClient, cluster: string, services: string[]) =>
-  ecs.send(new DescribeServicesCommand({ cluster, services }));
+  ecs.send(new (ecsSdk().DescribeServicesCommand)({ cluster, services }));
 
 const describeTaskDefinition = async (ecs: ECSClient, arn: string, of: string): Promise<TaskDefinitionSummary> => {
   let td: TaskDefinition | undefined;
   try {
-    td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition;
+    td = (await ecs.send(new (ecsSdk().DescribeTaskDefinitionCommand)({ taskDefinition: arn }))).taskDefinition;
   } catch (error) {
     throw new AwsError(`describe task definition ${revisionOf(arn)} of ${of}`, error);
   }
@@ -383,7 +374,7 @@ const listRunningTasks = async (
       throw new AwsError(`list tasks in ${where}`, new Error(`more than ${MAX_TASK_PAGES} pages`));
     try {
       const out = await ecs.send(
-        new ListTasksCommand({
+        new (ecsSdk().ListTasksCommand)({
           cluster,
           desiredStatus: 'RUNNING',
           maxResults: TASKS_PER_PAGE,

@@ -4,16 +4,12 @@
  * Calls per serviceLogs: DescribeServices 1, DescribeTaskDefinition 1 (cached by ARN: they are immutable), and
  * FilterLogEvents over the container's streams (`<prefix>/<container>/…`), bounded by filterServiceLogs' pages.
  */
-import {
-  type ContainerDefinition,
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  type TaskDefinition,
-} from '@aws-sdk/client-ecs';
+import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
 import { AwsError, DockhandError } from '../../errors.ts';
 import type { EcsDeployTarget, LogQuery, LogReader, ServiceLogs } from '../../ports.ts';
 import type { AwsClientSet } from './clients.ts';
 import { awsLogsLocation, filterServiceLogs } from './logs.ts';
+import { ecsSdk } from './sdk.ts';
 
 const CACHE_SIZE = 100;
 
@@ -61,7 +57,9 @@ export class AwsLogReader implements LogReader {
     const where = `service ${target.service} in cluster ${target.cluster}`;
     let arn: string | undefined;
     try {
-      const out = await ecs.send(new DescribeServicesCommand({ cluster: target.cluster, services: [target.service] }));
+      const out = await ecs.send(
+        new (ecsSdk().DescribeServicesCommand)({ cluster: target.cluster, services: [target.service] }),
+      );
       arn = out.services?.find((s) => s.status !== 'INACTIVE')?.taskDefinition;
     } catch (error) {
       throw new AwsError(`describe ${where}`, error);
@@ -74,7 +72,8 @@ export class AwsLogReader implements LogReader {
     let td = this.#taskDefinitions.get(arn);
     if (!td) {
       try {
-        td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition ?? {};
+        td =
+          (await ecs.send(new (ecsSdk().DescribeTaskDefinitionCommand)({ taskDefinition: arn }))).taskDefinition ?? {};
       } catch (error) {
         throw new AwsError(`describe the task definition of ${where}`, error);
       }

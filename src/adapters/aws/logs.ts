@@ -10,15 +10,10 @@
  *
  * A log group or stream that does not exist (a task that never started) reads as no lines.
  */
-import {
-  type CloudWatchLogsClient,
-  type FilteredLogEvent,
-  FilterLogEventsCommand,
-  GetLogEventsCommand,
-  type OutputLogEvent,
-} from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient, FilteredLogEvent, OutputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import { AwsError, errorName } from '../../errors.ts';
+import { logsSdk } from './sdk.ts';
 
 /** FilterLogEvents accepts at most 100 stream names. */
 export const STREAMS_PER_FILTER = 100;
@@ -89,7 +84,7 @@ export const tailLogStreams = async (options: TailLogStreamsOptions): Promise<Lo
     let events: OutputLogEvent[];
     try {
       const out = await logs.send(
-        new GetLogEventsCommand({
+        new (logsSdk().GetLogEventsCommand)({
           logGroupName: group,
           logStreamName: stream,
           startFromHead: false,
@@ -164,7 +159,7 @@ export const filterServiceLogs = async (options: FilterServiceLogsOptions): Prom
       let events: FilteredLogEvent[];
       try {
         const out = await logs.send(
-          new FilterLogEventsCommand({
+          new (logsSdk().FilterLogEventsCommand)({
             logGroupName: group,
             ...selection,
             startTime: options.startTime.getTime(),

@@ -9,10 +9,9 @@
  * Behind the in-memory map, the store's cache (when given) holds the same facts for every replica and across
  * restarts: tasks the map lacks are looked up there first, in one query, and only the rest are asked of EC2.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import { AwsError, errorMessage, errorName } from '../../errors.ts';
 import type { Clock, KeyValueCache } from '../../ports.ts';
-import { ec2Sdk } from './clients.ts';
+import type { Ec2Api } from './ec2-query.ts';
 
 export interface TaskEni {
   taskArn: string;
@@ -47,13 +46,13 @@ export interface PublicIpResolverOptions {
 }
 
 export class PublicIpResolver {
-  readonly #ec2: (region: string | undefined) => EC2Client;
+  readonly #ec2: (region: string | undefined) => Ec2Api;
   readonly #cache = new Map<string, Entry>();
   readonly #stored: KeyValueCache | undefined;
   readonly #onCacheError: (error: unknown) => void;
   readonly #clock: Pick<Clock, 'now'>;
 
-  constructor(ec2ForRegion: (region: string | undefined) => EC2Client, options: PublicIpResolverOptions = {}) {
+  constructor(ec2ForRegion: (region: string | undefined) => Ec2Api, options: PublicIpResolverOptions = {}) {
     this.#ec2 = ec2ForRegion;
     this.#stored = options.cache;
     this.#onCacheError = options.onCacheError ?? (() => {});
@@ -157,12 +156,8 @@ export class PublicIpResolver {
       // Each retry drops at least one id, so this ends.
       while (chunk.length > 0) {
         try {
-          const out = await this.#ec2(region).send(
-            new (ec2Sdk().DescribeNetworkInterfacesCommand)({ NetworkInterfaceIds: chunk }),
-          );
-          for (const eni of out.NetworkInterfaces ?? []) {
-            if (eni.NetworkInterfaceId) result.set(eni.NetworkInterfaceId, eni.Association?.PublicIp ?? null);
-          }
+          const enis = await this.#ec2(region).describeNetworkInterfaces(chunk);
+          for (const eni of enis) result.set(eni.networkInterfaceId, eni.publicIp);
           break;
         } catch (error) {
           const missing = errorName(error) === NOT_FOUND ? missingIds(error, chunk) : [];

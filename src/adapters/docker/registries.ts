@@ -7,17 +7,13 @@
  * so a push counts as done only when no error line came AND the engine reported the manifest digest.
  * Credentials never appear in messages: errors name the registry's address and status only.
  */
-import {
-  DescribeImagesCommand,
-  type ECRClient,
-  GetAuthorizationTokenCommand,
-  type GetAuthorizationTokenCommandOutput,
-} from '@aws-sdk/client-ecr';
+import type { ECRClient, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
 import type Docker from 'dockerode';
 import type { RegistryConfig } from '../../config/schema.ts';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import { maskSecrets } from '../../logger.ts';
 import type { Clock, ImageRegistry, PushRequest, RegistryAuth } from '../../ports.ts';
+import { ecrSdk } from '../aws/sdk.ts';
 import {
   type EngineEvent,
   engineErrorMessage,
@@ -373,7 +369,7 @@ class EcrRegistry implements ImageRegistry {
     checkRepository(repository, tag);
     try {
       const out = await this.client().send(
-        new DescribeImagesCommand({
+        new (ecrSdk().DescribeImagesCommand)({
           repositoryName: repository,
           imageIds: [{ imageTag: tag }],
           ...(this.config.registryId ? { registryId: this.config.registryId } : {}),
@@ -406,7 +402,9 @@ class EcrRegistry implements ImageRegistry {
     let out: GetAuthorizationTokenCommandOutput;
     try {
       out = await this.client().send(
-        new GetAuthorizationTokenCommand(this.config.registryId ? { registryIds: [this.config.registryId] } : {}),
+        new (ecrSdk().GetAuthorizationTokenCommand)(
+          this.config.registryId ? { registryIds: [this.config.registryId] } : {},
+        ),
       );
     } catch (e) {
       throw new AwsError('getting an ECR login token', e);
