@@ -9,6 +9,7 @@ import {
   type DeploymentState,
   type Directory,
   type DockerHostRuntime,
+  type DockerHostTarget,
   type EcsDeployer,
   type EcsDeployTarget,
   type ImageBuilder,
@@ -317,10 +318,7 @@ export class DeploymentService {
     const snapshot = await host.snapshot(hostTarget);
     const current = runningImage(snapshot);
     const image = deployment.kind === 'rollback' ? (deployment.request.image as string) : newImage;
-    const replicas =
-      deployment.kind === 'scale'
-        ? (deployment.request.desiredCount as number)
-        : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
+    const replicas = await this.#hostReplicas(deployment, hostTarget);
     if (current) {
       facts.previousImage = current;
       facts.previousRevision = describeImage(current);
@@ -644,11 +642,7 @@ export class DeploymentService {
         void this.#show(rolling);
       };
       let result: Awaited<ReturnType<typeof host.deploy>>;
-      // The count of the last /scale, kept across deploys (a scaled-to-0 service that is deployed runs again).
-      const replicas =
-        deployment.kind === 'scale'
-          ? (deployment.request.desiredCount as number)
-          : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
+      const replicas = await this.#hostReplicas(deployment, hostTarget);
       if (deployment.kind === 'scale') {
         result = await host.scale(hostTarget, replicas, deployment.id);
       } else {
@@ -1174,6 +1168,16 @@ export class DeploymentService {
     return restarted.length > 0
       ? `The previous container was started again (${restarted.join(', ')}). Deploy again when ready.`
       : 'The previous containers keep running; the new ones were removed. Deploy again when ready.';
+  }
+
+  /**
+   * How many containers a Docker-host operation runs: a scale's own count, else the count of the last /scale, kept
+   * across deploys (a scaled-to-0 service that is deployed runs again). The plan and the rollout ask the same.
+   */
+  async #hostReplicas(deployment: DeploymentRecord, hostTarget: DockerHostTarget): Promise<number> {
+    return deployment.kind === 'scale'
+      ? (deployment.request.desiredCount as number)
+      : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
   }
 
   /** Stops watchers and timers (shutdown); the store keeps their state for the next start. */
