@@ -6,7 +6,7 @@
  *             tick — none in a steady state — and one query for dockhand rollouts in progress. Docker hosts: one
  *             DockerHostRuntime.snapshot per service due (health and digest share it), HOST_CONCURRENCY at a time;
  *             an engine that cannot be read is a failed tick for that service.
- *   evaluate  health-watch.ts / host-watch.ts / ip-watch.ts, pure, against the state the store remembers from the
+ *   evaluate  core/watch/{health,host,ips}.ts, pure, against the state the store remembers from the
  *             last tick (whichever replica ran it, before or after a restart).
  *   render    slack/blocks/alerts.ts.
  *   remember  the new state, written only when it changed, with its alerts in an outbox: BEFORE anything is posted.
@@ -20,6 +20,9 @@ import type { Config } from '../config/schema.ts';
 import { hostTargetOf, runningImage, wantedReplicas } from '../core/deploy/host.ts';
 import { assessHealth, assessHostHealth } from '../core/health.ts';
 import { allTargets, ecsRef, type ResolvedTarget, refKey } from '../core/targets.ts';
+import { evaluateHealth, type HealthMemory, tasksGoneSince } from '../core/watch/health.ts';
+import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory } from '../core/watch/host.ts';
+import { currentIps, diffIps, evaluateIps, type IpMemory } from '../core/watch/ips.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -53,9 +56,6 @@ import {
   watchRecoveredCard,
 } from '../slack/blocks/alerts.ts';
 import type { Card } from '../slack/blocks/types.ts';
-import { evaluateHealth, type HealthMemory, tasksGoneSince } from './health-watch.ts';
-import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory } from './host-watch.ts';
-import { currentIps, diffIps, evaluateIps, type IpMemory } from './ip-watch.ts';
 import type { ChannelPacer } from './pacer.ts';
 import type { JobName, WatchedTarget, WatchPlan } from './schedule.ts';
 

@@ -4,6 +4,8 @@
  */
 import { formatDuration } from '../../core/duration.ts';
 import { HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
+import { stoppedGroupLine } from '../../core/watch/health.ts';
+import type { IpChange, IpChangeCause } from '../../core/watch/ips.ts';
 import type { StoppedTaskGroup } from '../../ports.ts';
 import { code, date, escapeText, LIMITS, lines, safe, truncate, unescapeText, user } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
@@ -51,29 +53,6 @@ export interface RecoveredAlert extends AlertTarget {
   /** What runs: ECS tasks (default) or Docker-host containers. */
   unit?: 'task' | 'container' | undefined;
 }
-
-export interface IpReplacement {
-  fromTaskId: string;
-  fromIp: string;
-  toTaskId: string;
-  toIp: string;
-}
-
-export interface IpChange {
-  before: string[];
-  after: string[];
-  added: string[];
-  removed: string[];
-  replacements: IpReplacement[];
-}
-
-export type IpChangeCause =
-  /** A dockhand deployment (#seq) of this service/environment. */
-  | { kind: 'dockhand'; seq: number; operation: string; requestedBy: string }
-  /** An ECS deployment dockhand did not start (console, CI, autoscaling of the task definition…). */
-  | { kind: 'ecs'; deploymentId: string; revision: string }
-  /** Tasks were replaced without a new deployment (crashes, health checks, scaling, a forced stop). */
-  | { kind: 'none' };
 
 export interface IpChangedAlert extends AlertTarget, IpChange {
   cause: IpChangeCause;
@@ -143,6 +122,9 @@ export interface Digest {
   error?: string | undefined;
 }
 
+export type { IpChange, IpChangeCause, IpReplacement } from '../../core/watch/ips.ts';
+export { stoppedGroupLine };
+
 // ---------------------------------------------------------------------------------------------------------------
 
 const section = (text: string): KnownBlock => ({
@@ -157,10 +139,6 @@ const plainName = (t: AlertTarget): string => `${escapeText(t.service)} · ${esc
 const fallback = (text: string): string => truncate(text, LIMITS.fallbackText);
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 const ipList = (ips: readonly string[]): string => (ips.length === 0 ? '_none_' : ips.map((ip) => code(ip)).join(', '));
-
-/** "3 tasks stopped: Essential container in task exited (exit 137)". */
-export const stoppedGroupLine = (g: StoppedTaskGroup): string =>
-  `${plural(g.count, 'task')} stopped: ${g.reason}${g.exitCodes.length > 0 ? ` (exit ${g.exitCodes.join(', ')})` : ''}`;
 
 export const degradedCard = (a: DegradedAlert): Card => {
   const blocks: KnownBlock[] = [

@@ -6,10 +6,10 @@
  * Nothing is said while a state persists. While a dockhand deployment of the service rolls out (it replaces
  * containers on purpose) nothing is said either; the next tick after it compares with what the rollout left.
  */
-import { assessHostHealth } from '../core/health.ts';
-import type { HostContainer, HostSnapshot } from '../ports.ts';
-import { healthTransition } from './health-watch.ts';
-import { MAX_HOLD_MS } from './ip-watch.ts';
+import type { HostContainer, HostSnapshot } from '../../ports.ts';
+import { assessHostHealth } from '../health.ts';
+import { healthTransition } from './health.ts';
+import { MAX_HOLD_MS } from './ips.ts';
 
 export interface HostContainerMemory {
   /** The container's id: another id under the same name is a replacement, not a restart. */
