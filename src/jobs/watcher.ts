@@ -21,7 +21,7 @@ import { hostTargetOf, runningImage, wantedReplicas } from '../core/deploy/host.
 import { assessHealth, assessHostHealth } from '../core/health.ts';
 import { allTargets, ecsRef, type ResolvedTarget, refKey } from '../core/targets.ts';
 import { evaluateHealth, type HealthMemory, tasksGoneSince } from '../core/watch/health.ts';
-import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory } from '../core/watch/host.ts';
+import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory, imageTagOf } from '../core/watch/host.ts';
 import { currentIps, diffIps, evaluateIps, type IpMemory } from '../core/watch/ips.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -599,14 +599,7 @@ const recentDockhandCause = async (
 // ---------------------------------------------------------------------------------------------------------------
 // Digest
 
-/** "acme/api:3f2a1bc" → "3f2a1bc"; "…@sha256:4f2a…" → "sha256:4f2a…" (12 hex digits). */
-export const imageTagOf = (image: string): string => {
-  const at = image.indexOf('@');
-  if (at >= 0) return image.slice(at + 1, at + 1 + 'sha256:'.length + 12);
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? image.slice(colon + 1) : 'latest';
-};
+export { imageTagOf };
 
 /** What the tick read, for the digest. */
 interface DigestInput {

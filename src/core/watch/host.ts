@@ -107,3 +107,12 @@ export const evaluateHostHealth = (
 
   return healthTransition(memory, next, problems, now);
 };
+
+/** "acme/api:3f2a1bc" → "3f2a1bc"; "…@sha256:4f2a…" → "sha256:4f2a…" (12 hex digits). */
+export const imageTagOf = (image: string): string => {
+  const at = image.indexOf('@');
+  if (at >= 0) return image.slice(at + 1, at + 1 + 'sha256:'.length + 12);
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  return colon > slash ? image.slice(colon + 1) : 'latest';
+};

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../../core/duration.ts';
 import { HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
+import type { WatchAlert } from '../../core/watch/evaluate.ts';
 import { stoppedGroupLine } from '../../core/watch/health.ts';
 import type { IpChange, IpChangeCause } from '../../core/watch/ips.ts';
 import type { StoppedTaskGroup } from '../../ports.ts';
@@ -392,3 +393,50 @@ export const digestCard = (d: Digest): Card => {
     `${plural(d.deployments.length, 'deployment')}, ${plural(d.alerts.length, 'alert')}`;
   return { text: fallback(text), blocks: blocks.slice(0, LIMITS.blocks) };
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// A watch's alert (data, from src/core/watch/evaluate.ts) → its card
+
+export const alertCard = (target: AlertTarget, alert: WatchAlert, at: Date): Card => {
+  const name = { service: target.service, environment: target.environment };
+  switch (alert.kind) {
+    case 'degraded': {
+      const { runs } = alert;
+      return runs.unit === 'task'
+        ? degradedCard({ ...name, reasons: alert.reasons, stoppedTasks: alert.stoppedTasks, ...omitUnit(runs), at })
+        : hostDegradedCard({
+            ...name,
+            reasons: alert.reasons,
+            running: runs.running,
+            replicas: runs.desired,
+            imageTag: runs.imageTag,
+            host: runs.host,
+            at,
+          });
+    }
+    case 'recovered': {
+      const { runs } = alert;
+      return recoveredCard({
+        ...name,
+        since: alert.since,
+        at,
+        reasons: alert.reasons,
+        desired: runs.desired,
+        running: runs.running,
+        ...(runs.unit === 'task' ? {} : { unit: runs.unit }),
+      });
+    }
+    case 'ip-changed':
+      return ipChangedCard({ ...name, ...alert, at });
+    case 'ip-changed-by-deployment':
+      return ipChangedByDeploymentCard({ ...name, ...alert, at });
+    case 'private-subnet':
+      return privateSubnetCard({ ...name, taskIds: alert.taskIds });
+    case 'watch-failing':
+      return watchFailingCard({ ...name, reason: alert.reason, failedTicks: alert.failedTicks, since: alert.since });
+    case 'watch-recovered':
+      return watchRecoveredCard({ ...name, failedTicks: alert.failedTicks, since: alert.since, at });
+  }
+};
+
+const omitUnit = <T extends { unit: unknown }>({ unit: _unit, ...rest }: T): Omit<T, 'unit'> => rest;
