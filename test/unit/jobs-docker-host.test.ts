@@ -5,8 +5,8 @@ import { hostTargetOf, rememberReplicas } from '../../src/core/deploy/host.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { evaluateHostHealth, type HostHealthMemory } from '../../src/core/watch/host.ts';
 import { MAX_HOLD_MS } from '../../src/core/watch/ips.ts';
+import { HOST_CONCURRENCY } from '../../src/jobs/fetch.ts';
 import { createScheduler, type Scheduler } from '../../src/jobs/index.ts';
-import { HOST_CONCURRENCY } from '../../src/jobs/watcher.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type {
