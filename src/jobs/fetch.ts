@@ -262,7 +262,7 @@ const observe = async (entry: Entry, input: ObserveInput, logger: Logger): Promi
   if (watched.kind === 'docker') {
     const read = input.hosts.get(input.key) ?? { ok: false, reason: 'the Docker host was not read' };
     const reading: Reading = read.ok
-      ? { ok: true, workload: { runtime: 'docker', host: read.snapshot, replicas: read.replicas } }
+      ? { ok: true, workload: { kind: 'docker', host: read.snapshot, replicas: read.replicas } }
       : read;
     const rolling = rollingOut ?? input.rollouts.before.find(isTarget);
     return { watches, read: reading, context: { rollingOut: rolling && dockhandCause(rolling) } };
@@ -285,7 +285,7 @@ const observe = async (entry: Entry, input: ObserveInput, logger: Logger): Promi
     : undefined;
   return {
     watches,
-    read: { ok: true, workload: { runtime: 'ecs', service: snapshot, stopped } },
+    read: { ok: true, workload: { kind: 'ecs', service: snapshot, stopped } },
     context: { ...context, recentlyFinished },
   };
 };

@@ -42,8 +42,8 @@ const unread = (reason: string, watches = { health: true, ips: false }): Observa
   read: { ok: false, reason },
   context: {},
 });
-const ecs = (snapshot = aSnapshot()): Workload => ({ runtime: 'ecs', service: snapshot, stopped: [] });
-const docker = (host: HostSnapshot, replicas = 1): Workload => ({ runtime: 'docker', host, replicas });
+const ecs = (snapshot = aSnapshot()): Workload => ({ kind: 'ecs', service: snapshot, stopped: [] });
+const docker = (host: HostSnapshot, replicas = 1): Workload => ({ kind: 'docker', host, replicas });
 
 describe('the failing-watch rule', () => {
   it('says "failing" once, on the third failed tick in a row, and "working again" once after', () => {

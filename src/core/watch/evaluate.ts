@@ -2,7 +2,7 @@
  * Evaluate, the pure middle of a watch tick: what a target's watches remembered from the last tick and what fetch
  * read of it now → the alerts to post (data, no Slack text: src/slack/blocks/alerts.ts renders them) and what to
  * remember next. Nothing here knows how the target runs: the rules for a workload are looked up in RULES by the
- * workload's `runtime`, so a third runtime is one more entry there.
+ * workload's `kind` (the runtime that runs it), so a third runtime is one more entry there.
  */
 import type { StoppedTaskGroup } from '../../ports.ts';
 import { runningImage } from '../deploy/host.ts';
@@ -80,7 +80,7 @@ const ipAlert = (event: IpEvent): IpAlert => {
   return event;
 };
 
-const RULES: { [K in Workload['runtime']]: Rules<Extract<Workload, { runtime: K }>> } = {
+const RULES: { [K in Workload['kind']]: Rules<Extract<Workload, { kind: K }>> } = {
   ecs: {
     health: (memory, w, _rollingOut, now) => {
       const s = w.service;
@@ -112,8 +112,8 @@ const RULES: { [K in Workload['runtime']]: Rules<Extract<Workload, { runtime: K 
   },
 };
 
-/** The one place a workload's runtime picks its rules. */
-const rulesOf = (w: Workload): Rules<Workload> => RULES[w.runtime] as Rules<Workload>;
+/** The one place a workload's kind (the runtime that runs it) picks its rules. */
+const rulesOf = (w: Workload): Rules<Workload> => RULES[w.kind] as Rules<Workload>;
 
 /**
  * One tick of every watch of one target. The memory comes back with every key it had (and in the same order, so an

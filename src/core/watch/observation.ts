@@ -1,7 +1,8 @@
 /**
  * What fetch read of one watched target this tick, in one shape whatever runs it: the input of evaluate.
- * (The Runtime port's one snapshot type will replace the two workload shapes here: evaluate looks only at
- * `runtime` to pick its rules, in evaluate.ts.)
+ * `Workload` has the shape of the Runtime port's snapshot detail (`{ kind: 'ecs', service } | { kind: 'docker',
+ * host, replicas }`), plus the ECS tasks stopped since the last tick: once fetch goes through the port, it is that
+ * detail. Evaluate looks only at `kind`, to pick the rules (evaluate.ts RULES).
  */
 import type { HostSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
 import type { DockhandCause } from './ips.ts';
@@ -9,9 +10,9 @@ import type { DockhandCause } from './ips.ts';
 /** What runs the target, as read this tick. */
 export type Workload =
   /** An ECS service; `stopped`: its tasks that left the RUNNING listing since the last tick, as ECS shows them now. */
-  | { runtime: 'ecs'; service: ServiceSnapshot; stopped: readonly TaskSnapshot[] }
+  | { kind: 'ecs'; service: ServiceSnapshot; stopped: readonly TaskSnapshot[] }
   /** Containers of a Docker-host service; `replicas`: how many it should run (the last /scale, else the config). */
-  | { runtime: 'docker'; host: HostSnapshot; replicas: number };
+  | { kind: 'docker'; host: HostSnapshot; replicas: number };
 
 export type Reading = { ok: true; workload: Workload } | { ok: false; reason: string };
 
