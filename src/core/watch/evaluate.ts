@@ -8,8 +8,8 @@ import type { StoppedTaskGroup } from '../../ports.ts';
 import { runningImage } from '../deploy/host.ts';
 import { assessHostHealth } from '../health.ts';
 import { evaluateFailure, type FailureAlert, type FailureMemory } from './failure.ts';
-import { evaluateHealth, type HealthMemory } from './health.ts';
-import { evaluateHostHealth, type HostHealthMemory, imageTagOf } from './host.ts';
+import { evaluateHealth, type HealthChange, type HealthMemory } from './health.ts';
+import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory, imageTagOf } from './host.ts';
 import { type DockhandCause, evaluateIps, type IpEvent, type IpMemory } from './ips.ts';
 import type { Observation, Workload } from './observation.ts';
 
@@ -58,18 +58,20 @@ interface Rules<W extends Workload> {
   ips?: (memory: WatchMemory, w: W, context: Observation['context'], now: Date) => RuleOutcome;
 }
 
-type Change =
-  | { kind: 'degraded'; reasons: string[]; stoppedTasks?: StoppedTaskGroup[] }
-  | {
-      kind: 'recovered';
-      since: Date;
-      reasons: string[];
-    };
+/** A health watch's change, ECS (with the stopped tasks) or Docker host. */
+type Change = HealthChange | HostHealthChange;
 
 const healthAlert = (change: Change | undefined, runs: RunsFacts): WatchAlert[] => {
   if (!change) return [];
   if (change.kind === 'degraded') {
-    return [{ kind: 'degraded', reasons: change.reasons, stoppedTasks: change.stoppedTasks ?? [], runs }];
+    return [
+      {
+        kind: 'degraded',
+        reasons: change.reasons,
+        stoppedTasks: 'stoppedTasks' in change ? change.stoppedTasks : [],
+        runs,
+      },
+    ];
   }
   return [{ kind: 'recovered', since: change.since, reasons: change.reasons, runs }];
 };
