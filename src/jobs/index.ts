@@ -31,10 +31,11 @@ import { ChannelPacer } from './pacer.ts';
 import { CronTable, expressionsOf, floorToMinute, type JobName, minuteKey, planWatches } from './schedule.ts';
 import { runTick, type TickReport, type TickWork, type WatchDeps } from './watcher.ts';
 
+export { stateKey } from './fetch.ts';
+export type { TargetState } from './outbox.ts';
 export type { JobName } from './schedule.ts';
 export { JOB_NAMES } from './schedule.ts';
-export type { TargetState, TickReport, WatchDeps } from './watcher.ts';
-export { stateKey } from './watcher.ts';
+export type { TickReport, WatchDeps } from './watcher.ts';
 
 export interface Scheduler {
   /** Starts the cron tasks. */

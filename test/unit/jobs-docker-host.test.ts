@@ -3,10 +3,10 @@ import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { hostTargetOf, rememberReplicas } from '../../src/core/deploy/host.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { evaluateHostHealth, type HostHealthMemory } from '../../src/jobs/host-watch.ts';
+import { evaluateHostHealth, type HostHealthMemory } from '../../src/core/watch/host.ts';
+import { MAX_HOLD_MS } from '../../src/core/watch/ips.ts';
+import { HOST_CONCURRENCY } from '../../src/jobs/fetch.ts';
 import { createScheduler, type Scheduler } from '../../src/jobs/index.ts';
-import { MAX_HOLD_MS } from '../../src/jobs/ip-watch.ts';
-import { HOST_CONCURRENCY } from '../../src/jobs/watcher.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type {

@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
+import { imageTagOf } from '../../src/core/watch/host.ts';
+import { stateKey } from '../../src/jobs/fetch.ts';
 import { createScheduler } from '../../src/jobs/index.ts';
+import { MAX_PENDING_ALERTS, type TargetState } from '../../src/jobs/outbox.ts';
 import { ChannelPacer } from '../../src/jobs/pacer.ts';
-import { imageTagOf, MAX_PENDING_ALERTS, stateKey, type TargetState } from '../../src/jobs/watcher.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import type {

@@ -5,8 +5,8 @@ import {
   isExpectedStop,
   STUCK_PENDING_MS,
   tasksGoneSince,
-} from '../../src/jobs/health-watch.ts';
-import { evaluateIps, MAX_HOLD_MS } from '../../src/jobs/ip-watch.ts';
+} from '../../src/core/watch/health.ts';
+import { evaluateIps, MAX_HOLD_MS } from '../../src/core/watch/ips.ts';
 import type { TaskSnapshot } from '../../src/ports.ts';
 import { aDeployment, aSnapshot, aTask, at } from '../support/builders.ts';
 

@@ -4,6 +4,9 @@
  */
 import { formatDuration } from '../../core/duration.ts';
 import { HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
+import type { WatchAlert } from '../../core/watch/evaluate.ts';
+import { stoppedGroupLine } from '../../core/watch/health.ts';
+import type { IpChange, IpChangeCause } from '../../core/watch/ips.ts';
 import type { StoppedTaskGroup } from '../../ports.ts';
 import { code, date, escapeText, LIMITS, lines, safe, truncate, unescapeText, user } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
@@ -51,29 +54,6 @@ export interface RecoveredAlert extends AlertTarget {
   /** What runs: ECS tasks (default) or Docker-host containers. */
   unit?: 'task' | 'container' | undefined;
 }
-
-export interface IpReplacement {
-  fromTaskId: string;
-  fromIp: string;
-  toTaskId: string;
-  toIp: string;
-}
-
-export interface IpChange {
-  before: string[];
-  after: string[];
-  added: string[];
-  removed: string[];
-  replacements: IpReplacement[];
-}
-
-export type IpChangeCause =
-  /** A dockhand deployment (#seq) of this service/environment. */
-  | { kind: 'dockhand'; seq: number; operation: string; requestedBy: string }
-  /** An ECS deployment dockhand did not start (console, CI, autoscaling of the task definition…). */
-  | { kind: 'ecs'; deploymentId: string; revision: string }
-  /** Tasks were replaced without a new deployment (crashes, health checks, scaling, a forced stop). */
-  | { kind: 'none' };
 
 export interface IpChangedAlert extends AlertTarget, IpChange {
   cause: IpChangeCause;
@@ -143,6 +123,9 @@ export interface Digest {
   error?: string | undefined;
 }
 
+export type { IpChange, IpChangeCause, IpReplacement } from '../../core/watch/ips.ts';
+export { stoppedGroupLine };
+
 // ---------------------------------------------------------------------------------------------------------------
 
 const section = (text: string): KnownBlock => ({
@@ -157,10 +140,6 @@ const plainName = (t: AlertTarget): string => `${escapeText(t.service)} · ${esc
 const fallback = (text: string): string => truncate(text, LIMITS.fallbackText);
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 const ipList = (ips: readonly string[]): string => (ips.length === 0 ? '_none_' : ips.map((ip) => code(ip)).join(', '));
-
-/** "3 tasks stopped: Essential container in task exited (exit 137)". */
-export const stoppedGroupLine = (g: StoppedTaskGroup): string =>
-  `${plural(g.count, 'task')} stopped: ${g.reason}${g.exitCodes.length > 0 ? ` (exit ${g.exitCodes.join(', ')})` : ''}`;
 
 export const degradedCard = (a: DegradedAlert): Card => {
   const blocks: KnownBlock[] = [
@@ -414,3 +393,50 @@ export const digestCard = (d: Digest): Card => {
     `${plural(d.deployments.length, 'deployment')}, ${plural(d.alerts.length, 'alert')}`;
   return { text: fallback(text), blocks: blocks.slice(0, LIMITS.blocks) };
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// A watch's alert (data, from src/core/watch/evaluate.ts) → its card
+
+export const alertCard = (target: AlertTarget, alert: WatchAlert, at: Date): Card => {
+  const name = { service: target.service, environment: target.environment };
+  switch (alert.kind) {
+    case 'degraded': {
+      const { runs } = alert;
+      return runs.unit === 'task'
+        ? degradedCard({ ...name, reasons: alert.reasons, stoppedTasks: alert.stoppedTasks, ...omitUnit(runs), at })
+        : hostDegradedCard({
+            ...name,
+            reasons: alert.reasons,
+            running: runs.running,
+            replicas: runs.desired,
+            imageTag: runs.imageTag,
+            host: runs.host,
+            at,
+          });
+    }
+    case 'recovered': {
+      const { runs } = alert;
+      return recoveredCard({
+        ...name,
+        since: alert.since,
+        at,
+        reasons: alert.reasons,
+        desired: runs.desired,
+        running: runs.running,
+        ...(runs.unit === 'task' ? {} : { unit: runs.unit }),
+      });
+    }
+    case 'ip-changed':
+      return ipChangedCard({ ...name, ...alert, at });
+    case 'ip-changed-by-deployment':
+      return ipChangedByDeploymentCard({ ...name, ...alert, at });
+    case 'private-subnet':
+      return privateSubnetCard({ ...name, taskIds: alert.taskIds });
+    case 'watch-failing':
+      return watchFailingCard({ ...name, reason: alert.reason, failedTicks: alert.failedTicks, since: alert.since });
+    case 'watch-recovered':
+      return watchRecoveredCard({ ...name, failedTicks: alert.failedTicks, since: alert.since, at });
+  }
+};
+
+const omitUnit = <T extends { unit: unknown }>({ unit: _unit, ...rest }: T): Omit<T, 'unit'> => rest;

@@ -6,8 +6,33 @@
  * desired), so a crashed task and its replacement make one message, not two. Tasks without a public IP are
  * mentioned once.
  */
-import type { ServiceSnapshot } from '../ports.ts';
-import type { IpChange, IpChangeCause, IpReplacement } from '../slack/blocks/alerts.ts';
+import type { ServiceSnapshot } from '../../ports.ts';
+
+export interface IpReplacement {
+  fromTaskId: string;
+  fromIp: string;
+  toTaskId: string;
+  toIp: string;
+}
+
+export interface IpChange {
+  before: string[];
+  after: string[];
+  added: string[];
+  removed: string[];
+  replacements: IpReplacement[];
+}
+
+export type IpChangeCause =
+  /** A dockhand deployment (#seq) of this service/environment. */
+  | { kind: 'dockhand'; seq: number; operation: string; requestedBy: string }
+  /** An ECS deployment dockhand did not start (console, CI, autoscaling of the task definition…). */
+  | { kind: 'ecs'; deploymentId: string; revision: string }
+  /** Tasks were replaced without a new deployment (crashes, health checks, scaling, a forced stop). */
+  | { kind: 'none' };
+
+/** A dockhand deployment named as a cause. */
+export type DockhandCause = Extract<IpChangeCause, { kind: 'dockhand' }>;
 
 /** A rollout (or a replacement) that never ends does not hide IP changes for longer than this. */
 export const MAX_HOLD_MS = 30 * 60_000;
@@ -48,9 +73,9 @@ export interface IpOutcome {
 
 export interface IpContext {
   /** The dockhand deployment of this service/environment that is rolling out now, if any. */
-  rollingOut?: Extract<IpChangeCause, { kind: 'dockhand' }> | undefined;
+  rollingOut?: DockhandCause | undefined;
   /** A dockhand deployment that finished since the last tick (to explain a change seen only afterwards). */
-  recentlyFinished?: Extract<IpChangeCause, { kind: 'dockhand' }> | undefined;
+  recentlyFinished?: DockhandCause | undefined;
 }
 
 const taskIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);

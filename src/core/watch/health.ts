@@ -1,12 +1,12 @@
 /**
- * The health watch, pure: given what it remembered from the last tick and what ECS shows now, what it remembers
- * next and whether the state changed (healthy → degraded, degraded → recovered). Nothing is said while a state
- * persists. Fetching (the snapshot, the stopped tasks) happens in watcher.ts; rendering in slack/blocks/alerts.ts.
+ * The health watch of an ECS service, pure: given what it remembered from the last tick and what ECS shows now,
+ * what it remembers next and whether the state changed (healthy → degraded, degraded → recovered). Nothing is said
+ * while a state persists. Fetching (the snapshot, the stopped tasks) happens in src/jobs/fetch.ts; rendering in
+ * src/slack/blocks/alerts.ts.
  */
-import { formatDuration } from '../core/duration.ts';
-import { assessHealth } from '../core/health.ts';
-import type { ServiceSnapshot, StoppedTaskGroup, TaskSnapshot } from '../ports.ts';
-import { stoppedGroupLine } from '../slack/blocks/alerts.ts';
+import type { ServiceSnapshot, StoppedTaskGroup, TaskSnapshot } from '../../ports.ts';
+import { formatDuration } from '../duration.ts';
+import { assessHealth } from '../health.ts';
 
 /** Pending tasks for this long (while no rollout is in progress) count as stuck. */
 export const STUCK_PENDING_MS = 10 * 60_000;
@@ -74,6 +74,12 @@ export const healthTransition = <M extends HealthState>(
   if (next.state === 'ok' && !memory) return { memory: { ...next, since: now.toISOString() } };
   return { memory: next };
 };
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** "3 tasks stopped: Essential container in task exited (exit 137)": plain words, kept in the watch's memory. */
+export const stoppedGroupLine = (g: StoppedTaskGroup): string =>
+  `${plural(g.count, 'task')} stopped: ${g.reason}${g.exitCodes.length > 0 ? ` (exit ${g.exitCodes.join(', ')})` : ''}`;
 
 /** Tasks the last tick saw with desired status RUNNING that are gone from the listing now. */
 export const tasksGoneSince = (memory: HealthMemory | undefined, snapshot: ServiceSnapshot): string[] => {

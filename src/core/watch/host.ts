@@ -6,10 +6,10 @@
  * Nothing is said while a state persists. While a dockhand deployment of the service rolls out (it replaces
  * containers on purpose) nothing is said either; the next tick after it compares with what the rollout left.
  */
-import { assessHostHealth } from '../core/health.ts';
-import type { HostContainer, HostSnapshot } from '../ports.ts';
-import { healthTransition } from './health-watch.ts';
-import { MAX_HOLD_MS } from './ip-watch.ts';
+import type { HostContainer, HostSnapshot } from '../../ports.ts';
+import { assessHostHealth } from '../health.ts';
+import { healthTransition } from './health.ts';
+import { MAX_HOLD_MS } from './ips.ts';
 
 export interface HostContainerMemory {
   /** The container's id: another id under the same name is a replacement, not a restart. */
@@ -106,4 +106,13 @@ export const evaluateHostHealth = (
   };
 
   return healthTransition(memory, next, problems, now);
+};
+
+/** "acme/api:3f2a1bc" → "3f2a1bc"; "…@sha256:4f2a…" → "sha256:4f2a…" (12 hex digits). */
+export const imageTagOf = (image: string): string => {
+  const at = image.indexOf('@');
+  if (at >= 0) return image.slice(at + 1, at + 1 + 'sha256:'.length + 12);
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  return colon > slash ? image.slice(colon + 1) : 'latest';
 };
