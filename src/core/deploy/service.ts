@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { ApprovalPolicy, Config } from '../../config/schema.ts';
+import { Refusal } from '../../domain/policy.ts';
 import { AwsError, DockhandError, errorMessage, HostDeployError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import {
@@ -74,13 +75,7 @@ export type RequestOutcome =
   | { result: 'dry_run'; view: DeploymentView }
   | { result: 'refused'; message: string };
 
-/** A refusal shown to the clicker or requester alone; nothing changed. */
-export class Refusal extends DockhandError {
-  constructor(message: string) {
-    super('forbidden', message);
-    this.name = 'Refusal';
-  }
-}
+export { Refusal };
 
 const ACTIVE: readonly DeploymentState[] = [
   'requested',
