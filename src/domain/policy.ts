@@ -70,6 +70,20 @@ export const mayRollBack = mayDeploy;
 /** Scaling changes what runs: the deployers' rule (the count's bounds are the environment's, checked apart). */
 export const mayScale = mayDeploy;
 
+/** Restarting redeploys what runs: the deployers' rule. */
+export const mayRestart = mayDeploy;
+
+/** The rule for a request of that kind. */
+export const mayRequest = (
+  kind: PolicyKind,
+  target: PolicyTarget,
+  user: string,
+  isMember: Membership,
+): Promise<Decision> => {
+  const rule = { deploy: mayDeploy, restart: mayRestart, rollback: mayRollBack, scale: mayScale }[kind];
+  return rule(target, user, isMember);
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // Approvals
 

@@ -9,6 +9,8 @@ import {
   mayDeploy,
   mayReadLogs,
   mayReject,
+  mayRequest,
+  mayRestart,
   mayRollBack,
   mayScale,
   mayUnlock,
@@ -68,11 +70,18 @@ describe('who may deploy, restart, roll back and scale', () => {
     });
   });
 
-  it('applies the same rule to rollback and scale', async () => {
+  it('applies the same rule to restart, rollback and scale, whichever way it is asked', async () => {
     const d = directory();
     expect(mayRollBack).toBe(mayDeploy);
     expect(mayScale).toBe(mayDeploy);
-    expect((await mayScale(target(['U0ALICE']), 'U0EVE', d.isMember)).allowed).toBe(false);
+    expect(mayRestart).toBe(mayDeploy);
+    for (const kind of ['deploy', 'restart', 'rollback', 'scale'] as const) {
+      expect(await mayRequest(kind, target(['U0ALICE']), 'U0EVE', d.isMember)).toEqual({
+        allowed: false,
+        message: 'You may not deploy `api`: its deployers are <@U0ALICE>.',
+      });
+      expect(await mayRequest(kind, target(['U0ALICE']), 'U0ALICE', d.isMember)).toEqual({ allowed: true });
+    }
   });
 });
 

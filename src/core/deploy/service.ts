@@ -7,8 +7,9 @@ import {
   type Membership,
   mayAbort,
   mayApprove,
-  mayDeploy,
   mayReject,
+  mayRequest,
+  mayRollBack,
   quorumOf,
   Refusal,
 } from '../../domain/policy.ts';
@@ -149,7 +150,7 @@ export class DeploymentService {
   async request(input: OperationRequest): Promise<RequestOutcome> {
     const { store, clock } = this.#deps;
     const { target, user } = input;
-    enforce(await mayDeploy(target, user, this.#member));
+    enforce(await mayRequest(input.kind, target, user, this.#member));
     const ecsTarget = hostTargetOf(target) ? undefined : this.#ecsTarget(target);
     if (!ecsTarget) requireHostRuntime(this.#deps.host);
     if (input.dryRun) return { result: 'dry_run', view: await this.#dryRun(input, ecsTarget) };
@@ -932,7 +933,7 @@ export class DeploymentService {
   async rollbackTo(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
     const { ecs } = this.#deps;
     // Who may deploy is checked before anything is read from AWS (request() checks it again, cheaply).
-    enforce(await mayDeploy(target, user, this.#member));
+    enforce(await mayRollBack(target, user, this.#member));
     if (hostTargetOf(target)) return this.#rollbackOnHost(target, user, revision);
     const ecsTarget = this.#ecsTarget(target);
     const current = await ecs.currentTaskDefinition(ecsTarget);
