@@ -11,7 +11,7 @@ export interface ButtonDeps extends CommandDeps {
  * value. A click that a rule or the deployment's state does not allow throws a `Refusal` (src/domain/policy.ts);
  * the boundary shows it to the clicker alone.
  */
-export interface Button {
+export interface Button<D extends CommandDeps = ButtonDeps> {
   actionId: ActionId;
-  click(deps: ButtonDeps, deploymentId: string, user: string): Promise<void>;
+  click(deps: D, deploymentId: string, user: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
-import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import { atBoundary } from '../boundary.ts';
+import type { CommandDeps } from '../deps.ts';
 import { abortButton } from './abort.ts';
 import { approveButton } from './approve.ts';
 import type { Button, ButtonDeps } from './button.ts';
@@ -11,12 +12,18 @@ export type { Button, ButtonDeps } from './button.ts';
 /** Every button dockhand puts on a card (src/slack/actions.ts names their ids). */
 export const BUTTONS: readonly Button[] = [approveButton, rejectButton, cancelButton, abortButton, rollbackButton];
 
-type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>>;
+/** What a click handler reads of Bolt's arguments for a button action. */
+export interface ClickArgs {
+  ack: () => Promise<void>;
+  body: { user: { id: string } };
+  action: { value?: string | undefined };
+  respond: RespondFn;
+}
 
 /** One click behind the boundary: acknowledged first, then the button's work; a refusal goes to the clicker alone. */
 export const clickHandler =
-  (deps: ButtonDeps, button: Button) =>
-  ({ ack, body, action, respond }: Pick<ButtonArgs, 'ack' | 'body' | 'action' | 'respond'>): Promise<void> =>
+  <D extends CommandDeps>(deps: D, button: Button<D>) =>
+  ({ ack, body, action, respond }: ClickArgs): Promise<void> =>
     atBoundary(
       deps,
       {

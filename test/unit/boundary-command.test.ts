@@ -4,7 +4,6 @@ import { withBoundary } from '../../commands/boundary.ts';
 import { type Button, clickHandler } from '../../commands/buttons/index.ts';
 import type { CommandDeps } from '../../commands/deps.ts';
 import { openStore } from '../../src/adapters/store/index.ts';
-import type { DeploymentService } from '../../src/core/deploy/service.ts';
 import { Refusal } from '../../src/domain/policy.ts';
 import { DockhandError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -26,7 +25,7 @@ const harness = async () => {
   const logs: Record<string, unknown>[] = [];
   const events: string[] = [];
   const metrics = createMetrics();
-  const deps: CommandDeps & { deployments: DeploymentService } = {
+  const deps: CommandDeps = {
     config: aConfig(),
     ecs: { describe: async () => [] },
     store,
@@ -34,7 +33,6 @@ const harness = async () => {
     logger: createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) }),
     metrics,
     track: (work) => work,
-    deployments: {} as DeploymentService,
   };
   const replies: RespondArguments[] = [];
   const slack = {
@@ -56,10 +54,9 @@ const harness = async () => {
 const command = (text: string) =>
   ({ text, user_id: 'U0ALICE', channel_id: 'C0DEPLOYS', channel_name: 'deploys' }) as SlashCommand;
 
-const click = (value: string) =>
-  ({ body: { user: { id: 'U0BOB' } }, action: { value } }) as unknown as Parameters<ReturnType<typeof clickHandler>>[0];
+const click = (value: string) => ({ body: { user: { id: 'U0BOB' } }, action: { value } });
 
-const button = (click: Button['click']): Button => ({ actionId: ACTIONS.approve, click });
+const button = (click: Button<CommandDeps>['click']): Button<CommandDeps> => ({ actionId: ACTIONS.approve, click });
 
 describe('a slash command at the boundary', () => {
   it('answers a refusal thrown after the ack to the requester alone, mentions intact, and audits it refused', async () => {

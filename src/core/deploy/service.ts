@@ -86,8 +86,6 @@ export type RequestOutcome =
   | { result: 'started'; deployment: DeploymentRecord }
   | { result: 'dry_run'; view: DeploymentView };
 
-export { Refusal };
-
 const ACTIVE: readonly DeploymentState[] = [
   'requested',
   'awaiting_approval',
