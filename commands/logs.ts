@@ -3,7 +3,7 @@ import { parseLogs } from '../src/core/grammar.ts';
 import { ecsDeployTarget } from '../src/core/operate/ecs-target.ts';
 import { readServiceLogs } from '../src/core/operate/logs.ts';
 import { resolveTarget } from '../src/core/targets.ts';
-import { environmentApprovers, mayReadLogs } from '../src/domain/policy.ts';
+import { environmentApprovers, mayReadLogs, membershipOf } from '../src/domain/policy.ts';
 import { DockhandError } from '../src/errors.ts';
 import type { Directory, DockerHostRuntime, LogReader } from '../src/ports.ts';
 import { logsMessage } from '../src/slack/blocks/operate.ts';
@@ -25,8 +25,7 @@ export const logsCommand =
     const ecsTarget = hostTargetOf(target) && deps.host ? undefined : ecsDeployTarget(deps.config, target);
     await ack();
     const approvers = environmentApprovers(deps.config, target);
-    const isMember = (principals: readonly string[], user: string) => deps.directory.includes(principals, user);
-    const decision = await mayReadLogs(target, approvers, command.user_id, isMember);
+    const decision = await mayReadLogs(target, approvers, command.user_id, membershipOf(deps.directory));
     // Shown as an error (:warning:), as it always was, not as a refusal (:no_entry:).
     if (!decision.allowed) throw new DockhandError('forbidden', decision.message);
     const report = await readServiceLogs(deps, target, ecsTarget, { sinceMs: request.sinceMs, grep: request.grep });

@@ -11,6 +11,12 @@ import { DockhandError } from '../errors.ts';
 /** True when `user` is one of `principals` (user ids, or ids of groups the user belongs to): Directory.includes. */
 export type Membership = (principals: readonly string[], user: string) => Promise<boolean>;
 
+/** The membership question asked of a directory (src/ports.ts Directory). */
+export const membershipOf =
+  (directory: { includes: Membership }): Membership =>
+  (principals, user) =>
+    directory.includes(principals, user);
+
 /** A rule's no, with the message for the person who asked (the same words wherever the rule is asked). */
 export type Denial = { allowed: false; message: string };
 

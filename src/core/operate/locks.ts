@@ -1,5 +1,5 @@
 import type { Config } from '../../config/schema.ts';
-import { environmentApprovers, mayUnlock } from '../../domain/policy.ts';
+import { environmentApprovers, mayUnlock, membershipOf } from '../../domain/policy.ts';
 import type { Clock, DeploymentRecord, Directory, Lock, Store } from '../../ports.ts';
 import { isTerminal } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
@@ -77,7 +77,6 @@ export const unlockService = async (deps: LockDeps, target: ResolvedTarget, user
   const lock = await store.getLock(key, clock.now());
   if (!lock) return { result: 'not_locked' };
   const approvers = approversOf(deps.config, target);
-  const isMember = (principals: readonly string[], member: string) => directory.includes(principals, member);
   const deployment = await deploymentOf(store, lock);
   if (deployment && !isTerminal(deployment.state)) {
     return {
@@ -88,7 +87,7 @@ export const unlockService = async (deps: LockDeps, target: ResolvedTarget, user
     };
   }
   const manualOwner = lock.owner.startsWith(MANUAL_PREFIX) ? lock.owner.slice(MANUAL_PREFIX.length) : undefined;
-  const decision = await mayUnlock({ target, approvers, manualOwner, deployment }, user, isMember);
+  const decision = await mayUnlock({ target, approvers, manualOwner, deployment }, user, membershipOf(directory));
   if (!decision.allowed) return { result: 'refused', lock, deployment, reason: decision.message };
   const released = await store.releaseLock(key, lock.owner);
   if (!released) return { result: 'not_locked' };
