@@ -1,17 +1,18 @@
 import type { AckFn, RespondArguments, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { asDockhandError, type DockhandError } from '../src/errors.ts';
-import { safe } from '../src/slack/mrkdwn.ts';
+import { failureText } from '../src/slack/replies.ts';
 import type { CommandDeps } from './deps.ts';
+
+export { errorText } from '../src/slack/replies.ts';
 
 export type CommandArgs = Pick<SlackCommandMiddlewareArgs, 'command' | 'ack' | 'respond'>;
 export type CommandHandler = (args: CommandArgs) => Promise<void>;
 
-/** Errors that mean the request itself was wrong (it does not parse, names nothing known, is not allowed). */
+/**
+ * Errors that mean the request itself was wrong (it does not parse, names nothing known, is not allowed): a
+ * refusal (src/domain/policy.ts `Refusal`, code `forbidden`) is one of them.
+ */
 const USER_MISTAKES = new Set<DockhandError['code']>(['usage', 'not_found', 'forbidden', 'invalid']);
-
-/** How an error reads in Slack: the message and its remedy, never a stack trace. */
-export const errorText = (error: DockhandError): string =>
-  `:warning: ${safe(error.message, 2500)}${error.hint ? `\n${safe(error.hint, 400)}` : ''}`;
 
 /**
  * Resolves once the event loop has taken the I/O already waiting, i.e. the requests that arrived meanwhile, whose
@@ -21,54 +22,99 @@ export const errorText = (error: DockhandError): string =>
  */
 export const afterWaitingRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** One request from Slack as the boundary sees it: a slash command or a click on a card's button. */
+export interface Invocation {
+  kind: 'command' | 'click';
+  /** The command ('/deploy') or the button's action id ('approval.approve'): the metrics' label. */
+  name: string;
+  user: string;
+  /** Fields every log line of this request carries. */
+  context: Record<string, unknown>;
+  /** What the audit trail records of it. */
+  audit: { action: string; subject: string | undefined };
+}
+
+type Ack = AckFn<string | RespondArguments>;
+
+const LOG_LINES = {
+  command: { refused: 'command refused', failed: 'command failed' },
+  click: { refused: 'button click refused', failed: 'button action failed' },
+} as const;
+
 /**
- * The one boundary every slash command goes through: it acknowledges on the handler's behalf if the handler
- * failed before doing so, shows the failure to the requester alone, logs it with context, counts it, and writes
- * the command to the audit trail with its outcome.
+ * The one boundary every slash command and button click goes through. A click is acknowledged before any work; a
+ * command acknowledges itself once it has parsed (so that a mistake is answered in the ack), and the boundary
+ * acknowledges on its behalf if it failed before. Work after the ack waits for the requests already waiting
+ * (afterWaitingRequests, acksSent). Anything thrown becomes one private reply (a refusal or an error, never a
+ * stack trace), one log line with context, a count, and the request's audit event with its outcome: `ok`,
+ * `refused` (the user's mistake or a rule said no; nothing changed) or `error`.
  */
+export const atBoundary = async (
+  deps: CommandDeps,
+  invocation: Invocation,
+  slack: { ack: Ack; respond: RespondFn },
+  work: (ack: Ack) => Promise<void>,
+): Promise<void> => {
+  let acked = false;
+  const trackedAck: Ack = async (response) => {
+    acked = true;
+    await slack.ack(response);
+    await afterWaitingRequests();
+    await deps.acksSent?.();
+  };
+  const log = deps.logger.child(invocation.context);
+  const lines = LOG_LINES[invocation.kind];
+  let outcome: 'ok' | 'refused' | 'error' = 'ok';
+  const run = async () => {
+    try {
+      if (invocation.kind === 'click') await trackedAck();
+      await work(trackedAck);
+    } catch (e) {
+      const error = asDockhandError(e);
+      outcome = USER_MISTAKES.has(error.code) ? 'refused' : 'error';
+      // A user's mistake is routine: one info line with what was wrong, no stack trace.
+      if (outcome === 'refused') log.info({ code: error.code, reason: error.message }, lines.refused);
+      else if (error.code === 'internal') log.error({ err: error.cause ?? error }, lines.failed);
+      else log.info({ code: error.code, err: error }, lines.failed);
+      deps.metrics.errors.inc({ code: error.code });
+      await reply(acked ? undefined : trackedAck, slack.respond, failureText(error), log);
+    } finally {
+      if (invocation.kind === 'command') deps.metrics.commands.inc({ command: invocation.name, outcome });
+      else deps.metrics.actions.inc({ action: invocation.name, outcome });
+      await deps.store
+        .appendAudit({
+          at: deps.clock.now(),
+          actor: invocation.user,
+          action: invocation.audit.action,
+          subject: invocation.audit.subject,
+          outcome,
+        })
+        .catch((err: unknown) => log.error({ err }, 'could not write the audit event'));
+      if (!acked) await slack.ack().catch(() => {});
+    }
+  };
+  await deps.track(run());
+};
+
+/** A slash command's handler behind the boundary. */
 export const withBoundary =
   (name: string, deps: CommandDeps, handler: CommandHandler): CommandHandler =>
-  async ({ command, ack, respond }) => {
-    let acked = false;
-    const trackedAck: AckFn<string | RespondArguments> = async (response) => {
-      acked = true;
-      await ack(response);
-      await afterWaitingRequests();
-      await deps.acksSent?.();
-    };
-    const log = deps.logger.child({ command: name, user: command.user_id, channel: command.channel_id });
-    let outcome = 'ok';
-    const run = async () => {
-      try {
-        await handler({ command, ack: trackedAck, respond });
-      } catch (e) {
-        const error = asDockhandError(e);
-        outcome = USER_MISTAKES.has(error.code) ? 'refused' : 'error';
-        // A user's mistake is routine: one info line with what was wrong, no stack trace.
-        if (outcome === 'refused') log.info({ code: error.code, reason: error.message }, 'command refused');
-        else if (error.code === 'internal') log.error({ err: error.cause ?? error }, 'command failed');
-        else log.info({ code: error.code, err: error }, 'command failed');
-        deps.metrics.errors.inc({ code: error.code });
-        await reply(acked ? undefined : trackedAck, respond, errorText(error), log);
-      } finally {
-        deps.metrics.commands.inc({ command: name, outcome });
-        await deps.store
-          .appendAudit({
-            at: deps.clock.now(),
-            actor: command.user_id,
-            action: 'command',
-            subject: `${name} ${command.text}`.trim().slice(0, 500),
-            outcome,
-          })
-          .catch((err: unknown) => log.error({ err }, 'could not write the audit event'));
-        if (!acked) await ack().catch(() => {});
-      }
-    };
-    await deps.track(run());
-  };
+  ({ command, ack, respond }) =>
+    atBoundary(
+      deps,
+      {
+        kind: 'command',
+        name,
+        user: command.user_id,
+        context: { command: name, user: command.user_id, channel: command.channel_id },
+        audit: { action: 'command', subject: `${name} ${command.text}`.trim().slice(0, 500) },
+      },
+      { ack, respond },
+      (trackedAck) => handler({ command, ack: trackedAck, respond }),
+    );
 
 const reply = async (
-  ack: AckFn<string | RespondArguments> | undefined,
+  ack: Ack | undefined,
   respond: RespondFn,
   text: string,
   log: CommandDeps['logger'],

@@ -12,7 +12,8 @@ export interface DeployCommandDeps extends CommandDeps {
 
 /**
  * `/deploy <service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run]`: parse → resolve → ack →
- * request (authorize, lock, card, plan, approval or run). Refusals and the dry-run plan go to the requester alone.
+ * request (authorize, lock, card, plan, approval or run). The dry-run plan goes to the requester alone, and so does a
+ * refusal (thrown; the boundary replies).
  */
 export const deployCommand =
   (deps: DeployCommandDeps): CommandHandler =>
@@ -32,9 +33,7 @@ export const deployCommand =
           : { ref: request.ref ?? null },
       dryRun: request.dryRun,
     });
-    if (outcome.result === 'refused') {
-      await respond({ response_type: 'ephemeral', text: `:no_entry: ${outcome.message}` });
-    } else if (outcome.result === 'dry_run') {
+    if (outcome.result === 'dry_run') {
       await respond({ response_type: 'ephemeral', ...deps.renderDryRun(outcome.view, deps.clock.now()) });
     } else if (command.channel_name !== target.channel.replace(/^#/, '') && command.channel_id !== target.channel) {
       await respond({

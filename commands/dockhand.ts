@@ -4,6 +4,7 @@ import { taskAddresses } from '../src/core/operate/ips.ts';
 import { lockService, unlockService } from '../src/core/operate/locks.ts';
 import { resolveTarget } from '../src/core/targets.ts';
 import { COMMANDS, type CommandName } from '../src/core/usage.ts';
+import { Refusal } from '../src/domain/policy.ts';
 import type { Directory } from '../src/ports.ts';
 import { historyMessage, ipsMessage, lockedMessage, lockLine, unlockedMessage } from '../src/slack/blocks/operate.ts';
 import { withSnapshotAge } from '../src/slack/blocks/status.ts';
@@ -27,7 +28,10 @@ export interface DockhandCommandDeps extends CommandDeps {
   instance: string;
 }
 
-/** `/dockhand help | lock | unlock | history | ips`. Lock changes are announced in the channel; the rest is private. */
+/**
+ * `/dockhand help | lock | unlock | history | ips`. Lock changes are announced in the channel; the rest is private,
+ * and a lock or unlock that cannot be done is a refusal (thrown: the boundary tells the requester alone).
+ */
 export const dockhandCommand =
   (deps: DockhandCommandDeps): CommandHandler =>
   async ({ command, ack, respond }) => {
@@ -42,20 +46,16 @@ export const dockhandCommand =
     switch (request.sub) {
       case 'lock': {
         const outcome = await lockService(deps, target, user, request.reason);
-        if (outcome.result === 'locked') {
-          await respond({
-            response_type: 'in_channel',
-            ...lockedMessage(target.service, target.environment, outcome.lock),
-          });
-        } else {
+        if (outcome.result === 'held') {
           const by = outcome.deployment
             ? ` (deployment #${outcome.deployment.seq}, ${outcome.deployment.state.replace('_', ' ')})`
             : '';
-          await respond({
-            response_type: 'ephemeral',
-            text: `:no_entry: It is already locked${by}. ${lockLine(outcome.held)}`,
-          });
+          throw new Refusal(`It is already locked${by}. ${lockLine(outcome.held)}`);
         }
+        await respond({
+          response_type: 'in_channel',
+          ...lockedMessage(target.service, target.environment, outcome.lock),
+        });
         return;
       }
       case 'unlock': {
@@ -71,10 +71,9 @@ export const dockhandCommand =
             text: `${code(target.service)} in ${code(target.environment)} is not locked; nothing changed.`,
           });
         } else {
-          await respond({
-            response_type: 'ephemeral',
-            text: `:no_entry: You cannot unlock ${code(target.service)} in ${code(target.environment)}: ${outcome.reason} ${lockLine(outcome.lock)}`,
-          });
+          throw new Refusal(
+            `You cannot unlock ${code(target.service)} in ${code(target.environment)}: ${outcome.reason} ${lockLine(outcome.lock)}`,
+          );
         }
         return;
       }

@@ -1,9 +1,9 @@
 import { hostTargetOf } from '../src/core/deploy/host.ts';
 import { parseLogs } from '../src/core/grammar.ts';
 import { ecsDeployTarget } from '../src/core/operate/ecs-target.ts';
-import { approversOf } from '../src/core/operate/locks.ts';
 import { readServiceLogs } from '../src/core/operate/logs.ts';
 import { resolveTarget } from '../src/core/targets.ts';
+import { environmentApprovers, mayReadLogs, membershipOf } from '../src/domain/policy.ts';
 import { DockhandError } from '../src/errors.ts';
 import type { Directory, DockerHostRuntime, LogReader } from '../src/ports.ts';
 import { logsMessage } from '../src/slack/blocks/operate.ts';
@@ -24,18 +24,10 @@ export const logsCommand =
     const target = resolveTarget(deps.config, request.service, request.env);
     const ecsTarget = hostTargetOf(target) && deps.host ? undefined : ecsDeployTarget(deps.config, target);
     await ack();
-    // Logs can say more than a status card: a service that names its deployers shows them to its deployers and
-    // approvers only.
-    const deployers = target.serviceConfig.deployers;
-    if (
-      deployers &&
-      !(await deps.directory.includes([...deployers, ...approversOf(deps.config, target)], command.user_id))
-    ) {
-      throw new DockhandError(
-        'forbidden',
-        `Only the deployers and approvers of \`${target.service}\` may read its logs.`,
-      );
-    }
+    const approvers = environmentApprovers(deps.config, target);
+    const decision = await mayReadLogs(target, approvers, command.user_id, membershipOf(deps.directory));
+    // Shown as an error (:warning:), as it always was, not as a refusal (:no_entry:).
+    if (!decision.allowed) throw new DockhandError('forbidden', decision.message);
     const report = await readServiceLogs(deps, target, ecsTarget, { sinceMs: request.sinceMs, grep: request.grep });
     await respond({ response_type: 'ephemeral', replace_original: false, ...logsMessage(report) });
   };

@@ -19,16 +19,14 @@ export const rollbackCommand =
     await announceStarted(outcome, command, target, respond);
   };
 
-/** A refusal goes to the requester alone; a started operation says where its card is when that is elsewhere. */
+/** A started operation says where its card is when that is elsewhere (a refusal was thrown to the boundary). */
 export const announceStarted = async (
   outcome: RequestOutcome,
   command: Pick<SlashCommand, 'channel_id' | 'channel_name'>,
   target: ResolvedTarget,
   respond: RespondFn,
 ): Promise<void> => {
-  if (outcome.result === 'refused') {
-    await respond({ response_type: 'ephemeral', text: `:no_entry: ${outcome.message}` });
-  } else if (
+  if (
     outcome.result === 'started' &&
     command.channel_name !== target.channel.replace(/^#/, '') &&
     command.channel_id !== target.channel

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
-import { registerActions } from '../commands/actions.ts';
+import { registerButtons } from '../commands/buttons/index.ts';
 import { registerCommands } from '../commands/index.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
 import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
@@ -221,7 +221,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     directory,
     instance: settings.instanceId,
   });
-  registerActions(app, { ...commandDeps, deployments });
+  registerButtons(app, { ...commandDeps, deployments });
   app.error(async (error) => {
     const e = asDockhandError(error);
     metrics.errors.inc({ code: e.code });

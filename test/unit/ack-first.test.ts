@@ -1,11 +1,13 @@
 import type { SlashCommand } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import { withBoundary } from '../../commands/boundary.ts';
+import { clickHandler } from '../../commands/buttons/index.ts';
 import type { CommandDeps } from '../../commands/deps.ts';
 import { statusCommand } from '../../commands/status.ts';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { ACTIONS } from '../../src/slack/actions.ts';
 import { aConfig, aSnapshot } from '../support/builders.ts';
 import { FakeClock } from '../support/deploy-fakes.ts';
 
@@ -48,6 +50,44 @@ describe('work after an acknowledgement yields to the requests already waiting',
     await store.close();
 
     expect(order).toEqual(['status acked', 'waiting request handled', 'status reads ECS']);
+  });
+
+  it('lets a request that was waiting when a button click acked be handled before the click does its work', async () => {
+    const order: string[] = [];
+    const store = await openStore('sqlite::memory:');
+    const deps: CommandDeps = {
+      config: aConfig(),
+      ecs: { describe: async () => [] },
+      store,
+      clock: new FakeClock(),
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      track: (work) => work,
+      acksSent: async () => {
+        order.push('the other requests acked');
+      },
+    };
+    const approve = {
+      actionId: ACTIONS.approve,
+      click: async () => {
+        order.push('approval recorded');
+      },
+    };
+    await clickHandler(
+      deps,
+      approve,
+    )({
+      ack: async () => {
+        order.push('click acked');
+        setImmediate(() => order.push('waiting request handled'));
+      },
+      body: { user: { id: 'U0BOB' } },
+      action: { value: 'dep_1' },
+      respond: async () => undefined as never,
+    });
+    await store.close();
+
+    expect(order).toEqual(['click acked', 'waiting request handled', 'the other requests acked', 'approval recorded']);
   });
 
   it('holds the work after the ack until the other Slack requests received have been acknowledged', async () => {

@@ -79,6 +79,27 @@ describe('/deploy refuses what a service cannot do, privately and before any dep
     expect(JSON.stringify(logs)).not.toContain('stack');
   });
 
+  it('answers a user who is not one of its deployers with the refusal, mentions intact, and deploys nothing', async () => {
+    const config = hostConfig();
+    const web = config.services.web;
+    if (!web) throw new Error('hostConfig has no web service');
+    web.deployers = ['U0CAROL', 'S0DEVS'];
+    const { replies, deployments, host, logs } = await runDeploy(config, 'web');
+
+    expect(replies).toEqual([
+      {
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: ':no_entry: You may not deploy `web`: its deployers are <@U0CAROL>, <!subteam^S0DEVS>.',
+      },
+    ]);
+    expect(deployments).toEqual([]);
+    expect(host.deploys).toEqual([]);
+    expect(logs.filter((l) => l.msg === 'command refused')).toEqual([
+      expect.objectContaining({ level: 'info', code: 'forbidden' }),
+    ]);
+  });
+
   it('still deploys the directory when no ref is given', async () => {
     const { replies, deployments } = await runDeploy(hostConfig(), 'web');
 

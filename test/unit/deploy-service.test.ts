@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Refusal } from '../../src/core/deploy/service.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
+import { Refusal } from '../../src/domain/policy.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord } from '../../src/ports.ts';
 import {
@@ -123,16 +123,10 @@ describe('a deployment that needs approval', () => {
     const h = await deployHarness();
     started(await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }));
     await h.settle();
-    const second = await h.service.request({
-      kind: 'deploy',
-      target: production,
-      user: 'U0DAVE',
-      request: { ref: 'main' },
-    });
-    expect(second).toMatchObject({ result: 'refused' });
-    expect(second.result === 'refused' && second.message).toContain(
-      'locked by deployment #1 (awaiting approval) requested by <@U0ALICE>',
+    const second = await refusal(
+      h.service.request({ kind: 'deploy', target: production, user: 'U0DAVE', request: { ref: 'main' } }),
     );
+    expect(second).toContain('locked by deployment #1 (awaiting approval) requested by <@U0ALICE>');
     // another environment is not locked
     expect(
       (await h.service.request({ kind: 'deploy', target: staging, user: 'U0DAVE', request: { ref: 'main' } })).result,
@@ -715,9 +709,7 @@ describe('authorization comes before any AWS call', () => {
     };
     const h = await deployHarness({ config: guarded, ecs });
     const target = resolveTarget(guarded, 'api', 'staging');
-    const outcome = await h.service.rollbackTo(target, 'U0MALLORY', 41);
-    expect(outcome.result).toBe('refused');
-    expect(outcome.result === 'refused' && outcome.message).toContain('You may not deploy');
+    expect(await refusal(h.service.rollbackTo(target, 'U0MALLORY', 41))).toContain('You may not deploy');
     expect(reads).toBe(0);
   });
 });
@@ -784,9 +776,7 @@ describe('the lock refusal', () => {
       },
       h.clock.now(),
     );
-    const outcome = await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} });
-    expect(outcome.result).toBe('refused');
-    const message = outcome.result === 'refused' ? outcome.message : '';
+    const message = await refusal(h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} }));
     expect(message).toContain('locked by <@U0DAVE>');
     expect(message).toContain('db migration &lt;https://evil.example|unlock here&gt; &lt;!channel&gt;');
   });
@@ -804,8 +794,7 @@ describe('the lock refusal', () => {
       },
       h.clock.now(),
     );
-    const outcome = await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} });
-    const message = outcome.result === 'refused' ? outcome.message : '';
+    const message = await refusal(h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} }));
     expect(message).toContain('rotating [REDACTED]');
     expect(message).not.toContain('xoxb-1234567890');
   });

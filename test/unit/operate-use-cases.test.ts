@@ -5,6 +5,7 @@ import { lockService, unlockService } from '../../src/core/operate/locks.ts';
 import { readServiceLogs } from '../../src/core/operate/logs.ts';
 import { checkScaleCount } from '../../src/core/operate/scale.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
+import { Refusal } from '../../src/domain/policy.ts';
 import type { LogReader, ServiceLogs } from '../../src/ports.ts';
 import { logsMessage } from '../../src/slack/blocks/operate.ts';
 import { deployConfig, deployHarness, FakeClock, FakeEcs, fakeDirectory } from '../support/deploy-fakes.ts';
@@ -145,8 +146,9 @@ describe('rollbackTo', () => {
 
   it('refuses a revision that is not an ACTIVE revision of the family', async () => {
     const h = await deployHarness();
-    const outcome = await h.service.rollbackTo(staging, 'U0ALICE', 9999);
-    expect(outcome).toEqual({ result: 'refused', message: 'revision 9999 is not an ACTIVE revision of family api.' });
+    await expect(h.service.rollbackTo(staging, 'U0ALICE', 9999)).rejects.toThrow(
+      new Refusal('revision 9999 is not an ACTIVE revision of family api.'),
+    );
     expect(h.ecs.updates).toEqual([]);
   });
 });
@@ -170,17 +172,16 @@ describe('manual locks', () => {
     const { h, deps } = await lockDeps();
     const locked = await lockService(deps, production, 'U0ALICE', 'investigating the 5xx spike');
     expect(locked.result).toBe('locked');
-    const refused = await h.service.request({
+    const refused = h.service.request({
       kind: 'deploy',
       target: production,
       user: 'U0DAVE',
       request: { imageTag: '1.4.2' },
     });
-    expect(refused.result).toBe('refused');
-    if (refused.result === 'refused') {
-      expect(refused.message).toContain('<@U0ALICE> since 2026-11-21 12:00 UTC: investigating the 5xx spike');
-      expect(refused.message).toContain('/dockhand unlock api in production');
-    }
+    await expect(refused).rejects.toBeInstanceOf(Refusal);
+    const message = await refused.catch((e: unknown) => (e instanceof Error ? e.message : ''));
+    expect(message).toContain('<@U0ALICE> since 2026-11-21 12:00 UTC: investigating the 5xx spike');
+    expect(message).toContain('/dockhand unlock api in production');
     expect(await unlockService(deps, production, 'U0DAVE')).toMatchObject({ result: 'refused' });
     expect(await unlockService(deps, production, 'U0CAROL')).toMatchObject({ result: 'unlocked' }); // group approver
     expect(await unlockService(deps, production, 'U0CAROL')).toEqual({ result: 'not_locked' });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { quorumOf, quorumReached } from '../../domain/policy.ts';
 import { DockhandError, errorMessage } from '../../errors.ts';
 import {
   type ApprovalOutcome,
@@ -210,9 +211,9 @@ export class SqlStore implements Store {
         if (inserted.rowCount === 0) return { result: 'duplicate', deployment: current };
         const counted = await tx.query('SELECT COUNT(*) AS n FROM approvals WHERE deployment_id = $1', [id]);
         const count = Number(first(counted.rows, 'approval count').n);
-        const needed = Math.max(1, Math.trunc(requiredApprovals));
+        const needed = quorumOf(requiredApprovals);
         const audit = { at, actor: user, service: current.service, environment: current.environment, subject: id };
-        if (count < needed) {
+        if (!quorumReached(count, needed)) {
           await tx.query('UPDATE deployments SET updated_at = $2 WHERE id = $1', [id, at.getTime()]);
           await insertAudit(tx, {
             ...audit,

@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { ApprovalPolicy, Config } from '../../config/schema.ts';
+import {
+  approvalPolicyFor,
+  enforce,
+  type Membership,
+  mayAbort,
+  mayApprove,
+  mayReject,
+  mayRequest,
+  mayRollBack,
+  quorumOf,
+  Refusal,
+} from '../../domain/policy.ts';
 import { AwsError, DockhandError, errorMessage, HostDeployError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import {
@@ -69,18 +81,10 @@ export interface OperationRequest {
   dryRun?: boolean;
 }
 
+/** What a request led to; a request that is not allowed, or cannot be done now, throws a `Refusal` instead. */
 export type RequestOutcome =
   | { result: 'started'; deployment: DeploymentRecord }
-  | { result: 'dry_run'; view: DeploymentView }
-  | { result: 'refused'; message: string };
-
-/** A refusal shown to the clicker or requester alone; nothing changed. */
-export class Refusal extends DockhandError {
-  constructor(message: string) {
-    super('forbidden', message);
-    this.name = 'Refusal';
-  }
-}
+  | { result: 'dry_run'; view: DeploymentView };
 
 const ACTIVE: readonly DeploymentState[] = [
   'requested',
@@ -135,14 +139,16 @@ export class DeploymentService {
     this.#deps = deps;
   }
 
+  /** The directory's answer the policy asks for (src/domain/policy.ts). */
+  readonly #member: Membership = (principals, user) => this.#deps.directory.includes(principals, user);
+
   // -------------------------------------------------------------------------------------------------------------
   // Requests
 
   async request(input: OperationRequest): Promise<RequestOutcome> {
     const { store, clock } = this.#deps;
     const { target, user } = input;
-    const forbidden = await this.#notADeployer(target, user);
-    if (forbidden) return forbidden;
+    enforce(await mayRequest(input.kind, target, user, this.#member));
     const ecsTarget = hostTargetOf(target) ? undefined : this.#ecsTarget(target);
     if (!ecsTarget) requireHostRuntime(this.#deps.host);
     if (input.dryRun) return { result: 'dry_run', view: await this.#dryRun(input, ecsTarget) };
@@ -160,7 +166,7 @@ export class DeploymentService {
       },
       now,
     );
-    if (!lock.acquired) return { result: 'refused', message: await this.#lockedMessage(target, lock.held) };
+    if (!lock.acquired) throw new Refusal(await this.#lockedMessage(target, lock.held));
 
     let deployment: DeploymentRecord;
     try {
@@ -193,16 +199,6 @@ export class DeploymentService {
     }
     void this.#deps.track(this.#prepare(deployment, ecsTarget));
     return { result: 'started', deployment };
-  }
-
-  /** A refusal when the service names its deployers and `user` is not one of them. */
-  async #notADeployer(target: ResolvedTarget, user: string): Promise<RequestOutcome | undefined> {
-    const deployers = target.serviceConfig.deployers;
-    if (!deployers || (await this.#deps.directory.includes(deployers, user))) return undefined;
-    return {
-      result: 'refused',
-      message: `You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.`,
-    };
   }
 
   /** Plans, then asks for approval or runs at once. Runs after the command was acknowledged. */
@@ -364,17 +360,12 @@ export class DeploymentService {
   // Approvals
 
   async approve(id: string, user: string): Promise<void> {
-    const { store, clock, directory } = this.#deps;
+    const { store, clock } = this.#deps;
     const deployment = await this.#pending(id);
-    const policy = this.#policy(deployment);
-    if (!policy) throw new Refusal('This deployment needs no approval.');
-    if (user === deployment.requestedBy && !policy.allowSelfApproval) {
-      throw new Refusal('You requested this deployment; someone else must approve it.');
-    }
-    if (!(await directory.includes(policy.approvers, user))) {
-      throw new Refusal(`Only approvers can approve this: ${policy.approvers.map(mention).join(', ')}.`);
-    }
-    const outcome = await store.approve(id, user, policy.required, clock.now());
+    const decision = await mayApprove(this.#policy(deployment), deployment, user, this.#member);
+    enforce(decision);
+    const { policy } = decision;
+    const outcome = await store.approve(id, user, quorumOf(policy.required), clock.now());
     if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
     if (outcome.result === 'not_pending')
       throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
@@ -391,17 +382,16 @@ export class DeploymentService {
 
   async reject(id: string, user: string): Promise<void> {
     const deployment = await this.#pending(id);
-    const policy = this.#policy(deployment);
-    const isRequester = user === deployment.requestedBy;
-    const isApprover = policy ? await this.#deps.directory.includes(policy.approvers, user) : false;
-    if (!isApprover && !isRequester) throw new Refusal('Only an approver or the requester can reject this request.');
+    const decision = await mayReject(this.#policy(deployment), deployment, user, this.#member);
+    enforce(decision);
+    const withdrawn = decision.as === 'requester';
     const rejected = await this.#transition(
       deployment,
       ['awaiting_approval'],
-      isRequester && !isApprover ? 'cancelled' : 'rejected',
+      withdrawn ? 'cancelled' : 'rejected',
       user,
-      isRequester && !isApprover ? 'withdrawn by the requester' : undefined,
-      isRequester && !isApprover ? { cancelledBy: user } : { rejectedBy: user },
+      withdrawn ? 'withdrawn by the requester' : undefined,
+      withdrawn ? { cancelledBy: user } : { rejectedBy: user },
     );
     if (!rejected) throw new Refusal('This request was already decided; nothing changed.');
     this.#disarmExpiry(id);
@@ -856,10 +846,7 @@ export class DeploymentService {
       throw new Refusal('Only a rollout in progress can be aborted; nothing changed.');
     if (hostTargetOf(this.#target(deployment)))
       throw new Refusal('A rollout on a Docker host is one step and cannot be aborted; nothing changed.');
-    const policy = this.#policy(deployment);
-    const allowed =
-      user === deployment.requestedBy || (policy ? await this.#deps.directory.includes(policy.approvers, user) : false);
-    if (!allowed) throw new Refusal('Only the requester or an approver can abort this rollout.');
+    enforce(await mayAbort(this.#policy(deployment), deployment, user, this.#member));
     const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
     const aborted = await this.#transition(deployment, ['rolling_out'], 'aborted', user, undefined, {
       abortedBy: user,
@@ -944,8 +931,7 @@ export class DeploymentService {
   async rollbackTo(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
     const { ecs } = this.#deps;
     // Who may deploy is checked before anything is read from AWS (request() checks it again, cheaply).
-    const forbidden = await this.#notADeployer(target, user);
-    if (forbidden) return forbidden;
+    enforce(await mayRollBack(target, user, this.#member));
     if (hostTargetOf(target)) return this.#rollbackOnHost(target, user, revision);
     const ecsTarget = this.#ecsTarget(target);
     const current = await ecs.currentTaskDefinition(ecsTarget);
@@ -953,17 +939,11 @@ export class DeploymentService {
     let request: Record<string, unknown> | undefined;
     if (revision !== undefined) {
       if (revision === current.revision) {
-        return {
-          result: 'refused',
-          message: `\`${target.service}\` in \`${target.environment}\` already runs \`${running}\`.`,
-        };
+        throw new Refusal(`\`${target.service}\` in \`${target.environment}\` already runs \`${running}\`.`);
       }
       const found = (await ecs.listRevisions(ecsTarget, current.family, 2000)).find((r) => r.revision === revision);
       if (!found) {
-        return {
-          result: 'refused',
-          message: `revision ${revision} is not an ACTIVE revision of family ${current.family}.`,
-        };
+        throw new Refusal(`revision ${revision} is not an ACTIVE revision of family ${current.family}.`);
       }
       request = {
         taskDefinitionArn: found.arn,
@@ -985,10 +965,9 @@ export class DeploymentService {
           (r) => r.revision < current.revision,
         );
         if (!older) {
-          return {
-            result: 'refused',
-            message: `dockhand has no deployment of \`${target.service}\` in \`${target.environment}\` to undo, and family ${current.family} has no ACTIVE revision before ${current.revision}.`,
-          };
+          throw new Refusal(
+            `dockhand has no deployment of \`${target.service}\` in \`${target.environment}\` to undo, and family ${current.family} has no ACTIVE revision before ${current.revision}.`,
+          );
         }
         request = {
           taskDefinitionArn: older.arn,
@@ -1003,18 +982,16 @@ export class DeploymentService {
   /** Docker host: the image that ran before the last successful deployment (recorded by dockhand). */
   async #rollbackOnHost(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
     if (revision !== undefined) {
-      return {
-        result: 'refused',
-        message: `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which has no revisions: \`/rollback ${target.service} in ${target.environment}\` restores the previous image.`,
-      };
+      throw new Refusal(
+        `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which has no revisions: \`/rollback ${target.service} in ${target.environment}\` restores the previous image.`,
+      );
     }
     const last = await this.#lastSucceeded(target.service, target.environment);
     const previous = last?.facts.previousImage;
     if (!last || typeof previous !== 'string') {
-      return {
-        result: 'refused',
-        message: `dockhand has no earlier image of \`${target.service}\` in \`${target.environment}\` to go back to.`,
-      };
+      throw new Refusal(
+        `dockhand has no earlier image of \`${target.service}\` in \`${target.environment}\` to go back to.`,
+      );
     }
     return this.request({
       kind: 'rollback',
@@ -1386,9 +1363,7 @@ export class DeploymentService {
   }
 
   #policy(deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind'>): ApprovalPolicy | undefined {
-    const env = this.#deps.config.services[deployment.service]?.environments[deployment.environment];
-    const name = deployment.kind === 'scale' ? (env?.scaleApproval ?? env?.approval) : env?.approval;
-    return name ? this.#deps.config.approvals[name] : undefined;
+    return approvalPolicyFor(this.#deps.config, deployment);
   }
 
   async #lastSucceeded(service: string, environment: string): Promise<DeploymentRecord | undefined> {

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/schema.ts';
+import { environmentApprovers, mayUnlock, membershipOf } from '../../domain/policy.ts';
 import type { Clock, DeploymentRecord, Directory, Lock, Store } from '../../ports.ts';
 import { isTerminal } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
@@ -25,10 +26,7 @@ export type UnlockOutcome =
   | { result: 'refused'; lock: Lock; reason: string; deployment?: DeploymentRecord | undefined };
 
 /** Everyone who may approve anything in the target's environment (its approval and scaleApproval policies). */
-export const approversOf = (config: Config, target: ResolvedTarget): string[] => {
-  const names = [target.envConfig.approval, target.envConfig.scaleApproval].filter((n): n is string => !!n);
-  return [...new Set(names.flatMap((n) => config.approvals[n]?.approvers ?? []))];
-};
+export const approversOf = (config: Config, target: ResolvedTarget): string[] => environmentApprovers(config, target);
 
 /**
  * `/dockhand lock`: a manual lock (owner `manual:<user>`, no expiry) that blocks deploys, rollbacks and scaling of
@@ -79,7 +77,6 @@ export const unlockService = async (deps: LockDeps, target: ResolvedTarget, user
   const lock = await store.getLock(key, clock.now());
   if (!lock) return { result: 'not_locked' };
   const approvers = approversOf(deps.config, target);
-  const isApprover = approvers.length > 0 && (await directory.includes(approvers, user));
   const deployment = await deploymentOf(store, lock);
   if (deployment && !isTerminal(deployment.state)) {
     return {
@@ -89,17 +86,9 @@ export const unlockService = async (deps: LockDeps, target: ResolvedTarget, user
       reason: `deployment #${deployment.seq} is still ${deployment.state.replace('_', ' ')}; it releases the lock when it ends.`,
     };
   }
-  const owner = lock.owner.startsWith(MANUAL_PREFIX) ? lock.owner.slice(MANUAL_PREFIX.length) : undefined;
-  const allowed = isApprover || user === owner || (deployment !== undefined && deployment.requestedBy === user);
-  if (!allowed) {
-    const who = owner ? 'the person who locked it' : deployment ? 'the requester of that deployment' : 'its holder';
-    return {
-      result: 'refused',
-      lock,
-      deployment,
-      reason: `only ${who} or an approver of \`${target.environment}\` can unlock it.`,
-    };
-  }
+  const manualOwner = lock.owner.startsWith(MANUAL_PREFIX) ? lock.owner.slice(MANUAL_PREFIX.length) : undefined;
+  const decision = await mayUnlock({ target, approvers, manualOwner, deployment }, user, membershipOf(directory));
+  if (!decision.allowed) return { result: 'refused', lock, deployment, reason: decision.message };
   const released = await store.releaseLock(key, lock.owner);
   if (!released) return { result: 'not_locked' };
   await store.appendAudit({

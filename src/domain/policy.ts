@@ -1,0 +1,204 @@
+import type { ApprovalPolicy, Config } from '../config/schema.ts';
+import { DockhandError } from '../errors.ts';
+
+/**
+ * Who may do what: the one place that decides. Every rule is a function of the config's rules, the facts of the
+ * deployment or lock at hand, and the directory's answer to "is this user one of these principals?" (group
+ * membership is a Slack call, so it is passed in as `isMember` and asked only when a rule needs it, in the order
+ * the rule reads). The rules change nothing and call nothing else; callers ask them and act on the decision.
+ */
+
+/** True when `user` is one of `principals` (user ids, or ids of groups the user belongs to): Directory.includes. */
+export type Membership = (principals: readonly string[], user: string) => Promise<boolean>;
+
+/** The membership question asked of a directory (src/ports.ts Directory). */
+export const membershipOf =
+  (directory: { includes: Membership }): Membership =>
+  (principals, user) =>
+    directory.includes(principals, user);
+
+/** A rule's no, with the message for the person who asked (the same words wherever the rule is asked). */
+export type Denial = { allowed: false; message: string };
+
+/** What a rule answers: yes, or no. */
+export type Decision = { allowed: true } | Denial;
+
+const ALLOWED: Decision = { allowed: true };
+const deny = (message: string): Decision => ({ allowed: false, message });
+
+/**
+ * A request refused by a rule or by the state of things: shown to the requester or clicker alone, nothing changed.
+ * Refusals are thrown, everywhere (core, operations, commands); the boundary (commands/boundary.ts) turns them into
+ * the ephemeral reply, the `refused` outcome of the metrics and the audit trail.
+ */
+export class Refusal extends DockhandError {
+  constructor(message: string) {
+    super('forbidden', message);
+    this.name = 'Refusal';
+  }
+}
+
+/** Throws the refusal of a decision that says no. */
+export function enforce<A extends { allowed: true }>(decision: A | Denial): asserts decision is A {
+  if (!decision.allowed) throw new Refusal(decision.message);
+}
+
+/** A user or group mention as Slack shows it. */
+const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
+
+/** The parts of a resolved target (core/targets.ts ResolvedTarget) the rules read. */
+export interface PolicyTarget {
+  service: string;
+  environment: string;
+  serviceConfig: { deployers?: readonly string[] | undefined };
+  envConfig: { approval?: string | undefined; scaleApproval?: string | undefined };
+}
+
+/** The kinds of operation (ports.ts OperationKind); scaling may have its own approval policy. */
+export type PolicyKind = 'deploy' | 'restart' | 'rollback' | 'scale';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deploy, restart, roll back, scale: the service's deployers (everyone when it names none)
+
+/**
+ * Anyone may deploy a service that names no deployers; one that names them, only they (users or groups). The same
+ * rule covers every operation that changes what runs: deploy, restart, rollback and scale.
+ */
+export const mayDeploy = async (target: PolicyTarget, user: string, isMember: Membership): Promise<Decision> => {
+  const deployers = target.serviceConfig.deployers;
+  if (!deployers || (await isMember(deployers, user))) return ALLOWED;
+  return deny(`You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.`);
+};
+
+/** Rolling back is deploying an earlier revision: the deployers' rule. */
+export const mayRollBack = mayDeploy;
+
+/** Scaling changes what runs: the deployers' rule (the count's bounds are the environment's, checked apart). */
+export const mayScale = mayDeploy;
+
+/** Restarting redeploys what runs: the deployers' rule. */
+export const mayRestart = mayDeploy;
+
+/** The rule for a request of that kind. */
+export const mayRequest = (
+  kind: PolicyKind,
+  target: PolicyTarget,
+  user: string,
+  isMember: Membership,
+): Promise<Decision> => {
+  const rule = { deploy: mayDeploy, restart: mayRestart, rollback: mayRollBack, scale: mayScale }[kind];
+  return rule(target, user, isMember);
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Approvals
+
+/** The approval policy an operation of `kind` on that service and environment needs, if any. */
+export const approvalPolicyFor = (
+  config: Pick<Config, 'services' | 'approvals'>,
+  operation: { service: string; environment: string; kind: PolicyKind },
+): ApprovalPolicy | undefined => {
+  const env = config.services[operation.service]?.environments[operation.environment];
+  const name = operation.kind === 'scale' ? (env?.scaleApproval ?? env?.approval) : env?.approval;
+  return name ? config.approvals[name] : undefined;
+};
+
+/** Everyone who may approve anything in the target's environment (its approval and scaleApproval policies). */
+export const environmentApprovers = (config: Pick<Config, 'approvals'>, target: PolicyTarget): string[] => {
+  const names = [target.envConfig.approval, target.envConfig.scaleApproval].filter((n): n is string => !!n);
+  return [...new Set(names.flatMap((n) => config.approvals[n]?.approvers ?? []))];
+};
+
+/** How many distinct approvals a policy needs: at least one, whatever the number says. */
+export const quorumOf = (required: number): number => Math.max(1, Math.trunc(required));
+
+/** True once `approvals` distinct approvers have approved a request that needs `required`. */
+export const quorumReached = (approvals: number, required: number): boolean => approvals >= quorumOf(required);
+
+/**
+ * An approval counts when the request needs one, the approver is not its requester (unless the policy allows
+ * self-approval), and the approver is one of the policy's approvers.
+ */
+export const mayApprove = async <P extends Pick<ApprovalPolicy, 'approvers' | 'allowSelfApproval'>>(
+  policy: P | undefined,
+  request: { requestedBy: string },
+  user: string,
+  isMember: Membership,
+): Promise<{ allowed: true; policy: P } | Denial> => {
+  if (!policy) return { allowed: false, message: 'This deployment needs no approval.' };
+  if (user === request.requestedBy && !policy.allowSelfApproval) {
+    return { allowed: false, message: 'You requested this deployment; someone else must approve it.' };
+  }
+  if (!(await isMember(policy.approvers, user))) {
+    return { allowed: false, message: `Only approvers can approve this: ${policy.approvers.map(mention).join(', ')}.` };
+  }
+  return { allowed: true, policy };
+};
+
+/** Who stops a waiting request: an approver rejects it; its requester (not an approver) withdraws it. */
+export type RejectDecision = { allowed: true; as: 'approver' | 'requester' } | Denial;
+
+export const mayReject = async (
+  policy: Pick<ApprovalPolicy, 'approvers'> | undefined,
+  request: { requestedBy: string },
+  user: string,
+  isMember: Membership,
+): Promise<RejectDecision> => {
+  const isRequester = user === request.requestedBy;
+  const isApprover = policy ? await isMember(policy.approvers, user) : false;
+  if (isApprover) return { allowed: true, as: 'approver' };
+  if (isRequester) return { allowed: true, as: 'requester' };
+  return { allowed: false, message: 'Only an approver or the requester can reject this request.' };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Abort, unlock, logs
+
+/** A rollout in progress may be aborted by its requester or an approver of its policy. */
+export const mayAbort = async (
+  policy: Pick<ApprovalPolicy, 'approvers'> | undefined,
+  rollout: { requestedBy: string },
+  user: string,
+  isMember: Membership,
+): Promise<Decision> => {
+  const allowed = user === rollout.requestedBy || (policy ? await isMember(policy.approvers, user) : false);
+  return allowed ? ALLOWED : deny('Only the requester or an approver can abort this rollout.');
+};
+
+/**
+ * A lock may be released by an approver of the environment, by whoever took it by hand (`manualOwner`), or, for a
+ * deployment's leftover lock (after an Abort), by that deployment's requester.
+ */
+export const mayUnlock = async (
+  input: {
+    target: PolicyTarget;
+    approvers: readonly string[];
+    manualOwner: string | undefined;
+    deployment: { requestedBy: string } | undefined;
+  },
+  user: string,
+  isMember: Membership,
+): Promise<Decision> => {
+  const { target, approvers, manualOwner, deployment } = input;
+  const isApprover = approvers.length > 0 && (await isMember(approvers, user));
+  if (isApprover || user === manualOwner || (deployment !== undefined && deployment.requestedBy === user)) {
+    return ALLOWED;
+  }
+  const who = manualOwner ? 'the person who locked it' : deployment ? 'the requester of that deployment' : 'its holder';
+  return deny(`only ${who} or an approver of \`${target.environment}\` can unlock it.`);
+};
+
+/**
+ * Logs can say more than a status card: a service that names its deployers shows them to its deployers and to the
+ * approvers of the environment only; one that names none, to everyone.
+ */
+export const mayReadLogs = async (
+  target: PolicyTarget,
+  approvers: readonly string[],
+  user: string,
+  isMember: Membership,
+): Promise<Decision> => {
+  const deployers = target.serviceConfig.deployers;
+  if (!deployers || (await isMember([...deployers, ...approvers], user))) return ALLOWED;
+  return deny(`Only the deployers and approvers of \`${target.service}\` may read its logs.`);
+};
