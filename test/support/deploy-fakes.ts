@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { openStore } from '../../src/adapters/store/index.ts';
+import { systemRandom, systemTimers } from '../../src/adapters/system-clock.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { type DeployDeps, DeploymentService } from '../../src/core/deploy/service.ts';
@@ -27,7 +28,9 @@ import type {
   RolloutProgress,
   SourceFetcher,
   Store,
+  Timers,
 } from '../../src/ports.ts';
+import { refusalText } from '../../src/slack/blocks/refusals.ts';
 
 /** Hand-written fakes of the deploy pipeline's ports, with intention-revealing helpers. */
 
@@ -314,6 +317,8 @@ export const deployHarness = async (
     host?: FakeHost;
     /** The replica's name (DOCKHAND_INSTANCE_ID). */
     instance?: string;
+    /** Timers that fire on demand (FakeTimers); Node's timers by default. */
+    timers?: Timers;
   } = {},
 ) => {
   const store = options.store ?? (await openStore('sqlite::memory:'));
@@ -329,6 +334,8 @@ export const deployHarness = async (
     configDir: '/tmp',
     store,
     clock,
+    timers: options.timers ?? systemTimers,
+    random: systemRandom,
     logger: pino({ level: 'silent' }),
     notifier,
     directory: fakeDirectory({ S0PLATFORM: ['U0CAROL'] }),
@@ -342,6 +349,7 @@ export const deployHarness = async (
         text: `${view.kind} #${view.seq} ${view.state}${view.reason ? `: ${view.reason}` : ''}`,
         view: structuredClone(view),
       }) as OutgoingMessage,
+    refusals: refusalText,
     instance: options.instance ?? 'test-instance',
     pollMs: 4000,
     track: (work) => {
