@@ -67,13 +67,18 @@ export const abortRefusal = (ctx: DeployContext, deployment: DeploymentRecord): 
     ? 'A rollout on a Docker host is one step and cannot be aborted; nothing changed.'
     : undefined;
 
-/** After an abort, returns the service to `previous`; the record with how, or undefined when it could not. */
-export const restoreAfterAbort = (
+/**
+ * After an abort, returns the service to the revision it ran before the rollout (as the record knows it, read before
+ * the abort was written); the record with how, or undefined when nothing was known or it could not be done.
+ */
+export const restoreAfterAbort = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
-  previous: string,
-): Promise<DeploymentRecord | undefined> =>
-  restoreOnEcs(ctx, deployment, ecsTargetOf(ctx, targetOf(ctx, deployment)), previous);
+): Promise<DeploymentRecord | undefined> => {
+  const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
+  if (!previous) return undefined;
+  return restoreOnEcs(ctx, deployment, ecsTargetOf(ctx, targetOf(ctx, deployment)), previous);
+};
 
 /** The Rollback button: what undoing deployment `of` redeploys, and where; undefined when dockhand does not know. */
 export const rollbackOfRequest = (

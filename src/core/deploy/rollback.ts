@@ -1,5 +1,4 @@
 /** The Abort and Rollback buttons of a card, and `/rollback`: undoing a rollout, or redeploying what ran before. */
-import type { DeploymentRecord } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { show } from './announce.ts';
 import { type DeployContext, policyOf, Refusal, type RequestOutcome, transition } from './context.ts';
@@ -21,7 +20,6 @@ export const abort = async (ctx: DeployContext, id: string, user: string): Promi
   const allowed =
     user === deployment.requestedBy || (policy ? await ctx.deps.directory.includes(policy.approvers, user) : false);
   if (!allowed) throw new Refusal('Only the requester or an approver can abort this rollout.');
-  const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
   const aborted = await transition(ctx, deployment, ['rolling_out'], 'aborted', user, undefined, { abortedBy: user });
   if (!aborted) throw new Refusal('The rollout already ended; nothing changed.');
   stopFollowing(ctx, id);
@@ -37,9 +35,8 @@ export const abort = async (ctx: DeployContext, id: string, user: string): Promi
     },
     clock.now(),
   );
-  let shown: DeploymentRecord = aborted;
-  if (previous) shown = (await restoreAfterAbort(ctx, deployment, previous)) ?? aborted;
-  await show(ctx, shown, true);
+  const restored = await restoreAfterAbort(ctx, deployment);
+  await show(ctx, restored ?? aborted, true);
 };
 
 /** The Rollback button of a failed or succeeded deployment: redeploys what it replaced. */
