@@ -3,13 +3,13 @@
  * at the rollout reads, restore after an abort, what a rollback goes back to, and what a restart finds of an
  * UpdateService in flight. Only on-target.ts calls these; the Runtime port will take their place.
  */
-import { DockhandError, errorMessage } from '../../errors.ts';
-import type { DeploymentRecord, EcsDeployTarget, RolloutProgress } from '../../ports.ts';
+import { AwsError, DockhandError, errorMessage } from '../../errors.ts';
+import type { DeploymentRecord, EcsDeployTarget } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { show } from './announce.ts';
 import { buildAndPush } from './build-push.ts';
 import { type DeployContext, liveOf, transition } from './context.ts';
-import { follow } from './follow.ts';
+import { follow, type RolloutProbe } from './follow.ts';
 import { fail } from './outcome.ts';
 import { addCommits, registryOf } from './plan.ts';
 
@@ -213,16 +213,27 @@ export const deregisterUnused = async (
   return `The unused revision ${revision} was deregistered.`;
 };
 
+/** Errors that another look will not cure: permissions, a service or cluster that does not exist, bad input. */
+const isPermanent = (e: unknown): boolean =>
+  e instanceof AwsError &&
+  /AccessDenied|UnauthorizedOperation|NotFoundException|InvalidParameter|ClientException/.test(e.awsCode);
+
+const isThrottle = (e: unknown): boolean =>
+  e instanceof AwsError &&
+  /Throttl|RequestLimitExceeded|TooManyRequests|Rate exceeded/i.test(`${e.awsCode} ${e.message}`);
+
 /** What a look at an ECS rollout reads: the ECS deployment this run created, and its stopped tasks' logs. */
 export const ecsProbe = (
   ctx: DeployContext,
   ecsTarget: EcsDeployTarget,
   deployment: DeploymentRecord,
-): { look: () => Promise<RolloutProgress>; logLines: (taskIds: string[], limit: number) => Promise<string[]> } => {
+): RolloutProbe => {
   const deploymentId = deployment.facts.ecsDeploymentId as string;
   return {
     look: () => ctx.deps.ecs.rolloutProgress(ecsTarget, deploymentId),
     logLines: (taskIds, limit) => ctx.deps.ecs.recentLogLines(ecsTarget, taskIds, limit),
+    classify: (e) => (isPermanent(e) ? 'permanent' : isThrottle(e) ? 'throttled' : 'passing'),
+    failedWithoutReason: 'the ECS deployment failed',
   };
 };
 

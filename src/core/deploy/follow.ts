@@ -3,8 +3,8 @@
  * progress), back off with jitter when throttled or when a look fails for a passing reason, and give up after the
  * environment's rolloutTimeout. What a look reads comes from the target (on-target.ts).
  */
-import { AwsError, DockhandError } from '../../errors.ts';
-import type { DeploymentRecord } from '../../ports.ts';
+import { DockhandError } from '../../errors.ts';
+import type { DeploymentRecord, RolloutProgress } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import { show } from './announce.ts';
 import { type DeployContext, liveOf, targetOf } from './context.ts';
@@ -16,14 +16,17 @@ const MAX_BACKOFF_MS = 32_000;
 /** Consecutive failed looks at a rollout (other than throttling) before the deployment is failed. */
 const MAX_POLL_FAILURES = 5;
 
-/** Errors that another look will not cure: permissions, a service or cluster that does not exist, bad input. */
-const isPermanent = (e: unknown): boolean =>
-  e instanceof AwsError &&
-  /AccessDenied|UnauthorizedOperation|NotFoundException|InvalidParameter|ClientException/.test(e.awsCode);
-
-const isThrottle = (e: unknown): boolean =>
-  e instanceof AwsError &&
-  /Throttl|RequestLimitExceeded|TooManyRequests|Rate exceeded/i.test(`${e.awsCode} ${e.message}`);
+/** What following a rollout needs from its target. */
+export interface RolloutProbe {
+  /** One look: the rollout rule's verdict and the card's progress. */
+  look(): Promise<RolloutProgress>;
+  /** The last log lines of these stopped tasks, for a failed rollout's card. */
+  logLines(taskIds: string[], limit: number): Promise<string[]>;
+  /** Whether a failed look is worth repeating: permanent (give up), throttled (back off), passing (a few times). */
+  classify(error: unknown): 'permanent' | 'throttled' | 'passing';
+  /** The failure reason when the target gives none. */
+  failedWithoutReason: string;
+}
 
 /** Follows the rollout this run started until it completed, failed, was aborted or timed out. */
 export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): Promise<void> => {
@@ -54,15 +57,16 @@ export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): 
           const taskIds = progress.stoppedTasks.map((g) => g.exampleTaskId);
           const logLines = await probe.logLines(taskIds, 20).catch(() => []);
           live.failure = { logLines };
-          const reason = progress.reason ?? progress.stoppedTasks[0]?.reason ?? 'the ECS deployment failed';
+          const reason = progress.reason ?? progress.stoppedTasks[0]?.reason ?? probe.failedWithoutReason;
           await fail(ctx, deployment, new DockhandError('aws', `Rollout failed: ${reason}`));
           return;
         }
         await show(ctx, deployment);
       } catch (e) {
         // Throttling and passing faults (network, 5xx, timeouts after the SDK's own retries) must not end a
-        // rollout that ECS is still carrying out: back off and look again, a bounded number of times in a row.
-        if (isPermanent(e) || (!isThrottle(e) && ++failures > MAX_POLL_FAILURES)) throw e;
+        // rollout that the target is still carrying out: back off and look again, a bounded number of times in a row.
+        const fault = probe.classify(e);
+        if (fault === 'permanent' || (fault !== 'throttled' && ++failures > MAX_POLL_FAILURES)) throw e;
         delay = Math.min(MAX_BACKOFF_MS, delay * 2) * (0.75 + random.fraction() * 0.5);
         logger.warn(
           { deployment: deployment.id, delayMs: Math.round(delay), err: e },

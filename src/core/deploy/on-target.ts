@@ -4,18 +4,12 @@
  * only module of the pipeline that asks which kind of target it has; the other units call it without knowing.
  * When the Runtime port (src/core/runtime.ts) lands, it replaces the two branches of each function below.
  */
-import type {
-  DeploymentRecord,
-  DockerHostRuntime,
-  DockerHostTarget,
-  EcsDeployTarget,
-  RolloutProgress,
-} from '../../ports.ts';
+import type { DeploymentRecord, DockerHostRuntime, DockerHostTarget, EcsDeployTarget } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
-import type { DeployContext } from './context.ts';
-import { targetOf } from './context.ts';
+import { type DeployContext, targetOf } from './context.ts';
 import { ecsRollbackOf, ecsRollbackRequest, restoreOnEcs } from './ecs-rollback.ts';
 import { adoptOnEcs, applyOnEcs, deregisterUnused, ecsProbe, ecsTargetOf, planOnEcs } from './ecs-target.ts';
+import type { RolloutProbe } from './follow.ts';
 import { hostTargetOf, requireHostRuntime } from './host.ts';
 import { applyOnHost, hostRollbackOf, hostRollbackRequest, planOnHost, undoOnHost } from './host-target.ts';
 import type { DeploymentLive } from './view.ts';
@@ -54,11 +48,7 @@ export const apply = async (ctx: DeployContext, approved: DeploymentRecord): Pro
 };
 
 /** What a look at a started rollout reads (only ECS rollouts are followed: a Docker-host rollout is one step). */
-export const rolloutProbe = (
-  ctx: DeployContext,
-  target: ResolvedTarget,
-  deployment: DeploymentRecord,
-): { look: () => Promise<RolloutProgress>; logLines: (taskIds: string[], limit: number) => Promise<string[]> } =>
+export const rolloutProbe = (ctx: DeployContext, target: ResolvedTarget, deployment: DeploymentRecord): RolloutProbe =>
   ecsProbe(ctx, ecsTargetOf(ctx, target), deployment);
 
 /** Why a rollout on this target cannot be aborted, if it cannot. */
