@@ -29,7 +29,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
 import { operationCard } from './slack/blocks/operate.ts';
-import { refusalText } from './slack/blocks/refusals.ts';
+import { deployRefusalText } from './slack/blocks/refusals.ts';
 import { connectToSlack, withToken } from './slack/connection.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackNotifier } from './slack/notifier.ts';
@@ -195,7 +195,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     ecs: forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs),
     host,
     render: operationCard,
-    refusals: refusalText,
+    refusals: deployRefusalText,
     instance: settings.instanceId,
     pollMs: settings.rolloutPollMs,
     track,

@@ -32,7 +32,7 @@ import type {
   Store,
   Timers,
 } from '../../src/ports.ts';
-import { refusalText } from '../../src/slack/blocks/refusals.ts';
+import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
 
 /** Hand-written fakes of the deploy pipeline's ports, with intention-revealing helpers. */
 
@@ -406,7 +406,7 @@ export const deployHarness = async (
         text: `${view.kind} #${view.seq} ${view.state}${view.reason ? `: ${view.reason}` : ''}`,
         view: structuredClone(view),
       }) as OutgoingMessage,
-    refusals: refusalText,
+    refusals: deployRefusalText,
     instance: options.instance ?? 'test-instance',
     pollMs: 4000,
     track: (work) => {

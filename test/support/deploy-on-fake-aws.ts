@@ -14,7 +14,7 @@ import { DeploymentService } from '../../src/core/deploy/service.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { type DeploymentRecord, type ImageRegistry, isTerminal, type Store } from '../../src/ports.ts';
 import { operationCard } from '../../src/slack/blocks/operate.ts';
-import { refusalText } from '../../src/slack/blocks/refusals.ts';
+import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
 import { fakeDirectory, RecordingNotifier } from './deploy-fakes.ts';
 import type { FakeAws } from './fake-aws/index.ts';
 
@@ -102,7 +102,7 @@ export const deployOnFakeAws = async (
     registry,
     ecs: new AwsEcsDeployer({ clients, publicIps }),
     render: operationCard,
-    refusals: refusalText,
+    refusals: deployRefusalText,
     instance: 'deploy-on-fake-aws',
     pollMs: 50,
     track: (work) => {

@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { refusalText } from '../../src/slack/blocks/refusals.ts';
+import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
 import { deployConfig, deployHarness } from '../support/deploy-fakes.ts';
 
 describe('refusal words (the Slack layer renders what the core decided)', () => {
   it('names deployers and approvers as user and group mentions', () => {
-    expect(refusalText({ kind: 'not_a_deployer', service: 'api', deployers: ['U0BOB', 'S0PLATFORM'] })).toBe(
+    expect(deployRefusalText({ kind: 'not_a_deployer', service: 'api', deployers: ['U0BOB', 'S0PLATFORM'] })).toBe(
       'You may not deploy `api`: its deployers are <@U0BOB>, <!subteam^S0PLATFORM>.',
     );
-    expect(refusalText({ kind: 'not_an_approver', approvers: ['U0BOB', 'S0PLATFORM'] })).toBe(
+    expect(deployRefusalText({ kind: 'not_an_approver', approvers: ['U0BOB', 'S0PLATFORM'] })).toBe(
       'Only approvers can approve this: <@U0BOB>, <!subteam^S0PLATFORM>.',
     );
   });
 
   it('says which deployment holds a lock, with its typed reason escaped', () => {
     expect(
-      refusalText({
+      deployRefusalText({
         kind: 'locked',
         service: 'api',
         environment: 'production',
@@ -32,7 +32,7 @@ describe('refusal words (the Slack layer renders what the core decided)', () => 
 
   it('tells who locked by hand, since when, and how to unlock', () => {
     expect(
-      refusalText({
+      deployRefusalText({
         kind: 'locked',
         service: 'api',
         environment: 'staging',

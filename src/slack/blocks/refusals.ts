@@ -5,7 +5,7 @@ import { safe } from '../mrkdwn.ts';
 const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
 
 /** The text of a deployment refusal that names people or shows what someone typed. */
-export const refusalText = (refusal: RefusalView): string => {
+export const deployRefusalText = (refusal: RefusalView): string => {
   switch (refusal.kind) {
     case 'not_a_deployer':
       return `You may not deploy \`${refusal.service}\`: its deployers are ${refusal.deployers.map(mention).join(', ')}.`;
