@@ -15,7 +15,7 @@ import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
 import { createImageRegistry } from './adapters/docker/registries.ts';
 import { GitSourceFetcher } from './adapters/git/git-source.ts';
-import { systemClock } from './adapters/system-clock.ts';
+import { systemClock, systemRandom, systemTimers } from './adapters/system-clock.ts';
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
@@ -29,6 +29,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
 import { operationCard } from './slack/blocks/operate.ts';
+import { deployRefusalText } from './slack/blocks/refusals.ts';
 import { connectToSlack, withToken } from './slack/connection.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackNotifier } from './slack/notifier.ts';
@@ -183,6 +184,8 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     configDir: dirname(settings.configPath),
     store,
     clock,
+    timers: systemTimers,
+    random: systemRandom,
     logger: logger.child({ component: 'deployments' }),
     notifier,
     directory,
@@ -192,6 +195,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     ecs: forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs),
     host,
     render: operationCard,
+    refusals: deployRefusalText,
     instance: settings.instanceId,
     pollMs: settings.rolloutPollMs,
     track,

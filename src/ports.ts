@@ -8,6 +8,28 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** Cancels what a Timers call scheduled; calling it again does nothing. */
+export type Cancel = () => void;
+
+/**
+ * Work scheduled for later: approval expiry, lease renewal, the recovery sweep. Never keeps the process alive on its
+ * own (shutdown does not wait for a timer). Tests pass a fake that fires on demand.
+ */
+export interface Timers {
+  /** Runs `run` once after `ms` (capped at the longest wait a timer allows, 2^31-1 ms: callers check the time). */
+  after(ms: number, run: () => void): Cancel;
+  /** Runs `run` every `ms` until cancelled. */
+  every(ms: number, run: () => void): Cancel;
+}
+
+/** Randomness: jitter and identifiers. */
+export interface Random {
+  /** A number in [0, 1). */
+  fraction(): number;
+  /** `bytes` random bytes as lowercase hex. */
+  hex(bytes: number): string;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Runtime snapshots: what a service looks like right now (ECS today; the Docker-host target fills the same shape).
 
