@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { ApprovalPolicy, Config } from '../../config/schema.ts';
+import {
+  ACTIVE_STATES,
+  type DeploymentFacts,
+  type DeploymentRequest,
+  type DeploymentState,
+  type Rollback,
+  requiredFact,
+} from '../../domain/deployment.ts';
 import { AwsError, DockhandError, errorMessage, HostDeployError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import {
   type Clock,
   type DeploymentRecord,
-  type DeploymentState,
   type Directory,
   type DockerHostRuntime,
   type DockerHostTarget,
@@ -64,8 +71,7 @@ export interface OperationRequest {
   kind: OperationKind;
   target: ResolvedTarget;
   user: string;
-  /** deploy: { ref } | { imageTag }; restart: {}; rollback: { taskDefinitionArn, revision, rule, undoes? } */
-  request: Record<string, unknown>;
+  request: DeploymentRequest;
   dryRun?: boolean;
 }
 
@@ -82,15 +88,7 @@ export class Refusal extends DockhandError {
   }
 }
 
-const ACTIVE: readonly DeploymentState[] = [
-  'requested',
-  'awaiting_approval',
-  'approved',
-  'building',
-  'pushing',
-  'registering',
-  'rolling_out',
-];
+const ACTIVE = ACTIVE_STATES;
 const ABORT_LOCK_MS = 60 * 60_000;
 /** How long a replica's claim on a deployment lasts without renewal (renewed every third of it). */
 const OWNERSHIP_LEASE_MS = 45_000;
@@ -216,7 +214,7 @@ export class DeploymentService {
           this.#deps.clock.now().getTime() + (parseDuration(policy.expiresAfter) ?? 30 * 60_000),
         );
         this.#liveOf(deployment.id).approvalPolicy = { required: policy.required, approvers: [...policy.approvers] };
-        const moved = await this.#transition(deployment, ['requested'], 'awaiting_approval', 'dockhand', undefined, {
+        const moved = await this.#transition(deployment, 'awaiting_approval', 'dockhand', undefined, {
           ...facts,
           expiresAt: expiresAt.toISOString(),
         });
@@ -227,14 +225,10 @@ export class DeploymentService {
         await this.#askForApproval(moved);
         return;
       }
-      const approved = await this.#transition(
-        deployment,
-        ['requested'],
-        'approved',
-        'dockhand',
-        'no approval needed',
-        facts,
-      );
+      // Approvals move awaiting_approval → approved through the store's count; this one only skips the wait.
+      const approved = await this.#transition(deployment, 'approved', 'dockhand', 'no approval needed', facts, [
+        'requested',
+      ]);
       if (approved) await this.#execute(approved);
     } catch (e) {
       await this.#fail(deployment, e);
@@ -242,26 +236,27 @@ export class DeploymentService {
   }
 
   /** What would happen: resolves the commit or image, reads what runs now, diffs the task definition. */
-  async #plan(deployment: DeploymentRecord, ecsTarget: EcsDeployTarget | undefined): Promise<Record<string, unknown>> {
+  async #plan(deployment: DeploymentRecord, ecsTarget: EcsDeployTarget | undefined): Promise<DeploymentFacts> {
     const { ecs, source } = this.#deps;
     const target = this.#target(deployment);
-    const facts: Record<string, unknown> = {};
+    const facts: DeploymentFacts = {};
     let newImage: string | undefined;
-    if (deployment.kind === 'deploy') {
+    const { request } = deployment;
+    if (request.type === 'git' || request.type === 'image') {
       const registry = this.#optionalRegistry(target);
       const repository = target.serviceConfig.image?.repository as string;
       const imageName = registry ? await registry.imageName(repository) : repository;
-      if (typeof deployment.request.imageTag === 'string') {
+      if (request.type === 'image') {
         if (!registry) {
           throw new DockhandError('invalid', `\`${target.service}\` has no registry to look \`image:<tag>\` up in.`);
         }
-        const tag = deployment.request.imageTag;
+        const tag = request.imageTag;
         const digest = await registry.resolveTag(repository, tag);
         if (!digest) throw new DockhandError('not_found', `Image tag \`${tag}\` does not exist in ${imageName}.`);
         newImage = `${imageName}@${digest}`;
         Object.assign(facts, { imageTag: tag, digest, image: newImage });
       } else {
-        const src = this.#sourceSpec(target, deployment.request.ref as string | undefined);
+        const src = this.#sourceSpec(target, request.ref);
         const checkout = await source.checkout(src);
         await checkout.cleanup();
         newImage = `${imageName}:${shortSha(checkout.commitSha)}`;
@@ -286,8 +281,8 @@ export class DeploymentService {
       newImage,
       changes: newImage ? plan.changes : [],
     };
-    if (deployment.kind === 'rollback') {
-      live.plan.changes = [{ field: 'taskDefinition', from: current, to: String(deployment.request.revision) }];
+    if (request.type === 'rollback') {
+      live.plan.changes = [{ field: 'taskDefinition', from: current, to: request.revision }];
     }
     if (
       typeof facts.commitSha === 'string' &&
@@ -311,13 +306,13 @@ export class DeploymentService {
     deployment: DeploymentRecord,
     target: ResolvedTarget,
     newImage: string | undefined,
-    facts: Record<string, unknown>,
-  ): Promise<Record<string, unknown>> {
+    facts: DeploymentFacts,
+  ): Promise<DeploymentFacts> {
     const host = requireHostRuntime(this.#deps.host);
     const hostTarget = hostTargetOf(target) as NonNullable<ReturnType<typeof hostTargetOf>>;
     const snapshot = await host.snapshot(hostTarget);
     const current = runningImage(snapshot);
-    const image = deployment.kind === 'rollback' ? (deployment.request.image as string) : newImage;
+    const image = deployment.request.type === 'rollback' ? deployment.request.image : newImage;
     const replicas = await this.#hostReplicas(deployment, hostTarget);
     if (current) {
       facts.previousImage = current;
@@ -397,7 +392,6 @@ export class DeploymentService {
     if (!isApprover && !isRequester) throw new Refusal('Only an approver or the requester can reject this request.');
     const rejected = await this.#transition(
       deployment,
-      ['awaiting_approval'],
       isRequester && !isApprover ? 'cancelled' : 'rejected',
       user,
       isRequester && !isApprover ? 'withdrawn by the requester' : undefined,
@@ -445,13 +439,7 @@ export class DeploymentService {
       this.#armExpiry(deployment, expiresAt);
       return;
     }
-    const expired = await this.#transition(
-      deployment,
-      ['awaiting_approval'],
-      'expired',
-      'dockhand',
-      'nobody approved it in time',
-    );
+    const expired = await this.#transition(deployment, 'expired', 'dockhand', 'nobody approved it in time');
     if (expired) await this.#finish(expired);
   }
 
@@ -466,28 +454,26 @@ export class DeploymentService {
     const { ecs, clock } = this.#deps;
     try {
       let taskDefinitionArn: string | undefined;
-      if (deployment.kind === 'deploy') {
+      const { request } = deployment;
+      if (request.type === 'git' || request.type === 'image') {
         let image: string;
-        if (typeof deployment.request.imageTag === 'string') {
+        if (request.type === 'image') {
           const registry = this.#registry(target);
-          const digest = await registry.resolveTag(
-            target.serviceConfig.image?.repository as string,
-            deployment.request.imageTag,
-          );
+          const digest = await registry.resolveTag(target.serviceConfig.image?.repository as string, request.imageTag);
           if (digest !== deployment.facts.digest) {
             throw new DockhandError(
               'conflict',
-              `Tag \`${deployment.request.imageTag}\` now points at another image than the one approved; request the deployment again.`,
+              `Tag \`${request.imageTag}\` now points at another image than the one approved; request the deployment again.`,
             );
           }
-          image = deployment.facts.image as string;
+          image = requiredFact(deployment, 'image');
         } else {
           const built = await this.#buildAndPush(deployment, target);
           if (!built) return;
           deployment = built;
-          image = deployment.facts.image as string;
+          image = requiredFact(deployment, 'image');
         }
-        const registering = await this.#transition(deployment, ['approved', 'pushing'], 'registering', 'dockhand');
+        const registering = await this.#transition(deployment, 'registering', 'dockhand');
         if (!registering) return;
         deployment = registering;
         await this.#show(deployment);
@@ -504,11 +490,11 @@ export class DeploymentService {
           },
           clock.now(),
         );
-      } else if (deployment.kind === 'rollback') {
-        taskDefinitionArn = deployment.request.taskDefinitionArn as string;
+      } else if (request.type === 'rollback') {
+        taskDefinitionArn = request.taskDefinitionArn;
         deployment = await this.#deps.store.updateDeployment(
           deployment.id,
-          { facts: { taskDefinitionArn, revision: String(deployment.request.revision) } },
+          { facts: { taskDefinitionArn, revision: request.revision } },
           clock.now(),
         );
       }
@@ -516,19 +502,19 @@ export class DeploymentService {
       const started = clock.now();
       const rolling = await this.#transition(
         deployment,
-        ['approved', 'registering'],
         'rolling_out',
         'dockhand',
         undefined,
         { updateServiceSentAt: started.toISOString() },
+        ['approved', 'registering'],
       );
       if (!rolling) return;
       deployment = rolling;
       const deploymentId = await this.#updateService(
         deployment,
         ecsTarget,
-        deployment.kind === 'scale'
-          ? { desiredCount: deployment.request.desiredCount as number }
+        request.type === 'scale'
+          ? { desiredCount: request.desiredCount }
           : taskDefinitionArn
             ? { taskDefinitionArn }
             : { forceNewDeployment: true },
@@ -615,17 +601,17 @@ export class DeploymentService {
     const registry = this.#optionalRegistry(target);
     try {
       let image: string | undefined;
-      if (deployment.kind === 'deploy' && typeof deployment.request.imageTag !== 'string') {
+      const { request } = deployment;
+      if (request.type === 'git') {
         const built = await this.#buildAndPush(deployment, target);
         if (!built) return;
         deployment = built;
       }
-      if (deployment.kind === 'deploy') image = deployment.facts.image as string;
-      else if (deployment.kind === 'rollback') image = deployment.request.image as string;
-      else if (deployment.kind === 'restart') image = deployment.facts.previousImage as string | undefined;
+      if (request.type === 'git' || request.type === 'image') image = requiredFact(deployment, 'image');
+      else if (request.type === 'rollback') image = request.image;
+      else if (request.type === 'restart') image = deployment.facts.previousImage;
       const rolling = await this.#transition(
         deployment,
-        ['approved', 'building', 'pushing'],
         'rolling_out',
         'dockhand',
         undefined,
@@ -633,6 +619,7 @@ export class DeploymentService {
           rolloutStartedAt: this.#deps.clock.now().toISOString(),
           ...(image ? { image, revision: describeImage(image) } : {}),
         },
+        ['approved', 'building', 'pushing'],
       );
       if (!rolling) return;
       deployment = rolling;
@@ -676,10 +663,10 @@ export class DeploymentService {
 
   async #buildAndPush(deployment: DeploymentRecord, target: ResolvedTarget): Promise<DeploymentRecord | undefined> {
     const { source, builder, clock } = this.#deps;
-    const building = await this.#transition(deployment, ['approved'], 'building', 'dockhand');
+    const building = await this.#transition(deployment, 'building', 'dockhand');
     if (!building) return undefined;
     await this.#show(building);
-    const commitSha = building.facts.commitSha as string;
+    const commitSha = requiredFact(building, 'commitSha');
     const spec = this.#sourceSpec(target, commitSha);
     const checkout = await source.checkout('git' in spec ? { git: spec.git, ref: commitSha } : spec);
     const registry = this.#optionalRegistry(target);
@@ -713,7 +700,7 @@ export class DeploymentService {
     }
     // Without a registry the image stays on the engine that built it (a Docker host on that same engine).
     if (!registry) return this.#deps.store.updateDeployment(building.id, { facts: { image: tag, tag } }, clock.now());
-    const pushing = await this.#transition(building, ['building'], 'pushing', 'dockhand');
+    const pushing = await this.#transition(building, 'pushing', 'dockhand');
     if (!pushing) return undefined;
     live.push = { percent: 0 };
     await this.#show(pushing);
@@ -736,8 +723,8 @@ export class DeploymentService {
     const { ecs, clock, logger } = this.#deps;
     const target = this.#target(deployment);
     const ecsTarget = this.#ecsTarget(target);
-    const deploymentId = deployment.facts.ecsDeploymentId as string;
-    const startedAt = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
+    const deploymentId = requiredFact(deployment, 'ecsDeploymentId');
+    const startedAt = new Date(deployment.facts.rolloutStartedAt ?? deployment.updatedAt);
     const timeoutMs = parseDuration(target.envConfig.rolloutTimeout) ?? 30 * 60_000;
     const controller = new AbortController();
     this.#watchers.set(deployment.id, controller);
@@ -790,13 +777,13 @@ export class DeploymentService {
     }
   }
 
-  async #succeed(deployment: DeploymentRecord, facts: Record<string, unknown> = {}): Promise<void> {
+  async #succeed(deployment: DeploymentRecord, facts: DeploymentFacts = {}): Promise<void> {
     const now = this.#deps.clock.now();
     const live = this.#liveOf(deployment.id);
     const tasks = live.rollout?.tasks ?? [];
     const publicIps = tasks.map((t) => t.publicIp).filter((ip): ip is string => ip !== undefined);
-    const startedAt = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.requestedAt);
-    const done = await this.#transition(deployment, ['rolling_out'], 'succeeded', 'dockhand', undefined, {
+    const startedAt = new Date(deployment.facts.rolloutStartedAt ?? deployment.requestedAt);
+    const done = await this.#transition(deployment, 'succeeded', 'dockhand', undefined, {
       publicIps,
       runningCount: live.rollout?.deployment?.running ?? tasks.length,
       durationMs: now.getTime() - deployment.requestedAt.getTime(),
@@ -804,14 +791,14 @@ export class DeploymentService {
       ...facts,
     });
     if (!done) return;
-    if (deployment.kind === 'rollback' && typeof deployment.request.undoes === 'string') {
-      await this.#transition(
-        (await this.#deps.store.getDeployment(deployment.request.undoes)) as DeploymentRecord,
-        ['succeeded', 'failed'],
-        'rolled_back',
-        deployment.requestedBy,
-        `rolled back by #${deployment.seq}`,
-      ).then((undone) => (undone ? this.#show(undone, true) : undefined));
+    const undone =
+      deployment.request.type === 'rollback' && deployment.request.undoes !== undefined
+        ? await this.#deps.store.getDeployment(deployment.request.undoes)
+        : undefined;
+    if (undone) {
+      await this.#transition(undone, 'rolled_back', deployment.requestedBy, `rolled back by #${deployment.seq}`).then(
+        (undone) => (undone ? this.#show(undone, true) : undefined),
+      );
     }
     await this.#finish(done);
   }
@@ -831,7 +818,7 @@ export class DeploymentService {
     if (!(error instanceof DockhandError) || error.code === 'internal')
       logger.error({ err: error, deployment: deployment.id }, 'deployment failed');
     else logger.info({ deployment: deployment.id, reason: message }, 'deployment failed');
-    const failed = await this.#transition(current, ACTIVE, 'failed', 'dockhand', message, { failedIn: current.state });
+    const failed = await this.#transition(current, 'failed', 'dockhand', message, { failedIn: current.state });
     if (failed) await this.#finish(failed);
   }
 
@@ -860,8 +847,8 @@ export class DeploymentService {
     const allowed =
       user === deployment.requestedBy || (policy ? await this.#deps.directory.includes(policy.approvers, user) : false);
     if (!allowed) throw new Refusal('Only the requester or an approver can abort this rollout.');
-    const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
-    const aborted = await this.#transition(deployment, ['rolling_out'], 'aborted', user, undefined, {
+    const previous = deployment.facts.previousTaskDefinitionArn;
+    const aborted = await this.#transition(deployment, 'aborted', user, undefined, {
       abortedBy: user,
     });
     if (!aborted) throw new Refusal('The rollout already ended; nothing changed.');
@@ -882,8 +869,8 @@ export class DeploymentService {
     if (previous) {
       const target = this.#ecsTarget(this.#target(deployment));
       const rollout = {
-        deploymentId: (deployment.facts.ecsDeploymentId as string | undefined) ?? '',
-        taskDefinitionArn: deployment.facts.taskDefinitionArn as string | undefined,
+        deploymentId: deployment.facts.ecsDeploymentId ?? '',
+        taskDefinitionArn: deployment.facts.taskDefinitionArn,
         previousTaskDefinitionArn: previous,
       };
       const restored = await ecs.abort(target, rollout).catch((e: unknown) => {
@@ -912,6 +899,7 @@ export class DeploymentService {
         target: this.#target(deployment),
         user,
         request: {
+          type: 'rollback',
           image: previousImage,
           revision: describeImage(previousImage),
           rule: `the image that ran before #${deployment.seq}`,
@@ -928,6 +916,7 @@ export class DeploymentService {
       target,
       user,
       request: {
+        type: 'rollback',
         taskDefinitionArn: previous,
         revision: deployment.facts.previousRevision ?? previous,
         rule: `the revision before #${deployment.seq}`,
@@ -950,7 +939,7 @@ export class DeploymentService {
     const ecsTarget = this.#ecsTarget(target);
     const current = await ecs.currentTaskDefinition(ecsTarget);
     const running = `${current.family}:${current.revision}`;
-    let request: Record<string, unknown> | undefined;
+    let request: Rollback | undefined;
     if (revision !== undefined) {
       if (revision === current.revision) {
         return {
@@ -966,6 +955,7 @@ export class DeploymentService {
         };
       }
       request = {
+        type: 'rollback',
         taskDefinitionArn: found.arn,
         revision: `${current.family}:${revision}`,
         rule: 'the revision asked for',
@@ -975,6 +965,7 @@ export class DeploymentService {
       const previous = last?.facts.previousTaskDefinitionArn;
       if (last && typeof previous === 'string' && previous !== current.arn) {
         request = {
+          type: 'rollback',
           taskDefinitionArn: previous,
           revision: last.facts.previousRevision ?? previous,
           rule: `the revision that ran before deployment #${last.seq}`,
@@ -991,6 +982,7 @@ export class DeploymentService {
           };
         }
         request = {
+          type: 'rollback',
           taskDefinitionArn: older.arn,
           revision: `${current.family}:${older.revision}`,
           rule: `the previous ACTIVE revision of family ${current.family} (dockhand has no deployment to undo)`,
@@ -1021,6 +1013,7 @@ export class DeploymentService {
       target,
       user,
       request: {
+        type: 'rollback',
         image: previous,
         revision: describeImage(previous),
         rule: `the image that ran before deployment #${last.seq}`,
@@ -1156,7 +1149,7 @@ export class DeploymentService {
   async #undoOnHost(deployment: DeploymentRecord): Promise<string | undefined> {
     const hostTarget = hostTargetOf(this.#target(deployment));
     if (!hostTarget || !this.#deps.host) return undefined;
-    const since = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
+    const since = new Date(deployment.facts.rolloutStartedAt ?? deployment.updatedAt);
     const { restarted, tookOver } = await this.#deps.host.recover(hostTarget, { deploymentId: deployment.id, since });
     if (tookOver.length > 0) {
       // No /rollback hint: it restores what ran before the last *successful* deployment, one version too far.
@@ -1175,8 +1168,8 @@ export class DeploymentService {
    * across deploys (a scaled-to-0 service that is deployed runs again). The plan and the rollout ask the same.
    */
   async #hostReplicas(deployment: DeploymentRecord, hostTarget: DockerHostTarget): Promise<number> {
-    return deployment.kind === 'scale'
-      ? (deployment.request.desiredCount as number)
+    return deployment.request.type === 'scale'
+      ? deployment.request.desiredCount
       : Math.max(1, await wantedReplicas(this.#deps.store, hostTarget));
   }
 
@@ -1225,17 +1218,24 @@ export class DeploymentService {
   // -------------------------------------------------------------------------------------------------------------
   // Helpers
 
+  /** A conditional move to `to` from the states TRANSITIONS allows (narrowed to `onlyFrom`); undefined if not. */
   async #transition(
     deployment: DeploymentRecord,
-    from: readonly DeploymentState[],
     to: DeploymentState,
     actor: string,
     reason?: string,
-    facts?: Record<string, unknown>,
+    facts?: DeploymentFacts,
+    onlyFrom?: readonly DeploymentState[],
   ): Promise<DeploymentRecord | undefined> {
     return this.#deps.store.transition(
       deployment.id,
-      { from, to, actor, ...(reason === undefined ? {} : { reason }), ...(facts === undefined ? {} : { facts }) },
+      {
+        to,
+        actor,
+        ...(reason === undefined ? {} : { reason }),
+        ...(facts === undefined ? {} : { facts }),
+        ...(onlyFrom === undefined ? {} : { onlyFrom }),
+      },
       this.#deps.clock.now(),
     );
   }
