@@ -209,39 +209,39 @@ export const requestSchema: z.ZodType<DeploymentRequest> = z.discriminatedUnion(
   z.object({ type: z.literal('scale'), desiredCount: z.number().int().nonnegative() }).strict(),
 ]);
 
-export const factsSchema: z.ZodType<DeploymentFacts> = z
-  .object({
-    commitSha: blank,
-    commitSubject: blank,
-    ref: blank,
-    imageTag: blank,
-    image: blank,
-    digest: blank,
-    tag: blank,
-    previousRevision: blank,
-    previousTaskDefinitionArn: blank,
-    previousImage: blank,
-    expiresAt: blank,
-    approvalReplyTs: blank,
-    taskDefinitionArn: blank,
-    revision: blank,
-    updateServiceSentAt: blank,
-    ecsDeploymentId: blank,
-    rolloutStartedAt: blank,
-    publicIps: z.array(z.string()),
-    runningCount: z.number(),
-    containers: z.array(z.string()),
-    gap: z.boolean(),
-    durationMs: z.number(),
-    rolloutDurationMs: z.number(),
-    failedIn: stateSchema,
-    rejectedBy: blank,
-    cancelledBy: blank,
-    abortedBy: blank,
-    abortMethod: blank,
-  })
-  .partial()
-  .strict();
+/** One parser per fact; `satisfies` makes a fact added to DeploymentFacts without its parser a compile error. */
+const FACT_PARSERS = {
+  commitSha: blank,
+  commitSubject: blank,
+  ref: blank,
+  imageTag: blank,
+  image: blank,
+  digest: blank,
+  tag: blank,
+  previousRevision: blank,
+  previousTaskDefinitionArn: blank,
+  previousImage: blank,
+  expiresAt: blank,
+  approvalReplyTs: blank,
+  taskDefinitionArn: blank,
+  revision: blank,
+  updateServiceSentAt: blank,
+  ecsDeploymentId: blank,
+  rolloutStartedAt: blank,
+  publicIps: z.array(z.string()),
+  runningCount: z.number(),
+  containers: z.array(z.string()),
+  gap: z.boolean(),
+  durationMs: z.number(),
+  rolloutDurationMs: z.number(),
+  failedIn: stateSchema,
+  rejectedBy: blank,
+  cancelledBy: blank,
+  abortedBy: blank,
+  abortMethod: blank,
+} satisfies { [K in keyof Required<DeploymentFacts>]: z.ZodType<DeploymentFacts[K] | undefined> };
+
+export const factsSchema: z.ZodType<DeploymentFacts> = z.object(FACT_PARSERS).partial().strict();
 
 const describe = (error: z.ZodError): string =>
   error.issues.map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
