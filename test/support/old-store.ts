@@ -291,6 +291,25 @@ export const OLD_ROWS: { row: OldDeploymentRow; reads: { request: unknown; facts
     },
   },
   {
+    // A rollback that names neither a task definition nor an image, with an empty rule: ECS takes family:revision.
+    row: {
+      id: 'dep_old_rollback_bare',
+      kind: 'rollback',
+      service: 'api',
+      environment: 'staging',
+      state: 'expired',
+      requestedBy: 'U0ALICE',
+      requestedAt: T + 5500,
+      request: { revision: 'api:40', rule: '' },
+      facts: {},
+      finishedAt: T + 8000,
+    },
+    reads: {
+      request: { type: 'rollback', revision: 'api:40', rule: 'the revision asked for', taskDefinitionArn: 'api:40' },
+      facts: {},
+    },
+  },
+  {
     // /scale api 4, aborted while rolling out.
     row: {
       id: 'dep_old_scale',

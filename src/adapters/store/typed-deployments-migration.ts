@@ -51,6 +51,8 @@ const parseObject = (value: unknown): Json => {
 const string = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
 
+const nonEmpty = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
+
 const number = (value: unknown): number | undefined => {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
   return Number.isFinite(n) ? n : undefined;
@@ -67,7 +69,7 @@ const upgradeRequest = (kind: string, old: Json): Json => {
   if (typeof old.type === 'string') return old; // already typed (a re-run over rows a newer writer wrote)
   switch (kind) {
     case 'deploy': {
-      const imageTag = string(old.imageTag);
+      const imageTag = nonEmpty(string(old.imageTag));
       if (imageTag !== undefined) return { type: 'image', imageTag };
       const ref = string(old.ref);
       return defined({ type: 'git', ref: ref === '' ? undefined : ref });
@@ -75,15 +77,17 @@ const upgradeRequest = (kind: string, old: Json): Json => {
     case 'restart':
       return { type: 'restart' };
     case 'rollback': {
-      const taskDefinitionArn = string(old.taskDefinitionArn);
-      const image = taskDefinitionArn === undefined ? string(old.image) : undefined;
+      const arn = nonEmpty(string(old.taskDefinitionArn));
+      const image = arn === undefined ? nonEmpty(string(old.image)) : undefined;
+      const revision = nonEmpty(string(old.revision)) ?? arn ?? image ?? 'unknown';
       return defined({
         type: 'rollback',
-        revision: string(old.revision) ?? taskDefinitionArn ?? image ?? 'unknown',
-        rule: string(old.rule) ?? 'the revision asked for',
-        undoes: string(old.undoes),
-        taskDefinitionArn,
-        image: taskDefinitionArn === undefined && image === undefined ? '' : image,
+        revision,
+        rule: nonEmpty(string(old.rule)) ?? 'the revision asked for',
+        undoes: nonEmpty(string(old.undoes)),
+        // A rollback names what it restores; ECS takes "family:revision" where an ARN is missing.
+        taskDefinitionArn: arn ?? (image === undefined ? revision : undefined),
+        image,
       });
     }
     case 'scale':
