@@ -117,7 +117,12 @@ export const deployOnFakeAws = async (
     store,
     clients,
     async deploy(what, user = 'U0DEV') {
-      const outcome = await service.request({ kind: 'deploy', target, user, request: { ...what } });
+      const outcome = await service.request({
+        kind: 'deploy',
+        target,
+        user,
+        request: 'imageTag' in what ? { type: 'image', imageTag: what.imageTag } : { type: 'git', ...what },
+      });
       if (outcome.result !== 'started') throw new Error(`deployment not started: ${JSON.stringify(outcome)}`);
       for (let i = 0; i < 100 && pending.size > 0; i++) await Promise.allSettled([...pending]);
       const done = await store.getDeployment(outcome.deployment.id);

@@ -22,7 +22,7 @@ describe('a deployment to a Docker host', () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
     const deployment = startedOf(
-      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }),
     );
     await h.settle();
     const done = await h.store.getDeployment(deployment.id);
@@ -46,12 +46,12 @@ describe('a deployment to a Docker host', () => {
   it('fails with the new container’s log lines and offers to go back to the image that ran before', async () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
     host.failNext = 'health check exited 1';
     h.source.checkouts.length = 0;
     const second = startedOf(
-      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }),
     );
     await h.settle();
     const failed = await h.store.getDeployment(second.id);
@@ -78,7 +78,7 @@ describe('a deployment to a Docker host', () => {
     ];
     const h = await deployHarness({ config, host });
     const first = startedOf(
-      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }),
     );
     await h.settle();
     expect((await h.store.getDeployment(first.id))?.facts.previousImage).toBe('acme/web:0000000');
@@ -95,10 +95,15 @@ describe('a deployment to a Docker host', () => {
   it('scales by adding or removing containers', async () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
     const scale = startedOf(
-      await h.service.request({ kind: 'scale', target: box, user: 'U0ALICE', request: { desiredCount: 3 } }),
+      await h.service.request({
+        kind: 'scale',
+        target: box,
+        user: 'U0ALICE',
+        request: { type: 'scale', desiredCount: 3 },
+      }),
     );
     await h.settle();
     expect((await h.store.getDeployment(scale.id))?.state).toBe('succeeded');
@@ -110,9 +115,16 @@ describe('the replica count of a Docker-host service', () => {
   it('is what the last /scale set: /status says so and the next deploy keeps it', async () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
-    startedOf(await h.service.request({ kind: 'scale', target: box, user: 'U0ALICE', request: { desiredCount: 2 } }));
+    startedOf(
+      await h.service.request({
+        kind: 'scale',
+        target: box,
+        user: 'U0ALICE',
+        request: { type: 'scale', desiredCount: 2 },
+      }),
+    );
     await h.settle();
 
     const status = await describeHost({ config, ecs: { describe: async () => [] }, host, store: h.store }, box);
@@ -121,7 +133,7 @@ describe('the replica count of a Docker-host service', () => {
     expect(JSON.stringify(card.blocks)).toContain('2 running · 2 wanted');
 
     h.source.checkouts.length = 0;
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
     expect(host.deploys.at(-1)?.replicas).toBe(2);
     expect(host.containers.map((c) => c.name)).toEqual(['web-1', 'web-2']);

@@ -43,7 +43,7 @@ describe('refusal words (the Slack layer renders what the core decided)', () => 
       kind: 'deploy',
       target: production,
       user: 'U0ALICE',
-      request: { ref: 'main' },
+      request: { type: 'git', ref: 'main' },
     });
     expect(first.result).toBe('started');
     await h.settle();
@@ -52,7 +52,7 @@ describe('refusal words (the Slack layer renders what the core decided)', () => 
         kind: 'deploy',
         target: production,
         user: 'U0DAVE',
-        request: { ref: 'main' },
+        request: { type: 'git', ref: 'main' },
       }),
     ).rejects.toThrow(
       '`api` in `production` is locked by deployment #1 (awaiting approval) requested by <@U0ALICE>: deploy requested. Try again when it is done.',

@@ -19,7 +19,12 @@ describe('the pipeline keeps time only through its ports', () => {
     const timers = new FakeTimers(clock);
     const h = await deployHarness({ clock, timers });
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
@@ -41,7 +46,14 @@ describe('the pipeline keeps time only through its ports', () => {
     const clock = new FakeClock();
     const timers = new FakeTimers(clock);
     const h = await deployHarness({ clock, timers });
-    started(await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }));
+    started(
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
+    );
     await h.settle();
     await h.service.resume();
     expect(timers.pending).toBeGreaterThanOrEqual(2);
@@ -54,7 +66,12 @@ describe('the pipeline keeps time only through its ports', () => {
     const timers = new FakeTimers(clock);
     const h = await deployHarness({ clock, timers });
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     // Right after the request the requester's replica owns it: its lease renewal is the one timer.
     expect(timers.pending).toBe(1);
@@ -75,7 +92,7 @@ describe('the pipeline keeps time only through its ports', () => {
       ecs.pollErrors = [throttled()];
       const h = await deployHarness({ ecs, random: new FakeRandom(fraction) });
       const restart = started(
-        await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+        await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { type: 'restart' } }),
       );
       await h.settle();
       const done = await h.store.getDeployment(restart.id);

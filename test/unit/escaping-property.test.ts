@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { errorText } from '../../commands/boundary.ts';
 import { helpText } from '../../commands/dockhand.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
+import { KIND_OF_REQUEST } from '../../src/domain/deployment.ts';
 import { DockhandError, UsageError } from '../../src/errors.ts';
 import type { DeploymentState, Lock, StoppedTaskGroup } from '../../src/ports.ts';
 import {
@@ -171,15 +172,22 @@ const stopped = (h: () => string): StoppedTaskGroup[] => [
 
 const aHostileView = (rng: Prng, h: () => string, n: () => string): DeploymentView => {
   const state = STATES[rng.int(STATES.length)] ?? 'failed';
-  const kinds = ['deploy', 'restart', 'rollback', 'scale'] as const;
+  const requests: DeploymentView['request'][] = [
+    { type: 'git', ref: h() },
+    { type: 'image', imageTag: h() },
+    { type: 'restart' },
+    { type: 'rollback', revision: h(), rule: h(), taskDefinitionArn: h() },
+    { type: 'scale', desiredCount: rng.int(10) },
+  ];
+  const request = requests[rng.int(requests.length)] ?? { type: 'restart' };
   return aDeploymentView({
     state,
-    kind: kinds[rng.int(kinds.length)] ?? 'deploy',
+    kind: KIND_OF_REQUEST[request.type],
     service: n(),
     environment: n(),
     requestedBy: rng.int(4) === 0 ? h() : REQUESTER,
     reason: h(),
-    request: rng.int(2) === 0 ? { ref: h(), rule: h() } : { imageTag: h(), revision: h(), desiredCount: h() },
+    request,
     facts: {
       commitSha: h(),
       commitSubject: h(),

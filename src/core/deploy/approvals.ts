@@ -2,7 +2,9 @@
  * Approvals (DESIGN.md §3.1): a request waits in awaiting_approval until its quorum of approvers approves it, one of
  * them or its requester rejects it, or it expires. Self-approval only where the policy allows it.
  */
+
 import type { ApprovalPolicy } from '../../config/schema.ts';
+import type { DeploymentFacts } from '../../domain/deployment.ts';
 import { enforce, mayApprove, mayReject, quorumOf, Refusal } from '../../domain/policy.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
@@ -17,11 +19,11 @@ export const awaitApproval = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
   policy: ApprovalPolicy,
-  facts: Record<string, unknown>,
+  facts: DeploymentFacts,
 ): Promise<void> => {
   const expiresAt = new Date(ctx.deps.clock.now().getTime() + (parseDuration(policy.expiresAfter) ?? 30 * 60_000));
   liveOf(ctx, deployment.id).approvalPolicy = policyView(policy);
-  const moved = await transition(ctx, deployment, ['requested'], 'awaiting_approval', 'dockhand', undefined, {
+  const moved = await transition(ctx, deployment, 'awaiting_approval', 'dockhand', undefined, {
     ...facts,
     expiresAt: expiresAt.toISOString(),
   });
@@ -61,7 +63,6 @@ export const reject = async (ctx: DeployContext, id: string, user: string): Prom
   const rejected = await transition(
     ctx,
     deployment,
-    ['awaiting_approval'],
     withdrawn ? 'cancelled' : 'rejected',
     user,
     withdrawn ? 'withdrawn by the requester' : undefined,
@@ -112,13 +113,6 @@ const expire = async (ctx: DeployContext, id: string): Promise<void> => {
     armExpiry(ctx, deployment, expiresAt);
     return;
   }
-  const expired = await transition(
-    ctx,
-    deployment,
-    ['awaiting_approval'],
-    'expired',
-    'dockhand',
-    'nobody approved it in time',
-  );
+  const expired = await transition(ctx, deployment, 'expired', 'dockhand', 'nobody approved it in time');
   if (expired) await finish(ctx, expired);
 };

@@ -1,5 +1,7 @@
 /** Build the approved commit into an image and push it to the service's registry (when it has one). */
+
 import { resolve } from 'node:path';
+import { requiredFact } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
@@ -14,10 +16,10 @@ export const buildAndPush = async (
   target: ResolvedTarget,
 ): Promise<DeploymentRecord | undefined> => {
   const { source, builder, clock, store } = ctx.deps;
-  const building = await transition(ctx, deployment, ['approved'], 'building', 'dockhand');
+  const building = await transition(ctx, deployment, 'building', 'dockhand');
   if (!building) return undefined;
   await show(ctx, building);
-  const commitSha = building.facts.commitSha as string;
+  const commitSha = requiredFact(building, 'commitSha');
   const spec = sourceSpec(ctx, target, commitSha);
   const checkout = await source.checkout('git' in spec ? { git: spec.git, ref: commitSha } : spec);
   const registry = optionalRegistry(ctx, target);
@@ -51,7 +53,7 @@ export const buildAndPush = async (
   }
   // Without a registry the image stays on the engine that built it (a Docker host on that same engine).
   if (!registry) return store.updateDeployment(building.id, { facts: { image: tag, tag } }, clock.now());
-  const pushing = await transition(ctx, building, ['building'], 'pushing', 'dockhand');
+  const pushing = await transition(ctx, building, 'pushing', 'dockhand');
   if (!pushing) return undefined;
   live.push = { percent: 0 };
   await show(ctx, pushing);

@@ -4,13 +4,18 @@
  * passed to each unit's functions, instead of one class holding everything.
  */
 import type { ApprovalPolicy, Config } from '../../config/schema.ts';
+import {
+  ACTIVE_STATES,
+  type DeploymentFacts,
+  type DeploymentRequest,
+  type DeploymentState,
+} from '../../domain/deployment.ts';
 import { approvalPolicyFor, type Membership } from '../../domain/policy.ts';
 import type { Logger } from '../../logger.ts';
 import type {
   Cancel,
   Clock,
   DeploymentRecord,
-  DeploymentState,
   Directory,
   DockerHostRuntime,
   EcsDeployer,
@@ -60,8 +65,7 @@ export interface OperationRequest {
   kind: OperationKind;
   target: ResolvedTarget;
   user: string;
-  /** deploy: { ref } | { imageTag }; restart: {}; rollback: { taskDefinitionArn, revision, rule, undoes? } */
-  request: Record<string, unknown>;
+  request: DeploymentRequest;
   dryRun?: boolean;
 }
 
@@ -94,15 +98,7 @@ export const createContext = (deps: DeployDeps): DeployContext => ({
   sweep: undefined,
 });
 
-export const ACTIVE: readonly DeploymentState[] = [
-  'requested',
-  'awaiting_approval',
-  'approved',
-  'building',
-  'pushing',
-  'registering',
-  'rolling_out',
-];
+export const ACTIVE = ACTIVE_STATES;
 
 export const newDeploymentId = (random: Random): string => `dep_${random.hex(10)}`;
 
@@ -137,18 +133,25 @@ export const policyView = (policy: ApprovalPolicy): { required: number; approver
   approvers: [...policy.approvers],
 });
 
+/** A conditional move to `to` from the states TRANSITIONS allows (narrowed to `onlyFrom`); undefined if not. */
 export const transition = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
-  from: readonly DeploymentState[],
   to: DeploymentState,
   actor: string,
   reason?: string,
-  facts?: Record<string, unknown>,
+  facts?: DeploymentFacts,
+  onlyFrom?: readonly DeploymentState[],
 ): Promise<DeploymentRecord | undefined> =>
   ctx.deps.store.transition(
     deployment.id,
-    { from, to, actor, ...(reason === undefined ? {} : { reason }), ...(facts === undefined ? {} : { facts }) },
+    {
+      to,
+      actor,
+      ...(reason === undefined ? {} : { reason }),
+      ...(facts === undefined ? {} : { facts }),
+      ...(onlyFrom === undefined ? {} : { onlyFrom }),
+    },
     ctx.deps.clock.now(),
   );
 

@@ -2,6 +2,7 @@
  * Going back on an ECS service: restoring the previous revision after an abort, and which revision a rollback
  * redeploys. Only on-target.ts calls these; the Runtime port will take their place.
  */
+import type { Rollback } from '../../domain/deployment.ts';
 import { errorMessage } from '../../errors.ts';
 import type { DeploymentRecord, EcsDeployTarget } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
@@ -20,8 +21,8 @@ export const restoreOnEcs = async (
   const { ecs, logger, store, clock } = ctx.deps;
   const id = deployment.id;
   const rollout = {
-    deploymentId: (deployment.facts.ecsDeploymentId as string | undefined) ?? '',
-    taskDefinitionArn: deployment.facts.taskDefinitionArn as string | undefined,
+    deploymentId: deployment.facts.ecsDeploymentId ?? '',
+    taskDefinitionArn: deployment.facts.taskDefinitionArn,
     previousTaskDefinitionArn: previous,
   };
   const restored = await ecs.abort(ecsTarget, rollout).catch((e: unknown) => {
@@ -37,10 +38,11 @@ export const restoreOnEcs = async (
 };
 
 /** What a rollback of deployment `of` redeploys on ECS: the revision it replaced; undefined when nobody knows it. */
-export const ecsRollbackOf = (of: DeploymentRecord): Record<string, unknown> | undefined => {
+export const ecsRollbackOf = (of: DeploymentRecord): Rollback | undefined => {
   const previous = of.facts.previousTaskDefinitionArn;
   if (typeof previous !== 'string') return undefined;
   return {
+    type: 'rollback',
     taskDefinitionArn: previous,
     revision: of.facts.previousRevision ?? previous,
     rule: `the revision before #${of.seq}`,
@@ -58,7 +60,7 @@ export const ecsRollbackRequest = async (
   target: ResolvedTarget,
   ecsTarget: EcsDeployTarget,
   revision: number | undefined,
-): Promise<{ request: Record<string, unknown> } | { refused: string }> => {
+): Promise<{ request: Rollback } | { refused: string }> => {
   const { ecs } = ctx.deps;
   const current = await ecs.currentTaskDefinition(ecsTarget);
   const running = `${current.family}:${current.revision}`;
@@ -70,6 +72,7 @@ export const ecsRollbackRequest = async (
     if (!found) return { refused: `revision ${revision} is not an ACTIVE revision of family ${current.family}.` };
     return {
       request: {
+        type: 'rollback',
         taskDefinitionArn: found.arn,
         revision: `${current.family}:${revision}`,
         rule: 'the revision asked for',
@@ -81,6 +84,7 @@ export const ecsRollbackRequest = async (
   if (last && typeof previous === 'string' && previous !== current.arn) {
     return {
       request: {
+        type: 'rollback',
         taskDefinitionArn: previous,
         revision: last.facts.previousRevision ?? previous,
         rule: `the revision that ran before deployment #${last.seq}`,
@@ -96,6 +100,7 @@ export const ecsRollbackRequest = async (
   }
   return {
     request: {
+      type: 'rollback',
       taskDefinitionArn: older.arn,
       revision: `${current.family}:${older.revision}`,
       rule: `the previous ACTIVE revision of family ${current.family} (dockhand has no deployment to undo)`,

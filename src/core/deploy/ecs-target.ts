@@ -3,6 +3,7 @@
  * at the rollout reads, restore after an abort, what a rollback goes back to, and what a restart finds of an
  * UpdateService in flight. Only on-target.ts calls these; the Runtime port will take their place.
  */
+import { type DeploymentFacts, requiredFact } from '../../domain/deployment.ts';
 import { AwsError, DockhandError, errorMessage } from '../../errors.ts';
 import type { DeploymentRecord, EcsDeployTarget } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
@@ -36,8 +37,8 @@ export const planOnEcs = async (
   deployment: DeploymentRecord,
   target: ResolvedTarget,
   image: string | undefined,
-  facts: Record<string, unknown>,
-): Promise<Record<string, unknown>> => {
+  facts: DeploymentFacts,
+): Promise<DeploymentFacts> => {
   const newImage = deployment.kind === 'rollback' ? undefined : image;
   const plan = await ctx.deps.ecs.planImage(ecsTarget, newImage ?? '');
   const current = `${plan.current.family}:${plan.current.revision}`;
@@ -50,8 +51,8 @@ export const planOnEcs = async (
     newImage,
     changes: newImage ? plan.changes : [],
   };
-  if (deployment.kind === 'rollback') {
-    live.plan.changes = [{ field: 'taskDefinition', from: current, to: String(deployment.request.revision) }];
+  if (deployment.request.type === 'rollback') {
+    live.plan.changes = [{ field: 'taskDefinition', from: current, to: deployment.request.revision }];
   }
   await addCommits(ctx, deployment, target, facts);
   return facts;
@@ -68,28 +69,26 @@ export const applyOnEcs = async (
   const { ecs, clock, store } = ctx.deps;
   try {
     let taskDefinitionArn: string | undefined;
-    if (deployment.kind === 'deploy') {
+    const { request } = deployment;
+    if (request.type === 'git' || request.type === 'image') {
       let image: string;
-      if (typeof deployment.request.imageTag === 'string') {
+      if (request.type === 'image') {
         const registry = registryOf(ctx, target);
-        const digest = await registry.resolveTag(
-          target.serviceConfig.image?.repository as string,
-          deployment.request.imageTag,
-        );
+        const digest = await registry.resolveTag(target.serviceConfig.image?.repository as string, request.imageTag);
         if (digest !== deployment.facts.digest) {
           throw new DockhandError(
             'conflict',
-            `Tag \`${deployment.request.imageTag}\` now points at another image than the one approved; request the deployment again.`,
+            `Tag \`${request.imageTag}\` now points at another image than the one approved; request the deployment again.`,
           );
         }
-        image = deployment.facts.image as string;
+        image = requiredFact(deployment, 'image');
       } else {
         const built = await buildAndPush(ctx, deployment, target);
         if (!built) return;
         deployment = built;
-        image = deployment.facts.image as string;
+        image = requiredFact(deployment, 'image');
       }
-      const registering = await transition(ctx, deployment, ['approved', 'pushing'], 'registering', 'dockhand');
+      const registering = await transition(ctx, deployment, 'registering', 'dockhand');
       if (!registering) return;
       deployment = registering;
       await show(ctx, deployment);
@@ -106,11 +105,11 @@ export const applyOnEcs = async (
         },
         clock.now(),
       );
-    } else if (deployment.kind === 'rollback') {
-      taskDefinitionArn = deployment.request.taskDefinitionArn as string;
+    } else if (request.type === 'rollback') {
+      taskDefinitionArn = request.taskDefinitionArn;
       deployment = await store.updateDeployment(
         deployment.id,
-        { facts: { taskDefinitionArn, revision: String(deployment.request.revision) } },
+        { facts: { taskDefinitionArn, revision: request.revision } },
         clock.now(),
       );
     }
@@ -119,13 +118,11 @@ export const applyOnEcs = async (
     const rolling = await transition(
       ctx,
       deployment,
-      ['approved', 'registering'],
       'rolling_out',
       'dockhand',
       undefined,
-      {
-        updateServiceSentAt: started.toISOString(),
-      },
+      { updateServiceSentAt: started.toISOString() },
+      ['approved', 'registering'],
     );
     if (!rolling) return;
     deployment = rolling;
@@ -133,8 +130,8 @@ export const applyOnEcs = async (
       ctx,
       deployment,
       ecsTarget,
-      deployment.kind === 'scale'
-        ? { desiredCount: deployment.request.desiredCount as number }
+      request.type === 'scale'
+        ? { desiredCount: request.desiredCount }
         : taskDefinitionArn
           ? { taskDefinitionArn }
           : { forceNewDeployment: true },
@@ -228,7 +225,7 @@ export const ecsProbe = (
   ecsTarget: EcsDeployTarget,
   deployment: DeploymentRecord,
 ): RolloutProbe => {
-  const deploymentId = deployment.facts.ecsDeploymentId as string;
+  const deploymentId = requiredFact(deployment, 'ecsDeploymentId');
   return {
     look: () => ctx.deps.ecs.rolloutProgress(ecsTarget, deploymentId),
     logLines: (taskIds, limit) => ctx.deps.ecs.recentLogLines(ecsTarget, taskIds, limit),

@@ -33,7 +33,7 @@ export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): 
   const { clock, logger, random, pollMs } = ctx.deps;
   const target = targetOf(ctx, deployment);
   const probe = rolloutProbe(ctx, target, deployment);
-  const startedAt = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
+  const startedAt = new Date(deployment.facts.rolloutStartedAt ?? deployment.updatedAt);
   const timeoutMs = parseDuration(target.envConfig.rolloutTimeout) ?? 30 * 60_000;
   const controller = new AbortController();
   ctx.watchers.set(deployment.id, controller);

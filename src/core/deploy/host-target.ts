@@ -3,6 +3,7 @@
  * the old, wait until healthy, remove the old), what a rollback goes back to, and undoing a rollout a crash cut off.
  * Only on-target.ts calls these; the Runtime port will take their place.
  */
+import { type DeploymentFacts, type Rollback, requiredFact } from '../../domain/deployment.ts';
 import { DockhandError, HostDeployError } from '../../errors.ts';
 import type { DeploymentRecord, DockerHostRuntime, DockerHostTarget } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
@@ -20,11 +21,11 @@ export const planOnHost = async (
   hostTarget: DockerHostTarget,
   deployment: DeploymentRecord,
   newImage: string | undefined,
-  facts: Record<string, unknown>,
-): Promise<Record<string, unknown>> => {
+  facts: DeploymentFacts,
+): Promise<DeploymentFacts> => {
   const snapshot = await host.snapshot(hostTarget);
   const current = runningImage(snapshot);
-  const image = deployment.kind === 'rollback' ? (deployment.request.image as string) : newImage;
+  const image = deployment.request.type === 'rollback' ? deployment.request.image : newImage;
   const replicas = await hostReplicas(ctx, deployment, hostTarget);
   if (current) {
     facts.previousImage = current;
@@ -56,18 +57,18 @@ export const applyOnHost = async (
   const registry = optionalRegistry(ctx, target);
   try {
     let image: string | undefined;
-    if (deployment.kind === 'deploy' && typeof deployment.request.imageTag !== 'string') {
+    const { request } = deployment;
+    if (request.type === 'git') {
       const built = await buildAndPush(ctx, deployment, target);
       if (!built) return;
       deployment = built;
     }
-    if (deployment.kind === 'deploy') image = deployment.facts.image as string;
-    else if (deployment.kind === 'rollback') image = deployment.request.image as string;
-    else if (deployment.kind === 'restart') image = deployment.facts.previousImage as string | undefined;
+    if (request.type === 'git' || request.type === 'image') image = requiredFact(deployment, 'image');
+    else if (request.type === 'rollback') image = request.image;
+    else if (request.type === 'restart') image = deployment.facts.previousImage;
     const rolling = await transition(
       ctx,
       deployment,
-      ['approved', 'building', 'pushing'],
       'rolling_out',
       'dockhand',
       undefined,
@@ -75,6 +76,7 @@ export const applyOnHost = async (
         rolloutStartedAt: ctx.deps.clock.now().toISOString(),
         ...(image ? { image, revision: describeImage(image) } : {}),
       },
+      ['approved', 'building', 'pushing'],
     );
     if (!rolling) return;
     deployment = rolling;
@@ -117,7 +119,8 @@ export const applyOnHost = async (
 };
 
 /** What a rollback of deployment `of` redeploys on a Docker host: the image it replaced (`previousImage`). */
-export const hostRollbackOf = (of: DeploymentRecord, previousImage: string): Record<string, unknown> => ({
+export const hostRollbackOf = (of: DeploymentRecord, previousImage: string): Rollback => ({
+  type: 'rollback',
   image: previousImage,
   revision: describeImage(previousImage),
   rule: `the image that ran before #${of.seq}`,
@@ -129,7 +132,7 @@ export const hostRollbackRequest = async (
   ctx: DeployContext,
   target: ResolvedTarget,
   revision: number | undefined,
-): Promise<{ request: Record<string, unknown> } | { refused: string }> => {
+): Promise<{ request: Rollback } | { refused: string }> => {
   if (revision !== undefined) {
     return {
       refused: `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which has no revisions: \`/rollback ${target.service} in ${target.environment}\` restores the previous image.`,
@@ -144,6 +147,7 @@ export const hostRollbackRequest = async (
   }
   return {
     request: {
+      type: 'rollback',
       image: previous,
       revision: describeImage(previous),
       rule: `the image that ran before deployment #${last.seq}`,
@@ -162,7 +166,7 @@ export const undoOnHost = async (
   hostTarget: DockerHostTarget,
   deployment: DeploymentRecord,
 ): Promise<string> => {
-  const since = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.updatedAt);
+  const since = new Date(deployment.facts.rolloutStartedAt ?? deployment.updatedAt);
   const { restarted, tookOver } = await host.recover(hostTarget, { deploymentId: deployment.id, since });
   if (tookOver.length > 0) {
     // No /rollback hint: it restores what ran before the last *successful* deployment, one version too far.
@@ -185,6 +189,6 @@ const hostReplicas = async (
   deployment: DeploymentRecord,
   hostTarget: DockerHostTarget,
 ): Promise<number> =>
-  deployment.kind === 'scale'
-    ? (deployment.request.desiredCount as number)
+  deployment.request.type === 'scale'
+    ? deployment.request.desiredCount
     : Math.max(1, await wantedReplicas(ctx.deps.store, hostTarget));

@@ -4,6 +4,7 @@
  * only module of the pipeline that asks which kind of target it has; the other units call it without knowing.
  * When the Runtime port (src/core/runtime.ts) lands, it replaces the two branches of each function below.
  */
+import type { DeploymentFacts, Rollback } from '../../domain/deployment.ts';
 import type { DeploymentRecord, DockerHostRuntime, DockerHostTarget, EcsDeployTarget } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { type DeployContext, targetOf } from './context.ts';
@@ -33,8 +34,8 @@ export const planOn = (
   deployment: DeploymentRecord,
   target: ResolvedTarget,
   newImage: string | undefined,
-  facts: Record<string, unknown>,
-): Promise<Record<string, unknown>> =>
+  facts: DeploymentFacts,
+): Promise<DeploymentFacts> =>
   placement.on === 'docker'
     ? planOnHost(ctx, placement.host, placement.target, deployment, newImage, facts)
     : planOnEcs(ctx, placement.ecs, deployment, target, newImage, facts);
@@ -65,7 +66,7 @@ export const restoreAfterAbort = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
 ): Promise<DeploymentRecord | undefined> => {
-  const previous = deployment.facts.previousTaskDefinitionArn as string | undefined;
+  const previous = deployment.facts.previousTaskDefinitionArn;
   if (!previous) return undefined;
   return restoreOnEcs(ctx, deployment, ecsTargetOf(ctx, targetOf(ctx, deployment)), previous);
 };
@@ -74,7 +75,7 @@ export const restoreAfterAbort = async (
 export const rollbackOfRequest = (
   ctx: DeployContext,
   of: DeploymentRecord,
-): { target: ResolvedTarget; request: Record<string, unknown> } | undefined => {
+): { target: ResolvedTarget; request: Rollback } | undefined => {
   const previousImage = of.facts.previousImage;
   if (typeof previousImage === 'string' && hostTargetOf(targetOf(ctx, of))) {
     return { target: targetOf(ctx, of), request: hostRollbackOf(of, previousImage) };
@@ -88,7 +89,7 @@ export const rollbackRequest = (
   ctx: DeployContext,
   target: ResolvedTarget,
   revision: number | undefined,
-): Promise<{ request: Record<string, unknown> } | { refused: string }> =>
+): Promise<{ request: Rollback } | { refused: string }> =>
   hostTargetOf(target)
     ? hostRollbackRequest(ctx, target, revision)
     : ecsRollbackRequest(ctx, target, ecsTargetOf(ctx, target), revision);

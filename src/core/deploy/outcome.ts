@@ -1,21 +1,22 @@
 /** How a deployment ends: succeeded, failed, or any terminal state reached (card finished, lock released). */
+import type { DeploymentFacts } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
 import { type DeploymentRecord, isTerminal } from '../../ports.ts';
 import { show } from './announce.ts';
-import { ACTIVE, type DeployContext, liveOf, transition } from './context.ts';
+import { type DeployContext, liveOf, transition } from './context.ts';
 import { disown } from './ownership.ts';
 
 export const succeed = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
-  facts: Record<string, unknown> = {},
+  facts: DeploymentFacts = {},
 ): Promise<void> => {
   const now = ctx.deps.clock.now();
   const live = liveOf(ctx, deployment.id);
   const tasks = live.rollout?.tasks ?? [];
   const publicIps = tasks.map((t) => t.publicIp).filter((ip): ip is string => ip !== undefined);
-  const startedAt = new Date((deployment.facts.rolloutStartedAt as string | undefined) ?? deployment.requestedAt);
-  const done = await transition(ctx, deployment, ['rolling_out'], 'succeeded', 'dockhand', undefined, {
+  const startedAt = new Date(deployment.facts.rolloutStartedAt ?? deployment.requestedAt);
+  const done = await transition(ctx, deployment, 'succeeded', 'dockhand', undefined, {
     publicIps,
     runningCount: live.rollout?.deployment?.running ?? tasks.length,
     durationMs: now.getTime() - deployment.requestedAt.getTime(),
@@ -23,15 +24,14 @@ export const succeed = async (
     ...facts,
   });
   if (!done) return;
-  if (deployment.kind === 'rollback' && typeof deployment.request.undoes === 'string') {
-    await transition(
-      ctx,
-      (await ctx.deps.store.getDeployment(deployment.request.undoes)) as DeploymentRecord,
-      ['succeeded', 'failed'],
-      'rolled_back',
-      deployment.requestedBy,
-      `rolled back by #${deployment.seq}`,
-    ).then((undone) => (undone ? show(ctx, undone, true) : undefined));
+  const undone =
+    deployment.request.type === 'rollback' && deployment.request.undoes !== undefined
+      ? await ctx.deps.store.getDeployment(deployment.request.undoes)
+      : undefined;
+  if (undone) {
+    await transition(ctx, undone, 'rolled_back', deployment.requestedBy, `rolled back by #${deployment.seq}`).then(
+      (moved) => (moved ? show(ctx, moved, true) : undefined),
+    );
   }
   await finish(ctx, done);
 };
@@ -51,7 +51,7 @@ export const fail = async (ctx: DeployContext, deployment: DeploymentRecord, err
   if (!(error instanceof DockhandError) || error.code === 'internal')
     logger.error({ err: error, deployment: deployment.id }, 'deployment failed');
   else logger.info({ deployment: deployment.id, reason: message }, 'deployment failed');
-  const failed = await transition(ctx, current, ACTIVE, 'failed', 'dockhand', message, { failedIn: current.state });
+  const failed = await transition(ctx, current, 'failed', 'dockhand', message, { failedIn: current.state });
   if (failed) await finish(ctx, failed);
 };
 

@@ -2,7 +2,9 @@
  * What a request would do: the commit or image it deploys (resolved now, so an approval approves exactly that) and,
  * from the target, what runs now and what would change. Also where a service's source and registry are.
  */
+
 import { isAbsolute, resolve } from 'node:path';
+import type { DeploymentFacts } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
 import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
@@ -14,26 +16,27 @@ export const plan = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
   placement: Placement,
-): Promise<Record<string, unknown>> => {
+): Promise<DeploymentFacts> => {
   const { source } = ctx.deps;
   const target = targetOf(ctx, deployment);
-  const facts: Record<string, unknown> = {};
+  const facts: DeploymentFacts = {};
   let newImage: string | undefined;
-  if (deployment.kind === 'deploy') {
+  const { request } = deployment;
+  if (request.type === 'git' || request.type === 'image') {
     const registry = optionalRegistry(ctx, target);
     const repository = target.serviceConfig.image?.repository as string;
     const imageName = registry ? await registry.imageName(repository) : repository;
-    if (typeof deployment.request.imageTag === 'string') {
+    if (request.type === 'image') {
       if (!registry) {
         throw new DockhandError('invalid', `\`${target.service}\` has no registry to look \`image:<tag>\` up in.`);
       }
-      const tag = deployment.request.imageTag;
+      const tag = request.imageTag;
       const digest = await registry.resolveTag(repository, tag);
       if (!digest) throw new DockhandError('not_found', `Image tag \`${tag}\` does not exist in ${imageName}.`);
       newImage = `${imageName}@${digest}`;
       Object.assign(facts, { imageTag: tag, digest, image: newImage });
     } else {
-      const src = sourceSpec(ctx, target, deployment.request.ref as string | undefined);
+      const src = sourceSpec(ctx, target, request.ref);
       const checkout = await source.checkout(src);
       await checkout.cleanup();
       newImage = `${imageName}:${shortSha(checkout.commitSha)}`;
@@ -53,7 +56,7 @@ export const addCommits = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
   target: ResolvedTarget,
-  facts: Record<string, unknown>,
+  facts: DeploymentFacts,
 ): Promise<void> => {
   const { source } = ctx.deps;
   const live = liveOf(ctx, deployment.id);

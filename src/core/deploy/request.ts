@@ -91,11 +91,12 @@ const prepare = async (ctx: DeployContext, deployment: DeploymentRecord, placeme
     const approved = await transition(
       ctx,
       deployment,
-      ['requested'],
       'approved',
       'dockhand',
       'no approval needed',
       facts,
+      // Approvals move awaiting_approval → approved through the store's count; this one only skips the wait.
+      ['requested'],
     );
     if (approved) await apply(ctx, approved);
   } catch (e) {

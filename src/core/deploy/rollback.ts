@@ -19,7 +19,7 @@ export const abort = async (ctx: DeployContext, id: string, user: string): Promi
   const cannot = abortRefusal(ctx, deployment);
   if (cannot) throw new Refusal(cannot);
   enforce(await mayAbort(policyOf(ctx, deployment), deployment, user, memberOf(ctx)));
-  const aborted = await transition(ctx, deployment, ['rolling_out'], 'aborted', user, undefined, { abortedBy: user });
+  const aborted = await transition(ctx, deployment, 'aborted', user, undefined, { abortedBy: user });
   if (!aborted) throw new Refusal('The rollout already ended; nothing changed.');
   stopFollowing(ctx, id);
   await store.acquireLock(
