@@ -3,7 +3,7 @@
  * A new runtime is one more key here, its adapter, and its run of the contract tests.
  */
 
-import type { TargetConfig } from '../config/schema.ts';
+import type { Config, TargetConfig } from '../config/schema.ts';
 import type { Runtime, Runtimes } from '../core/runtime.ts';
 import type { ResolvedTarget } from '../core/targets.ts';
 import { DockhandError } from '../errors.ts';
@@ -19,3 +19,7 @@ export const createRuntimes = (byType: Partial<Record<TargetConfig['type'], Runt
     return runtime;
   },
 });
+
+/** True when some environment of dockhand.yml runs on a target of this type (its adapter is then worth making). */
+export const configUses = (config: Config, type: TargetConfig['type']): boolean =>
+  Object.values(config.services).some((svc) => Object.values(svc.environments).some((env) => env.target.type === type));

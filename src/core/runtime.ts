@@ -77,8 +77,11 @@ export interface RuntimeSnapshot {
 
 export type RuntimeLookup =
   | { target: ResolvedTarget; found: true; snapshot: RuntimeSnapshot }
-  /** `error` is what the read threw, when it threw (a single read rethrows it: its message says what to do). */
-  | { target: ResolvedTarget; found: false; reason: string; error?: unknown };
+  /**
+   * `error` is what the read threw, when it threw (a single read rethrows it: its message says what to do);
+   * `unsupported` when no runtime for the target's type is available in this process.
+   */
+  | { target: ResolvedTarget; found: false; reason: string; error?: unknown; unsupported?: boolean };
 
 export interface DescribeDepth {
   /** Also list the running units (default true). */
@@ -210,7 +213,7 @@ export const describeTargets = async (
     try {
       runtime = runtimes.for(target);
     } catch (error) {
-      results[i] = { target, found: false, reason: errorText(error), error };
+      results[i] = { target, found: false, reason: errorText(error), error, unsupported: true };
       return;
     }
     groups.set(runtime, [...(groups.get(runtime) ?? []), i]);
