@@ -97,6 +97,18 @@ export interface DescribeDepth {
 export interface RevisionRef {
   revision: string;
   ref: string;
+  /** Its number, where the runtime numbers revisions (ECS: the task definition revision, `/rollback api 41`). */
+  number?: number | undefined;
+}
+
+export interface RevisionList {
+  /** What runs now. */
+  current: RevisionRef | undefined;
+  /**
+   * The other revisions it can switch to, newest first (older and newer: after a rollback the newer one is still
+   * there); undefined when the runtime keeps none (a Docker host: the deployment history names the images it ran).
+   */
+  others: RevisionRef[] | undefined;
 }
 
 export type RuntimeChange =
@@ -179,8 +191,8 @@ export interface Runtime {
     applied: AppliedChange,
     previous: RevisionRef,
   ): Promise<{ method: string; fallbackReason?: string | undefined }>;
-  /** Earlier revisions it can roll back to, newest first (at most `limit`). */
-  revisions(target: ResolvedTarget, limit: number): Promise<RevisionRef[]>;
+  /** What runs now and the revisions it could return to (at most `limit` of those). */
+  revisions(target: ResolvedTarget, limit: number): Promise<RevisionList>;
   /** Drops a revision `apply` registered that nothing will run (its rollout was never started). */
   discard(target: ResolvedTarget, revision: RevisionRef): Promise<void>;
   /** Finds out how a change interrupted at `sentAt` stands, cleaning up after it where the runtime must. */

@@ -141,6 +141,10 @@ export const runtimeContract = (fixture: () => RuntimeFixture): void => {
     expect((await follow(target, applied)).outcome).toBe('completed');
     const previous = applied.previous;
     if (!previous) throw new Error('the change named no previous revision');
+    // What it lists to return to: the revision now, and (where it keeps them) the one before among the others.
+    const listed = await runtime.revisions(target, 100);
+    expect(listed.current?.revision).toBe(applied.revision?.revision);
+    if (listed.others) expect(listed.others.map((r) => r.revision)).toContain(previous.revision);
     const back = await runtime.apply(
       target,
       { kind: 'revision', to: previous },

@@ -9,6 +9,7 @@ import type {
   DescribeDepth,
   LogRequest,
   Recovery,
+  RevisionList,
   RevisionRef,
   Runtime,
   RuntimeChange,
@@ -202,14 +203,19 @@ export class EcsRuntime implements Runtime {
     });
   }
 
-  async revisions(target: ResolvedTarget, limit: number): Promise<RevisionRef[]> {
+  async revisions(target: ResolvedTarget, limit: number): Promise<RevisionList> {
     const ecsTarget = this.ecsTarget(target);
     const current = await this.#deployer.currentTaskDefinition(ecsTarget);
-    const active = await this.#deployer.listRevisions(ecsTarget, current.family, limit + 1);
-    return active
-      .filter((r) => r.revision < current.revision)
-      .slice(0, limit)
-      .map((r) => ({ revision: `${current.family}:${r.revision}`, ref: r.arn }));
+    const active = await this.#deployer.listRevisions(ecsTarget, current.family, limit);
+    const ref = (arn: string, number: number): RevisionRef => ({
+      revision: `${current.family}:${number}`,
+      ref: arn,
+      number,
+    });
+    return {
+      current: ref(current.arn, current.revision),
+      others: active.filter((r) => r.revision !== current.revision).map((r) => ref(r.arn, r.revision)),
+    };
   }
 
   discard(target: ResolvedTarget, revision: RevisionRef): Promise<void> {

@@ -17,6 +17,7 @@ import type {
   ApplyContext,
   LogRequest,
   Recovery,
+  RevisionList,
   RevisionRef,
   Runtime,
   RuntimeChange,
@@ -183,8 +184,9 @@ export class DockerRuntime implements Runtime {
   }
 
   /** A Docker host keeps no list of revisions: the deployment history (the store) names the images it ran. */
-  async revisions(): Promise<RevisionRef[]> {
-    return [];
+  async revisions(target: ResolvedTarget): Promise<RevisionList> {
+    const current = runningImage(await this.#host.snapshot(this.hostTarget(target)));
+    return { current: current ? revisionRef(current) : undefined, others: undefined };
   }
 
   /** Nothing is registered ahead of a Docker-host change. */
