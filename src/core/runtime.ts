@@ -27,6 +27,8 @@ import type { ResolvedTarget } from './targets.ts';
 export interface RuntimeUnit {
   /** ECS task id, container name. */
   id: string;
+  /** The runtime's full name for it, where it differs from `id` (the task ARN). */
+  ref?: string | undefined;
   /** RUNNING, PENDING… (ECS); running, exited… (Docker). */
   state: string;
   health: Health;
@@ -36,6 +38,16 @@ export interface RuntimeUnit {
   privateIp?: string | undefined;
   /** Where it is reached from outside (a public IP, or host:port), when it is. */
   publicAddress?: string | undefined;
+}
+
+/** A unit that left the running set, and why. */
+export interface StoppedUnit extends RuntimeUnit {
+  stoppedAt?: Date | undefined;
+  /** In the runtime's words ("Essential container in task exited"). */
+  reason?: string | undefined;
+  /** The runtime's code for it (ECS: EssentialContainerExited, TaskFailedToStart, ServiceSchedulerInitiated…). */
+  stopCode?: string | undefined;
+  exitCodes: number[];
 }
 
 /** A change of revision under way or just done (an ECS deployment), as status cards show it. */
@@ -200,6 +212,14 @@ export interface Runtime {
     target: ResolvedTarget,
     interrupted: { operationId: string; sentAt: Date; revision?: RevisionRef | undefined },
   ): Promise<Recovery>;
+  /**
+   * Why units that left the running set since an earlier snapshot stopped (`unitRefs`: their `ref`, else `id`), for
+   * many targets in one go, read in as few calls as the runtime allows; in the order asked. Units the runtime no
+   * longer knows are absent; a runtime whose snapshot already shows its stopped units answers none.
+   */
+  stoppedUnits(
+    gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[] }[]>;
   /** The service's log lines (raw: the core masks them). */
   logs(target: ResolvedTarget, request: LogRequest): Promise<ServiceLogs>;
   /** The last lines of some units, for a failure card ([] when the runtime cannot tell). */

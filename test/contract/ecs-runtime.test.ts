@@ -3,7 +3,7 @@
  * AwsLogReader with the real SDK clients) against the stateful fake AWS endpoint over HTTP. The fake advances each
  * rollout by one step on every DescribeServices, so following a change walks it to its end.
  */
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
 import { AwsEcsDeployer } from '../../src/adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
@@ -91,4 +91,34 @@ describe('EcsRuntime (fake AWS over HTTP)', () => {
       return { grep: 'ERROR', matching: 'ERROR contract needle', other: 'INFO all quiet' };
     },
   }));
+});
+
+describe('EcsRuntime beyond the contract', () => {
+  it('tells why tasks of several services stopped in one DescribeTasks per cluster', async () => {
+    const seed = (name: string) => {
+      fake.seedService({
+        cluster: 'prod',
+        service: name,
+        desiredCount: 1,
+        containers: [{ name: 'app', image: 'a:1' }],
+      });
+      const [task] = fake.serviceTasks('prod', name);
+      if (!task) throw new Error(`no task of ${name}`);
+      return task.arn;
+    };
+    const crashed = seed('stops-a');
+    const killed = seed('stops-b');
+    fake.stopTask(crashed, { reason: 'Essential container in task exited', exitCode: 1 });
+    fake.stopTask(killed, { reason: 'OutOfMemoryError: Container killed', exitCode: 137 });
+    fake.resetCalls();
+    const answers = await runtime.stoppedUnits([
+      { target: targetOf('stops-a'), unitRefs: [crashed] },
+      { target: targetOf('stops-b'), unitRefs: [killed, 'arn:aws:ecs:us-east-1:123456789012:task/prod/unknown'] },
+    ]);
+    expect(fake.calls['ECS.DescribeTasks']).toBe(1);
+    expect(answers.map((a) => [a.target.service, a.units.map((u) => [u.ref, u.reason, u.exitCodes])])).toEqual([
+      ['stops-a', [[crashed, 'Essential container in task exited', [1]]]],
+      ['stops-b', [[killed, 'OutOfMemoryError: Container killed', [137]]]],
+    ]);
+  });
 });

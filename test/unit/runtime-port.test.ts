@@ -43,6 +43,7 @@ const describingRuntime = (asked: string[][], answer: (target: ResolvedTarget) =
   revisions: notUsed,
   discard: notUsed,
   recover: notUsed,
+  stoppedUnits: notUsed,
   logs: notUsed,
   recentLines: notUsed,
 });

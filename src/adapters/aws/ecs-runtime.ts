@@ -16,6 +16,7 @@ import type {
   RuntimeLookup,
   RuntimePlan,
   RuntimeSnapshot,
+  StoppedUnit,
 } from '../../core/runtime.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
 import { DockhandError } from '../../errors.ts';
@@ -29,8 +30,9 @@ import type {
   RolloutProgress,
   ServiceLogs,
   ServiceSnapshot,
+  TaskSnapshot,
 } from '../../ports.ts';
-import { revisionOf } from './ecs-reader.ts';
+import { clusterKey, revisionOf } from './ecs-reader.ts';
 
 export interface EcsRuntimeOptions {
   reader: EcsReader;
@@ -61,6 +63,7 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
   running: s.running,
   units: s.tasks.map((t) => ({
     id: t.id,
+    ref: t.arn,
     state: t.lastStatus,
     health: t.health,
     revision: t.revision,
@@ -80,6 +83,21 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
   })),
   observedAt: s.observedAt,
   detail: { kind: 'ecs', service: s },
+});
+
+const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
+  id: t.id,
+  ref: t.arn,
+  state: t.lastStatus,
+  health: t.health,
+  revision: t.revision,
+  startedAt: t.startedAt,
+  privateIp: t.privateIp,
+  publicAddress: t.publicIp,
+  stoppedAt: t.stoppedAt,
+  reason: t.stoppedReason,
+  stopCode: t.stopCode,
+  exitCodes: t.containers.flatMap((c) => (c.exitCode === undefined ? [] : [c.exitCode])),
 });
 
 export class EcsRuntime implements Runtime {
@@ -231,6 +249,34 @@ export class EcsRuntime implements Runtime {
       taskDefinitionArn: interrupted.revision?.ref,
     });
     return found ? { result: 'resume', rolloutId: found.deploymentId } : { result: 'not_applied' };
+  }
+
+  /** One DescribeTasks per cluster and 100 tasks, whatever the number of services asked about. */
+  async stoppedUnits(
+    gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[] }[]> {
+    const describeTasks = this.#reader.describeTasks?.bind(this.#reader);
+    if (!describeTasks) return gone.map(({ target }) => ({ target, units: [] }));
+    const clusters = new Map<string, { where: { cluster: string; region?: string | undefined }; arns: string[] }>();
+    for (const { target, unitRefs } of gone) {
+      if (unitRefs.length === 0) continue;
+      const { cluster, region } = this.ecsTarget(target);
+      const key = clusterKey(region, cluster);
+      const entry = clusters.get(key) ?? { where: { cluster, region }, arns: [] };
+      entry.arns.push(...unitRefs);
+      clusters.set(key, entry);
+    }
+    const tasks = new Map<string, TaskSnapshot>();
+    for (const { where, arns } of clusters.values()) {
+      for (const task of await describeTasks(where, arns)) tasks.set(task.arn, task);
+    }
+    return gone.map(({ target, unitRefs }) => ({
+      target,
+      units: unitRefs.flatMap((arn) => {
+        const t = tasks.get(arn);
+        return t ? [stoppedUnitOf(t)] : [];
+      }),
+    }));
   }
 
   logs(target: ResolvedTarget, request: LogRequest): Promise<ServiceLogs> {

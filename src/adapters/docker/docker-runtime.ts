@@ -24,6 +24,7 @@ import type {
   RuntimeLookup,
   RuntimePlan,
   RuntimeSnapshot,
+  StoppedUnit,
 } from '../../core/runtime.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
 import { DockhandError } from '../../errors.ts';
@@ -198,6 +199,13 @@ export class DockerRuntime implements Runtime {
       since: interrupted.sentAt,
     });
     return { result: 'undone', restarted, tookOver };
+  }
+
+  /** A Docker host's snapshot lists its stopped containers itself (state, exit code). */
+  async stoppedUnits(
+    gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[] }[]> {
+    return gone.map(({ target }) => ({ target, units: [] }));
   }
 
   async logs(target: ResolvedTarget, request: LogRequest): Promise<ServiceLogs> {
