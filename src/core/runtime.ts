@@ -189,6 +189,8 @@ export interface LogRequest {
 }
 
 export interface Runtime {
+  /** What runs the service, for messages: "Amazon ECS", "a Docker host". */
+  readonly label: string;
   /** The services' snapshots, in as few calls as the runtime allows (batched per cluster). */
   describe(targets: readonly ResolvedTarget[], depth?: DescribeDepth): Promise<RuntimeLookup[]>;
   /** What `change` would change (no writes). */
@@ -197,8 +199,11 @@ export interface Runtime {
   apply(target: ResolvedTarget, change: RuntimeChange, context: ApplyContext): Promise<AppliedChange>;
   /** One look at a change `apply` started; COMPLETED only when the new revision runs everywhere it should. */
   progress(target: ResolvedTarget, applied: AppliedChange): Promise<RolloutProgress>;
-  /** Returns to `previous` while the rollout `applied` still runs (the Abort button); says how. */
-  abort(
+  /**
+   * Returns to `previous` while the rollout `applied` still runs (the Abort button); says how. Absent where a change
+   * is one step that `apply` finishes (a Docker host): there is no rollout in progress to abort.
+   */
+  abort?(
     target: ResolvedTarget,
     applied: AppliedChange,
     previous: RevisionRef,

@@ -32,6 +32,7 @@ const notUsed = (): never => {
 
 /** A runtime that only describes: it records what it was asked and answers with `answer`. */
 const describingRuntime = (asked: string[][], answer: (target: ResolvedTarget) => RuntimeLookup): Runtime => ({
+  label: 'a test runtime',
   describe: async (targets) => {
     asked.push(targets.map((t) => `${t.service}/${t.environment}`));
     return targets.map(answer);
@@ -39,7 +40,6 @@ const describingRuntime = (asked: string[][], answer: (target: ResolvedTarget) =
   plan: notUsed,
   apply: notUsed,
   progress: notUsed,
-  abort: notUsed,
   revisions: notUsed,
   discard: notUsed,
   recover: notUsed,

@@ -101,6 +101,7 @@ const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
 });
 
 export class EcsRuntime implements Runtime {
+  readonly label = 'Amazon ECS';
   readonly #reader: EcsReader;
   readonly #deployer: EcsDeployer;
   readonly #logs: LogReader;

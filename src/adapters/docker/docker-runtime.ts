@@ -1,7 +1,8 @@
 /**
  * The Runtime port on a plain Docker host: a role-shaped face over DockerHostRuntime (the engine calls). A Docker host
  * changes in one step (start the new containers beside the old ones, wait until healthy, remove the old ones), so
- * `apply` finishes the change and `progress` has nothing left to wait for.
+ * `apply` finishes the change, `progress` has nothing left to wait for, and there is no rollout to abort (a change
+ * in flight stops through its signal and leaves the old containers serving).
  */
 import {
   describeImage,
@@ -81,6 +82,7 @@ export const dockerRuntimeSnapshot = (
 const DONE: RolloutProgress = { outcome: 'completed', deployments: [], failureEvents: [], stoppedTasks: [], tasks: [] };
 
 export class DockerRuntime implements Runtime {
+  readonly label = 'a Docker host';
   readonly #host: DockerHostRuntime;
   readonly #store: DockerRuntimeOptions['store'];
   readonly #clock: Clock;
@@ -168,20 +170,6 @@ export class DockerRuntime implements Runtime {
 
   async progress(): Promise<RolloutProgress> {
     return structuredClone(DONE);
-  }
-
-  /** `apply` has finished by the time anyone can abort: going back is deploying the previous image again. */
-  async abort(
-    target: ResolvedTarget,
-    applied: AppliedChange,
-    previous: RevisionRef,
-  ): Promise<{ method: string; fallbackReason?: string | undefined }> {
-    await this.apply(
-      target,
-      { kind: 'revision', to: previous },
-      { operationId: `abort-${applied.revision?.revision}` },
-    );
-    return { method: 'redeploy_previous' };
   }
 
   /** A Docker host keeps no list of revisions: the deployment history (the store) names the images it ran. */
