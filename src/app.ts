@@ -8,13 +8,16 @@ import { registerCommands } from '../commands/index.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
 import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
+import { EcsRuntime } from './adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
 import { connectDocker } from './adapters/docker/connect.ts';
+import { DockerRuntime } from './adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
 import { createImageRegistry } from './adapters/docker/registries.ts';
 import { GitSourceFetcher } from './adapters/git/git-source.ts';
+import { configUses, createRuntimes } from './adapters/runtimes.ts';
 import { systemClock, systemRandom, systemTimers } from './adapters/system-clock.ts';
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
@@ -175,10 +178,19 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     return found;
   };
   // Docker-host targets: one engine client per host URL, made when first needed.
-  const usesHosts = Object.values(config.services).some((svc) =>
-    Object.values(svc.environments).some((env) => env.target.type === 'docker'),
-  );
-  const host = usesHosts ? new EngineHostRuntime({ clock }) : undefined;
+  const host = configUses(config, 'docker') ? new EngineHostRuntime({ clock }) : undefined;
+  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs);
+  // The one place a target's type picks what runs it; the core asks `runtimes.for(target)`.
+  const runtimes = createRuntimes({
+    ecs: new EcsRuntime({
+      reader: ecs,
+      deployer: ecsDeployer,
+      logs: new AwsLogReader({ clients: aws }),
+      clock,
+      defaultRegion: config.defaults.region,
+    }),
+    ...(host ? { docker: new DockerRuntime({ host, store, clock }) } : {}),
+  });
   const deployments = new DeploymentService({
     config,
     configDir: dirname(settings.configPath),
@@ -192,7 +204,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     source: new GitSourceFetcher(),
     builder: new DockerImageBuilder(docker),
     registry,
-    ecs: forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs),
+    ecs: ecsDeployer,
     host,
     render: operationCard,
     refusals: deployRefusalText,
@@ -216,12 +228,11 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   // HTTP mode: work after an ack waits until every Slack request received has been acknowledged.
   const pendingAcks = new PendingAcks();
   const acksSent = () => pendingAcks.settled();
-  const commandDeps = { config, ecs, host, store, clock, logger, metrics, track, acksSent };
+  const commandDeps = { config, runtimes, store, clock, logger, metrics, track, acksSent };
   registerCommands(app, {
     ...commandDeps,
     deployments,
     renderDryRun: (view) => dryRunCard(view),
-    logs: new AwsLogReader({ clients: aws }),
     directory,
     instance: settings.instanceId,
   });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { hostTargetOf, rememberReplicas, wantedReplicas } from '../../src/core/deploy/host.ts';
 import { taskAddresses } from '../../src/core/operate/ips.ts';
-import { describeHost } from '../../src/core/status.ts';
+import { describeOne } from '../../src/core/status.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import type { DeploymentRecord, HostSnapshot } from '../../src/ports.ts';
+import type { DeploymentRecord } from '../../src/ports.ts';
 import { ipsMessage } from '../../src/slack/blocks/operate.ts';
-import { hostStatusCard } from '../../src/slack/blocks/status.ts';
+import { hostStatusCard, statusCard } from '../../src/slack/blocks/status.ts';
 import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 const config = hostConfig();
 const box = resolveTarget(config, 'web', 'box');
@@ -127,9 +128,9 @@ describe('the replica count of a Docker-host service', () => {
     );
     await h.settle();
 
-    const status = await describeHost({ config, ecs: { describe: async () => [] }, host, store: h.store }, box);
-    expect(status?.replicas).toBe(2);
-    const card = hostStatusCard(box, status?.snapshot as HostSnapshot, h.clock.now(), status?.replicas);
+    const status = await describeOne({ config, runtimes: testRuntimes({ host, store: h.store }) }, box);
+    expect(status.desired).toBe(2);
+    const card = statusCard(box, status, h.clock.now());
     expect(JSON.stringify(card.blocks)).toContain('2 running · 2 wanted');
 
     h.source.checkouts.length = 0;
@@ -172,10 +173,7 @@ describe('/dockhand ips of a Docker host', () => {
     const env = onBackend.services.web?.environments.box;
     if (env?.target.type !== 'docker') throw new Error('expected a Docker-host target');
     env.target.network = 'backend';
-    const addresses = await taskAddresses(
-      { config: onBackend, ecs: { describe: async () => [] }, host },
-      resolveTarget(onBackend, 'web', 'box'),
-    );
+    const addresses = await taskAddresses({ runtimes: testRuntimes({ host }) }, resolveTarget(onBackend, 'web', 'box'));
     const text = JSON.stringify(ipsMessage(addresses));
     expect(text).toContain('container `dockhand-hello-1`');
     expect(text).toContain('container `dockhand-hello-2`');

@@ -9,11 +9,11 @@ import { Refusal } from '../../src/domain/policy.ts';
 import type { LogReader, ServiceLogs } from '../../src/ports.ts';
 import { logsMessage } from '../../src/slack/blocks/operate.ts';
 import { deployConfig, deployHarness, FakeClock, FakeEcs, fakeDirectory } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 const config = deployConfig();
 const production = resolveTarget(config, 'api', 'production');
 const staging = resolveTarget(config, 'api', 'staging');
-const ecsTarget = { cluster: 'prod', service: 'api', container: 'app', region: 'us-east-1' };
 
 describe('scale bounds', () => {
   it('allows 1 to 10 tasks when the environment sets no bounds', () => {
@@ -259,9 +259,11 @@ describe('/logs', () => {
     }));
     const seen: unknown[] = [];
     const report = await readServiceLogs(
-      { logs: reader({ found: true, group: '/ecs/api', lines, incomplete: false }, seen), clock },
+      {
+        runtimes: testRuntimes({ logs: reader({ found: true, group: '/ecs/api', lines, incomplete: false }, seen) }),
+        clock,
+      },
       production,
-      ecsTarget,
       { sinceMs: 15 * 60_000, grep: 'ERROR' },
     );
     expect(seen).toEqual([{ since: new Date('2026-11-21T11:45:00Z'), grep: 'ERROR', limit: 1000 }]);
@@ -279,9 +281,8 @@ describe('/logs', () => {
 
   it('names the log driver when the container does not log with awslogs', async () => {
     const report = await readServiceLogs(
-      { logs: reader({ found: false, container: 'app', logDriver: 'splunk' }), clock },
+      { runtimes: testRuntimes({ logs: reader({ found: false, container: 'app', logDriver: 'splunk' }) }), clock },
       production,
-      ecsTarget,
       { sinceMs: 60_000 },
     );
     expect(JSON.stringify(logsMessage(report))).toContain(
