@@ -84,6 +84,8 @@ export const startWorld = async (): Promise<BenchWorld> => {
     // dockhand fills it, as a user's first `npm start` does; the bare app's JavaScript gets the same cache.
     NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    // V8 flags to compare (NODE_OPTIONS=--max-semi-space-size=… npm run bench:rss), given to both apps alike.
+    ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
   });
   return {
     slack,
@@ -114,7 +116,11 @@ export const BARE_BOLT = 'bench/bare-bolt.ts';
 
 /** Node's arguments to run `script` with: dockhand as `npm start` runs it (with the compile cache enabled first). */
 export const nodeArgs = (script: string): string[] =>
-  script === DOCKHAND ? ['--import', join(root, 'bin/compile-cache.js'), join(root, script)] : [join(root, script)];
+  script === DOCKHAND
+    ? [...dockhandFlags, '--import', join(root, 'bin/compile-cache.js'), join(root, script)]
+    : [join(root, script)];
+/** Node/V8 flags to try on dockhand alone (DOCKHAND_NODE_FLAGS="--max-semi-space-size=4" npm run bench:ack). */
+const dockhandFlags = (process.env.DOCKHAND_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 
 export interface Launched {
   pid: number;
