@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
+import type Docker from 'dockerode';
 import { registerButtons } from '../commands/buttons/index.ts';
 import { registerCommands } from '../commands/index.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
@@ -11,7 +12,7 @@ import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
 import { EcsRuntime } from './adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
-import { connectDocker } from './adapters/docker/connect.ts';
+import { lazyDocker } from './adapters/docker/connect.ts';
 import { DockerRuntime } from './adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
@@ -29,7 +30,7 @@ import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
 import { type Logger, maskKnownSecrets, slackLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
+import type { Clock, EcsReader, ImageBuilder, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
 import { operationCard } from './slack/blocks/operate.ts';
 import { deployRefusalText } from './slack/blocks/refusals.ts';
@@ -80,6 +81,17 @@ export const secretValuesOf = (settings: Settings, config: Config): string[] => 
   ...settings.secrets,
   ...Object.values(config.registries).flatMap((r) => (r.type === 'registry' && r.password ? [r.password] : [])),
 ];
+
+/** An ImageBuilder that makes its engine client on the first build. */
+const lazyBuilder = (docker: () => Docker): ImageBuilder => {
+  let builder: DockerImageBuilder | undefined;
+  return {
+    build: (request) => {
+      builder ??= new DockerImageBuilder(docker());
+      return builder.build(request);
+    },
+  };
+};
 
 /** The composition root: the only place that constructs adapters. */
 export const createDockhand = (options: DockhandOptions): Dockhand => {
@@ -165,14 +177,22 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     logger, // the notifier names itself (component: notifier); a second child would repeat the key
   });
   const directory = new SlackDirectory({ client: backgroundClient, clock });
-  const docker = connectDocker(settings.dockerHost);
+  // The build engine's client, and dockerode with it, only when a build or push first needs it (a wrong DOCKER_HOST
+  // is still refused here, at start-up).
+  const docker = lazyDocker(settings.dockerHost);
   const registries = new Map<string, ImageRegistry>();
   const registry = (name: string): ImageRegistry => {
     let found = registries.get(name);
     if (!found) {
       const registryConfig = config.registries[name];
       if (!registryConfig) throw new Error(`unknown registry ${name}`);
-      found = createImageRegistry(name, registryConfig, { docker, ecr: (region) => aws.forRegion(region).ecr, clock });
+      found = createImageRegistry(name, registryConfig, {
+        get docker() {
+          return docker();
+        },
+        ecr: (region) => aws.forRegion(region).ecr,
+        clock,
+      });
       registries.set(name, found);
     }
     return found;
@@ -202,7 +222,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     notifier,
     directory,
     source: new GitSourceFetcher(),
-    builder: new DockerImageBuilder(docker),
+    builder: lazyBuilder(docker),
     registry,
     ecs: ecsDeployer,
     host,
