@@ -1,7 +1,7 @@
 import type { Config } from '../../config/schema.ts';
+import { isTerminal } from '../../domain/deployment.ts';
 import { type DenialReason, environmentApprovers, mayUnlock, membershipOf } from '../../domain/policy.ts';
 import type { Clock, DeploymentRecord, Directory, Lock, Store } from '../../ports.ts';
-import { isTerminal } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
 
 export interface LockDeps {
