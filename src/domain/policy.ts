@@ -19,7 +19,8 @@ export const membershipOf =
 
 /**
  * Why a rule said no, as data: who may instead, and of what. The rules never word it; the Slack layer
- * (src/slack/denials.ts) turns it into the sentence the person who asked reads, the same wherever the rule is asked.
+ * (src/slack/blocks/refusals.ts denialText) turns it into the sentence the person who asked reads, the same wherever
+ * the rule is asked.
  */
 export type DenialReason =
   /** The service names its deployers (user or group ids) and the user is none of them. */
