@@ -1,6 +1,6 @@
 import type { AckFn, RespondArguments, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { asDockhandError, type DockhandError } from '../src/errors.ts';
-import { failureText } from '../src/slack/replies.ts';
+import { failureReason, failureText } from '../src/slack/replies.ts';
 import type { CommandDeps } from './deps.ts';
 
 export { errorText } from '../src/slack/replies.ts';
@@ -73,7 +73,7 @@ export const atBoundary = async (
       const error = asDockhandError(e);
       outcome = USER_MISTAKES.has(error.code) ? 'refused' : 'error';
       // A user's mistake is routine: one info line with what was wrong, no stack trace.
-      if (outcome === 'refused') log.info({ code: error.code, reason: error.message }, lines.refused);
+      if (outcome === 'refused') log.info({ code: error.code, reason: failureReason(error) }, lines.refused);
       else if (error.code === 'internal') log.error({ err: error.cause ?? error }, lines.failed);
       else log.info({ code: error.code, err: error }, lines.failed);
       deps.metrics.errors.inc({ code: error.code });

@@ -7,6 +7,7 @@ import { COMMANDS, type CommandName } from '../src/core/usage.ts';
 import { Refusal } from '../src/domain/policy.ts';
 import type { Directory } from '../src/ports.ts';
 import { historyMessage, ipsMessage, lockedMessage, lockLine, unlockedMessage } from '../src/slack/blocks/operate.ts';
+import { denialText } from '../src/slack/blocks/refusals.ts';
 import { withSnapshotAge } from '../src/slack/blocks/status.ts';
 import { code } from '../src/slack/mrkdwn.ts';
 import type { CommandHandler } from './boundary.ts';
@@ -72,7 +73,7 @@ export const dockhandCommand =
           });
         } else {
           throw new Refusal(
-            `You cannot unlock ${code(target.service)} in ${code(target.environment)}: ${outcome.reason} ${lockLine(outcome.lock)}`,
+            `You cannot unlock ${code(target.service)} in ${code(target.environment)}: ${typeof outcome.reason === 'string' ? outcome.reason : denialText(outcome.reason)} ${lockLine(outcome.lock)}`,
           );
         }
         return;

@@ -5,6 +5,7 @@ import { environmentApprovers, mayReadLogs, membershipOf } from '../src/domain/p
 import { DockhandError } from '../src/errors.ts';
 import type { Directory } from '../src/ports.ts';
 import { logsMessage } from '../src/slack/blocks/operate.ts';
+import { denialText } from '../src/slack/blocks/refusals.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
@@ -24,7 +25,7 @@ export const logsCommand =
     const approvers = environmentApprovers(deps.config, target);
     const decision = await mayReadLogs(target, approvers, command.user_id, membershipOf(deps.directory));
     // Shown as an error (:warning:), as it always was, not as a refusal (:no_entry:).
-    if (!decision.allowed) throw new DockhandError('forbidden', decision.message);
+    if (!decision.allowed) throw new DockhandError('forbidden', denialText(decision.reason));
     const report = await readServiceLogs(deps, target, { sinceMs: request.sinceMs, grep: request.grep });
     await respond({ response_type: 'ephemeral', replace_original: false, ...logsMessage(report) });
   };

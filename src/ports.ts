@@ -199,9 +199,9 @@ export interface Lock extends LockKey {
 
 export type LockResult = { acquired: true; lock: Lock } | { acquired: false; held: Lock };
 
-// The deployment model lives in src/domain/deployment.ts; re-exported here so that importers of the ports keep working.
+// The deployment model lives in src/domain/deployment.ts; its types are re-exported here for the ports' importers,
+// its values (isTerminal, TERMINAL_STATES, …) are imported from the domain module: this file holds types only.
 export type { DeploymentFacts, DeploymentRequest, DeploymentState, OperationKind } from './domain/deployment.ts';
-export { isTerminal, TERMINAL_STATES } from './domain/deployment.ts';
 
 export interface Approval {
   user: string;

@@ -41,10 +41,3 @@ export const assessHostHealth = (snapshot: HostSnapshot, replicas: number): Host
     replicas > 0 && running.length === 0 ? 'down' : reasons.length > 0 ? 'degraded' : 'healthy';
   return { state, running: running.length, replicas, reasons };
 };
-
-export const HEALTH_EMOJI: Record<HealthState, string> = {
-  healthy: ':large_green_circle:',
-  deploying: ':large_blue_circle:',
-  degraded: ':large_orange_circle:',
-  down: ':red_circle:',
-};

@@ -17,34 +17,59 @@ export const membershipOf =
   (principals, user) =>
     directory.includes(principals, user);
 
-/** A rule's no, with the message for the person who asked (the same words wherever the rule is asked). */
-export type Denial = { allowed: false; message: string };
+/**
+ * Why a rule said no, as data: who may instead, and of what. The rules never word it; the Slack layer
+ * (src/slack/blocks/refusals.ts denialText) turns it into the sentence the person who asked reads, the same wherever
+ * the rule is asked.
+ */
+export type DenialReason =
+  /** The service names its deployers (user or group ids) and the user is none of them. */
+  | { kind: 'not_a_deployer'; service: string; deployers: readonly string[] }
+  /** An approval of a deployment whose environment asks for none. */
+  | { kind: 'needs_no_approval' }
+  /** The requester approving their own request, which the policy does not allow. */
+  | { kind: 'own_request' }
+  /** An approval by someone who is not one of the policy's approvers (user or group ids). */
+  | { kind: 'not_an_approver'; approvers: readonly string[] }
+  /** A rejection by someone who is neither an approver nor the requester. */
+  | { kind: 'may_not_reject' }
+  /** An abort by someone who is neither the requester nor an approver. */
+  | { kind: 'may_not_abort' }
+  /** An unlock by someone other than an approver of the environment or the lock's `holder`. */
+  | { kind: 'may_not_unlock'; environment: string; holder: 'manual' | 'requester' | 'other' }
+  /** Logs of a service that names its deployers, asked by someone who is neither a deployer nor an approver. */
+  | { kind: 'may_not_read_logs'; service: string };
+
+/** A rule's no, with why (see DenialReason). */
+export type Denial = { allowed: false; reason: DenialReason };
 
 /** What a rule answers: yes, or no. */
 export type Decision = { allowed: true } | Denial;
 
 const ALLOWED: Decision = { allowed: true };
-const deny = (message: string): Decision => ({ allowed: false, message });
+const deny = (reason: DenialReason): Denial => ({ allowed: false, reason });
 
 /**
  * A request refused by a rule or by the state of things: shown to the requester or clicker alone, nothing changed.
  * Refusals are thrown, everywhere (core, operations, commands); the boundary (commands/boundary.ts) turns them into
- * the ephemeral reply, the `refused` outcome of the metrics and the audit trail.
+ * the ephemeral reply (src/slack/replies.ts), the `refused` outcome of the metrics and the audit trail. A refusal by
+ * a rule carries its `denial` as data, worded by the Slack layer; its `message` then only names the kind of denial
+ * (for code that reads errors as text); one by the state of things carries its text.
  */
 export class Refusal extends DockhandError {
-  constructor(message: string) {
-    super('forbidden', message);
+  readonly denial: DenialReason | undefined;
+
+  constructor(why: string | DenialReason) {
+    super('forbidden', typeof why === 'string' ? why : `refused by policy: ${why.kind}`);
     this.name = 'Refusal';
+    this.denial = typeof why === 'string' ? undefined : why;
   }
 }
 
 /** Throws the refusal of a decision that says no. */
 export function enforce<A extends { allowed: true }>(decision: A | Denial): asserts decision is A {
-  if (!decision.allowed) throw new Refusal(decision.message);
+  if (!decision.allowed) throw new Refusal(decision.reason);
 }
-
-/** A user or group mention as Slack shows it. */
-const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
 
 /** The parts of a resolved target (core/targets.ts ResolvedTarget) the rules read. */
 export interface PolicyTarget {
@@ -67,7 +92,7 @@ export type PolicyKind = 'deploy' | 'restart' | 'rollback' | 'scale';
 export const mayDeploy = async (target: PolicyTarget, user: string, isMember: Membership): Promise<Decision> => {
   const deployers = target.serviceConfig.deployers;
   if (!deployers || (await isMember(deployers, user))) return ALLOWED;
-  return deny(`You may not deploy \`${target.service}\`: its deployers are ${deployers.map(mention).join(', ')}.`);
+  return deny({ kind: 'not_a_deployer', service: target.service, deployers: [...deployers] });
 };
 
 /** Rolling back is deploying an earlier revision: the deployers' rule. */
@@ -125,12 +150,12 @@ export const mayApprove = async <P extends Pick<ApprovalPolicy, 'approvers' | 'a
   user: string,
   isMember: Membership,
 ): Promise<{ allowed: true; policy: P } | Denial> => {
-  if (!policy) return { allowed: false, message: 'This deployment needs no approval.' };
+  if (!policy) return deny({ kind: 'needs_no_approval' });
   if (user === request.requestedBy && !policy.allowSelfApproval) {
-    return { allowed: false, message: 'You requested this deployment; someone else must approve it.' };
+    return deny({ kind: 'own_request' });
   }
   if (!(await isMember(policy.approvers, user))) {
-    return { allowed: false, message: `Only approvers can approve this: ${policy.approvers.map(mention).join(', ')}.` };
+    return deny({ kind: 'not_an_approver', approvers: [...policy.approvers] });
   }
   return { allowed: true, policy };
 };
@@ -148,7 +173,7 @@ export const mayReject = async (
   const isApprover = policy ? await isMember(policy.approvers, user) : false;
   if (isApprover) return { allowed: true, as: 'approver' };
   if (isRequester) return { allowed: true, as: 'requester' };
-  return { allowed: false, message: 'Only an approver or the requester can reject this request.' };
+  return deny({ kind: 'may_not_reject' });
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,7 +187,7 @@ export const mayAbort = async (
   isMember: Membership,
 ): Promise<Decision> => {
   const allowed = user === rollout.requestedBy || (policy ? await isMember(policy.approvers, user) : false);
-  return allowed ? ALLOWED : deny('Only the requester or an approver can abort this rollout.');
+  return allowed ? ALLOWED : deny({ kind: 'may_not_abort' });
 };
 
 /**
@@ -184,8 +209,8 @@ export const mayUnlock = async (
   if (isApprover || user === manualOwner || (deployment !== undefined && deployment.requestedBy === user)) {
     return ALLOWED;
   }
-  const who = manualOwner ? 'the person who locked it' : deployment ? 'the requester of that deployment' : 'its holder';
-  return deny(`only ${who} or an approver of \`${target.environment}\` can unlock it.`);
+  const holder = manualOwner ? 'manual' : deployment ? 'requester' : 'other';
+  return deny({ kind: 'may_not_unlock', environment: target.environment, holder });
 };
 
 /**
@@ -200,5 +225,5 @@ export const mayReadLogs = async (
 ): Promise<Decision> => {
   const deployers = target.serviceConfig.deployers;
   if (!deployers || (await isMember([...deployers, ...approvers], user))) return ALLOWED;
-  return deny(`Only the deployers and approvers of \`${target.service}\` may read its logs.`);
+  return deny({ kind: 'may_not_read_logs', service: target.service });
 };

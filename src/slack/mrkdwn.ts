@@ -7,6 +7,7 @@
  * masks secrets and escapes `&`, `<` and `>`. dockhand's own markup (`user`, `date`, group mentions) is added
  * around it, unescaped. test/unit/escaping-property.test.ts holds every builder to this.
  */
+import type { HealthState } from '../core/health.ts';
 import { maskSecrets } from '../logger.ts';
 
 export const LIMITS = {
@@ -80,4 +81,12 @@ export const bar = (done: number, total: number, width = 10): string => {
   if (total <= 0) return '▱'.repeat(width);
   const filled = Math.max(0, Math.min(width, Math.round((done / total) * width)));
   return '▰'.repeat(filled) + '▱'.repeat(width - filled);
+};
+
+/** The emoji of a health state (src/core/health.ts), on status cards and alerts. */
+export const HEALTH_EMOJI: Record<HealthState, string> = {
+  healthy: ':large_green_circle:',
+  deploying: ':large_blue_circle:',
+  degraded: ':large_orange_circle:',
+  down: ':red_circle:',
 };

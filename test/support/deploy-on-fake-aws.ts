@@ -12,7 +12,8 @@ import { systemClock, systemRandom, systemTimers } from '../../src/adapters/syst
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { DeploymentService } from '../../src/core/deploy/service.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { type DeploymentRecord, type ImageRegistry, isTerminal, type Store } from '../../src/ports.ts';
+import { isTerminal } from '../../src/domain/deployment.ts';
+import type { DeploymentRecord, ImageRegistry, Store } from '../../src/ports.ts';
 import { operationCard } from '../../src/slack/blocks/operate.ts';
 import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
 import { fakeDirectory, RecordingNotifier } from './deploy-fakes.ts';

@@ -3,6 +3,7 @@ import { resolveTarget } from '../../src/core/targets.ts';
 import { Refusal } from '../../src/domain/policy.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord } from '../../src/ports.ts';
+import { refusalReason } from '../../src/slack/replies.ts';
 import {
   deployConfig,
   deployHarness,
@@ -28,7 +29,8 @@ const refusal = async (work: Promise<unknown>): Promise<string> => {
   try {
     await work;
   } catch (e) {
-    if (e instanceof Refusal) return e.message;
+    // The words the requester reads: a rule's denial is worded by the Slack layer.
+    if (e instanceof Refusal) return refusalReason(e);
     throw e;
   }
   throw new Error('expected a refusal');

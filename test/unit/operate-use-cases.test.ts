@@ -93,7 +93,9 @@ describe('a scale operation', () => {
     });
     if (outcome.result !== 'started') throw new Error('not started');
     await h.settle();
-    await expect(h.service.approve(outcome.deployment.id, 'U0BOB')).rejects.toThrow(/Only approvers/);
+    await expect(h.service.approve(outcome.deployment.id, 'U0BOB')).rejects.toMatchObject({
+      denial: { kind: 'not_an_approver' },
+    });
     await h.service.approve(outcome.deployment.id, 'U0CAROL');
     await h.settle();
     expect(h.ecs.updates).toEqual([{ desiredCount: 2 }]);

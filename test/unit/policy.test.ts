@@ -62,11 +62,11 @@ describe('who may deploy, restart, roll back and scale', () => {
     expect(await mayDeploy(target(['U0ALICE', 'S0DEVS']), 'U0DEV', d.isMember)).toEqual({ allowed: true });
   });
 
-  it('refuses anyone else, naming the deployers as mentions', async () => {
+  it('refuses anyone else, naming the deployers', async () => {
     const d = directory({ S0DEVS: ['U0DEV'] });
     expect(await mayDeploy(target(['U0ALICE', 'S0DEVS']), 'U0MALLORY', d.isMember)).toEqual({
       allowed: false,
-      message: 'You may not deploy `api`: its deployers are <@U0ALICE>, <!subteam^S0DEVS>.',
+      reason: { kind: 'not_a_deployer', service: 'api', deployers: ['U0ALICE', 'S0DEVS'] },
     });
   });
 
@@ -78,7 +78,7 @@ describe('who may deploy, restart, roll back and scale', () => {
     for (const kind of ['deploy', 'restart', 'rollback', 'scale'] as const) {
       expect(await mayRequest(kind, target(['U0ALICE']), 'U0EVE', d.isMember)).toEqual({
         allowed: false,
-        message: 'You may not deploy `api`: its deployers are <@U0ALICE>.',
+        reason: { kind: 'not_a_deployer', service: 'api', deployers: ['U0ALICE'] },
       });
       expect(await mayRequest(kind, target(['U0ALICE']), 'U0ALICE', d.isMember)).toEqual({ allowed: true });
     }
@@ -159,7 +159,7 @@ describe('who may approve', () => {
     const d = directory();
     expect(await mayApprove(undefined, request, 'U0BOB', d.isMember)).toEqual({
       allowed: false,
-      message: 'This deployment needs no approval.',
+      reason: { kind: 'needs_no_approval' },
     });
   });
 
@@ -168,7 +168,7 @@ describe('who may approve', () => {
     const policy = approval({ approvers: ['U0ALICE', 'U0BOB'] });
     expect(await mayApprove(policy, request, 'U0ALICE', d.isMember)).toEqual({
       allowed: false,
-      message: 'You requested this deployment; someone else must approve it.',
+      reason: { kind: 'own_request' },
     });
     expect(d.asked).toEqual([]);
     const selfOk = approval({ approvers: ['U0ALICE', 'U0BOB'], allowSelfApproval: true });
@@ -192,7 +192,7 @@ describe('who may approve', () => {
     const d = directory({ S0PLATFORM: ['U0CAROL'] });
     expect(await mayApprove(approval(), request, 'U0MALLORY', d.isMember)).toEqual({
       allowed: false,
-      message: 'Only approvers can approve this: <@U0BOB>, <!subteam^S0PLATFORM>.',
+      reason: { kind: 'not_an_approver', approvers: ['U0BOB', 'S0PLATFORM'] },
     });
   });
 });
@@ -217,7 +217,7 @@ describe('who may reject', () => {
 
   it('refuses anyone else', async () => {
     const d = directory();
-    const refused = { allowed: false, message: 'Only an approver or the requester can reject this request.' };
+    const refused = { allowed: false, reason: { kind: 'may_not_reject' } };
     expect(await mayReject(approval(), request, 'U0MALLORY', d.isMember)).toEqual(refused);
     expect(await mayReject(undefined, request, 'U0BOB', d.isMember)).toEqual(refused);
   });
@@ -240,7 +240,7 @@ describe('who may abort a rollout', () => {
 
   it('refuses anyone else, and everyone but the requester where no approval applies', async () => {
     const d = directory();
-    const refused = { allowed: false, message: 'Only the requester or an approver can abort this rollout.' };
+    const refused = { allowed: false, reason: { kind: 'may_not_abort' } };
     expect(await mayAbort(approval(), rollout, 'U0MALLORY', d.isMember)).toEqual(refused);
     expect(await mayAbort(undefined, rollout, 'U0BOB', d.isMember)).toEqual(refused);
   });
@@ -263,7 +263,7 @@ describe('who may unlock', () => {
     expect(await mayUnlock(manual, 'U0ALICE', d.isMember)).toEqual({ allowed: true });
     expect(await mayUnlock(manual, 'U0DAVE', d.isMember)).toEqual({
       allowed: false,
-      message: 'only the person who locked it or an approver of `production` can unlock it.',
+      reason: { kind: 'may_not_unlock', environment: 'production', holder: 'manual' },
     });
   });
 
@@ -273,7 +273,7 @@ describe('who may unlock', () => {
     expect(await mayUnlock(leftover, 'U0ALICE', d.isMember)).toEqual({ allowed: true });
     expect(await mayUnlock(leftover, 'U0DAVE', d.isMember)).toEqual({
       allowed: false,
-      message: 'only the requester of that deployment or an approver of `production` can unlock it.',
+      reason: { kind: 'may_not_unlock', environment: 'production', holder: 'requester' },
     });
   });
 
@@ -282,7 +282,7 @@ describe('who may unlock', () => {
     const other = { target: target(), approvers: [], manualOwner: undefined, deployment: undefined };
     expect(await mayUnlock(other, 'U0DAVE', d.isMember)).toEqual({
       allowed: false,
-      message: 'only its holder or an approver of `production` can unlock it.',
+      reason: { kind: 'may_not_unlock', environment: 'production', holder: 'other' },
     });
     expect(d.asked).toEqual([]);
   });
@@ -307,23 +307,23 @@ describe('who may read logs', () => {
     const d = directory();
     expect(await mayReadLogs(target(['U0ALICE']), ['U0BOB'], 'U0EVE', d.isMember)).toEqual({
       allowed: false,
-      message: 'Only the deployers and approvers of `api` may read its logs.',
+      reason: { kind: 'may_not_read_logs', service: 'api' },
     });
   });
 });
 
 describe('enforce', () => {
-  it('throws a Refusal (code forbidden) with the decision’s message, and passes a yes', () => {
+  it('throws a Refusal (code forbidden) carrying the decision’s reason, and passes a yes', () => {
     expect(() => enforce({ allowed: true })).not.toThrow();
     const refused = (() => {
       try {
-        enforce({ allowed: false, message: 'No.' });
+        enforce({ allowed: false, reason: { kind: 'may_not_abort' } });
       } catch (e) {
         return e;
       }
       return undefined;
     })();
     expect(refused).toBeInstanceOf(Refusal);
-    expect(refused).toMatchObject({ code: 'forbidden', message: 'No.' });
+    expect(refused).toMatchObject({ code: 'forbidden', denial: { kind: 'may_not_abort' } });
   });
 });

@@ -2,7 +2,8 @@
  * The deployment card: a view model (the stored record plus live progress) handed to the Slack layer's renderer,
  * posted once and then updated through the notifier. No Slack text is written here.
  */
-import { type DeploymentRecord, isTerminal, type MessageRef } from '../../ports.ts';
+import { isTerminal } from '../../domain/deployment.ts';
+import type { DeploymentRecord, MessageRef } from '../../ports.ts';
 import { type DeployContext, liveOf, policyOf, policyView } from './context.ts';
 import { markPlatform } from './on-target.ts';
 import type { DeploymentView } from './view.ts';

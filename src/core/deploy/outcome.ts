@@ -1,7 +1,7 @@
 /** How a deployment ends: succeeded, failed, or any terminal state reached (card finished, lock released). */
-import type { DeploymentFacts } from '../../domain/deployment.ts';
+import { type DeploymentFacts, isTerminal } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
-import { type DeploymentRecord, isTerminal } from '../../ports.ts';
+import type { DeploymentRecord } from '../../ports.ts';
 import { show } from './announce.ts';
 import { type DeployContext, liveOf, transition } from './context.ts';
 import { disown } from './ownership.ts';

@@ -3,8 +3,8 @@
  * (their owner's lease ran out: a restart, a crash, a replica gone) are taken on — rollouts followed again,
  * interrupted work closed — approval expiry re-armed, and locks of deployments that ended released.
  */
+import { isTerminal } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
-import { isTerminal } from '../../ports.ts';
 import { armExpiry } from './approvals.ts';
 import { ACTIVE, type DeployContext, expiryOf } from './context.ts';
 import { follow } from './follow.ts';

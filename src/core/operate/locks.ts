@@ -1,7 +1,7 @@
 import type { Config } from '../../config/schema.ts';
-import { environmentApprovers, mayUnlock, membershipOf } from '../../domain/policy.ts';
+import { isTerminal } from '../../domain/deployment.ts';
+import { type DenialReason, environmentApprovers, mayUnlock, membershipOf } from '../../domain/policy.ts';
 import type { Clock, DeploymentRecord, Directory, Lock, Store } from '../../ports.ts';
-import { isTerminal } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
 
 export interface LockDeps {
@@ -23,7 +23,7 @@ export type LockOutcome =
 export type UnlockOutcome =
   | { result: 'unlocked'; lock: Lock; deployment?: DeploymentRecord | undefined }
   | { result: 'not_locked' }
-  | { result: 'refused'; lock: Lock; reason: string; deployment?: DeploymentRecord | undefined };
+  | { result: 'refused'; lock: Lock; reason: string | DenialReason; deployment?: DeploymentRecord | undefined };
 
 /** Everyone who may approve anything in the target's environment (its approval and scaleApproval policies). */
 export const approversOf = (config: Config, target: ResolvedTarget): string[] => environmentApprovers(config, target);
@@ -88,7 +88,7 @@ export const unlockService = async (deps: LockDeps, target: ResolvedTarget, user
   }
   const manualOwner = lock.owner.startsWith(MANUAL_PREFIX) ? lock.owner.slice(MANUAL_PREFIX.length) : undefined;
   const decision = await mayUnlock({ target, approvers, manualOwner, deployment }, user, membershipOf(directory));
-  if (!decision.allowed) return { result: 'refused', lock, deployment, reason: decision.message };
+  if (!decision.allowed) return { result: 'refused', lock, deployment, reason: decision.reason };
   const released = await store.releaseLock(key, lock.owner);
   if (!released) return { result: 'not_locked' };
   await store.appendAudit({

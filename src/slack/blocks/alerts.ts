@@ -3,12 +3,12 @@
  * The watches (src/jobs) decide *whether* to post; these only decide how it looks. One golden test per card.
  */
 import { formatDuration } from '../../core/duration.ts';
-import { HEALTH_EMOJI, type HealthState } from '../../core/health.ts';
+import type { HealthState } from '../../core/health.ts';
 import type { WatchAlert } from '../../core/watch/evaluate.ts';
 import { stoppedGroupLine } from '../../core/watch/health.ts';
 import type { IpChange, IpChangeCause } from '../../core/watch/ips.ts';
 import type { StoppedTaskGroup } from '../../ports.ts';
-import { code, date, escapeText, LIMITS, lines, safe, truncate, unescapeText, user } from '../mrkdwn.ts';
+import { code, date, escapeText, HEALTH_EMOJI, LIMITS, lines, safe, truncate, unescapeText, user } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 /** A service in one environment, as every alert names it. */

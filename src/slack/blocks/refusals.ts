@@ -1,4 +1,5 @@
 import type { RefusalView } from '../../core/deploy/view.ts';
+import type { DenialReason } from '../../domain/policy.ts';
 import { safe } from '../mrkdwn.ts';
 
 /** A user (`<@U…>`) or, for an id starting with S, a user group (`<!subteam^S…>`) named in a refusal. */
@@ -23,5 +24,40 @@ export const deployRefusalText = (refusal: RefusalView): string => {
       }
       return `\`${service}\` in \`${environment}\` is locked by ${what}${why}. Try again when it is done.`;
     }
+  }
+};
+
+/** Ids as a list of mentions: `<@U1>, <!subteam^S2>`. */
+const mentions = (ids: readonly string[]): string => ids.map(mention).join(', ');
+
+/**
+ * The words of a rule's no (src/domain/policy.ts), for the person who asked. Service and environment names come
+ * from dockhand.yml, not from what someone typed. The unlock denial is the tail of a sentence ("You cannot unlock …:
+ * only …"), so it starts in lower case.
+ */
+export const denialText = (reason: DenialReason): string => {
+  switch (reason.kind) {
+    case 'not_a_deployer':
+      return `You may not deploy \`${reason.service}\`: its deployers are ${mentions(reason.deployers)}.`;
+    case 'needs_no_approval':
+      return 'This deployment needs no approval.';
+    case 'own_request':
+      return 'You requested this deployment; someone else must approve it.';
+    case 'not_an_approver':
+      return `Only approvers can approve this: ${mentions(reason.approvers)}.`;
+    case 'may_not_reject':
+      return 'Only an approver or the requester can reject this request.';
+    case 'may_not_abort':
+      return 'Only the requester or an approver can abort this rollout.';
+    case 'may_not_unlock': {
+      const who = {
+        manual: 'the person who locked it',
+        requester: 'the requester of that deployment',
+        other: 'its holder',
+      }[reason.holder];
+      return `only ${who} or an approver of \`${reason.environment}\` can unlock it.`;
+    }
+    case 'may_not_read_logs':
+      return `Only the deployers and approvers of \`${reason.service}\` may read its logs.`;
   }
 };

@@ -1,10 +1,10 @@
 import { formatDuration } from '../../core/duration.ts';
-import { assessHealth, assessHostHealth, HEALTH_EMOJI } from '../../core/health.ts';
+import { assessHealth, assessHostHealth } from '../../core/health.ts';
 import type { RuntimeSnapshot } from '../../core/runtime.ts';
 import type { StatusRow } from '../../core/status.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
 import type { DeploymentSnapshot, HostContainer, HostSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
-import { code, date, escapeText, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
+import { code, date, escapeText, HEALTH_EMOJI, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 const section = (text: string): KnownBlock => ({

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Denial,
+  type DenialReason,
+  enforce,
+  type Membership,
+  mayAbort,
+  mayApprove,
+  mayDeploy,
+  mayReadLogs,
+  mayReject,
+  mayUnlock,
+  type PolicyTarget,
+  Refusal,
+} from '../../src/domain/policy.ts';
+import { denialText } from '../../src/slack/blocks/refusals.ts';
+import { failureReason, failureText } from '../../src/slack/replies.ts';
+
+/** The words of a rule's no, as the Slack layer writes them (src/slack/blocks/refusals.ts denialText). */
+const nobody: Membership = async () => false;
+const groups: Membership = async (principals, user) =>
+  principals.some((p) => p === user || (p === 'S0PLATFORM' && user === 'U0CAROL'));
+
+const target = (deployers?: string[]): PolicyTarget => ({
+  service: 'api',
+  environment: 'production',
+  serviceConfig: deployers ? { deployers } : {},
+  envConfig: { approval: 'prod' },
+});
+const policy = { approvers: ['U0BOB', 'S0PLATFORM'], allowSelfApproval: false };
+
+const wordsOf = (decision: { allowed: boolean } | Denial): string => {
+  if (decision.allowed || !('reason' in decision)) throw new Error('expected a denial');
+  return denialText(decision.reason);
+};
+
+describe('the words of a denial', () => {
+  it('names the deployers as user and group mentions', async () => {
+    expect(wordsOf(await mayDeploy(target(['U0ALICE', 'S0DEVS']), 'U0MALLORY', nobody))).toBe(
+      'You may not deploy `api`: its deployers are <@U0ALICE>, <!subteam^S0DEVS>.',
+    );
+    expect(wordsOf(await mayDeploy(target(['U0ALICE']), 'U0EVE', nobody))).toBe(
+      'You may not deploy `api`: its deployers are <@U0ALICE>.',
+    );
+  });
+
+  it('says why an approval does not count', async () => {
+    const request = { requestedBy: 'U0ALICE' };
+    expect(wordsOf(await mayApprove(undefined, request, 'U0BOB', groups))).toBe('This deployment needs no approval.');
+    expect(wordsOf(await mayApprove({ ...policy, approvers: ['U0ALICE'] }, request, 'U0ALICE', groups))).toBe(
+      'You requested this deployment; someone else must approve it.',
+    );
+    expect(wordsOf(await mayApprove(policy, request, 'U0MALLORY', groups))).toBe(
+      'Only approvers can approve this: <@U0BOB>, <!subteam^S0PLATFORM>.',
+    );
+  });
+
+  it('says who may reject, abort and read logs', async () => {
+    const request = { requestedBy: 'U0ALICE' };
+    expect(wordsOf(await mayReject(policy, request, 'U0MALLORY', groups))).toBe(
+      'Only an approver or the requester can reject this request.',
+    );
+    expect(wordsOf(await mayAbort(policy, request, 'U0MALLORY', groups))).toBe(
+      'Only the requester or an approver can abort this rollout.',
+    );
+    expect(wordsOf(await mayReadLogs(target(['U0ALICE']), ['U0BOB'], 'U0EVE', groups))).toBe(
+      'Only the deployers and approvers of `api` may read its logs.',
+    );
+  });
+
+  it('says who may unlock, as the tail of the unlock refusal', async () => {
+    const base = { target: target(), approvers: ['U0BOB'] };
+    const manual = { ...base, manualOwner: 'U0ALICE', deployment: undefined };
+    const leftover = { ...base, manualOwner: undefined, deployment: { requestedBy: 'U0ALICE' } };
+    const other = { ...base, manualOwner: undefined, deployment: undefined };
+    expect(wordsOf(await mayUnlock(manual, 'U0DAVE', groups))).toBe(
+      'only the person who locked it or an approver of `production` can unlock it.',
+    );
+    expect(wordsOf(await mayUnlock(leftover, 'U0DAVE', groups))).toBe(
+      'only the requester of that deployment or an approver of `production` can unlock it.',
+    );
+    expect(wordsOf(await mayUnlock(other, 'U0DAVE', groups))).toBe(
+      'only its holder or an approver of `production` can unlock it.',
+    );
+  });
+});
+
+describe('a thrown denial at the boundary (src/slack/replies.ts)', () => {
+  const thrown = (reason: DenialReason): Refusal => {
+    try {
+      enforce({ allowed: false, reason });
+    } catch (e) {
+      if (e instanceof Refusal) return e;
+    }
+    throw new Error('expected a Refusal');
+  };
+
+  it('replies and logs the worded denial, mentions intact, and no mrkdwn in the refusal itself', () => {
+    const refusal = thrown({ kind: 'not_a_deployer', service: 'api', deployers: ['U0CAROL', 'S0DEVS'] });
+    expect(refusal.message).not.toMatch(/<[@!]/);
+    expect(failureText(refusal)).toBe(
+      ':no_entry: You may not deploy `api`: its deployers are <@U0CAROL>, <!subteam^S0DEVS>.',
+    );
+    expect(failureReason(refusal)).toBe('You may not deploy `api`: its deployers are <@U0CAROL>, <!subteam^S0DEVS>.');
+  });
+
+  it('keeps the text of a refusal by the state of things', () => {
+    const refusal = new Refusal('The rollout already ended; nothing changed.');
+    expect(refusal.denial).toBeUndefined();
+    expect(failureText(refusal)).toBe(':no_entry: The rollout already ended; nothing changed.');
+  });
+});
