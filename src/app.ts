@@ -215,8 +215,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
 
   const scheduler = createScheduler({
     config,
-    ecs,
-    host,
+    runtimes,
     store,
     notifier,
     clock,

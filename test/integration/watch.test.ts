@@ -15,6 +15,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import type { Clock, MessageRef, Notifier, OutgoingMessage, Store } from '../../src/ports.ts';
 import { SlackNotifier } from '../../src/slack/notifier.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 import { startTestSlack, TEST_BOT_TOKEN } from '../support/slack/index.ts';
 
 class FakeClock implements Clock {
@@ -99,7 +100,10 @@ afterEach(async () => {
 const startDockhand = (config: Config, instance = 'replica-1', overrides: { notifier?: Notifier } = {}): Scheduler =>
   createScheduler({
     config,
-    ecs: new AwsEcsReader({ clients: aws, cache: store, clock }),
+    runtimes: testRuntimes({
+      ecs: new AwsEcsReader({ clients: aws, cache: store, clock }),
+      defaultRegion: config.defaults.region,
+    }),
     store,
     notifier: overrides.notifier ?? notifier,
     clock,
