@@ -252,6 +252,33 @@ describe('the public-IP watch', () => {
     expect(text).toContain(`${before.join(', ')} → ${fake.publicIps('prod', 'api').join(', ')}`);
   });
 
+  it('names the dockhand deployment that began and ended between two ticks', async () => {
+    seedApi();
+    const dockhand = startDockhand(configFor({ api: watchedService('prod', 'api') }));
+    await tick(dockhand);
+    const before = fake.publicIps('prod', 'api');
+    // ECS dates its deployments by the fake's clock: the deployment is recorded on that clock too.
+    const deployment = await store.createDeployment(
+      {
+        kind: 'deploy',
+        service: 'api',
+        environment: 'production',
+        state: 'rolling_out',
+        requestedBy: 'U0REQUESTER',
+        request: { type: 'git' },
+      },
+      fake.now(),
+    );
+    fake.updateService(fake.service('prod', 'api'), { forceNewDeployment: true });
+    fake.step(10);
+    await store.transition(deployment.id, { to: 'succeeded', actor: 'dockhand' }, fake.now());
+    await tick(dockhand);
+    expect(notifier.posts).toHaveLength(1);
+    const [text] = notifier.texts();
+    expect(text).toContain(`changed (caused by deployment #${deployment.seq})`);
+    expect(text).toContain(`added ${fake.publicIps('prod', 'api').join(', ')}; removed ${before.join(', ')}`);
+  });
+
   it('says once that tasks in a private subnet have no public IP', async () => {
     fake.seedService({
       cluster: 'prod',
