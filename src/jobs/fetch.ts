@@ -24,7 +24,7 @@ import {
 import type { ResolvedTarget } from '../core/targets.ts';
 import { digestFacts } from '../core/watch/digest-row.ts';
 import { unitsGoneSince } from '../core/watch/health.ts';
-import { type DockhandCause, diffIps } from '../core/watch/ips.ts';
+import { type DockhandCause, unexplainedRolloutStart } from '../core/watch/ips.ts';
 import type { Observation } from '../core/watch/observation.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -242,15 +242,6 @@ const observe = async (entry: Entry, input: ObserveInput, logger: Logger): Promi
   };
 };
 
-/** Running units by `ref` (else `id`), oldest first, with their public address (null: none): as the IP watch keeps them. */
-const unitAddresses = (s: RuntimeSnapshot): Record<string, string | null> =>
-  Object.fromEntries(
-    s.units
-      .filter((u) => u.state.toUpperCase() === 'RUNNING')
-      .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0))
-      .map((u) => [u.ref ?? u.id, u.publicAddress ?? null]),
-  );
-
 /**
  * When the IPs changed and the runtime shows a new primary rollout since the last tick but no rollout was seen in
  * progress (it began and ended between two ticks), the dockhand deployment that ran then, if any. Only asked in
@@ -264,11 +255,8 @@ const recentDockhandCause = async (
   rollingOut: DeploymentRecord | undefined,
   logger: Logger,
 ): Promise<DockhandCause | undefined> => {
-  const prev = memory?.ips;
-  const primary = s.rollouts.find((r) => r.primary);
-  if (!prev || prev.held || rollingOut || !primary || primary.id === prev.primary) return undefined;
-  if (!diffIps(prev.byTask, unitAddresses(s))) return undefined;
-  const started = primary.startedAt?.getTime();
+  if (rollingOut) return undefined;
+  const started = unexplainedRolloutStart(memory?.ips, s)?.getTime();
   if (started === undefined) return undefined;
   try {
     const recent = await store.listDeployments({
