@@ -13,8 +13,12 @@
 
 import { spawn } from 'node:child_process';
 import { createAwsClients } from '../src/adapters/aws/clients.ts';
+import { AwsEcsDeployer } from '../src/adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from '../src/adapters/aws/ecs-reader.ts';
+import { EcsRuntime } from '../src/adapters/aws/ecs-runtime.ts';
+import { AwsLogReader } from '../src/adapters/aws/log-reader.ts';
 import { ENI_IDS_PER_CALL } from '../src/adapters/aws/public-ips.ts';
+import { createRuntimes } from '../src/adapters/runtimes.ts';
 import { openStore } from '../src/adapters/store/index.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { createScheduler } from '../src/jobs/index.ts';
@@ -95,7 +99,15 @@ const store = await openStore('sqlite::memory:', { instance: 'bench' });
 const startScheduler = (instance: string) =>
   createScheduler({
     config,
-    ecs: new AwsEcsReader({ clients: aws, cache: store, clock }),
+    runtimes: createRuntimes({
+      ecs: new EcsRuntime({
+        reader: new AwsEcsReader({ clients: aws, cache: store, clock }),
+        deployer: new AwsEcsDeployer({ clients: aws }),
+        logs: new AwsLogReader({ clients: aws }),
+        clock,
+        defaultRegion: config.defaults.region,
+      }),
+    }),
     store,
     notifier,
     clock,

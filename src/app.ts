@@ -235,8 +235,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
 
   const scheduler = createScheduler({
     config,
-    ecs,
-    host,
+    runtimes,
     store,
     notifier,
     clock,

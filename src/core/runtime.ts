@@ -56,6 +56,8 @@ export interface RuntimeRollout {
   revision: string;
   /** True for the newest one (the one that will remain). */
   primary: boolean;
+  /** When it began, where the runtime says (the watches match it with dockhand's deployments). */
+  startedAt?: Date | undefined;
   outcome: 'in_progress' | 'completed' | 'failed' | undefined;
   desired: number;
   running: number;
@@ -76,6 +78,8 @@ export interface RuntimeSnapshot {
   environment: string;
   /** What the service runs now ("api:42", "sha256:abcdef123456"), undefined when nothing runs. */
   revision: string | undefined;
+  /** The image of the target's container now (the digest shows its tag), when the runtime tells. */
+  image?: string | undefined;
   /** How many units it should run, and runs. */
   desired: number;
   running: number;
@@ -91,9 +95,10 @@ export type RuntimeLookup =
   | { target: ResolvedTarget; found: true; snapshot: RuntimeSnapshot }
   /**
    * `error` is what the read threw, when it threw (a single read rethrows it: its message says what to do);
-   * `unsupported` when no runtime for the target's type is available in this process.
+   * `unsupported` when no runtime for the target's type is available in this process; `batch` when the runtime's
+   * read of all the targets asked of it failed at once (describeTargets: one error for all of them).
    */
-  | { target: ResolvedTarget; found: false; reason: string; error?: unknown; unsupported?: boolean };
+  | { target: ResolvedTarget; found: false; reason: string; error?: unknown; unsupported?: boolean; batch?: boolean };
 
 export interface DescribeDepth {
   /** Also list the running units (default true). */
@@ -191,6 +196,11 @@ export interface LogRequest {
 export interface Runtime {
   /** What runs the service, for messages: "Amazon ECS", "a Docker host". */
   readonly label: string;
+  /**
+   * True when its units are reached at a fixed address (a Docker host's host:port): there are no public IPs that
+   * change to watch, and a public-IP watch of its targets is not scheduled.
+   */
+  readonly fixedAddress?: boolean;
   /** The services' snapshots, in as few calls as the runtime allows (batched per cluster). */
   describe(targets: readonly ResolvedTarget[], depth?: DescribeDepth): Promise<RuntimeLookup[]>;
   /** What `change` would change (no writes). */
@@ -220,11 +230,13 @@ export interface Runtime {
   /**
    * Why units that left the running set since an earlier snapshot stopped (`unitRefs`: their `ref`, else `id`), for
    * many targets in one go, read in as few calls as the runtime allows; in the order asked. Units the runtime no
-   * longer knows are absent; a runtime whose snapshot already shows its stopped units answers none.
+   * longer knows are absent; a runtime whose snapshot already shows its stopped units answers none. `error`: the
+   * runtime could not tell for this target (its part of the read failed: an ECS cluster's DescribeTasks), also for a
+   * target asked with no units whose part was read for others.
    */
   stoppedUnits(
     gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
-  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[] }[]>;
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[]; error?: string | undefined }[]>;
   /** The service's log lines (raw: the core masks them). */
   logs(target: ResolvedTarget, request: LogRequest): Promise<ServiceLogs>;
   /** The last lines of some units, for a failure card ([] when the runtime cannot tell). */
@@ -237,11 +249,16 @@ export interface Runtimes {
   for(target: ResolvedTarget): Runtime;
 }
 
-/** Snapshots of many targets, each runtime asked once for all of its targets; in the order of `targets`. */
+/**
+ * Snapshots of many targets, each runtime asked once for all of its targets; in the order of `targets`. A runtime
+ * whose read throws rejects the whole answer, unless `settle`: then its targets are lookups with `batch` (a watch
+ * tick reads the other runtimes' targets all the same).
+ */
 export const describeTargets = async (
   runtimes: Runtimes,
   targets: readonly ResolvedTarget[],
   depth?: DescribeDepth,
+  options: { settle?: boolean } = {},
 ): Promise<RuntimeLookup[]> => {
   const groups = new Map<Runtime, number[]>();
   const results: (RuntimeLookup | undefined)[] = targets.map(() => undefined);
@@ -257,10 +274,22 @@ export const describeTargets = async (
   });
   await Promise.all(
     [...groups].map(async ([runtime, indexes]) => {
-      const lookups = await runtime.describe(
-        indexes.map((i) => targets[i] as ResolvedTarget),
-        depth,
-      );
+      let lookups: RuntimeLookup[];
+      try {
+        lookups = await runtime.describe(
+          indexes.map((i) => targets[i] as ResolvedTarget),
+          depth,
+        );
+      } catch (error) {
+        if (!options.settle) throw error;
+        lookups = indexes.map((i) => ({
+          target: targets[i] as ResolvedTarget,
+          found: false,
+          reason: errorText(error),
+          error,
+          batch: true,
+        }));
+      }
       indexes.forEach((i, n) => {
         results[i] = lookups[n] ?? { target: targets[i] as ResolvedTarget, found: false, reason: 'no answer' };
       });

@@ -18,7 +18,7 @@ export interface DigestInput {
   channel: string;
   /** What the digest says of a service, from what the tick read. */
   rowOf: (target: ResolvedTarget) => DigestRow;
-  /** ECS could not be read at all. */
+  /** A runtime could not be read at all. */
   error: string | undefined;
 }
 

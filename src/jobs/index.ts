@@ -3,20 +3,20 @@
  *
  * Wiring (src/app.ts):
  *
- *   const scheduler = createScheduler({ config, ecs, host, store, notifier, clock, logger, metrics, instance });
+ *   const scheduler = createScheduler({ config, runtimes, store, notifier, clock, logger, metrics, instance });
  *   scheduler.start();          // after the HTTP server is up
  *   …
  *   await scheduler.stop();     // on shutdown, before notifier.flush() and store.close()
  *
- * `ecs` is the app's SharedSnapshots over its AwsEcsReader, the one /status reads through: a tick's snapshot answers
- * /status and /dockhand ips for DOCKHAND_SNAPSHOT_MAX_AGE_MS, and a tick right after a /status reuses its read;
- * `host` is the app's DockerHostRuntime (absent when no environment is a Docker host): the health watch of a
- * Docker-host service reads one snapshot of its containers per tick. `instance` names this replica in the per-tick
- * leases (the store's instance, "<hostname>:<pid>").
+ * `runtimes` is the app's runtime factory, the one /status reads through (its ECS runtime reads through the app's
+ * SharedSnapshots): a tick's snapshot answers /status and /dockhand ips for DOCKHAND_SNAPSHOT_MAX_AGE_MS, and a tick
+ * right after a /status reuses its read; a Docker-host service's health watch reads one snapshot of its containers
+ * per tick; a target whose runtime this process lacks is not watched (logged at start). `instance` names this
+ * replica in the per-tick leases (the store's instance, "<hostname>:<pid>").
  *
  * Schedules come from dockhand.yml: services.<name>.watch.health / .publicIps and digest.schedule (cron). Each
  * distinct expression is one node-cron task (noOverlap); whichever fires first in a minute runs ONE tick for all
- * that is due in that minute, so the health and IP watches due together share one ECS snapshot.
+ * that is due in that minute, so the health and IP watches due together share one snapshot.
  *
  * Replicas: one lease per tick for every job due in it, so one replica runs the whole tick. Two leases:
  *   `watch:running`        held while a tick runs, short (RUNNING_LEASE_TTL_MS) and renewed every third of it: no
@@ -57,7 +57,7 @@ export const RUNNING_LEASE = 'watch:running';
 export const createScheduler = (deps: WatchDeps): Scheduler => {
   const { clock, metrics, store } = deps;
   const logger: Logger = deps.logger.child({ component: 'watch' });
-  const plan = planWatches(deps.config, { dockerHosts: deps.host !== undefined });
+  const plan = planWatches(deps.config, deps.runtimes);
   const pacer = new ChannelPacer(deps.notifier, clock);
   const running = new Set<JobName>();
   const inFlight = new Set<Promise<unknown>>();
@@ -192,16 +192,16 @@ export const createScheduler = (deps: WatchDeps): Scheduler => {
   return {
     start() {
       if (stopped) throw new Error('a stopped scheduler cannot be started again; create a new one');
-      for (const target of plan.unsupported) {
+      for (const { target, reason } of plan.unsupported) {
         logger.warn(
-          { service: target.service, environment: target.environment },
-          'watch: this process cannot read Docker hosts; ignoring the health watch of this one',
+          { service: target.service, environment: target.environment, reason },
+          'watch: this process cannot read the runtime of this service; ignoring its health watch',
         );
       }
       if (plan.fixedAddress.length > 0) {
         logger.info(
           { services: plan.fixedAddress.map((t) => `${t.service}/${t.environment}`) },
-          'watch: a Docker host has a fixed address; its public IPs are not watched',
+          'watch: these services run at a fixed address; their public IPs are not watched',
         );
       }
       cron.start();
@@ -209,7 +209,6 @@ export const createScheduler = (deps: WatchDeps): Scheduler => {
         {
           services: plan.watched.length,
           health: plan.watched.filter((w) => w.health).length,
-          dockerHosts: plan.watched.filter((w) => w.kind === 'docker').length,
           publicIps: plan.watched.filter((w) => w.publicIps).length,
           digest: plan.digest?.schedule,
         },

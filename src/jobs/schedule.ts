@@ -1,63 +1,59 @@
 /**
  * What the config asks to watch, and when. Every distinct cron expression becomes one node-cron task; whichever
  * fires first in a minute runs one tick for everything due in that minute (so health and IP watches due together
- * share one ECS snapshot). Docker-host services have a health watch only: their public address is fixed.
+ * share one snapshot). A target whose runtime reaches it at a fixed address (a Docker host) has a health watch
+ * only: there are no public IPs that change.
  */
 import cron, { type ScheduledTask, type TaskFn } from 'node-cron';
 import type { Config } from '../config/schema.ts';
-import { hostTargetOf } from '../core/deploy/host.ts';
-import { allTargets, ecsRef, type ResolvedTarget } from '../core/targets.ts';
-import type { DockerHostTarget, EcsServiceRef } from '../ports.ts';
+import type { Runtime, Runtimes } from '../core/runtime.ts';
+import { allTargets, type ResolvedTarget } from '../core/targets.ts';
 
 export const JOB_NAMES = ['health', 'public-ips', 'digest'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
-interface Watches {
+/** A service/environment with at least one watch. */
+export interface WatchedTarget {
   target: ResolvedTarget;
   /** Cron expressions; undefined = not watched that way. */
   health?: string | undefined;
   publicIps?: string | undefined;
 }
 
-/** A service/environment with at least one watch: on ECS, or on a Docker host (health only). */
-export type WatchedTarget =
-  | (Watches & { kind: 'ecs'; ref: EcsServiceRef })
-  | (Watches & { kind: 'docker'; host: DockerHostTarget; publicIps?: undefined });
-
 export interface WatchPlan {
   watched: WatchedTarget[];
-  /** Every ECS service/environment (the digest covers all of them, watched or not). */
-  ecs: { target: ResolvedTarget; ref: EcsServiceRef }[];
-  /** Every Docker-host service/environment (in the digest too), when this process can reach Docker hosts. */
-  hosts: { target: ResolvedTarget; host: DockerHostTarget }[];
-  /** Docker-host services with a health watch this process cannot run (no Docker-host runtime; logged at start). */
-  unsupported: ResolvedTarget[];
-  /** Docker-host services with a public-IP watch: their address is fixed, nothing to watch (said once at start). */
+  /** Every service/environment (the digest covers all of them, watched or not; those no runtime here reads too). */
+  read: ResolvedTarget[];
+  /** Services with a health watch whose runtime this process lacks (logged at start), and why. */
+  unsupported: { target: ResolvedTarget; reason: string }[];
+  /** Services with a public-IP watch on a runtime with a fixed address: nothing to watch (said once at start). */
   fixedAddress: ResolvedTarget[];
   digest?: { channel: string; schedule: string } | undefined;
 }
 
-/** `dockerHosts`: whether this process has a Docker-host runtime to watch Docker-host targets with. */
-export const planWatches = (config: Config, options: { dockerHosts: boolean } = { dockerHosts: true }): WatchPlan => {
-  const plan: WatchPlan = { watched: [], ecs: [], hosts: [], unsupported: [], fixedAddress: [], digest: config.digest };
+const runtimeOf = (runtimes: Runtimes, target: ResolvedTarget): Runtime | { reason: string } => {
+  try {
+    return runtimes.for(target);
+  } catch (error) {
+    return { reason: error instanceof Error ? error.message : String(error) };
+  }
+};
+
+export const planWatches = (config: Config, runtimes: Runtimes): WatchPlan => {
+  const plan: WatchPlan = { watched: [], read: [], unsupported: [], fixedAddress: [], digest: config.digest };
   for (const target of allTargets(config)) {
     const watch = target.serviceConfig.watch;
-    const ref = ecsRef(config, target);
-    if (ref) {
-      plan.ecs.push({ target, ref });
-      if (watch?.health !== undefined || watch?.publicIps !== undefined)
-        plan.watched.push({ kind: 'ecs', target, ref, health: watch?.health, publicIps: watch?.publicIps });
+    const runtime = runtimeOf(runtimes, target);
+    plan.read.push(target);
+    const fixedAddress = 'reason' in runtime ? false : runtime.fixedAddress === true;
+    if (fixedAddress && watch?.publicIps !== undefined) plan.fixedAddress.push(target);
+    if ('reason' in runtime) {
+      if (watch?.health !== undefined) plan.unsupported.push({ target, reason: runtime.reason });
       continue;
     }
-    const host = hostTargetOf(target);
-    if (!host) continue;
-    if (watch?.publicIps !== undefined) plan.fixedAddress.push(target);
-    if (!options.dockerHosts) {
-      if (watch?.health !== undefined) plan.unsupported.push(target);
-      continue;
-    }
-    plan.hosts.push({ target, host });
-    if (watch?.health !== undefined) plan.watched.push({ kind: 'docker', target, host, health: watch.health });
+    const publicIps = fixedAddress ? undefined : watch?.publicIps;
+    if (watch?.health !== undefined || publicIps !== undefined)
+      plan.watched.push({ target, health: watch?.health, publicIps });
   }
   return plan;
 };

@@ -1,8 +1,8 @@
 /**
  * One tick of the watches, as explicit stages:
  *
- *   fetch     fetch.ts: every snapshot the tick needs, in one pass, as one Observation per watched target (the only
- *             stage that knows an ECS service from a Docker host).
+ *   fetch     fetch.ts: every snapshot the tick needs, in one pass through the Runtime port, as one Observation
+ *             per watched target (the same path whatever runs it).
  *   evaluate  core/watch/evaluate.ts, pure: the last tick's memory + the observation → alerts (data) + next memory
  *             (the store holds the memory, so whichever replica ran the last tick, before or after a restart).
  *   render    slack/blocks/alerts.ts `alertCard`: an alert → its Slack card.
@@ -13,11 +13,12 @@
  */
 
 import type { Config } from '../config/schema.ts';
+import type { Runtimes } from '../core/runtime.ts';
 import { evaluateTarget } from '../core/watch/evaluate.ts';
 import type { Observation } from '../core/watch/observation.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Clock, DockerHostRuntime, EcsReader, Notifier, Store } from '../ports.ts';
+import type { Clock, Notifier, Store } from '../ports.ts';
 import { alertCard } from '../slack/blocks/alerts.ts';
 import { postDigest } from './digest.ts';
 import { type Entry, type Fetched, fetchTick, stateKey } from './fetch.ts';
@@ -28,9 +29,8 @@ import type { JobName, WatchedTarget, WatchPlan } from './schedule.ts';
 /** What the scheduler needs; src/app.ts builds it. */
 export interface WatchDeps {
   config: Config;
-  ecs: EcsReader;
-  /** Reads Docker-host targets; without it they are not watched (and the digest says so). */
-  host?: DockerHostRuntime | undefined;
+  /** What runs each target; a target whose runtime this process lacks is not watched (the digest says so). */
+  runtimes: Runtimes;
   store: Store;
   notifier: Notifier;
   clock: Clock;
@@ -120,7 +120,7 @@ const reportOf = (work: TickWork, results: readonly TargetResult[], digestFailed
   return report;
 };
 
-/** Posts the digest when due: whether it was posted, and whether it failed (ECS unread, or the post). */
+/** Posts the digest when due: whether it was posted, and whether it failed (a runtime unread, or the post). */
 const runDigest = async (
   deps: WatchDeps,
   pacer: ChannelPacer,
@@ -129,10 +129,10 @@ const runDigest = async (
   logger: Logger,
 ): Promise<{ posted: boolean; failed: boolean }> => {
   const { work, fetched } = tick;
-  const unread = fetched.ecsError !== undefined;
+  const unread = fetched.readError !== undefined;
   if (!work.digest || !plan.digest) return { posted: false, failed: work.digest && unread };
   try {
-    const input = { at: work.at, channel: plan.digest.channel, rowOf: fetched.digestRow, error: fetched.ecsError };
+    const input = { at: work.at, channel: plan.digest.channel, rowOf: fetched.digestRow, error: fetched.readError };
     await postDigest(deps, pacer, input);
     return { posted: true, failed: unread };
   } catch (error) {

@@ -45,8 +45,8 @@ afterAll(async () => {
   else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
 });
 
-/** A dockhand.yml entry for the ECS service `name` in the cluster prod. */
-const targetOf = (name: string) =>
+/** A dockhand.yml entry for the ECS service `name` in the cluster prod (or another). */
+const targetOf = (name: string, cluster = 'prod') =>
   resolveTarget(
     configSchema.parse({
       defaults: { channel: '#deploys', region: 'us-east-1' },
@@ -54,7 +54,7 @@ const targetOf = (name: string) =>
       services: {
         [name]: {
           image: { registry: 'ecr', repository: `acme/${name}` },
-          environments: { production: { target: { type: 'ecs', cluster: 'prod', service: name, container: 'app' } } },
+          environments: { production: { target: { type: 'ecs', cluster, service: name, container: 'app' } } },
         },
       },
     }),
@@ -120,5 +120,35 @@ describe('EcsRuntime beyond the contract', () => {
       ['stops-a', [[crashed, 'Essential container in task exited', [1]]]],
       ['stops-b', [[killed, 'OutOfMemoryError: Container killed', [137]]]],
     ]);
+  });
+
+  it("answers a cluster whose DescribeTasks fails with its error, for each of its services, and the others' units", async () => {
+    const seed = (cluster: string, name: string) => {
+      fake.seedService({ cluster, service: name, desiredCount: 1, containers: [{ name: 'app', image: 'a:1' }] });
+      const [task] = fake.serviceTasks(cluster, name);
+      if (!task) throw new Error(`no task of ${name}`);
+      return task.arn;
+    };
+    const lost = seed('prod', 'fails-a');
+    seed('prod', 'fails-quiet');
+    const kept = seed('blue', 'fails-b');
+    fake.stopTask(lost, { reason: 'Essential container in task exited', exitCode: 1 });
+    fake.stopTask(kept, { reason: 'Essential container in task exited', exitCode: 2 });
+    fake.faults({ failNext: { op: 'DescribeTasks', code: 'AccessDeniedException', message: 'not in prod' } });
+    try {
+      const answers = await runtime.stoppedUnits([
+        { target: targetOf('fails-a'), unitRefs: [lost] },
+        { target: targetOf('fails-quiet'), unitRefs: [] },
+        { target: targetOf('fails-b', 'blue'), unitRefs: [kept] },
+      ]);
+      const denied = 'describe 1 stopped tasks in cluster prod: AccessDeniedException: not in prod';
+      expect(answers.map((a) => [a.target.service, a.error, a.units.map((u) => u.exitCodes)])).toEqual([
+        ['fails-a', denied, []],
+        ['fails-quiet', denied, []],
+        ['fails-b', undefined, [[2]]],
+      ]);
+    } finally {
+      fake.faults(null);
+    }
   });
 });

@@ -83,7 +83,7 @@ describe("the watch's snapshot answers /status while it is fresh", () => {
   const watchTick = () =>
     createScheduler({
       config,
-      ecs,
+      runtimes: statusDeps().runtimes,
       store,
       notifier: new RecordingNotifier(),
       clock,

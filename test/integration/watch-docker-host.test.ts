@@ -21,6 +21,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Clock, EcsReader, MessageRef, Notifier, OutgoingMessage, Store } from '../../src/ports.ts';
 import { describeWithDocker, makeBusyboxContext, randomTag } from '../support/docker.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 const MINUTE = 60_000;
 
@@ -171,8 +172,7 @@ await describeWithDocker('the health watch of a Docker-host service (real engine
 
     const scheduler = createScheduler({
       config,
-      ecs: noEcs,
-      host: runtime,
+      runtimes: testRuntimes({ ecs: noEcs, host: runtime, store, clock }),
       store,
       notifier,
       clock,

@@ -15,6 +15,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import type { Clock, MessageRef, Notifier, OutgoingMessage, Store } from '../../src/ports.ts';
 import { SlackNotifier } from '../../src/slack/notifier.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 import { startTestSlack, TEST_BOT_TOKEN } from '../support/slack/index.ts';
 
 class FakeClock implements Clock {
@@ -99,7 +100,10 @@ afterEach(async () => {
 const startDockhand = (config: Config, instance = 'replica-1', overrides: { notifier?: Notifier } = {}): Scheduler =>
   createScheduler({
     config,
-    ecs: new AwsEcsReader({ clients: aws, cache: store, clock }),
+    runtimes: testRuntimes({
+      ecs: new AwsEcsReader({ clients: aws, cache: store, clock }),
+      defaultRegion: config.defaults.region,
+    }),
     store,
     notifier: overrides.notifier ?? notifier,
     clock,
@@ -246,6 +250,33 @@ describe('the public-IP watch', () => {
     const [text] = notifier.texts();
     expect(text).toContain(`caused by deployment #${deployment.seq}`);
     expect(text).toContain(`${before.join(', ')} → ${fake.publicIps('prod', 'api').join(', ')}`);
+  });
+
+  it('names the dockhand deployment that began and ended between two ticks', async () => {
+    seedApi();
+    const dockhand = startDockhand(configFor({ api: watchedService('prod', 'api') }));
+    await tick(dockhand);
+    const before = fake.publicIps('prod', 'api');
+    // ECS dates its deployments by the fake's clock: the deployment is recorded on that clock too.
+    const deployment = await store.createDeployment(
+      {
+        kind: 'deploy',
+        service: 'api',
+        environment: 'production',
+        state: 'rolling_out',
+        requestedBy: 'U0REQUESTER',
+        request: { type: 'git' },
+      },
+      fake.now(),
+    );
+    fake.updateService(fake.service('prod', 'api'), { forceNewDeployment: true });
+    fake.step(10);
+    await store.transition(deployment.id, { to: 'succeeded', actor: 'dockhand' }, fake.now());
+    await tick(dockhand);
+    expect(notifier.posts).toHaveLength(1);
+    const [text] = notifier.texts();
+    expect(text).toContain(`changed (caused by deployment #${deployment.seq})`);
+    expect(text).toContain(`added ${fake.publicIps('prod', 'api').join(', ')}; removed ${before.join(', ')}`);
   });
 
   it('says once that tasks in a private subnet have no public IP', async () => {

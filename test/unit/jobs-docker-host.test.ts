@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HOST_CONCURRENCY } from '../../src/adapters/docker/docker-runtime.ts';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { hostTargetOf, rememberReplicas } from '../../src/core/deploy/host.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { evaluateHostHealth, type HostHealthMemory } from '../../src/core/watch/host.ts';
 import { MAX_HOLD_MS } from '../../src/core/watch/ips.ts';
-import { HOST_CONCURRENCY } from '../../src/jobs/fetch.ts';
 import { createScheduler, type Scheduler } from '../../src/jobs/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -21,6 +21,7 @@ import type {
   OutgoingMessage,
   Store,
 } from '../../src/ports.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 const MINUTE = 60_000;
 
@@ -179,8 +180,7 @@ afterEach(async () => {
 const startDockhand = (config: Config, instance = 'replica-1', options: { host?: DockerHostRuntime } = { host }) =>
   createScheduler({
     config,
-    ecs: noEcs,
-    host: options.host,
+    runtimes: testRuntimes({ ecs: noEcs, ...(options.host ? { host: options.host } : {}), store, clock }),
     store,
     notifier,
     clock,
@@ -226,6 +226,28 @@ describe('the health watch of a Docker-host service', () => {
     await tick(s);
     expect(notifier.texts()).toEqual(['web · box is degraded: web is unhealthy']);
     expect(notifier.posts[0]?.channel).toBe('#ops');
+  });
+
+  it('watches the Docker host on the same path while ECS cannot be read at all, logging that once', async () => {
+    const ecsService = {
+      image: { registry: 'ecr', repository: 'acme/api' },
+      environments: { box: { target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' } } },
+      watch: { health: '* * * * *' },
+    };
+    const s = startDockhand(
+      configWith({ web: dockerService(), api: ecsService }, { registries: { ecr: { type: 'ecr' } } }),
+    );
+    expect((await tick(s))?.outcomes).toEqual({ health: 'error' });
+    host.turnUnhealthy('web');
+    await tick(s);
+    expect(notifier.texts()).toEqual(['web · box is degraded: web is unhealthy']);
+    expect(host.reads).toEqual(['web', 'web']);
+    const errors = logLines.filter((l) => l.level === 'error');
+    expect(errors.map((l) => [l.msg, l.services])).toEqual([
+      ['watch tick: reading the runtime failed', 1],
+      ['watch tick: reading the runtime failed', 1],
+    ]);
+    expect(logLines.filter((l) => l.msg === 'watch: service could not be read')).toEqual([]);
   });
 
   it('reports restarts with how many and the exit code, once, then the recovery with how long it lasted', async () => {
@@ -394,7 +416,7 @@ describe('the health watch of a Docker-host service', () => {
     await s.stop();
     expect(notifier.posts).toEqual([]);
     expect(logLines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
-      'watch: this process cannot read Docker hosts; ignoring the health watch of this one',
+      'watch: this process cannot read the runtime of this service; ignoring its health watch',
     ]);
   });
 });

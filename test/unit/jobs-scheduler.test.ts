@@ -21,6 +21,7 @@ import type {
   Store,
 } from '../../src/ports.ts';
 import { aSnapshot } from '../support/builders.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 class FakeClock implements Clock {
   t: number;
@@ -103,7 +104,16 @@ afterEach(async () => {
 });
 
 const scheduler = (config: Config) =>
-  createScheduler({ config, ecs, store, notifier, clock, logger: createLogger('silent'), metrics, instance: 'unit' });
+  createScheduler({
+    config,
+    runtimes: testRuntimes({ ecs }),
+    store,
+    notifier,
+    clock,
+    logger: createLogger('silent'),
+    metrics,
+    instance: 'unit',
+  });
 
 const ticksCounted = async (job: string, outcome: string): Promise<number> =>
   (await metrics.jobTicks.get()).values.find((v) => v.labels.job === job && v.labels.outcome === outcome)?.value ?? 0;
@@ -171,7 +181,7 @@ describe('the scheduler', () => {
     });
     const s = createScheduler({
       config: configWith({ health: '* * * * *' }),
-      ecs,
+      runtimes: testRuntimes({ ecs }),
       store: flaky,
       notifier,
       clock,
@@ -242,7 +252,7 @@ describe('the scheduler with replicas', () => {
   const replica = (instance: string, reader: FakeEcs, on: Store = store) =>
     createScheduler({
       config: configWith({ health: '* * * * *', publicIps: '* * * * *' }),
-      ecs: reader,
+      runtimes: testRuntimes({ ecs: reader }),
       store: on,
       notifier,
       clock,
@@ -332,7 +342,7 @@ describe('alerts and the store', () => {
     };
     const a = createScheduler({
       config,
-      ecs,
+      runtimes: testRuntimes({ ecs }),
       store,
       notifier: dying,
       clock,
@@ -378,7 +388,7 @@ describe('alerts Slack keeps refusing', () => {
     };
     const s = createScheduler({
       config: configWith({ health: '* * * * *' }),
-      ecs,
+      runtimes: testRuntimes({ ecs }),
       store,
       notifier: refusing,
       clock,

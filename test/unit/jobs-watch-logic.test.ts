@@ -1,29 +1,36 @@
 import { describe, expect, it } from 'vitest';
+import { ecsRuntimeSnapshot, stoppedUnitOf } from '../../src/adapters/aws/ecs-runtime.ts';
+import { resolveTarget } from '../../src/core/targets.ts';
 import {
   evaluateHealth,
   groupStoppedTasks,
   isExpectedStop,
   STUCK_PENDING_MS,
-  tasksGoneSince,
+  unitsGoneSince,
 } from '../../src/core/watch/health.ts';
 import { evaluateIps, MAX_HOLD_MS } from '../../src/core/watch/ips.ts';
 import type { TaskSnapshot } from '../../src/ports.ts';
-import { aDeployment, aSnapshot, aTask, at } from '../support/builders.ts';
+import { aConfig, aDeployment, aSnapshot, aTask, at } from '../support/builders.ts';
+
+const production = resolveTarget(aConfig(), 'api', 'production');
 
 const t0 = at('2026-11-21T12:00:00Z');
 const later = (minutes: number) => new Date(t0.getTime() + minutes * 60_000);
 
-const crashed = (id: string, exitCode = 137): TaskSnapshot =>
-  aTask({
-    id,
-    arn: `arn:aws:ecs:us-east-1:123456789012:task/prod/${id}`,
-    lastStatus: 'STOPPED',
-    desiredStatus: 'STOPPED',
-    stoppedReason: 'Essential container in task exited',
-    stopCode: 'EssentialContainerExited',
-    stoppedAt: t0,
-    containers: [{ name: 'app', lastStatus: 'STOPPED', exitCode }],
-  });
+/** A task that crashed, as the ECS runtime reports it (Runtime.stoppedUnits). */
+const crashed = (id: string, exitCode = 137) =>
+  stoppedUnitOf(
+    aTask({
+      id,
+      arn: `arn:aws:ecs:us-east-1:123456789012:task/prod/${id}`,
+      lastStatus: 'STOPPED',
+      desiredStatus: 'STOPPED',
+      stoppedReason: 'Essential container in task exited',
+      stopCode: 'EssentialContainerExited',
+      stoppedAt: t0,
+      containers: [{ name: 'app', lastStatus: 'STOPPED', exitCode }],
+    }),
+  );
 
 describe('the health watch', () => {
   it('says nothing while a healthy service stays healthy', () => {
@@ -38,7 +45,7 @@ describe('the health watch', () => {
     const healthy = evaluateHealth(undefined, aSnapshot(), [], t0).memory;
     const [a, b] = aSnapshot().tasks as [TaskSnapshot, TaskSnapshot];
     const down = aSnapshot({ running: 0, pending: 2, tasks: [] });
-    expect(tasksGoneSince(healthy, down)).toEqual([a.arn, b.arn]);
+    expect(unitsGoneSince(healthy, ecsRuntimeSnapshot(production, down))).toEqual([a.arn, b.arn]);
 
     const degraded = evaluateHealth(healthy, down, [crashed(a.id), crashed(b.id)], later(1));
     expect(degraded.change).toEqual({
@@ -57,14 +64,16 @@ describe('the health watch', () => {
   });
 
   it('does not count stops the scheduler asked for (deployments, scale-in)', () => {
-    const stop = aTask({
-      lastStatus: 'STOPPED',
-      stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/1)',
-      stopCode: 'ServiceSchedulerInitiated',
-      containers: [{ name: 'app', exitCode: 143 }],
-    });
+    const stop = stoppedUnitOf(
+      aTask({
+        lastStatus: 'STOPPED',
+        stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/1)',
+        stopCode: 'ServiceSchedulerInitiated',
+        containers: [{ name: 'app', exitCode: 143 }],
+      }),
+    );
     expect(isExpectedStop(stop)).toBe(true);
-    expect(isExpectedStop({ ...stop, stoppedReason: 'Task failed ELB health checks' })).toBe(false);
+    expect(isExpectedStop({ ...stop, reason: 'Task failed ELB health checks' })).toBe(false);
     const healthy = evaluateHealth(undefined, aSnapshot(), [], t0).memory;
     expect(evaluateHealth(healthy, aSnapshot(), [stop], later(1)).change).toBeUndefined();
   });

@@ -93,6 +93,25 @@ describe('the runtime factory and describeTargets', () => {
     expect(() => runtimes.for(apiBox)).toThrow(DockhandError);
   });
 
+  it('rejects when a runtime throws, unless asked to settle: then its targets fail together and the others read', async () => {
+    const down = new Error('ECS: ThrottlingException: Rate exceeded');
+    const throwing: Runtime = {
+      ...describingRuntime([], found),
+      describe: async () => {
+        throw down;
+      },
+    };
+    const runtimes = createRuntimes({ ecs: throwing, docker: describingRuntime([], found) });
+    await expect(describeTargets(runtimes, [apiProduction, apiBox])).rejects.toBe(down);
+    const lookups = await describeTargets(runtimes, [apiProduction, apiBox, webProduction], {}, { settle: true });
+    expect(lookups.map((l) => [l.target.service, l.target.environment, l.found, 'batch' in l && l.batch])).toEqual([
+      ['api', 'production', false, true],
+      ['api', 'box', true, false],
+      ['web', 'production', false, true],
+    ]);
+    expect(lookups[0]).toMatchObject({ reason: down.message, error: down });
+  });
+
   it('rethrows what a single read threw, and refuses a service the runtime does not know', async () => {
     const boom = new DockhandError('docker', 'cannot reach the engine at unix:///tmp/engine.sock');
     const failing = createRuntimes({

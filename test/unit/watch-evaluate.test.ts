@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { ecsRuntimeSnapshot } from '../../src/adapters/aws/ecs-runtime.ts';
+import { dockerRuntimeSnapshot } from '../../src/adapters/docker/docker-runtime.ts';
+import { hostTargetOf } from '../../src/core/deploy/host.ts';
+import type { RuntimeSnapshot } from '../../src/core/runtime.ts';
+import { resolveTarget } from '../../src/core/targets.ts';
 import { evaluateTarget, type WatchMemory } from '../../src/core/watch/evaluate.ts';
 import { evaluateFailure, FAILING_AFTER_TICKS, type FailureMemory } from '../../src/core/watch/failure.ts';
-import type { Observation, Workload } from '../../src/core/watch/observation.ts';
-import type { HostContainer, HostSnapshot } from '../../src/ports.ts';
+import type { Observation } from '../../src/core/watch/observation.ts';
+import type { DockerHostTarget, HostContainer, HostSnapshot, ServiceSnapshot } from '../../src/ports.ts';
 import {
   alertCard,
   degradedCard,
@@ -11,7 +16,7 @@ import {
   recoveredCard,
   watchFailingCard,
 } from '../../src/slack/blocks/alerts.ts';
-import { aSnapshot, aTask, at } from '../support/builders.ts';
+import { aConfig, aSnapshot, aTask, at } from '../support/builders.ts';
 
 const t0 = at('2026-11-21T12:00:00Z');
 const later = (minutes: number) => new Date(t0.getTime() + minutes * 60_000);
@@ -32,9 +37,9 @@ const aContainer = (overrides: Partial<HostContainer> = {}): HostContainer => ({
 });
 const aHost = (containers: HostContainer[]): HostSnapshot => ({ host: 'ssh://box', containers });
 
-const observe = (workload: Workload, watches = { health: true, ips: false }): Observation => ({
+const observe = (snapshot: RuntimeSnapshot, watches = { health: true, ips: false }): Observation => ({
   watches,
-  read: { ok: true, workload },
+  read: { ok: true, snapshot, stopped: [] },
   context: {},
 });
 const unread = (reason: string, watches = { health: true, ips: false }): Observation => ({
@@ -42,8 +47,13 @@ const unread = (reason: string, watches = { health: true, ips: false }): Observa
   read: { ok: false, reason },
   context: {},
 });
-const ecs = (snapshot = aSnapshot()): Workload => ({ kind: 'ecs', service: snapshot, stopped: [] });
-const docker = (host: HostSnapshot, replicas = 1): Workload => ({ kind: 'docker', host, replicas });
+/** What the runtimes' describe gives the watch (src/adapters/*: the snapshot the Runtime port shares). */
+const config = aConfig();
+const production = resolveTarget(config, 'api', 'production');
+const box = resolveTarget(config, 'web', 'box');
+const ecs = (snapshot: ServiceSnapshot = aSnapshot()): RuntimeSnapshot => ecsRuntimeSnapshot(production, snapshot);
+const docker = (host: HostSnapshot, replicas = 1): RuntimeSnapshot =>
+  dockerRuntimeSnapshot(box, hostTargetOf(box) as DockerHostTarget, host, replicas);
 
 describe('the failing-watch rule', () => {
   it('says "failing" once, on the third failed tick in a row, and "working again" once after', () => {

@@ -54,11 +54,15 @@ const outcomeOf = (d: DeploymentSnapshot): 'in_progress' | 'completed' | 'failed
         ? 'failed'
         : undefined;
 
+const containerOf = (target: ResolvedTarget): string | undefined =>
+  target.envConfig.target.type === 'ecs' ? target.envConfig.target.container : undefined;
+
 /** The common snapshot of an ECS service; the service snapshot itself rides along for the ECS cards. */
 export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): RuntimeSnapshot => ({
   service: target.service,
   environment: target.environment,
   revision: `${s.taskDefinition.family}:${s.taskDefinition.revision}`,
+  image: s.taskDefinition.containers.find((c) => c.name === containerOf(target))?.image,
   desired: s.desired,
   running: s.running,
   units: s.tasks.map((t) => ({
@@ -75,6 +79,7 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
     id: d.id,
     revision: d.revision,
     primary: d.status === 'PRIMARY',
+    startedAt: d.createdAt,
     outcome: outcomeOf(d),
     desired: d.desired,
     running: d.running,
@@ -85,7 +90,7 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
   detail: { kind: 'ecs', service: s },
 });
 
-const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
+export const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
   id: t.id,
   ref: t.arn,
   state: t.lastStatus,
@@ -255,29 +260,42 @@ export class EcsRuntime implements Runtime {
   /** One DescribeTasks per cluster and 100 tasks, whatever the number of services asked about. */
   async stoppedUnits(
     gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
-  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[] }[]> {
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[]; error?: string | undefined }[]> {
     const describeTasks = this.#reader.describeTasks?.bind(this.#reader);
     if (!describeTasks) return gone.map(({ target }) => ({ target, units: [] }));
+    const clusterOf = (target: ResolvedTarget) => {
+      const { cluster, region } = this.ecsTarget(target);
+      return { key: clusterKey(region, cluster), where: { cluster, region } };
+    };
     const clusters = new Map<string, { where: { cluster: string; region?: string | undefined }; arns: string[] }>();
     for (const { target, unitRefs } of gone) {
       if (unitRefs.length === 0) continue;
-      const { cluster, region } = this.ecsTarget(target);
-      const key = clusterKey(region, cluster);
-      const entry = clusters.get(key) ?? { where: { cluster, region }, arns: [] };
+      const { key, where } = clusterOf(target);
+      const entry = clusters.get(key) ?? { where, arns: [] };
       entry.arns.push(...unitRefs);
       clusters.set(key, entry);
     }
     const tasks = new Map<string, TaskSnapshot>();
-    for (const { where, arns } of clusters.values()) {
-      for (const task of await describeTasks(where, arns)) tasks.set(task.arn, task);
+    // A cluster whose DescribeTasks fails is that cluster's answer, not the others'.
+    const failed = new Map<string, string>();
+    for (const [key, { where, arns }] of clusters) {
+      try {
+        for (const task of await describeTasks(where, arns)) tasks.set(task.arn, task);
+      } catch (error) {
+        failed.set(key, error instanceof Error ? error.message : String(error));
+      }
     }
-    return gone.map(({ target, unitRefs }) => ({
-      target,
-      units: unitRefs.flatMap((arn) => {
-        const t = tasks.get(arn);
-        return t ? [stoppedUnitOf(t)] : [];
-      }),
-    }));
+    return gone.map(({ target, unitRefs }) => {
+      const error = failed.get(clusterOf(target).key);
+      if (error !== undefined) return { target, units: [], error };
+      return {
+        target,
+        units: unitRefs.flatMap((arn) => {
+          const t = tasks.get(arn);
+          return t ? [stoppedUnitOf(t)] : [];
+        }),
+      };
+    });
   }
 
   logs(target: ResolvedTarget, request: LogRequest): Promise<ServiceLogs> {

@@ -46,6 +46,9 @@ export interface DockerRuntimeOptions {
   clock: Clock;
 }
 
+/** Docker-host snapshots read at the same time (each is a few engine calls, maybe over ssh). */
+export const HOST_CONCURRENCY = 4;
+
 const revisionRef = (image: string): RevisionRef => ({ revision: describeImage(image), ref: image });
 
 /** The common snapshot of a Docker-host service; the engine's view rides along for the host cards. */
@@ -63,6 +66,7 @@ export const dockerRuntimeSnapshot = (
     service: target.service,
     environment: target.environment,
     revision: current ? describeImage(current) : undefined,
+    image: current,
     desired: replicas,
     running: snapshot.containers.filter((c) => c.state === 'running').length,
     units: snapshot.containers.map((c) => ({
@@ -83,6 +87,7 @@ const DONE: RolloutProgress = { outcome: 'completed', deployments: [], failureEv
 
 export class DockerRuntime implements Runtime {
   readonly label = 'a Docker host';
+  readonly fixedAddress = true;
   readonly #host: DockerHostRuntime;
   readonly #store: DockerRuntimeOptions['store'];
   readonly #clock: Clock;
@@ -102,21 +107,31 @@ export class DockerRuntime implements Runtime {
     return hostTarget;
   }
 
-  describe(targets: readonly ResolvedTarget[]): Promise<RuntimeLookup[]> {
-    return Promise.all(
-      targets.map(async (target): Promise<RuntimeLookup> => {
-        try {
-          const hostTarget = this.hostTarget(target);
-          const [snapshot, replicas] = await Promise.all([
-            this.#host.snapshot(hostTarget),
-            wantedReplicas(this.#store, hostTarget),
-          ]);
-          return { target, found: true, snapshot: dockerRuntimeSnapshot(target, hostTarget, snapshot, replicas) };
-        } catch (error) {
-          return { target, found: false, reason: error instanceof Error ? error.message : String(error), error };
-        }
-      }),
-    );
+  /** HOST_CONCURRENCY services at a time; an engine that cannot be read is that service's answer, not the others'. */
+  async describe(targets: readonly ResolvedTarget[]): Promise<RuntimeLookup[]> {
+    const lookups: RuntimeLookup[] = new Array(targets.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < targets.length) {
+        const i = next++;
+        lookups[i] = await this.#describeOne(targets[i] as ResolvedTarget);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HOST_CONCURRENCY, targets.length) }, worker));
+    return lookups;
+  }
+
+  async #describeOne(target: ResolvedTarget): Promise<RuntimeLookup> {
+    try {
+      const hostTarget = this.hostTarget(target);
+      const [snapshot, replicas] = await Promise.all([
+        this.#host.snapshot(hostTarget),
+        wantedReplicas(this.#store, hostTarget),
+      ]);
+      return { target, found: true, snapshot: dockerRuntimeSnapshot(target, hostTarget, snapshot, replicas) };
+    } catch (error) {
+      return { target, found: false, reason: error instanceof Error ? error.message : String(error), error };
+    }
   }
 
   async plan(target: ResolvedTarget, change: RuntimeChange): Promise<RuntimePlan> {

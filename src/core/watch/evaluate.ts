@@ -2,16 +2,19 @@
  * Evaluate, the pure middle of a watch tick: what a target's watches remembered from the last tick and what fetch
  * read of it now → the alerts to post (data, no Slack text: src/slack/blocks/alerts.ts renders them) and what to
  * remember next. Nothing here knows how the target runs: the rules for a workload are looked up in RULES by the
- * workload's `kind` (the runtime that runs it), so a third runtime is one more entry there.
+ * snapshot's `detail.kind` (the runtime that runs it), so a third runtime is one more entry there. The rules differ
+ * for real: an ECS service's health is its deployments, tasks and the tasks that stopped (with ECS's stop codes),
+ * and it has public IPs of its own; a Docker host's is its containers' restarts and exits, with a fixed address.
  */
 import type { StoppedTaskGroup } from '../../ports.ts';
 import { runningImage } from '../deploy/host.ts';
 import { assessHostHealth } from '../health.ts';
+import type { RuntimeDetail, StoppedUnit } from '../runtime.ts';
 import { evaluateFailure, type FailureAlert, type FailureMemory } from './failure.ts';
 import { evaluateHealth, type HealthChange, type HealthMemory } from './health.ts';
 import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory, imageTagOf } from './host.ts';
-import { type DockhandCause, evaluateIps, type IpEvent, type IpMemory } from './ips.ts';
-import type { Observation, Workload } from './observation.ts';
+import { evaluateIps, type IpEvent, type IpMemory } from './ips.ts';
+import type { Observation } from './observation.ts';
 
 /** Everything the watches remember about one service/environment between ticks. */
 export interface WatchMemory {
@@ -52,10 +55,16 @@ interface RuleOutcome {
   alerts: WatchAlert[];
 }
 
-interface Rules<W extends Workload> {
-  health: (memory: WatchMemory, w: W, rollingOut: DockhandCause | undefined, now: Date) => RuleOutcome;
+/** What a workload's rules read: the runtime's own view of it, and the units that stopped since the last tick. */
+interface Workload<D extends RuntimeDetail> {
+  detail: D;
+  stopped: readonly StoppedUnit[];
+}
+
+interface Rules<D extends RuntimeDetail> {
+  health: (memory: WatchMemory, w: Workload<D>, context: Observation['context'], now: Date) => RuleOutcome;
   /** Absent: the workload has no public IPs of its own to watch. */
-  ips?: (memory: WatchMemory, w: W, context: Observation['context'], now: Date) => RuleOutcome;
+  ips?: (memory: WatchMemory, w: Workload<D>, context: Observation['context'], now: Date) => RuleOutcome;
 }
 
 /** A health watch's change, ECS (with the stopped tasks) or Docker host. */
@@ -82,32 +91,33 @@ const ipAlert = (event: IpEvent): IpAlert => {
   return event;
 };
 
-const RULES: { [K in Workload['kind']]: Rules<Extract<Workload, { kind: K }>> } = {
+const RULES: { [K in RuntimeDetail['kind']]: Rules<Extract<RuntimeDetail, { kind: K }>> } = {
   ecs: {
-    health: (memory, w, _rollingOut, now) => {
-      const s = w.service;
+    health: (memory, w, _context, now) => {
+      const s = w.detail.service;
       const outcome = evaluateHealth(memory.health, s, w.stopped, now);
       const revision = `${s.taskDefinition.family}:${s.taskDefinition.revision}`;
       const runs: RunsFacts = { unit: 'task', running: s.running, desired: s.desired, pending: s.pending, revision };
       return { memory: { health: outcome.memory }, alerts: healthAlert(outcome.change, runs) };
     },
     ips: (memory, w, context, now) => {
-      const outcome = evaluateIps(memory.ips, w.service, context, now);
+      const outcome = evaluateIps(memory.ips, w.detail.service, context, now);
       return { memory: { ips: outcome.memory }, alerts: outcome.events.map(ipAlert) };
     },
   },
   docker: {
-    health: (memory, w, rollingOut, now) => {
-      const context = { replicas: w.replicas, rollingOut: rollingOut !== undefined };
-      const outcome = evaluateHostHealth(memory.host, w.host, context, now);
-      const { running } = assessHostHealth(w.host, w.replicas);
-      const image = runningImage(w.host);
+    health: (memory, { detail }, context, now) => {
+      // A Docker host changes in one step: a rollout that ended while the containers were read still counts.
+      const rollingOut = (context.rollingOut ?? context.rollingOutBefore) !== undefined;
+      const outcome = evaluateHostHealth(memory.host, detail.host, { replicas: detail.replicas, rollingOut }, now);
+      const { running } = assessHostHealth(detail.host, detail.replicas);
+      const image = runningImage(detail.host);
       const runs: RunsFacts = {
         unit: 'container',
         running,
-        desired: w.replicas,
+        desired: detail.replicas,
         imageTag: image === undefined ? undefined : imageTagOf(image),
-        host: w.host.host,
+        host: detail.host.host,
       };
       return { memory: { host: outcome.memory }, alerts: healthAlert(outcome.change, runs) };
     },
@@ -115,7 +125,7 @@ const RULES: { [K in Workload['kind']]: Rules<Extract<Workload, { kind: K }>> } 
 };
 
 /** The one place a workload's kind (the runtime that runs it) picks its rules. */
-const rulesOf = (w: Workload): Rules<Workload> => RULES[w.kind] as Rules<Workload>;
+const rulesOf = (detail: RuntimeDetail): Rules<RuntimeDetail> => RULES[detail.kind] as Rules<RuntimeDetail>;
 
 /**
  * One tick of every watch of one target. The memory comes back with every key it had (and in the same order, so an
@@ -131,10 +141,12 @@ export const evaluateTarget = <M extends WatchMemory>(
   const next: M = { ...memory, failure: failure.memory };
   const alerts: WatchAlert[] = [...failure.alerts];
   if (!read.ok) return { memory: next, alerts };
-  const rules = rulesOf(read.workload);
+  const { detail } = read.snapshot;
+  const workload = { detail, stopped: read.stopped };
+  const rules = rulesOf(detail);
   const outcomes = [
-    watches.health ? rules.health(memory, read.workload, context.rollingOut, now) : undefined,
-    watches.ips ? rules.ips?.(memory, read.workload, context, now) : undefined,
+    watches.health ? rules.health(memory, workload, context, now) : undefined,
+    watches.ips ? rules.ips?.(memory, workload, context, now) : undefined,
   ];
   for (const outcome of outcomes) {
     if (!outcome) continue;

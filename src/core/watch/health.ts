@@ -7,6 +7,7 @@
 import type { ServiceSnapshot, StoppedTaskGroup, TaskSnapshot } from '../../ports.ts';
 import { formatDuration } from '../duration.ts';
 import { assessHealth } from '../health.ts';
+import type { RuntimeSnapshot, StoppedUnit } from '../runtime.ts';
 
 /** Pending tasks for this long (while no rollout is in progress) count as stuck. */
 export const STUCK_PENDING_MS = 10 * 60_000;
@@ -81,35 +82,37 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 export const stoppedGroupLine = (g: StoppedTaskGroup): string =>
   `${plural(g.count, 'task')} stopped: ${g.reason}${g.exitCodes.length > 0 ? ` (exit ${g.exitCodes.join(', ')})` : ''}`;
 
-/** Tasks the last tick saw with desired status RUNNING that are gone from the listing now. */
-export const tasksGoneSince = (memory: HealthMemory | undefined, snapshot: ServiceSnapshot): string[] => {
-  if (!memory) return [];
-  const now = new Set(snapshot.tasks.map((t) => t.arn));
-  return memory.taskArns.filter((arn) => !now.has(arn));
+/**
+ * Units the last tick saw that are gone from the snapshot now (by `ref`, else `id`: what Runtime.stoppedUnits is
+ * asked with). Only a health memory that lists its units has any (an ECS service's tasks; a Docker host's snapshot
+ * keeps its stopped containers itself).
+ */
+export const unitsGoneSince = (memory: Partial<HealthMemory> | undefined, snapshot: RuntimeSnapshot): string[] => {
+  if (!memory?.taskArns) return [];
+  const now = new Set(snapshot.units.map((u) => u.ref ?? u.id));
+  return memory.taskArns.filter((ref) => !now.has(ref));
 };
 
 /**
  * A stop the service asked for itself (a deployment or scale-in replacing tasks, someone stopping one by hand) is
  * not a problem; a crash, a failed health check or a task that could not start is.
  */
-export const isExpectedStop = (task: TaskSnapshot): boolean => {
-  const reason = task.stoppedReason ?? '';
+export const isExpectedStop = (task: StoppedUnit): boolean => {
+  const reason = task.reason ?? '';
   if (/health|fail|error|OutOfMemory|exited/i.test(reason)) return false;
   if (task.stopCode === 'ServiceSchedulerInitiated' || task.stopCode === 'UserInitiated') return true;
   return task.stopCode === undefined && /^Scaling activity initiated by/.test(reason);
 };
 
-/** Non-zero exit codes of a stopped task's containers, essential first as ECS lists them. */
-const exitCodes = (task: TaskSnapshot): number[] =>
-  [...new Set(task.containers.map((c) => c.exitCode).filter((c): c is number => c !== undefined && c !== 0))].sort(
-    (a, b) => a - b,
-  );
+/** Non-zero exit codes of a stopped unit's containers, in order. */
+const exitCodes = (task: StoppedUnit): number[] =>
+  [...new Set(task.exitCodes.filter((c) => c !== 0))].sort((a, b) => a - b);
 
 /** Stopped tasks grouped by reason and exit codes, largest group first. */
-export const groupStoppedTasks = (tasks: readonly TaskSnapshot[]): StoppedTaskGroup[] => {
+export const groupStoppedTasks = (tasks: readonly StoppedUnit[]): StoppedTaskGroup[] => {
   const groups = new Map<string, StoppedTaskGroup & { newest: number }>();
   for (const task of tasks) {
-    const reason = task.stoppedReason ?? 'no reason given';
+    const reason = task.reason ?? 'no reason given';
     const codes = exitCodes(task);
     const key = `${reason}\u0000${codes.join(',')}`;
     const at = task.stoppedAt?.getTime() ?? 0;
@@ -139,7 +142,7 @@ const unhealthyContainerTasks = (s: ServiceSnapshot): TaskSnapshot[] =>
 export const evaluateHealth = (
   memory: HealthMemory | undefined,
   s: ServiceSnapshot,
-  stopped: readonly TaskSnapshot[],
+  stopped: readonly StoppedUnit[],
   now: Date,
 ): HealthOutcome => {
   const problems: string[] = [];

@@ -7,6 +7,7 @@
  * mentioned once.
  */
 import type { ServiceSnapshot } from '../../ports.ts';
+import type { RuntimeSnapshot } from '../runtime.ts';
 
 export interface IpReplacement {
   fromTaskId: string;
@@ -98,6 +99,27 @@ export const currentIps = (s: ServiceSnapshot): Record<string, string | null> =>
     .filter((t) => t.lastStatus === 'RUNNING')
     .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
   return Object.fromEntries(running.map((t) => [t.arn, t.publicIp ?? null]));
+};
+
+/** The same, from the Runtime snapshot's units (by `ref`, else `id`): what fetch reads before evaluate runs. */
+export const unitAddresses = (s: RuntimeSnapshot): Record<string, string | null> =>
+  Object.fromEntries(
+    s.units
+      .filter((u) => u.state.toUpperCase() === 'RUNNING')
+      .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0))
+      .map((u) => [u.ref ?? u.id, u.publicAddress ?? null]),
+  );
+
+/**
+ * When the IPs changed under a new primary rollout since the last tick that no tick saw in progress (it began and
+ * ended between two ticks), when that rollout began: fetch then asks the store which dockhand deployment ran then.
+ * Undefined in every other case (so a steady state makes no query).
+ */
+export const unexplainedRolloutStart = (prev: IpMemory | undefined, s: RuntimeSnapshot): Date | undefined => {
+  const primary = s.rollouts.find((r) => r.primary);
+  if (!prev || prev.held || !primary || primary.id === prev.primary) return undefined;
+  if (!diffIps(prev.byTask, unitAddresses(s))) return undefined;
+  return primary.startedAt;
 };
 
 /** Differences between two task → IP maps; undefined when the set of IPs is the same. */
