@@ -7,6 +7,7 @@ import cron, { type ScheduledTask, type TaskFn } from 'node-cron';
 import type { Config } from '../config/schema.ts';
 import { hostTargetOf } from '../core/deploy/host.ts';
 import { allTargets, ecsRef, type ResolvedTarget } from '../core/targets.ts';
+import { publicIpsSchedule } from '../core/watch/dns.ts';
 import type { DockerHostTarget, EcsServiceRef } from '../ports.ts';
 
 export const JOB_NAMES = ['health', 'public-ips', 'digest'] as const;
@@ -46,7 +47,7 @@ export const planWatches = (config: Config, options: { dockerHosts: boolean } = 
     if (ref) {
       plan.ecs.push({ target, ref });
       if (watch?.health !== undefined || watch?.publicIps !== undefined)
-        plan.watched.push({ kind: 'ecs', target, ref, health: watch?.health, publicIps: watch?.publicIps });
+        plan.watched.push({ kind: 'ecs', target, ref, health: watch?.health, publicIps: publicIpsSchedule(watch) });
       continue;
     }
     const host = hostTargetOf(target);
