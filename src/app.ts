@@ -10,6 +10,7 @@ import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
+import { Route53Records } from './adapters/aws/route53.ts';
 import { connectDocker } from './adapters/docker/connect.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
@@ -200,6 +201,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const scheduler = createScheduler({
     config,
     ecs,
+    dns: new Route53Records(aws),
     host,
     store,
     notifier,
