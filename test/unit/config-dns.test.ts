@@ -1,4 +1,8 @@
 /** `watch.publicIps` in both forms, and `dns`: the records that follow a service's public IPs. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import { allTargets } from '../../src/core/targets.ts';
@@ -109,5 +113,22 @@ describe('watch.publicIps', () => {
     expect(problemsOf(config('{ publicIps: { schedule: "* * * * *", dsn: {} } }'))).toEqual([
       expect.stringMatching(/^services\.api\.watch\.publicIps: unknown key "dsn" \(did you mean "dns"\?\)/),
     ]);
+  });
+});
+
+describe('dockhand check-config', () => {
+  it('names the record whose environment is missing, with its line, and exits 1', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dockhand-dns-')), 'dockhand.yml');
+    writeFileSync(
+      file,
+      config('{ publicIps: { schedule: "* * * * *", dns: [ { zone: Z0ABC123, name: api.example.com } ] } }', TWO_ENVS),
+    );
+    const result = spawnSync(process.execPath, ['bin/dockhand.ts', 'check-config', file], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/services\.api\.watch\.publicIps\.dns\[0\]\.environment: required: .*\(line \d+\)/);
   });
 });
