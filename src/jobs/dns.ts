@@ -10,6 +10,7 @@
 import {
   type DnsResult,
   type DnsStep,
+  type DnsValue,
   dnsOutcome,
   dnsRecordsOf,
   mustWrite,
@@ -37,15 +38,17 @@ export interface DnsJob {
 
 const runStep = async (dns: DnsRecords, step: DnsStep, comment: string): Promise<DnsResult> => {
   const { record, desired } = step;
+  let read: DnsValue | null | undefined;
   try {
     if (step.kind === 'read-then-write') {
       const current = await dns.readA(record.zone, record.name);
       if (!mustWrite(current, desired)) return { kind: 'unchanged', record, value: desired };
+      read = current ?? null;
     }
     await dns.upsertA(record.zone, record.name, desired.ips, desired.ttl, comment);
     return { kind: 'updated', record, value: desired };
   } catch (error) {
-    return { kind: 'failed', record, desired, reason: errorMessage(error) };
+    return { kind: 'failed', record, desired, reason: errorMessage(error), read };
   }
 };
 

@@ -77,4 +77,12 @@ describe('dnsOutcome', () => {
     expect(third.memory).toEqual({ records: { [key]: desired } });
     expect(third.updates).toHaveLength(1);
   });
+
+  it('remembers what a read found when the change after it failed, so the retry does not read again', () => {
+    const failed = { kind: 'failed' as const, record, desired, reason: 'AccessDenied', read: null };
+    const outcome = dnsOutcome(undefined, [failed], now);
+
+    expect(outcome.memory.records).toEqual({ [key]: { ips: [], ttl: 0 } });
+    expect(planDns(outcome.memory, [record], desired.ips)).toEqual([{ kind: 'write', record, desired }]);
+  });
 });

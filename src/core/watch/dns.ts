@@ -46,7 +46,11 @@ export type DnsStep =
 export type DnsResult =
   | { kind: 'updated'; record: DnsRecordSpec; value: DnsValue; before?: DnsValue | undefined }
   | { kind: 'unchanged'; record: DnsRecordSpec; value: DnsValue }
-  | { kind: 'failed'; record: DnsRecordSpec; desired: DnsValue; reason: string };
+  /** `read`: what the record held, when it was read before the change failed (null: no such record). */
+  | { kind: 'failed'; record: DnsRecordSpec; desired: DnsValue; reason: string; read?: DnsValue | null | undefined };
+
+/** A record that does not exist, as remembered: no value, so any settled set differs from it. */
+export const ABSENT: DnsValue = { ips: [], ttl: 0 };
 
 /** An update said on its own (no IP alert this tick to say it in), or a failed change. */
 export type DnsAlert =
@@ -131,6 +135,8 @@ export const dnsOutcome = (memory: DnsMemory | undefined, results: readonly DnsR
   for (const result of results) {
     const key = recordKey(result.record);
     if (result.kind === 'failed') {
+      // What a read found is known now: the next tick writes without reading again.
+      if (result.read !== undefined) records[key] = result.read ?? ABSENT;
       if (!(key in failing)) {
         failing[key] = { since: now.toISOString(), reason: result.reason };
         failures.push({ kind: 'dns-failed', name: result.record.name, reason: result.reason, ips: result.desired.ips });
