@@ -72,13 +72,16 @@ export const followDns = async (
   const comment = `dockhand: public IPs of ${service}/${environment}`;
   const results: DnsResult[] = [];
   for (const step of steps) results.push(await runStep(dns, step, comment));
-  for (const r of results) {
-    if (r.kind === 'failed')
-      logger.warn({ service, environment, record: r.record.name, reason: r.reason }, 'watch: DNS update failed');
-    else if (r.kind === 'updated')
-      logger.info({ service, environment, record: r.record.name, ips: r.value.ips }, 'watch: DNS updated');
-  }
   const outcome = dnsOutcome(next.dns, results, at);
+  for (const r of results) {
+    const fields = { service, environment, record: r.record.name };
+    if (r.kind === 'updated') logger.info({ ...fields, ips: r.value.ips }, 'watch: DNS updated');
+    else if (r.kind === 'failed') {
+      // Warned once, like the alert; the retries of every tick after it are debug lines.
+      const first = outcome.failures.some((f) => f.name === r.record.name);
+      logger[first ? 'warn' : 'debug']({ ...fields, reason: r.reason }, 'watch: DNS update failed');
+    }
+  }
   const out: WatchAlert[] = [...alerts];
   if (outcome.updates.length > 0) {
     const i = out.findIndex((a) => a.kind === 'ip-changed' || a.kind === 'ip-changed-by-deployment');

@@ -3,7 +3,7 @@
  *
  * Wiring (src/app.ts):
  *
- *   const scheduler = createScheduler({ config, ecs, host, store, notifier, clock, logger, metrics, instance });
+ *   const scheduler = createScheduler({ config, ecs, host, dns, store, notifier, clock, logger, metrics, instance });
  *   scheduler.start();          // after the HTTP server is up
  *   …
  *   await scheduler.stop();     // on shutdown, before notifier.flush() and store.close()
@@ -11,7 +11,8 @@
  * `ecs` is the app's SharedSnapshots over its AwsEcsReader, the one /status reads through: a tick's snapshot answers
  * /status and /dockhand ips for DOCKHAND_SNAPSHOT_MAX_AGE_MS, and a tick right after a /status reuses its read;
  * `host` is the app's DockerHostRuntime (absent when no environment is a Docker host): the health watch of a
- * Docker-host service reads one snapshot of its containers per tick. `instance` names this replica in the per-tick
+ * Docker-host service reads one snapshot of its containers per tick; `dns` is the app's Route 53 (DnsRecords), for
+ * `watch.publicIps.dns` (dns.ts). `instance` names this replica in the per-tick
  * leases (the store's instance, "<hostname>:<pid>").
  *
  * Schedules come from dockhand.yml: services.<name>.watch.health / .publicIps and digest.schedule (cron). Each
