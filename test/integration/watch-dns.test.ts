@@ -200,4 +200,40 @@ describe('DNS that follows public IPs', () => {
       `api · production: DNS updated: api.example.com → ${sorted(fake.publicIps('prod', 'api')).join(', ')}`,
     ]);
   });
+
+  it('keeps one record per environment when the service runs in two', async () => {
+    fake.seedService({
+      cluster: 'stage',
+      service: 'api',
+      desiredCount: 1,
+      containers: [{ name: 'app', image: 'a:1' }],
+    });
+    const config = configSchema.parse({
+      defaults: { channel: '#ops', region: 'us-east-1' },
+      services: {
+        api: {
+          environments: {
+            production: { target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' } },
+            staging: { target: { type: 'ecs', cluster: 'stage', service: 'api', container: 'app' } },
+          },
+          watch: {
+            publicIps: {
+              schedule: '* * * * *',
+              dns: [
+                { zone, name: 'api.example.com', environment: 'production' },
+                { zone, name: 'staging.example.com', environment: 'staging' },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const dockhand = startDockhand(config);
+    await tick(dockhand);
+    await tick(dockhand);
+
+    expect(sorted(recordIps())).toEqual(sorted(fake.publicIps('prod', 'api')));
+    expect(fake.dnsRecord(zone, 'staging.example.com')?.values).toEqual(fake.publicIps('stage', 'api'));
+    expect(route53Calls().filter((op) => op === 'ChangeResourceRecordSets')).toHaveLength(2);
+  });
 });
