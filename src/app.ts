@@ -12,6 +12,7 @@ import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
 import { EcsRuntime } from './adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
+import { Route53Records } from './adapters/aws/route53.ts';
 import { lazyDocker } from './adapters/docker/connect.ts';
 import { DockerRuntime } from './adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
@@ -236,6 +237,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const scheduler = createScheduler({
     config,
     runtimes,
+    dns: new Route53Records(aws),
     store,
     notifier,
     clock,

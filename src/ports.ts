@@ -691,3 +691,14 @@ export interface DockerHostRuntime {
     query: { since: Date; grep?: string | undefined; limit: number },
   ): Promise<{ lines: { at: Date; container: string; message: string }[]; incomplete: boolean }>;
 }
+
+/**
+ * A DNS zone's A records (Route 53: src/adapters/aws/route53.ts), for DNS that follows public IPs
+ * (src/core/watch/dns.ts). `zone` is the hosted zone id, `name` a DNS name without the final dot.
+ */
+export interface DnsRecords {
+  /** The simple A record `name` holds (values and TTL), or undefined when there is none. One call. */
+  readA(zone: string, name: string): Promise<{ ips: string[]; ttl: number } | undefined>;
+  /** Creates or replaces the A record `name` with one value per IP. One call. */
+  upsertA(zone: string, name: string, ips: readonly string[], ttl: number, comment: string): Promise<void>;
+}

@@ -108,6 +108,28 @@ const environment = z.strictObject({
   rolloutTimeout: duration.default('30m'),
 });
 
+/** A Route 53 A record that follows the public IPs of an ECS service's tasks (src/core/watch/dns.ts). */
+const dnsRecord = z.strictObject({
+  zone: z
+    .string()
+    .regex(/^(\/hostedzone\/)?Z[A-Z0-9]{1,31}$/, 'expected a Route 53 hosted zone id such as "Z0123456789ABCDEFGHIJ"'),
+  name: z
+    .string()
+    .regex(
+      /^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/,
+      'expected a DNS name such as "api.example.com"',
+    ),
+  ttl: z.int().min(0).max(2_147_483_647).default(60),
+  /** Which ECS environment's tasks; required when the service has more than one. */
+  environment: name.optional(),
+});
+
+/** `watch.publicIps`: a cron expression, or `{ schedule, dns }` to keep Route 53 A records equal to the IPs. */
+const publicIpsWatch = z.union([
+  cronExpression,
+  z.strictObject({ schedule: cronExpression, dns: z.union([dnsRecord, z.array(dnsRecord).min(1)]).optional() }),
+]);
+
 const service = z.strictObject({
   source: z.union([gitSource, pathSource], { error: 'expected { git, ref } or { path }' }).optional(),
   image: z
@@ -124,7 +146,7 @@ const service = z.strictObject({
   environments: z
     .record(name, environment)
     .refine((e) => Object.keys(e).length > 0, { message: 'expected at least one environment' }),
-  watch: z.strictObject({ health: cronExpression.optional(), publicIps: cronExpression.optional() }).optional(),
+  watch: z.strictObject({ health: cronExpression.optional(), publicIps: publicIpsWatch.optional() }).optional(),
 });
 
 export const configSchema = z
@@ -172,6 +194,8 @@ export const configSchema = z
           }
         }
       }
+      for (const problem of dnsProblems(svc))
+        ctx.addIssue({ code: 'custom', ...problem, path: ['services', serviceName, ...problem.path] });
       if (!svc.channel && !config.defaults.channel) {
         ctx.addIssue({
           code: 'custom',
@@ -182,6 +206,50 @@ export const configSchema = z
     }
   });
 
+/** Problems of `watch.publicIps.dns`, with paths inside the service: which environment each record follows. */
+function dnsProblems(svc: z.infer<typeof service>): { path: (string | number)[]; message: string }[] {
+  const publicIps = svc.watch?.publicIps;
+  if (publicIps === undefined || typeof publicIps === 'string' || publicIps.dns === undefined) return [];
+  const { dns } = publicIps;
+  const records = Array.isArray(dns) ? dns : [dns];
+  const ecsEnvironments = Object.entries(svc.environments)
+    .filter(([, env]) => env.target.type === 'ecs')
+    .map(([envName]) => envName);
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const [i, record] of records.entries()) {
+    const path = ['watch', 'publicIps', 'dns', ...(Array.isArray(dns) ? [i] : [])];
+    if (ecsEnvironments.length === 0) {
+      problems.push({
+        path,
+        message: 'no environment of this service runs on ECS (a Docker host has a fixed address)',
+      });
+      continue;
+    }
+    const envName = record.environment ?? (ecsEnvironments.length === 1 ? ecsEnvironments[0] : undefined);
+    if (envName === undefined) {
+      problems.push({
+        path: [...path, 'environment'],
+        message: `required: this service has more than one ECS environment (${ecsEnvironments.join(', ')}); name the one whose public IPs this record follows`,
+      });
+      continue;
+    }
+    if (!ecsEnvironments.includes(envName)) {
+      const why = envName in svc.environments ? 'does not run on ECS' : 'is not an environment of this service';
+      problems.push({
+        path: [...path, 'environment'],
+        message: `"${envName}" ${why} (ECS: ${ecsEnvironments.join(', ')})`,
+      });
+      continue;
+    }
+    const key = `${record.zone.replace(/^\/hostedzone\//, '')} ${record.name.toLowerCase().replace(/\.$/, '')}`;
+    if (seen.has(key))
+      problems.push({ path: [...path, 'name'], message: `"${record.name}" is kept by another entry already` });
+    seen.add(key);
+  }
+  return problems;
+}
+
 export type Config = z.infer<typeof configSchema>;
 export type ServiceConfig = Config['services'][string];
 export type EnvironmentConfig = ServiceConfig['environments'][string];
@@ -191,3 +259,4 @@ export type DockerTargetConfig = Extract<TargetConfig, { type: 'docker' }>;
 export type RegistryConfig = Config['registries'][string];
 export type ApprovalPolicy = Config['approvals'][string];
 export type SourceConfig = NonNullable<ServiceConfig['source']>;
+export type DnsRecordConfig = z.infer<typeof dnsRecord>;

@@ -3,7 +3,7 @@
  *
  * Wiring (src/app.ts):
  *
- *   const scheduler = createScheduler({ config, runtimes, store, notifier, clock, logger, metrics, instance });
+ *   const scheduler = createScheduler({ config, runtimes, dns, store, notifier, clock, logger, metrics, instance });
  *   scheduler.start();          // after the HTTP server is up
  *   …
  *   await scheduler.stop();     // on shutdown, before notifier.flush() and store.close()
@@ -13,6 +13,7 @@
  * right after a /status reuses its read; a Docker-host service's health watch reads one snapshot of its containers
  * per tick; a target whose runtime this process lacks is not watched (logged at start). `instance` names this
  * replica in the per-tick leases (the store's instance, "<hostname>:<pid>").
+ * `dns` is the app's Route 53 (DnsRecords), for `watch.publicIps.dns` (src/jobs/dns.ts).
  *
  * Schedules come from dockhand.yml: services.<name>.watch.health / .publicIps and digest.schedule (cron). Each
  * distinct expression is one node-cron task (noOverlap); whichever fires first in a minute runs ONE tick for all

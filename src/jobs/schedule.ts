@@ -8,6 +8,7 @@ import cron, { type ScheduledTask, type TaskFn } from 'node-cron';
 import type { Config } from '../config/schema.ts';
 import type { Runtime, Runtimes } from '../core/runtime.ts';
 import { allTargets, type ResolvedTarget } from '../core/targets.ts';
+import { publicIpsSchedule } from '../core/watch/dns.ts';
 
 export const JOB_NAMES = ['health', 'public-ips', 'digest'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
@@ -46,12 +47,12 @@ export const planWatches = (config: Config, runtimes: Runtimes): WatchPlan => {
     const runtime = runtimeOf(runtimes, target);
     plan.read.push(target);
     const fixedAddress = 'reason' in runtime ? false : runtime.fixedAddress === true;
-    if (fixedAddress && watch?.publicIps !== undefined) plan.fixedAddress.push(target);
+    if (fixedAddress && publicIpsSchedule(watch) !== undefined) plan.fixedAddress.push(target);
     if ('reason' in runtime) {
       if (watch?.health !== undefined) plan.unsupported.push({ target, reason: runtime.reason });
       continue;
     }
-    const publicIps = fixedAddress ? undefined : watch?.publicIps;
+    const publicIps = fixedAddress ? undefined : publicIpsSchedule(watch);
     if (watch?.health !== undefined || publicIps !== undefined)
       plan.watched.push({ target, health: watch?.health, publicIps });
   }

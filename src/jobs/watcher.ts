@@ -18,9 +18,10 @@ import { evaluateTarget } from '../core/watch/evaluate.ts';
 import type { Observation } from '../core/watch/observation.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Clock, Notifier, Store } from '../ports.ts';
+import type { Clock, DnsRecords, Notifier, Store } from '../ports.ts';
 import { alertCard } from '../slack/blocks/alerts.ts';
 import { postDigest } from './digest.ts';
+import { followDns } from './dns.ts';
 import { type Entry, type Fetched, fetchTick, stateKey } from './fetch.ts';
 import { type Posted, saveAndPost, type TargetState } from './outbox.ts';
 import type { ChannelPacer } from './pacer.ts';
@@ -32,6 +33,8 @@ export interface WatchDeps {
   /** What runs each target; a target whose runtime this process lacks is not watched (the digest says so). */
   runtimes: Runtimes;
   store: Store;
+  /** Route 53, for `watch.publicIps.dns`; without it no record is kept. */
+  dns?: DnsRecords | undefined;
   notifier: Notifier;
   clock: Clock;
   logger: Logger;
@@ -95,7 +98,17 @@ const watchTarget = async (
   const { target } = entry.watched;
   const name = { service: target.service, environment: target.environment };
   const observation = fetched.observations.get(key) as Observation;
-  const { memory: next, alerts } = evaluateTarget<TargetState>({ ...prev, outbox: undefined }, observation, at);
+  const evaluated = evaluateTarget<TargetState>({ ...prev, outbox: undefined }, observation, at);
+  const dnsJob = {
+    watched: entry.watched,
+    ips: entry.ips,
+    observation,
+    prev,
+    ...evaluated,
+    next: evaluated.memory,
+    at,
+  };
+  const { memory: next, alerts } = await followDns(deps.dns, dnsJob, logger);
   if (!observation.read.ok && !fetched.logged.has(key)) {
     const { reason } = observation.read;
     logger.warn({ ...name, reason, failedTicks: next.failure?.count }, 'watch: service could not be read');

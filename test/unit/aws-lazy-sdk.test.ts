@@ -18,6 +18,7 @@ await import('./src/adapters/aws/ecs-reader.ts');
 await import('./src/adapters/aws/ecs-deployer.ts');
 await import('./src/adapters/aws/log-reader.ts');
 await import('./src/adapters/docker/registries.ts');
+await import('./src/adapters/aws/route53.ts');
 const { createAwsClients } = await import('./src/adapters/aws/clients.ts');
 const clients = createAwsClients({ region: 'us-east-1' });
 const steps = { afterImport: loaded() };
@@ -25,6 +26,8 @@ clients.forRegion().ecs;
 steps.afterEcsClient = loaded().filter((name) => name.startsWith('@aws-sdk/client-'));
 clients.forRegion().ec2;
 steps.afterEc2Client = loaded().filter((name) => name.startsWith('@aws-sdk/client-'));
+clients.forRegion().route53;
+steps.afterRoute53Client = loaded().filter((name) => name.startsWith('@aws-sdk/client-'));
 clients.destroy();
 console.log(JSON.stringify(steps));
 `;
@@ -40,6 +43,7 @@ describe('the AWS SDK (about 30 MiB) is loaded only when a dockhand first needs 
       afterImport: [],
       afterEcsClient: ['@aws-sdk/client-ecs'],
       afterEc2Client: ['@aws-sdk/client-ecs'],
+      afterRoute53Client: ['@aws-sdk/client-ecs', '@aws-sdk/client-route-53'],
     });
   });
 });

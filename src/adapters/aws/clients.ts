@@ -14,6 +14,7 @@
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import type {
   FinalizeHandler,
   FinalizeHandlerArguments,
@@ -27,11 +28,11 @@ import type {
 } from '@smithy/types';
 import { errorName } from '../../errors.ts';
 import { type Ec2Api, Ec2QueryClient } from './ec2-query.ts';
-import { ecrSdk, ecsSdk, logsSdk } from './sdk.ts';
+import { ecrSdk, ecsSdk, logsSdk, route53Sdk } from './sdk.ts';
 
 /** One HTTP attempt of an AWS operation (a call retried twice reports three attempts). */
 export interface AwsCallEvent {
-  /** ECS, ECR, CloudWatchLogs, EC2. */
+  /** ECS, ECR, CloudWatchLogs, EC2, Route53. */
   service: AwsServiceName;
   /** The API operation: DescribeServices, ListTasks… */
   operation: string;
@@ -43,7 +44,7 @@ export interface AwsCallEvent {
   durationMs: number;
 }
 
-export type AwsServiceName = 'ECS' | 'ECR' | 'CloudWatchLogs' | 'EC2';
+export type AwsServiceName = 'ECS' | 'ECR' | 'CloudWatchLogs' | 'EC2' | 'Route53';
 
 export interface AwsClientsOptions {
   /** Default region; undefined = the SDK's default chain (AWS_REGION, profile). */
@@ -68,6 +69,8 @@ export interface AwsClientSet {
   readonly ecr: ECRClient;
   readonly logs: CloudWatchLogsClient;
   readonly ec2: Ec2Api;
+  /** Route 53 is global: its client signs for us-east-1 when the region is not known. */
+  readonly route53: Route53Client;
 }
 
 export interface AwsClients {
@@ -109,7 +112,7 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
         set = new ClientSetCache(resolved, (r, service) => {
           const config = baseConfig(r);
           const { onCall, now } = options;
-          const prepare = <C extends ECSClient | ECRClient | CloudWatchLogsClient>(client: C): C => {
+          const prepare = <C extends ECSClient | ECRClient | CloudWatchLogsClient | Route53Client>(client: C): C => {
             // The SDK's logger middleware deep-copies every response through its schema, to mask sensitive fields
             // for a log line, even when no logger is configured (its no-op logger still has `info`): at 1,000
             // services that was over 50 MiB allocated per watch tick (bench:watch). dockhand logs AWS calls itself.
@@ -126,6 +129,9 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
             }
             case 'CloudWatchLogs': {
               return prepare(new (logsSdk().CloudWatchLogsClient)(config));
+            }
+            case 'Route53': {
+              return prepare(new (route53Sdk().Route53Client)({ ...config, region: r ?? 'us-east-1' }));
             }
             case 'EC2':
               return new Ec2QueryClient({
@@ -150,7 +156,7 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
   };
 };
 
-type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient | Ec2Api;
+type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient | Ec2Api | Route53Client;
 
 /** Creates each client of a region on first access. */
 class ClientSetCache implements AwsClientSet {
@@ -174,6 +180,9 @@ class ClientSetCache implements AwsClientSet {
   }
   get ec2(): Ec2Api {
     return this.#get('EC2') as Ec2Api;
+  }
+  get route53(): Route53Client {
+    return this.#get('Route53') as Route53Client;
   }
 
   destroy(): void {

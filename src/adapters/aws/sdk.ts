@@ -15,3 +15,4 @@ export const ecsSdk = (): typeof import('@aws-sdk/client-ecs') => require('@aws-
 export const ecrSdk = (): typeof import('@aws-sdk/client-ecr') => require('@aws-sdk/client-ecr');
 export const logsSdk = (): typeof import('@aws-sdk/client-cloudwatch-logs') =>
   require('@aws-sdk/client-cloudwatch-logs');
+export const route53Sdk = (): typeof import('@aws-sdk/client-route-53') => require('@aws-sdk/client-route-53');

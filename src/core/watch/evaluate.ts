@@ -10,6 +10,7 @@ import type { StoppedTaskGroup } from '../../ports.ts';
 import { runningImage } from '../deploy/host.ts';
 import { assessHostHealth } from '../health.ts';
 import type { RuntimeDetail, StoppedUnit } from '../runtime.ts';
+import type { DnsAlert, DnsMemory, DnsUpdate } from './dns.ts';
 import { evaluateFailure, type FailureAlert, type FailureMemory } from './failure.ts';
 import { evaluateHealth, type HealthChange, type HealthMemory } from './health.ts';
 import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory, imageTagOf } from './host.ts';
@@ -24,6 +25,8 @@ export interface WatchMemory {
   host?: HostHealthMemory | undefined;
   ips?: IpMemory | undefined;
   failure?: FailureMemory | undefined;
+  /** Route 53 records that follow the public IPs (src/core/watch/dns.ts). */
+  dns?: DnsMemory | undefined;
 }
 
 /** What runs, as a health alert shows it: ECS tasks of a task definition, or containers on a Docker host. */
@@ -35,13 +38,17 @@ export type HealthAlert =
   | { kind: 'degraded'; reasons: string[]; stoppedTasks: StoppedTaskGroup[]; runs: RunsFacts }
   | { kind: 'recovered'; since: Date; reasons: string[]; runs: RunsFacts };
 
+/** `dns`: Route 53 records updated to the new IPs this tick (src/jobs/dns.ts adds it). */
 type IpAlert =
-  | (Omit<Extract<IpEvent, { kind: 'changed' }>, 'kind'> & { kind: 'ip-changed' })
-  | (Omit<Extract<IpEvent, { kind: 'changed-by-deployment' }>, 'kind'> & { kind: 'ip-changed-by-deployment' })
+  | (Omit<Extract<IpEvent, { kind: 'changed' }>, 'kind'> & { kind: 'ip-changed'; dns?: DnsUpdate[] | undefined })
+  | (Omit<Extract<IpEvent, { kind: 'changed-by-deployment' }>, 'kind'> & {
+      kind: 'ip-changed-by-deployment';
+      dns?: DnsUpdate[] | undefined;
+    })
   | Extract<IpEvent, { kind: 'private-subnet' }>;
 
 /** One alert a tick decided, as data. */
-export type WatchAlert = HealthAlert | IpAlert | FailureAlert;
+export type WatchAlert = HealthAlert | IpAlert | FailureAlert | DnsAlert;
 export type AlertKind = WatchAlert['kind'];
 
 export interface Evaluation<M extends WatchMemory = WatchMemory> {

@@ -80,7 +80,8 @@ export interface IpContext {
 }
 
 const taskIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
-const ipsOf = (byTask: Record<string, string | null>): string[] =>
+/** The distinct public IPs of a task → IP map, sorted. */
+export const ipsOf = (byTask: Record<string, string | null>): string[] =>
   [...new Set(Object.values(byTask).filter((ip): ip is string => ip !== null))].sort(compareIps);
 
 const compareIps = (a: string, b: string): number => {

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../../core/duration.ts';
 import type { HealthState } from '../../core/health.ts';
+import type { DnsUpdate } from '../../core/watch/dns.ts';
 import type { WatchAlert } from '../../core/watch/evaluate.ts';
 import { stoppedGroupLine } from '../../core/watch/health.ts';
 import type { IpChange, IpChangeCause } from '../../core/watch/ips.ts';
@@ -58,6 +59,8 @@ export interface RecoveredAlert extends AlertTarget {
 export interface IpChangedAlert extends AlertTarget, IpChange {
   cause: IpChangeCause;
   at: Date;
+  /** Route 53 records updated to the new IPs this tick. */
+  dns?: DnsUpdate[] | undefined;
 }
 
 export interface IpChangedByDeploymentAlert extends AlertTarget, IpChange {
@@ -67,6 +70,21 @@ export interface IpChangedByDeploymentAlert extends AlertTarget, IpChange {
   at: Date;
   /** True when the hold timed out while the deployment was still in progress. */
   stillInProgress: boolean;
+  /** Route 53 records updated to the new IPs this tick. */
+  dns?: DnsUpdate[] | undefined;
+}
+
+/** Route 53 records updated without an IP change to say it with (a record that was stale, or a retry). */
+export interface DnsUpdatedAlert extends AlertTarget {
+  updates: DnsUpdate[];
+  at: Date;
+}
+
+/** A Route 53 change failed; said once, tried again on every tick. */
+export interface DnsFailedAlert extends AlertTarget {
+  name: string;
+  ips: string[];
+  reason: string;
 }
 
 export interface PrivateSubnetAlert extends AlertTarget {
@@ -247,13 +265,16 @@ export const ipChangedCard = (a: IpChangedAlert): Card => {
   ];
   const replaced = replacementLines(a);
   if (replaced.length > 0) blocks.push(section(`*Replaced*\n${lines(replaced)}`));
+  if (a.dns && a.dns.length > 0) blocks.push(section(dnsLines(a.dns)));
   blocks.push(context(`Now ${ipList(a.after)} · ${date(a.at)}`));
   const parts = [
     a.added.length > 0 ? `added ${safe(a.added.join(', '))}` : '',
     a.removed.length > 0 ? `removed ${safe(a.removed.join(', '))}` : '',
   ].filter((p) => p !== '');
   return {
-    text: fallback(`Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${parts.join('; ')}`),
+    text: fallback(
+      `Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${parts.join('; ')}${plainDns(a.dns)}`,
+    ),
     blocks,
   };
 };
@@ -265,6 +286,7 @@ export const ipChangedByDeploymentCard = (a: IpChangedByDeploymentAlert): Card =
   ];
   const changes = changeLines(a);
   if (changes.length > 0) blocks.push(section(changes.join('\n')));
+  if (a.dns && a.dns.length > 0) blocks.push(section(dnsLines(a.dns)));
   blocks.push(
     context(
       a.stillInProgress
@@ -274,11 +296,36 @@ export const ipChangedByDeploymentCard = (a: IpChangedByDeploymentAlert): Card =
   );
   return {
     text: fallback(
-      `Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${safe(a.before.join(', ')) || 'none'} → ${safe(a.after.join(', ')) || 'none'}`,
+      `Public IPs of ${plainName(a)} changed (${plainCause(a.cause)}): ${safe(a.before.join(', ')) || 'none'} → ${safe(a.after.join(', ')) || 'none'}${plainDns(a.dns)}`,
     ),
     blocks,
   };
 };
+
+/** "DNS updated: name → IPs", one line per record. */
+const dnsLines = (updates: readonly DnsUpdate[]): string =>
+  updates.map((u) => `:white_check_mark: DNS updated: ${code(u.name)} → ${ipList(u.ips)}`).join('\n');
+const plainDns = (updates: readonly DnsUpdate[] | undefined): string =>
+  (updates ?? []).map((u) => `. DNS updated: ${safe(u.name)} → ${safe(u.ips.join(', '))}`).join('');
+
+export const dnsUpdatedCard = (a: DnsUpdatedAlert): Card => ({
+  text: fallback(
+    `${plainName(a)}: ${a.updates.map((u) => `DNS updated: ${safe(u.name)} → ${safe(u.ips.join(', '))}`).join('; ')}`,
+  ),
+  blocks: [
+    section(`:globe_with_meridians: DNS of ${name(a)} follows its public IPs`),
+    section(dnsLines(a.updates)),
+    context(date(a.at)),
+  ],
+});
+
+export const dnsFailedCard = (a: DnsFailedAlert): Card => ({
+  text: fallback(`${plainName(a)}: DNS update of ${safe(a.name)} failed: ${safe(a.reason)}`),
+  blocks: [
+    section(`:warning: ${name(a)}: could not update DNS ${code(a.name)} → ${ipList(a.ips)}: ${safe(a.reason, 1500)}`),
+    context('Tried again on every public-IP tick; said once, and the update is announced when it succeeds.'),
+  ],
+});
 
 export const privateSubnetCard = (a: PrivateSubnetAlert): Card => {
   const ids = a.taskIds.slice(0, 5).map((id) => code(id.slice(0, 12)));
@@ -432,6 +479,10 @@ export const alertCard = (target: AlertTarget, alert: WatchAlert, at: Date): Car
       return ipChangedByDeploymentCard({ ...name, ...alert, at });
     case 'private-subnet':
       return privateSubnetCard({ ...name, taskIds: alert.taskIds });
+    case 'dns-updated':
+      return dnsUpdatedCard({ ...name, updates: alert.updates, at });
+    case 'dns-failed':
+      return dnsFailedCard({ ...name, name: alert.name, ips: alert.ips, reason: alert.reason });
     case 'watch-failing':
       return watchFailingCard({ ...name, reason: alert.reason, failedTicks: alert.failedTicks, since: alert.since });
     case 'watch-recovered':

@@ -30,6 +30,7 @@ import {
   type TaskState,
 } from './model.ts';
 import { createPrng, type Prng } from './prng.ts';
+import { type ChangeState, fqdn, type HostedZoneState, type RecordSetState, route53Handlers } from './route53.ts';
 import { startServer } from './server.ts';
 
 export interface FakeAwsOptions {
@@ -117,6 +118,7 @@ const HANDLERS: Record<AwsServiceName, Record<string, Handler>> = {
   ECR: ecrHandlers,
   Logs: logsHandlers,
   EC2: ec2Handlers,
+  Route53: route53Handlers,
 };
 
 const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
@@ -124,18 +126,21 @@ const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
   ECR: { code: 'ThrottlingException', status: 400 },
   Logs: { code: 'ThrottlingException', status: 400 },
   EC2: { code: 'RequestLimitExceeded', status: 503 },
+  Route53: { code: 'Throttling', status: 400 },
 };
 const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServerException', status: 500 },
   ECR: { code: 'ServerException', status: 500 },
   Logs: { code: 'ServiceUnavailableException', status: 500 },
   EC2: { code: 'InternalError', status: 500 },
+  Route53: { code: 'InternalFailure', status: 500 },
 };
 const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServiceUnavailable', status: 503 },
   ECR: { code: 'ServiceUnavailable', status: 503 },
   Logs: { code: 'ServiceUnavailable', status: 503 },
   EC2: { code: 'Unavailable', status: 503 },
+  Route53: { code: 'ServiceUnavailable', status: 503 },
 };
 
 const DEFAULT_PROXY = `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
@@ -178,6 +183,10 @@ export class FakeAws {
   readonly enis = new Map<string, EniState>();
   readonly repositories = new Map<string, RepositoryState>();
   readonly logGroups = new Map<string, LogGroupState>();
+  /** Route 53 hosted zones by id (without "/hostedzone/"). */
+  readonly hostedZones = new Map<string, HostedZoneState>();
+  /** Route 53 changes by id (without "/change/"). */
+  readonly changes = new Map<string, ChangeState>();
 
   autoStep: 'onDescribe' | 'manual';
   ecrProxyEndpoint: string;
@@ -255,6 +264,8 @@ export class FakeAws {
     this.enis.clear();
     this.repositories.clear();
     this.logGroups.clear();
+    this.hostedZones.clear();
+    this.changes.clear();
     this.faults(null);
     this.enableServiceDeployments();
     this.resetCalls();
@@ -362,6 +373,40 @@ export class FakeAws {
       return new AwsError(e.code, 'Injected server error', e.status);
     }
     return undefined;
+  }
+
+  // ---------------------------------------------------------------- Route 53
+
+  /** A public hosted zone `name`, with its SOA and NS records as Route 53 creates them; returns its id. */
+  putHostedZone(
+    name: string,
+    id = `Z${(this.hostedZones.size + 1).toString().padStart(4, '0')}FAKEZONE${'0'.repeat(6)}`,
+  ): string {
+    const zoneName = fqdn(name);
+    const zone: HostedZoneState = { id, name: zoneName, records: new Map() };
+    const put = (r: RecordSetState) => zone.records.set(`${r.name} ${r.type} `, r);
+    put({ name: zoneName, type: 'NS', ttl: 172800, values: ['ns-1.awsdns-01.org.', 'ns-2.awsdns-02.com.'] });
+    put({
+      name: zoneName,
+      type: 'SOA',
+      ttl: 900,
+      values: ['ns-1.awsdns-01.org. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400'],
+    });
+    this.hostedZones.set(id, zone);
+    return id;
+  }
+
+  /** A record set of a hosted zone (simple routing), or undefined. */
+  dnsRecord(zoneId: string, name: string, type = 'A'): RecordSetState | undefined {
+    return this.hostedZones.get(zoneId)?.records.get(`${fqdn(name)} ${type} `);
+  }
+
+  /** Records a Route 53 change (used by the handlers). */
+  recordChange(comment: string | undefined): ChangeState {
+    const id = `C${(this.changes.size + 1).toString(16).toUpperCase().padStart(12, '0')}FAKE`;
+    const change: ChangeState = { id, submittedAt: this.#now(), comment };
+    this.changes.set(id, change);
+    return change;
   }
 
   // ---------------------------------------------------------------- lookups (also used by handlers)

@@ -4,6 +4,7 @@ import { parseQueryParams, xmlEscape } from './ec2.ts';
 import { AwsError } from './errors.ts';
 import type { FakeAws } from './fake-aws.ts';
 import type { AwsServiceName, HealthStatus, JsonObject } from './model.ts';
+import { ROUTE53_NS, route53Route } from './route53.ts';
 
 const TARGETS: Record<string, AwsServiceName> = {
   AmazonEC2ContainerServiceV20141113: 'ECS',
@@ -92,6 +93,27 @@ async function handleJson(fake: FakeAws, req: IncomingMessage, res: ServerRespon
   }
 }
 
+/** Route 53, REST-XML: the operation from the method and path; errors as `<ErrorResponse>` with the HTTP status. */
+async function handleRoute53(fake: FakeAws, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const body = await readBody(req);
+  const requestId = fake.nextRequestId();
+  const route = route53Route(req.method ?? 'GET', url, body);
+  try {
+    if (!route)
+      throw new AwsError('UnknownOperationException', `No Route 53 operation at ${req.method} ${url.pathname}`, 404);
+    const inner = fake.invoke('Route53', route.op, route.input) as string;
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<${route.op}Response xmlns="${ROUTE53_NS}">${inner}</${route.op}Response>`;
+    send(res, 200, 'text/xml', xml, { 'x-amzn-requestid': requestId });
+  } catch (err) {
+    const e = asAwsError(err);
+    const type = e.status >= 500 ? 'Receiver' : 'Sender';
+    const xml =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${ROUTE53_NS}"><Error><Type>${type}</Type>` +
+      `<Code>${xmlEscape(e.code)}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+    send(res, e.status, 'text/xml', xml, { 'x-amzn-requestid': requestId });
+  }
+}
+
 async function handleQuery(fake: FakeAws, req: IncomingMessage, res: ServerResponse) {
   const body = await readBody(req);
   const params = new URLSearchParams(body);
@@ -174,6 +196,10 @@ function control(fake: FakeAws, cmd: JsonObject): unknown {
     case 'enableServiceDeployments':
       fake.enableServiceDeployments();
       return {};
+    case 'putHostedZone': {
+      const id = opt('id');
+      return { id: id === undefined ? fake.putHostedZone(str(cmd, 'name')) : fake.putHostedZone(str(cmd, 'name'), id) };
+    }
     case 'seedService': {
       const seeded = fake.seedService(cmd.options as Parameters<FakeAws['seedService']>[0]);
       return { serviceArn: seeded.service.arn, taskDefinitionArn: seeded.taskDefinition.arn };
@@ -193,6 +219,11 @@ function snapshot(fake: FakeAws): unknown {
     })),
     tasks: [...fake.tasks.values()].map((t) => ({ ...t, publicIp: fake.enis.get(t.eniId)?.publicIp })),
     taskDefinitions: [...fake.taskDefinitions.values()].flat(),
+    hostedZones: [...fake.hostedZones.values()].map((z) => ({
+      id: z.id,
+      name: z.name,
+      records: [...z.records.values()],
+    })),
   });
 }
 
@@ -220,8 +251,10 @@ async function handleFake(fake: FakeAws, req: IncomingMessage, res: ServerRespon
 }
 
 async function handle(fake: FakeAws, req: IncomingMessage, res: ServerResponse) {
-  const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const path = url.pathname;
   if (path.startsWith('/_fake/')) return handleFake(fake, req, res, path);
+  if (path.startsWith('/2013-04-01/')) return handleRoute53(fake, req, res, url);
   if (req.method !== 'POST') {
     await readBody(req);
     return send(res, 404, 'text/plain', 'fake-aws: AWS requests are POSTs');
