@@ -4,15 +4,7 @@
  * `apply` finishes the change, `progress` has nothing left to wait for, and there is no rollout to abort (a change
  * in flight stops through its signal and leaves the old containers serving).
  */
-import {
-  describeImage,
-  hostChanges,
-  hostTargetOf,
-  publicEndpoints,
-  rememberReplicas,
-  runningImage,
-  wantedReplicas,
-} from '../../core/deploy/host.ts';
+import { describeImage, runningImage } from '../../core/deploy/host.ts';
 import type {
   AppliedChange,
   ApplyContext,
@@ -38,6 +30,7 @@ import type {
   ServiceLogs,
   Store,
 } from '../../ports.ts';
+import { hostChanges, hostTargetOf, publicEndpoints, rememberReplicas, wantedReplicas } from './host-target.ts';
 
 export interface DockerRuntimeOptions {
   host: DockerHostRuntime;
