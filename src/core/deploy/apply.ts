@@ -64,8 +64,8 @@ export const apply = async (ctx: DeployContext, approved: DeploymentRecord): Pro
           ? { [fields.ref]: revision.ref, revision: revision.revision }
           : {};
         if (!oneStep && revision) {
-          // A registered revision replaces the one the plan saw (undefined: none is known any more).
-          const known: DeploymentFacts = image !== undefined ? { [fields.previous]: previous?.ref } : {};
+          // What the runtime says ran before the revision it registered replaces what the plan saw.
+          const known: DeploymentFacts = image !== undefined && previous ? { [fields.previous]: previous.ref } : {};
           deployment = await store.updateDeployment(deployment.id, { facts: { ...revisionFacts, ...known } }, sentAt);
         }
         const rolling = await transition(
