@@ -121,9 +121,12 @@ export interface RevisionRef {
 export interface RevisionList {
   /** What runs now. */
   current: RevisionRef | undefined;
+  /** The name the revisions share, where they have one (an ECS task definition family), for messages. */
+  series?: string | undefined;
   /**
    * The other revisions it can switch to, newest first (older and newer: after a rollback the newer one is still
    * there); undefined when the runtime keeps none (a Docker host: the deployment history names the images it ran).
+   * Asked for none (`limit` 0), a runtime that keeps some answers [] without reading them.
    */
   others: RevisionRef[] | undefined;
 }
@@ -142,6 +145,8 @@ export interface RuntimePlan {
   current: RevisionRef | undefined;
   /** The target container's image now ("—" when nothing runs). */
   currentImage: string;
+  /** The image the change would run, where it names one (a deploy; a rollback to an image). */
+  newImage?: string | undefined;
   changes: FieldChange[];
 }
 
@@ -150,9 +155,10 @@ export interface ApplyContext {
   operationId: string;
   /**
    * Where the runtime pulls the image itself (a Docker host), pull it first with these credentials (undefined:
-   * anonymous). Without it the image is taken as already there (built by the engine that runs it).
+   * anonymous), asked for only when it pulls (a runtime that does not never calls it: no token is fetched for
+   * nothing). Without it the image is taken as already there (built by the engine that runs it).
    */
-  pull?: { auth: RegistryAuth | undefined } | undefined;
+  pull?: { auth: () => Promise<RegistryAuth | undefined> } | undefined;
   /**
    * Called once the change is ready to be sent (a new revision registered) and before it is: the pipeline records
    * what it is about to do, so that a restart in between can find out whether the runtime applied it.
@@ -176,6 +182,8 @@ export interface AppliedChange {
   done: boolean;
   /** A fixed host port forced a short gap in service (Docker host). */
   gap?: boolean | undefined;
+  /** What runs once a change `apply` finished (`done`): its units, how many run, where they are reached. */
+  settled?: { units: string[]; running: number; addresses: string[] } | undefined;
 }
 
 /** How an interrupted change (dockhand stopped while applying it) stands after `recover`. */
@@ -201,6 +209,19 @@ export interface Runtime {
    * change to watch, and a public-IP watch of its targets is not scheduled.
    */
   readonly fixedAddress?: boolean;
+  /** The cards' vocabulary: tasks and task definitions ('ecs'), containers and images ('docker'). */
+  readonly platform: 'ecs' | 'docker';
+  /**
+   * What a `RevisionRef.ref` is: a task definition ARN (numbered revisions the runtime keeps, ECS) or an image (no
+   * numbers, none kept: the deployment history names them). It names the facts and rollback requests that keep it.
+   */
+  readonly revisionKind: 'taskDefinition' | 'image';
+  /** `apply` registers a new revision before it sends a change of image (the card shows "registering"). */
+  readonly registers: boolean;
+  /** The failure reason of a rollout whose runtime gave none. */
+  readonly unexplainedFailure: string;
+  /** Whether a failed `progress` look is worth repeating: never (permanent), after a backoff, or a few times. */
+  classify(error: unknown): 'permanent' | 'throttled' | 'passing';
   /** The services' snapshots, in as few calls as the runtime allows (batched per cluster). */
   describe(targets: readonly ResolvedTarget[], depth?: DescribeDepth): Promise<RuntimeLookup[]>;
   /** What `change` would change (no writes). */
@@ -242,6 +263,12 @@ export interface Runtime {
   /** The last lines of some units, for a failure card ([] when the runtime cannot tell). */
   recentLines(target: ResolvedTarget, unitIds: readonly string[], limit: number): Promise<string[]>;
 }
+
+/**
+ * True when `apply` finishes a change in one step (a Docker host): nothing to follow, nothing to abort. The port
+ * says so by having no `abort`.
+ */
+export const isOneStep = (runtime: Runtime): boolean => runtime.abort === undefined;
 
 /** Picks the runtime of a target: the one place that knows which technology runs it. */
 export interface Runtimes {

@@ -137,7 +137,7 @@ await describeWithDocker('DockerRuntime (real engine)', ({ docker, registry }) =
     runtime,
     kind: 'docker',
     nextImage: built.v2,
-    applyContext: { pull: { auth: undefined } },
+    applyContext: { pull: { auth: async () => undefined } },
     pollMs: 100,
     async start() {
       services += 1;
@@ -145,7 +145,7 @@ await describeWithDocker('DockerRuntime (real engine)', ({ docker, registry }) =
       await runtime.apply(
         target,
         { kind: 'image', image: built.v1 },
-        { operationId: `dep_start${services}`, pull: { auth: undefined } },
+        { operationId: `dep_start${services}`, pull: { auth: async () => undefined } },
       );
       return target;
     },

@@ -33,6 +33,7 @@ import type {
   Timers,
 } from '../../src/ports.ts';
 import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
+import { testRuntimes } from './runtimes.ts';
 
 /** Hand-written fakes of the deploy pipeline's ports, with intention-revealing helpers. */
 
@@ -399,8 +400,14 @@ export const deployHarness = async (
     source,
     builder,
     registry: () => registry,
-    ecs,
-    host: options.host,
+    // The real adapters (EcsRuntime, DockerRuntime) over the fakes: the pipeline sees what src/app.ts gives it.
+    runtimes: testRuntimes({
+      deployer: ecs,
+      host: options.host,
+      store,
+      clock,
+      defaultRegion: (options.config ?? deployConfig()).defaults.region ?? 'us-east-1',
+    }),
     render: (view) =>
       ({
         text: `${view.kind} #${view.seq} ${view.state}${view.reason ? `: ${view.reason}` : ''}`,

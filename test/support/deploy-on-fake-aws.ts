@@ -18,6 +18,7 @@ import { operationCard } from '../../src/slack/blocks/operate.ts';
 import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
 import { fakeDirectory, RecordingNotifier } from './deploy-fakes.ts';
 import type { FakeAws } from './fake-aws/index.ts';
+import { testRuntimes } from './runtimes.ts';
 
 /**
  * The deploy pipeline with its real AWS adapters (AwsEcsDeployer, the ECR registry, the real SDK clients) talking
@@ -101,7 +102,11 @@ export const deployOnFakeAws = async (
     source: new GitSourceFetcher(),
     builder: new DockerImageBuilder(docker),
     registry,
-    ecs: new AwsEcsDeployer({ clients, publicIps }),
+    runtimes: testRuntimes({
+      deployer: new AwsEcsDeployer({ clients, publicIps }),
+      clock: systemClock,
+      ...(options.config.defaults.region ? { defaultRegion: options.config.defaults.region } : {}),
+    }),
     render: operationCard,
     refusals: deployRefusalText,
     instance: 'deploy-on-fake-aws',

@@ -40,7 +40,13 @@ describe('the compile cache spares every start but the first the TypeScript stri
     expect(fill.stdout).toMatch(/^compile cache filled in /);
     const lazy = spawnSync(
       process.execPath,
-      ['--import', reportStripper, '--input-type=module', '-e', "await import('./src/adapters/store/postgres-driver.ts')"],
+      [
+        '--import',
+        reportStripper,
+        '--input-type=module',
+        '-e',
+        "await import('./src/adapters/store/postgres-driver.ts')",
+      ],
       { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache } },
     );
     expect(lazy.stderr).toContain('STRIPPER false');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostTargetOf, rememberReplicas, wantedReplicas } from '../../src/core/deploy/host.ts';
+import { hostTargetOf, rememberReplicas, wantedReplicas } from '../../src/adapters/docker/host-target.ts';
 import { taskAddresses } from '../../src/core/operate/ips.ts';
 import { describeOne } from '../../src/core/status.ts';
 import { resolveTarget } from '../../src/core/targets.ts';

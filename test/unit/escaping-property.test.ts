@@ -3,7 +3,7 @@ import { errorText } from '../../commands/boundary.ts';
 import { helpText } from '../../commands/dockhand.ts';
 import { ecsRuntimeSnapshot } from '../../src/adapters/aws/ecs-runtime.ts';
 import { dockerRuntimeSnapshot } from '../../src/adapters/docker/docker-runtime.ts';
-import { hostTargetOf } from '../../src/core/deploy/host.ts';
+import { hostTargetOf } from '../../src/adapters/docker/host-target.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { KIND_OF_REQUEST } from '../../src/domain/deployment.ts';
 import { DockhandError, UsageError } from '../../src/errors.ts';

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HOST_CONCURRENCY } from '../../src/adapters/docker/docker-runtime.ts';
+import { hostTargetOf, rememberReplicas } from '../../src/adapters/docker/host-target.ts';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
-import { hostTargetOf, rememberReplicas } from '../../src/core/deploy/host.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { evaluateHostHealth, type HostHealthMemory } from '../../src/core/watch/host.ts';
 import { MAX_HOLD_MS } from '../../src/core/watch/ips.ts';

@@ -33,6 +33,11 @@ const notUsed = (): never => {
 /** A runtime that only describes: it records what it was asked and answers with `answer`. */
 const describingRuntime = (asked: string[][], answer: (target: ResolvedTarget) => RuntimeLookup): Runtime => ({
   label: 'a test runtime',
+  platform: 'ecs',
+  revisionKind: 'taskDefinition',
+  registers: false,
+  unexplainedFailure: 'not used',
+  classify: notUsed,
   describe: async (targets) => {
     asked.push(targets.map((t) => `${t.service}/${t.environment}`));
     return targets.map(answer);

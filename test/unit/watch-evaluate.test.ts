@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ecsRuntimeSnapshot } from '../../src/adapters/aws/ecs-runtime.ts';
 import { dockerRuntimeSnapshot } from '../../src/adapters/docker/docker-runtime.ts';
-import { hostTargetOf } from '../../src/core/deploy/host.ts';
+import { hostTargetOf } from '../../src/adapters/docker/host-target.ts';
 import type { RuntimeSnapshot } from '../../src/core/runtime.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { evaluateTarget, type WatchMemory } from '../../src/core/watch/evaluate.ts';

@@ -19,7 +19,7 @@ import type {
   StoppedUnit,
 } from '../../core/runtime.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
-import { DockhandError } from '../../errors.ts';
+import { AwsError, DockhandError } from '../../errors.ts';
 import type {
   Clock,
   DeploymentSnapshot,
@@ -105,8 +105,21 @@ export const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
   exitCodes: t.containers.flatMap((c) => (c.exitCode === undefined ? [] : [c.exitCode])),
 });
 
+/** Errors that another look will not cure: permissions, a service or cluster that does not exist, bad input. */
+const isPermanent = (e: unknown): boolean =>
+  e instanceof AwsError &&
+  /AccessDenied|UnauthorizedOperation|NotFoundException|InvalidParameter|ClientException/.test(e.awsCode);
+
+const isThrottle = (e: unknown): boolean =>
+  e instanceof AwsError &&
+  /Throttl|RequestLimitExceeded|TooManyRequests|Rate exceeded/i.test(`${e.awsCode} ${e.message}`);
+
 export class EcsRuntime implements Runtime {
   readonly label = 'Amazon ECS';
+  readonly platform = 'ecs';
+  readonly revisionKind = 'taskDefinition';
+  readonly registers = true;
+  readonly unexplainedFailure = 'the ECS deployment failed';
   readonly #reader: EcsReader;
   readonly #deployer: EcsDeployer;
   readonly #logs: LogReader;
@@ -160,7 +173,7 @@ export class EcsRuntime implements Runtime {
           ? [{ field: 'taskDefinition', from: current.revision, to: change.to.revision }]
           : // A restart or a new count keeps the task definition as it is.
             [];
-    return { current, currentImage: plan.currentImage, changes };
+    return { current, currentImage: plan.currentImage, newImage: image || undefined, changes };
   }
 
   async apply(target: ResolvedTarget, change: RuntimeChange, context: ApplyContext): Promise<AppliedChange> {
@@ -209,6 +222,10 @@ export class EcsRuntime implements Runtime {
     }
   }
 
+  classify(error: unknown): 'permanent' | 'throttled' | 'passing' {
+    return isPermanent(error) ? 'permanent' : isThrottle(error) ? 'throttled' : 'passing';
+  }
+
   progress(target: ResolvedTarget, applied: AppliedChange): Promise<RolloutProgress> {
     if (!applied.rolloutId) throw new DockhandError('internal', 'An ECS change without a rollout to follow.');
     return this.#deployer.rolloutProgress(this.ecsTarget(target), applied.rolloutId);
@@ -219,9 +236,10 @@ export class EcsRuntime implements Runtime {
     applied: AppliedChange,
     previous: RevisionRef,
   ): Promise<{ method: string; fallbackReason?: string | undefined }> {
-    if (!applied.rolloutId) throw new DockhandError('internal', 'An ECS change without a rollout to abort.');
+    // Aborted while UpdateService was in flight, the rollout is not known yet: the deployer then returns the service
+    // to `previous` with an UpdateService of its own.
     return this.#deployer.abort(this.ecsTarget(target), {
-      deploymentId: applied.rolloutId,
+      deploymentId: applied.rolloutId ?? '',
       ...(applied.revision ? { taskDefinitionArn: applied.revision.ref } : {}),
       previousTaskDefinitionArn: previous.ref,
     });
@@ -230,7 +248,7 @@ export class EcsRuntime implements Runtime {
   async revisions(target: ResolvedTarget, limit: number): Promise<RevisionList> {
     const ecsTarget = this.ecsTarget(target);
     const current = await this.#deployer.currentTaskDefinition(ecsTarget);
-    const active = await this.#deployer.listRevisions(ecsTarget, current.family, limit);
+    const active = limit > 0 ? await this.#deployer.listRevisions(ecsTarget, current.family, limit) : [];
     const ref = (arn: string, number: number): RevisionRef => ({
       revision: `${current.family}:${number}`,
       ref: arn,
@@ -238,6 +256,7 @@ export class EcsRuntime implements Runtime {
     });
     return {
       current: ref(current.arn, current.revision),
+      series: current.family,
       others: active.filter((r) => r.revision !== current.revision).map((r) => ref(r.arn, r.revision)),
     };
   }

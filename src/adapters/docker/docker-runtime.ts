@@ -4,15 +4,7 @@
  * `apply` finishes the change, `progress` has nothing left to wait for, and there is no rollout to abort (a change
  * in flight stops through its signal and leaves the old containers serving).
  */
-import {
-  describeImage,
-  hostChanges,
-  hostTargetOf,
-  publicEndpoints,
-  rememberReplicas,
-  runningImage,
-  wantedReplicas,
-} from '../../core/deploy/host.ts';
+import { describeImage, runningImage } from '../../core/deploy/host.ts';
 import type {
   AppliedChange,
   ApplyContext,
@@ -38,6 +30,7 @@ import type {
   ServiceLogs,
   Store,
 } from '../../ports.ts';
+import { hostChanges, hostTargetOf, publicEndpoints, rememberReplicas, wantedReplicas } from './host-target.ts';
 
 export interface DockerRuntimeOptions {
   host: DockerHostRuntime;
@@ -88,6 +81,10 @@ const DONE: RolloutProgress = { outcome: 'completed', deployments: [], failureEv
 export class DockerRuntime implements Runtime {
   readonly label = 'a Docker host';
   readonly fixedAddress = true;
+  readonly platform = 'docker';
+  readonly revisionKind = 'image';
+  readonly registers = false;
+  readonly unexplainedFailure = 'the containers did not become healthy';
   readonly #host: DockerHostRuntime;
   readonly #store: DockerRuntimeOptions['store'];
   readonly #clock: Clock;
@@ -142,23 +139,31 @@ export class DockerRuntime implements Runtime {
     ]);
     const current = runningImage(snapshot);
     const image = change.kind === 'image' ? change.image : change.kind === 'revision' ? change.to.ref : undefined;
-    const replicas = change.kind === 'scale' ? change.count : wanted;
+    const replicas = change.kind === 'scale' ? change.count : Math.max(1, wanted);
     return {
       current: current ? revisionRef(current) : undefined,
       currentImage: current ?? '—',
+      newImage: image,
       changes: hostChanges(snapshot, hostTarget, { image, replicas }),
     };
   }
 
   async apply(target: ResolvedTarget, change: RuntimeChange, context: ApplyContext): Promise<AppliedChange> {
     const hostTarget = this.hostTarget(target);
-    const replicas = change.kind === 'scale' ? change.count : await wantedReplicas(this.#store, hostTarget);
+    // A scale's own count; otherwise the count of the last /scale, kept across deploys (a service scaled to 0 that
+    // is deployed runs again).
+    const replicas =
+      change.kind === 'scale' ? change.count : Math.max(1, await wantedReplicas(this.#store, hostTarget));
     let image: string | undefined;
     if (change.kind === 'image') image = change.image;
     else if (change.kind === 'revision') image = change.to.ref;
     else if (change.kind === 'restart') {
       image = runningImage(await this.#host.snapshot(hostTarget));
-      if (!image) throw new DockhandError('not_found', `Nothing runs on ${hostTarget.host} to restart yet.`);
+      if (!image) {
+        // Told as a change that started and found nothing to restart: the record says it was rolling out.
+        await context.beforeSend?.({});
+        throw new DockhandError('not_found', `Nothing runs on ${hostTarget.host} to restart yet.`);
+      }
     }
     const revision = image ? revisionRef(image) : undefined;
     await context.beforeSend?.({ revision });
@@ -166,7 +171,7 @@ export class DockerRuntime implements Runtime {
       ? await this.#host.deploy({
           target: hostTarget,
           image,
-          auth: context.pull?.auth,
+          auth: context.pull ? await context.pull.auth() : undefined,
           pull: context.pull !== undefined,
           deploymentId: context.operationId,
           replicas,
@@ -175,12 +180,23 @@ export class DockerRuntime implements Runtime {
         })
       : await this.#host.scale(hostTarget, replicas, context.operationId);
     await rememberReplicas(this.#store, hostTarget, replicas, this.#clock.now());
+    const snapshot = await this.#host.snapshot(hostTarget).catch(() => undefined);
     return {
       done: true,
       revision,
       previous: result.previousImage && image ? revisionRef(result.previousImage) : undefined,
       ...(result.gap ? { gap: true } : {}),
+      settled: {
+        units: result.containers.map((c) => c.name),
+        running: result.containers.filter((c) => c.state === 'running').length,
+        addresses: publicEndpoints(hostTarget, snapshot?.publicAddress),
+      },
     };
+  }
+
+  /** A look at a change never fails for long on a Docker host: `apply` already finished it. */
+  classify(): 'passing' {
+    return 'passing';
   }
 
   async progress(): Promise<RolloutProgress> {

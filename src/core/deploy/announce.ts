@@ -4,9 +4,9 @@
  */
 import { isTerminal } from '../../domain/deployment.ts';
 import type { DeploymentRecord, MessageRef } from '../../ports.ts';
-import { type DeployContext, liveOf, policyOf, policyView } from './context.ts';
-import { markPlatform } from './on-target.ts';
-import type { DeploymentView } from './view.ts';
+import type { Runtime } from '../runtime.ts';
+import { type DeployContext, liveOf, policyOf, policyView, runtimeOf, targetOf } from './context.ts';
+import type { DeploymentLive, DeploymentView } from './view.ts';
 
 /** How long an approval request waits for Slack to take the card update before it is also posted in the thread. */
 const APPROVAL_CARD_WAIT_MS = 3000;
@@ -93,4 +93,19 @@ export const viewOf = (ctx: DeployContext, deployment: DeploymentRecord): Deploy
     if (policy) live.approvalPolicy = policyView(policy);
   }
   return { ...deployment, ...live };
+};
+
+/**
+ * What the card says of where it runs, as the runtime reports it: its vocabulary (tasks and task definitions, or
+ * containers) and, where a change is one step, no Abort.
+ */
+const markPlatform = (ctx: DeployContext, deployment: DeploymentRecord, live: DeploymentLive): void => {
+  let runtime: Runtime;
+  try {
+    runtime = runtimeOf(ctx, targetOf(ctx, deployment));
+  } catch {
+    return; // its service left dockhand.yml, or nothing here runs it: the card keeps its words
+  }
+  if (!runtime.abort) live.canAbort = false;
+  live.platform = runtime.platform;
 };

@@ -9,8 +9,8 @@ import { enforce, mayApprove, mayReject, quorumOf, Refusal } from '../../domain/
 import type { DeploymentRecord } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import { askForApproval, show } from './announce.ts';
+import { apply } from './apply.ts';
 import { type DeployContext, expiryOf, liveOf, memberOf, policyOf, policyView, transition } from './context.ts';
-import { apply } from './on-target.ts';
 import { finish } from './outcome.ts';
 import { claim, disown } from './ownership.ts';
 

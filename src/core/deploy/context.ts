@@ -17,8 +17,6 @@ import type {
   Clock,
   DeploymentRecord,
   Directory,
-  DockerHostRuntime,
-  EcsDeployer,
   ImageBuilder,
   ImageRegistry,
   Notifier,
@@ -28,6 +26,7 @@ import type {
   Store,
   Timers,
 } from '../../ports.ts';
+import type { Runtime, Runtimes } from '../runtime.ts';
 import { type ResolvedTarget, resolveTarget } from '../targets.ts';
 import type { DeploymentLive, DeploymentView, RenderDeployment, RenderRefusal } from './view.ts';
 
@@ -47,9 +46,8 @@ export interface DeployDeps {
   source: SourceFetcher;
   builder: ImageBuilder;
   registry: (name: string) => ImageRegistry;
-  ecs: EcsDeployer;
-  /** Docker-host targets (type: docker); undefined where none are configured. */
-  host?: DockerHostRuntime | undefined;
+  /** What runs each target (ECS, a Docker host): the pipeline asks `runtimes.for(target)`, never which it is. */
+  runtimes: Runtimes;
   render: RenderDeployment;
   /** Words for the refusals that name people or show what users typed (the Slack layer provides it). */
   refusals: RenderRefusal;
@@ -115,6 +113,9 @@ export const liveOf = (ctx: DeployContext, id: string): DeploymentLive => {
 
 export const targetOf = (ctx: DeployContext, deployment: DeploymentRecord): ResolvedTarget =>
   resolveTarget(ctx.deps.config, deployment.service, deployment.environment);
+
+/** The runtime of `target`; throws a DockhandError when this process has none for its type. */
+export const runtimeOf = (ctx: DeployContext, target: ResolvedTarget): Runtime => ctx.deps.runtimes.for(target);
 
 export const policyOf = (
   ctx: DeployContext,

@@ -1,14 +1,16 @@
 /**
  * Following a rollout to its outcome: look every `pollMs`, let the rollout rule decide (completed, failed, in
  * progress), back off with jitter when throttled or when a look fails for a passing reason, and give up after the
- * environment's rolloutTimeout. What a look reads comes from the target (on-target.ts).
+ * environment's rolloutTimeout. Each look is the runtime's `progress`; its verdict is the core's rule
+ * (rollout-rule.ts `assessRollout`) over what the runtime observed.
  */
+import { requiredFact } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
 import type { DeploymentRecord, RolloutProgress } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
+import type { ResolvedTarget } from '../targets.ts';
 import { show } from './announce.ts';
 import { type DeployContext, liveOf, targetOf } from './context.ts';
-import { rolloutProbe } from './on-target.ts';
 import { fail, succeed } from './outcome.ts';
 
 const MAX_BACKOFF_MS = 32_000;
@@ -16,8 +18,8 @@ const MAX_BACKOFF_MS = 32_000;
 /** Consecutive failed looks at a rollout (other than throttling) before the deployment is failed. */
 const MAX_POLL_FAILURES = 5;
 
-/** What following a rollout needs from its target. */
-export interface RolloutProbe {
+/** What following a rollout needs from its runtime. */
+interface RolloutProbe {
   /** One look: the rollout rule's verdict and the card's progress. */
   look(): Promise<RolloutProgress>;
   /** The last log lines of these stopped tasks, for a failed rollout's card. */
@@ -27,6 +29,18 @@ export interface RolloutProbe {
   /** The failure reason when the target gives none. */
   failedWithoutReason: string;
 }
+
+/** A look at the rollout `deployment` started, through its target's runtime. */
+const rolloutProbe = (ctx: DeployContext, target: ResolvedTarget, deployment: DeploymentRecord): RolloutProbe => {
+  const runtime = ctx.deps.runtimes.for(target);
+  const applied = { rolloutId: requiredFact(deployment, 'ecsDeploymentId'), done: false };
+  return {
+    look: () => runtime.progress(target, applied),
+    logLines: (unitIds, limit) => runtime.recentLines(target, unitIds, limit),
+    classify: (e) => runtime.classify(e),
+    failedWithoutReason: runtime.unexplainedFailure,
+  };
+};
 
 /** Follows the rollout this run started until it completed, failed, was aborted or timed out. */
 export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): Promise<void> => {

@@ -4,18 +4,19 @@
  */
 
 import { isAbsolute, resolve } from 'node:path';
-import type { DeploymentFacts } from '../../domain/deployment.ts';
+import type { DeploymentFacts, DeploymentRequest } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
 import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
+import type { Runtime, RuntimeChange } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { type DeployContext, lastSucceeded, liveOf, shortSha, targetOf } from './context.ts';
-import { type Placement, planOn } from './on-target.ts';
+import { previousFacts, rollbackRef } from './revision-facts.ts';
 
 /** Resolves the commit or image, reads what runs now, diffs it with what would run. */
 export const plan = async (
   ctx: DeployContext,
   deployment: DeploymentRecord,
-  placement: Placement,
+  runtime: Runtime,
 ): Promise<DeploymentFacts> => {
   const { source } = ctx.deps;
   const target = targetOf(ctx, deployment);
@@ -48,7 +49,43 @@ export const plan = async (
       });
     }
   }
-  return planOn(ctx, placement, deployment, target, newImage, facts);
+  return planOn(ctx, runtime, deployment, target, newImage, facts);
+};
+
+/** What an operation asks the runtime to change (`image`: the image a deploy runs, once resolved or built). */
+export const changeOf = (request: DeploymentRequest, image: string | undefined): RuntimeChange => {
+  switch (request.type) {
+    case 'rollback':
+      return { kind: 'revision', to: rollbackRef(request) };
+    case 'restart':
+      return { kind: 'restart' };
+    case 'scale':
+      return { kind: 'scale', count: request.desiredCount };
+    default:
+      if (image === undefined) throw new DockhandError('internal', 'A deploy without an image to run.');
+      return { kind: 'image', image };
+  }
+};
+
+/** The target's part of a plan: what runs now and what would change (on the live plan); the facts learned. */
+const planOn = async (
+  ctx: DeployContext,
+  runtime: Runtime,
+  deployment: DeploymentRecord,
+  target: ResolvedTarget,
+  newImage: string | undefined,
+  facts: DeploymentFacts,
+): Promise<DeploymentFacts> => {
+  const plan = await runtime.plan(target, changeOf(deployment.request, newImage));
+  if (plan.current) Object.assign(facts, previousFacts(runtime, plan.current));
+  liveOf(ctx, deployment.id).plan = {
+    currentRevision: plan.current?.revision ?? 'nothing running',
+    currentImage: plan.currentImage,
+    newImage: plan.newImage,
+    changes: plan.changes,
+  };
+  await addCommits(ctx, deployment, target, facts);
+  return facts;
 };
 
 /** The commits a git deploy adds since the last successful deployment, on the plan (at most 5 shown). */

@@ -4,8 +4,10 @@
  */
 import { enforce, mayRequest, Refusal } from '../../domain/policy.ts';
 import type { DeploymentRecord } from '../../ports.ts';
+import type { Runtime } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { postCard } from './announce.ts';
+import { apply } from './apply.ts';
 import { awaitApproval } from './approvals.ts';
 import {
   type DeployContext,
@@ -16,9 +18,9 @@ import {
   policyOf,
   policyView,
   type RequestOutcome,
+  runtimeOf,
   transition,
 } from './context.ts';
-import { apply, type Placement, placementOf } from './on-target.ts';
 import { fail } from './outcome.ts';
 import { claim } from './ownership.ts';
 import { plan } from './plan.ts';
@@ -28,8 +30,8 @@ export const request = async (ctx: DeployContext, input: OperationRequest): Prom
   const { store, clock, random } = ctx.deps;
   const { target, user } = input;
   enforce(await mayRequest(input.kind, target, user, memberOf(ctx)));
-  const placement = placementOf(ctx, target);
-  if (input.dryRun) return { result: 'dry_run', view: await dryRun(ctx, input, placement) };
+  const runtime = runtimeOf(ctx, target);
+  if (input.dryRun) return { result: 'dry_run', view: await dryRun(ctx, input, runtime) };
 
   const id = newDeploymentId(random);
   const now = clock.now();
@@ -75,14 +77,14 @@ export const request = async (ctx: DeployContext, input: OperationRequest): Prom
     );
     throw e;
   }
-  void ctx.deps.track(prepare(ctx, deployment, placement));
+  void ctx.deps.track(prepare(ctx, deployment, runtime));
   return { result: 'started', deployment };
 };
 
 /** Plans, then asks for approval or runs at once. Runs after the command was acknowledged. */
-const prepare = async (ctx: DeployContext, deployment: DeploymentRecord, placement: Placement): Promise<void> => {
+const prepare = async (ctx: DeployContext, deployment: DeploymentRecord, runtime: Runtime): Promise<void> => {
   try {
-    const facts = await plan(ctx, deployment, placement);
+    const facts = await plan(ctx, deployment, runtime);
     const policy = policyOf(ctx, deployment);
     if (policy) {
       await awaitApproval(ctx, deployment, policy, facts);
@@ -104,7 +106,7 @@ const prepare = async (ctx: DeployContext, deployment: DeploymentRecord, placeme
   }
 };
 
-const dryRun = async (ctx: DeployContext, input: OperationRequest, placement: Placement): Promise<DeploymentView> => {
+const dryRun = async (ctx: DeployContext, input: OperationRequest, runtime: Runtime): Promise<DeploymentView> => {
   const now = ctx.deps.clock.now();
   const record: DeploymentRecord = {
     id: 'dry-run',
@@ -120,7 +122,7 @@ const dryRun = async (ctx: DeployContext, input: OperationRequest, placement: Pl
     facts: {},
     approvals: [],
   };
-  const facts = await plan(ctx, record, placement);
+  const facts = await plan(ctx, record, runtime);
   const live = liveOf(ctx, record.id);
   ctx.live.delete(record.id);
   const policy = policyOf(ctx, record);

@@ -7,9 +7,11 @@
  * This class is the pipeline's front door for commands and buttons; each step lives in its own unit:
  *   request.ts   requests, --dry-run          plan.ts        what a request would do
  *   approvals.ts quorum, self-approval, expiry build-push.ts  build and push an image
- *   on-target.ts every ECS / Docker-host step (ecs-target.ts, host-target.ts behind it)
+ *   apply.ts     carry it out on the runtime  revision-facts.ts where a record keeps the runtime's revisions
  *   follow.ts    the rollout polling loop     rollout-rule.ts when a rollout is done or failed (pure)
  *   outcome.ts   succeed, fail, finish        rollback.ts    abort, rollback
+ * Every step on the service goes through its Runtime (src/core/runtime.ts, `deps.runtimes.for(target)`); none asks
+ * whether ECS or a Docker host runs it.
  *   recovery.ts  restart recovery             ownership.ts   leases on deployments
  *   announce.ts  the card's view model        context.ts     the state the units share
  */
