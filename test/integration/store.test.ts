@@ -648,6 +648,21 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
       });
     });
 
+    describe('hook deliveries', () => {
+      it('accepts a delivery id once per source, even when two arrive at once, and forgets it after a week', async () => {
+        expect(await store.recordDelivery('ci', 'd1', at(0))).toBe(true);
+        expect(await store.recordDelivery('ci', 'd1', at(1))).toBe(false);
+        expect(await store.recordDelivery('github', 'd1', at(1))).toBe(true);
+        const raced = await Promise.all([1, 2, 3].map(() => store.recordDelivery('ci', 'd2', at(2))));
+        expect(raced.filter(Boolean)).toHaveLength(1);
+        // A new delivery a week later prunes the old ones: d1 is accepted again (its timestamp would be stale).
+        const weekLater = new Date(at(3).getTime() + 7 * 24 * 3_600_000);
+        expect(await store.recordDelivery('ci', 'd3', weekLater)).toBe(true);
+        expect(await store.recordDelivery('ci', 'd1', weekLater)).toBe(true);
+        expect(await store.recordDelivery('ci', 'd3', weekLater)).toBe(false);
+      });
+    });
+
     it('keeps everything across closing and reopening (durability)', async (ctx) => {
       if (!harness.shared) ctx.skip();
       const d = await store.createDeployment(deployment({ facts: { image: 'api@sha256:1' } }), at(0));
