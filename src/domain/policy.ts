@@ -202,3 +202,27 @@ export const mayReadLogs = async (
   if (!deployers || (await isMember([...deployers, ...approvers], user))) return ALLOWED;
   return deny(`Only the deployers and approvers of \`${target.service}\` may read its logs.`);
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deploy triggers from outside Slack (src/http/hooks.ts)
+
+/**
+ * A signed hook may request a deploy of an environment whose `trigger` names that source and lists the branch: the
+ * config's trigger is the deployers' rule for a requester that is no Slack user (the signature says who sent it).
+ */
+export const mayTrigger = (
+  target: PolicyTarget & { envConfig: { trigger?: { source: string; branches: readonly string[] } | undefined } },
+  source: 'ci' | 'github',
+  branch: string,
+): Decision => {
+  const trigger = target.envConfig.trigger;
+  if (trigger?.source !== source) {
+    return deny(`${target.service} in ${target.environment} takes no deploys from ${source} (its trigger is not set)`);
+  }
+  if (!trigger.branches.includes(branch)) {
+    return deny(
+      `${target.service} in ${target.environment} deploys only ${trigger.branches.join(', ')} from ${source}, not ${branch}`,
+    );
+  }
+  return ALLOWED;
+};

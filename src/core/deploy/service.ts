@@ -79,6 +79,8 @@ export interface OperationRequest {
   /** deploy: { ref } | { imageTag }; restart: {}; rollback: { taskDefinitionArn, revision, rule, undoes? } */
   request: Record<string, unknown>;
   dryRun?: boolean;
+  /** Requested by a signed hook, whose trigger policy.mayTrigger allowed instead of the deployers' rule. */
+  triggered?: boolean;
 }
 
 /** What a request led to; a request that is not allowed, or cannot be done now, throws a `Refusal` instead. */
@@ -148,7 +150,7 @@ export class DeploymentService {
   async request(input: OperationRequest): Promise<RequestOutcome> {
     const { store, clock } = this.#deps;
     const { target, user } = input;
-    enforce(await mayRequest(input.kind, target, user, this.#member));
+    if (!input.triggered) enforce(await mayRequest(input.kind, target, user, this.#member));
     const ecsTarget = hostTargetOf(target) ? undefined : this.#ecsTarget(target);
     if (!ecsTarget) requireHostRuntime(this.#deps.host);
     if (input.dryRun) return { result: 'dry_run', view: await this.#dryRun(input, ecsTarget) };
