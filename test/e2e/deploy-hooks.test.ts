@@ -189,6 +189,13 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
     );
     expect(JSON.stringify(pending.blocks)).toContain('CI (https://ci.example.com/acme/api/builds/41) asks to deploy');
     expect(updatesIn('prod')).toHaveLength(0);
+    // The CI request holds the lock like a typed /deploy; the refusal names the CI run as text, not a mention.
+    await client.slashCommand({ command: '/deploy', text: 'api image:1.4.2 to production', userId: 'U0SOMEONE' });
+    const locked = await slack.state.waitForEphemeral(
+      (m) => m.user === 'U0SOMEONE' && m.text.includes('locked'),
+      10_000,
+    );
+    expect(locked.text).toContain('requested by CI (https://ci.example.com/acme/api/builds/41)');
     await client.clickButton({ message: pending, actionId: 'approval.approve', userId: B });
     await card((m) => m.text.startsWith('Deploy api → production') && m.text.includes('succeeded'), 60_000);
     const registered = aws.requestsFor('ECS.RegisterTaskDefinition').at(-1)?.input as {

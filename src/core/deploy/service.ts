@@ -1406,4 +1406,6 @@ const expiryOf = (deployment: DeploymentRecord): Date | undefined => {
   return typeof deployment.facts.expiresAt === 'string' ? new Date(deployment.facts.expiresAt) : undefined;
 };
 
-const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
+/** A user or group mention; a requester that is no Slack user (`CI (<build URL>)`) as plain text. */
+const mention = (id: string): string =>
+  /^S[A-Z0-9]+$/.test(id) ? `<!subteam^${id}>` : /^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : safe(id, 200);
