@@ -239,3 +239,63 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
     expect(dockhand.output()).not.toContain(GITHUB_SECRET);
   });
 });
+
+describe('local mode as a process: POST /hooks/ci deploys, and the console shows the card', () => {
+  const aws = new FakeAws();
+  let dockhand: DockhandProcess;
+
+  beforeAll(async () => {
+    const { url } = await aws.start();
+    aws.seedService({
+      cluster: 'staging',
+      service: 'api',
+      family: 'api-staging',
+      desiredCount: 1,
+      containers: [{ name: 'app', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/api:1.0.0' }],
+    });
+    aws.putImage(REPO, '1.4.2', `sha256:${'4'.repeat(64)}`);
+    dockhand = await startDockhand({
+      config: CONFIG,
+      slackApiUrl: 'http://127.0.0.1:9/api/',
+      awsEndpointUrl: url,
+      // No SLACK_BOT_TOKEN: local mode, with this config (DOCKHAND_CONFIG) instead of the bundled example.
+      env: {
+        SLACK_BOT_TOKEN: '',
+        SLACK_SIGNING_SECRET: '',
+        DOCKHAND_ROLLOUT_POLL_MS: '200',
+        DOCKHAND_CI_SECRET: CI_SECRET,
+        DOCKHAND_GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await dockhand?.stop();
+    await aws.stop();
+    if (dockhand) removeDir(dockhand.dir);
+  });
+
+  it('starts the deployment and its card reaches the console', async () => {
+    const body = ciBody();
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await fetch(`${dockhand.url}/hooks/ci`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-dockhand-timestamp': String(ts),
+        'x-dockhand-signature': `sha256=${createHmac('sha256', CI_SECRET).update(`${ts}.${body}`).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    const deadline = Date.now() + 30_000;
+    let state = '';
+    while (Date.now() < deadline) {
+      state = await (await fetch(`${dockhand.url}/console/state`)).text();
+      if (state.includes('Deploy api → staging') && state.includes('succeeded')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(state).toContain('Requested by CI (https://ci.example.com/acme/api/builds/41)');
+    expect(state).toMatch(/Deploy api → staging[^"]*succeeded/);
+  });
+});
