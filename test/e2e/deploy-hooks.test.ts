@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DockhandProcess, removeDir, startDockhand } from '../support/dockhand-process.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
@@ -297,5 +301,43 @@ describe('local mode as a process: POST /hooks/ci deploys, and the console shows
     }
     expect(state).toContain('Requested by CI (https://ci.example.com/acme/api/builds/41)');
     expect(state).toMatch(/Deploy api → staging[^"]*succeeded/);
+  });
+});
+
+describe('start-up with a trigger but no usable secret', () => {
+  const start = (env: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dockhand-hooks-startup-'));
+    writeFileSync(join(dir, 'dockhand.yml'), CONFIG);
+    const result = spawnSync(process.execPath, [new URL('../../src/main.ts', import.meta.url).pathname], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        SLACK_BOT_TOKEN: 'xoxb-startup-test-token',
+        SLACK_SIGNING_SECRET: 'startup-signing-secret',
+        PORT: '0',
+        DOCKHAND_CONFIG: join(dir, 'dockhand.yml'),
+        DOCKHAND_DATABASE_URL: 'sqlite::memory:',
+        ...env,
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    removeDir(dir);
+    return result;
+  };
+
+  it('refuses a secret too short to be safe, without echoing it, and exits 1', () => {
+    const result = start({ DOCKHAND_CI_SECRET: 'tiny-secret' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('DOCKHAND_CI_SECRET: expected a secret of at least 16 characters');
+    expect(result.stderr).not.toContain('tiny-secret');
+  });
+
+  it('names the variable and the triggers that need it when it is not set, and exits 1', () => {
+    const result = start({});
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'DOCKHAND_CI_SECRET: not set: services.api.environments.staging.trigger, services.api.environments.production.trigger take ci deliveries',
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
