@@ -236,6 +236,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     store,
     request: (input) => deployments.request(input),
     logger,
+    onDelivery: (source, outcome) => metrics.hookDeliveries.inc({ source, outcome }),
   });
   const extraRoutes = options.extraRoutes;
 

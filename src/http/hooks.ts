@@ -41,6 +41,8 @@ export interface HookDeps {
   now?: () => number;
   /** Seconds a CI delivery's timestamp may differ from now, either way. */
   maxClockSkewSec?: number;
+  /** Counts each delivery by its outcome: `started`, `refused` (every deploy refused), `ignored`, `pong`, or the error. */
+  onDelivery?: (source: TriggerSource, outcome: string) => void;
 }
 
 /** A refusal: the status, a stable error code and the reason, as the JSON body `{ ok: false, error, reason }`. */
@@ -182,11 +184,16 @@ export const createHookRoutes = (deps: HookDeps) => {
     if (!route || !secret) return false;
     if (req.method !== 'POST') {
       req.resume();
+      deps.onDelivery?.(route, 'method_not_allowed');
       sendJson(res, 405, { ok: false, error: 'method_not_allowed', reason: 'use POST' });
       return true;
     }
+    const count = (outcome: string) => deps.onDelivery?.(route, outcome);
     (route === 'ci' ? ci(req, secret) : github(req, secret))
-      .then(({ status, body: answer }) => sendJson(res, status, answer))
+      .then(({ status, body: answer }) => {
+        count('ignored' in answer ? 'ignored' : 'pong' in answer ? 'pong' : status === 202 ? 'started' : 'refused');
+        sendJson(res, status, answer);
+      })
       .catch((e: unknown) => {
         req.resume(); // a body refused before it was read
         const refusal =
@@ -195,6 +202,7 @@ export const createHookRoutes = (deps: HookDeps) => {
             : e instanceof TriggerRefusal
               ? new HookRefusal(STATUS_OF[e.problem], e.problem, e.message)
               : undefined;
+        count(refusal?.error ?? 'internal');
         if (!refusal) {
           log.error({ err: e, source: route }, 'a deploy hook failed');
           if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'internal', reason: 'see dockhand’s log' });

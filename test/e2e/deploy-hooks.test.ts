@@ -172,6 +172,10 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
 
     const replay = await postCi(body, headers);
     expect(replay).toMatchObject({ status: 409, json: { ok: false, error: 'replayed' } });
+    const metrics = await (await fetch(`${dockhand.url}/metrics`)).text();
+    expect(metrics).toContain('dockhand_hook_deliveries_total{source="ci",outcome="started"} 1');
+    expect(metrics).toContain('dockhand_hook_deliveries_total{source="ci",outcome="replayed"} 1');
+    expect(metrics).toContain('dockhand_hook_deliveries_total{source="ci",outcome="stale"} 2');
 
     const done = await card((m) => m.text.startsWith('Deploy api → staging') && m.text.includes('succeeded'), 60_000);
     expect(JSON.stringify(done.blocks)).toContain('Requested by CI (https://ci.example.com/acme/api/builds/41)');
