@@ -155,6 +155,11 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
       expect({ name, status: got, error: json.error }).toEqual({ name, status, error });
       expect(typeof json.reason).toBe('string');
     }
+    const get = await fetch(`${dockhand.url}/hooks/ci`);
+    expect({ status: get.status, body: await get.json() }).toMatchObject({
+      status: 405,
+      body: { error: 'method_not_allowed' },
+    });
     const branch = await postCi(ciBody({ branch: 'feature/x' }), signCi(ciBody({ branch: 'feature/x' })));
     expect(branch.json.reason).toContain('deploys only main from ci, not feature/x');
     await new Promise((r) => setTimeout(r, 300));
