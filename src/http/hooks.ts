@@ -70,6 +70,16 @@ const sendJson = (res: ServerResponse, status: number, body: unknown) => {
   res.end(JSON.stringify(body));
 };
 
+/** A refusal written for Slack, as plain text for an HTTP client: mentions as `@U…`, no code quotes. */
+const plainText = (mrkdwn: string): string =>
+  mrkdwn
+    .replace(/<@([A-Z0-9]+)>/g, '@$1')
+    .replace(/<!subteam\^([A-Z0-9]+)>/g, '@$1')
+    .replace(/`/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
 /** `sha256=<hex>` of HMAC-SHA256(secret, payload). */
 export const signatureOf = (secret: string, payload: string | Buffer): string =>
   `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
@@ -115,6 +125,7 @@ export const createHookRoutes = (deps: HookDeps) => {
   /** Asks for each deploy; a refusal (locked…) of one does not stop the others. */
   const start = async (source: TriggerSource, deploys: TriggeredDeploy[]) => {
     const results = [];
+    let failed = false;
     for (const { target, requester, request } of deploys) {
       const where = { service: target.service, environment: target.environment };
       try {
@@ -125,13 +136,15 @@ export const createHookRoutes = (deps: HookDeps) => {
         results.push({ ...where, started: { id, seq } });
       } catch (e) {
         if (!(e instanceof Refusal)) {
+          failed = true;
           log.error({ err: e, source, ...where }, 'a deploy hook could not request a deployment');
           results.push({ ...where, refused: 'the deployment could not be requested; see dockhand’s log' });
-        } else results.push({ ...where, refused: e.message });
+        } else results.push({ ...where, refused: plainText(e.message) });
       }
     }
     const started = results.some((r) => 'started' in r);
-    return { status: started ? 202 : 409, body: { ok: started, deployments: results } };
+    // None started: 409 when each was refused (locked…), 502 when something failed (Slack, the store…).
+    return { status: started ? 202 : failed ? 502 : 409, body: { ok: started, deployments: results } };
   };
 
   const ci = async (req: IncomingMessage, secret: string) => {

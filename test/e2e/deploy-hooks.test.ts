@@ -209,6 +209,14 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
       10_000,
     );
     expect(locked.text).toContain('requested by CI (https://ci.example.com/acme/api/builds/41)');
+    // A second CI delivery meets the same lock: refused (409), saying by whom in plain text.
+    const second = await postCi(ciBody({ environment: 'production', commit: 'c'.repeat(40) }));
+    expect(second.status).toBe(409);
+    expect(second.json).toMatchObject({ ok: false, deployments: [{ environment: 'production' }] });
+    const [refusal] = second.json.deployments as { refused: string }[];
+    expect(refusal?.refused).toMatch(
+      /^api in production is locked by deployment #\d+ \(awaiting approval\) requested by CI \(https:\/\/ci\.example\.com\/acme\/api\/builds\/41\)/,
+    );
     await client.clickButton({ message: pending, actionId: 'approval.approve', userId: B });
     await card((m) => m.text.startsWith('Deploy api → production') && m.text.includes('succeeded'), 60_000);
     const registered = aws.requestsFor('ECS.RegisterTaskDefinition').at(-1)?.input as {
