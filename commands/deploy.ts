@@ -27,10 +27,10 @@ export const deployCommand =
       target,
       user: command.user_id,
       request: request.imageTag
-        ? { imageTag: request.imageTag }
+        ? { type: 'image', imageTag: request.imageTag }
         : request.restart
-          ? { restart: true }
-          : { ref: request.ref ?? null },
+          ? { type: 'restart' }
+          : { type: 'git', ...(request.ref === undefined ? {} : { ref: request.ref }) },
       dryRun: request.dryRun,
     });
     if (outcome.result === 'dry_run') {

@@ -20,7 +20,7 @@ export const scaleCommand =
       kind: 'scale',
       target,
       user: command.user_id,
-      request: { desiredCount },
+      request: { type: 'scale', desiredCount },
     });
     await announceStarted(outcome, command, target, respond);
   };

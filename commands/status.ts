@@ -1,11 +1,11 @@
 import { parseStatus } from '../src/core/grammar.ts';
-import { describeAll, describeHost, describeOne } from '../src/core/status.ts';
+import { describeAll, describeOne } from '../src/core/status.ts';
 import { resolveTarget } from '../src/core/targets.ts';
-import { hostStatusCard, overviewCard, serviceStatusCard } from '../src/slack/blocks/status.ts';
+import { overviewCard, statusCard } from '../src/slack/blocks/status.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
-/** `/status [<service>] [in <env>]`: parse → resolve → ack → read ECS → one card in the channel. */
+/** `/status [<service>] [in <env>]`: parse → resolve → ack → read the runtime → one card in the channel. */
 export const statusCommand =
   (deps: CommandDeps): CommandHandler =>
   async ({ command, ack, respond }) => {
@@ -18,14 +18,6 @@ export const statusCommand =
     }
     const target = resolveTarget(deps.config, request.service, request.env);
     await ack();
-    const host = await describeHost(deps, target);
-    if (host) {
-      await respond({
-        response_type: 'in_channel',
-        ...hostStatusCard(target, host.snapshot, deps.clock.now(), host.replicas),
-      });
-      return;
-    }
     const snapshot = await describeOne(deps, target);
-    await respond({ response_type: 'in_channel', ...serviceStatusCard(target, snapshot, deps.clock.now()) });
+    await respond({ response_type: 'in_channel', ...statusCard(target, snapshot, deps.clock.now()) });
   };

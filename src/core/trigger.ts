@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
+import type { DeployAnImage, DeployFromGit, DeploymentTrigger } from '../domain/deployment.ts';
 import { enforce, mayTrigger, Refusal } from '../domain/policy.ts';
 import { DockhandError } from '../errors.ts';
 import { allTargets, type ResolvedTarget, resolveTarget } from './targets.ts';
@@ -29,16 +30,11 @@ export class TriggerRefusal extends DockhandError {
 export interface TriggeredDeploy {
   target: ResolvedTarget;
   requester: string;
-  request: { imageTag: string; trigger: TriggerFacts } | { ref: string; trigger: TriggerFacts };
+  request: (DeployAnImage & { trigger: TriggerFacts }) | (DeployFromGit & { ref: string; trigger: TriggerFacts });
 }
 
-/** What the card and the audit keep of the delivery. */
-export interface TriggerFacts {
-  source: TriggerSource;
-  commit: string;
-  branch: string;
-  url: string;
-}
+/** What the card and the audit keep of the delivery (the request's `trigger`). */
+export type TriggerFacts = DeploymentTrigger;
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -131,7 +127,7 @@ export const ciDeploys = (config: Config, delivery: CiDelivery): TriggeredDeploy
   const deploy = (target: ResolvedTarget): TriggeredDeploy => ({
     target,
     requester: ciRequester(delivery.buildUrl),
-    request: { imageTag: delivery.image, trigger },
+    request: { type: 'image', imageTag: delivery.image, trigger },
   });
   if (delivery.environment !== undefined) {
     return [deploy(allow(resolve(config, delivery.service, delivery.environment), 'ci', delivery.branch))];
@@ -211,6 +207,7 @@ export const githubDeploys = (config: Config, push: Extract<GithubPush, { kind: 
       target,
       requester: githubRequester(push.url),
       request: {
+        type: 'git',
         ref: push.commit,
         trigger: { source: 'github', commit: push.commit, branch: push.branch, url: push.url },
       },

@@ -51,7 +51,12 @@ export interface PolicyTarget {
   service: string;
   environment: string;
   serviceConfig: { deployers?: readonly string[] | undefined };
-  envConfig: { approval?: string | undefined; scaleApproval?: string | undefined };
+  envConfig: {
+    approval?: string | undefined;
+    scaleApproval?: string | undefined;
+    /** Deploys a signed hook may ask for (config/schema.ts `trigger`). */
+    trigger?: { source: string; branches: readonly string[] } | undefined;
+  };
 }
 
 /** The kinds of operation (ports.ts OperationKind); scaling may have its own approval policy. */
@@ -79,13 +84,18 @@ export const mayScale = mayDeploy;
 /** Restarting redeploys what runs: the deployers' rule. */
 export const mayRestart = mayDeploy;
 
-/** The rule for a request of that kind. */
-export const mayRequest = (
+/**
+ * The rule for a request of that kind. A deploy a signed hook asked for (`via`: its source and branch) has no Slack
+ * user to ask about: the environment's trigger is its deployers' rule (mayTrigger).
+ */
+export const mayRequest = async (
   kind: PolicyKind,
   target: PolicyTarget,
   user: string,
   isMember: Membership,
+  via?: { source: 'ci' | 'github'; branch: string },
 ): Promise<Decision> => {
+  if (via) return kind === 'deploy' ? mayTrigger(target, via.source, via.branch) : deny('A hook may only deploy.');
   const rule = { deploy: mayDeploy, restart: mayRestart, rollback: mayRollBack, scale: mayScale }[kind];
   return rule(target, user, isMember);
 };
@@ -210,11 +220,7 @@ export const mayReadLogs = async (
  * A signed hook may request a deploy of an environment whose `trigger` names that source and lists the branch: the
  * config's trigger is the deployers' rule for a requester that is no Slack user (the signature says who sent it).
  */
-export const mayTrigger = (
-  target: PolicyTarget & { envConfig: { trigger?: { source: string; branches: readonly string[] } | undefined } },
-  source: 'ci' | 'github',
-  branch: string,
-): Decision => {
+export const mayTrigger = (target: PolicyTarget, source: 'ci' | 'github', branch: string): Decision => {
   const trigger = target.envConfig.trigger;
   if (trigger?.source !== source) {
     return deny(`${target.service} in ${target.environment} takes no deploys from ${source} (its trigger is not set)`);

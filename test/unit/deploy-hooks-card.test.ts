@@ -12,6 +12,7 @@ describe('cards of deployments a deploy hook requested (golden)', () => {
     const view = aDeploymentView({
       requestedBy: ciRequester('https://ci.example.com/acme/api/builds/41?a=1&b=<2>'),
       request: {
+        type: 'image',
         imageTag: DIGEST,
         trigger: { source: 'ci', commit: 'a'.repeat(40), branch: 'main', url: 'https://ci.example.com/1' },
       },
@@ -34,7 +35,7 @@ describe('cards of deployments a deploy hook requested (golden)', () => {
     const view = aDeploymentView({
       state: 'building',
       requestedBy: githubRequester(`https://github.com/acme/api/commit/${'b'.repeat(40)}`),
-      request: { ref: 'b'.repeat(40) },
+      request: { type: 'git', ref: 'b'.repeat(40) },
       facts: { commitSha: 'b'.repeat(40), commitSubject: 'Fix login' },
       plan: aPlan({ commits: undefined }),
     });
