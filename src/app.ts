@@ -26,6 +26,7 @@ import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
 import { forgettingChanges, SharedSnapshots } from './core/shared-snapshots.ts';
 import { asDockhandError } from './errors.ts';
+import { createHookRoutes } from './http/hooks.ts';
 import { PendingAcks } from './http/pending-acks.ts';
 import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
@@ -263,6 +264,17 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
+  // POST /hooks/ci and /hooks/github, in every mode, when their secrets are set (src/http/hooks.ts).
+  const hooks = createHookRoutes({
+    config,
+    secrets: settings.hookSecrets,
+    store,
+    request: (input) => deployments.request(input),
+    logger,
+    onDelivery: (source, outcome) => metrics.hookDeliveries.inc({ source, outcome }),
+  });
+  const extraRoutes = options.extraRoutes;
+
   let started = false;
   // Until Slack has been reached: why not (for /healthz); Slack's requests get 503 until then.
   let slackProblem: string | undefined = 'connecting to Slack';
@@ -280,7 +292,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
           res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end(`dockhand is ${slackProblem}`);
         }
       : undefined,
-    extra: options.extraRoutes,
+    extra: (req, res) => hooks(req, res) || (extraRoutes ? extraRoutes(req, res) : false),
     allow: options.allowRequest,
     health: async () => {
       const checks: Record<string, string> = {

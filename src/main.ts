@@ -7,6 +7,7 @@ import { createDockhand } from './app.ts';
 import { readEnv } from './config/env.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError, errorMessage } from './errors.ts';
+import { missingHookSecrets } from './http/hooks.ts';
 import { type LocalMode, prepareLocalMode } from './local/local-mode.ts';
 import { createLogger } from './logger.ts';
 import { SlackTokenError } from './slack/connection.ts';
@@ -42,6 +43,8 @@ const settings = local?.settings ?? envSettings;
 const config = await loadConfig({ path: settings.configPath, env: local?.configEnv ?? process.env }).catch(
   (e: unknown) => fail(`the config file ${settings.configPath} is not valid`, e),
 );
+const missingSecrets = missingHookSecrets(config, settings.hookSecrets);
+if (missingSecrets.length > 0) fail('the environment is not usable', new ConfigError('environment', missingSecrets));
 const store = await openStore(settings.databaseUrl, { instance: settings.instanceId }).catch((e: unknown) =>
   fail('the store could not be opened', e),
 );

@@ -35,6 +35,12 @@ export const createMetrics = () => {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    hookDeliveries: new Counter({
+      name: 'dockhand_hook_deliveries_total',
+      help: 'Deploy hook deliveries (POST /hooks/ci, /hooks/github), by source and outcome (started, ignored, or the refusal)',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [registry],
+    }),
     jobTicks: new Counter({
       name: 'dockhand_job_ticks_total',
       help: 'Scheduled job ticks, by job and outcome',

@@ -330,6 +330,12 @@ export interface Store extends KeyValueCache {
   /** Small JSON state that must survive restarts (watch state, IP caches…). */
   getState<T>(key: string): Promise<T | undefined>;
   putState(key: string, value: unknown, at: Date): Promise<void>;
+
+  /**
+   * Records a hook delivery (src/http/hooks.ts): true the first time `source`/`id` is seen, false for a replay.
+   * Deliveries older than a week are forgotten.
+   */
+  recordDelivery(source: string, id: string, at: Date): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

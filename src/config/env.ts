@@ -40,6 +40,9 @@ const integer = (min: number, max: number, what: string) =>
     return z.NEVER;
   });
 
+/** An HMAC key: long enough that guessing it is hopeless. */
+const hookSecret = z.string().min(16, 'expected a secret of at least 16 characters (openssl rand -hex 32 makes one)');
+
 /** The password of a postgres://user:password@host URL, decoded. */
 const urlPassword = (url: string): string | undefined => {
   try {
@@ -83,6 +86,9 @@ const envSchema = z
     DOCKHAND_INSTANCE_ID: z.string().optional(),
     DOCKHAND_ROLLOUT_POLL_MS: integer(1, 3_600_000, 'a polling interval in milliseconds').default(4000),
     DOCKHAND_CARD_LATE_LANDING_MS: integer(1, 3_600_000, 'a duration in milliseconds').optional(),
+    // Deploy triggers from outside Slack (src/http/hooks.ts): one secret per source.
+    DOCKHAND_CI_SECRET: hookSecret.optional(),
+    DOCKHAND_GITHUB_WEBHOOK_SECRET: hookSecret.optional(),
   })
   .transform((env) => ({
     slackBotToken: env.SLACK_BOT_TOKEN,
@@ -115,7 +121,11 @@ const envSchema = z
       env.AWS_SECRET_ACCESS_KEY,
       env.AWS_SESSION_TOKEN,
       urlPassword(env.DOCKHAND_DATABASE_URL),
+      env.DOCKHAND_CI_SECRET,
+      env.DOCKHAND_GITHUB_WEBHOOK_SECRET,
     ].filter((s): s is string => s !== undefined && s !== ''),
+    /** The HMAC keys of POST /hooks/ci and POST /hooks/github; a route whose secret is unset answers 404. */
+    hookSecrets: { ci: env.DOCKHAND_CI_SECRET, github: env.DOCKHAND_GITHUB_WEBHOOK_SECRET },
     /** How long a timed-out card update may still land in Slack; then the newest content is re-sent (60 s). */
     cardLateLandingMs: env.DOCKHAND_CARD_LATE_LANDING_MS,
   }));

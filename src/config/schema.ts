@@ -100,12 +100,28 @@ const scale = z
   .strictObject({ min: z.int().min(0), max: z.int().min(0) })
   .refine((s) => s.min <= s.max, { message: 'min must not exceed max' });
 
+/** A git branch name as CI systems and GitHub report it (`main`, `release/1.4`). */
+const branchName = z
+  .string()
+  .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/, 'expected a branch name such as "main" or "release/1.4"');
+
+/**
+ * Deploys started from outside Slack (src/http/hooks.ts): `ci` takes a signed `POST /hooks/ci` with an image CI
+ * built; `github` takes GitHub `push` webhooks and builds the pushed commit. `auto: false` always asks for approval.
+ */
+const trigger = z.strictObject({
+  source: z.enum(['ci', 'github'], { error: 'expected "ci" or "github"' }),
+  branches: z.array(branchName).min(1),
+  auto: z.boolean().default(false),
+});
+
 const environment = z.strictObject({
   target,
   approval: name.optional(),
   scaleApproval: name.optional(),
   scale: scale.optional(),
   rolloutTimeout: duration.default('30m'),
+  trigger: trigger.optional(),
 });
 
 /** A Route 53 A record that follows the public IPs of an ECS service's tasks (src/core/watch/dns.ts). */
@@ -196,6 +212,31 @@ export const configSchema = z
       }
       for (const problem of dnsProblems(svc))
         ctx.addIssue({ code: 'custom', ...problem, path: ['services', serviceName, ...problem.path] });
+      for (const [envName, env] of Object.entries(svc.environments)) {
+        const path = ['services', serviceName, 'environments', envName, 'trigger'];
+        if (env.trigger && !env.trigger.auto && env.approval === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'auto'],
+            message:
+              'false needs an approval policy on this environment (approval: <policy>) to say who approves what the trigger asks for; or set auto: true',
+          });
+        }
+        if (env.trigger?.source === 'ci' && !svc.image?.registry) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'source'],
+            message: 'ci deploys an image CI pushed: the service needs image: { registry, repository }',
+          });
+        }
+        if (env.trigger?.source === 'github' && !(svc.source && 'git' in svc.source)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'source'],
+            message: 'github builds the pushed commit: the service needs source: { git }',
+          });
+        }
+      }
       if (!svc.channel && !config.defaults.channel) {
         ctx.addIssue({
           code: 'custom',
@@ -257,6 +298,7 @@ export type TargetConfig = EnvironmentConfig['target'];
 export type EcsTargetConfig = Extract<TargetConfig, { type: 'ecs' }>;
 export type DockerTargetConfig = Extract<TargetConfig, { type: 'docker' }>;
 export type RegistryConfig = Config['registries'][string];
+export type TriggerConfig = NonNullable<EnvironmentConfig['trigger']>;
 export type ApprovalPolicy = Config['approvals'][string];
 export type SourceConfig = NonNullable<ServiceConfig['source']>;
 export type DnsRecordConfig = z.infer<typeof dnsRecord>;

@@ -80,17 +80,34 @@ export const sourcesOf = (to: DeploymentState, onlyFrom?: readonly DeploymentSta
 // -----------------------------------------------------------------------------------------------------------------
 // What was asked
 
+/** A deploy a signed hook asked for (src/http/hooks.ts): where it came from, kept for the card and the audit. */
+export interface DeploymentTrigger {
+  source: 'ci' | 'github';
+  commit: string;
+  branch: string;
+  url: string;
+}
+
 /** `/deploy api [<ref>]`: build from the service's source; no ref means its default ref (or a local path). */
 export interface DeployFromGit {
   type: 'git';
   ref?: string;
+  /** Set when a GitHub push asked for it (the ref is then the pushed commit). */
+  trigger?: DeploymentTrigger;
 }
 
 /** `/deploy api image:<tag>`: an existing image, resolved to a digest when planned. */
 export interface DeployAnImage {
   type: 'image';
+  /** A tag, or a digest (sha256:…) that a CI trigger names. */
   imageTag: string;
+  /** Set when a signed CI delivery asked for it. */
+  trigger?: DeploymentTrigger;
 }
+
+/** The hook that asked for a request, if one did. */
+export const triggerOf = (request: DeploymentRequest): DeploymentTrigger | undefined =>
+  request.type === 'git' || request.type === 'image' ? request.trigger : undefined;
 
 /** `/deploy api --restart`: the running task definition (or image) again. */
 export interface Restart {
@@ -189,9 +206,13 @@ const blank = z.string().transform((v) => (v === '' ? undefined : v));
 const kindSchema = z.enum(['deploy', 'restart', 'rollback', 'scale']);
 const stateSchema = z.enum([...ACTIVE_STATES, ...TERMINAL_STATES]);
 
+const triggerSchema: z.ZodType<DeploymentTrigger> = z
+  .object({ source: z.enum(['ci', 'github']), commit: text, branch: text, url: text })
+  .strict();
+
 export const requestSchema: z.ZodType<DeploymentRequest> = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('git'), ref: blank.optional() }).strict(),
-  z.object({ type: z.literal('image'), imageTag: text }).strict(),
+  z.object({ type: z.literal('git'), ref: blank.optional(), trigger: triggerSchema.optional() }).strict(),
+  z.object({ type: z.literal('image'), imageTag: text, trigger: triggerSchema.optional() }).strict(),
   z.object({ type: z.literal('restart') }).strict(),
   z
     .object({

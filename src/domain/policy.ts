@@ -38,7 +38,20 @@ export type DenialReason =
   /** An unlock by someone other than an approver of the environment or the lock's `holder`. */
   | { kind: 'may_not_unlock'; environment: string; holder: 'manual' | 'requester' | 'other' }
   /** Logs of a service that names its deployers, asked by someone who is neither a deployer nor an approver. */
-  | { kind: 'may_not_read_logs'; service: string };
+  | { kind: 'may_not_read_logs'; service: string }
+  /** A signed hook asking for anything but a deploy. */
+  | { kind: 'hook_deploys_only' }
+  /** A hook from a source the environment's trigger does not name. */
+  | { kind: 'trigger_not_set'; service: string; environment: string; source: string }
+  /** A hook for a branch the environment's trigger does not list. */
+  | {
+      kind: 'branch_not_allowed';
+      service: string;
+      environment: string;
+      source: string;
+      branches: readonly string[];
+      branch: string;
+    };
 
 /** A rule's no, with why (see DenialReason). */
 export type Denial = { allowed: false; reason: DenialReason };
@@ -76,7 +89,12 @@ export interface PolicyTarget {
   service: string;
   environment: string;
   serviceConfig: { deployers?: readonly string[] | undefined };
-  envConfig: { approval?: string | undefined; scaleApproval?: string | undefined };
+  envConfig: {
+    approval?: string | undefined;
+    scaleApproval?: string | undefined;
+    /** Deploys a signed hook may ask for (config/schema.ts `trigger`). */
+    trigger?: { source: string; branches: readonly string[] } | undefined;
+  };
 }
 
 /** The kinds of operation (ports.ts OperationKind); scaling may have its own approval policy. */
@@ -104,13 +122,18 @@ export const mayScale = mayDeploy;
 /** Restarting redeploys what runs: the deployers' rule. */
 export const mayRestart = mayDeploy;
 
-/** The rule for a request of that kind. */
-export const mayRequest = (
+/**
+ * The rule for a request of that kind. A deploy a signed hook asked for (`via`: its source and branch) has no Slack
+ * user to ask about: the environment's trigger is its deployers' rule (mayTrigger).
+ */
+export const mayRequest = async (
   kind: PolicyKind,
   target: PolicyTarget,
   user: string,
   isMember: Membership,
+  via?: { source: 'ci' | 'github'; branch: string },
 ): Promise<Decision> => {
+  if (via) return kind === 'deploy' ? mayTrigger(target, via.source, via.branch) : deny({ kind: 'hook_deploys_only' });
   const rule = { deploy: mayDeploy, restart: mayRestart, rollback: mayRollBack, scale: mayScale }[kind];
   return rule(target, user, isMember);
 };
@@ -226,4 +249,29 @@ export const mayReadLogs = async (
   const deployers = target.serviceConfig.deployers;
   if (!deployers || (await isMember([...deployers, ...approvers], user))) return ALLOWED;
   return deny({ kind: 'may_not_read_logs', service: target.service });
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deploy triggers from outside Slack (src/http/hooks.ts)
+
+/**
+ * A signed hook may request a deploy of an environment whose `trigger` names that source and lists the branch: the
+ * config's trigger is the deployers' rule for a requester that is no Slack user (the signature says who sent it).
+ */
+export const mayTrigger = (target: PolicyTarget, source: 'ci' | 'github', branch: string): Decision => {
+  const trigger = target.envConfig.trigger;
+  if (trigger?.source !== source) {
+    return deny({ kind: 'trigger_not_set', service: target.service, environment: target.environment, source });
+  }
+  if (!trigger.branches.includes(branch)) {
+    return deny({
+      kind: 'branch_not_allowed',
+      service: target.service,
+      environment: target.environment,
+      source,
+      branches: trigger.branches,
+      branch,
+    });
+  }
+  return ALLOWED;
 };

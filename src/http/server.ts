@@ -34,7 +34,7 @@ export interface HttpServerOptions {
 const SLACK_BODY_LIMIT = 4 * 1024 * 1024;
 
 /** The request body, or undefined (the rest drained) once it passes `limit` bytes. */
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
+export const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

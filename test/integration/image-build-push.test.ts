@@ -194,6 +194,9 @@ await describeWithDocker('DockerImageBuilder + registry (real engine)', ({ docke
     expect(res.headers.get('docker-content-digest')).toBe(digest);
 
     expect(await images.resolveTag(repository, tag)).toBe(digest);
+    // A digest (what a CI deploy hook names) resolves to itself when the registry has it.
+    expect(await images.resolveTag(repository, digest)).toBe(digest);
+    expect(await images.resolveTag(repository, `sha256:${'0'.repeat(64)}`)).toBeUndefined();
     expect(await images.resolveTag(repository, 'no-such-tag')).toBeUndefined();
     expect(await images.resolveTag('dockhand-test/never-pushed', 'x')).toBeUndefined();
 

@@ -191,12 +191,18 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
       it('rewrites the rows of the dockhand before it, written with its SQL, into records read by the parsers', async () => {
         const driver = track(harness.openDriver());
         // A shared database was already migrated by beforeEach: migration 3 changes no schema, so forgetting it
-        // leaves exactly the database of the dockhand before it.
-        if (harness.shared) await driver.query('DELETE FROM schema_migrations WHERE version > 2');
+        // (and dropping what the later ones made) leaves exactly the database of the dockhand before it.
+        if (harness.shared) {
+          await driver.query('DELETE FROM schema_migrations WHERE version > 2');
+          await driver.query('DROP TABLE IF EXISTS hook_deliveries');
+        }
         expect(await migrateAsBeforeTypedModel(driver, at(0))).toEqual(harness.shared ? [] : [1, 2]);
         for (const { row } of OLD_ROWS) await insertOldDeployment(driver, row);
 
-        expect(await migrate(driver, at(1))).toEqual([3]);
+        // Migration 3 and every later one (4: hook deliveries).
+        const typedAndLater = MIGRATIONS.map((m) => m.version).filter((v) => v >= 3);
+        expect(typedAndLater[0]).toBe(3);
+        expect(await migrate(driver, at(1))).toEqual(typedAndLater);
         const typed = new SqlStore(driver, { instance: 'test-1' });
         for (const { row, reads } of OLD_ROWS) {
           const record = await typed.getDeployment(row.id);
@@ -762,6 +768,21 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
         expect(await other.cacheGet('task-definition', ['arn:td/api:7'], at(1))).toEqual(
           new Map([['arn:td/api:7', 'a']]),
         );
+      });
+    });
+
+    describe('hook deliveries', () => {
+      it('accepts a delivery id once per source, even when two arrive at once, and forgets it after a week', async () => {
+        expect(await store.recordDelivery('ci', 'd1', at(0))).toBe(true);
+        expect(await store.recordDelivery('ci', 'd1', at(1))).toBe(false);
+        expect(await store.recordDelivery('github', 'd1', at(1))).toBe(true);
+        const raced = await Promise.all([1, 2, 3].map(() => store.recordDelivery('ci', 'd2', at(2))));
+        expect(raced.filter(Boolean)).toHaveLength(1);
+        // A new delivery a week later prunes the old ones: d1 is accepted again (its timestamp would be stale).
+        const weekLater = new Date(at(3).getTime() + 7 * 24 * 3_600_000);
+        expect(await store.recordDelivery('ci', 'd3', weekLater)).toBe(true);
+        expect(await store.recordDelivery('ci', 'd1', weekLater)).toBe(true);
+        expect(await store.recordDelivery('ci', 'd3', weekLater)).toBe(false);
       });
     });
 

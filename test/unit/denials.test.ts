@@ -110,3 +110,22 @@ describe('a thrown denial at the boundary (src/slack/replies.ts)', () => {
     expect(failureText(refusal)).toBe(':no_entry: The rollout already ended; nothing changed.');
   });
 });
+
+describe('hook denials', () => {
+  it('word the trigger rules as the hook reply reads them', () => {
+    expect(denialText({ kind: 'hook_deploys_only' })).toBe('A hook may only deploy.');
+    expect(denialText({ kind: 'trigger_not_set', service: 'api', environment: 'production', source: 'github' })).toBe(
+      'api in production takes no deploys from github (its trigger is not set)',
+    );
+    expect(
+      denialText({
+        kind: 'branch_not_allowed',
+        service: 'api',
+        environment: 'production',
+        source: 'ci',
+        branches: ['main', 'release'],
+        branch: 'dev',
+      }),
+    ).toBe('api in production deploys only main, release from ci, not dev');
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { resolveTarget } from '../../src/core/targets.ts';
+import type { DeploymentRequest } from '../../src/domain/deployment.ts';
 import { Refusal } from '../../src/domain/policy.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord } from '../../src/ports.ts';
@@ -859,6 +860,47 @@ describe('authorization comes before any AWS call', () => {
     const target = resolveTarget(guarded, 'api', 'staging');
     expect(await refusal(h.service.rollbackTo(target, 'U0MALLORY', 41))).toContain('You may not deploy');
     expect(reads).toBe(0);
+  });
+
+  it('a hook’s deploy is asked of the environment’s trigger; one that names no trigger is refused', async () => {
+    const guarded = deployConfig({
+      services: {
+        api: {
+          source: { git: 'file:///tmp/api.git', ref: 'main' },
+          image: { registry: 'local', repository: 'acme/api' },
+          deployers: ['U0ALICE'],
+          environments: {
+            staging: {
+              target: { type: 'ecs', cluster: 'staging', service: 'api', container: 'app' },
+              trigger: { source: 'ci', branches: ['main'], auto: true },
+            },
+          },
+        },
+      },
+    });
+    const h = await deployHarness({ config: guarded });
+    const target = resolveTarget(guarded, 'api', 'staging');
+    const trigger = { source: 'ci' as const, commit: 'a'.repeat(40), branch: 'dev', url: 'https://ci.example.com/1' };
+    const ask = (request: DeploymentRequest) =>
+      h.service.request({ kind: 'deploy', target, user: 'CI (https://ci.example.com/1)', request, triggered: true });
+    expect(await refusal(ask({ type: 'image', imageTag: '1.4.2', trigger }))).toBe(
+      'api in staging deploys only main from ci, not dev',
+    );
+    expect(await refusal(ask({ type: 'image', imageTag: '1.4.2' }))).toBe(
+      'A hook’s request must say which delivery asked for it.',
+    );
+    // Not triggered: the deployers' rule, whatever the request carries.
+    expect(
+      await refusal(
+        h.service.request({
+          kind: 'deploy',
+          target,
+          user: 'U0MALLORY',
+          request: { type: 'image', imageTag: '1.4.2', trigger: { ...trigger, branch: 'main' } },
+        }),
+      ),
+    ).toContain('You may not deploy');
+    expect(await h.store.listDeployments({})).toEqual([]);
   });
 });
 

@@ -34,6 +34,22 @@ describe('reading stored requests and facts', () => {
       [{ type: 'git', ref: 'main' }, 'deploy'],
       [{ type: 'git' }, 'deploy'],
       [{ type: 'image', imageTag: '1.4.2' }, 'deploy'],
+      [
+        {
+          type: 'image',
+          imageTag: `sha256:${'7'.repeat(64)}`,
+          trigger: { source: 'ci', commit: 'a'.repeat(40), branch: 'main', url: 'https://ci.example.com/1' },
+        },
+        'deploy',
+      ],
+      [
+        {
+          type: 'git',
+          ref: 'b'.repeat(40),
+          trigger: { source: 'github', commit: 'b'.repeat(40), branch: 'main', url: 'https://github.com/acme/api' },
+        },
+        'deploy',
+      ],
       [{ type: 'restart' }, 'restart'],
       [{ type: 'rollback', revision: 'api:41', rule: 'asked', taskDefinitionArn: 'arn:td/api:41' }, 'rollback'],
       [{ type: 'rollback', revision: 'web:0.9', rule: 'asked', image: 'acme/web:0.9', undoes: 'dep_1' }, 'rollback'],
@@ -61,6 +77,22 @@ describe('reading stored requests and facts', () => {
         expect.objectContaining({ code: 'store' }),
       );
     }
+    // A hook's trigger: only on deploys, from a source dockhand knows, with no key it does not.
+    const trigger = { source: 'ci', commit: 'a'.repeat(40), branch: 'main', url: 'https://ci.example.com/1' };
+    const badTriggers: [unknown, 'deploy' | 'restart'][] = [
+      [{ type: 'image', imageTag: '1.4.2', trigger: { ...trigger, source: 'jenkins' } }, 'deploy'],
+      [{ type: 'git', ref: 'main', trigger: { ...trigger, extra: 1 } }, 'deploy'],
+      [{ type: 'git', ref: 'main', trigger: { ...trigger, url: '' } }, 'deploy'],
+      [{ type: 'restart', trigger }, 'restart'],
+    ];
+    for (const [request, kind] of badTriggers) {
+      expect(() => parseRequest('dep_1', kind, request)).toThrow(expect.objectContaining({ code: 'store' }));
+    }
+    expect(parseRequest('dep_1', 'deploy', { type: 'git', ref: 'main', trigger })).toEqual({
+      type: 'git',
+      ref: 'main',
+      trigger,
+    });
   });
 
   it('reads facts by their types, an empty text as absent, and refuses keys no code knows', () => {

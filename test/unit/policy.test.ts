@@ -83,6 +83,49 @@ describe('who may deploy, restart, roll back and scale', () => {
       expect(await mayRequest(kind, target(['U0ALICE']), 'U0ALICE', d.isMember)).toEqual({ allowed: true });
     }
   });
+
+  it('asks the environment’s trigger, not the deployers or the directory, about a deploy a hook asked for', async () => {
+    const d = directory();
+    const triggered = (trigger?: { source: string; branches: string[] }): PolicyTarget => ({
+      ...target(['U0ALICE']),
+      envConfig: { approval: 'prod', trigger },
+    });
+    const ci = triggered({ source: 'ci', branches: ['main'] });
+    expect(
+      await mayRequest('deploy', ci, 'CI (https://ci.example.com/1)', d.isMember, { source: 'ci', branch: 'main' }),
+    ).toEqual({
+      allowed: true,
+    });
+    expect(await mayRequest('deploy', ci, 'CI (x)', d.isMember, { source: 'ci', branch: 'dev' })).toEqual({
+      allowed: false,
+      reason: {
+        kind: 'branch_not_allowed',
+        service: 'api',
+        environment: 'production',
+        source: 'ci',
+        branches: ['main'],
+        branch: 'dev',
+      },
+    });
+    expect(await mayRequest('deploy', ci, 'GitHub push (x)', d.isMember, { source: 'github', branch: 'main' })).toEqual(
+      {
+        allowed: false,
+        reason: { kind: 'trigger_not_set', service: 'api', environment: 'production', source: 'github' },
+      },
+    );
+    expect(
+      await mayRequest('deploy', triggered(), 'CI (x)', d.isMember, { source: 'ci', branch: 'main' }),
+    ).toMatchObject({
+      allowed: false,
+    });
+    expect(await mayRequest('restart', ci, 'CI (x)', d.isMember, { source: 'ci', branch: 'main' })).toEqual({
+      allowed: false,
+      reason: { kind: 'hook_deploys_only' },
+    });
+    expect(d.asked).toEqual([]);
+    // Without a hook, the same environment keeps its deployers' rule.
+    expect(await mayRequest('deploy', ci, 'U0EVE', d.isMember)).toMatchObject({ allowed: false });
+  });
 });
 
 describe('which approval an operation needs', () => {

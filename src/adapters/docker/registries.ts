@@ -45,6 +45,8 @@ export const MANIFEST_ACCEPT = [
 
 const REPOSITORY = /^[a-z0-9]+([._/-][a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** A manifest digest, which resolveTag accepts in place of a tag (a CI trigger names the image it pushed). */
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const DIGEST_STATUS = /digest: (sha256:[0-9a-f]{64}) size:/;
 
 interface Credentials {
@@ -181,7 +183,8 @@ const pushThroughEngine = async (
 
 const checkRepository = (repository: string, tag?: string): void => {
   if (!REPOSITORY.test(repository)) throw new DockhandError('invalid', `“${repository}” is not a repository name`);
-  if (tag !== undefined && !TAG.test(tag)) throw new DockhandError('invalid', `“${tag}” is not an image tag`);
+  if (tag !== undefined && !TAG.test(tag) && !DIGEST.test(tag))
+    throw new DockhandError('invalid', `“${tag}” is not an image tag`);
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -371,7 +374,7 @@ class EcrRegistry implements ImageRegistry {
       const out = await this.client().send(
         new (ecrSdk().DescribeImagesCommand)({
           repositoryName: repository,
-          imageIds: [{ imageTag: tag }],
+          imageIds: [DIGEST.test(tag) ? { imageDigest: tag } : { imageTag: tag }],
           ...(this.config.registryId ? { registryId: this.config.registryId } : {}),
         }),
       );

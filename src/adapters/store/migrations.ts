@@ -120,6 +120,21 @@ export const MIGRATIONS: readonly Migration[] = [
     // into its shape once (typed-deployments-migration.ts says what changes).
     rewrite: typeDeploymentRows,
   },
+  {
+    version: 4,
+    name: 'deliveries of deploy hooks',
+    // Each signed hook delivery (POST /hooks/ci, /hooks/github) is accepted once: its id is kept here, so a
+    // delivery replayed to this replica or another is refused. Old rows are pruned (see recordDelivery).
+    sql: () => `
+      CREATE TABLE hook_deliveries (
+        source TEXT NOT NULL,
+        id TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (source, id)
+      );
+      CREATE INDEX hook_deliveries_received_at ON hook_deliveries (received_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

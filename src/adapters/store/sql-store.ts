@@ -43,6 +43,8 @@ const AUDIT_COLUMNS = 'id, at, actor, action, service, environment, subject, out
 
 /** Cache entries not used for this long are dropped (a task stopped, a revision no longer running). */
 export const CACHE_UNUSED_MS = 7 * 24 * 3_600_000;
+/** How long a hook delivery id is remembered: far longer than a signed CI request stays fresh (5 minutes). */
+export const DELIVERY_KEPT_MS = 7 * 24 * 3_600_000;
 /** An entry's use is written at most this often. */
 const CACHE_TOUCH_AFTER_MS = 24 * 3_600_000;
 /** Well inside SQLite's and Postgres's limits on bound parameters. */
@@ -430,6 +432,20 @@ export class SqlStore implements Store {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
         [key, JSON.stringify(value), at.getTime()],
       );
+    });
+  }
+
+  recordDelivery(source: string, id: string, at: Date): Promise<boolean> {
+    return this.#attempt(`record a ${source} hook delivery`, async () => {
+      // Two replicas receiving the same delivery at once: the primary key lets exactly one insert it.
+      const { rowCount } = await this.#db.query(
+        'INSERT INTO hook_deliveries (source, id, received_at) VALUES ($1, $2, $3) ON CONFLICT (source, id) DO NOTHING',
+        [source, id, at.getTime()],
+      );
+      if (rowCount > 0) {
+        await this.#db.query('DELETE FROM hook_deliveries WHERE received_at < $1', [at.getTime() - DELIVERY_KEPT_MS]);
+      }
+      return rowCount > 0;
     });
   }
 

@@ -65,6 +65,11 @@ export interface OperationRequest {
   user: string;
   request: DeploymentRequest;
   dryRun?: boolean;
+  /**
+   * Requested by a signed hook (src/http/hooks.ts): the policy asks the environment's trigger about the request's
+   * `trigger` (its source and branch) instead of the deployers' rule.
+   */
+  triggered?: boolean;
 }
 
 /** What a request led to; a request that is not allowed, or cannot be done now, throws a `Refusal` instead. */

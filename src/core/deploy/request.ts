@@ -2,6 +2,8 @@
  * A request (/deploy, /restart, /scale, /rollback): who may ask, the (service, environment) lock, the record and its
  * card, then — after the command was acknowledged — the plan, and approval or execution. `--dry-run` plans only.
  */
+
+import { triggerOf } from '../../domain/deployment.ts';
 import { enforce, mayRequest, Refusal } from '../../domain/policy.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import type { Runtime } from '../runtime.ts';
@@ -29,7 +31,7 @@ import type { DeploymentView } from './view.ts';
 export const request = async (ctx: DeployContext, input: OperationRequest): Promise<RequestOutcome> => {
   const { store, clock, random } = ctx.deps;
   const { target, user } = input;
-  enforce(await mayRequest(input.kind, target, user, memberOf(ctx)));
+  enforce(await mayRequest(input.kind, target, user, memberOf(ctx), via(input)));
   const runtime = runtimeOf(ctx, target);
   if (input.dryRun) return { result: 'dry_run', view: await dryRun(ctx, input, runtime) };
 
@@ -79,6 +81,14 @@ export const request = async (ctx: DeployContext, input: OperationRequest): Prom
   }
   void ctx.deps.track(prepare(ctx, deployment, runtime));
   return { result: 'started', deployment };
+};
+
+/** A hook's request: its source and branch, for the policy. A hook's request that names no trigger is refused. */
+const via = (input: OperationRequest): { source: 'ci' | 'github'; branch: string } | undefined => {
+  if (!input.triggered) return undefined;
+  const trigger = triggerOf(input.request);
+  if (!trigger) throw new Refusal('A hook’s request must say which delivery asked for it.');
+  return { source: trigger.source, branch: trigger.branch };
 };
 
 /** Plans, then asks for approval or runs at once. Runs after the command was acknowledged. */

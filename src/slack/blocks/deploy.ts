@@ -167,7 +167,8 @@ const what = (v: DeploymentView): string => {
       const tag = imageTagOf(v.request);
       if (tag) {
         const digest = v.facts.digest;
-        return `image ${code(tag)}${digest ? ` (${code(truncate(digest, 19))})` : ''}`;
+        // A digest given as the image (a CI trigger's) is not repeated as the tag's digest.
+        return `image ${code(tag)}${digest && digest !== tag ? ` (${code(truncate(digest, 19))})` : ''}`;
       }
       const ref = refOf(v.request);
       const sha = v.facts.commitSha;

@@ -1,9 +1,12 @@
 import type { RefusalView } from '../../core/deploy/view.ts';
 import type { DenialReason } from '../../domain/policy.ts';
-import { safe } from '../mrkdwn.ts';
+import { safe, user } from '../mrkdwn.ts';
 
-/** A user (`<@U…>`) or, for an id starting with S, a user group (`<!subteam^S…>`) named in a refusal. */
-const mention = (id: string): string => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
+/**
+ * A user (`<@U…>`) or a user group (`<!subteam^S…>`) named in a refusal; a requester that is no Slack user (a deploy
+ * hook's `CI (<build URL>)`) as plain text, not a broken mention.
+ */
+const mention = (id: string): string => (/^S[A-Z0-9]+$/.test(id) ? `<!subteam^${id}>` : user(id));
 
 /** The text of a deployment refusal that names people or shows what someone typed. */
 export const deployRefusalText = (refusal: RefusalView): string => {
@@ -59,5 +62,11 @@ export const denialText = (reason: DenialReason): string => {
     }
     case 'may_not_read_logs':
       return `Only the deployers and approvers of \`${reason.service}\` may read its logs.`;
+    case 'hook_deploys_only':
+      return 'A hook may only deploy.';
+    case 'trigger_not_set':
+      return `${reason.service} in ${reason.environment} takes no deploys from ${reason.source} (its trigger is not set)`;
+    case 'branch_not_allowed':
+      return `${reason.service} in ${reason.environment} deploys only ${reason.branches.join(', ')} from ${reason.source}, not ${reason.branch}`;
   }
 };
