@@ -96,12 +96,30 @@ export const mayRequest = (
 /** The approval policy an operation of `kind` on that service and environment needs, if any. */
 export const approvalPolicyFor = (
   config: Pick<Config, 'services' | 'approvals'>,
-  operation: { service: string; environment: string; kind: PolicyKind },
+  operation: { service: string; environment: string; kind: PolicyKind; request?: Readonly<Record<string, unknown>> },
 ): ApprovalPolicy | undefined => {
   const env = config.services[operation.service]?.environments[operation.environment];
   const name = operation.kind === 'scale' ? (env?.scaleApproval ?? env?.approval) : env?.approval;
-  return name ? config.approvals[name] : undefined;
+  const policy = name ? config.approvals[name] : undefined;
+  if (typeof operation.request?.emergency !== 'string') return policy;
+  return emergencyPolicy(policy, config.services[operation.service]?.deployers);
 };
+
+/** An approver list that anyone (but the requester, unless self-approval is allowed) satisfies. */
+export const ANYONE = '*';
+
+/**
+ * Break-glass (`--emergency`, during a freeze or outside the windows): one more approval than the usual policy
+ * needs; an environment with no approval needs one, from the service's deployers (anyone when it names none),
+ * never the requester.
+ */
+export const emergencyPolicy = (
+  policy: ApprovalPolicy | undefined,
+  deployers: readonly string[] | undefined,
+): ApprovalPolicy =>
+  policy
+    ? { ...policy, required: quorumOf(policy.required) + 1 }
+    : { approvers: deployers ? [...deployers] : [ANYONE], required: 1, allowSelfApproval: false, expiresAfter: '30m' };
 
 /** Everyone who may approve anything in the target's environment (its approval and scaleApproval policies). */
 export const environmentApprovers = (config: Pick<Config, 'approvals'>, target: PolicyTarget): string[] => {
@@ -129,7 +147,7 @@ export const mayApprove = async <P extends Pick<ApprovalPolicy, 'approvers' | 'a
   if (user === request.requestedBy && !policy.allowSelfApproval) {
     return { allowed: false, message: 'You requested this deployment; someone else must approve it.' };
   }
-  if (!(await isMember(policy.approvers, user))) {
+  if (!policy.approvers.includes(ANYONE) && !(await isMember(policy.approvers, user))) {
     return { allowed: false, message: `Only approvers can approve this: ${policy.approvers.map(mention).join(', ')}.` };
   }
   return { allowed: true, policy };
@@ -201,4 +219,23 @@ export const mayReadLogs = async (
   const deployers = target.serviceConfig.deployers;
   if (!deployers || (await isMember([...deployers, ...approvers], user))) return ALLOWED;
   return deny(`Only the deployers and approvers of \`${target.service}\` may read its logs.`);
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Freezes
+
+/**
+ * An environment may be frozen and unfrozen by its approvers (of every service that has an environment of that
+ * name); an environment without approvers, by anyone.
+ */
+export const mayFreeze = async (
+  environment: string,
+  approvers: readonly string[],
+  user: string,
+  isMember: Membership,
+): Promise<Decision> => {
+  if (approvers.length === 0 || (await isMember(approvers, user))) return ALLOWED;
+  return deny(
+    `Only the approvers of \`${environment}\` may freeze or unfreeze it: ${approvers.map(mention).join(', ')}.`,
+  );
 };
