@@ -928,11 +928,17 @@ export class DeploymentService {
    * marks rolled back), or, when dockhand has no such history, the previous ACTIVE revision of the family. With a
    * revision, that one, if it is an ACTIVE revision of the service's family.
    */
-  async rollbackTo(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
+  async rollbackTo(
+    target: ResolvedTarget,
+    user: string,
+    revision?: number,
+    /** Merged into the request (break-glass: { emergency }). */
+    extra: Record<string, unknown> = {},
+  ): Promise<RequestOutcome> {
     const { ecs } = this.#deps;
     // Who may deploy is checked before anything is read from AWS (request() checks it again, cheaply).
     enforce(await mayRollBack(target, user, this.#member));
-    if (hostTargetOf(target)) return this.#rollbackOnHost(target, user, revision);
+    if (hostTargetOf(target)) return this.#rollbackOnHost(target, user, revision, extra);
     const ecsTarget = this.#ecsTarget(target);
     const current = await ecs.currentTaskDefinition(ecsTarget);
     const running = `${current.family}:${current.revision}`;
@@ -976,11 +982,16 @@ export class DeploymentService {
         };
       }
     }
-    return this.request({ kind: 'rollback', target, user, request });
+    return this.request({ kind: 'rollback', target, user, request: { ...request, ...extra } });
   }
 
   /** Docker host: the image that ran before the last successful deployment (recorded by dockhand). */
-  async #rollbackOnHost(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
+  async #rollbackOnHost(
+    target: ResolvedTarget,
+    user: string,
+    revision: number | undefined,
+    extra: Record<string, unknown>,
+  ): Promise<RequestOutcome> {
     if (revision !== undefined) {
       throw new Refusal(
         `\`${target.service}\` in \`${target.environment}\` runs on a Docker host, which has no revisions: \`/rollback ${target.service} in ${target.environment}\` restores the previous image.`,
@@ -1002,6 +1013,7 @@ export class DeploymentService {
         revision: describeImage(previous),
         rule: `the image that ran before deployment #${last.seq}`,
         undoes: last.id,
+        ...extra,
       },
     });
   }
@@ -1362,7 +1374,9 @@ export class DeploymentService {
     return { path: isAbsolute(source.path) ? source.path : resolve(this.#deps.configDir, source.path) };
   }
 
-  #policy(deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind'>): ApprovalPolicy | undefined {
+  #policy(
+    deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind' | 'request'>,
+  ): ApprovalPolicy | undefined {
     return approvalPolicyFor(this.#deps.config, deployment);
   }
 
