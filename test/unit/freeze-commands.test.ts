@@ -1,6 +1,7 @@
 import type { RespondArguments, SlashCommand } from '@slack/bolt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withBoundary } from '../../commands/boundary.ts';
+import { approveButton } from '../../commands/buttons/approve.ts';
 import { deployCommand } from '../../commands/deploy.ts';
 import { dockhandCommand } from '../../commands/dockhand.ts';
 import { rollbackCommand } from '../../commands/rollback.ts';
@@ -91,7 +92,7 @@ const harness = async (labRollback = true) => {
   const deployments = () => h.store.listDeployments({ service: 'web', limit: 20 });
   /** What the card of the last deployment shows now. */
   const lastView = (): DeploymentView | undefined => h.notifier.last().view;
-  return { ...h, host, run, deployments, lastView };
+  return { ...h, host, run, deployments, lastView, commandDeps: deps };
 };
 
 describe('deploy windows', () => {
@@ -222,5 +223,23 @@ describe('freezes', () => {
     const forbidden = await harness(false);
     await forbidden.run('/dockhand', 'freeze lab');
     expect((await forbidden.run('/rollback', 'web in lab')).text).toContain('`lab` is frozen');
+  });
+
+  it('stop an approval of a request that did not break the glass, until they end', async () => {
+    const h = await harness();
+    h.clock.advance(2 * 86_400_000 - 3 * 3_600_000 + 60_000); // Monday 09:01 Berlin: the window is open
+    await h.run('/deploy', 'web to box');
+    const [waiting] = await h.deployments();
+    await h.run('/dockhand', 'freeze box for 1h', B);
+    await expect(approveButton.click(h.commandDeps, waiting?.id ?? '', C)).rejects.toThrow(
+      'This request did not break the glass, so it cannot be approved now',
+    );
+    expect((await h.deployments())[0]?.state).toBe('awaiting_approval');
+    expect((await h.deployments())[0]?.approvals).toEqual([]);
+
+    await h.run('/dockhand', 'unfreeze box', B);
+    await approveButton.click(h.commandDeps, waiting?.id ?? '', C);
+    await h.settle();
+    expect((await h.deployments())[0]?.state).toBe('succeeded');
   });
 });

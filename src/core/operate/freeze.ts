@@ -11,7 +11,7 @@ import {
 } from '../../domain/windows.ts';
 import { DockhandError } from '../../errors.ts';
 import type { Clock, DeploymentRecord, Directory, Store } from '../../ports.ts';
-import type { ResolvedTarget } from '../targets.ts';
+import { type ResolvedTarget, resolveTarget } from '../targets.ts';
 
 /**
  * Freezes and deploy windows as use cases: a freeze is stored state (`freeze:<env>`), so it survives a restart and
@@ -235,3 +235,43 @@ export const auditEmergency = (
     outcome: 'ok',
     detail: { kind: deployment.kind, reason: emergency.emergency, cause: emergency.emergencyCause },
   });
+
+/**
+ * Before an Approve click counts: a request made without `--emergency` is not approved during a freeze or outside
+ * the windows (it was asked for when they were open, or the approval would smuggle it through); it waits, or
+ * expires, or is asked for again with `--emergency`. Requests not waiting for approval are left to the approval's
+ * own rules.
+ */
+export const checkApprovalWindow = async (
+  deps: Pick<FreezeDeps, 'config' | 'store' | 'clock'>,
+  deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind' | 'state' | 'request'>,
+): Promise<void> => {
+  if (deployment.state !== 'awaiting_approval' || typeof deployment.request.emergency === 'string') return;
+  const target = resolveTarget(deps.config, deployment.service, deployment.environment);
+  const freeze = await deps.store.getState<StoredFreeze>(keyOf(target.environment));
+  const gate = changeGate(
+    changePolicyOf(target),
+    deployment.kind,
+    freeze ? fromStored(freeze) : undefined,
+    deps.clock.now(),
+  );
+  if (!gate.open) {
+    throw new Refusal(
+      `${gate.message} This request did not break the glass, so it cannot be approved now; nothing changed. Approve it once that is over, or ask for it again with \`--emergency &lt;reason&gt;\`.`,
+    );
+  }
+};
+
+/** Before the Rollback button requests a rollback: the same rule as `/rollback` (without break-glass). */
+export const checkRollbackWindow = async (
+  deps: Pick<FreezeDeps, 'config' | 'store' | 'clock'>,
+  deployment: Pick<DeploymentRecord, 'service' | 'environment'> | undefined,
+): Promise<void> => {
+  if (!deployment) return;
+  await checkChangeWindow(
+    deps,
+    resolveTarget(deps.config, deployment.service, deployment.environment),
+    'rollback',
+    undefined,
+  );
+};
