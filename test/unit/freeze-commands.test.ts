@@ -6,6 +6,7 @@ import { deployCommand } from '../../commands/deploy.ts';
 import { dockhandCommand } from '../../commands/dockhand.ts';
 import { rollbackCommand } from '../../commands/rollback.ts';
 import { scaleCommand } from '../../commands/scale.ts';
+import { statusCommand } from '../../commands/status.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import type { DeploymentView } from '../../src/core/deploy/view.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -70,6 +71,7 @@ const harness = async (labRollback = true) => {
     '/rollback': withBoundary('/rollback', deps, rollbackCommand(deps)),
     '/scale': withBoundary('/scale', deps, scaleCommand(deps)),
     '/dockhand': withBoundary('/dockhand', deps, dockhandCommand(deps)),
+    '/status': withBoundary('/status', deps, statusCommand(deps)),
   };
   const run = async (name: keyof typeof handlers, text: string, user = A) => {
     const replies: RespondArguments[] = [];
@@ -241,5 +243,17 @@ describe('freezes', () => {
     await approveButton.click(h.commandDeps, waiting?.id ?? '', C);
     await h.settle();
     expect((await h.deployments())[0]?.state).toBe('succeeded');
+  });
+
+  it('show in /status, for the environment asked about and in the overview', async () => {
+    const h = await harness();
+    expect((await h.run('/status', 'web in lab')).text).not.toContain('frozen');
+    await h.run('/dockhand', 'freeze lab until 18:00 launch', M);
+    const one = await h.run('/status', 'web in lab');
+    expect(one.replies[0]?.response_type).toBe('in_channel');
+    expect(one.text).toContain(':snowflake: *lab* is frozen until');
+    expect(one.text).toContain('launch');
+    expect((await h.run('/status', 'web in box')).text).not.toContain('frozen');
+    expect((await h.run('/status', '')).text).toContain(':snowflake: *lab* is frozen');
   });
 });

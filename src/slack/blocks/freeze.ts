@@ -62,3 +62,24 @@ export const freezesMessage = (
     ],
   };
 };
+
+/** A status card with a line per freeze in force among the environments it shows (unchanged when there is none). */
+export const withFreezes = <C extends Card>(card: C, freezes: readonly Freeze[]): C =>
+  freezes.length === 0
+    ? card
+    : {
+        ...card,
+        blocks: [
+          ...card.blocks,
+          {
+            type: 'context',
+            elements: freezes.slice(0, 10).map((f) => ({
+              type: 'mrkdwn' as const,
+              text: truncate(
+                `:snowflake: *${escapeText(f.environment)}* is frozen ${endOf(f, undefined)}${reasonOf(f)}`,
+                2000,
+              ),
+            })),
+          },
+        ],
+      };
