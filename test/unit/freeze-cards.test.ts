@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Freeze } from '../../src/domain/windows.ts';
-import { deploymentCard } from '../../src/slack/blocks/deploy.ts';
+import { deploymentCard, dryRunCard } from '../../src/slack/blocks/deploy.ts';
 import { freezesMessage, frozenMessage, unfrozenMessage } from '../../src/slack/blocks/freeze.ts';
 import { at } from '../support/builders.ts';
 import { aDeploymentView, aPlan } from '../support/deploy-builders.ts';
@@ -42,6 +42,17 @@ describe('break-glass on the deployment card (golden)', () => {
     const text = JSON.stringify(deploymentCard(view, now));
     expect(text).toContain('Who can approve: anyone but the requester');
     expect(text).not.toContain('<@*>');
+  });
+
+  it('marks a dry run of an emergency, with the approvals it would need', () => {
+    const view = aDeploymentView({
+      plan: aPlan(),
+      request: { ref: 'main', emergency: 'hotfix' },
+      approvalPolicy: { required: 2, approvers: ['U0APPROVER'] },
+    });
+    const text = JSON.stringify(dryRunCard(view));
+    expect(text).toContain('*Emergency* (break-glass): hotfix');
+    expect(text).toContain('2 approvals needed');
   });
 
   it('shows no mark on an ordinary deployment', () => {

@@ -730,6 +730,7 @@ export const dryRunCard = (view: DeploymentView): Card => {
     section(
       `:mag: ${user(view.requestedBy)} asked what this would do: ${VERB[view.kind]} ${what(view)} in *${escapeText(view.environment)}*`,
     ),
+    ...emergencyNote(view),
     ...planBlocks(view, extra),
     context(`*Nothing was changed.* To do it: ${code(commandFor(view))}`),
   ];
