@@ -220,6 +220,9 @@ describe('freezes', () => {
     await allowed.run('/dockhand', 'freeze lab');
     // Allowed by the freeze rule: the refusal is the rollback's own (nothing to go back to), not the freeze's.
     expect((await allowed.run('/rollback', 'web in lab')).text).toContain('no earlier image');
+    expect((await allowed.run('/rollback', 'web in lab --emergency bad')).text).toContain(
+      'Rollbacks in `lab` go ahead during a freeze and outside its windows: no emergency needed',
+    );
     await store?.close();
 
     const forbidden = await harness(false);

@@ -204,12 +204,15 @@ export const checkChangeWindow = async (
   emergency: string | undefined,
 ): Promise<Emergency | undefined> => {
   const freeze = await deps.store.getState<StoredFreeze>(keyOf(target.environment));
-  const gate = changeGate(changePolicyOf(target), kind, freeze ? fromStored(freeze) : undefined, deps.clock.now());
+  const policy = changePolicyOf(target);
+  const gate = changeGate(policy, kind, freeze ? fromStored(freeze) : undefined, deps.clock.now());
   if (gate.open) {
     if (emergency === undefined) return undefined;
-    throw new Refusal(
-      `\`${target.environment}\` is neither frozen nor outside its windows: no emergency needed, nothing changed. Ask again without \`--emergency\`.`,
-    );
+    const why =
+      kind === 'rollback' && policy.rollbackDuringFreeze
+        ? `Rollbacks in \`${target.environment}\` go ahead during a freeze and outside its windows`
+        : `\`${target.environment}\` is neither frozen nor outside its windows`;
+    throw new Refusal(`${why}: no emergency needed, nothing changed. Ask again without \`--emergency\`.`);
   }
   if (emergency === undefined) {
     throw new Refusal(
