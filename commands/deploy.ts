@@ -26,7 +26,9 @@ export const deployCommand =
     const kind = request.restart ? 'restart' : 'deploy';
     // A dry run changes nothing: no freeze or window stops it (it shows the emergency's approvals when asked).
     const emergency = request.dryRun
-      ? request.emergency && { emergency: request.emergency }
+      ? request.emergency === undefined
+        ? undefined
+        : { emergency: request.emergency }
       : await checkChangeWindow(deps, target, kind, request.emergency);
     const outcome = await deps.deployments.request({
       kind,
