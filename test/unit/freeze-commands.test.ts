@@ -141,6 +141,15 @@ describe('deploy windows', () => {
     expect(h.host.deploys).toHaveLength(1);
   });
 
+  it('never stops a dry run, which shows the approvals an emergency would need', async () => {
+    const h = await harness();
+    const plain = await h.run('/deploy', 'web to box --dry-run');
+    expect(plain.text).not.toContain('outside its deploy windows');
+    const emergency = await h.run('/deploy', 'web to box --dry-run --emergency checkout is down');
+    expect(emergency.text).toContain('"required":2');
+    expect(await h.deployments()).toEqual([]);
+  });
+
   it('refuses --emergency when nothing is closed, so that the audit’s emergencies are real', async () => {
     const h = await harness();
     const { text } = await h.run('/deploy', 'web to lab --emergency just because');
