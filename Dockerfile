@@ -44,6 +44,11 @@ COPY package.json ./
 COPY bin ./bin
 COPY commands ./commands
 COPY src ./src
+# Node's compile cache, filled now (bin/compile-cache.js): every start reads the sources' stripped form from it
+# instead of loading Node's TypeScript stripper, which costs about 20 MiB of RSS for the life of the process and
+# time at start. Root-owned and read-only for `node`, like the sources it mirrors.
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN node bin/compile-cache.js
 # default store is sqlite:./data/dockhand.db — mount a volume on /app/data to keep it (or use postgres://)
 RUN mkdir -p /app/data && chown node:node /app/data
 

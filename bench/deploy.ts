@@ -13,8 +13,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createAwsClients } from '../src/adapters/aws/clients.ts';
+import { AwsEcsDeployer } from '../src/adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from '../src/adapters/aws/ecs-reader.ts';
-import { openStore } from '../src/adapters/store/index.ts';
+import { EcsRuntime } from '../src/adapters/aws/ecs-runtime.ts';
+import { AwsLogReader } from '../src/adapters/aws/log-reader.ts';
+import { createRuntimes } from '../src/adapters/runtimes.ts';
 import { systemClock } from '../src/adapters/system-clock.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { SharedSnapshots } from '../src/core/shared-snapshots.ts';
@@ -162,8 +165,19 @@ const burst = async (wrap: (reader: EcsReader) => EcsReader): Promise<Calls> => 
   const clients = createAwsClients({ endpoint: fake.url, region: 'us-east-1' });
   try {
     const ecs = wrap(new AwsEcsReader({ clients }));
-    // What /status is given in app.ts (the store serves Docker-host details).
-    const statusDeps = { config, ecs, store };
+    // What /status is given in app.ts: the ECS runtime over the (shared) reader.
+    const statusDeps = {
+      config,
+      runtimes: createRuntimes({
+        ecs: new EcsRuntime({
+          reader: ecs,
+          deployer: new AwsEcsDeployer({ clients }),
+          logs: new AwsLogReader({ clients }),
+          clock: systemClock,
+          defaultRegion: config.defaults.region,
+        }),
+      }),
+    };
     // Arrivals spread over the first reads, as Slack delivers a channel's burst.
     await Promise.all(
       Array.from({ length: BURST }, async (_, i) => {
@@ -178,10 +192,8 @@ const burst = async (wrap: (reader: EcsReader) => EcsReader): Promise<Calls> => 
   }
 };
 
-const store = await openStore('sqlite::memory:');
 const before = await burst((reader) => reader);
 const after = await burst((reader) => new SharedSnapshots({ reader, clock: systemClock }));
-await store.close();
 console.log(`  each its own read (before): ${sum(before)} calls: ${perOperation(before)}`);
 console.log(`  shared snapshots (now):     ${sum(after)} calls: ${perOperation(after)}`);
 bench(`aws calls for ${BURST} concurrent /status api`, sum(after), 'calls', sum(before));

@@ -6,9 +6,8 @@
  *   npm run bench:start          (RUNS=7 to change it)
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { reportFigure } from './figures.ts';
-import { BARE_BOLT, DOCKHAND, fmt, freePort, median, pause, root, startWorld } from './support.ts';
+import { BARE_BOLT, DOCKHAND, fmt, freePort, median, nodeArgs, pause, startWorld } from './support.ts';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const TIMEOUT_MS = 30_000;
@@ -19,7 +18,7 @@ const world = await startWorld();
 const coldStart = async (script: string, env: Record<string, string>): Promise<number> => {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [join(root, script)], {
+  const child = spawn(process.execPath, nodeArgs(script), {
     cwd: world.dir,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...env, PORT: String(port) },

@@ -80,7 +80,12 @@ export const startWorld = async (): Promise<BenchWorld> => {
     PORT: '0',
     LOG_LEVEL: 'info',
     DOCKHAND_DATABASE_URL: `sqlite:${join(dir, `bench-${++databases}.db`)}`,
+    // Node's compile cache (bin/compile-cache.js), empty at the start of each bench run: the run's first start of
+    // dockhand fills it, as a user's first `npm start` does; the bare app's JavaScript gets the same cache.
+    NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    // V8 flags to compare (NODE_OPTIONS=--max-semi-space-size=… npm run bench:rss), given to both apps alike.
+    ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
   });
   return {
     slack,
@@ -109,6 +114,14 @@ export const startWorld = async (): Promise<BenchWorld> => {
 export const DOCKHAND = 'src/main.ts';
 export const BARE_BOLT = 'bench/bare-bolt.ts';
 
+/** Node's arguments to run `script` with: dockhand as `npm start` runs it (with the compile cache enabled first). */
+export const nodeArgs = (script: string): string[] =>
+  script === DOCKHAND
+    ? [...dockhandFlags, '--import', join(root, 'bin/compile-cache.js'), join(root, script)]
+    : [join(root, script)];
+/** Node/V8 flags to try on dockhand alone (DOCKHAND_NODE_FLAGS="--max-semi-space-size=4" npm run bench:ack). */
+const dockhandFlags = (process.env.DOCKHAND_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
+
 export interface Launched {
   pid: number;
   port: number;
@@ -120,7 +133,7 @@ export interface Launched {
 /** Starts `script` (dockhand or the bare Bolt app) on this Node and resolves once it logs the port it listens on. */
 export const launch = (script: string, env: Record<string, string>, cwd: string, timeoutMs = 30_000) =>
   new Promise<Launched>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, script)], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, nodeArgs(script), { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     let ready = false;

@@ -36,10 +36,10 @@ export const deployCommand =
       user: command.user_id,
       request: {
         ...(request.imageTag
-          ? { imageTag: request.imageTag }
+          ? { type: 'image', imageTag: request.imageTag }
           : request.restart
-            ? { restart: true }
-            : { ref: request.ref ?? null }),
+            ? { type: 'restart' }
+            : { type: 'git', ...(request.ref === undefined ? {} : { ref: request.ref }) }),
         ...emergency,
       },
       dryRun: request.dryRun,

@@ -1,14 +1,14 @@
 import type { Config } from '../src/config/schema.ts';
+import type { Runtimes } from '../src/core/runtime.ts';
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
-import type { Clock, DockerHostRuntime, EcsReader, Store } from '../src/ports.ts';
+import type { Clock, Store } from '../src/ports.ts';
 
 /** What the command handlers need; src/app.ts builds it, tests pass fakes. */
 export interface CommandDeps {
   config: Config;
-  ecs: EcsReader;
-  /** Docker-host targets; undefined when none is configured. */
-  host?: DockerHostRuntime | undefined;
+  /** The runtime of each target (ECS, Docker host): what runs, its logs. */
+  runtimes: Runtimes;
   store: Store;
   clock: Clock;
   logger: Logger;

@@ -22,7 +22,7 @@ export const scaleCommand =
       kind: 'scale',
       target,
       user: command.user_id,
-      request: { desiredCount, ...emergency },
+      request: { type: 'scale', desiredCount, ...emergency },
     });
     if (outcome.result === 'started' && emergency) await auditEmergency(deps, outcome.deployment, emergency);
     await announceStarted(outcome, command, target, respond);

@@ -1,13 +1,13 @@
 import { parseStatus } from '../src/core/grammar.ts';
 import { currentFreeze, listFreezes } from '../src/core/operate/freeze.ts';
-import { describeAll, describeHost, describeOne } from '../src/core/status.ts';
+import { describeAll, describeOne } from '../src/core/status.ts';
 import { resolveTarget } from '../src/core/targets.ts';
 import { withFreezes } from '../src/slack/blocks/freeze.ts';
-import { hostStatusCard, overviewCard, serviceStatusCard } from '../src/slack/blocks/status.ts';
+import { overviewCard, statusCard } from '../src/slack/blocks/status.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
-/** `/status [<service>] [in <env>]`: parse → resolve → ack → read ECS → one card in the channel. */
+/** `/status [<service>] [in <env>]`: parse → resolve → ack → read the runtime → one card in the channel. */
 export const statusCommand =
   (deps: CommandDeps): CommandHandler =>
   async ({ command, ack, respond }) => {
@@ -21,18 +21,9 @@ export const statusCommand =
     const target = resolveTarget(deps.config, request.service, request.env);
     await ack();
     const freeze = await currentFreeze(deps, target.environment);
-    const frozen = freeze ? [freeze] : [];
-    const host = await describeHost(deps, target);
-    if (host) {
-      await respond({
-        response_type: 'in_channel',
-        ...withFreezes(hostStatusCard(target, host.snapshot, deps.clock.now(), host.replicas), frozen),
-      });
-      return;
-    }
     const snapshot = await describeOne(deps, target);
     await respond({
       response_type: 'in_channel',
-      ...withFreezes(serviceStatusCard(target, snapshot, deps.clock.now()), frozen),
+      ...withFreezes(statusCard(target, snapshot, deps.clock.now()), freeze ? [freeze] : []),
     });
   };

@@ -3,19 +3,23 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
+import type Docker from 'dockerode';
 import { registerButtons } from '../commands/buttons/index.ts';
 import { registerCommands } from '../commands/index.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
 import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
+import { EcsRuntime } from './adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
-import { connectDocker } from './adapters/docker/connect.ts';
+import { lazyDocker } from './adapters/docker/connect.ts';
+import { DockerRuntime } from './adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
 import { createImageRegistry } from './adapters/docker/registries.ts';
 import { GitSourceFetcher } from './adapters/git/git-source.ts';
-import { systemClock } from './adapters/system-clock.ts';
+import { configUses, createRuntimes } from './adapters/runtimes.ts';
+import { systemClock, systemRandom, systemTimers } from './adapters/system-clock.ts';
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
@@ -26,9 +30,10 @@ import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
 import { type Logger, maskKnownSecrets, slackLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { Clock, EcsReader, ImageRegistry, Store } from './ports.ts';
+import type { Clock, EcsReader, ImageBuilder, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
 import { operationCard } from './slack/blocks/operate.ts';
+import { deployRefusalText } from './slack/blocks/refusals.ts';
 import { connectToSlack, withToken } from './slack/connection.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackNotifier } from './slack/notifier.ts';
@@ -76,6 +81,17 @@ export const secretValuesOf = (settings: Settings, config: Config): string[] => 
   ...settings.secrets,
   ...Object.values(config.registries).flatMap((r) => (r.type === 'registry' && r.password ? [r.password] : [])),
 ];
+
+/** An ImageBuilder that makes its engine client on the first build. */
+const lazyBuilder = (docker: () => Docker): ImageBuilder => {
+  let builder: DockerImageBuilder | undefined;
+  return {
+    build: (request) => {
+      builder ??= new DockerImageBuilder(docker());
+      return builder.build(request);
+    },
+  };
+};
 
 /** The composition root: the only place that constructs adapters. */
 export const createDockhand = (options: DockhandOptions): Dockhand => {
@@ -161,37 +177,57 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     logger, // the notifier names itself (component: notifier); a second child would repeat the key
   });
   const directory = new SlackDirectory({ client: backgroundClient, clock });
-  const docker = connectDocker(settings.dockerHost);
+  // The build engine's client, and dockerode with it, only when a build or push first needs it (a wrong DOCKER_HOST
+  // is still refused here, at start-up).
+  const docker = lazyDocker(settings.dockerHost);
   const registries = new Map<string, ImageRegistry>();
   const registry = (name: string): ImageRegistry => {
     let found = registries.get(name);
     if (!found) {
       const registryConfig = config.registries[name];
       if (!registryConfig) throw new Error(`unknown registry ${name}`);
-      found = createImageRegistry(name, registryConfig, { docker, ecr: (region) => aws.forRegion(region).ecr, clock });
+      found = createImageRegistry(name, registryConfig, {
+        get docker() {
+          return docker();
+        },
+        ecr: (region) => aws.forRegion(region).ecr,
+        clock,
+      });
       registries.set(name, found);
     }
     return found;
   };
   // Docker-host targets: one engine client per host URL, made when first needed.
-  const usesHosts = Object.values(config.services).some((svc) =>
-    Object.values(svc.environments).some((env) => env.target.type === 'docker'),
-  );
-  const host = usesHosts ? new EngineHostRuntime({ clock }) : undefined;
+  const host = configUses(config, 'docker') ? new EngineHostRuntime({ clock }) : undefined;
+  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs);
+  // The one place a target's type picks what runs it; the core asks `runtimes.for(target)`.
+  const runtimes = createRuntimes({
+    ecs: new EcsRuntime({
+      reader: ecs,
+      deployer: ecsDeployer,
+      logs: new AwsLogReader({ clients: aws }),
+      clock,
+      defaultRegion: config.defaults.region,
+    }),
+    ...(host ? { docker: new DockerRuntime({ host, store, clock }) } : {}),
+  });
   const deployments = new DeploymentService({
     config,
     configDir: dirname(settings.configPath),
     store,
     clock,
+    timers: systemTimers,
+    random: systemRandom,
     logger: logger.child({ component: 'deployments' }),
     notifier,
     directory,
     source: new GitSourceFetcher(),
-    builder: new DockerImageBuilder(docker),
+    builder: lazyBuilder(docker),
     registry,
-    ecs: forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs),
+    ecs: ecsDeployer,
     host,
     render: operationCard,
+    refusals: deployRefusalText,
     instance: settings.instanceId,
     pollMs: settings.rolloutPollMs,
     track,
@@ -212,12 +248,11 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   // HTTP mode: work after an ack waits until every Slack request received has been acknowledged.
   const pendingAcks = new PendingAcks();
   const acksSent = () => pendingAcks.settled();
-  const commandDeps = { config, ecs, host, store, clock, logger, metrics, track, acksSent };
+  const commandDeps = { config, runtimes, store, clock, logger, metrics, track, acksSent };
   registerCommands(app, {
     ...commandDeps,
     deployments,
     renderDryRun: (view) => dryRunCard(view),
-    logs: new AwsLogReader({ clients: aws }),
     directory,
     instance: settings.instanceId,
   });

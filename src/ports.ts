@@ -3,9 +3,33 @@
  * Types here speak the domain, not the SDKs: an ECS DescribeServices output never leaves src/adapters/aws.
  */
 
+import type { DeploymentFacts, DeploymentRequest, DeploymentState, OperationKind } from './domain/deployment.ts';
+
 export interface Clock {
   now(): Date;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Cancels what a Timers call scheduled; calling it again does nothing. */
+export type Cancel = () => void;
+
+/**
+ * Work scheduled for later: approval expiry, lease renewal, the recovery sweep. Never keeps the process alive on its
+ * own (shutdown does not wait for a timer). Tests pass a fake that fires on demand.
+ */
+export interface Timers {
+  /** Runs `run` once after `ms` (capped at the longest wait a timer allows, 2^31-1 ms: callers check the time). */
+  after(ms: number, run: () => void): Cancel;
+  /** Runs `run` every `ms` until cancelled. */
+  every(ms: number, run: () => void): Cancel;
+}
+
+/** Randomness: jitter and identifiers. */
+export interface Random {
+  /** A number in [0, 1). */
+  fraction(): number;
+  /** `bytes` random bytes as lowercase hex. */
+  hex(bytes: number): string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -175,30 +199,9 @@ export interface Lock extends LockKey {
 
 export type LockResult = { acquired: true; lock: Lock } | { acquired: false; held: Lock };
 
-/** What a deployment record is for. A rollback and a restart are deployments too; so is a scale. */
-export type OperationKind = 'deploy' | 'restart' | 'rollback' | 'scale';
-
-export const TERMINAL_STATES = [
-  'succeeded',
-  'failed',
-  'rejected',
-  'expired',
-  'cancelled',
-  'aborted',
-  'rolled_back',
-] as const;
-
-export type DeploymentState =
-  | 'requested'
-  | 'awaiting_approval'
-  | 'approved'
-  | 'building'
-  | 'pushing'
-  | 'registering'
-  | 'rolling_out'
-  | (typeof TERMINAL_STATES)[number];
-
-export const isTerminal = (state: DeploymentState): boolean => (TERMINAL_STATES as readonly string[]).includes(state);
+// The deployment model lives in src/domain/deployment.ts; re-exported here so that importers of the ports keep working.
+export type { DeploymentFacts, DeploymentRequest, DeploymentState, OperationKind } from './domain/deployment.ts';
+export { isTerminal, TERMINAL_STATES } from './domain/deployment.ts';
 
 export interface Approval {
   user: string;
@@ -220,10 +223,10 @@ export interface DeploymentRecord {
   /** Where its card lives. */
   channel?: string | undefined;
   messageTs?: string | undefined;
-  /** What was asked: a git ref, an image tag, a revision, a desired count… */
-  request: Record<string, unknown>;
+  /** What was asked: one variant per kind of operation. */
+  request: DeploymentRequest;
   /** What was found or produced along the way: commit sha/subject, image, digest, task definitions, ECS deployment id… */
-  facts: Record<string, unknown>;
+  facts: DeploymentFacts;
   approvals: Approval[];
   expiresAt?: Date | undefined;
   finishedAt?: Date | undefined;
@@ -239,19 +242,20 @@ export interface NewDeployment {
   environment: string;
   state: DeploymentState;
   requestedBy: string;
-  request: Record<string, unknown>;
-  facts?: Record<string, unknown>;
+  request: DeploymentRequest;
+  facts?: DeploymentFacts;
   expiresAt?: Date;
 }
 
 export interface TransitionRequest {
-  /** The transition happens only if the current state is one of these (a conditional update). */
-  from: readonly DeploymentState[];
+  /** The transition happens only from a state that `TRANSITIONS` lets move to `to` (a conditional update). */
   to: DeploymentState;
+  /** Narrows those sources further; must be a subset of them (checked). */
+  onlyFrom?: readonly DeploymentState[];
   actor: string;
   reason?: string;
   /** Merged into facts in the same write. */
-  facts?: Record<string, unknown>;
+  facts?: DeploymentFacts;
 }
 
 export type ApprovalOutcome =
@@ -300,12 +304,12 @@ export interface Store extends KeyValueCache {
   /** Creates the record and its "requested" audit event in one transaction. */
   createDeployment(input: NewDeployment, at: Date): Promise<DeploymentRecord>;
   getDeployment(id: string): Promise<DeploymentRecord | undefined>;
-  /** Conditional state change + audit event in one transaction; undefined when `from` did not match. */
+  /** Conditional state change + audit event in one transaction; undefined when the current state may not move to `to`. */
   transition(id: string, request: TransitionRequest, at: Date): Promise<DeploymentRecord | undefined>;
   /** Merges facts / card location without a state change (progress, message ts). */
   updateDeployment(
     id: string,
-    patch: { facts?: Record<string, unknown>; channel?: string; messageTs?: string },
+    patch: { facts?: DeploymentFacts; channel?: string; messageTs?: string },
     at: Date,
   ): Promise<DeploymentRecord>;
   /** Records `user`'s approval; when `required` distinct approvals exist, moves to `approved` in the same transaction. */

@@ -1,5 +1,6 @@
 import type { ApprovalPolicy, Config } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
+import type { BreakGlass } from './deployment.ts';
 
 /**
  * Who may do what: the one place that decides. Every rule is a function of the config's rules, the facts of the
@@ -96,12 +97,12 @@ export const mayRequest = (
 /** The approval policy an operation of `kind` on that service and environment needs, if any. */
 export const approvalPolicyFor = (
   config: Pick<Config, 'services' | 'approvals'>,
-  operation: { service: string; environment: string; kind: PolicyKind; request?: Readonly<Record<string, unknown>> },
+  operation: { service: string; environment: string; kind: PolicyKind; request?: BreakGlass },
 ): ApprovalPolicy | undefined => {
   const env = config.services[operation.service]?.environments[operation.environment];
   const name = operation.kind === 'scale' ? (env?.scaleApproval ?? env?.approval) : env?.approval;
   const policy = name ? config.approvals[name] : undefined;
-  if (typeof operation.request?.emergency !== 'string') return policy;
+  if (operation.request?.emergency === undefined) return policy;
   return emergencyPolicy(policy, config.services[operation.service]?.deployers);
 };
 

@@ -4,7 +4,11 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
+import { AwsEcsDeployer } from '../../src/adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
+import { EcsRuntime } from '../../src/adapters/aws/ecs-runtime.ts';
+import { AwsLogReader } from '../../src/adapters/aws/log-reader.ts';
+import { createRuntimes } from '../../src/adapters/runtimes.ts';
 import { openStore } from '../../src/adapters/store/index.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { SharedSnapshots } from '../../src/core/shared-snapshots.ts';
@@ -62,8 +66,19 @@ describe("the watch's snapshot answers /status while it is fresh", () => {
     await store.close();
   });
 
-  /** What /status is given in app.ts (the store serves Docker-host details). */
-  const statusDeps = () => ({ config, ecs, store });
+  /** What /status is given in app.ts: the ECS runtime reads through the shared snapshots. */
+  const statusDeps = () => ({
+    config,
+    runtimes: createRuntimes({
+      ecs: new EcsRuntime({
+        reader: ecs,
+        deployer: new AwsEcsDeployer({ clients: aws }),
+        logs: new AwsLogReader({ clients: aws }),
+        clock,
+        defaultRegion: config.defaults.region,
+      }),
+    }),
+  });
 
   const watchTick = () =>
     createScheduler({
@@ -84,7 +99,7 @@ describe("the watch's snapshot answers /status while it is fresh", () => {
     clock.advance(5_000);
     const snapshot = await describeOne(statusDeps(), resolveTarget(config, 'api', 'production'));
     expect(fake.calls).toEqual({});
-    expect(snapshot.tasks.map((t) => t.publicIp).sort()).toEqual(fake.publicIps('prod', 'api').sort());
+    expect(snapshot.units.map((u) => u.publicAddress).sort()).toEqual(fake.publicIps('prod', 'api').sort());
     expect(snapshot.observedAt).toEqual(new Date('2026-11-21T12:00:00Z'));
   });
 

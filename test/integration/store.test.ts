@@ -21,9 +21,17 @@ import {
 } from '../../src/adapters/store/index.ts';
 import { migrate } from '../../src/adapters/store/migrations.ts';
 import { openPostgresDriver } from '../../src/adapters/store/postgres-driver.ts';
+import { SqlStore } from '../../src/adapters/store/sql-store.ts';
 import { MEMORY, openSqliteDriver, toSqliteParams } from '../../src/adapters/store/sqlite-driver.ts';
+import { type DeploymentState, TRANSITIONS } from '../../src/domain/deployment.ts';
 import { ConfigError, DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord, NewDeployment, Store } from '../../src/ports.ts';
+import {
+  insertOldDeployment,
+  migrateAsBeforeTypedModel,
+  OLD_ROWS,
+  type OldDeploymentRow,
+} from '../support/old-store.ts';
 
 const run = promisify(execFile);
 const POSTGRES_URL = process.env.DOCKHAND_TEST_POSTGRES_URL;
@@ -87,8 +95,20 @@ const deployment = (overrides: Partial<NewDeployment> = {}): NewDeployment => ({
   environment: 'production',
   state: 'awaiting_approval',
   requestedBy: 'U_DEV',
-  request: { ref: 'main' },
+  request: { type: 'git', ref: 'main' },
   ...overrides,
+});
+
+const oldRow = (id: string): OldDeploymentRow => ({
+  id,
+  kind: 'scale',
+  service: 'api',
+  environment: 'production',
+  state: 'requested',
+  requestedBy: 'U_DEV',
+  requestedAt: at(0).getTime(),
+  request: {},
+  facts: {},
 });
 
 /** Approves every id, in order, from a separate Node process (a replica) starting at `startAt`; resolves to each result. */
@@ -167,6 +187,95 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
       });
     });
 
+    describe('migration 3: typed deployment requests and facts', () => {
+      it('rewrites the rows of the dockhand before it, written with its SQL, into records read by the parsers', async () => {
+        const driver = track(harness.openDriver());
+        // A shared database was already migrated by beforeEach: migration 3 changes no schema, so forgetting it
+        // leaves exactly the database of the dockhand before it.
+        if (harness.shared) await driver.query('DELETE FROM schema_migrations WHERE version > 2');
+        expect(await migrateAsBeforeTypedModel(driver, at(0))).toEqual(harness.shared ? [] : [1, 2]);
+        for (const { row } of OLD_ROWS) await insertOldDeployment(driver, row);
+
+        expect(await migrate(driver, at(1))).toEqual([3]);
+        const typed = new SqlStore(driver, { instance: 'test-1' });
+        for (const { row, reads } of OLD_ROWS) {
+          const record = await typed.getDeployment(row.id);
+          expect({ id: row.id, kind: record?.kind, state: record?.state }).toEqual({
+            id: row.id,
+            kind: row.kind,
+            state: row.state,
+          });
+          expect({ id: row.id, request: record?.request }).toEqual({ id: row.id, request: reads.request });
+          expect({ id: row.id, facts: record?.facts }).toEqual({ id: row.id, facts: reads.facts });
+          expect(record?.expiresAt).toEqual(reads.expiresAt);
+        }
+        // Running it again changes nothing.
+        expect(await migrate(driver, at(2))).toEqual([]);
+        const listed = await typed.listDeployments({});
+        expect(listed.map((d) => d.id).sort()).toEqual(OLD_ROWS.map((r) => r.row.id).sort());
+
+        // A migrated record moves on under the table: the waiting deploy can be approved, the finished ones cannot move.
+        expect((await typed.approve('dep_old_git_waiting', 'U0BOB', 1, at(3))).result).toBe('approved');
+        expect(await typed.transition('dep_old_git_default', { to: 'building', actor: 'dockhand' }, at(3))).toBe(
+          undefined,
+        );
+      });
+
+      it('refuses to read a row the parsers do not accept, naming it', async () => {
+        const driver = track(harness.openDriver());
+        await migrate(driver, at(0));
+        await insertOldDeployment(driver, { ...oldRow('dep_unreadable'), request: { desiredCount: 'four' } });
+        const typed = new SqlStore(driver, { instance: 'test-1' });
+        await expect(typed.getDeployment('dep_unreadable')).rejects.toMatchObject({
+          code: 'store',
+          message: /dep_unreadable has a request/,
+          hint: /newest one/,
+        });
+      });
+    });
+
+    describe('the transition table', () => {
+      it('writes exactly the moves TRANSITIONS lists, from every state to every state', async () => {
+        const states = Object.keys(TRANSITIONS) as DeploymentState[];
+        const written: string[] = [];
+        for (const from of states) {
+          for (const to of states) {
+            const d = await store.createDeployment(deployment({ state: from }), at(0));
+            const moved = await store.transition(d.id, { to, actor: 'dockhand' }, at(1));
+            const stored = await store.getDeployment(d.id);
+            if (moved) written.push(`${from} → ${to}`);
+            expect(stored?.state).toBe(moved ? to : from);
+          }
+        }
+        const table = states.flatMap((from) => TRANSITIONS[from].map((to) => `${from} → ${to}`));
+        expect(written.sort()).toEqual(table.sort());
+        expect(written).not.toContain('succeeded → rolling_out');
+        expect(written).not.toContain('awaiting_approval → building');
+      });
+
+      it('narrows the sources with onlyFrom, and refuses a narrowing the table does not allow', async () => {
+        const d = await store.createDeployment(deployment({ state: 'building' }), at(0));
+        expect(
+          await store.transition(d.id, { to: 'rolling_out', onlyFrom: ['approved', 'registering'], actor: 'x' }, at(1)),
+        ).toBeUndefined();
+        await expect(
+          store.transition(d.id, { to: 'rolling_out', onlyFrom: ['building', 'succeeded'], actor: 'x' }, at(1)),
+        ).rejects.toMatchObject({ code: 'internal' });
+        expect((await store.getDeployment(d.id))?.state).toBe('building');
+        expect(
+          (await store.transition(d.id, { to: 'rolling_out', onlyFrom: ['approved', 'building'], actor: 'x' }, at(2)))
+            ?.state,
+        ).toBe('rolling_out');
+      });
+
+      it('refuses to create a record whose request is not of its kind', async () => {
+        await expect(
+          store.createDeployment(deployment({ kind: 'scale', request: { type: 'git', ref: 'main' } }), at(0)),
+        ).rejects.toMatchObject({ code: 'internal' });
+        expect(await store.listDeployments({})).toEqual([]);
+      });
+    });
+
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
@@ -231,9 +340,12 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
 
     describe('deployments', () => {
       it('assigns increasing numbers and writes the "requested" audit event with the record', async () => {
-        const a = await store.createDeployment(deployment({ facts: { commit: 'abc' } }), at(1));
+        const a = await store.createDeployment(deployment({ facts: { commitSha: 'abc' } }), at(1));
         const b = await store.createDeployment(deployment({ service: 'web', state: 'requested' }), at(2));
-        const c = await store.createDeployment(deployment({ kind: 'scale', request: { count: 4 } }), at(3));
+        const c = await store.createDeployment(
+          deployment({ kind: 'scale', request: { type: 'scale', desiredCount: 4 } }),
+          at(3),
+        );
         expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3]);
         expect(new Set([a.id, b.id, c.id]).size).toBe(3);
         expect(a.id).toMatch(/^dep_[0-9a-f]{20}$/);
@@ -247,8 +359,8 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
           requestedBy: 'U_DEV',
           requestedAt: at(1),
           updatedAt: at(1),
-          request: { ref: 'main' },
-          facts: { commit: 'abc' },
+          request: { type: 'git', ref: 'main' },
+          facts: { commitSha: 'abc' },
           approvals: [],
         });
         expect(await store.getDeployment(a.id)).toEqual(a);
@@ -261,7 +373,7 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
           service: 'api',
           environment: 'production',
           outcome: 'awaiting_approval',
-          detail: { seq: 1, kind: 'deploy', request: { ref: 'main' } },
+          detail: { seq: 1, kind: 'deploy', request: { type: 'git', ref: 'main' } },
         });
       });
 
@@ -272,23 +384,25 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
         expect(created.map((d) => d.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
       });
 
-      it('transitions only from an expected state, and writes nothing otherwise', async () => {
+      it('transitions only from a state the table allows, and writes nothing otherwise', async () => {
         const d = await store.createDeployment(deployment({ state: 'approved' }), at(0));
         const auditBefore = await store.listAudit({ subject: d.id });
 
-        expect(await store.transition(d.id, { from: ['rolling_out'], to: 'succeeded', actor: 'dockhand' }, at(1))).toBe(
-          undefined,
-        );
-        expect(await store.transition(d.id, { from: [], to: 'building', actor: 'dockhand' }, at(1))).toBeUndefined();
-        expect(await store.transition('dep_missing', { from: ['approved'], to: 'building', actor: 'x' }, at(1))).toBe(
-          undefined,
-        );
+        expect(await store.transition(d.id, { to: 'succeeded', actor: 'dockhand' }, at(1))).toBe(undefined);
+        expect(
+          await store.transition(d.id, { to: 'rolling_out', onlyFrom: ['registering'], actor: 'dockhand' }, at(1)),
+        ).toBeUndefined();
+        // A narrowing wider than the table is a programming error, refused before anything is read or written.
+        await expect(
+          store.transition(d.id, { to: 'building', onlyFrom: ['approved', 'pushing'], actor: 'dockhand' }, at(1)),
+        ).rejects.toMatchObject({ code: 'internal', message: /from pushing to building/ });
+        expect(await store.transition('dep_missing', { to: 'building', actor: 'x' }, at(1))).toBe(undefined);
         expect(await store.getDeployment(d.id)).toEqual(d);
         expect(await store.listAudit({ subject: d.id })).toEqual(auditBefore);
 
         const building = await store.transition(
           d.id,
-          { from: ['requested', 'approved'], to: 'building', actor: 'dockhand', facts: { image: 'api:1' } },
+          { onlyFrom: ['approved'], to: 'building', actor: 'dockhand', facts: { image: 'api:1' } },
           at(2),
         );
         expect(building).toMatchObject({ state: 'building', updatedAt: at(2), facts: { image: 'api:1' } });
@@ -296,14 +410,14 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
 
         const failed = await store.transition(
           d.id,
-          { from: ['building'], to: 'failed', actor: 'dockhand', reason: 'RUN step 3 failed', facts: { step: 3 } },
+          { to: 'failed', actor: 'dockhand', reason: 'RUN step 3 failed', facts: { failedIn: 'building' } },
           at(3),
         );
         expect(failed).toMatchObject({
           state: 'failed',
           reason: 'RUN step 3 failed',
           finishedAt: at(3),
-          facts: { image: 'api:1', step: 3 },
+          facts: { image: 'api:1', failedIn: 'building' },
         });
         expect(failed?.finishedAt).toBeInstanceOf(Date);
 
@@ -323,7 +437,7 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
         const d = await store.createDeployment(deployment({ state: 'rolling_out' }), at(0));
         const results = await Promise.all(
           (['succeeded', 'failed', 'aborted', 'succeeded'] as const).map((to) =>
-            store.transition(d.id, { from: ['rolling_out'], to, actor: 'dockhand' }, at(1)),
+            store.transition(d.id, { to, actor: 'dockhand' }, at(1)),
           ),
         );
         expect(results.filter((r) => r !== undefined)).toHaveLength(1);
@@ -334,16 +448,20 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
       });
 
       it('merges facts and records where the card lives', async () => {
-        const d = await store.createDeployment(deployment({ facts: { commit: 'abc' } }), at(0));
+        const d = await store.createDeployment(deployment({ facts: { commitSha: 'abc' } }), at(0));
         const updated = await store.updateDeployment(d.id, { channel: 'C1', messageTs: '1700.01' }, at(1));
         expect(updated).toMatchObject({
           channel: 'C1',
           messageTs: '1700.01',
-          facts: { commit: 'abc' },
+          facts: { commitSha: 'abc' },
           updatedAt: at(1),
         });
-        const again = await store.updateDeployment(d.id, { facts: { pushed: 0.5 } }, at(2));
-        expect(again).toMatchObject({ channel: 'C1', messageTs: '1700.01', facts: { commit: 'abc', pushed: 0.5 } });
+        const again = await store.updateDeployment(d.id, { facts: { runningCount: 2 } }, at(2));
+        expect(again).toMatchObject({
+          channel: 'C1',
+          messageTs: '1700.01',
+          facts: { commitSha: 'abc', runningCount: 2 },
+        });
         await expect(store.updateDeployment('dep_missing', { channel: 'C1' }, at(3))).rejects.toMatchObject({
           code: 'not_found',
         });
@@ -352,7 +470,10 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
       it('lists newest first with filters and a limit, approvals included', async () => {
         const api = await store.createDeployment(deployment(), at(1));
         await store.createDeployment(deployment({ environment: 'staging', state: 'succeeded' }), at(2));
-        await store.createDeployment(deployment({ service: 'web', kind: 'restart', state: 'requested' }), at(3));
+        await store.createDeployment(
+          deployment({ service: 'web', kind: 'restart', request: { type: 'restart' }, state: 'requested' }),
+          at(3),
+        );
         await store.approve(api.id, 'U_OK', 2, at(4));
 
         expect((await store.listDeployments({})).map((d) => d.seq)).toEqual([3, 2, 1]);
@@ -406,11 +527,7 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
 
       it('refuses approvals after a rejection, and of unknown deployments', async () => {
         const d = await store.createDeployment(deployment(), at(0));
-        await store.transition(
-          d.id,
-          { from: ['awaiting_approval'], to: 'rejected', actor: 'U_BOSS', reason: 'not today' },
-          at(1),
-        );
+        await store.transition(d.id, { to: 'rejected', actor: 'U_BOSS', reason: 'not today' }, at(1));
         const outcome = await store.approve(d.id, 'U1', 1, at(2));
         expect(outcome.result).toBe('not_pending');
         expect(outcome.deployment).toMatchObject({ state: 'rejected', approvals: [], reason: 'not today' });

@@ -233,14 +233,14 @@ describe('the public-IP watch', () => {
         environment: 'production',
         state: 'rolling_out',
         requestedBy: 'U0REQUESTER',
-        request: {},
+        request: { type: 'git' },
       },
       clock.now(),
     );
     fake.updateService(fake.service('prod', 'api'), { forceNewDeployment: true });
     for (let i = 0; i < 6; i++) await tick(dockhand);
     expect(notifier.posts).toEqual([]);
-    await store.transition(deployment.id, { from: ['rolling_out'], to: 'succeeded', actor: 'dockhand' }, clock.now());
+    await store.transition(deployment.id, { to: 'succeeded', actor: 'dockhand' }, clock.now());
     await tick(dockhand);
     expect(notifier.posts).toHaveLength(1);
     const [text] = notifier.texts();

@@ -19,7 +19,7 @@ export const aDeploymentRecord = (overrides: Partial<DeploymentRecord> = {}): De
   updatedAt: at('2026-11-20T10:00:05Z'),
   channel: 'C0DEPLOYS',
   messageTs: '1795168800.000100',
-  request: { ref: 'main' },
+  request: { type: 'git', ref: 'main' },
   facts: {
     commitSha: '3f2a1bc9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3',
     commitSubject: 'Fix login redirect loop for <@here> users',

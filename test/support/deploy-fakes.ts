@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { openStore } from '../../src/adapters/store/index.ts';
+import { systemRandom, systemTimers } from '../../src/adapters/system-clock.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { type DeployDeps, DeploymentService } from '../../src/core/deploy/service.ts';
@@ -8,6 +9,7 @@ import { BuildFailedError, DockhandError, HostDeployError } from '../../src/erro
 import type {
   AbortResult,
   BuildRequest,
+  Cancel,
   Clock,
   DeploymentSnapshot,
   Directory,
@@ -24,10 +26,13 @@ import type {
   MessageRef,
   Notifier,
   OutgoingMessage,
+  Random,
   RolloutProgress,
   SourceFetcher,
   Store,
+  Timers,
 } from '../../src/ports.ts';
+import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
 
 /** Hand-written fakes of the deploy pipeline's ports, with intention-revealing helpers. */
 
@@ -45,6 +50,59 @@ export class FakeClock implements Clock {
   async sleep(ms: number): Promise<void> {
     this.#now += ms;
     await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Timers that fire when a test says so, at the fake clock's time: `fireDue()` after `clock.advance(…)`. */
+export class FakeTimers implements Timers {
+  readonly #clock: FakeClock;
+  readonly #timers = new Map<number, { at: number; everyMs?: number; run: () => void }>();
+  #next = 0;
+  constructor(clock: FakeClock) {
+    this.#clock = clock;
+  }
+  after(ms: number, run: () => void): Cancel {
+    return this.#add({ at: this.#clock.now().getTime() + ms, run });
+  }
+  every(ms: number, run: () => void): Cancel {
+    return this.#add({ at: this.#clock.now().getTime() + ms, everyMs: ms, run });
+  }
+  /** How many timers are set (not fired once, not cancelled). */
+  get pending(): number {
+    return this.#timers.size;
+  }
+  /** Runs every timer due by the clock's time (a repeating one once per call); how many ran. */
+  fireDue(): number {
+    const now = this.#clock.now().getTime();
+    let ran = 0;
+    for (const [id, timer] of [...this.#timers]) {
+      if (timer.at > now) continue;
+      if (timer.everyMs === undefined) this.#timers.delete(id);
+      else timer.at = now + timer.everyMs;
+      timer.run();
+      ran++;
+    }
+    return ran;
+  }
+  #add(timer: { at: number; everyMs?: number; run: () => void }): Cancel {
+    const id = this.#next++;
+    this.#timers.set(id, timer);
+    return () => this.#timers.delete(id);
+  }
+}
+
+/** Randomness a test picks: `fraction` for jitter, ids counted up from `dep_…01`. */
+export class FakeRandom implements Random {
+  #ids = 0;
+  readonly #fraction: number;
+  constructor(fraction = 0.5) {
+    this.#fraction = fraction;
+  }
+  fraction(): number {
+    return this.#fraction;
+  }
+  hex(bytes: number): string {
+    return String(++this.#ids).padStart(bytes * 2, '0');
   }
 }
 
@@ -314,6 +372,10 @@ export const deployHarness = async (
     host?: FakeHost;
     /** The replica's name (DOCKHAND_INSTANCE_ID). */
     instance?: string;
+    /** Timers that fire on demand (FakeTimers); Node's timers by default. */
+    timers?: Timers;
+    /** Jitter and ids a test picks (FakeRandom); real randomness by default. */
+    random?: Random;
   } = {},
 ) => {
   const store = options.store ?? (await openStore('sqlite::memory:'));
@@ -329,6 +391,8 @@ export const deployHarness = async (
     configDir: '/tmp',
     store,
     clock,
+    timers: options.timers ?? systemTimers,
+    random: options.random ?? systemRandom,
     logger: pino({ level: 'silent' }),
     notifier,
     directory: fakeDirectory({ S0PLATFORM: ['U0CAROL'] }),
@@ -342,6 +406,7 @@ export const deployHarness = async (
         text: `${view.kind} #${view.seq} ${view.state}${view.reason ? `: ${view.reason}` : ''}`,
         view: structuredClone(view),
       }) as OutgoingMessage,
+    refusals: deployRefusalText,
     instance: options.instance ?? 'test-instance',
     pollMs: 4000,
     track: (work) => {

@@ -8,12 +8,13 @@ import { DockerImageBuilder } from '../../src/adapters/docker/image-builder.ts';
 import { createImageRegistry } from '../../src/adapters/docker/registries.ts';
 import { GitSourceFetcher } from '../../src/adapters/git/git-source.ts';
 import { openStore } from '../../src/adapters/store/index.ts';
-import { systemClock } from '../../src/adapters/system-clock.ts';
+import { systemClock, systemRandom, systemTimers } from '../../src/adapters/system-clock.ts';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { DeploymentService } from '../../src/core/deploy/service.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { type DeploymentRecord, type ImageRegistry, isTerminal, type Store } from '../../src/ports.ts';
 import { operationCard } from '../../src/slack/blocks/operate.ts';
+import { deployRefusalText } from '../../src/slack/blocks/refusals.ts';
 import { fakeDirectory, RecordingNotifier } from './deploy-fakes.ts';
 import type { FakeAws } from './fake-aws/index.ts';
 
@@ -91,6 +92,8 @@ export const deployOnFakeAws = async (
     configDir: '/tmp',
     store,
     clock: systemClock,
+    timers: systemTimers,
+    random: systemRandom,
     logger: pino({ level: 'silent' }),
     notifier: new RecordingNotifier(),
     directory: fakeDirectory(),
@@ -99,6 +102,7 @@ export const deployOnFakeAws = async (
     registry,
     ecs: new AwsEcsDeployer({ clients, publicIps }),
     render: operationCard,
+    refusals: deployRefusalText,
     instance: 'deploy-on-fake-aws',
     pollMs: 50,
     track: (work) => {
@@ -113,7 +117,12 @@ export const deployOnFakeAws = async (
     store,
     clients,
     async deploy(what, user = 'U0DEV') {
-      const outcome = await service.request({ kind: 'deploy', target, user, request: { ...what } });
+      const outcome = await service.request({
+        kind: 'deploy',
+        target,
+        user,
+        request: 'imageTag' in what ? { type: 'image', imageTag: what.imageTag } : { type: 'git', ...what },
+      });
       if (outcome.result !== 'started') throw new Error(`deployment not started: ${JSON.stringify(outcome)}`);
       for (let i = 0; i < 100 && pending.size > 0; i++) await Promise.allSettled([...pending]);
       const done = await store.getDeployment(outcome.deployment.id);

@@ -10,6 +10,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import { aConfig, aSnapshot } from '../support/builders.ts';
 import { FakeClock } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 /**
  * Under a burst of commands, the work a command does after its acknowledgement (AWS calls, rendering, the audit
@@ -21,12 +22,14 @@ describe('work after an acknowledgement yields to the requests already waiting',
     const store = await openStore('sqlite::memory:');
     const deps: CommandDeps = {
       config: aConfig(),
-      ecs: {
-        describe: async (targets) => {
-          order.push('status reads ECS');
-          return targets.map((ref) => ({ ref, found: true as const, snapshot: aSnapshot() }));
+      runtimes: testRuntimes({
+        ecs: {
+          describe: async (targets) => {
+            order.push('status reads ECS');
+            return targets.map((ref) => ({ ref, found: true as const, snapshot: aSnapshot() }));
+          },
         },
-      },
+      }),
       store,
       clock: new FakeClock(),
       logger: createLogger('silent'),
@@ -57,7 +60,7 @@ describe('work after an acknowledgement yields to the requests already waiting',
     const store = await openStore('sqlite::memory:');
     const deps: CommandDeps = {
       config: aConfig(),
-      ecs: { describe: async () => [] },
+      runtimes: testRuntimes({ ecs: { describe: async () => [] } }),
       store,
       clock: new FakeClock(),
       logger: createLogger('silent'),
@@ -96,12 +99,14 @@ describe('work after an acknowledgement yields to the requests already waiting',
     let acksSent: () => void = () => {};
     const deps: CommandDeps = {
       config: aConfig(),
-      ecs: {
-        describe: async (targets) => {
-          order.push('status reads ECS');
-          return targets.map((ref) => ({ ref, found: true as const, snapshot: aSnapshot() }));
+      runtimes: testRuntimes({
+        ecs: {
+          describe: async (targets) => {
+            order.push('status reads ECS');
+            return targets.map((ref) => ({ ref, found: true as const, snapshot: aSnapshot() }));
+          },
         },
-      },
+      }),
       store,
       clock: new FakeClock(),
       logger: createLogger('silent'),

@@ -12,6 +12,7 @@ import type { Store } from '../../src/ports.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import { aConfig } from '../support/builders.ts';
 import { FakeClock } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 /** One boundary for slash commands and button clicks: ack, reply, log, count, audit, the same way for both. */
 let store: Store | undefined;
@@ -27,7 +28,7 @@ const harness = async () => {
   const metrics = createMetrics();
   const deps: CommandDeps = {
     config: aConfig(),
-    ecs: { describe: async () => [] },
+    runtimes: testRuntimes({ ecs: { describe: async () => [] } }),
     store,
     clock: new FakeClock(),
     logger: createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) }),

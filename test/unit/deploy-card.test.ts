@@ -194,7 +194,7 @@ describe('deployment cards of a Docker host (golden)', () => {
     kind: 'scale' as const,
     service: 'web',
     environment: 'box',
-    request: { desiredCount: 2 },
+    request: { type: 'scale' as const, desiredCount: 2 },
   };
 
   it('asks to scale to containers, with the container changes', async () => {
@@ -267,9 +267,18 @@ describe('deployment card details', () => {
 
   it.each([
     [{ kind: 'deploy' as const }, 'Deploy api → production #42'],
-    [{ kind: 'restart' as const, request: { restart: true } }, 'Restart api → production #42'],
-    [{ kind: 'rollback' as const, request: { revision: 41 } }, 'Rollback api → production #42'],
-    [{ kind: 'scale' as const, request: { desiredCount: 4 } }, 'Scale api → production to 4 #42'],
+    [{ kind: 'restart' as const, request: { type: 'restart' as const } }, 'Restart api → production #42'],
+    [
+      {
+        kind: 'rollback' as const,
+        request: { type: 'rollback' as const, revision: '41', rule: 'the revision asked for', taskDefinitionArn: 'td' },
+      },
+      'Rollback api → production #42',
+    ],
+    [
+      { kind: 'scale' as const, request: { type: 'scale' as const, desiredCount: 4 } },
+      'Scale api → production to 4 #42',
+    ],
   ])('titles a %o card "%s"', (overrides, title) => {
     const card = deploymentCard(aDeploymentView({ ...overrides, state: 'succeeded' }), now);
     expect(card.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: title, emoji: true } });
@@ -277,7 +286,7 @@ describe('deployment card details', () => {
   });
 
   it('describes the request by image tag when no build is involved', () => {
-    const card = deploymentCard(aDeploymentView({ request: { imageTag: '1.4.2' }, facts: {} }), now);
+    const card = deploymentCard(aDeploymentView({ request: { type: 'image', imageTag: '1.4.2' }, facts: {} }), now);
     expect(sectionTexts(card.blocks)[0]).toContain('image `1.4.2`');
   });
 
@@ -290,12 +299,12 @@ describe('deployment card details', () => {
   it('masks a token someone typed as the ref, in the card and in the command to ask again', () => {
     const token = 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp';
     for (const state of ['awaiting_approval', 'expired', 'building', 'succeeded'] as const) {
-      const view = aDeploymentView({ state, request: { ref: token }, facts: {} });
+      const view = aDeploymentView({ state, request: { type: 'git', ref: token }, facts: {} });
       const json = JSON.stringify(deploymentCard(view, now));
       expect(json, state).not.toContain('xoxb-1234567890');
       expect(json, state).toContain('[REDACTED]');
     }
-    const json = JSON.stringify(dryRunCard(aDeploymentView({ request: { ref: token }, facts: {} })));
+    const json = JSON.stringify(dryRunCard(aDeploymentView({ request: { type: 'git', ref: token }, facts: {} })));
     expect(json).not.toContain('xoxb-1234567890');
   });
 });

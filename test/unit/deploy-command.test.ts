@@ -6,6 +6,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 /** `/deploy <text>` through the real boundary and DeploymentService (fakes for Docker and ECS, SQLite in memory). */
 const runDeploy = async (config: Config, text: string) => {
@@ -15,8 +16,7 @@ const runDeploy = async (config: Config, text: string) => {
   const deps = {
     ...h.deps,
     // No ECS target here: /deploy of a Docker-host service never reads ECS.
-    ecs: { describe: async () => [] },
-    host,
+    runtimes: testRuntimes({ host, store: h.store, clock: h.clock }),
     metrics: createMetrics(),
     logger: createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) }),
     deployments: h.service,

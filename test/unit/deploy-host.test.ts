@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { hostTargetOf, rememberReplicas, wantedReplicas } from '../../src/core/deploy/host.ts';
 import { taskAddresses } from '../../src/core/operate/ips.ts';
-import { describeHost } from '../../src/core/status.ts';
+import { describeOne } from '../../src/core/status.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import type { DeploymentRecord, HostSnapshot } from '../../src/ports.ts';
+import type { DeploymentRecord } from '../../src/ports.ts';
 import { ipsMessage } from '../../src/slack/blocks/operate.ts';
-import { hostStatusCard } from '../../src/slack/blocks/status.ts';
+import { hostStatusCard, statusCard } from '../../src/slack/blocks/status.ts';
 import { deployHarness, FakeHost, hostConfig } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 const config = hostConfig();
 const box = resolveTarget(config, 'web', 'box');
@@ -22,7 +23,7 @@ describe('a deployment to a Docker host', () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
     const deployment = startedOf(
-      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }),
     );
     await h.settle();
     const done = await h.store.getDeployment(deployment.id);
@@ -46,12 +47,12 @@ describe('a deployment to a Docker host', () => {
   it('fails with the new container’s log lines and offers to go back to the image that ran before', async () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
     host.failNext = 'health check exited 1';
     h.source.checkouts.length = 0;
     const second = startedOf(
-      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }),
     );
     await h.settle();
     const failed = await h.store.getDeployment(second.id);
@@ -78,7 +79,7 @@ describe('a deployment to a Docker host', () => {
     ];
     const h = await deployHarness({ config, host });
     const first = startedOf(
-      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }),
+      await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }),
     );
     await h.settle();
     expect((await h.store.getDeployment(first.id))?.facts.previousImage).toBe('acme/web:0000000');
@@ -95,10 +96,15 @@ describe('a deployment to a Docker host', () => {
   it('scales by adding or removing containers', async () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
     const scale = startedOf(
-      await h.service.request({ kind: 'scale', target: box, user: 'U0ALICE', request: { desiredCount: 3 } }),
+      await h.service.request({
+        kind: 'scale',
+        target: box,
+        user: 'U0ALICE',
+        request: { type: 'scale', desiredCount: 3 },
+      }),
     );
     await h.settle();
     expect((await h.store.getDeployment(scale.id))?.state).toBe('succeeded');
@@ -110,18 +116,25 @@ describe('the replica count of a Docker-host service', () => {
   it('is what the last /scale set: /status says so and the next deploy keeps it', async () => {
     const host = new FakeHost();
     const h = await deployHarness({ config, host });
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
-    startedOf(await h.service.request({ kind: 'scale', target: box, user: 'U0ALICE', request: { desiredCount: 2 } }));
+    startedOf(
+      await h.service.request({
+        kind: 'scale',
+        target: box,
+        user: 'U0ALICE',
+        request: { type: 'scale', desiredCount: 2 },
+      }),
+    );
     await h.settle();
 
-    const status = await describeHost({ config, ecs: { describe: async () => [] }, host, store: h.store }, box);
-    expect(status?.replicas).toBe(2);
-    const card = hostStatusCard(box, status?.snapshot as HostSnapshot, h.clock.now(), status?.replicas);
+    const status = await describeOne({ config, runtimes: testRuntimes({ host, store: h.store }) }, box);
+    expect(status.desired).toBe(2);
+    const card = statusCard(box, status, h.clock.now());
     expect(JSON.stringify(card.blocks)).toContain('2 running · 2 wanted');
 
     h.source.checkouts.length = 0;
-    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { ref: null } }));
+    startedOf(await h.service.request({ kind: 'deploy', target: box, user: 'U0ALICE', request: { type: 'git' } }));
     await h.settle();
     expect(host.deploys.at(-1)?.replicas).toBe(2);
     expect(host.containers.map((c) => c.name)).toEqual(['web-1', 'web-2']);
@@ -160,10 +173,7 @@ describe('/dockhand ips of a Docker host', () => {
     const env = onBackend.services.web?.environments.box;
     if (env?.target.type !== 'docker') throw new Error('expected a Docker-host target');
     env.target.network = 'backend';
-    const addresses = await taskAddresses(
-      { config: onBackend, ecs: { describe: async () => [] }, host },
-      resolveTarget(onBackend, 'web', 'box'),
-    );
+    const addresses = await taskAddresses({ runtimes: testRuntimes({ host }) }, resolveTarget(onBackend, 'web', 'box'));
     const text = JSON.stringify(ipsMessage(addresses));
     expect(text).toContain('container `dockhand-hello-1`');
     expect(text).toContain('container `dockhand-hello-2`');

@@ -38,7 +38,12 @@ describe('a deployment that needs approval', () => {
   it('waits for an approver, then builds, pushes, registers and rolls out, releasing the lock', async () => {
     const h = await deployHarness();
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     let current = await h.store.getDeployment(deployment.id);
@@ -80,7 +85,12 @@ describe('a deployment that needs approval', () => {
   it('accepts a member of an approver group', async () => {
     const h = await deployHarness();
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     await h.service.approve(deployment.id, 'U0CAROL');
@@ -91,7 +101,12 @@ describe('a deployment that needs approval', () => {
   it('refuses the requester’s own approval and a non-approver, changing nothing', async () => {
     const h = await deployHarness();
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     expect(await refusal(h.service.approve(deployment.id, 'U0ALICE'))).toContain('someone else must approve');
@@ -105,7 +120,12 @@ describe('a deployment that needs approval', () => {
   it('starts exactly one pipeline when the approver double-clicks', async () => {
     const h = await deployHarness();
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     const clicks = await Promise.allSettled([
@@ -121,22 +141,41 @@ describe('a deployment that needs approval', () => {
 
   it('refuses a second request while the first holds the lock, naming it', async () => {
     const h = await deployHarness();
-    started(await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }));
+    started(
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
+    );
     await h.settle();
     const second = await refusal(
-      h.service.request({ kind: 'deploy', target: production, user: 'U0DAVE', request: { ref: 'main' } }),
+      h.service.request({ kind: 'deploy', target: production, user: 'U0DAVE', request: { type: 'git', ref: 'main' } }),
     );
     expect(second).toContain('locked by deployment #1 (awaiting approval) requested by <@U0ALICE>');
     // another environment is not locked
     expect(
-      (await h.service.request({ kind: 'deploy', target: staging, user: 'U0DAVE', request: { ref: 'main' } })).result,
+      (
+        await h.service.request({
+          kind: 'deploy',
+          target: staging,
+          user: 'U0DAVE',
+          request: { type: 'git', ref: 'main' },
+        })
+      ).result,
     ).toBe('started');
   });
 
   it('expires: an approval after expiresAfter is refused and the lock is released', async () => {
     const h = await deployHarness();
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     h.clock.advance(31 * 60_000);
@@ -151,13 +190,23 @@ describe('a deployment that needs approval', () => {
   it('lets an approver reject, and the requester withdraw, releasing the lock', async () => {
     const h = await deployHarness();
     const first = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     await h.service.reject(first.id, 'U0BOB');
     expect((await h.store.getDeployment(first.id))?.state).toBe('rejected');
     const second = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     await h.service.reject(second.id, 'U0ALICE');
@@ -170,7 +219,12 @@ describe('failures', () => {
   it('a failing build fails the card with the step and output, releases the lock, and pushes nothing', async () => {
     const h = await deployHarness({ builder: fakeBuilder({ step: 'RUN exit 3', output: ['boom'] }) });
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     const current = await h.store.getDeployment(deployment.id);
@@ -191,7 +245,12 @@ describe('failures', () => {
       });
     };
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     const current = await h.store.getDeployment(deployment.id);
@@ -211,7 +270,12 @@ describe('failures', () => {
     ecs.updateErrors = [new AwsError('update service api in cluster staging', denied)];
     const h = await deployHarness({ ecs });
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     const failed = await h.store.getDeployment(deployment.id);
@@ -232,7 +296,12 @@ describe('failures', () => {
     };
     const h = await deployHarness({ ecs });
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     const current = await h.store.getDeployment(deployment.id);
@@ -246,7 +315,12 @@ describe('failures', () => {
     ecs.script = FakeEcs.failing();
     const h = await deployHarness({ ecs });
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     const failed = await h.store.getDeployment(deployment.id);
@@ -274,7 +348,7 @@ describe('failures', () => {
     ecs.pollErrors = [new AwsError('describe services api', timeout), new AwsError('describe services api', timeout)];
     const h = await deployHarness({ ecs });
     const restart = started(
-      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { type: 'restart' } }),
     );
     await h.settle();
     expect((await h.store.getDeployment(restart.id))?.state).toBe('succeeded');
@@ -283,7 +357,7 @@ describe('failures', () => {
     ecs.pollErrors = [new AwsError('describe services api', denied)];
     ecs.polls = 0;
     const again = started(
-      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { type: 'restart' } }),
     );
     await h.settle();
     const failed = await h.store.getDeployment(again.id);
@@ -296,7 +370,7 @@ describe('failures', () => {
     ecs.script = [FakeEcs.succeeding()[0] as (typeof ecs.script)[number]];
     const h = await deployHarness({ ecs });
     const deployment = started(
-      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+      await h.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { type: 'restart' } }),
     );
     await h.settle();
     const current = await h.store.getDeployment(deployment.id);
@@ -310,7 +384,12 @@ describe('image:<tag> and restarts', () => {
   it('deploys an existing tag by digest without building', async () => {
     const h = await deployHarness();
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { imageTag: '1.4.2' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'image', imageTag: '1.4.2' },
+      }),
     );
     await h.settle();
     expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
@@ -323,7 +402,12 @@ describe('image:<tag> and restarts', () => {
   it('refuses a tag that is not in the registry and releases the lock', async () => {
     const h = await deployHarness();
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { imageTag: '9.9.9' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'image', imageTag: '9.9.9' },
+      }),
     );
     await h.settle();
     const current = await h.store.getDeployment(deployment.id);
@@ -338,7 +422,7 @@ describe('image:<tag> and restarts', () => {
       kind: 'deploy',
       target: production,
       user: 'U0ALICE',
-      request: { ref: 'main' },
+      request: { type: 'git', ref: 'main' },
       dryRun: true,
     });
     expect(outcome.result).toBe('dry_run');
@@ -358,7 +442,12 @@ describe('abort', () => {
     ecs.script = [FakeEcs.succeeding()[0] as (typeof ecs.script)[number]];
     const h = await deployHarness({ ecs });
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     // let it reach rolling_out, then abort while the watcher polls
     for (let i = 0; i < 50 && (await h.store.getDeployment(deployment.id))?.state !== 'rolling_out'; i++)
@@ -385,26 +474,35 @@ describe('abort', () => {
 describe('restart recovery', () => {
   it('resumes watching a rollout and finishes it; closes an interrupted build; releases their locks', async () => {
     const first = await deployHarness();
-    const rolling = started(
-      await first.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
-    );
-    const building = started(
-      await first.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+    const done = started(
+      await first.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { type: 'restart' } }),
     );
     await first.settle();
-    // Simulate a crash mid-way: put the records where a killed process would have left them.
-    await first.store.transition(
-      rolling.id,
-      { from: ['succeeded'], to: 'rolling_out', actor: 'test' },
-      first.clock.now(),
-    );
+    // Simulate a crash mid-way: records where a killed process would have left them (a rollout with its ECS
+    // deployment known, a build under way), each holding its lock. The transition table lets no finished record
+    // move back, so they are written as such.
+    const finished = await first.store.getDeployment(done.id);
+    const crashed = (state: 'rolling_out' | 'building', environment: string, facts = {}) =>
+      first.store.createDeployment(
+        {
+          kind: 'deploy',
+          service: 'api',
+          environment,
+          state,
+          requestedBy: 'U0ALICE',
+          request: { type: 'git', ref: 'main' },
+          facts,
+        },
+        first.clock.now(),
+      );
+    const rolling = await crashed('rolling_out', 'staging', finished?.facts);
     await first.store.acquireLock(
       { service: 'api', environment: 'staging', owner: rolling.id, instance: 'old', holder: 'U0ALICE' },
       first.clock.now(),
     );
-    await first.store.transition(
-      building.id,
-      { from: ['awaiting_approval'], to: 'building', actor: 'test' },
+    const building = await crashed('building', 'production');
+    await first.store.acquireLock(
+      { service: 'api', environment: 'production', owner: building.id, instance: 'old', holder: 'U0ALICE' },
       first.clock.now(),
     );
 
@@ -424,7 +522,12 @@ describe('restart recovery after an interrupted UpdateService', () => {
   const interruptedDeploy = async () => {
     const first = await deployHarness({ ecs: Object.assign(new FakeEcs(), { hangUpdates: true }) });
     const deployment = started(
-      await first.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      await first.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await Promise.race([first.settle(), new Promise((r) => setTimeout(r, 300))]);
     first.service.stop();
@@ -525,7 +628,14 @@ describe('restart recovery on a Docker host', () => {
     host.restartOnRecover = ['web'];
     const first = await deployHarness({ config: hostConfig(), host });
     const record = await first.store.createDeployment(
-      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      {
+        kind: 'deploy',
+        service: 'web',
+        environment: 'box',
+        state: 'rolling_out',
+        requestedBy: 'U0ALICE',
+        request: { type: 'git' },
+      },
       first.clock.now(),
     );
     const rolloutStartedAt = new Date(first.clock.now().getTime() - 5_000);
@@ -552,7 +662,14 @@ describe('restart recovery on a Docker host after the handover', () => {
     host.tookOverOnRecover = ['web'];
     const first = await deployHarness({ config: hostConfig(), host });
     const record = await first.store.createDeployment(
-      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      {
+        kind: 'deploy',
+        service: 'web',
+        environment: 'box',
+        state: 'rolling_out',
+        requestedBy: 'U0ALICE',
+        request: { type: 'git' },
+      },
       first.clock.now(),
     );
 
@@ -573,7 +690,14 @@ describe('restart recovery when the Docker host cannot be reached', () => {
     host.failRecover = 'connecting to ssh://ec2-user@203.0.113.10 failed: connect ETIMEDOUT';
     const first = await deployHarness({ config: hostConfig(), host });
     const record = await first.store.createDeployment(
-      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      {
+        kind: 'deploy',
+        service: 'web',
+        environment: 'box',
+        state: 'rolling_out',
+        requestedBy: 'U0ALICE',
+        request: { type: 'git' },
+      },
       first.clock.now(),
     );
     await first.store.acquireLock(
@@ -603,7 +727,12 @@ describe('card failures never strand a deployment', () => {
       return render(view, now);
     };
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     await h.settle();
     await h.service.approve(deployment.id, 'U0BOB').catch(() => {});
@@ -624,7 +753,12 @@ describe('card failures never strand a deployment', () => {
         return render(view, now);
       };
       const deployment = started(
-        await h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+        await h.service.request({
+          kind: 'deploy',
+          target: staging,
+          user: 'U0ALICE',
+          request: { type: 'git', ref: 'main' },
+        }),
       );
       await h.settle();
       await new Promise((r) => setTimeout(r, 20));
@@ -639,7 +773,12 @@ describe('card failures never strand a deployment', () => {
     const h = await deployHarness();
     h.notifier.stall = true;
     const deployment = started(
-      await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }),
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
     );
     const settled = (ms: number) => Promise.race([h.settle(), new Promise((r) => setTimeout(r, ms))]);
     await settled(1000);
@@ -663,7 +802,14 @@ describe('card failures never strand a deployment', () => {
 
   it('shows the Approve buttons at once when Slack takes the card update, with no reply in the thread', async () => {
     const h = await deployHarness();
-    started(await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { ref: 'main' } }));
+    started(
+      await h.service.request({
+        kind: 'deploy',
+        target: production,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
+    );
     await h.settle();
     expect(h.notifier.cards.size).toBe(1);
     expect(h.notifier.last().text).toBe('deploy #1 awaiting_approval');
@@ -675,7 +821,7 @@ describe('card failures never strand a deployment', () => {
       throw new DockhandError('slack', 'post to #deploys: not_in_channel', { hint: 'Invite dockhand' });
     };
     await expect(
-      h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { ref: 'main' } }),
+      h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { type: 'git', ref: 'main' } }),
     ).rejects.toThrow('not_in_channel');
     await h.settle();
     expect(await h.store.getLock({ service: 'api', environment: 'staging' }, h.clock.now())).toBeUndefined();
@@ -720,7 +866,14 @@ describe('abort on a Docker host', () => {
     const h = await deployHarness({ config: hostConfig(), host });
     const box = resolveTarget(hostConfig(), 'web', 'box');
     const record = await h.store.createDeployment(
-      { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+      {
+        kind: 'deploy',
+        service: 'web',
+        environment: 'box',
+        state: 'rolling_out',
+        requestedBy: 'U0ALICE',
+        request: { type: 'git' },
+      },
       h.clock.now(),
     );
     expect(box.environment).toBe('box');
@@ -742,7 +895,7 @@ describe('approval expiry', () => {
           kind: 'deploy',
           target: resolveTarget(config, 'api', 'production'),
           user: 'U0ALICE',
-          request: { ref: 'main' },
+          request: { type: 'git', ref: 'main' },
         }),
       );
       await h.settle();
@@ -776,7 +929,9 @@ describe('the lock refusal', () => {
       },
       h.clock.now(),
     );
-    const message = await refusal(h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} }));
+    const message = await refusal(
+      h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { type: 'git' } }),
+    );
     expect(message).toContain('locked by <@U0DAVE>');
     expect(message).toContain('db migration &lt;https://evil.example|unlock here&gt; &lt;!channel&gt;');
   });
@@ -794,7 +949,9 @@ describe('the lock refusal', () => {
       },
       h.clock.now(),
     );
-    const message = await refusal(h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: {} }));
+    const message = await refusal(
+      h.service.request({ kind: 'deploy', target: staging, user: 'U0ALICE', request: { type: 'git' } }),
+    );
     expect(message).toContain('rotating [REDACTED]');
     expect(message).not.toContain('xoxb-1234567890');
   });
@@ -807,7 +964,7 @@ describe('several replicas on one store', () => {
     slow.script = [FakeEcs.succeeding()[0] as (typeof slow.script)[number]]; // in progress until told otherwise
     const a = await deployHarness({ ecs: slow, clock: new FakeClock(), instance: 'replica-a' });
     const deployment = started(
-      await a.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { restart: true } }),
+      await a.service.request({ kind: 'restart', target: staging, user: 'U0ALICE', request: { type: 'restart' } }),
     );
     for (let i = 0; i < 50 && (await a.store.getDeployment(deployment.id))?.state !== 'rolling_out'; i++)
       await new Promise((r) => setTimeout(r, 5));

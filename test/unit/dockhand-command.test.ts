@@ -7,6 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Store } from '../../src/ports.ts';
 import { deployConfig, FakeClock, fakeDirectory } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 /** `/dockhand lock | unlock` through the real boundary and a real SQLite store: who may, and what the others see. */
 let store: Store | undefined;
@@ -19,7 +20,7 @@ const harness = async () => {
   store = await openStore('sqlite::memory:');
   const deps: DockhandCommandDeps = {
     config: deployConfig(),
-    ecs: { describe: async () => [] },
+    runtimes: testRuntimes({ ecs: { describe: async () => [] } }),
     store,
     clock: new FakeClock(),
     logger: createLogger('silent'),

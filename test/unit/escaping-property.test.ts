@@ -1,7 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorText } from '../../commands/boundary.ts';
 import { helpText } from '../../commands/dockhand.ts';
+import { ecsRuntimeSnapshot } from '../../src/adapters/aws/ecs-runtime.ts';
+import { dockerRuntimeSnapshot } from '../../src/adapters/docker/docker-runtime.ts';
+import { hostTargetOf } from '../../src/core/deploy/host.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
+import { KIND_OF_REQUEST } from '../../src/domain/deployment.ts';
 import { DockhandError, UsageError } from '../../src/errors.ts';
 import type { DeploymentState, Lock, StoppedTaskGroup } from '../../src/ports.ts';
 import {
@@ -146,6 +150,11 @@ const limitProblemOf = (card: Card | string): string | undefined => {
 const config = aConfig();
 const production = resolveTarget(config, 'api', 'production');
 const box = resolveTarget(config, 'web', 'box');
+const boxHost =
+  hostTargetOf(box) ??
+  (() => {
+    throw new Error('expected a Docker-host target');
+  })();
 const now = at('2026-11-20T10:05:00Z');
 
 const STATES: DeploymentState[] = [
@@ -171,15 +180,22 @@ const stopped = (h: () => string): StoppedTaskGroup[] => [
 
 const aHostileView = (rng: Prng, h: () => string, n: () => string): DeploymentView => {
   const state = STATES[rng.int(STATES.length)] ?? 'failed';
-  const kinds = ['deploy', 'restart', 'rollback', 'scale'] as const;
+  const requests: DeploymentView['request'][] = [
+    { type: 'git', ref: h() },
+    { type: 'image', imageTag: h() },
+    { type: 'restart' },
+    { type: 'rollback', revision: h(), rule: h(), taskDefinitionArn: h() },
+    { type: 'scale', desiredCount: rng.int(10) },
+  ];
+  const request = requests[rng.int(requests.length)] ?? { type: 'restart' };
   return aDeploymentView({
     state,
-    kind: kinds[rng.int(kinds.length)] ?? 'deploy',
+    kind: KIND_OF_REQUEST[request.type],
     service: n(),
     environment: n(),
     requestedBy: rng.int(4) === 0 ? h() : REQUESTER,
     reason: h(),
-    request: rng.int(2) === 0 ? { ref: h(), rule: h() } : { imageTag: h(), revision: h(), desiredCount: h() },
+    request,
     facts: {
       commitSha: h(),
       commitSubject: h(),
@@ -361,14 +377,17 @@ const BUILDERS: Record<string, (rng: Prng, h: () => string, n: () => string) => 
   overviewCard: (_rng, h, n) =>
     overviewCard(
       [
-        { target: { ...production, service: n(), environment: n() }, kind: 'found', snapshot: aSnapshot() },
+        {
+          target: { ...production, service: n(), environment: n() },
+          kind: 'found',
+          snapshot: ecsRuntimeSnapshot(production, aSnapshot()),
+        },
         { target: { ...production, service: n(), environment: n() }, kind: 'missing', reason: h() },
         { target: { ...box, service: n() }, kind: 'unsupported', reason: h() },
         {
           target: box,
-          kind: 'host',
-          snapshot: { host: h(), containers: [hostContainer(h)] },
-          replicas: 2,
+          kind: 'found',
+          snapshot: dockerRuntimeSnapshot(box, boxHost, { host: h(), containers: [hostContainer(h)] }, 2),
         },
       ],
       now,

@@ -19,7 +19,7 @@ describe('break-glass on the deployment card (golden)', () => {
   it('marks an emergency and counts the extra approval it needs', async () => {
     const view = aDeploymentView({
       plan: aPlan(),
-      request: { ref: 'main', emergency: 'checkout is down <!here>', emergencyCause: 'freeze' },
+      request: { type: 'git', ref: 'main', emergency: 'checkout is down <!here>', emergencyCause: 'freeze' },
       approvalPolicy: { required: 2, approvers: ['U0APPROVER', 'S0PLATFORM'] },
     });
     const card = deploymentCard(view, now);
@@ -30,13 +30,13 @@ describe('break-glass on the deployment card (golden)', () => {
   });
 
   it('keeps the mark once the emergency is done', async () => {
-    const view = aDeploymentView({ state: 'succeeded', request: { ref: 'main', emergency: 'hotfix' } });
+    const view = aDeploymentView({ state: 'succeeded', request: { type: 'git', ref: 'main', emergency: 'hotfix' } });
     expect(JSON.stringify(deploymentCard(view, now))).toContain('*Emergency* (break-glass): hotfix');
   });
 
   it('says anyone but the requester may approve an emergency where the environment has no approvers', () => {
     const view = aDeploymentView({
-      request: { ref: 'main', emergency: 'hotfix' },
+      request: { type: 'git', ref: 'main', emergency: 'hotfix' },
       approvalPolicy: { required: 1, approvers: ['*'] },
     });
     const text = JSON.stringify(deploymentCard(view, now));
@@ -47,7 +47,7 @@ describe('break-glass on the deployment card (golden)', () => {
   it('marks a dry run of an emergency, with the approvals it would need', () => {
     const view = aDeploymentView({
       plan: aPlan(),
-      request: { ref: 'main', emergency: 'hotfix' },
+      request: { type: 'git', ref: 'main', emergency: 'hotfix' },
       approvalPolicy: { required: 2, approvers: ['U0APPROVER'] },
     });
     const text = JSON.stringify(dryRunCard(view));

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Store } from '../../src/ports.ts';
 import { deployHarness, FakeHost } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 /**
  * Freezes, windows and break-glass through the real boundary, commands and DeploymentService, a real SQLite store
@@ -59,8 +60,7 @@ const harness = async (labRollback = true) => {
   store = h.store;
   const deps = {
     ...h.deps,
-    ecs: { describe: async () => [] },
-    host,
+    runtimes: testRuntimes({ host, store: h.store, clock: h.clock }),
     metrics: createMetrics(),
     logger: createLogger('silent'),
     deployments: h.service,

@@ -198,7 +198,14 @@ const tick = async (scheduler: Scheduler) => {
 
 const rollOut = () =>
   store.createDeployment(
-    { kind: 'deploy', service: 'web', environment: 'box', state: 'rolling_out', requestedBy: 'U0ALICE', request: {} },
+    {
+      kind: 'deploy',
+      service: 'web',
+      environment: 'box',
+      state: 'rolling_out',
+      requestedBy: 'U0ALICE',
+      request: { type: 'git' },
+    },
     clock.now(),
   );
 
@@ -306,7 +313,7 @@ describe('the health watch of a Docker-host service', () => {
     await tick(s);
     expect(notifier.posts).toEqual([]);
 
-    await store.transition(deployment.id, { from: ['rolling_out'], to: 'succeeded', actor: 'dockhand' }, clock.now());
+    await store.transition(deployment.id, { to: 'succeeded', actor: 'dockhand' }, clock.now());
     await tick(s);
     await tick(s);
     expect(notifier.texts()).toEqual(['web · box is degraded: web is unhealthy']);
@@ -318,7 +325,7 @@ describe('the health watch of a Docker-host service', () => {
     const deployment = await rollOut();
     host.replace('web', { restartCount: 0 });
     await tick(s);
-    await store.transition(deployment.id, { from: ['rolling_out'], to: 'succeeded', actor: 'dockhand' }, clock.now());
+    await store.transition(deployment.id, { to: 'succeeded', actor: 'dockhand' }, clock.now());
     host.replace('web', { restartCount: 4 }); // replaced again after (by hand): a new container, not a restart
     await tick(s);
     await tick(s);

@@ -217,11 +217,11 @@ describe('the scheduler', () => {
         environment: 'production',
         state: 'rolling_out',
         requestedBy: 'U0ALICE',
-        request: {},
+        request: { type: 'git' },
       },
       clock.now(),
     );
-    await store.transition(deployment.id, { from: ['rolling_out'], to: 'succeeded', actor: 'dockhand' }, clock.now());
+    await store.transition(deployment.id, { to: 'succeeded', actor: 'dockhand' }, clock.now());
     clock.t = Date.parse('2026-11-21T09:00:00Z');
     await s.tick(clock.now());
     const digest = notifier.posts.find((p) => p.channel === '#digest');

@@ -5,8 +5,9 @@ import { openStore } from '../../src/adapters/store/index.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { DockhandError } from '../../src/errors.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import type { EcsReader, LogReader } from '../../src/ports.ts';
+import type { LogReader } from '../../src/ports.ts';
 import { FakeClock, fakeDirectory } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 const config = configSchema.parse({
   defaults: { channel: '#deploys', region: 'us-east-1' },
@@ -37,13 +38,12 @@ const harness = async () => {
   };
   const handler = logsCommand({
     config,
-    ecs: {} as EcsReader,
+    runtimes: testRuntimes({ logs }),
     store: await openStore('sqlite::memory:'),
     clock: new FakeClock(),
     logger: pino({ level: 'silent' }),
     metrics: createMetrics(),
     track: (work) => work,
-    logs,
     directory: fakeDirectory({ S0DEVS: ['U0DEV'] }),
   });
   const run = (user: string) =>

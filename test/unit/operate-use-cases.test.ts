@@ -9,11 +9,11 @@ import { Refusal } from '../../src/domain/policy.ts';
 import type { LogReader, ServiceLogs } from '../../src/ports.ts';
 import { logsMessage } from '../../src/slack/blocks/operate.ts';
 import { deployConfig, deployHarness, FakeClock, FakeEcs, fakeDirectory } from '../support/deploy-fakes.ts';
+import { testRuntimes } from '../support/runtimes.ts';
 
 const config = deployConfig();
 const production = resolveTarget(config, 'api', 'production');
 const staging = resolveTarget(config, 'api', 'staging');
-const ecsTarget = { cluster: 'prod', service: 'api', container: 'app', region: 'us-east-1' };
 
 describe('scale bounds', () => {
   it('allows 1 to 10 tasks when the environment sets no bounds', () => {
@@ -50,7 +50,7 @@ describe('a scale operation', () => {
       kind: 'scale',
       target: production,
       user: 'U0ALICE',
-      request: { desiredCount: 4 },
+      request: { type: 'scale', desiredCount: 4 },
     });
     if (outcome.result !== 'started') throw new Error('not started');
     await h.settle();
@@ -85,7 +85,12 @@ describe('a scale operation', () => {
       }),
     });
     const target = resolveTarget(h.deps.config, 'api', 'production');
-    const outcome = await h.service.request({ kind: 'scale', target, user: 'U0ALICE', request: { desiredCount: 2 } });
+    const outcome = await h.service.request({
+      kind: 'scale',
+      target,
+      user: 'U0ALICE',
+      request: { type: 'scale', desiredCount: 2 },
+    });
     if (outcome.result !== 'started') throw new Error('not started');
     await h.settle();
     await expect(h.service.approve(outcome.deployment.id, 'U0BOB')).rejects.toThrow(/Only approvers/);
@@ -102,7 +107,7 @@ describe('rollbackTo', () => {
         kind: 'deploy',
         target: staging,
         user: 'U0ALICE',
-        request: { imageTag: '1.4.2' },
+        request: { type: 'image', imageTag: '1.4.2' },
       });
       if (o.result !== 'started') throw new Error('not started');
       await h.settle();
@@ -141,7 +146,9 @@ describe('rollbackTo', () => {
     const outcome = await h.service.rollbackTo(staging, 'U0ALICE');
     if (outcome.result !== 'started') throw new Error(JSON.stringify(outcome));
     expect(outcome.deployment.request).toMatchObject({ revision: 'api:40' });
-    expect(String(outcome.deployment.request.rule)).toContain('previous ACTIVE revision of family api');
+    expect(outcome.deployment.request).toMatchObject({ type: 'rollback' });
+    if (outcome.deployment.request.type !== 'rollback') return;
+    expect(outcome.deployment.request.rule).toContain('previous ACTIVE revision of family api');
   });
 
   it('refuses a revision that is not an ACTIVE revision of the family', async () => {
@@ -176,7 +183,7 @@ describe('manual locks', () => {
       kind: 'deploy',
       target: production,
       user: 'U0DAVE',
-      request: { imageTag: '1.4.2' },
+      request: { type: 'image', imageTag: '1.4.2' },
     });
     await expect(refused).rejects.toBeInstanceOf(Refusal);
     const message = await refused.catch((e: unknown) => (e instanceof Error ? e.message : ''));
@@ -191,7 +198,12 @@ describe('manual locks', () => {
 
   it('refuse to release the lock of a deployment still in progress', async () => {
     const { h, deps } = await lockDeps();
-    await h.service.request({ kind: 'deploy', target: production, user: 'U0ALICE', request: { imageTag: '1.4.2' } });
+    await h.service.request({
+      kind: 'deploy',
+      target: production,
+      user: 'U0ALICE',
+      request: { type: 'image', imageTag: '1.4.2' },
+    });
     await h.settle();
     const outcome = await unlockService(deps, production, 'U0BOB');
     expect(outcome).toMatchObject({ result: 'refused' });
@@ -206,13 +218,18 @@ describe('history', () => {
       kind: 'deploy',
       target: production,
       user: 'U0ALICE',
-      request: { imageTag: '1.4.2' },
+      request: { type: 'image', imageTag: '1.4.2' },
     });
     if (o.result !== 'started') throw new Error('not started');
     await h.settle();
     await h.service.approve(o.deployment.id, 'U0BOB');
     await h.settle();
-    await h.service.request({ kind: 'scale', target: production, user: 'U0ALICE', request: { desiredCount: 3 } });
+    await h.service.request({
+      kind: 'scale',
+      target: production,
+      user: 'U0ALICE',
+      request: { type: 'scale', desiredCount: 3 },
+    });
     await h.settle();
     const history = await operationHistory(h, production);
     expect(history.entries.map((e) => [e.seq, e.kind, e.state, e.requestedBy, e.approvedBy, e.what])).toEqual([
@@ -242,9 +259,11 @@ describe('/logs', () => {
     }));
     const seen: unknown[] = [];
     const report = await readServiceLogs(
-      { logs: reader({ found: true, group: '/ecs/api', lines, incomplete: false }, seen), clock },
+      {
+        runtimes: testRuntimes({ logs: reader({ found: true, group: '/ecs/api', lines, incomplete: false }, seen) }),
+        clock,
+      },
       production,
-      ecsTarget,
       { sinceMs: 15 * 60_000, grep: 'ERROR' },
     );
     expect(seen).toEqual([{ since: new Date('2026-11-21T11:45:00Z'), grep: 'ERROR', limit: 1000 }]);
@@ -262,9 +281,8 @@ describe('/logs', () => {
 
   it('names the log driver when the container does not log with awslogs', async () => {
     const report = await readServiceLogs(
-      { logs: reader({ found: false, container: 'app', logDriver: 'splunk' }), clock },
+      { runtimes: testRuntimes({ logs: reader({ found: false, container: 'app', logDriver: 'splunk' }) }), clock },
       production,
-      ecsTarget,
       { sinceMs: 60_000 },
     );
     expect(JSON.stringify(logsMessage(report))).toContain(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ecsRuntimeSnapshot } from '../../src/adapters/aws/ecs-runtime.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { ipsMessage } from '../../src/slack/blocks/operate.ts';
 import { overviewCard, serviceStatusCard, withSnapshotAge } from '../../src/slack/blocks/status.ts';
@@ -31,7 +32,7 @@ describe('status cards (golden)', () => {
 
   it('renders the overview with found, missing and unsupported rows', async () => {
     const rows = [
-      { target: production, kind: 'found' as const, snapshot: aSnapshot() },
+      { target: production, kind: 'found' as const, snapshot: ecsRuntimeSnapshot(production, aSnapshot()) },
       {
         target: resolveTarget(config, 'api', 'staging'),
         kind: 'missing' as const,
@@ -93,11 +94,15 @@ describe('status card limits', () => {
 
   it('states the age of the oldest snapshot in the overview', () => {
     const rows = [
-      { target: production, kind: 'found' as const, snapshot: aSnapshot({ observedAt: at('2026-11-21T11:59:58Z') }) },
+      {
+        target: production,
+        kind: 'found' as const,
+        snapshot: ecsRuntimeSnapshot(production, aSnapshot({ observedAt: at('2026-11-21T11:59:58Z') })),
+      },
       {
         target: resolveTarget(config, 'api', 'staging'),
         kind: 'found' as const,
-        snapshot: aSnapshot({ observedAt: at('2026-11-21T11:59:53Z') }),
+        snapshot: ecsRuntimeSnapshot(production, aSnapshot({ observedAt: at('2026-11-21T11:59:53Z') })),
       },
     ];
     expect(JSON.stringify(overviewCard(rows, now).blocks.at(-1))).toContain(', 7 s ago');

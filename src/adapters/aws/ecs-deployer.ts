@@ -33,6 +33,7 @@ import type {
   TaskDefinition,
   UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import { assessRollout, tasksToRead } from '../../core/deploy/rollout-rule.ts';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import type {
   AbortResult,
@@ -42,7 +43,6 @@ import type {
   EcsServiceRef,
   FieldChange,
   RolloutProgress,
-  StoppedTaskGroup,
   TaskDefinitionPlan,
   TaskSnapshot,
 } from '../../ports.ts';
@@ -60,8 +60,17 @@ import { awsLogsLocation, awsLogsStreamName, tailLogStreams } from './logs.ts';
 import { PublicIpResolver } from './public-ips.ts';
 import { ecsSdk } from './sdk.ts';
 
-/** Failure events shown per rollout. */
-export const FAILURE_EVENTS_KEPT = 5;
+// The rollout rule lives in the core; re-exported for the adapter's existing callers.
+export {
+  FAILURE_EVENTS_KEPT,
+  FAILURE_KEYWORDS,
+  failureEventsOf,
+  groupStoppedTasks,
+  isFailureMessage,
+  judge,
+  normaliseIds,
+} from '../../core/deploy/rollout-rule.ts';
+
 /** Log streams read per recentLogLines call (one GetLogEvents each). */
 export const LOG_STREAMS_READ = 10;
 /** ListTaskDefinitions page size (the API's maximum). */
@@ -79,22 +88,6 @@ const SERVICE_DEPLOYMENTS_PER_PAGE = 20;
 /** How much earlier than its ECS deployment a service deployment may be stamped and still be taken for it. */
 const CREATED_AT_SKEW_MS = 60_000;
 const DEPLOYMENT_MEMORY_SIZE = 200;
-
-/**
- * Words that mark a service event as a failure. copilot-cli's list ("fail", "unhealthy", "error", "throttle",
- * "unable", "missing") plus "insufficient" and "rolling back". Not "stopped" or "deregistered": every healthy
- * rollout reports "has stopped 2 running tasks" and "deregistered 2 targets" for the tasks it replaces.
- */
-export const FAILURE_KEYWORDS = [
-  'fail',
-  'unhealthy',
-  'error',
-  'throttl',
-  'unable',
-  'missing',
-  'insufficient',
-  'rolling back',
-] as const;
 
 /** Fields of DescribeTaskDefinition's output that RegisterTaskDefinition accepts back, in the API's order. */
 const REGISTRABLE_FIELDS = [
@@ -261,26 +254,12 @@ export class AwsEcsDeployer implements EcsDeployer {
     this.#rememberDeployments(service.deployments ?? []);
     const deployments = (service.deployments ?? []).map(toDeploymentSnapshot).sort(primaryFirst);
     const deployment = deployments.find((d) => d.id === deploymentId);
-    const { outcome, reason } = judge(deploymentId, deployment, deployments);
-
     const since = deployment?.createdAt ?? this.#deploymentCreatedAt.get(deploymentId);
-    const failureEvents = failureEventsOf(service, since);
-
     // Tasks: the running ones of this deployment, and its stopped ones once it has any failures.
-    const wantRunning = deployment !== undefined && deployment.running + deployment.pending > 0;
-    const wantStopped = deployment === undefined || deployment.failed > 0;
-    const { running, stopped } = await this.#tasksOf(target, deploymentId, wantRunning, wantStopped);
+    const wanted = tasksToRead(deployment);
+    const { running, stopped } = await this.#tasksOf(target, deploymentId, wanted.running, wanted.stopped);
     await this.#fillPublicIps(target, running);
-
-    return {
-      deployment,
-      deployments,
-      outcome,
-      reason,
-      failureEvents,
-      stoppedTasks: groupStoppedTasks(stopped),
-      tasks: running,
-    };
+    return assessRollout({ deploymentId, deployments, events: service.events, since, running, stopped });
   }
 
   async currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }> {
@@ -543,51 +522,6 @@ export class AwsEcsDeployer implements EcsDeployer {
 // Decisions (pure, exported for tests)
 
 /**
- * Where deployment `id` stands.
- *  completed  its rolloutState is COMPLETED (or, without a circuit breaker, it is the only, PRIMARY deployment) and
- *             its running count equals desired
- *  failed     rolloutState FAILED; or ECS no longer lists it while another deployment is PRIMARY (a circuit-breaker
- *             rollback replaced it); or another deployment of a different task definition became PRIMARY
- */
-export const judge = (
-  id: string,
-  deployment: DeploymentSnapshot | undefined,
-  deployments: readonly DeploymentSnapshot[],
-): { outcome: RolloutProgress['outcome']; reason: string | undefined } => {
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  if (!deployment) {
-    if (!primary) return { outcome: 'failed', reason: `ECS no longer lists deployment ${id}` };
-    return {
-      outcome: 'failed',
-      reason:
-        `ECS replaced deployment ${id} with ${primary.id} (${primary.revision})` +
-        (primary.rolloutStateReason ? `: ${primary.rolloutStateReason}` : ''),
-    };
-  }
-  const reason = deployment.rolloutStateReason;
-  if (deployment.rolloutState === 'FAILED') return { outcome: 'failed', reason };
-  if (
-    deployment.status !== 'PRIMARY' &&
-    primary !== undefined &&
-    primary.id !== deployment.id &&
-    primary.taskDefinitionArn !== deployment.taskDefinitionArn
-  ) {
-    return {
-      outcome: 'failed',
-      reason:
-        `deployment ${primary.id} (${primary.revision}) replaced it` +
-        (primary.rolloutStateReason ? `: ${primary.rolloutStateReason}` : ''),
-    };
-  }
-  const settled = deployment.running === deployment.desired;
-  if (deployment.rolloutState === 'COMPLETED' && settled) return { outcome: 'completed', reason };
-  if (deployment.rolloutState === undefined && deployment.status === 'PRIMARY' && deployments.length === 1 && settled) {
-    return { outcome: 'completed', reason };
-  }
-  return { outcome: 'in_progress', reason };
-};
-
-/**
  * Why the ECS deployment `deploymentId` ("ecs-svc/…", `ours` as DescribeServices shows it now) is no longer the rollout
  * to abort, if it is not: ECS no longer lists it, or it is not PRIMARY (a newer deployment or a circuit-breaker
  * rollback replaced it, and the ongoing service deployment is that one's), or it runs another task definition.
@@ -638,56 +572,6 @@ export const pickServiceDeployment = (
     return { reason: `service deployment ${lastSegment(only.serviceDeploymentArn)} is older than ${ours.id}` };
   }
   return { arn: only.serviceDeploymentArn };
-};
-
-/** Service events since `since` that report a failure: newest first, de-duplicated (task ids aside), at most 5. */
-export const failureEventsOf = (service: Pick<Service, 'events'>, since: Date | undefined): string[] => {
-  const events = [...(service.events ?? [])].sort(
-    (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
-  );
-  const seen = new Set<string>();
-  const kept: string[] = [];
-  for (const event of events) {
-    if (since !== undefined && (event.createdAt?.getTime() ?? 0) < since.getTime()) break;
-    const message = event.message ?? '';
-    if (!isFailureMessage(message)) continue;
-    const key = normaliseIds(message);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    kept.push(message);
-    if (kept.length >= FAILURE_EVENTS_KEPT) break;
-  }
-  return kept;
-};
-
-export const isFailureMessage = (message: string): boolean => {
-  const lower = message.toLowerCase();
-  return FAILURE_KEYWORDS.some((k) => lower.includes(k));
-};
-
-/** Task ids, ENI and instance ids and counts replaced, so "task 1a2b… failed" and "task 3c4d… failed" are one event. */
-export const normaliseIds = (message: string): string =>
-  message
-    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
-    .replace(/\b[0-9a-f]{32}\b/gi, '<id>')
-    .replace(/\b(eni|i)-[0-9a-f]{8,17}\b/gi, '<id>')
-    .replace(/\b\d+\b/g, '<n>');
-
-/** Stopped tasks grouped by reason and exit codes, groups with the newest stop first. */
-export const groupStoppedTasks = (tasks: readonly TaskSnapshot[]): StoppedTaskGroup[] => {
-  const stoppedAt = (t: TaskSnapshot) => (t.stoppedAt ?? t.startedAt)?.getTime() ?? 0;
-  const groups = new Map<string, { group: StoppedTaskGroup; newest: number }>();
-  for (const task of [...tasks].sort((a, b) => stoppedAt(b) - stoppedAt(a))) {
-    const reason = task.stoppedReason ?? 'stopped without a reason';
-    const exitCodes = [...new Set(task.containers.flatMap((c) => (c.exitCode === undefined ? [] : [c.exitCode])))].sort(
-      (a, b) => a - b,
-    );
-    const key = `${reason}\u0000${exitCodes.join(',')}`;
-    const existing = groups.get(key);
-    if (existing) existing.group.count++;
-    else groups.set(key, { group: { reason, count: 1, exampleTaskId: task.id, exitCodes }, newest: stoppedAt(task) });
-  }
-  return [...groups.values()].sort((a, b) => b.newest - a.newest).map((g) => g.group);
 };
 
 /**

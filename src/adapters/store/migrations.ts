@@ -1,5 +1,6 @@
 import { DockhandError } from '../../errors.ts';
-import type { Dialect, SqlDriver } from './driver.ts';
+import type { Dialect, SqlDriver, SqlExecutor } from './driver.ts';
+import { typeDeploymentRows } from './typed-deployments-migration.ts';
 
 /**
  * The schema, as an ordered list of steps. Append new steps; never edit one that has shipped.
@@ -9,7 +10,10 @@ import type { Dialect, SqlDriver } from './driver.ts';
 export interface Migration {
   version: number;
   name: string;
-  sql: (dialect: Dialect) => string;
+  /** Schema statements. */
+  sql?: (dialect: Dialect) => string;
+  /** Rewrites rows that SQL alone cannot (JSON columns), in the same transaction, after `sql`. */
+  rewrite?: (tx: SqlExecutor) => Promise<void>;
 }
 
 const autoId = (dialect: Dialect): string =>
@@ -109,6 +113,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cache_used_at ON cache (used_at);
     `,
   },
+  {
+    version: 3,
+    name: 'typed deployment requests and facts',
+    // Requests and facts were loose JSON bags; the typed model reads them with a parser, so old rows are rewritten
+    // into its shape once (typed-deployments-migration.ts says what changes).
+    rewrite: typeDeploymentRows,
+  },
 ];
 
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -143,7 +154,8 @@ export const migrate = async (
       );
     const pending = [...migrations].filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version);
     for (const migration of pending) {
-      await tx.exec(migration.sql(driver.dialect));
+      if (migration.sql) await tx.exec(migration.sql(driver.dialect));
+      if (migration.rewrite) await migration.rewrite(tx);
       await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
         migration.version,
         migration.name,

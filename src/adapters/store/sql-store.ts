@@ -1,22 +1,30 @@
 import { randomBytes } from 'node:crypto';
+import {
+  canMove,
+  type DeploymentFacts,
+  isTerminal,
+  KIND_OF_REQUEST,
+  parseFacts,
+  parseKind,
+  parseRequest,
+  parseState,
+  sourcesOf,
+} from '../../domain/deployment.ts';
 import { quorumOf, quorumReached } from '../../domain/policy.ts';
 import { DockhandError, errorMessage } from '../../errors.ts';
-import {
-  type ApprovalOutcome,
-  type AuditEvent,
-  type AuditQuery,
-  type DeploymentQuery,
-  type DeploymentRecord,
-  type DeploymentState,
-  isTerminal,
-  type Lock,
-  type LockKey,
-  type LockResult,
-  type NewAuditEvent,
-  type NewDeployment,
-  type OperationKind,
-  type Store,
-  type TransitionRequest,
+import type {
+  ApprovalOutcome,
+  AuditEvent,
+  AuditQuery,
+  DeploymentQuery,
+  DeploymentRecord,
+  Lock,
+  LockKey,
+  LockResult,
+  NewAuditEvent,
+  NewDeployment,
+  Store,
+  TransitionRequest,
 } from '../../ports.ts';
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './driver.ts';
 
@@ -102,6 +110,8 @@ export class SqlStore implements Store {
   createDeployment(input: NewDeployment, at: Date): Promise<DeploymentRecord> {
     return this.#attempt(`create a ${input.kind} of ${input.service} in ${input.environment}`, () =>
       this.#db.transaction(async (tx) => {
+        if (KIND_OF_REQUEST[input.request.type] !== input.kind)
+          throw new DockhandError('internal', `A ${input.request.type} request cannot make a ${input.kind} record.`);
         const counter = await tx.query('UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value', [
           'deployment_seq',
         ]);
@@ -148,16 +158,18 @@ export class SqlStore implements Store {
   transition(id: string, request: TransitionRequest, at: Date): Promise<DeploymentRecord | undefined> {
     return this.#attempt(`move deployment ${id} to ${request.to}`, () =>
       this.#db.transaction(async (tx) => {
-        if (request.from.length === 0) return undefined;
+        // The sources come from the transition table (narrowed by onlyFrom): a move it does not list is never written.
+        const sources = sourcesOf(request.to, request.onlyFrom);
+        if (sources.length === 0) return undefined;
         const current = await this.#read(tx, id, { lock: true });
         if (!current) return undefined;
         const facts = request.facts ? { ...current.facts, ...request.facts } : current.facts;
         const finishedAt = isTerminal(request.to) ? at.getTime() : (current.finishedAt?.getTime() ?? null);
-        const from = request.from.map((_, i) => `$${i + 7}`).join(', ');
+        const from = sources.map((_, i) => `$${i + 7}`).join(', ');
         const changed = await tx.query(
           `UPDATE deployments SET state = $2, updated_at = $3, finished_at = $4, reason = $5, facts = $6
            WHERE id = $1 AND state IN (${from})`,
-          [id, request.to, at.getTime(), finishedAt, request.reason ?? null, JSON.stringify(facts), ...request.from],
+          [id, request.to, at.getTime(), finishedAt, request.reason ?? null, JSON.stringify(facts), ...sources],
         );
         if (changed.rowCount !== 1) return undefined;
         await insertAudit(tx, {
@@ -177,7 +189,7 @@ export class SqlStore implements Store {
 
   updateDeployment(
     id: string,
-    patch: { facts?: Record<string, unknown>; channel?: string; messageTs?: string },
+    patch: { facts?: DeploymentFacts; channel?: string; messageTs?: string },
     at: Date,
   ): Promise<DeploymentRecord> {
     return this.#attempt(`update deployment ${id}`, () =>
@@ -223,6 +235,8 @@ export class SqlStore implements Store {
           });
           return { result: 'recorded', deployment: required(await this.#read(tx, id), id) };
         }
+        if (!canMove('awaiting_approval', 'approved'))
+          throw new DockhandError('internal', 'The transition table does not let an approval approve.');
         const changed = await tx.query(
           `UPDATE deployments SET state = 'approved', updated_at = $2, reason = NULL WHERE id = $1 AND state = 'awaiting_approval'`,
           [id, at.getTime()],
@@ -585,25 +599,30 @@ const toAuditEvent = (row: SqlRow): AuditEvent => ({
   detail: row.detail === null || row.detail === undefined ? undefined : json(row.detail),
 });
 
-const toDeployment = (row: SqlRow, approvals: SqlRow[]): DeploymentRecord => ({
-  id: String(row.id),
-  seq: Number(row.seq),
-  kind: String(row.kind) as OperationKind,
-  service: String(row.service),
-  environment: String(row.environment),
-  state: String(row.state) as DeploymentState,
-  requestedBy: String(row.requested_by),
-  requestedAt: date(row.requested_at),
-  updatedAt: date(row.updated_at),
-  channel: text(row.channel),
-  messageTs: text(row.message_ts),
-  request: json(row.request),
-  facts: json(row.facts),
-  approvals: approvals.map((a) => ({ user: String(a.user_id), at: date(a.at) })),
-  expiresAt: optionalDate(row.expires_at),
-  finishedAt: optionalDate(row.finished_at),
-  reason: text(row.reason),
-});
+/** Narrows a stored row with the model's parsers: a record that does not read as one is refused, not cast. */
+const toDeployment = (row: SqlRow, approvals: SqlRow[]): DeploymentRecord => {
+  const id = String(row.id);
+  const kind = parseKind(id, row.kind);
+  return {
+    id,
+    seq: Number(row.seq),
+    kind,
+    service: String(row.service),
+    environment: String(row.environment),
+    state: parseState(id, row.state),
+    requestedBy: String(row.requested_by),
+    requestedAt: date(row.requested_at),
+    updatedAt: date(row.updated_at),
+    channel: text(row.channel),
+    messageTs: text(row.message_ts),
+    request: parseRequest(id, kind, JSON.parse(String(row.request))),
+    facts: parseFacts(id, JSON.parse(String(row.facts))),
+    approvals: approvals.map((a) => ({ user: String(a.user_id), at: date(a.at) })),
+    expiresAt: optionalDate(row.expires_at),
+    finishedAt: optionalDate(row.finished_at),
+    reason: text(row.reason),
+  };
+};
 
 const toLock = (row: SqlRow): Lock => ({
   service: String(row.service),

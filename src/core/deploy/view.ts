@@ -1,4 +1,11 @@
-import type { CommitSummary, DeploymentRecord, FieldChange, OutgoingMessage, RolloutProgress } from '../../ports.ts';
+import type {
+  CommitSummary,
+  DeploymentRecord,
+  DeploymentState,
+  FieldChange,
+  OutgoingMessage,
+  RolloutProgress,
+} from '../../ports.ts';
 
 /** What a deployment card shows besides the stored record: live progress that is not worth a store write. */
 export interface DeploymentLive {
@@ -33,3 +40,25 @@ export type DeploymentView = DeploymentRecord & DeploymentLive;
 
 /** Turns a view into a Slack message; the Slack layer provides it, the core only calls it. */
 export type RenderDeployment = (view: DeploymentView, now: Date) => OutgoingMessage;
+
+/**
+ * A refusal that names people or shows what someone typed: data from the core, words from the Slack layer (mentions
+ * of users and groups, escaping and masking of free text).
+ */
+export type RefusalView = {
+  kind: 'locked';
+  service: string;
+  environment: string;
+  /** Who took the lock (a user id), shown when no deployment holds it. */
+  holder: string;
+  /** Free text typed with /dockhand lock. */
+  reason?: string | undefined;
+  acquiredAt: Date;
+  /** Taken by hand (/dockhand lock), not by a deployment. */
+  manual: boolean;
+  /** The deployment that holds it, if one does. */
+  deployment?: { seq: number; state: DeploymentState; requestedBy: string } | undefined;
+};
+
+/** Turns a refusal into the text shown to the one refused. */
+export type RenderRefusal = (refusal: RefusalView) => string;

@@ -31,11 +31,13 @@ const str = (v: unknown): string | undefined =>
   typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 
 const whatOf = (d: DeploymentRecord): string | undefined => {
-  if (d.kind === 'scale') {
+  if (d.request.type === 'scale') {
     const count = d.request.desiredCount;
-    return typeof count === 'number' ? `${count} task${count === 1 ? '' : 's'}` : undefined;
+    return `${count} task${count === 1 ? '' : 's'}`;
   }
-  return str(d.facts.revision) ?? str(d.request.revision) ?? str(d.request.imageTag) ?? str(d.facts.imageTag);
+  const asked =
+    d.request.type === 'rollback' ? d.request.revision : d.request.type === 'image' ? d.request.imageTag : undefined;
+  return str(d.facts.revision) ?? str(asked) ?? str(d.facts.imageTag);
 };
 
 export const toHistoryEntry = (d: DeploymentRecord): HistoryEntry => {

@@ -1,7 +1,6 @@
-import { DockhandError } from '../../errors.ts';
 import { maskSecrets } from '../../logger.ts';
-import type { Clock, DockerHostRuntime, EcsDeployTarget, LogReader } from '../../ports.ts';
-import { hostTargetOf } from '../deploy/host.ts';
+import type { Clock } from '../../ports.ts';
+import type { Runtimes } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 
 /** Lines shown at most; more matching lines are counted and the output says it was cut. */
@@ -42,48 +41,28 @@ export type LogsReport =
 
 /** `/logs`: the newest lines of a service's tasks since a moment, optionally only those containing a text. */
 export const readServiceLogs = async (
-  deps: { logs: LogReader; clock: Clock; host?: DockerHostRuntime | undefined },
+  deps: { runtimes: Runtimes; clock: Clock },
   target: ResolvedTarget,
-  ecsTarget: EcsDeployTarget | undefined,
   request: LogsRequest,
 ): Promise<LogsReport> => {
   const since = new Date(deps.clock.now().getTime() - request.sinceMs);
   const where = { service: target.service, environment: target.environment };
-  const query = { since, grep: request.grep, limit: LOG_LINES_READ };
-  const report = (
-    group: string,
-    read: { at: Date; taskId?: string | undefined; message: string }[],
-    incomplete: boolean,
-  ): LogsReport => {
-    const more = incomplete || read.length >= LOG_LINES_READ;
-    const lines = read
-      .slice(-LOG_LINES_SHOWN)
-      .map((l) => ({ at: l.at, taskId: l.taskId, message: maskSecrets(l.message) }));
-    return {
-      found: true,
-      ...where,
-      group,
-      sinceMs: request.sinceMs,
-      grep: request.grep,
-      lines,
-      matched: read.length,
-      cut: more || read.length > lines.length,
-      more,
-    };
-  };
-  const hostTarget = hostTargetOf(target);
-  if (hostTarget && deps.host) {
-    // A Docker host: the containers' own output, through the engine's logs API.
-    const result = await deps.host.logs(hostTarget, query);
-    const read = result.lines.map((l) => ({ at: l.at, taskId: l.container, message: l.message }));
-    return report(`containers of ${hostTarget.container}`, read, result.incomplete);
-  }
-  if (!ecsTarget)
-    throw new DockhandError(
-      'invalid',
-      `\`${target.service}\` in \`${target.environment}\` has no ECS target to read awslogs of.`,
-    );
-  const result = await deps.logs.serviceLogs(ecsTarget, query);
+  const result = await deps.runtimes.for(target).logs(target, { since, grep: request.grep, limit: LOG_LINES_READ });
   if (!result.found) return { found: false, ...where, container: result.container, logDriver: result.logDriver };
-  return report(result.group, result.lines, result.incomplete);
+  const read = result.lines;
+  const more = result.incomplete || read.length >= LOG_LINES_READ;
+  const lines = read
+    .slice(-LOG_LINES_SHOWN)
+    .map((l) => ({ at: l.at, taskId: l.taskId, message: maskSecrets(l.message) }));
+  return {
+    found: true,
+    ...where,
+    group: result.group,
+    sinceMs: request.sinceMs,
+    grep: request.grep,
+    lines,
+    matched: read.length,
+    cut: more || read.length > lines.length,
+    more,
+  };
 };

@@ -13,6 +13,7 @@ import { maskSecrets } from '../../logger.ts';
 import type {
   CommitSummary,
   DeploymentRecord,
+  DeploymentRequest,
   DeploymentState,
   RolloutProgress,
   StoppedTaskGroup,
@@ -44,12 +45,11 @@ export type DeploymentView = CoreDeploymentView & {
 // -----------------------------------------------------------------------------------------------------------------
 // Small helpers
 
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
-const num = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-const strs = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+/** What the request names, where its kind has such a field. */
+const imageTagOf = (r: DeploymentRequest): string | undefined => (r.type === 'image' ? r.imageTag : undefined);
+const refOf = (r: DeploymentRequest): string | undefined => (r.type === 'git' ? r.ref : undefined);
+const countOf = (r: DeploymentRequest): number | undefined => (r.type === 'scale' ? r.desiredCount : undefined);
+const revisionOf = (r: DeploymentRequest): string | undefined => (r.type === 'rollback' ? r.revision : undefined);
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 const section = (text: string): KnownBlock => ({
@@ -71,7 +71,7 @@ const principal = (id: string): string =>
 
 /** Break-glass (`--emergency <reason>`): marked on every state of the card. */
 const emergencyNote = (v: DeploymentView): KnownBlock[] => {
-  const reason = str(v.request.emergency);
+  const reason = v.request.emergency;
   return reason === undefined ? [] : [context(`:rotating_light: *Emergency* (break-glass): ${escapeText(reason)}`)];
 };
 
@@ -136,12 +136,12 @@ const button = (
 // What the operation is
 
 const targetRevision = (v: DeploymentView): string | undefined => {
-  const revision = str(v.facts.revision);
+  const revision = v.facts.revision;
   if (revision) return revision;
-  const requested = num(v.request.revision) ?? str(v.request.revision);
-  if (requested === undefined) return undefined;
+  const requested = revisionOf(v.request);
+  if (!requested) return undefined;
   // A rollback stores "family:revision"; a bare number is a revision of the service's family.
-  return String(requested).includes(':') ? String(requested) : `${v.service}:${requested}`;
+  return requested.includes(':') ? requested : `${v.service}:${requested}`;
 };
 
 /** "Deploy api → production", "Scale api → production to 4". */
@@ -155,7 +155,7 @@ const operationTitle = (v: DeploymentView): string => {
     case 'rollback':
       return `Rollback ${where}`;
     case 'scale': {
-      const count = num(v.request.desiredCount);
+      const count = countOf(v.request);
       return count === undefined ? `Scale ${where}` : `Scale ${where} to ${count}`;
     }
   }
@@ -171,14 +171,14 @@ const unit = (v: DeploymentView): 'container' | 'task' => (v.platform === 'docke
 const what = (v: DeploymentView): string => {
   switch (v.kind) {
     case 'deploy': {
-      const tag = str(v.request.imageTag);
+      const tag = imageTagOf(v.request);
       if (tag) {
-        const digest = str(v.facts.digest);
+        const digest = v.facts.digest;
         return `image ${code(tag)}${digest ? ` (${code(truncate(digest, 19))})` : ''}`;
       }
-      const ref = str(v.request.ref);
-      const sha = str(v.facts.commitSha);
-      const subject = str(v.facts.commitSubject);
+      const ref = refOf(v.request);
+      const sha = v.facts.commitSha;
+      const subject = v.facts.commitSubject;
       const parts = [ref ? code(ref) : 'the default ref'];
       if (sha && sha !== ref) parts.push(`→ ${code(shortSha(sha))}`);
       if (subject) parts.push(`_${outside(subject, 200)}_`);
@@ -193,7 +193,7 @@ const what = (v: DeploymentView): string => {
       return revision ? `revision ${code(revision)}` : 'the previous revision';
     }
     case 'scale': {
-      const count = num(v.request.desiredCount);
+      const count = countOf(v.request);
       return count === undefined ? `a new ${unit(v)} count` : plural(count, unit(v));
     }
   }
@@ -204,18 +204,18 @@ export const commandFor = (v: DeploymentRecord): string => {
   switch (v.kind) {
     case 'deploy':
     case 'restart': {
-      const tag = str(v.request.imageTag);
-      const ref = str(v.request.ref);
+      const tag = imageTagOf(v.request);
+      const ref = refOf(v.request);
       const source = tag ? ` image:${tag}` : ref ? ` ${ref}` : '';
       return `/deploy ${v.service}${source} to ${v.environment}${v.kind === 'restart' ? ' --restart' : ''}`;
     }
     case 'rollback': {
       // The command takes the revision number only ("api:41" → 41).
-      const revision = str(v.request.revision)?.split(':').at(-1);
+      const revision = revisionOf(v.request)?.split(':').at(-1);
       return `/rollback ${v.service} to ${v.environment}${revision ? ` ${revision}` : ''}`;
     }
     case 'scale':
-      return `/scale ${v.service} ${str(v.request.desiredCount) ?? '<count>'} in ${v.environment}`;
+      return `/scale ${v.service} ${countOf(v.request)?.toString() ?? '<count>'} in ${v.environment}`;
   }
 };
 
@@ -243,11 +243,11 @@ const planFields = (v: DeploymentView, extra: readonly string[]): string[] => {
   const plan = v.plan;
   if (plan) {
     fields.push(`*Running now*\n${code(plan.currentRevision)} ${code(plan.currentImage)}`);
-    const next = plan.newImage ?? str(v.facts.image);
+    const next = plan.newImage ?? v.facts.image;
     if (next) fields.push(`*Will run*\n${code(next)}`);
     if (plan.health) fields.push(`*Health now*\n${outside(plan.health, 300)}`);
   } else {
-    const image = str(v.facts.image);
+    const image = v.facts.image;
     if (image) fields.push(`*Image*\n${code(image)}`);
   }
   return [...fields, ...extra];
@@ -356,8 +356,7 @@ const HOST_PHASES: Record<string, string> = {
 
 const canAbort = (v: DeploymentView): boolean => v.canAbort ?? (v.state === 'rolling_out' && v.kind !== 'scale');
 const canRollback = (v: DeploymentView): boolean =>
-  v.canRollback ??
-  (v.state === 'failed' && str(v.facts.previousRevision) !== undefined && str(v.facts.revision) !== undefined);
+  v.canRollback ?? (v.state === 'failed' && v.facts.previousRevision !== undefined && v.facts.revision !== undefined);
 const canCancel = (v: DeploymentView): boolean =>
   (v.canCancel ?? false) && ['requested', 'approved', 'building', 'pushing', 'registering'].includes(v.state);
 
@@ -366,11 +365,11 @@ const approveQuestion = (v: DeploymentView): string => {
   const where = `${v.service} in ${v.environment}`;
   switch (v.kind) {
     case 'deploy': {
-      const tag = str(v.request.imageTag);
-      const sha = str(v.facts.commitSha);
+      const tag = imageTagOf(v.request);
+      const sha = v.facts.commitSha;
       const source = tag
         ? `image ${tag}`
-        : `${str(v.request.ref) ?? 'the default ref'}${sha ? ` (${shortSha(sha)})` : ''}`;
+        : `${refOf(v.request) ?? 'the default ref'}${sha ? ` (${shortSha(sha)})` : ''}`;
       return `Deploy ${source} to ${where}?`;
     }
     case 'restart':
@@ -378,7 +377,7 @@ const approveQuestion = (v: DeploymentView): string => {
     case 'rollback':
       return `Roll ${where} back to ${targetRevision(v) ?? 'the previous revision'}?`;
     case 'scale':
-      return `Scale ${where} to ${str(v.request.desiredCount) ?? 'a new count of'} ${unit(v)}s?`;
+      return `Scale ${where} to ${countOf(v.request)?.toString() ?? 'a new count of'} ${unit(v)}s?`;
   }
 };
 
@@ -401,7 +400,7 @@ const approvalButtons = (v: DeploymentView): KnownBlock => {
 };
 
 const abortButton = (v: DeploymentView) => {
-  const previous = str(v.facts.previousRevision);
+  const previous = v.facts.previousRevision;
   return button('Abort', ACTIONS.abort, v.id, 'danger', {
     title: `Abort #${v.seq}?`,
     text: `ECS stops this rollout${previous ? ` and returns ${v.service} in ${v.environment} to ${previous}` : ''}.`,
@@ -410,7 +409,7 @@ const abortButton = (v: DeploymentView) => {
 };
 
 const rollbackButton = (v: DeploymentView) => {
-  const previous = str(v.facts.previousRevision) ?? 'the previous revision';
+  const previous = v.facts.previousRevision ?? 'the previous revision';
   return button(`Roll back to ${previous}`, ACTIONS.rollback, v.id, 'danger', {
     title: `Roll back ${v.service}?`,
     text: `Redeploy ${previous} to ${v.environment}.`,
@@ -459,7 +458,7 @@ const footer = (v: DeploymentView): KnownBlock => {
 };
 
 const decidedBy = (v: DeploymentView, key: 'rejectedBy' | 'cancelledBy' | 'abortedBy'): string => {
-  const who = str(v.facts[key]);
+  const who = v.facts[key];
   return who ? ` by ${user(who)}` : '';
 };
 
@@ -544,7 +543,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
 
     case 'pushing': {
       const percent = Math.max(0, Math.min(100, Math.round(v.push?.percent ?? 0)));
-      const image = str(v.facts.image);
+      const image = v.facts.image;
       return {
         status: `:package: *Pushing*${image ? ` ${code(image)}` : ' the image'}`,
         summary: `pushing, ${percent}%`,
@@ -554,7 +553,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
 
     case 'registering': {
       const from = v.plan?.currentRevision;
-      const image = v.plan?.newImage ?? str(v.facts.image);
+      const image = v.plan?.newImage ?? v.facts.image;
       const body = [changesSection(v)].filter((b): b is KnownBlock => b !== undefined);
       return {
         status: `:memo: *Registering* a new revision${from ? ` of ${code(from)}` : ''}${image ? ` with ${code(image)}` : ''}`,
@@ -564,7 +563,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
     }
 
     case 'rolling_out': {
-      const revision = str(v.facts.revision) ?? v.rollout?.deployment?.revision;
+      const revision = v.facts.revision ?? v.rollout?.deployment?.revision;
       const d = v.rollout?.deployment;
       const doing =
         v.kind === 'scale'
@@ -594,7 +593,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
       return failed(v);
 
     case 'rolled_back': {
-      const previous = str(v.facts.previousRevision);
+      const previous = v.facts.previousRevision;
       return {
         status: `:leftwards_arrow_with_hook: *Rolled back*${previous ? ` — ${code(previous)} runs again` : ''}${because(v)}`,
         summary: 'rolled back',
@@ -603,7 +602,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
     }
 
     case 'aborted': {
-      const previous = str(v.facts.previousRevision);
+      const previous = v.facts.previousRevision;
       return {
         status: `:octagonal_sign: *Aborted*${decidedBy(v, 'abortedBy')}${because(v)}`,
         summary: 'aborted',
@@ -624,16 +623,16 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
 };
 
 const duration = (v: DeploymentView): string | undefined => {
-  const ms = num(v.facts.durationMs) ?? (v.finishedAt ? v.finishedAt.getTime() - v.requestedAt.getTime() : undefined);
+  const ms = v.facts.durationMs ?? (v.finishedAt ? v.finishedAt.getTime() - v.requestedAt.getTime() : undefined);
   return ms === undefined ? undefined : formatDuration(ms);
 };
 
 const succeeded = (v: DeploymentView): Rendered => {
-  const revision = str(v.facts.revision);
-  const previous = str(v.facts.previousRevision);
-  const image = str(v.facts.image);
-  const running = num(v.facts.runningCount);
-  const ips = strs(v.facts.publicIps);
+  const revision = v.facts.revision;
+  const previous = v.facts.previousRevision;
+  const image = v.facts.image;
+  const running = v.facts.runningCount;
+  const ips = v.facts.publicIps ?? [];
   const took = duration(v);
   const done =
     v.kind === 'scale'
@@ -648,7 +647,7 @@ const succeeded = (v: DeploymentView): Rendered => {
     fields.push(`*Revision*\n${previous && previous !== revision ? `${code(previous)} → ` : ''}${code(revision)}`);
   if (image) fields.push(`*Image*\n${code(image)}`);
   if (running !== undefined)
-    fields.push(`*Running*\n${plural(running, strs(v.facts.containers).length > 0 ? 'container' : unit(v))}`);
+    fields.push(`*Running*\n${plural(running, (v.facts.containers ?? []).length > 0 ? 'container' : unit(v))}`);
   if (ips.length > 0)
     fields.push(
       `*${v.platform === 'docker' ? 'Reached at' : 'Public IPs'}*\n${lines(
@@ -656,7 +655,7 @@ const succeeded = (v: DeploymentView): Rendered => {
         LIMITS.field - 20,
       )}`,
     );
-  if (v.kind === 'deploy' && str(v.facts.commitSha)) fields.push(`*Commit*\n${what(v)}`);
+  if (v.kind === 'deploy' && v.facts.commitSha) fields.push(`*Commit*\n${what(v)}`);
   return {
     status: `:large_green_circle: ${done} in *${escapeText(v.environment)}*${took ? ` in ${took}` : ''}`,
     summary: `succeeded${took ? ` in ${took}` : ''}`,
@@ -677,7 +676,7 @@ const failed = (v: DeploymentView): Rendered => {
   if (f?.logLines && f.logLines.length > 0) body.push(section(codeBlock(f.logLines, '*Last log lines*')));
   // The error's own remedy (check a registry's credentials…) beats the generic look at the logs, and /logs helps
   // only when this deployment started tasks: after a failed build or push nothing of it ran.
-  const ran = v.rollout !== undefined || (f?.logLines?.length ?? 0) > 0 || str(v.facts.ecsDeploymentId) !== undefined;
+  const ran = v.rollout !== undefined || (f?.logLines?.length ?? 0) > 0 || v.facts.ecsDeploymentId !== undefined;
   const next = f?.hint ? [outside(f.hint, 500)] : ran ? [code(`/logs ${v.service} in ${v.environment} since 15m`)] : [];
   if (canRollback(v)) next.push(code(`/rollback ${v.service} in ${v.environment}`));
   return {

@@ -229,14 +229,14 @@ export const unlockedMessage = (service: string, environment: string, by: string
 export const operationCard = (view: DeploymentView, now: Date): Card => {
   // A rollback asks for "family:revision" (which need not start with the service's name): name it as such until
   // the pipeline records facts.revision.
-  const asked = view.kind === 'rollback' ? view.request.revision : undefined;
+  const asked = view.request.type === 'rollback' ? view.request.revision : undefined;
   const card = deploymentCard(
     typeof asked === 'string' && asked.includes(':') && view.facts.revision === undefined
       ? { ...view, facts: { ...view.facts, revision: asked } }
       : view,
     now,
   );
-  const rule = view.kind === 'rollback' ? view.request.rule : undefined;
+  const rule = view.request.type === 'rollback' ? view.request.rule : undefined;
   if (typeof rule !== 'string' || rule === '') return card;
   const note = context(`:leftwards_arrow_with_hook: Revision chosen: ${safe(rule, 300)}`);
   const blocks = [...card.blocks];

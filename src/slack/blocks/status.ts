@@ -1,5 +1,6 @@
 import { formatDuration } from '../../core/duration.ts';
 import { assessHealth, assessHostHealth, HEALTH_EMOJI } from '../../core/health.ts';
+import type { RuntimeSnapshot } from '../../core/runtime.ts';
 import type { StatusRow } from '../../core/status.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
 import type { DeploymentSnapshot, HostContainer, HostSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
@@ -45,7 +46,13 @@ export const withSnapshotAge = (card: Card, observedAt: Date | undefined, now: D
       }
     : card;
 
-/** The /status card for one service in one environment. */
+/** The /status card of one service in one environment, in the words of the runtime that runs it. */
+export const statusCard = (target: ResolvedTarget, snapshot: RuntimeSnapshot, now: Date): Card =>
+  snapshot.detail.kind === 'docker'
+    ? hostStatusCard(target, snapshot.detail.host, now, snapshot.detail.replicas)
+    : serviceStatusCard(target, snapshot.detail.service, now);
+
+/** The /status card for one ECS service in one environment. */
 export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, now: Date): Card => {
   const health = assessHealth(s);
   const td = `${s.taskDefinition.family}:${s.taskDefinition.revision}`;
@@ -99,16 +106,17 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
 
 const rowLine = (row: StatusRow): string => {
   const name = `*${escapeText(row.target.service)}* · ${escapeText(row.target.environment)}`;
-  if (row.kind === 'host') {
-    const health = assessHostHealth(row.snapshot, row.replicas);
-    const image = row.snapshot.containers[0]?.image;
+  if (row.kind !== 'found') return `:white_circle: ${name} — ${safe(row.reason, 300)}`;
+  const detail = row.snapshot.detail;
+  if (detail.kind === 'docker') {
+    const health = assessHostHealth(detail.host, detail.replicas);
+    const image = detail.host.containers[0]?.image;
     return (
       `${HEALTH_EMOJI[health.state]} ${name} — ${image ? code(shortImage(image)) : 'nothing deployed'} · ` +
       `${health.running}/${health.replicas} running · ${health.state} · Docker host`
     );
   }
-  if (row.kind !== 'found') return `:white_circle: ${name} — ${safe(row.reason, 300)}`;
-  const s = row.snapshot;
+  const s = detail.service;
   const health = assessHealth(s);
   return (
     `${HEALTH_EMOJI[health.state]} ${name} — ${code(`${s.taskDefinition.family}:${s.taskDefinition.revision}`)} · ` +
@@ -148,12 +156,12 @@ export const overviewCard = (rows: readonly StatusRow[], now: Date): Card => {
     ],
   });
   const counts = rows.reduce<Record<string, number>>((acc, r) => {
-    const state =
-      r.kind === 'found'
-        ? assessHealth(r.snapshot).state
-        : r.kind === 'host'
-          ? assessHostHealth(r.snapshot, r.replicas).state
-          : 'unknown';
+    const detail = r.kind === 'found' ? r.snapshot.detail : undefined;
+    const state = !detail
+      ? 'unknown'
+      : detail.kind === 'docker'
+        ? assessHostHealth(detail.host, detail.replicas).state
+        : assessHealth(detail.service).state;
     acc[state] = (acc[state] ?? 0) + 1;
     return acc;
   }, {});

@@ -1,0 +1,290 @@
+/**
+ * The Runtime port on Amazon ECS: a thin role-shaped face over the pieces that talk to AWS (EcsReader for
+ * snapshots, EcsDeployer for task definitions and rollouts, LogReader for CloudWatch Logs). It makes no AWS call of
+ * its own: every call count those pieces pin stays as it is.
+ */
+import type {
+  AppliedChange,
+  ApplyContext,
+  DescribeDepth,
+  LogRequest,
+  Recovery,
+  RevisionList,
+  RevisionRef,
+  Runtime,
+  RuntimeChange,
+  RuntimeLookup,
+  RuntimePlan,
+  RuntimeSnapshot,
+  StoppedUnit,
+} from '../../core/runtime.ts';
+import type { ResolvedTarget } from '../../core/targets.ts';
+import { DockhandError } from '../../errors.ts';
+import type {
+  Clock,
+  DeploymentSnapshot,
+  EcsDeployer,
+  EcsDeployTarget,
+  EcsReader,
+  LogReader,
+  RolloutProgress,
+  ServiceLogs,
+  ServiceSnapshot,
+  TaskSnapshot,
+} from '../../ports.ts';
+import { clusterKey, revisionOf } from './ecs-reader.ts';
+
+export interface EcsRuntimeOptions {
+  reader: EcsReader;
+  deployer: EcsDeployer;
+  logs: LogReader;
+  clock: Clock;
+  /** dockhand.yml's defaults.region: a target without its own region runs there. */
+  defaultRegion?: string | undefined;
+}
+
+const revisionRef = (arn: string): RevisionRef => ({ revision: revisionOf(arn), ref: arn });
+
+const outcomeOf = (d: DeploymentSnapshot): 'in_progress' | 'completed' | 'failed' | undefined =>
+  d.rolloutState === 'IN_PROGRESS'
+    ? 'in_progress'
+    : d.rolloutState === 'COMPLETED'
+      ? 'completed'
+      : d.rolloutState === 'FAILED'
+        ? 'failed'
+        : undefined;
+
+/** The common snapshot of an ECS service; the service snapshot itself rides along for the ECS cards. */
+export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): RuntimeSnapshot => ({
+  service: target.service,
+  environment: target.environment,
+  revision: `${s.taskDefinition.family}:${s.taskDefinition.revision}`,
+  desired: s.desired,
+  running: s.running,
+  units: s.tasks.map((t) => ({
+    id: t.id,
+    ref: t.arn,
+    state: t.lastStatus,
+    health: t.health,
+    revision: t.revision,
+    startedAt: t.startedAt,
+    privateIp: t.privateIp,
+    publicAddress: t.publicIp,
+  })),
+  rollouts: s.deployments.map((d) => ({
+    id: d.id,
+    revision: d.revision,
+    primary: d.status === 'PRIMARY',
+    outcome: outcomeOf(d),
+    desired: d.desired,
+    running: d.running,
+    pending: d.pending,
+    failed: d.failed,
+  })),
+  observedAt: s.observedAt,
+  detail: { kind: 'ecs', service: s },
+});
+
+const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
+  id: t.id,
+  ref: t.arn,
+  state: t.lastStatus,
+  health: t.health,
+  revision: t.revision,
+  startedAt: t.startedAt,
+  privateIp: t.privateIp,
+  publicAddress: t.publicIp,
+  stoppedAt: t.stoppedAt,
+  reason: t.stoppedReason,
+  stopCode: t.stopCode,
+  exitCodes: t.containers.flatMap((c) => (c.exitCode === undefined ? [] : [c.exitCode])),
+});
+
+export class EcsRuntime implements Runtime {
+  readonly label = 'Amazon ECS';
+  readonly #reader: EcsReader;
+  readonly #deployer: EcsDeployer;
+  readonly #logs: LogReader;
+  readonly #defaultRegion: string | undefined;
+  readonly #clock: Clock;
+
+  constructor(options: EcsRuntimeOptions) {
+    this.#clock = options.clock;
+    this.#reader = options.reader;
+    this.#deployer = options.deployer;
+    this.#logs = options.logs;
+    this.#defaultRegion = options.defaultRegion;
+  }
+
+  /** The ECS service and container a target names. */
+  ecsTarget(target: ResolvedTarget): EcsDeployTarget {
+    const t = target.envConfig.target;
+    if (t.type !== 'ecs') {
+      throw new DockhandError('internal', `\`${target.service}\` in \`${target.environment}\` is not an ECS target.`);
+    }
+    return { cluster: t.cluster, service: t.service, container: t.container, region: t.region ?? this.#defaultRegion };
+  }
+
+  async describe(targets: readonly ResolvedTarget[], depth: DescribeDepth = {}): Promise<RuntimeLookup[]> {
+    if (targets.length === 0) return [];
+    const refs = targets.map((t) => {
+      const { container: _container, ...ref } = this.ecsTarget(t);
+      return ref;
+    });
+    const lookups = await this.#reader.describe(refs, {
+      ...(depth.units === undefined ? {} : { tasks: depth.units }),
+      ...(depth.publicAddresses === undefined ? {} : { publicIps: depth.publicAddresses }),
+    });
+    return targets.map((target, i): RuntimeLookup => {
+      const lookup = lookups[i];
+      if (!lookup) return { target, found: false, reason: 'no answer' };
+      return lookup.found
+        ? { target, found: true, snapshot: ecsRuntimeSnapshot(target, lookup.snapshot) }
+        : { target, found: false, reason: lookup.reason };
+    });
+  }
+
+  async plan(target: ResolvedTarget, change: RuntimeChange): Promise<RuntimePlan> {
+    const image = change.kind === 'image' ? change.image : '';
+    const plan = await this.#deployer.planImage(this.ecsTarget(target), image);
+    const current = { revision: `${plan.current.family}:${plan.current.revision}`, ref: plan.current.arn };
+    const changes =
+      change.kind === 'image'
+        ? plan.changes
+        : change.kind === 'revision'
+          ? [{ field: 'taskDefinition', from: current.revision, to: change.to.revision }]
+          : // A restart or a new count keeps the task definition as it is.
+            [];
+    return { current, currentImage: plan.currentImage, changes };
+  }
+
+  async apply(target: ResolvedTarget, change: RuntimeChange, context: ApplyContext): Promise<AppliedChange> {
+    const ecsTarget = this.ecsTarget(target);
+    if (change.kind === 'scale') {
+      await context.beforeSend?.({});
+      const { deploymentId } = await this.#deployer.updateService(ecsTarget, { desiredCount: change.count });
+      return { rolloutId: deploymentId, done: false };
+    }
+    let revision: RevisionRef | undefined;
+    let previous: RevisionRef | undefined;
+    let registered = false;
+    if (change.kind === 'image') {
+      const made = await this.#deployer.registerImage(ecsTarget, change.image);
+      revision = { revision: made.revision, ref: made.taskDefinitionArn };
+      previous = made.previousTaskDefinitionArn ? revisionRef(made.previousTaskDefinitionArn) : undefined;
+      registered = true;
+    } else if (change.kind === 'revision') {
+      revision = change.to;
+    }
+    await context.beforeSend?.({ revision, previous });
+    const sentAt = this.#clock.now();
+    const update = revision ? { taskDefinitionArn: revision.ref } : { forceNewDeployment: true };
+    try {
+      const { deploymentId } = await this.#deployer.updateService(ecsTarget, update);
+      return { rolloutId: deploymentId, revision, previous, done: false };
+    } catch (error) {
+      // A timeout after ECS acted: the rollout exists, follow it. Known not applied: a revision registered for it
+      // is dropped, since nothing will run it.
+      const applied = await this.#deployer
+        .findRollout(ecsTarget, { since: sentAt, taskDefinitionArn: revision?.ref })
+        .catch(() => 'unknown' as const);
+      if (applied !== undefined && applied !== 'unknown') {
+        return { rolloutId: applied.deploymentId, revision, previous, done: false };
+      }
+      if (applied === 'unknown' || !registered || !revision) throw error;
+      const dropped = await this.#deployer.deregisterRevision(ecsTarget, revision.ref).then(
+        () => true,
+        () => false,
+      );
+      if (!dropped) throw error;
+      const message = `${error instanceof Error ? error.message : String(error)} The unused revision ${revision.revision} was deregistered.`;
+      throw error instanceof DockhandError
+        ? new DockhandError(error.code, message, { cause: error, hint: error.hint })
+        : new DockhandError('aws', message, { cause: error });
+    }
+  }
+
+  progress(target: ResolvedTarget, applied: AppliedChange): Promise<RolloutProgress> {
+    if (!applied.rolloutId) throw new DockhandError('internal', 'An ECS change without a rollout to follow.');
+    return this.#deployer.rolloutProgress(this.ecsTarget(target), applied.rolloutId);
+  }
+
+  abort(
+    target: ResolvedTarget,
+    applied: AppliedChange,
+    previous: RevisionRef,
+  ): Promise<{ method: string; fallbackReason?: string | undefined }> {
+    if (!applied.rolloutId) throw new DockhandError('internal', 'An ECS change without a rollout to abort.');
+    return this.#deployer.abort(this.ecsTarget(target), {
+      deploymentId: applied.rolloutId,
+      ...(applied.revision ? { taskDefinitionArn: applied.revision.ref } : {}),
+      previousTaskDefinitionArn: previous.ref,
+    });
+  }
+
+  async revisions(target: ResolvedTarget, limit: number): Promise<RevisionList> {
+    const ecsTarget = this.ecsTarget(target);
+    const current = await this.#deployer.currentTaskDefinition(ecsTarget);
+    const active = await this.#deployer.listRevisions(ecsTarget, current.family, limit);
+    const ref = (arn: string, number: number): RevisionRef => ({
+      revision: `${current.family}:${number}`,
+      ref: arn,
+      number,
+    });
+    return {
+      current: ref(current.arn, current.revision),
+      others: active.filter((r) => r.revision !== current.revision).map((r) => ref(r.arn, r.revision)),
+    };
+  }
+
+  discard(target: ResolvedTarget, revision: RevisionRef): Promise<void> {
+    return this.#deployer.deregisterRevision(this.ecsTarget(target), revision.ref);
+  }
+
+  async recover(
+    target: ResolvedTarget,
+    interrupted: { operationId: string; sentAt: Date; revision?: RevisionRef | undefined },
+  ): Promise<Recovery> {
+    const found = await this.#deployer.findRollout(this.ecsTarget(target), {
+      since: interrupted.sentAt,
+      taskDefinitionArn: interrupted.revision?.ref,
+    });
+    return found ? { result: 'resume', rolloutId: found.deploymentId } : { result: 'not_applied' };
+  }
+
+  /** One DescribeTasks per cluster and 100 tasks, whatever the number of services asked about. */
+  async stoppedUnits(
+    gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[] }[]> {
+    const describeTasks = this.#reader.describeTasks?.bind(this.#reader);
+    if (!describeTasks) return gone.map(({ target }) => ({ target, units: [] }));
+    const clusters = new Map<string, { where: { cluster: string; region?: string | undefined }; arns: string[] }>();
+    for (const { target, unitRefs } of gone) {
+      if (unitRefs.length === 0) continue;
+      const { cluster, region } = this.ecsTarget(target);
+      const key = clusterKey(region, cluster);
+      const entry = clusters.get(key) ?? { where: { cluster, region }, arns: [] };
+      entry.arns.push(...unitRefs);
+      clusters.set(key, entry);
+    }
+    const tasks = new Map<string, TaskSnapshot>();
+    for (const { where, arns } of clusters.values()) {
+      for (const task of await describeTasks(where, arns)) tasks.set(task.arn, task);
+    }
+    return gone.map(({ target, unitRefs }) => ({
+      target,
+      units: unitRefs.flatMap((arn) => {
+        const t = tasks.get(arn);
+        return t ? [stoppedUnitOf(t)] : [];
+      }),
+    }));
+  }
+
+  logs(target: ResolvedTarget, request: LogRequest): Promise<ServiceLogs> {
+    return this.#logs.serviceLogs(this.ecsTarget(target), request);
+  }
+
+  recentLines(target: ResolvedTarget, unitIds: readonly string[], limit: number): Promise<string[]> {
+    return this.#deployer.recentLogLines(this.ecsTarget(target), unitIds, limit);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Following a rollout to its outcome: look every `pollMs`, let the rollout rule decide (completed, failed, in
+ * progress), back off with jitter when throttled or when a look fails for a passing reason, and give up after the
+ * environment's rolloutTimeout. What a look reads comes from the target (on-target.ts).
+ */
+import { DockhandError } from '../../errors.ts';
+import type { DeploymentRecord, RolloutProgress } from '../../ports.ts';
+import { parseDuration } from '../duration.ts';
+import { show } from './announce.ts';
+import { type DeployContext, liveOf, targetOf } from './context.ts';
+import { rolloutProbe } from './on-target.ts';
+import { fail, succeed } from './outcome.ts';
+
+const MAX_BACKOFF_MS = 32_000;
+
+/** Consecutive failed looks at a rollout (other than throttling) before the deployment is failed. */
+const MAX_POLL_FAILURES = 5;
+
+/** What following a rollout needs from its target. */
+export interface RolloutProbe {
+  /** One look: the rollout rule's verdict and the card's progress. */
+  look(): Promise<RolloutProgress>;
+  /** The last log lines of these stopped tasks, for a failed rollout's card. */
+  logLines(taskIds: string[], limit: number): Promise<string[]>;
+  /** Whether a failed look is worth repeating: permanent (give up), throttled (back off), passing (a few times). */
+  classify(error: unknown): 'permanent' | 'throttled' | 'passing';
+  /** The failure reason when the target gives none. */
+  failedWithoutReason: string;
+}
+
+/** Follows the rollout this run started until it completed, failed, was aborted or timed out. */
+export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): Promise<void> => {
+  const { clock, logger, random, pollMs } = ctx.deps;
+  const target = targetOf(ctx, deployment);
+  const probe = rolloutProbe(ctx, target, deployment);
+  const startedAt = new Date(deployment.facts.rolloutStartedAt ?? deployment.updatedAt);
+  const timeoutMs = parseDuration(target.envConfig.rolloutTimeout) ?? 30 * 60_000;
+  const controller = new AbortController();
+  ctx.watchers.set(deployment.id, controller);
+  const live = liveOf(ctx, deployment.id);
+  let delay = pollMs;
+  let failures = 0;
+  try {
+    for (;;) {
+      if (controller.signal.aborted) return;
+      try {
+        const progress = await probe.look();
+        delay = pollMs;
+        failures = 0;
+        live.rollout = progress;
+        if (controller.signal.aborted) return;
+        if (progress.outcome === 'completed') {
+          await succeed(ctx, deployment);
+          return;
+        }
+        if (progress.outcome === 'failed') {
+          const taskIds = progress.stoppedTasks.map((g) => g.exampleTaskId);
+          const logLines = await probe.logLines(taskIds, 20).catch(() => []);
+          live.failure = { logLines };
+          const reason = progress.reason ?? progress.stoppedTasks[0]?.reason ?? probe.failedWithoutReason;
+          await fail(ctx, deployment, new DockhandError('aws', `Rollout failed: ${reason}`));
+          return;
+        }
+        await show(ctx, deployment);
+      } catch (e) {
+        // Throttling and passing faults (network, 5xx, timeouts after the SDK's own retries) must not end a
+        // rollout that the target is still carrying out: back off and look again, a bounded number of times in a row.
+        const fault = probe.classify(e);
+        if (fault === 'permanent' || (fault !== 'throttled' && ++failures > MAX_POLL_FAILURES)) throw e;
+        delay = Math.min(MAX_BACKOFF_MS, delay * 2) * (0.75 + random.fraction() * 0.5);
+        logger.warn(
+          { deployment: deployment.id, delayMs: Math.round(delay), err: e },
+          'rollout polling failed; backing off',
+        );
+      }
+      if (clock.now().getTime() - startedAt.getTime() > timeoutMs) {
+        await fail(
+          ctx,
+          deployment,
+          new DockhandError('timeout', `The rollout did not finish within ${target.envConfig.rolloutTimeout}.`),
+        );
+        return;
+      }
+      await clock.sleep(delay, controller.signal).catch(() => {});
+    }
+  } finally {
+    ctx.watchers.delete(deployment.id);
+  }
+};
+
+/** Stops following one rollout (abort). */
+export const stopFollowing = (ctx: DeployContext, id: string): void => ctx.watchers.get(id)?.abort();
+
+/** Stops following every rollout (shutdown); the store keeps them for the next start. */
+export const stopAllFollowing = (ctx: DeployContext): void => {
+  for (const controller of ctx.watchers.values()) controller.abort();
+};

@@ -1,0 +1,104 @@
+/**
+ * What a request would do: the commit or image it deploys (resolved now, so an approval approves exactly that) and,
+ * from the target, what runs now and what would change. Also where a service's source and registry are.
+ */
+
+import { isAbsolute, resolve } from 'node:path';
+import type { DeploymentFacts } from '../../domain/deployment.ts';
+import { DockhandError } from '../../errors.ts';
+import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
+import type { ResolvedTarget } from '../targets.ts';
+import { type DeployContext, lastSucceeded, liveOf, shortSha, targetOf } from './context.ts';
+import { type Placement, planOn } from './on-target.ts';
+
+/** Resolves the commit or image, reads what runs now, diffs it with what would run. */
+export const plan = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  placement: Placement,
+): Promise<DeploymentFacts> => {
+  const { source } = ctx.deps;
+  const target = targetOf(ctx, deployment);
+  const facts: DeploymentFacts = {};
+  let newImage: string | undefined;
+  const { request } = deployment;
+  if (request.type === 'git' || request.type === 'image') {
+    const registry = optionalRegistry(ctx, target);
+    const repository = target.serviceConfig.image?.repository as string;
+    const imageName = registry ? await registry.imageName(repository) : repository;
+    if (request.type === 'image') {
+      if (!registry) {
+        throw new DockhandError('invalid', `\`${target.service}\` has no registry to look \`image:<tag>\` up in.`);
+      }
+      const tag = request.imageTag;
+      const digest = await registry.resolveTag(repository, tag);
+      if (!digest) throw new DockhandError('not_found', `Image tag \`${tag}\` does not exist in ${imageName}.`);
+      newImage = `${imageName}@${digest}`;
+      Object.assign(facts, { imageTag: tag, digest, image: newImage });
+    } else {
+      const src = sourceSpec(ctx, target, request.ref);
+      const checkout = await source.checkout(src);
+      await checkout.cleanup();
+      newImage = `${imageName}:${shortSha(checkout.commitSha)}`;
+      Object.assign(facts, {
+        commitSha: checkout.commitSha,
+        commitSubject: checkout.subject,
+        ref: 'git' in src ? src.ref : '(local)',
+        image: newImage,
+      });
+    }
+  }
+  return planOn(ctx, placement, deployment, target, newImage, facts);
+};
+
+/** The commits a git deploy adds since the last successful deployment, on the plan (at most 5 shown). */
+export const addCommits = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  target: ResolvedTarget,
+  facts: DeploymentFacts,
+): Promise<void> => {
+  const { source } = ctx.deps;
+  const live = liveOf(ctx, deployment.id);
+  if (
+    live.plan &&
+    typeof facts.commitSha === 'string' &&
+    target.serviceConfig.source &&
+    'git' in target.serviceConfig.source &&
+    source.commitsBetween
+  ) {
+    const previous = await lastSucceeded(ctx, deployment.service, deployment.environment);
+    const fromSha = previous?.facts.commitSha;
+    if (typeof fromSha === 'string' && fromSha !== facts.commitSha) {
+      live.plan.commits = await source
+        .commitsBetween({ git: target.serviceConfig.source.git }, fromSha, facts.commitSha, 5)
+        .catch(() => undefined);
+    }
+  }
+};
+
+/** The service's registry, or undefined when its image stays on the building engine (Docker host). */
+export const optionalRegistry = (ctx: DeployContext, target: ResolvedTarget): ImageRegistry | undefined =>
+  target.serviceConfig.image?.registry ? registryOf(ctx, target) : undefined;
+
+export const registryOf = (ctx: DeployContext, target: ResolvedTarget): ImageRegistry => {
+  const image = target.serviceConfig.image;
+  if (!image?.registry)
+    throw new DockhandError('invalid', `\`${target.service}\` has no image: { registry, repository } in dockhand.yml.`);
+  return ctx.deps.registry(image.registry);
+};
+
+export const sourceSpec = (
+  ctx: DeployContext,
+  target: ResolvedTarget,
+  ref: string | undefined,
+): { git: string; ref: string } | { path: string } => {
+  const source = target.serviceConfig.source;
+  if (!source)
+    throw new DockhandError(
+      'invalid',
+      `\`${target.service}\` has no source to build; deploy an existing image with \`image:<tag>\`.`,
+    );
+  if ('git' in source) return { git: source.git, ref: ref ?? source.ref };
+  return { path: isAbsolute(source.path) ? source.path : resolve(ctx.deps.configDir, source.path) };
+};
