@@ -239,6 +239,28 @@ describe('freezes', () => {
     expect((await forbidden.run('/rollback', 'web in lab')).text).toContain('`lab` is frozen');
   });
 
+  it('let a break-glass rollback through when rollbackDuringFreeze is false, recorded on its request', async () => {
+    const h = await harness(false);
+    await h.run('/deploy', 'web to lab');
+    await h.run('/deploy', 'web to lab');
+    expect((await h.deployments()).map((d) => d.state)).toEqual(['succeeded', 'succeeded']);
+    await h.run('/dockhand', 'freeze lab', M);
+    await h.run('/rollback', 'web in lab --emergency bad release');
+    const [rollback, last] = await h.deployments();
+    expect(rollback?.kind).toBe('rollback');
+    expect(rollback?.state).toBe('awaiting_approval');
+    expect(rollback?.request).toMatchObject({
+      type: 'rollback',
+      undoes: last?.id,
+      emergency: 'bad release',
+      emergencyCause: 'freeze',
+    });
+    expect(h.lastView()?.approvalPolicy).toEqual({ required: 1, approvers: ['*'] });
+    await h.service.approve(rollback?.id ?? '', M);
+    await h.settle();
+    expect((await h.deployments()).map((d) => d.state)).toEqual(['succeeded', 'rolled_back', 'succeeded']);
+  });
+
   it('stop an approval of a request that did not break the glass, until they end', async () => {
     const h = await harness();
     h.clock.advance(2 * 86_400_000 - 3 * 3_600_000 + 60_000); // Monday 09:01 Berlin: the window is open
