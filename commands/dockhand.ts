@@ -1,4 +1,10 @@
-import { parseDockhand } from '../src/core/grammar.ts';
+import { type DockhandRequest, parseDockhand } from '../src/core/grammar.ts';
+import {
+  freezeEnvironment,
+  listFreezes,
+  unfreezeEnvironment,
+  windowsByEnvironment,
+} from '../src/core/operate/freeze.ts';
 import { operationHistory } from '../src/core/operate/history.ts';
 import { taskAddresses } from '../src/core/operate/ips.ts';
 import { lockService, unlockService } from '../src/core/operate/locks.ts';
@@ -6,11 +12,12 @@ import { resolveTarget } from '../src/core/targets.ts';
 import { COMMANDS, type CommandName } from '../src/core/usage.ts';
 import { Refusal } from '../src/domain/policy.ts';
 import type { Directory } from '../src/ports.ts';
+import { freezesMessage, frozenMessage, unfrozenMessage } from '../src/slack/blocks/freeze.ts';
 import { historyMessage, ipsMessage, lockedMessage, lockLine, unlockedMessage } from '../src/slack/blocks/operate.ts';
 import { denialText } from '../src/slack/blocks/refusals.ts';
 import { withSnapshotAge } from '../src/slack/blocks/status.ts';
 import { code } from '../src/slack/mrkdwn.ts';
-import type { CommandHandler } from './boundary.ts';
+import type { CommandArgs, CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
 
 export const helpText = (): string =>
@@ -39,6 +46,10 @@ export const dockhandCommand =
     const request = parseDockhand(command.text);
     if (request.sub === 'help') {
       await ack({ response_type: 'ephemeral', text: helpText() });
+      return;
+    }
+    if (request.sub === 'freeze' || request.sub === 'unfreeze') {
+      await freezeCommand(deps, request, { command, ack, respond });
       return;
     }
     const target = resolveTarget(deps.config, request.service, request.env);
@@ -89,3 +100,33 @@ export const dockhandCommand =
       }
     }
   };
+
+/**
+ * `/dockhand freeze` lists the freezes and windows (privately); `freeze <env> …` and `unfreeze <env>` are announced
+ * in the channel. Who may is the policy's (mayFreeze): refused privately.
+ */
+const freezeCommand = async (
+  deps: DockhandCommandDeps,
+  request: Extract<DockhandRequest, { sub: 'freeze' | 'unfreeze' }>,
+  { command, ack, respond }: CommandArgs,
+): Promise<void> => {
+  const user = command.user_id;
+  await ack();
+  const windows = windowsByEnvironment(deps.config);
+  const zoneOf = (env: string) => windows.find((w) => w.environment === env)?.windows.timeZone;
+  if (request.sub === 'unfreeze') {
+    const outcome = await unfreezeEnvironment(deps, request.env, user);
+    if (outcome.result === 'not_frozen') {
+      await respond({ response_type: 'ephemeral', text: `${code(request.env)} is not frozen; nothing changed.` });
+    } else {
+      await respond({ response_type: 'in_channel', ...unfrozenMessage(outcome.freeze, user) });
+    }
+    return;
+  }
+  if (request.env === undefined) {
+    await respond({ response_type: 'ephemeral', ...freezesMessage(await listFreezes(deps), windows, zoneOf) });
+    return;
+  }
+  const freeze = await freezeEnvironment(deps, request.env, user, request.end, request.reason);
+  await respond({ response_type: 'in_channel', ...frozenMessage(freeze, zoneOf(request.env)) });
+};

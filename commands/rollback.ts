@@ -1,6 +1,7 @@
 import type { RespondFn, SlashCommand } from '@slack/bolt';
 import type { RequestOutcome } from '../src/core/deploy/service.ts';
 import { parseRollback } from '../src/core/grammar.ts';
+import { auditEmergency, checkChangeWindow } from '../src/core/operate/freeze.ts';
 import { type ResolvedTarget, resolveTarget } from '../src/core/targets.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { DeployCommandDeps } from './deploy.ts';
@@ -15,7 +16,9 @@ export const rollbackCommand =
     const request = parseRollback(command.text);
     const target = resolveTarget(deps.config, request.service, request.env);
     await ack();
-    const outcome = await deps.deployments.rollbackTo(target, command.user_id, request.revision);
+    const emergency = await checkChangeWindow(deps, target, 'rollback', request.emergency);
+    const outcome = await deps.deployments.rollbackTo(target, command.user_id, request.revision, { ...emergency });
+    if (outcome.result === 'started' && emergency) await auditEmergency(deps, outcome.deployment, emergency);
     await announceStarted(outcome, command, target, respond);
   };
 

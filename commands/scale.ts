@@ -1,4 +1,5 @@
 import { parseScale } from '../src/core/grammar.ts';
+import { auditEmergency, checkChangeWindow } from '../src/core/operate/freeze.ts';
 import { checkScaleCount } from '../src/core/operate/scale.ts';
 import { resolveTarget } from '../src/core/targets.ts';
 import type { CommandHandler } from './boundary.ts';
@@ -16,11 +17,13 @@ export const scaleCommand =
     const target = resolveTarget(deps.config, request.service, request.env);
     const desiredCount = checkScaleCount(target, request.count);
     await ack();
+    const emergency = await checkChangeWindow(deps, target, 'scale', request.emergency);
     const outcome = await deps.deployments.request({
       kind: 'scale',
       target,
       user: command.user_id,
-      request: { type: 'scale', desiredCount },
+      request: { type: 'scale', desiredCount, ...emergency },
     });
+    if (outcome.result === 'started' && emergency) await auditEmergency(deps, outcome.deployment, emergency);
     await announceStarted(outcome, command, target, respond);
   };

@@ -1,6 +1,8 @@
 import { parseStatus } from '../src/core/grammar.ts';
+import { currentFreeze, listFreezes } from '../src/core/operate/freeze.ts';
 import { describeAll, describeOne } from '../src/core/status.ts';
 import { resolveTarget } from '../src/core/targets.ts';
+import { withFreezes } from '../src/slack/blocks/freeze.ts';
 import { overviewCard, statusCard } from '../src/slack/blocks/status.ts';
 import type { CommandHandler } from './boundary.ts';
 import type { CommandDeps } from './deps.ts';
@@ -12,12 +14,16 @@ export const statusCommand =
     const request = parseStatus(command.text);
     if (request.service === undefined) {
       await ack();
-      const rows = await describeAll(deps);
-      await respond({ response_type: 'in_channel', ...overviewCard(rows, deps.clock.now()) });
+      const [rows, freezes] = await Promise.all([describeAll(deps), listFreezes(deps)]);
+      await respond({ response_type: 'in_channel', ...withFreezes(overviewCard(rows, deps.clock.now()), freezes) });
       return;
     }
     const target = resolveTarget(deps.config, request.service, request.env);
     await ack();
+    const freeze = await currentFreeze(deps, target.environment);
     const snapshot = await describeOne(deps, target);
-    await respond({ response_type: 'in_channel', ...statusCard(target, snapshot, deps.clock.now()) });
+    await respond({
+      response_type: 'in_channel',
+      ...withFreezes(statusCard(target, snapshot, deps.clock.now()), freeze ? [freeze] : []),
+    });
   };

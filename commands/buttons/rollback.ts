@@ -1,3 +1,4 @@
+import { checkRollbackWindow } from '../../src/core/operate/freeze.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import type { Button } from './button.ts';
 
@@ -5,6 +6,7 @@ import type { Button } from './button.ts';
 export const rollbackButton: Button = {
   actionId: ACTIONS.rollback,
   click: async (deps, id, user) => {
+    await checkRollbackWindow(deps, await deps.store.getDeployment(id));
     await deps.deployments.rollbackOf(id, user);
   },
 };

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { isTimeZone, minutesOfDay, WEEKDAYS, type Weekday } from '../domain/windows.ts';
 
 /**
  * The schema of dockhand.yml (DESIGN.md §2.3). Keys shown in the design are a contract; the others
@@ -115,6 +116,54 @@ const trigger = z.strictObject({
   auto: z.boolean().default(false),
 });
 
+/** "mon-fri", "sat,sun", ["mon", "wed"] → the weekdays named (a range runs forward: "fri-mon" is fri, sat, sun, mon). */
+const weekdaysOf = (text: string): Weekday[] | undefined => {
+  const days = new Set<Weekday>();
+  for (const part of text
+    .toLowerCase()
+    .split(',')
+    .map((p) => p.trim())) {
+    const [first, last] = part.split('-').map((d) => WEEKDAYS.indexOf(d.slice(0, 3) as Weekday));
+    if (first === undefined || first < 0 || (last !== undefined && last < 0) || part.split('-').length > 2)
+      return undefined;
+    for (let i = first; ; i = (i + 1) % 7) {
+      days.add(WEEKDAYS[i] as Weekday);
+      if (last === undefined || i === last) break;
+    }
+  }
+  return WEEKDAYS.filter((d) => days.has(d));
+};
+
+const windowDays = z.union([z.string(), z.array(z.string())]).transform((value, ctx) => {
+  const days = weekdaysOf(Array.isArray(value) ? value.join(',') : value);
+  if (!days || days.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected weekdays such as "mon-fri" or [mon, wed, fri]' });
+    return z.NEVER;
+  }
+  return days;
+});
+
+const windowHours = z
+  .string()
+  .regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, { message: 'expected hours such as "09:00-17:00"', abort: true })
+  .refine((h) => h.split('-').every((t) => minutesOfDay(t) !== undefined) && h.split('-')[0] !== h.split('-')[1], {
+    message: 'expected two different times of day between 00:00 and 24:00, such as "09:00-17:00"',
+  });
+
+/** Deploy windows: when changes may reach the environment (src/domain/windows.ts). */
+const windows = z
+  .strictObject({
+    timeZone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' }),
+    open: z.array(z.strictObject({ days: windowDays, hours: windowHours })).min(1),
+  })
+  .transform((w) => ({
+    timeZone: w.timeZone,
+    open: w.open.map((o) => {
+      const [from, to] = o.hours.split('-') as [string, string];
+      return { days: o.days, from, to };
+    }),
+  }));
+
 const environment = z.strictObject({
   target,
   approval: name.optional(),
@@ -122,6 +171,9 @@ const environment = z.strictObject({
   scale: scale.optional(),
   rolloutTimeout: duration.default('30m'),
   trigger: trigger.optional(),
+  windows: windows.optional(),
+  /** Rollbacks go ahead during a freeze and outside the windows unless this is false. */
+  rollbackDuringFreeze: z.boolean().default(true),
 });
 
 /** A Route 53 A record that follows the public IPs of an ECS service's tasks (src/core/watch/dns.ts). */

@@ -15,16 +15,20 @@ export interface DeployRequest {
   imageTag?: string | undefined;
   restart: boolean;
   dryRun: boolean;
+  /** Break-glass reason (`--emergency <reason>`): during a freeze or outside the windows. */
+  emergency?: string | undefined;
 }
 export interface RollbackRequest {
   service: string;
   env?: string | undefined;
   revision?: number | undefined;
+  emergency?: string | undefined;
 }
 export interface ScaleRequest {
   service: string;
   env?: string | undefined;
   count: number;
+  emergency?: string | undefined;
 }
 export interface StatusRequest {
   service?: string | undefined;
@@ -39,7 +43,17 @@ export interface LogsRequest {
 export type DockhandRequest =
   | { sub: 'help' }
   | { sub: 'lock'; service: string; env?: string | undefined; reason?: string | undefined }
-  | { sub: 'unlock' | 'history' | 'ips'; service: string; env?: string | undefined };
+  | { sub: 'unlock' | 'history' | 'ips'; service: string; env?: string | undefined }
+  /** Without an environment: list the freezes in force. */
+  | { sub: 'freeze'; env?: undefined }
+  | {
+      sub: 'freeze';
+      env: string;
+      /** `for <duration>` (ms) or `until <time>` (read in the environment's time zone); neither: until unfrozen. */
+      end?: { for: number } | { until: string } | undefined;
+      reason?: string | undefined;
+    }
+  | { sub: 'unfreeze'; env: string };
 
 export const DEFAULT_LOGS_SINCE_MS = 15 * 60_000;
 export const MAX_LOGS_SINCE_MS = 24 * 3_600_000;
@@ -100,6 +114,15 @@ class Tokens {
     return item;
   }
 
+  /** `--emergency <reason…>`: the rest of the text is the reason. */
+  emergency(current: string | undefined): string {
+    if (current !== undefined) this.fail('--emergency is given twice.');
+    const reason = this.rest();
+    if (reason.length === 0) this.fail('--emergency needs a reason after it, such as `--emergency checkout is down`.');
+    if (reason.length > 300) this.fail('The emergency reason is longer than 300 characters.');
+    return reason;
+  }
+
   rest(): string {
     const rest = this.items.slice(this.index).join(' ');
     this.index = this.items.length;
@@ -143,6 +166,7 @@ export const parseDeploy = (text: string): DeployRequest => {
     if (isEnvKeyword(token)) request.env = t.env(token, request.env);
     else if (word(token) === '--restart') request.restart = true;
     else if (word(token) === '--dry-run') request.dryRun = true;
+    else if (word(token) === '--emergency') request.emergency = t.emergency(request.emergency);
     else if (token.startsWith('-')) t.fail(`Unknown option “${token}”.`);
     else if (request.ref !== undefined || request.imageTag !== undefined) t.fail(`Unexpected “${token}”.`);
     else if (word(token).startsWith('image:')) {
@@ -164,6 +188,7 @@ export const parseRollback = (text: string): RollbackRequest => {
   const request: RollbackRequest = { service: t.service(true) };
   for (let token = t.next(); token !== undefined; token = t.next()) {
     if (isEnvKeyword(token)) request.env = t.env(token, request.env);
+    else if (word(token) === '--emergency') request.emergency = t.emergency(request.emergency);
     else if (request.revision === undefined && /^\d{1,9}$/.test(token)) {
       request.revision = Number(token);
       if (request.revision < 1) t.fail('Revisions start at 1.');
@@ -177,15 +202,17 @@ export const parseScale = (text: string): ScaleRequest => {
   const service = t.service(true);
   let count: number | undefined;
   let env: string | undefined;
+  let emergency: string | undefined;
   for (let token = t.next(); token !== undefined; token = t.next()) {
     if (isEnvKeyword(token)) env = t.env(token, env);
+    else if (word(token) === '--emergency') emergency = t.emergency(emergency);
     else if (count === undefined) {
       if (!/^\d{1,6}$/.test(token)) t.fail(`“${token}” is not a task count: give a whole number such as 4.`);
       count = Number(token);
     } else t.fail(`Unexpected “${token}”.`);
   }
   if (count === undefined) t.fail('How many tasks? Give a whole number.');
-  return { service, env, count };
+  return { service, env, count, ...(emergency === undefined ? {} : { emergency }) };
 };
 
 export const parseStatus = (text: string): StatusRequest => {
@@ -232,6 +259,7 @@ export const parseDockhand = (text: string): DockhandRequest => {
     if (t.peek() !== undefined) t.fail(`Unexpected “${t.peek()}”.`);
     return { sub: 'help' };
   }
+  if (sub === 'freeze' || sub === 'unfreeze') return parseFreeze(t, sub);
   const service = t.service(true);
   let env: string | undefined;
   const reason: string[] = [];
@@ -243,3 +271,43 @@ export const parseDockhand = (text: string): DockhandRequest => {
   if (sub === 'lock') return { sub, service, env, reason: reason.length > 0 ? reason.join(' ') : undefined };
   return { sub: sub as 'unlock' | 'history' | 'ips', service, env };
 };
+
+/** `freeze [<env> [for <duration> | until <time>] [reason…]]`, `unfreeze <env>`. */
+const parseFreeze = (t: Tokens, sub: 'freeze' | 'unfreeze'): DockhandRequest => {
+  const first = t.next();
+  if (first === undefined) {
+    if (sub === 'unfreeze') t.fail('Which environment? Name one: `/dockhand unfreeze production`.');
+    return { sub: 'freeze' };
+  }
+  const env = isEnvKeyword(first) ? t.env(first, undefined) : first;
+  if (!NAME.test(env)) t.fail(`“${env}” is not an environment name.`);
+  if (sub === 'unfreeze') {
+    if (t.peek() !== undefined) t.fail(`Unexpected “${t.peek()}”.`);
+    return { sub, env };
+  }
+  let end: { for: number } | { until: string } | undefined;
+  const keyword = word(t.peek() ?? '');
+  if (keyword === 'for') {
+    t.next();
+    const ms = parseDuration(t.next() ?? '');
+    if (ms === undefined || ms <= 0) t.fail('“for” needs a duration such as 30m, 4h or 3d.');
+    if (ms > MAX_FREEZE_MS) t.fail('A freeze lasts 90 days at most.');
+    end = { for: ms };
+  } else if (keyword === 'until') {
+    t.next();
+    let until = t.next();
+    if (until === undefined) t.fail('“until” needs a time such as `2026-12-24 18:00` or `18:00`.');
+    const time = t.peek();
+    if (/^\d{4}-\d{2}-\d{2}$/.test(until) && time !== undefined && /^\d{2}:\d{2}$/.test(time)) {
+      until = `${until} ${time}`;
+      t.next();
+    }
+    end = { until };
+  }
+  const reason = t.rest();
+  if (reason.length > 300) t.fail('The reason is longer than 300 characters.');
+  return { sub, env, end, reason: reason.length > 0 ? reason : undefined };
+};
+
+/** The longest freeze `for` accepts. */
+export const MAX_FREEZE_MS = 90 * 86_400_000;

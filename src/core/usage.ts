@@ -4,17 +4,23 @@
  */
 export const COMMANDS = {
   deploy: {
-    usage: '<service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run]',
+    usage: '<service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run] [--emergency <reason>]',
     description: 'Build, approve and roll out a service',
   },
-  rollback: { usage: '<service> [to <env>] [<revision>]', description: 'Roll a service back to an earlier revision' },
-  scale: { usage: '<service> <count> [in <env>]', description: 'Change how many tasks a service runs' },
+  rollback: {
+    usage: '<service> [to <env>] [<revision>] [--emergency <reason>]',
+    description: 'Roll a service back to an earlier revision',
+  },
+  scale: {
+    usage: '<service> <count> [in <env>] [--emergency <reason>]',
+    description: 'Change how many tasks a service runs',
+  },
   status: { usage: '[<service>] [in <env>]', description: 'Show what is running' },
   logs: { usage: '<service> [in <env>] [since <duration>] [grep <text>]', description: 'Show recent log lines' },
   dockhand: {
     usage:
-      'help | lock <service> [in <env>] [reason…] | unlock <service> [in <env>] | history <service> [in <env>] | ips <service> [in <env>]',
-    description: 'Help, locks, history and IPs',
+      'help | lock <service> [in <env>] [reason…] | unlock <service> [in <env>] | history <service> [in <env>] | ips <service> [in <env>] | freeze [<env> [for <duration> | until <time>] [reason…]] | unfreeze <env>',
+    description: 'Help, locks, freezes, history and IPs',
   },
 } as const;
 
@@ -28,4 +34,6 @@ export const DOCKHAND_SUBCOMMANDS = {
   unlock: 'unlock <service> [in <env>]',
   history: 'history <service> [in <env>]',
   ips: 'ips <service> [in <env>]',
+  freeze: 'freeze [<env> [for <duration> | until <time>] [reason…]]',
+  unfreeze: 'unfreeze <env>',
 } as const;

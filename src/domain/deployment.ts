@@ -88,8 +88,20 @@ export interface DeploymentTrigger {
   url: string;
 }
 
+/**
+ * Break-glass (`--emergency <reason>`, issue 14): a change asked for during a freeze or outside the deploy windows.
+ * Any kind of request may carry it; it needs one more approval than usual and is marked on the card. Absent on
+ * every request made without it (and on every row written before freezes existed).
+ */
+export interface BreakGlass {
+  /** The requester's reason. */
+  emergency?: string;
+  /** What was closed: a freeze, or the environment's windows. Absent on a dry run, which checks neither. */
+  emergencyCause?: 'freeze' | 'window';
+}
+
 /** `/deploy api [<ref>]`: build from the service's source; no ref means its default ref (or a local path). */
-export interface DeployFromGit {
+export interface DeployFromGit extends BreakGlass {
   type: 'git';
   ref?: string;
   /** Set when a GitHub push asked for it (the ref is then the pushed commit). */
@@ -97,7 +109,7 @@ export interface DeployFromGit {
 }
 
 /** `/deploy api image:<tag>`: an existing image, resolved to a digest when planned. */
-export interface DeployAnImage {
+export interface DeployAnImage extends BreakGlass {
   type: 'image';
   /** A tag, or a digest (sha256:…) that a CI trigger names. */
   imageTag: string;
@@ -110,12 +122,12 @@ export const triggerOf = (request: DeploymentRequest): DeploymentTrigger | undef
   request.type === 'git' || request.type === 'image' ? request.trigger : undefined;
 
 /** `/deploy api --restart`: the running task definition (or image) again. */
-export interface Restart {
+export interface Restart extends BreakGlass {
   type: 'restart';
 }
 
 /** `/rollback`: ECS rolls back to a task definition, a Docker host to an image. */
-export interface Rollback {
+export interface Rollback extends BreakGlass {
   type: 'rollback';
   /** "family:revision" on ECS, a short image name on a Docker host: what the card names. */
   revision: string;
@@ -128,7 +140,7 @@ export interface Rollback {
 }
 
 /** `/scale api 4`. */
-export interface Scale {
+export interface Scale extends BreakGlass {
   type: 'scale';
   desiredCount: number;
 }
@@ -205,15 +217,19 @@ const text = z.string().min(1);
 const blank = z.string().transform((v) => (v === '' ? undefined : v));
 const kindSchema = z.enum(['deploy', 'restart', 'rollback', 'scale']);
 const stateSchema = z.enum([...ACTIVE_STATES, ...TERMINAL_STATES]);
+/** The break-glass fields every request may carry (BreakGlass). */
+const breakGlass = { emergency: text.optional(), emergencyCause: z.enum(['freeze', 'window']).optional() };
 
 const triggerSchema: z.ZodType<DeploymentTrigger> = z
   .object({ source: z.enum(['ci', 'github']), commit: text, branch: text, url: text })
   .strict();
 
 export const requestSchema: z.ZodType<DeploymentRequest> = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('git'), ref: blank.optional(), trigger: triggerSchema.optional() }).strict(),
-  z.object({ type: z.literal('image'), imageTag: text, trigger: triggerSchema.optional() }).strict(),
-  z.object({ type: z.literal('restart') }).strict(),
+  z
+    .object({ type: z.literal('git'), ref: blank.optional(), trigger: triggerSchema.optional(), ...breakGlass })
+    .strict(),
+  z.object({ type: z.literal('image'), imageTag: text, trigger: triggerSchema.optional(), ...breakGlass }).strict(),
+  z.object({ type: z.literal('restart'), ...breakGlass }).strict(),
   z
     .object({
       type: z.literal('rollback'),
@@ -222,12 +238,13 @@ export const requestSchema: z.ZodType<DeploymentRequest> = z.discriminatedUnion(
       undoes: blank.optional(),
       taskDefinitionArn: blank.optional(),
       image: blank.optional(),
+      ...breakGlass,
     })
     .strict()
     .refine((r) => (r.taskDefinitionArn === undefined) !== (r.image === undefined), {
       message: 'a rollback names either a task definition or an image',
     }),
-  z.object({ type: z.literal('scale'), desiredCount: z.number().int().nonnegative() }).strict(),
+  z.object({ type: z.literal('scale'), desiredCount: z.number().int().nonnegative(), ...breakGlass }).strict(),
 ]);
 
 /** One parser per fact; `satisfies` makes a fact added to DeploymentFacts without its parser a compile error. */

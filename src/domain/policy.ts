@@ -1,5 +1,6 @@
 import type { ApprovalPolicy, Config } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
+import type { BreakGlass } from './deployment.ts';
 
 /**
  * Who may do what: the one place that decides. Every rule is a function of the config's rules, the facts of the
@@ -39,6 +40,8 @@ export type DenialReason =
   | { kind: 'may_not_unlock'; environment: string; holder: 'manual' | 'requester' | 'other' }
   /** Logs of a service that names its deployers, asked by someone who is neither a deployer nor an approver. */
   | { kind: 'may_not_read_logs'; service: string }
+  /** A freeze or unfreeze by someone who is not an approver of that environment. */
+  | { kind: 'may_not_freeze'; environment: string; approvers: readonly string[] }
   /** A signed hook asking for anything but a deploy. */
   | { kind: 'hook_deploys_only' }
   /** A hook from a source the environment's trigger does not name. */
@@ -144,12 +147,30 @@ export const mayRequest = async (
 /** The approval policy an operation of `kind` on that service and environment needs, if any. */
 export const approvalPolicyFor = (
   config: Pick<Config, 'services' | 'approvals'>,
-  operation: { service: string; environment: string; kind: PolicyKind },
+  operation: { service: string; environment: string; kind: PolicyKind; request?: BreakGlass },
 ): ApprovalPolicy | undefined => {
   const env = config.services[operation.service]?.environments[operation.environment];
   const name = operation.kind === 'scale' ? (env?.scaleApproval ?? env?.approval) : env?.approval;
-  return name ? config.approvals[name] : undefined;
+  const policy = name ? config.approvals[name] : undefined;
+  if (operation.request?.emergency === undefined) return policy;
+  return emergencyPolicy(policy, config.services[operation.service]?.deployers);
 };
+
+/** An approver list that anyone (but the requester, unless self-approval is allowed) satisfies. */
+export const ANYONE = '*';
+
+/**
+ * Break-glass (`--emergency`, during a freeze or outside the windows): one more approval than the usual policy
+ * needs; an environment with no approval needs one, from the service's deployers (anyone when it names none),
+ * never the requester.
+ */
+export const emergencyPolicy = (
+  policy: ApprovalPolicy | undefined,
+  deployers: readonly string[] | undefined,
+): ApprovalPolicy =>
+  policy
+    ? { ...policy, required: quorumOf(policy.required) + 1 }
+    : { approvers: deployers ? [...deployers] : [ANYONE], required: 1, allowSelfApproval: false, expiresAfter: '30m' };
 
 /** Everyone who may approve anything in the target's environment (its approval and scaleApproval policies). */
 export const environmentApprovers = (config: Pick<Config, 'approvals'>, target: PolicyTarget): string[] => {
@@ -177,7 +198,7 @@ export const mayApprove = async <P extends Pick<ApprovalPolicy, 'approvers' | 'a
   if (user === request.requestedBy && !policy.allowSelfApproval) {
     return deny({ kind: 'own_request' });
   }
-  if (!(await isMember(policy.approvers, user))) {
+  if (!policy.approvers.includes(ANYONE) && !(await isMember(policy.approvers, user))) {
     return deny({ kind: 'not_an_approver', approvers: [...policy.approvers] });
   }
   return { allowed: true, policy };
@@ -274,4 +295,21 @@ export const mayTrigger = (target: PolicyTarget, source: 'ci' | 'github', branch
     });
   }
   return ALLOWED;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Freezes
+
+/**
+ * An environment may be frozen and unfrozen by its approvers (of every service that has an environment of that
+ * name); an environment without approvers, by anyone.
+ */
+export const mayFreeze = async (
+  environment: string,
+  approvers: readonly string[],
+  user: string,
+  isMember: Membership,
+): Promise<Decision> => {
+  if (approvers.length === 0 || (await isMember(approvers, user))) return ALLOWED;
+  return deny({ kind: 'may_not_freeze', environment, approvers: [...approvers] });
 };

@@ -129,3 +129,11 @@ describe('hook denials', () => {
     ).toBe('api in production deploys only main, release from ci, not dev');
   });
 });
+
+describe('freeze denials', () => {
+  it('name the approvers who may freeze an environment', () => {
+    expect(denialText({ kind: 'may_not_freeze', environment: 'production', approvers: ['U0BOB', 'S0OPS'] })).toBe(
+      'Only the approvers of `production` may freeze or unfreeze it: <@U0BOB>, <!subteam^S0OPS>.',
+    );
+  });
+});

@@ -124,7 +124,7 @@ export const runtimeOf = (ctx: DeployContext, target: ResolvedTarget): Runtime =
 
 export const policyOf = (
   ctx: DeployContext,
-  deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind'>,
+  deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind' | 'request'>,
 ): ApprovalPolicy | undefined => approvalPolicyFor(ctx.deps.config, deployment);
 
 /** The directory's answer the policy asks for (src/domain/policy.ts). */

@@ -3,7 +3,7 @@
  * what ran before (`revisions`, and the deployment history where the runtime keeps none).
  */
 
-import type { Rollback } from '../../domain/deployment.ts';
+import type { BreakGlass, Rollback } from '../../domain/deployment.ts';
 import { enforce, mayAbort, mayRollBack, Refusal } from '../../domain/policy.ts';
 import { errorMessage } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
@@ -77,12 +77,14 @@ export const rollbackTo = async (
   target: ResolvedTarget,
   user: string,
   revision?: number,
+  /** Merged into the request: break-glass (`--emergency`) when it was asked during a freeze or a closed window. */
+  extra: BreakGlass = {},
 ): Promise<RequestOutcome> => {
   // Who may deploy is checked before anything is read from AWS (request() checks it again, cheaply).
   enforce(await mayRollBack(target, user, memberOf(ctx)));
   const found = await rollbackRequest(ctx, target, revision);
   if ('refused' in found) throw new Refusal(found.refused);
-  return request(ctx, { kind: 'rollback', target, user, request: found.request });
+  return request(ctx, { kind: 'rollback', target, user, request: { ...found.request, ...extra } });
 };
 
 /**

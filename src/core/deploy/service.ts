@@ -15,6 +15,7 @@
  *   recovery.ts  restart recovery             ownership.ts   leases on deployments
  *   announce.ts  the card's view model        context.ts     the state the units share
  */
+import type { BreakGlass } from '../../domain/deployment.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { approve, disarmAll, reject } from './approvals.ts';
 import {
@@ -66,8 +67,8 @@ export class DeploymentService {
   }
 
   /** `/rollback [revision]`. */
-  rollbackTo(target: ResolvedTarget, user: string, revision?: number): Promise<RequestOutcome> {
-    return rollbackTo(this.#ctx, target, user, revision);
+  rollbackTo(target: ResolvedTarget, user: string, revision?: number, extra?: BreakGlass): Promise<RequestOutcome> {
+    return rollbackTo(this.#ctx, target, user, revision, extra);
   }
 
   /** Takes on deployments nobody works on any more, now and every sweep (see recovery.ts). */

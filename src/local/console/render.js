@@ -39,6 +39,10 @@ const EMOJI = {
   arrow_forward: '▶️',
   stethoscope: '🩺',
   wastebasket: '🗑️',
+  // Freezes and break-glass.
+  snowflake: '❄️',
+  sunny: '☀️',
+  rotating_light: '🚨',
   // Often typed in a lock or freeze reason.
   '+1': '👍',
   thumbsup: '👍',

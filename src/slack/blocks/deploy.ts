@@ -66,7 +66,14 @@ const context = (...texts: string[]): KnownBlock => ({
 });
 
 /** A user (U…), or a user group (S…) as a group mention. */
-const principal = (id: string): string => (/^S[A-Z0-9]+$/.test(id) ? `<!subteam^${id}>` : user(id));
+const principal = (id: string): string =>
+  id === '*' ? 'anyone but the requester' : /^S[A-Z0-9]+$/.test(id) ? `<!subteam^${id}>` : user(id);
+
+/** Break-glass (`--emergency <reason>`): marked on every state of the card. */
+const emergencyNote = (v: DeploymentView): KnownBlock[] => {
+  const reason = v.request.emergency;
+  return reason === undefined ? [] : [context(`:rotating_light: *Emergency* (break-glass): ${escapeText(reason)}`)];
+};
 
 const shortSha = (sha: string): string => sha.slice(0, 7);
 
@@ -701,6 +708,7 @@ export const deploymentCard = (view: DeploymentView, now: Date): Card => {
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(title(view), LIMITS.headerText), emoji: true } },
     section(r.status),
+    ...emergencyNote(view),
     ...r.body,
     ...(buttons ? [buttons] : []),
     ...(r.after ?? []),
@@ -722,6 +730,7 @@ export const dryRunCard = (view: DeploymentView): Card => {
     section(
       `:mag: ${user(view.requestedBy)} asked what this would do: ${VERB[view.kind]} ${what(view)} in *${escapeText(view.environment)}*`,
     ),
+    ...emergencyNote(view),
     ...planBlocks(view, extra),
     context(`*Nothing was changed.* To do it: ${code(commandFor(view))}`),
   ];

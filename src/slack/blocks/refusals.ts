@@ -62,6 +62,8 @@ export const denialText = (reason: DenialReason): string => {
     }
     case 'may_not_read_logs':
       return `Only the deployers and approvers of \`${reason.service}\` may read its logs.`;
+    case 'may_not_freeze':
+      return `Only the approvers of \`${reason.environment}\` may freeze or unfreeze it: ${mentions(reason.approvers)}.`;
     case 'hook_deploys_only':
       return 'A hook may only deploy.';
     case 'trigger_not_set':
