@@ -269,6 +269,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     config,
     secrets: settings.hookSecrets,
     store,
+    clock,
     request: (input) => deployments.request(input),
     logger,
     onDelivery: (source, outcome) => metrics.hookDeliveries.inc({ source, outcome }),

@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.ts';
 import type { OperationRequest, RequestOutcome } from '../core/deploy/service.ts';
+import { checkChangeWindow } from '../core/operate/freeze.ts';
 import {
   ciDeploys,
   githubDeploys,
@@ -13,7 +14,7 @@ import {
 } from '../core/trigger.ts';
 import { Refusal } from '../domain/policy.ts';
 import type { Logger } from '../logger.ts';
-import type { Store } from '../ports.ts';
+import type { Clock, Store } from '../ports.ts';
 import { denialText } from '../slack/blocks/refusals.ts';
 import { refusalReason } from '../slack/replies.ts';
 import { readBody } from './server.ts';
@@ -36,7 +37,9 @@ export interface HookDeps {
   config: Config;
   /** The HMAC keys; a source without one is not served (404). */
   secrets: { ci?: string | undefined; github?: string | undefined };
-  store: Pick<Store, 'recordDelivery'>;
+  store: Pick<Store, 'recordDelivery' | 'getState'>;
+  /** For the environment's freezes and change windows (checked before each deploy, as for /deploy). */
+  clock: Clock;
   /** DeploymentService.request. */
   request: (input: OperationRequest) => Promise<RequestOutcome>;
   logger: Logger;
@@ -131,6 +134,8 @@ export const createHookRoutes = (deps: HookDeps) => {
     for (const { target, requester, request } of deploys) {
       const where = { service: target.service, environment: target.environment };
       try {
+        // Freezes and change windows hold for hooks as for /deploy; a hook cannot break the glass.
+        await checkChangeWindow({ store, clock: deps.clock }, target, 'deploy', undefined);
         const outcome = await deps.request({ kind: 'deploy', target, user: requester, request, triggered: true });
         if (outcome.result !== 'started') continue;
         const { id, seq } = outcome.deployment;

@@ -259,6 +259,23 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
     expect(unsigned).toMatchObject({ status: 401, json: { error: 'unsigned' } });
     expect(dockhand.output()).not.toContain(GITHUB_SECRET);
   });
+
+  it('holds a CI deploy during a freeze of its environment, as /deploy is held, and lets it through after', async () => {
+    await client.slashCommand({ command: '/dockhand', text: 'freeze staging for 1h release week', userId: B });
+    await card((m) => m.text.includes('froze staging'));
+    const before = updatesIn('staging').length;
+    const frozenBody = ciBody({ buildUrl: 'https://ci.example.com/acme/api/builds/77' });
+    const held = await postCi(frozenBody);
+    expect(held.status).toBe(409);
+    expect(held.json).toMatchObject({ ok: false, deployments: [{ service: 'api', environment: 'staging' }] });
+    expect(JSON.stringify(held.json)).toMatch(/staging`? is frozen/);
+    expect(updatesIn('staging')).toHaveLength(before);
+
+    await client.slashCommand({ command: '/dockhand', text: 'unfreeze staging', userId: B });
+    await card((m) => m.text.includes('unfroze staging'));
+    const afterBody = ciBody({ buildUrl: 'https://ci.example.com/acme/api/builds/78' });
+    expect((await postCi(afterBody)).status).toBe(202);
+  });
 });
 
 describe('local mode as a process: POST /hooks/ci deploys, and the console shows the card', () => {

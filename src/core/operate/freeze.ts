@@ -198,7 +198,7 @@ export interface Emergency {
  * (/promote, when it exists, calls this with kind 'deploy' for its target environment.)
  */
 export const checkChangeWindow = async (
-  deps: Pick<FreezeDeps, 'store' | 'clock'>,
+  deps: { store: Pick<Store, 'getState'>; clock: Clock },
   target: ResolvedTarget,
   kind: GatedKind,
   emergency: string | undefined,
