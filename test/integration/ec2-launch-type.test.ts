@@ -193,6 +193,36 @@ describe('the EC2 launch type read', () => {
   });
 });
 
+describe('the EC2 launch type when AWS says no', () => {
+  it('shows no address, and does not fail, for a task whose instance EC2 no longer knows', async () => {
+    const [one] = seed();
+    const reader = new AwsEcsReader({ clients: aws, cache: store, clock });
+    await reader.describe(refs);
+    clock.advance(MINUTE);
+    fake.replaceTasks('prod', 'worker');
+    // The instance is terminated between the task listing and the instance lookup.
+    fake.containerInstances.delete(one?.arn ?? '');
+    fake.resetCalls();
+    const worker = await tasksOf(reader, 'worker');
+    expect(fake.requestsFor('EC2.DescribeInstances').map((r) => r.error)).toEqual([
+      'InvalidInstanceID.NotFound',
+      undefined,
+    ]);
+    const onGone = worker.filter((t) => t.containerInstanceArn === one?.arn);
+    expect(onGone.length).toBeGreaterThan(0);
+    expect(onGone.every((t) => t.publicIp === undefined)).toBe(true);
+    expect(worker.filter((t) => t.containerInstanceArn !== one?.arn).every((t) => t.publicIp !== undefined)).toBe(true);
+  });
+
+  it('names what it was reading and the AWS error code when DescribeContainerInstances is denied', async () => {
+    seed();
+    fake.faults({ failNext: { op: 'ECS.DescribeContainerInstances', code: 'AccessDeniedException' } });
+    const error = await new AwsEcsReader({ clients: aws, cache: store, clock }).describe(refs).catch((e: unknown) => e);
+    expect(String(error)).toContain('container instances of tasks in cluster prod');
+    expect(String(error)).toContain('AccessDeniedException');
+  });
+});
+
 describe('the IP watch on the EC2 launch type', () => {
   it('posts one message with the old and new ip:port when the tasks are replaced', async () => {
     seed();
