@@ -3,6 +3,8 @@
  * against the fake AWS (DescribeContainerInstances over JSON 1.1, DescribeInstances over the EC2 query protocol),
  * the real SQLite store's cache behind it, and the IP watch through the real scheduler.
  */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
 import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
@@ -190,6 +192,34 @@ describe('the EC2 launch type read', () => {
     expect(task?.hostPorts).toEqual([80, 443]);
     expect(task?.publicIp).toBeUndefined();
     expect(task?.containerInstanceArn).toMatch(/:container-instance\/edge\//);
+  });
+});
+
+const POSTGRES_URL = process.env.DOCKHAND_TEST_POSTGRES_URL;
+
+describe.skipIf(!POSTGRES_URL)('the EC2 launch type on a Postgres store', () => {
+  it('costs no call after a restart: the shared store remembers the addresses per task', async () => {
+    const base = POSTGRES_URL ?? '';
+    const schema = `dockhand_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const shared = await openStore(url, { instance: 'test' });
+    try {
+      seed();
+      await new AwsEcsReader({ clients: aws, cache: shared, clock }).describe(refs);
+      fake.resetCalls();
+      const worker = await tasksOf(new AwsEcsReader({ clients: aws, cache: shared, clock }), 'worker');
+      expect(ec2Calls()).toEqual({ containerInstances: 0, instances: 0, enis: 0 });
+      expect(worker.map((t) => `${t.publicIp}:${t.hostPorts?.join(',')}`).sort()).toEqual(
+        fake.hostAddresses('prod', 'worker').sort(),
+      );
+    } finally {
+      await shared.close();
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    }
   });
 });
 
