@@ -109,6 +109,10 @@ export interface TaskSnapshot {
   privateIp?: string | undefined;
   /** undefined when the task has no public IP (private subnet) or it is not known yet. */
   publicIp?: string | undefined;
+  /** EC2 launch type: the container instance it runs on (its public IP is the instance's; no ENI with bridge/host). */
+  containerInstanceArn?: string | undefined;
+  /** EC2 launch type: the host ports its containers are bound to (`containers[].networkBindings`), ascending. */
+  hostPorts?: number[] | undefined;
 }
 
 export interface ServiceSnapshot {

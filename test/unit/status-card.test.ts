@@ -30,6 +30,28 @@ describe('status cards (golden)', () => {
     await expect(serviceStatusCard(production, s, now)).toMatchFileSnapshot('golden/status-degraded.json');
   });
 
+  it('renders EC2-launch-type tasks at their instance IP and host ports, and one whose instance has no IP', async () => {
+    const onInstance = {
+      eniId: undefined,
+      containerInstanceArn: 'arn:aws:ecs:us-east-1:123456789012:container-instance/prod/1',
+    };
+    const s = aSnapshot({
+      tasks: [
+        aTask({ ...onInstance, privateIp: '10.1.0.5', publicIp: '203.0.113.5', hostPorts: [32768] }),
+        aTask({
+          ...onInstance,
+          id: '9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
+          privateIp: '10.1.0.6',
+          publicIp: undefined,
+          hostPorts: [80, 443],
+        }),
+      ],
+    });
+    const card = serviceStatusCard(production, s, now);
+    await expect(card).toMatchFileSnapshot('golden/status-ec2-launch-type.json');
+    expect(card.text).toContain('IPs 203.0.113.5:32768');
+  });
+
   it('renders the overview with found, missing and unsupported rows', async () => {
     const rows = [
       { target: production, kind: 'found' as const, snapshot: ecsRuntimeSnapshot(production, aSnapshot()) },

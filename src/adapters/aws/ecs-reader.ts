@@ -6,6 +6,9 @@
  *                                    asked for, which can only be cheaper); tasks are mapped to services by `group`
  *                DescribeTasks       100 tasks a call
  *   per region   DescribeNetworkInterfaces   once, only for tasks never seen before (PublicIpResolver)
+ *                DescribeInstances           once, only for EC2-launch-type tasks never seen before whose instance's
+ *                                            IP was read before they started (InstanceIpResolver; plus, per cluster,
+ *                                            DescribeContainerInstances for container instances never seen)
  *   once         DescribeTaskDefinition      per task definition ARN (they are immutable): an LRU in front of the
  *                                            store's cache (one query per describe for every ARN the LRU lacks),
  *                                            so a restart or another replica does not ask ECS again
@@ -30,6 +33,7 @@ import type {
   TaskSnapshot,
 } from '../../ports.ts';
 import type { AwsClientSet } from './clients.ts';
+import { type InstanceAddress, InstanceIpResolver, type TaskOnInstance } from './instance-ips.ts';
 import { PublicIpResolver } from './public-ips.ts';
 import { ecsSdk } from './sdk.ts';
 
@@ -50,6 +54,8 @@ export interface AwsEcsReaderOptions {
   clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2'> };
   /** Shared public-IP cache; by default the reader keeps its own (with `cache`). */
   publicIps?: PublicIpResolver;
+  /** Shared cache of EC2-launch-type tasks' instance IPs; by default the reader keeps its own (with `cache`). */
+  instanceIps?: InstanceIpResolver;
   /** Task definitions (and, for its own resolver, public IPs) that outlive the process; without it, memory only. */
   cache?: KeyValueCache;
   /** A cache that cannot be read or written is skipped (AWS is asked instead); this hears why. */
@@ -79,6 +85,7 @@ type ListedCluster = Map<string, Omit<FoundService, 'taskDefinition'> | { reason
 export class AwsEcsReader implements EcsReader {
   readonly #clients: AwsEcsReaderOptions['clients'];
   readonly #publicIps: PublicIpResolver;
+  readonly #instanceIps: InstanceIpResolver;
   /** Task definitions are immutable: cached by ARN, the least recently used dropped past TASK_DEFINITIONS_CACHED. */
   readonly #taskDefinitions = new Map<string, TaskDefinitionSummary>();
   readonly #cache: KeyValueCache | undefined;
@@ -93,6 +100,13 @@ export class AwsEcsReader implements EcsReader {
     this.#publicIps =
       options.publicIps ??
       new PublicIpResolver((region) => options.clients.forRegion(region).ec2, {
+        cache: options.cache,
+        onCacheError: options.onCacheError,
+        clock: options.clock,
+      });
+    this.#instanceIps =
+      options.instanceIps ??
+      new InstanceIpResolver((region) => options.clients.forRegion(region), {
         cache: options.cache,
         onCacheError: options.onCacheError,
         clock: options.clock,
@@ -219,6 +233,11 @@ export class AwsEcsReader implements EcsReader {
         new Set(arns),
         only === undefined ? undefined : new Set([only]),
       );
+      this.#instanceIps.retain(
+        clusterKey(region, cluster),
+        new Set(arns),
+        only === undefined ? undefined : new Set([only]),
+      );
     }
 
     for (const [name, service] of services) result.set(name, { service, tasks: tasksByService.get(name) ?? [] });
@@ -312,24 +331,43 @@ export class AwsEcsReader implements EcsReader {
     clusters: readonly { group: ClusterGroup; result: ClusterResult }[],
   ): Promise<void> {
     const wanted: { task: TaskSnapshot; eniId: string; scope: { cluster: string; service: string } }[] = [];
+    const onInstances: { task: TaskSnapshot; on: TaskOnInstance }[] = [];
     for (const { group, result } of clusters) {
       for (const [service, found] of result) {
         if ('reason' in found) continue;
         for (const task of found.tasks) {
+          const scope = { cluster: clusterKey(region, group.cluster), service };
           if (task.eniId) {
-            wanted.push({ task, eniId: task.eniId, scope: { cluster: clusterKey(region, group.cluster), service } });
+            wanted.push({ task, eniId: task.eniId, scope });
+          } else if (task.containerInstanceArn) {
+            const { containerInstanceArn, startedAt } = task;
+            onInstances.push({
+              task,
+              on: { taskArn: task.arn, scope, cluster: group.cluster, containerInstanceArn, startedAt },
+            });
           }
         }
       }
     }
-    if (wanted.length === 0) return;
+    if (wanted.length === 0 && onInstances.length === 0) return;
     const names = clusters.map((c) => c.group.cluster).join(', ');
-    const ips = await this.#publicIps.resolve(
-      region,
-      wanted.map((w) => ({ taskArn: w.task.arn, eniId: w.eniId, scope: w.scope })),
-      `tasks in cluster${clusters.length === 1 ? '' : 's'} ${names}${region === undefined ? '' : ` (${region})`}`,
-    );
-    for (const { task } of wanted) task.publicIp = ips.get(task.arn);
+    const what = `tasks in cluster${clusters.length === 1 ? '' : 's'} ${names}${region === undefined ? '' : ` (${region})`}`;
+    if (wanted.length > 0) {
+      const ips = await this.#publicIps.resolve(
+        region,
+        wanted.map((w) => ({ taskArn: w.task.arn, eniId: w.eniId, scope: w.scope })),
+        what,
+      );
+      for (const { task } of wanted) task.publicIp = ips.get(task.arn);
+    }
+    if (onInstances.length > 0) {
+      const addresses = await this.#instanceIps.resolve(
+        region,
+        onInstances.map((w) => w.on),
+        what,
+      );
+      for (const { task } of onInstances) withInstanceAddress(task, addresses.get(task.arn));
+    }
   }
 
   /** Without EC2 calls: what the cache already knows. */
@@ -337,7 +375,10 @@ export class AwsEcsReader implements EcsReader {
     for (const { result } of clusters) {
       for (const found of result.values()) {
         if ('reason' in found) continue;
-        for (const task of found.tasks) task.publicIp = this.#publicIps.peek(task.arn) ?? undefined;
+        for (const task of found.tasks) {
+          if (task.eniId || !task.containerInstanceArn) task.publicIp = this.#publicIps.peek(task.arn) ?? undefined;
+          else withInstanceAddress(task, this.#instanceIps.peek(task.arn));
+        }
       }
     }
   }
@@ -449,6 +490,7 @@ export const toTaskSnapshot = (task: Task): TaskSnapshot => {
   const arn = task.taskArn ?? '';
   const eni = task.attachments?.find((a) => a.type === 'ElasticNetworkInterface');
   const detail = (name: string) => eni?.details?.find((d) => d.name === name)?.value;
+  const hostPorts = hostPortsOf(task);
   const containers: ContainerState[] = (task.containers ?? []).map((c) => ({
     name: c.name ?? '',
     lastStatus: c.lastStatus,
@@ -475,7 +517,23 @@ export const toTaskSnapshot = (task: Task): TaskSnapshot => {
       detail('privateIPv4Address') ??
       task.containers?.flatMap((c) => c.networkInterfaces ?? []).find((n) => n.privateIpv4Address)?.privateIpv4Address,
     publicIp: undefined,
+    ...(eni === undefined && task.containerInstanceArn ? { containerInstanceArn: task.containerInstanceArn } : {}),
+    ...(eni === undefined && hostPorts ? { hostPorts } : {}),
   };
+};
+
+/** An EC2-launch-type task is reached at its instance's IP; its private IP is the instance's too (bridge, host). */
+const withInstanceAddress = (task: TaskSnapshot, address: InstanceAddress | undefined): void => {
+  task.publicIp = address?.publicIp ?? undefined;
+  task.privateIp ??= address?.privateIp ?? undefined;
+};
+
+/** The host ports of a task's containers (EC2 launch type, bridge or host networking), ascending, once each. */
+const hostPortsOf = (task: Task): number[] | undefined => {
+  const ports = (task.containers ?? []).flatMap((c) =>
+    (c.networkBindings ?? []).flatMap((b) => (b.hostPort === undefined ? [] : [b.hostPort])),
+  );
+  return ports.length > 0 ? [...new Set(ports)].sort((a, b) => a - b) : undefined;
 };
 
 const toHealth = (status: string | undefined): Health =>

@@ -19,6 +19,7 @@ import type {
   StoppedUnit,
 } from '../../core/runtime.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
+import { taskAddress } from '../../core/task-address.ts';
 import { AwsError, DockhandError } from '../../errors.ts';
 import type {
   Clock,
@@ -73,7 +74,7 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
     revision: t.revision,
     startedAt: t.startedAt,
     privateIp: t.privateIp,
-    publicAddress: t.publicIp,
+    publicAddress: taskAddress(t),
   })),
   rollouts: s.deployments.map((d) => ({
     id: d.id,
@@ -98,7 +99,7 @@ export const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
   revision: t.revision,
   startedAt: t.startedAt,
   privateIp: t.privateIp,
-  publicAddress: t.publicIp,
+  publicAddress: taskAddress(t),
   stoppedAt: t.stoppedAt,
   reason: t.stoppedReason,
   stopCode: t.stopCode,

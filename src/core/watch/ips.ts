@@ -8,6 +8,7 @@
  */
 import type { ServiceSnapshot } from '../../ports.ts';
 import type { RuntimeSnapshot } from '../runtime.ts';
+import { taskAddress } from '../task-address.ts';
 
 export interface IpReplacement {
   fromTaskId: string;
@@ -99,7 +100,7 @@ export const currentIps = (s: ServiceSnapshot): Record<string, string | null> =>
   const running = s.tasks
     .filter((t) => t.lastStatus === 'RUNNING')
     .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
-  return Object.fromEntries(running.map((t) => [t.arn, t.publicIp ?? null]));
+  return Object.fromEntries(running.map((t) => [t.arn, taskAddress(t) ?? null]));
 };
 
 /** The same, from the Runtime snapshot's units (by `ref`, else `id`): what fetch reads before evaluate runs. */

@@ -3,6 +3,7 @@ import { assessHealth, assessHostHealth } from '../../core/health.ts';
 import type { RuntimeSnapshot } from '../../core/runtime.ts';
 import type { StatusRow } from '../../core/status.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
+import { taskAddress } from '../../core/task-address.ts';
 import type { DeploymentSnapshot, HostContainer, HostSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
 import { code, date, escapeText, HEALTH_EMOJI, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
@@ -22,7 +23,7 @@ const deploymentLine = (d: DeploymentSnapshot): string => {
 };
 
 const taskLine = (t: TaskSnapshot): string => {
-  const ip = t.publicIp ?? (t.eniId ? 'no public IP' : '—');
+  const ip = taskAddress(t) ?? (t.eniId || t.containerInstanceArn ? 'no public IP' : '—');
   const priv = t.privateIp ? ` (private ${escapeText(t.privateIp)})` : '';
   return `${code(t.id.slice(0, 12))} ${escapeText(t.lastStatus)} · ${escapeText(t.health)} · ${code(t.revision)} · ${escapeText(ip)}${priv}`;
 };
@@ -94,7 +95,7 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
       },
     ],
   });
-  const ips = s.tasks.map((t) => t.publicIp).filter((ip) => ip !== undefined);
+  const ips = s.tasks.map(taskAddress).filter((ip) => ip !== undefined);
   // The fallback text is parsed like the blocks: its data is escaped too.
   const text = truncate(
     `${safe(title)}: ${health.state}, ${safe(td)}, ${s.running}/${s.desired} running` +

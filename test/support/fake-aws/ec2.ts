@@ -118,6 +118,49 @@ function describeNetworkInterfaces(fake: FakeAws, input: JsonObject): string {
   return `<networkInterfaceSet>${items.join('')}</networkInterfaceSet>`;
 }
 
+/** DescribeInstances by `InstanceId.N` (the container instances' EC2 instances), one reservation per instance. */
+function describeInstances(fake: FakeAws, input: JsonObject): string {
+  const ids = stringList(input.InstanceId);
+  for (const id of ids) {
+    if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new AwsError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+  }
+  const all = [...fake.containerInstances.values()];
+  const missing = ids.filter((id) => !all.some((c) => c.ec2InstanceId === id));
+  if (missing.length) {
+    throw new AwsError(
+      'InvalidInstanceID.NotFound',
+      missing.length > 1
+        ? `The instance IDs '${missing.join(', ')}' do not exist`
+        : `The instance ID '${missing[0]}' does not exist`,
+    );
+  }
+  const chosen = ids.length ? all.filter((c) => ids.includes(c.ec2InstanceId)) : all;
+  const items = chosen.map(
+    (c) =>
+      '<item>' +
+      el('reservationId', `r-0${c.ec2InstanceId.slice(2)}`) +
+      el('ownerId', ACCOUNT_ID) +
+      '<groupSet/>' +
+      '<instancesSet><item>' +
+      el('instanceId', c.ec2InstanceId) +
+      el('imageId', 'ami-0fa4e000000000001') +
+      `<instanceState>${el('code', 16)}${el('name', 'running')}</instanceState>` +
+      el('privateDnsName', `ip-${c.privateIp.replaceAll('.', '-')}.ec2.internal`) +
+      el('dnsName', c.publicIp ? `ec2-${c.publicIp.replaceAll('.', '-')}.compute-1.amazonaws.com` : '') +
+      el('instanceType', 'm7i.large') +
+      el('launchTime', c.registeredAt.toISOString()) +
+      `<placement>${el('availabilityZone', 'us-east-1a')}${el('tenancy', 'default')}</placement>` +
+      el('subnetId', 'subnet-0fa4e00000000001') +
+      el('vpcId', 'vpc-0fa4e000000000001') +
+      el('privateIpAddress', c.privateIp) +
+      el('ipAddress', c.publicIp) +
+      '</item></instancesSet>' +
+      '</item>',
+  );
+  return `<reservationSet>${items.join('')}</reservationSet>`;
+}
+
 export const ec2Handlers: Record<string, Handler> = {
   DescribeNetworkInterfaces: describeNetworkInterfaces,
+  DescribeInstances: describeInstances,
 };

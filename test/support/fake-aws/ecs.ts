@@ -27,6 +27,7 @@ function clusterOf(fake: FakeAws, input: JsonObject) {
 
 export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
   const total = fake.counts(svc);
+  const ec2 = svc.launchType === 'EC2';
   const network = {
     awsvpcConfiguration: {
       subnets: svc.subnets,
@@ -44,9 +45,8 @@ export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
     desiredCount: svc.desiredCount,
     runningCount: total.running,
     pendingCount: total.pending,
-    launchType: 'FARGATE',
-    platformVersion: 'LATEST',
-    platformFamily: 'Linux',
+    launchType: svc.launchType,
+    ...(ec2 ? {} : { platformVersion: 'LATEST', platformFamily: 'Linux' }),
     taskDefinition: svc.taskDefinition,
     deploymentConfiguration: structuredClone(svc.deploymentConfiguration),
     deployments: svc.deployments.map((d) => {
@@ -61,10 +61,8 @@ export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
         failedTasks: d.failedTasks,
         createdAt: d.createdAt,
         updatedAt: d.updatedAt,
-        launchType: 'FARGATE',
-        platformVersion: '1.4.0',
-        platformFamily: 'Linux',
-        networkConfiguration: network,
+        launchType: svc.launchType,
+        ...(ec2 ? {} : { platformVersion: '1.4.0', platformFamily: 'Linux', networkConfiguration: network }),
         rolloutState: d.rolloutState,
         rolloutStateReason: d.rolloutStateReason,
       };
@@ -76,7 +74,7 @@ export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
       : {}),
     placementConstraints: [],
     placementStrategy: [],
-    networkConfiguration: network,
+    ...(ec2 ? {} : { networkConfiguration: network }),
     schedulingStrategy: 'REPLICA',
     deploymentController: { type: 'ECS' },
     createdBy: `arn:aws:iam::${ACCOUNT_ID}:role/admin`,
@@ -87,6 +85,7 @@ export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
 }
 
 export function serializeTask(fake: FakeAws, t: TaskState): JsonObject {
+  if (t.containerInstanceArn) return serializeEc2Task(t, t.containerInstanceArn);
   const eni = fake.enis.get(t.eniId);
   return {
     taskArn: t.arn,
@@ -147,6 +146,94 @@ export function serializeTask(fake: FakeAws, t: TaskState): JsonObject {
     attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
     tags: [],
   };
+}
+
+/** A task on the EC2 launch type with bridge or host networking: no ENI attachment, host ports in networkBindings. */
+function serializeEc2Task(t: TaskState, containerInstanceArn: string): JsonObject {
+  return {
+    taskArn: t.arn,
+    clusterArn: clusterArn(t.cluster),
+    taskDefinitionArn: t.taskDefinitionArn,
+    containerInstanceArn,
+    group: t.group,
+    startedBy: t.startedBy,
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    healthStatus: t.healthStatus,
+    launchType: 'EC2',
+    availabilityZone: 'us-east-1a',
+    connectivity: 'CONNECTED',
+    connectivityAt: t.createdAt,
+    createdAt: t.createdAt,
+    pullStartedAt: t.startedAt,
+    pullStoppedAt: t.startedAt,
+    startedAt: t.startedAt,
+    stoppingAt: t.stoppingAt,
+    executionStoppedAt: t.stoppedAt,
+    stoppedAt: t.stoppedAt,
+    stoppedReason: t.stoppedReason,
+    stopCode: t.stopCode,
+    cpu: t.cpu,
+    memory: t.memory,
+    version: t.lastStatus === 'STOPPED' ? 4 : t.lastStatus === 'RUNNING' ? 3 : 2,
+    overrides: { containerOverrides: t.containers.map((c) => ({ name: c.name })), inferenceAcceleratorOverrides: [] },
+    containers: t.containers.map((c) => ({
+      containerArn: c.containerArn,
+      taskArn: t.arn,
+      name: c.name,
+      image: c.image,
+      runtimeId: c.runtimeId,
+      lastStatus: c.lastStatus,
+      exitCode: c.exitCode,
+      reason: c.reason,
+      healthStatus: c.healthStatus,
+      // ECS reports bindings only while the container runs.
+      networkBindings: c.lastStatus === 'RUNNING' ? structuredClone(c.networkBindings ?? []) : [],
+      networkInterfaces: [],
+      cpu: '0',
+    })),
+    attachments: [],
+    attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
+    tags: [],
+  };
+}
+
+/** DescribeContainerInstances: ≤100 ARNs (or ids), unknown ones as MISSING failures. */
+function describeContainerInstances(fake: FakeAws, input: JsonObject) {
+  const refs = reqStringArray(input, 'containerInstances');
+  if (refs.length > 100) {
+    throw new AwsError('InvalidParameterException', 'containerInstances can have at most 100 items.');
+  }
+  const cluster = clusterOf(fake, input);
+  const containerInstances: JsonObject[] = [];
+  const failures: JsonObject[] = [];
+  for (const ref of refs) {
+    const ci = [...fake.containerInstances.values()].find(
+      (c) => c.cluster === cluster.name && (c.arn === ref || c.arn.endsWith(`/${ref}`)),
+    );
+    if (!ci) {
+      failures.push({ arn: ref, reason: 'MISSING' });
+      continue;
+    }
+    const tasks = [...fake.tasks.values()].filter((t) => t.containerInstanceArn === ci.arn);
+    containerInstances.push({
+      containerInstanceArn: ci.arn,
+      ec2InstanceId: ci.ec2InstanceId,
+      version: 1,
+      versionInfo: { agentVersion: '1.86.0', agentHash: 'fa4e0000', dockerVersion: 'DockerVersion: 25.0.8' },
+      status: 'ACTIVE',
+      agentConnected: true,
+      runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
+      pendingTasksCount: tasks.filter((t) => t.lastStatus === 'PENDING').length,
+      registeredAt: ci.registeredAt,
+      remainingResources: [],
+      registeredResources: [],
+      attributes: [{ name: 'ecs.os-type', value: 'linux' }],
+      attachments: [],
+      tags: [],
+    });
+  }
+  return { containerInstances, failures };
 }
 
 export function serializeTaskDefinition(td: TaskDefinitionRecord): JsonObject {
@@ -503,6 +590,7 @@ export const ecsHandlers: Record<string, Handler> = {
   ListServices: listServices,
   ListTasks: listTasks,
   DescribeTasks: describeTasks,
+  DescribeContainerInstances: describeContainerInstances,
   StopTask: stopTask,
   DescribeTaskDefinition: describeTaskDefinition,
   RegisterTaskDefinition: registerTaskDefinition,

@@ -9,6 +9,7 @@ import {
   ACCOUNT_ID,
   type AwsServiceName,
   type ClusterState,
+  type ContainerInstanceState,
   type ContainerState,
   type DeploymentState,
   type EniState,
@@ -75,6 +76,13 @@ export interface SeedServiceOptions {
   desiredCount?: number;
   /** Tasks get a public IP (default true); false models private subnets. */
   publicIp?: boolean;
+  /**
+   * Default FARGATE (awsvpc networking, a task ENI each). EC2: the tasks are placed on the cluster's container
+   * instances (`addContainerInstance`, first), with `networkMode` bridge (default; a hostPort of 0 or none gets a
+   * dynamic host port from 32768) or host (host port = container port); they have no ENI.
+   */
+  launchType?: 'FARGATE' | 'EC2';
+  networkMode?: 'bridge' | 'host';
   /** Default `/ecs/<family>`. */
   logGroup?: string;
   cpu?: string;
@@ -181,6 +189,8 @@ export class FakeAws {
   /** task ARN → task, in launch order (stopped tasks are kept). */
   readonly tasks = new Map<string, TaskState>();
   readonly enis = new Map<string, EniState>();
+  /** By container instance ARN. */
+  readonly containerInstances = new Map<string, ContainerInstanceState>();
   readonly repositories = new Map<string, RepositoryState>();
   readonly logGroups = new Map<string, LogGroupState>();
   /** Route 53 hosted zones by id (without "/hostedzone/"). */
@@ -209,6 +219,7 @@ export class FakeAws {
   #requests: RequestRecord[] = [];
   #server: Server | undefined;
   #publicIpCounter = 0;
+  #instanceCounter = 0;
   #privateIpCounter = 0;
   #requestCounter = 0;
   #eventCounter = 0;
@@ -262,6 +273,7 @@ export class FakeAws {
     this.taskDefinitions.clear();
     this.tasks.clear();
     this.enis.clear();
+    this.containerInstances.clear();
     this.repositories.clear();
     this.logGroups.clear();
     this.hostedZones.clear();
@@ -459,7 +471,59 @@ export class FakeAws {
 
   publicIp(taskArn: string): string | undefined {
     const t = this.tasks.get(taskArn);
+    if (t?.containerInstanceArn) return this.containerInstances.get(t.containerInstanceArn)?.publicIp;
     return t ? this.enis.get(t.eniId)?.publicIp : undefined;
+  }
+
+  /** EC2 launch type: "ip:port" of the service's running tasks (instance public IP, host ports), in launch order. */
+  hostAddresses(cluster: string, service: string): string[] {
+    return this.serviceTasks(cluster, service)
+      .filter((t) => t.lastStatus === 'RUNNING' && t.containerInstanceArn)
+      .flatMap((t) => {
+        const ip = this.publicIp(t.arn);
+        const ports = [...new Set(t.containers.flatMap((c) => (c.networkBindings ?? []).map((b) => b.hostPort)))];
+        return ip === undefined ? [] : [`${ip}:${ports.sort((a, b) => a - b).join(',')}`];
+      });
+  }
+
+  /**
+   * Registers an EC2 instance as a container instance of `cluster` (EC2 launch type). Ids are counted, not drawn from
+   * the seeded sequence, so adding instances does not shift the ids of tasks. `publicIp: null` = none.
+   */
+  addContainerInstance(clusterName: string, opts: { publicIp?: string | null } = {}): ContainerInstanceState {
+    this.createCluster(clusterName);
+    const n = ++this.#instanceCounter;
+    const hex = n.toString(16).padStart(8, '0');
+    const ci: ContainerInstanceState = {
+      arn: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:container-instance/${clusterName}/${'0'.repeat(24)}${hex}`,
+      cluster: clusterName,
+      ec2InstanceId: `i-0fa4e0000${hex}`,
+      privateIp: `10.1.0.${(n % 250) + 4}`,
+      registeredAt: this.now(),
+      nextHostPort: 32768,
+    };
+    const publicIp = opts.publicIp === undefined ? this.#nextPublicIp() : opts.publicIp;
+    if (publicIp !== null) ci.publicIp = publicIp;
+    this.containerInstances.set(ci.arn, ci);
+    return ci;
+  }
+
+  /**
+   * Stops and starts an EC2 instance, as EC2 does: every task on it stops (the service launches replacements on the
+   * next steps) and it comes back with a new public IP (unless it had none).
+   */
+  restartInstance(ec2InstanceId: string): ContainerInstanceState {
+    const ci = [...this.containerInstances.values()].find((c) => c.ec2InstanceId === ec2InstanceId);
+    if (!ci) throw new Error(`fake-aws: no container instance on ${ec2InstanceId}`);
+    for (const t of this.tasks.values()) {
+      if (t.containerInstanceArn !== ci.arn || t.lastStatus === 'STOPPED') continue;
+      const reason = `Host EC2 (instance ${ec2InstanceId}) stopped/terminated.`;
+      this.stopTaskNow(t, { reason, stopCode: 'TerminationNotice', exitCode: 137 });
+    }
+    for (const svc of this.services.values()) if (svc.cluster === ci.cluster) svc.steady = false;
+    if (ci.publicIp !== undefined) ci.publicIp = this.#nextPublicIp();
+    ci.nextHostPort = 32768;
+    return ci;
   }
 
   /** Resolve `family`, `family:revision` or a task definition ARN. */
@@ -545,8 +609,8 @@ export class FakeAws {
       family,
       taskRoleArn: opts.taskRoleArn ?? `arn:aws:iam::${ACCOUNT_ID}:role/${family}-task`,
       executionRoleArn: opts.executionRoleArn ?? `arn:aws:iam::${ACCOUNT_ID}:role/ecsTaskExecutionRole`,
-      networkMode: 'awsvpc',
-      requiresCompatibilities: ['FARGATE'],
+      networkMode: opts.launchType === 'EC2' ? (opts.networkMode ?? 'bridge') : 'awsvpc',
+      requiresCompatibilities: [opts.launchType ?? 'FARGATE'],
       cpu: opts.cpu ?? '256',
       memory: opts.memory ?? '512',
       containerDefinitions: opts.containers.map((c) => {
@@ -595,6 +659,8 @@ export class FakeAws {
         deploymentCircuitBreaker: opts.circuitBreaker ?? { enable: true, rollback: true },
       },
       assignPublicIp: opts.publicIp ?? true,
+      launchType: opts.launchType ?? 'FARGATE',
+      networkMode: opts.launchType === 'EC2' ? (opts.networkMode ?? 'bridge') : 'awsvpc',
       subnets: ['subnet-0fa4e00000000001', 'subnet-0fa4e00000000002'],
       securityGroups: ['sg-0fa4e00000000001'],
       createdAt: now,
@@ -1114,6 +1180,7 @@ export class FakeAws {
       lastStatus: 'PENDING',
       healthStatus: 'UNKNOWN',
     }));
+    if (svc.launchType === 'EC2') return this.#placeOnInstance(svc, dep, { id, taskArn, containers, defs, running });
     this.#privateIpCounter++;
     const privateIp = `10.0.${Math.floor(this.#privateIpCounter / 250) % 256}.${(this.#privateIpCounter % 250) + 4}`;
     const eniId = `eni-0${this.#ids.hex(16)}`;
@@ -1152,6 +1219,55 @@ export class FakeAws {
     };
     this.tasks.set(taskArn, task);
     if (running) this.#markRunning(task);
+    return task;
+  }
+
+  /** EC2 launch type: on the container instance with the fewest tasks of the cluster, host ports bound, no ENI. */
+  #placeOnInstance(
+    svc: ServiceState,
+    dep: DeploymentState,
+    t: { id: string; taskArn: string; containers: ContainerState[]; defs: JsonObject[]; running: boolean },
+  ): TaskState {
+    const live = [...this.tasks.values()].filter((x) => x.lastStatus !== 'STOPPED');
+    const load = (ci: ContainerInstanceState) => live.filter((x) => x.containerInstanceArn === ci.arn).length;
+    const candidates = [...this.containerInstances.values()].filter((ci) => ci.cluster === svc.cluster);
+    const ci = candidates.sort((a, b) => load(a) - load(b))[0];
+    if (!ci) throw new Error(`fake-aws: cluster ${svc.cluster} has no container instance (addContainerInstance)`);
+    t.containers.forEach((c, i) => {
+      const mappings = (t.defs[i]?.portMappings ?? []) as Array<{
+        containerPort?: number;
+        hostPort?: number;
+        protocol?: string;
+      }>;
+      c.networkBindings = mappings.map((m) => {
+        const containerPort = m.containerPort ?? 0;
+        const hostPort = svc.networkMode === 'host' ? containerPort : m.hostPort ? m.hostPort : ci.nextHostPort++;
+        return { bindIP: '0.0.0.0', containerPort, hostPort, protocol: m.protocol ?? 'tcp' };
+      });
+    });
+    const td = this.taskDefinition(dep.taskDefinition);
+    const task: TaskState = {
+      id: t.id,
+      arn: t.taskArn,
+      cluster: svc.cluster,
+      group: `service:${svc.name}`,
+      service: svc.name,
+      taskDefinitionArn: dep.taskDefinition,
+      startedBy: dep.id,
+      lastStatus: 'PENDING',
+      desiredStatus: 'RUNNING',
+      healthStatus: 'UNKNOWN',
+      containers: t.containers,
+      createdAt: this.now(),
+      attachmentId: '',
+      eniId: '',
+      privateIp: ci.privateIp,
+      containerInstanceArn: ci.arn,
+      ...(typeof td?.input.cpu === 'string' ? { cpu: td.input.cpu } : {}),
+      ...(typeof td?.input.memory === 'string' ? { memory: td.input.memory } : {}),
+    };
+    this.tasks.set(t.taskArn, task);
+    if (t.running) this.#markRunning(task);
     return task;
   }
 

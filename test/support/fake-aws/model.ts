@@ -115,6 +115,9 @@ export interface ServiceState {
     deploymentCircuitBreaker: { enable: boolean; rollback: boolean };
   };
   assignPublicIp: boolean;
+  /** Default FARGATE (awsvpc). EC2: tasks are placed on the cluster's container instances. */
+  launchType: 'FARGATE' | 'EC2';
+  networkMode: 'awsvpc' | 'bridge' | 'host';
   subnets: string[];
   securityGroups: string[];
   createdAt: Date;
@@ -145,6 +148,28 @@ export interface ContainerState {
   exitCode?: number;
   reason?: string;
   healthStatus: HealthStatus;
+  /** EC2 launch type (bridge or host networking): the host ports of its port mappings on the instance. */
+  networkBindings?: NetworkBinding[];
+}
+
+export interface NetworkBinding {
+  bindIP: string;
+  containerPort: number;
+  hostPort: number;
+  protocol: string;
+}
+
+/** A container instance of a cluster (EC2 launch type) and the EC2 instance under it. */
+export interface ContainerInstanceState {
+  arn: string;
+  cluster: string;
+  ec2InstanceId: string;
+  /** undefined = no public IP. Changes when the instance is stopped and started (`restartInstance`). */
+  publicIp?: string;
+  privateIp: string;
+  registeredAt: Date;
+  /** Next dynamic host port (bridge networking with hostPort 0), from 32768 like Docker's ephemeral range. */
+  nextHostPort: number;
 }
 
 export interface TaskState {
@@ -168,8 +193,11 @@ export interface TaskState {
   stoppedReason?: string;
   stopCode?: string;
   attachmentId: string;
+  /** '' for EC2-launch-type tasks with bridge or host networking (no ENI). */
   eniId: string;
   privateIp: string;
+  /** EC2 launch type: the container instance it runs on. */
+  containerInstanceArn?: string;
   cpu?: string;
   memory?: string;
 }
