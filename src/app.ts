@@ -13,6 +13,7 @@ import { EcsRuntime } from './adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
 import { Route53Records } from './adapters/aws/route53.ts';
+import { forgettingChanges, SharedSnapshots } from './adapters/aws/shared-snapshots.ts';
 import { lazyDocker } from './adapters/docker/connect.ts';
 import { DockerRuntime } from './adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
@@ -24,7 +25,6 @@ import { systemClock, systemRandom, systemTimers } from './adapters/system-clock
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
-import { forgettingChanges, SharedSnapshots } from './core/shared-snapshots.ts';
 import { asDockhandError } from './errors.ts';
 import { createHookRoutes } from './http/hooks.ts';
 import { PendingAcks } from './http/pending-acks.ts';

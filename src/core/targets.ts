@@ -49,12 +49,6 @@ export const allTargets = (config: Config): ResolvedTarget[] =>
     Object.keys(config.services[service]?.environments ?? {}).map((env) => resolveTarget(config, service, env)),
   );
 
-export const ecsRef = (config: Config, target: ResolvedTarget): EcsServiceRef | undefined => {
-  const t = target.envConfig.target;
-  if (t.type !== 'ecs') return undefined;
-  return { cluster: t.cluster, service: t.service, region: t.region ?? config.defaults.region };
-};
-
 export const refKey = (ref: EcsServiceRef): string => `${ref.region ?? ''}/${ref.cluster}/${ref.service}`;
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forgettingChanges, SharedSnapshots } from '../../src/core/shared-snapshots.ts';
+import { forgettingChanges, SharedSnapshots } from '../../src/adapters/aws/shared-snapshots.ts';
 import type {
   DescribeOptions,
   EcsDeployer,

@@ -1,3 +1,4 @@
+import { refKey } from '../../core/targets.ts';
 import type {
   Clock,
   DescribeOptions,
@@ -6,8 +7,7 @@ import type {
   EcsServiceRef,
   RolloutProgress,
   ServiceLookup,
-} from '../ports.ts';
-import { refKey } from './targets.ts';
+} from '../../ports.ts';
 
 /** How old a snapshot may be and still answer a read (DOCKHAND_SNAPSHOT_MAX_AGE_MS). */
 export const DEFAULT_SNAPSHOT_MAX_AGE_MS = 10_000;
