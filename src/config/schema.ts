@@ -299,15 +299,28 @@ export const configSchema = z
     }
   });
 
+/** The environments of a service whose tasks have public IPs that change (ECS), which a DNS record may follow. */
+const dnsEnvironments = (svc: Pick<z.infer<typeof service>, 'environments'>): string[] =>
+  Object.entries(svc.environments)
+    .filter(([, env]) => env.target.type === 'ecs')
+    .map(([envName]) => envName);
+
+/** The environment a `watch.publicIps.dns` record follows: the one it names, or the service's only ECS one. */
+export const dnsEnvironmentOf = (
+  svc: Pick<z.infer<typeof service>, 'environments'>,
+  record: { environment?: string | undefined },
+): string | undefined => {
+  const candidates = dnsEnvironments(svc);
+  return record.environment ?? (candidates.length === 1 ? candidates[0] : undefined);
+};
+
 /** Problems of `watch.publicIps.dns`, with paths inside the service: which environment each record follows. */
 function dnsProblems(svc: z.infer<typeof service>): { path: (string | number)[]; message: string }[] {
   const publicIps = svc.watch?.publicIps;
   if (publicIps === undefined || typeof publicIps === 'string' || publicIps.dns === undefined) return [];
   const { dns } = publicIps;
   const records = Array.isArray(dns) ? dns : [dns];
-  const ecsEnvironments = Object.entries(svc.environments)
-    .filter(([, env]) => env.target.type === 'ecs')
-    .map(([envName]) => envName);
+  const ecsEnvironments = dnsEnvironments(svc);
   const problems: { path: (string | number)[]; message: string }[] = [];
   const seen = new Set<string>();
   for (const [i, record] of records.entries()) {
@@ -319,7 +332,7 @@ function dnsProblems(svc: z.infer<typeof service>): { path: (string | number)[];
       });
       continue;
     }
-    const envName = record.environment ?? (ecsEnvironments.length === 1 ? ecsEnvironments[0] : undefined);
+    const envName = dnsEnvironmentOf(svc, record);
     if (envName === undefined) {
       problems.push({
         path: [...path, 'environment'],

@@ -11,7 +11,7 @@
  * The Route 53 calls are the DnsRecords port's (src/adapters/aws/route53.ts); src/jobs/dns.ts runs this between
  * evaluate and save.
  */
-import type { DnsRecordConfig, ServiceConfig } from '../../config/schema.ts';
+import { type DnsRecordConfig, dnsEnvironmentOf, type ServiceConfig } from '../../config/schema.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { type IpMemory, ipsOf } from './ips.ts';
 
@@ -87,14 +87,9 @@ export const normaliseRecord = (r: Pick<DnsRecordConfig, 'zone' | 'name' | 'ttl'
 export const dnsRecordsOf = (target: Pick<ResolvedTarget, 'serviceConfig' | 'environment'>): DnsRecordSpec[] => {
   const publicIps = target.serviceConfig.watch?.publicIps;
   if (publicIps === undefined || typeof publicIps === 'string' || publicIps.dns === undefined) return [];
-  const ecsEnvironments = Object.entries(target.serviceConfig.environments)
-    .filter(([, env]) => env.target.type === 'ecs')
-    .map(([name]) => name);
   return [publicIps.dns]
     .flat()
-    .filter(
-      (r) => (r.environment ?? (ecsEnvironments.length === 1 ? ecsEnvironments[0] : undefined)) === target.environment,
-    )
+    .filter((r) => dnsEnvironmentOf(target.serviceConfig, r) === target.environment)
     .map(normaliseRecord);
 };
 
