@@ -286,6 +286,17 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
     await card(done, 60_000);
   });
 
+  it('deploys /deploy api image:sha256:<digest>, the command a CI card offers to ask again', async () => {
+    await client.slashCommand({ command: '/deploy', text: `api image:${DIGEST} to qa`, userId: 'U0SOMEONE' });
+    const done = await card((m) => m.text.startsWith('Deploy api → qa') && m.text.includes('succeeded'), 60_000);
+    expect(JSON.stringify(done.blocks)).toContain(DIGEST);
+    expect(updatesIn('qa')).toHaveLength(1);
+    const registered = aws.requestsFor('ECS.RegisterTaskDefinition').at(-1)?.input as {
+      containerDefinitions: { image: string }[];
+    };
+    expect(registered.containerDefinitions[0]?.image).toContain(`acme/api@${DIGEST}`);
+  });
+
   it('serves again, once the lock is gone, a delivery refused because its environment was locked', async () => {
     await client.slashCommand({ command: '/dockhand', text: 'lock api in staging load test', userId: B });
     await slack.state.waitForMessage((m) => m.text.includes('locked api in staging'), 10_000);
