@@ -340,6 +340,12 @@ export interface Store extends KeyValueCache {
    * Deliveries older than a week are forgotten.
    */
   recordDelivery(source: string, id: string, at: Date): Promise<boolean>;
+
+  /**
+   * Forgets delivery ids this replica has just recorded, when they started nothing (every deploy refused, or a
+   * failure), so that the same delivery can be sent again.
+   */
+  forgetDelivery(source: string, ids: readonly string[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

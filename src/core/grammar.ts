@@ -60,6 +60,9 @@ export const MAX_LOGS_SINCE_MS = 24 * 3_600_000;
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** `image:sha256:<64 hex>`: a manifest digest, which the registries resolve as they resolve a tag (a CI trigger's
+ * card offers it as the command to ask again). */
+const IMAGE_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /** Slack escapes &, < and > in command text; links and mentions arrive as <…|label>. */
 export const decodeSlackText = (text: string): string =>
@@ -171,7 +174,9 @@ export const parseDeploy = (text: string): DeployRequest => {
     else if (request.ref !== undefined || request.imageTag !== undefined) t.fail(`Unexpected “${token}”.`);
     else if (word(token).startsWith('image:')) {
       const tag = token.slice('image:'.length);
-      if (!IMAGE_TAG.test(tag)) t.fail(`“${tag}” is not a valid image tag.`);
+      if (word(tag).startsWith('sha256:') && !IMAGE_DIGEST.test(tag))
+        t.fail(`“${tag}” is not a valid image digest: sha256: and 64 lower-case hex digits.`);
+      if (!IMAGE_TAG.test(tag) && !IMAGE_DIGEST.test(tag)) t.fail(`“${tag}” is not a valid image tag.`);
       request.imageTag = tag;
     } else {
       if (!isValidGitRef(token)) t.fail(`“${token}” is not a valid git ref.`);

@@ -37,7 +37,7 @@ export interface HookDeps {
   config: Config;
   /** The HMAC keys; a source without one is not served (404). */
   secrets: { ci?: string | undefined; github?: string | undefined };
-  store: Pick<Store, 'recordDelivery' | 'getState'>;
+  store: Pick<Store, 'recordDelivery' | 'forgetDelivery' | 'getState'>;
   /** For the environment's freezes and change windows (checked before each deploy, as for /deploy). */
   clock: Clock;
   /** DeploymentService.request. */
@@ -117,13 +117,31 @@ export const createHookRoutes = (deps: HookDeps) => {
     throw new HookRefusal(401, 'unsigned', `${what} is missing`);
   };
 
-  /** Records the delivery ids; false when one was seen before (a replay). */
-  const firstDelivery = async (source: TriggerSource, ids: string[]): Promise<void> => {
+  /** Records the delivery ids (refused as `replayed` when one was seen before) and returns them. */
+  const firstDelivery = async (source: TriggerSource, ids: string[]): Promise<string[]> => {
     const at = new Date(now());
+    const recorded: string[] = [];
     for (const id of ids) {
       if (!(await store.recordDelivery(source, id, at))) {
+        await forget(source, recorded);
         throw new HookRefusal(409, 'replayed', 'this delivery was received before; nothing was started');
       }
+      recorded.push(id);
+    }
+    return recorded;
+  };
+
+  /**
+   * Forgets the ids just recorded when nothing started (each deploy refused, or a failure), so that the same
+   * delivery sent again (GitHub's Redeliver, `curl --retry`) is served; the table's primary key still lets only one
+   * replica start a delivery. A failure here leaves the delivery refused as replayed: logged, not raised.
+   */
+  const forget = async (source: TriggerSource, ids: string[]): Promise<void> => {
+    if (ids.length === 0) return;
+    try {
+      await store.forgetDelivery(source, ids);
+    } catch (e) {
+      log.error({ err: e, source }, 'could not forget a hook delivery that started nothing; a retry is refused');
     }
   };
 
@@ -154,6 +172,18 @@ export const createHookRoutes = (deps: HookDeps) => {
     return { status: started ? 202 : failed ? 502 : 409, body: { ok: started, deployments: results } };
   };
 
+  /** Starts the deploys of a delivery whose ids were recorded; forgets them when none started. */
+  const startOnce = async (source: TriggerSource, ids: string[], deploys: TriggeredDeploy[]) => {
+    const recorded = await firstDelivery(source, ids);
+    let answer: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      answer = await start(source, deploys);
+      return answer;
+    } finally {
+      if (!answer?.body.ok) await forget(source, recorded);
+    }
+  };
+
   const ci = async (req: IncomingMessage, secret: string) => {
     const timestamp = header(req, 'x-dockhand-timestamp') ?? refuseUnsigned('X-Dockhand-Timestamp');
     const signature = header(req, 'x-dockhand-signature') ?? refuseUnsigned('X-Dockhand-Signature');
@@ -168,8 +198,7 @@ export const createHookRoutes = (deps: HookDeps) => {
     }
     const deploys = ciDeploys(config, parseCiDelivery(raw.toString('utf8')));
     // A delivery is its signature: the same signed request twice is a replay; a new timestamp is a new delivery.
-    await firstDelivery('ci', [createHash('sha256').update(signature).digest('hex')]);
-    return start('ci', deploys);
+    return startOnce('ci', [createHash('sha256').update(signature).digest('hex')], deploys);
   };
 
   const github = async (req: IncomingMessage, secret: string) => {
@@ -193,8 +222,7 @@ export const createHookRoutes = (deps: HookDeps) => {
       return { status: 202, body: { ok: true, ignored: reason } };
     }
     // GitHub signs the body only: a replay with a new delivery id is caught by the body's hash.
-    await firstDelivery('github', [delivery, `body:${createHash('sha256').update(raw).digest('hex')}`]);
-    return start('github', deploys);
+    return startOnce('github', [delivery, `body:${createHash('sha256').update(raw).digest('hex')}`], deploys);
   };
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {

@@ -265,7 +265,8 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
     await card((m) => m.text.includes('froze staging'));
     const before = updatesIn('staging').length;
     const frozenBody = ciBody({ buildUrl: 'https://ci.example.com/acme/api/builds/77' });
-    const held = await postCi(frozenBody);
+    const frozenHeaders = signCi(frozenBody);
+    const held = await postCi(frozenBody, frozenHeaders);
     expect(held.status).toBe(409);
     expect(held.json).toMatchObject({ ok: false, deployments: [{ service: 'api', environment: 'staging' }] });
     expect(JSON.stringify(held.json)).toMatch(/staging`? is frozen/);
@@ -273,8 +274,44 @@ describe('dockhand as a process: deploy hooks (POST /hooks/ci, POST /hooks/githu
 
     await client.slashCommand({ command: '/dockhand', text: 'unfreeze staging', userId: B });
     await card((m) => m.text.includes('unfroze staging'));
-    const afterBody = ciBody({ buildUrl: 'https://ci.example.com/acme/api/builds/78' });
-    expect((await postCi(afterBody)).status).toBe(202);
+    // The held delivery started nothing, so the very same request (`curl --retry`) is served now, and only once.
+    const retried = await postCi(frozenBody, frozenHeaders);
+    expect(retried.status).toBe(202);
+    expect(retried.json).toMatchObject({ ok: true, deployments: [{ environment: 'staging', started: {} }] });
+    expect(await postCi(frozenBody, frozenHeaders)).toMatchObject({ status: 409, json: { error: 'replayed' } });
+    const done = (m: StoredMessage) =>
+      m.text.startsWith('Deploy api → staging') &&
+      m.text.includes('succeeded') &&
+      JSON.stringify(m.blocks).includes('builds/77');
+    await card(done, 60_000);
+  });
+
+  it('deploys /deploy api image:sha256:<digest>, the command a CI card offers to ask again', async () => {
+    await client.slashCommand({ command: '/deploy', text: `api image:${DIGEST} to qa`, userId: 'U0SOMEONE' });
+    const done = await card((m) => m.text.startsWith('Deploy api → qa') && m.text.includes('succeeded'), 60_000);
+    expect(JSON.stringify(done.blocks)).toContain(DIGEST);
+    expect(updatesIn('qa')).toHaveLength(1);
+    const registered = aws.requestsFor('ECS.RegisterTaskDefinition').at(-1)?.input as {
+      containerDefinitions: { image: string }[];
+    };
+    expect(registered.containerDefinitions[0]?.image).toContain(`acme/api@${DIGEST}`);
+  });
+
+  it('serves again, once the lock is gone, a delivery refused because its environment was locked', async () => {
+    await client.slashCommand({ command: '/dockhand', text: 'lock api in staging load test', userId: B });
+    await slack.state.waitForMessage((m) => m.text.includes('locked api in staging'), 10_000);
+    const before = updatesIn('staging').length;
+    const body = ciBody({ environment: 'staging', buildUrl: 'https://ci.example.com/acme/api/builds/90' });
+    const headers = signCi(body);
+    const locked = await postCi(body, headers);
+    expect(locked).toMatchObject({ status: 409, json: { ok: false, deployments: [{ environment: 'staging' }] } });
+    expect(JSON.stringify(locked.json)).toContain('load test');
+
+    await client.slashCommand({ command: '/dockhand', text: 'unlock api in staging', userId: B });
+    await slack.state.waitForMessage((m) => m.text.includes('unlocked api in staging'), 10_000);
+    expect(updatesIn('staging')).toHaveLength(before);
+    expect(await postCi(body, headers)).toMatchObject({ status: 202, json: { ok: true } });
+    expect(await postCi(body, headers)).toMatchObject({ status: 409, json: { error: 'replayed' } });
   });
 });
 

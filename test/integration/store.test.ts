@@ -784,6 +784,21 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
         expect(await store.recordDelivery('ci', 'd1', weekLater)).toBe(true);
         expect(await store.recordDelivery('ci', 'd3', weekLater)).toBe(false);
       });
+
+      it('forgets the ids of a delivery that started nothing, only those and only for that source', async () => {
+        expect(await store.recordDelivery('github', 'g1', at(0))).toBe(true);
+        expect(await store.recordDelivery('github', 'body:h1', at(0))).toBe(true);
+        expect(await store.recordDelivery('github', 'g2', at(0))).toBe(true);
+        expect(await store.recordDelivery('ci', 'g1', at(0))).toBe(true);
+        await store.forgetDelivery('github', ['g1', 'body:h1']);
+        await store.forgetDelivery('github', []);
+        // The same delivery sent again is accepted once more, and its primary key still lets in exactly one.
+        const raced = await Promise.all([1, 2, 3].map(() => store.recordDelivery('github', 'g1', at(1))));
+        expect(raced.filter(Boolean)).toHaveLength(1);
+        expect(await store.recordDelivery('github', 'body:h1', at(1))).toBe(true);
+        expect(await store.recordDelivery('github', 'g2', at(1))).toBe(false);
+        expect(await store.recordDelivery('ci', 'g1', at(1))).toBe(false);
+      });
     });
 
     it('keeps everything across closing and reopening (durability)', async (ctx) => {

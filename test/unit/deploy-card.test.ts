@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseDeploy, parseRollback, parseScale } from '../../src/core/grammar.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import { approvalRefusal, type DeploymentView, deploymentCard, dryRunCard } from '../../src/slack/blocks/deploy.ts';
 import type { KnownBlock } from '../../src/slack/blocks/types.ts';
@@ -186,6 +187,17 @@ describe('deployment cards (golden)', () => {
     expect(buttonsOf(card.blocks)).toEqual([]);
     await expect(card).toMatchFileSnapshot('golden/deploy-dry-run.json');
   });
+
+  it('renders a break-glass dry run with --emergency <reason> in the command to do it', async () => {
+    const view = aDeploymentView({
+      state: 'requested',
+      plan: aPlan(),
+      request: { type: 'git', ref: 'v1.4.2', emergency: 'checkout is down' },
+    });
+    const card = dryRunCard(view);
+    expect(JSON.stringify(card)).toContain('`/deploy api v1.4.2 to production --emergency checkout is down`');
+    await expect(card).toMatchFileSnapshot('golden/deploy-dry-run-emergency.json');
+  });
 });
 
 describe('deployment cards of a Docker host (golden)', () => {
@@ -306,6 +318,59 @@ describe('deployment card details', () => {
     }
     const json = JSON.stringify(dryRunCard(aDeploymentView({ request: { type: 'git', ref: token }, facts: {} })));
     expect(json).not.toContain('xoxb-1234567890');
+  });
+});
+
+describe('the command to ask again', () => {
+  const digest = `sha256:${'7'.repeat(64)}`;
+  /** The `code` of the expired card's "To ask again", as the user would paste it. */
+  const askAgain = (view: DeploymentView): string => {
+    const json = JSON.stringify(deploymentCard(view, now));
+    const found = /To ask again: `([^`]*)`/.exec(json)?.[1];
+    if (found === undefined) throw new Error(`no command in ${json}`);
+    return found;
+  };
+
+  it('names a digest as the image and keeps --emergency <reason>, and the command parses to the same request', () => {
+    const view = aDeploymentView({
+      state: 'expired',
+      request: { type: 'image', imageTag: digest, emergency: 'checkout\nis   down', emergencyCause: 'freeze' },
+    });
+    const command = askAgain(view);
+    expect(command).toBe(`/deploy api image:${digest} to production --emergency checkout is down`);
+    expect(parseDeploy(command.replace(/^\/deploy /, ''))).toMatchObject({
+      service: 'api',
+      imageTag: digest,
+      env: 'production',
+      emergency: 'checkout is down',
+    });
+  });
+
+  it('adds --emergency <reason> to a rollback and a scale, and nothing when the request had none', () => {
+    const rollback = askAgain(
+      aDeploymentView({
+        state: 'expired',
+        kind: 'rollback',
+        request: { type: 'rollback', revision: 'api:41', rule: 'previous', emergency: 'bad release' },
+      }),
+    );
+    expect(rollback).toBe('/rollback api to production 41 --emergency bad release');
+    expect(parseRollback(rollback.replace(/^\/rollback /, ''))).toMatchObject({
+      revision: 41,
+      emergency: 'bad release',
+    });
+    const scale = askAgain(
+      aDeploymentView({
+        state: 'expired',
+        kind: 'scale',
+        request: { type: 'scale', desiredCount: 6, emergency: 'spike' },
+      }),
+    );
+    expect(scale).toBe('/scale api 6 in production --emergency spike');
+    expect(parseScale(scale.replace(/^\/scale /, ''))).toMatchObject({ count: 6, emergency: 'spike' });
+    expect(askAgain(aDeploymentView({ state: 'expired', request: { type: 'image', imageTag: digest } }))).toBe(
+      `/deploy api image:${digest} to production`,
+    );
   });
 });
 

@@ -43,6 +43,15 @@ describe('/deploy grammar', () => {
     expect(parseDeploy('api image:1.4.2 to production')).toMatchObject({ imageTag: '1.4.2', env: 'production' });
   });
 
+  it('takes image:sha256:<64 hex> (a digest, as a CI delivery names it) instead of a tag', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    expect(parseDeploy(`api image:${digest} to prod --emergency checkout down`)).toMatchObject({
+      imageTag: digest,
+      env: 'prod',
+      emergency: 'checkout down',
+    });
+  });
+
   it('reads the en dash Slack clients substitute for --', () => {
     expect(parseDeploy('api \u2013restart')).toMatchObject({ restart: true });
   });
@@ -55,6 +64,10 @@ describe('/deploy grammar', () => {
     ['api to a in b', 'given twice'],
     ['api main --restart', '--restart redeploys'],
     ['api image:', 'not a valid image tag'],
+    ['api image:sha256:abc', 'not a valid image digest'],
+    [`api image:sha256:${'A'.repeat(64)}`, 'not a valid image digest'],
+    [`api image:sha256:${'a'.repeat(65)}`, 'not a valid image digest'],
+    [`api image:sha512:${'a'.repeat(64)}`, 'not a valid image tag'],
     ['api -rf', 'Unknown option'],
     ['api foo..bar', 'not a valid git ref'],
     ['API', 'not a service name'],

@@ -449,6 +449,16 @@ export class SqlStore implements Store {
     });
   }
 
+  forgetDelivery(source: string, ids: readonly string[]): Promise<void> {
+    return this.#attempt(`forget a ${source} hook delivery`, async () => {
+      if (ids.length === 0) return;
+      const where = new Conditions();
+      where.equal('source', source);
+      where.oneOf('id', ids);
+      await this.#db.query(`DELETE FROM hook_deliveries${where.sql()}`, where.params);
+    });
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Cache of immutable facts
 

@@ -202,6 +202,12 @@ const what = (v: DeploymentView): string => {
 
 /** The slash command that asks for the same thing again. */
 export const commandFor = (v: DeploymentRecord): string => {
+  // Break-glass is part of what was asked: asking again without it would be refused during the same freeze.
+  const reason = v.request.emergency?.replace(/\s+/g, ' ').trim();
+  return `${baseCommandFor(v)}${reason ? ` --emergency ${plain(reason)}` : ''}`;
+};
+
+const baseCommandFor = (v: DeploymentRecord): string => {
   switch (v.kind) {
     case 'deploy':
     case 'restart': {
