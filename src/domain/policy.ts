@@ -1,6 +1,7 @@
 import type { ApprovalPolicy, Config } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
 import type { BreakGlass } from './deployment.ts';
+import type { ClosedGate } from './windows.ts';
 
 /**
  * Who may do what: the one place that decides. Every rule is a function of the config's rules, the facts of the
@@ -54,7 +55,14 @@ export type DenialReason =
       source: string;
       branches: readonly string[];
       branch: string;
-    };
+    }
+  /**
+   * A change while the environment is frozen or outside its windows (src/domain/windows.ts changeGate), without
+   * break-glass: a `request`, which may ask again with --emergency, or the `approval` of a request that did not.
+   */
+  | { kind: 'change_closed'; gate: ClosedGate; refused: 'request' | 'approval' }
+  /** An --emergency when nothing is closed; `rollback`: because rollbacks go ahead through freezes and windows. */
+  | { kind: 'emergency_not_needed'; environment: string; rollback: boolean };
 
 /** A rule's no, with why (see DenialReason). */
 export type Denial = { allowed: false; reason: DenialReason };

@@ -33,11 +33,24 @@ export interface Freeze {
 /** The operations a freeze or a closed window stops (ports.ts OperationKind; /promote will be one, see below). */
 export type GatedKind = 'deploy' | 'restart' | 'rollback' | 'scale';
 
+/**
+ * Why a change may not go ahead now, and until when, as data: the freeze in force, or the windows and when the next
+ * opens; times are read in `timeZone` (the windows' zone, UTC without windows). The Slack layer words it
+ * (src/slack/blocks/refusals.ts, through the `change_closed` denial of src/domain/policy.ts).
+ */
+export type ClosedGate =
+  | { open: false; cause: 'freeze'; environment: string; freeze: Freeze; timeZone: string }
+  | {
+      open: false;
+      cause: 'window';
+      environment: string;
+      windows: Windows;
+      opensAt: Date | undefined;
+      timeZone: string;
+    };
+
 /** Whether a change may go ahead now, and if not, why and until when. */
-export type Gate =
-  | { open: true }
-  | { open: false; cause: 'freeze'; freeze: Freeze; message: string }
-  | { open: false; cause: 'window'; opensAt: Date | undefined; message: string };
+export type Gate = { open: true } | ClosedGate;
 
 const MINUTES_PER_DAY = 24 * 60;
 const MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY;
@@ -238,33 +251,22 @@ export interface ChangePolicy {
 
 /**
  * May an operation of `kind` change the environment at `at`? No during a freeze (until it ends) and outside the
- * windows (until the next opens), except a rollback when the policy allows it. A refusal's message says when.
+ * windows (until the next opens), except a rollback when the policy allows it. A refusal says why and until when.
  * (When /promote exists, it is gated like a deploy to its target environment: pass kind 'deploy'.)
  */
 export const changeGate = (policy: ChangePolicy, kind: GatedKind, freeze: Freeze | undefined, at: Date): Gate => {
   if (kind === 'rollback' && policy.rollbackDuringFreeze) return { open: true };
   const zone = policy.windows?.timeZone ?? 'UTC';
   const active = activeFreeze(freeze, at);
-  if (active) {
-    const ends = active.until ? `until ${formatLocal(active.until, zone)}` : 'until someone unfreezes it';
-    const why = active.reason
-      ? ` (${active.reason.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')})`
-      : '';
-    return {
-      open: false,
-      cause: 'freeze',
-      freeze: active,
-      message: `\`${policy.environment}\` is frozen${why} by <@${active.by}> ${ends}.`,
-    };
-  }
+  if (active) return { open: false, cause: 'freeze', environment: policy.environment, freeze: active, timeZone: zone };
   if (policy.windows && !isInsideWindows(policy.windows, at)) {
-    const opensAt = nextOpening(policy.windows, at);
-    const next = opensAt ? `The next window opens ${formatLocal(opensAt, zone)}.` : 'No window opens this week.';
     return {
       open: false,
       cause: 'window',
-      opensAt,
-      message: `\`${policy.environment}\` is outside its deploy windows (${describeWindows(policy.windows)}). ${next}`,
+      environment: policy.environment,
+      windows: policy.windows,
+      opensAt: nextOpening(policy.windows, at),
+      timeZone: zone,
     };
   }
   return { open: true };

@@ -12,7 +12,9 @@ import {
   unfreezeEnvironment,
 } from '../../src/core/operate/freeze.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
+import { Refusal } from '../../src/domain/policy.ts';
 import type { Store } from '../../src/ports.ts';
+import { refusalReason } from '../../src/slack/replies.ts';
 import { deployConfig, FakeClock, fakeDirectory } from '../support/deploy-fakes.ts';
 
 /**
@@ -68,7 +70,11 @@ describe.each(cases)('a freeze shared by two replicas (%s)', (_name, setup) => {
     const target = resolveTarget(config, 'api', 'production');
 
     await freezeEnvironment({ config, store: one, clock, directory }, 'production', 'U0BOB', { for: 3_600_000 }, 'x');
-    await expect(checkChangeWindow({ store: two, clock }, target, 'deploy', undefined)).rejects.toThrow(
+    const refused = await checkChangeWindow({ store: two, clock }, target, 'deploy', undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused instanceof Refusal ? refusalReason(refused) : refused).toContain(
       '`production` is frozen (x) by <@U0BOB>',
     );
     const outcome = await unfreezeEnvironment({ config, store: two, clock, directory }, 'production', 'U0BOB');

@@ -137,3 +137,50 @@ describe('freeze denials', () => {
     );
   });
 });
+
+describe('closed-gate denials', () => {
+  const freeze = { environment: 'production', by: 'U0ALICE', at: new Date('2026-12-20T00:00:00Z') };
+  const windows = { timeZone: 'Europe/Berlin', open: [{ days: ['mon', 'tue'] as const, from: '09:00', to: '17:00' }] };
+
+  it('word a freeze from its data, the typed reason as text, with how to break the glass', () => {
+    const gate = {
+      open: false as const,
+      cause: 'freeze' as const,
+      environment: 'production',
+      freeze: { ...freeze, reason: '<!channel> & <@U0X>', until: new Date('2027-01-04T08:00:00Z') },
+      timeZone: 'Europe/Berlin',
+    };
+    expect(denialText({ kind: 'change_closed', gate, refused: 'request' })).toBe(
+      '`production` is frozen (&lt;!channel&gt; &amp; &lt;@U0X&gt;) by <@U0ALICE> until Mon 2027-01-04 09:00 Europe/Berlin. Nothing changed. In an emergency, add `--emergency &lt;reason&gt;`: it needs one more approval than usual.',
+    );
+    expect(denialText({ kind: 'change_closed', gate: { ...gate, freeze, timeZone: 'UTC' }, refused: 'approval' })).toBe(
+      '`production` is frozen by <@U0ALICE> until someone unfreezes it. This request did not break the glass, so it cannot be approved now; nothing changed. Approve it once that is over, or ask for it again with `--emergency &lt;reason&gt;`.',
+    );
+  });
+
+  it('word a closed window with when the next opens', () => {
+    const gate = {
+      open: false as const,
+      cause: 'window' as const,
+      environment: 'staging',
+      windows,
+      opensAt: new Date('2026-12-07T08:00:00Z'),
+      timeZone: 'Europe/Berlin',
+    };
+    expect(denialText({ kind: 'change_closed', gate, refused: 'request' })).toMatch(
+      /^`staging` is outside its deploy windows \(mon, tue 09:00–17:00 \(Europe\/Berlin\)\)\. The next window opens Mon 2026-12-07 09:00 Europe\/Berlin\. Nothing changed\./,
+    );
+    expect(denialText({ kind: 'change_closed', gate: { ...gate, opensAt: undefined }, refused: 'request' })).toContain(
+      'No window opens this week. Nothing changed.',
+    );
+  });
+
+  it('refuse an emergency when nothing is closed', () => {
+    expect(denialText({ kind: 'emergency_not_needed', environment: 'staging', rollback: false })).toBe(
+      '`staging` is neither frozen nor outside its windows: no emergency needed, nothing changed. Ask again without `--emergency`.',
+    );
+    expect(denialText({ kind: 'emergency_not_needed', environment: 'staging', rollback: true })).toBe(
+      'Rollbacks in `staging` go ahead during a freeze and outside its windows: no emergency needed, nothing changed. Ask again without `--emergency`.',
+    );
+  });
+});

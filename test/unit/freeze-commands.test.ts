@@ -9,9 +9,11 @@ import { scaleCommand } from '../../commands/scale.ts';
 import { statusCommand } from '../../commands/status.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import type { DeploymentView } from '../../src/core/deploy/view.ts';
+import { Refusal } from '../../src/domain/policy.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Store } from '../../src/ports.ts';
+import { refusalReason } from '../../src/slack/replies.ts';
 import { deployHarness, FakeHost } from '../support/deploy-fakes.ts';
 import { testRuntimes } from '../support/runtimes.ts';
 
@@ -267,7 +269,11 @@ describe('freezes', () => {
     await h.run('/deploy', 'web to box');
     const [waiting] = await h.deployments();
     await h.run('/dockhand', 'freeze box for 1h', B);
-    await expect(approveButton.click(h.commandDeps, waiting?.id ?? '', C)).rejects.toThrow(
+    const refused = await approveButton.click(h.commandDeps, waiting?.id ?? '', C).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused instanceof Refusal ? refusalReason(refused) : refused).toContain(
       'This request did not break the glass, so it cannot be approved now',
     );
     expect((await h.deployments())[0]?.state).toBe('awaiting_approval');

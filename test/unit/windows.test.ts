@@ -13,6 +13,7 @@ import {
   type Windows,
   zonedInstant,
 } from '../../src/domain/windows.ts';
+import { gateText } from '../../src/slack/blocks/refusals.ts';
 
 const at = (iso: string): Date => new Date(iso);
 
@@ -115,8 +116,8 @@ describe('freezes', () => {
 
   it('refuses a deploy during a freeze and says when it ends, in the windows’ time zone', () => {
     const gate = changeGate(policy, 'deploy', freeze, at('2026-12-22T10:00:00Z'));
-    expect(gate).toMatchObject({ open: false, cause: 'freeze' });
-    expect(gate.open ? '' : gate.message).toBe(
+    expect(gate).toMatchObject({ open: false, cause: 'freeze', environment: 'production', timeZone: 'Europe/Berlin' });
+    expect(gate.open ? '' : gateText(gate)).toBe(
       '`production` is frozen (holidays) by <@U0ALICE> until Mon 2027-01-04 09:00 Europe/Berlin.',
     );
   });
@@ -124,8 +125,8 @@ describe('freezes', () => {
   it('refuses a scale outside the windows and says when the next opens', () => {
     const gate = changeGate(policy, 'scale', undefined, at('2026-12-04T12:00:00Z')); // Friday
     expect(gate).toMatchObject({ open: false, cause: 'window', opensAt: at('2026-12-07T08:00:00Z') });
-    expect(gate.open ? '' : gate.message).toContain('The next window opens Mon 2026-12-07 09:00 Europe/Berlin.');
-    expect(gate.open ? '' : gate.message).toContain('mon–thu 09:00–17:00 (Europe/Berlin)');
+    expect(gate.open ? '' : gateText(gate)).toContain('The next window opens Mon 2026-12-07 09:00 Europe/Berlin.');
+    expect(gate.open ? '' : gateText(gate)).toContain('mon–thu 09:00–17:00 (Europe/Berlin)');
   });
 
   it('lets a rollback through a freeze unless the policy forbids it', () => {

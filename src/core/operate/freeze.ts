@@ -208,17 +208,13 @@ export const checkChangeWindow = async (
   const gate = changeGate(policy, kind, freeze ? fromStored(freeze) : undefined, deps.clock.now());
   if (gate.open) {
     if (emergency === undefined) return undefined;
-    const why =
-      kind === 'rollback' && policy.rollbackDuringFreeze
-        ? `Rollbacks in \`${target.environment}\` go ahead during a freeze and outside its windows`
-        : `\`${target.environment}\` is neither frozen nor outside its windows`;
-    throw new Refusal(`${why}: no emergency needed, nothing changed. Ask again without \`--emergency\`.`);
+    throw new Refusal({
+      kind: 'emergency_not_needed',
+      environment: target.environment,
+      rollback: kind === 'rollback' && policy.rollbackDuringFreeze,
+    });
   }
-  if (emergency === undefined) {
-    throw new Refusal(
-      `${gate.message} Nothing changed. In an emergency, add \`--emergency &lt;reason&gt;\`: it needs one more approval than usual.`,
-    );
-  }
+  if (emergency === undefined) throw new Refusal({ kind: 'change_closed', gate, refused: 'request' });
   return { emergency, emergencyCause: gate.cause };
 };
 
@@ -258,11 +254,7 @@ export const checkApprovalWindow = async (
     freeze ? fromStored(freeze) : undefined,
     deps.clock.now(),
   );
-  if (!gate.open) {
-    throw new Refusal(
-      `${gate.message} This request did not break the glass, so it cannot be approved now; nothing changed. Approve it once that is over, or ask for it again with \`--emergency &lt;reason&gt;\`.`,
-    );
-  }
+  if (!gate.open) throw new Refusal({ kind: 'change_closed', gate, refused: 'approval' });
 };
 
 /** Before the Rollback button requests a rollback: the same rule as `/rollback` (without break-glass). */

@@ -1,6 +1,7 @@
 import type { RefusalView } from '../../core/deploy/view.ts';
 import type { DenialReason } from '../../domain/policy.ts';
-import { safe, user } from '../mrkdwn.ts';
+import { type ClosedGate, describeWindows, formatLocal } from '../../domain/windows.ts';
+import { code, escapeText, safe, user } from '../mrkdwn.ts';
 
 /**
  * A user (`<@U…>`) or a user group (`<!subteam^S…>`) named in a refusal; a requester that is no Slack user (a deploy
@@ -32,6 +33,25 @@ export const deployRefusalText = (refusal: RefusalView): string => {
 
 /** Ids as a list of mentions: `<@U1>, <!subteam^S2>`. */
 const mentions = (ids: readonly string[]): string => ids.map(mention).join(', ');
+
+/**
+ * Why a change may not go ahead now (src/domain/windows.ts changeGate), and until when, in the gate's time zone. The
+ * freeze's reason is what someone typed with /dockhand freeze: shown as text, never as a link or a mention.
+ */
+export const gateText = (gate: ClosedGate): string => {
+  if (gate.cause === 'freeze') {
+    const { freeze } = gate;
+    const ends = freeze.until ? `until ${formatLocal(freeze.until, gate.timeZone)}` : 'until someone unfreezes it';
+    const why = freeze.reason ? ` (${escapeText(freeze.reason)})` : '';
+    return `\`${gate.environment}\` is frozen${why} by ${mention(freeze.by)} ${ends}.`;
+  }
+  const next = gate.opensAt
+    ? `The next window opens ${formatLocal(gate.opensAt, gate.timeZone)}.`
+    : 'No window opens this week.';
+  return `\`${gate.environment}\` is outside its deploy windows (${describeWindows(gate.windows)}). ${next}`;
+};
+
+const BREAK_GLASS = code('--emergency <reason>');
 
 /**
  * The words of a rule's no (src/domain/policy.ts), for the person who asked. Service and environment names come
@@ -70,5 +90,15 @@ export const denialText = (reason: DenialReason): string => {
       return `${reason.service} in ${reason.environment} takes no deploys from ${reason.source} (its trigger is not set)`;
     case 'branch_not_allowed':
       return `${reason.service} in ${reason.environment} deploys only ${reason.branches.join(', ')} from ${reason.source}, not ${reason.branch}`;
+    case 'change_closed':
+      return reason.refused === 'request'
+        ? `${gateText(reason.gate)} Nothing changed. In an emergency, add ${BREAK_GLASS}: it needs one more approval than usual.`
+        : `${gateText(reason.gate)} This request did not break the glass, so it cannot be approved now; nothing changed. Approve it once that is over, or ask for it again with ${BREAK_GLASS}.`;
+    case 'emergency_not_needed': {
+      const why = reason.rollback
+        ? `Rollbacks in \`${reason.environment}\` go ahead during a freeze and outside its windows`
+        : `\`${reason.environment}\` is neither frozen nor outside its windows`;
+      return `${why}: no emergency needed, nothing changed. Ask again without \`--emergency\`.`;
+    }
   }
 };
