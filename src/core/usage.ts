@@ -5,7 +5,7 @@
 export const COMMANDS = {
   deploy: {
     usage: '<service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run]',
-    description: 'Build, approve and roll out a service',
+    description: 'Build, approve and roll out a service (no arguments: a form)',
   },
   rollback: { usage: '<service> [to <env>] [<revision>]', description: 'Roll a service back to an earlier revision' },
   scale: { usage: '<service> <count> [in <env>]', description: 'Change how many tasks a service runs' },
