@@ -177,7 +177,7 @@ export class SlackRequestClient {
     const responseUrl = this.state.responseUrlFor(
       this.state.createResponseUrl({ channel: channel.id, user: input.userId }),
     );
-    const triggerId = this.state.issueTriggerId();
+    const triggerId = this.state.issueTriggerId(input.userId);
     const command = input.command.startsWith('/') ? input.command : `/${input.command}`;
     const form = new URLSearchParams({
       token: this.verificationToken,
@@ -286,7 +286,7 @@ export class SlackRequestClient {
     const value = stateValue(element, input.value);
     this.state.setViewValue(input.viewId, input.blockId, actionId, value);
     if (block.dispatch_action !== true) return undefined;
-    const triggerId = this.state.issueTriggerId();
+    const triggerId = this.state.issueTriggerId(input.userId);
     const { type: _type, ...chosen } = value;
     const payload: Record<string, unknown> = {
       type: 'block_actions',

@@ -207,6 +207,8 @@ interface Fault {
 }
 
 interface Trigger {
+  /** Who the request that issued it came from: the person a view opened with it is shown to. */
+  user?: string | undefined;
   issuedAt: number;
   used: boolean;
 }
@@ -296,6 +298,8 @@ export class SlackEmulatorState {
   private readonly fileMap = new Map<string, StoredFile>();
   private readonly responseUrls = new Map<string, ResponseUrlContext>();
   private readonly triggers = new Map<string, Trigger>();
+  /** The user each view was opened for (from its trigger), when the trigger named one. */
+  private readonly viewOwners = new Map<string, string>();
   private readonly rateLimits = new Map<string, RateLimitRule>();
   private readonly latencies = new Map<string, number>();
   private readonly slowCalls = new Map<string, { remaining: number; ms: number }>();
@@ -650,6 +654,7 @@ export class SlackEmulatorState {
     this.fileMap.clear();
     this.responseUrls.clear();
     this.triggers.clear();
+    this.viewOwners.clear();
     this.rateLimits.clear();
     this.latencies.clear();
     this.slowCalls.clear();
@@ -680,9 +685,9 @@ export class SlackEmulatorState {
   }
 
   /** Issues a trigger_id (valid for views.open for `triggerTtlMs`, once). */
-  issueTriggerId(): string {
+  issueTriggerId(user?: string): string {
     const id = `${Math.floor(this.now() / 1000)}.${this.team.id.slice(1)}.${randomBytes(16).toString('hex')}`;
-    this.triggers.set(id, { issuedAt: this.now(), used: false });
+    this.triggers.set(id, { issuedAt: this.now(), used: false, user });
     return id;
   }
 
@@ -1182,6 +1187,7 @@ export class SlackEmulatorState {
       ...v,
     };
     opened.root_view_id = opened.id;
+    if (trigger.user) this.viewOwners.set(String(opened.id), trigger.user);
     this.views.push(opened);
     this.changed();
     return { ok: true, view: opened };
@@ -1235,9 +1241,22 @@ export class SlackEmulatorState {
     return this.views.find((v) => v.id === id && v.closed !== true);
   }
 
-  /** The modal the user has open: the latest opened and not closed. */
-  openView(): Args | undefined {
-    return [...this.views].reverse().find((v) => v.closed !== true && v.type === 'modal');
+  /** The modal open (the latest opened and not closed), for one user when given. */
+  openView(user?: string): Args | undefined {
+    return [...this.views]
+      .reverse()
+      .find(
+        (v) =>
+          v.closed !== true && v.type === 'modal' && (user === undefined || this.viewOwners.get(String(v.id)) === user),
+      );
+  }
+
+  /** The user closes a view (its Cancel button). */
+  closeView(id: string): void {
+    const view = this.view(id);
+    if (!view) return;
+    view.closed = true;
+    this.changed();
   }
 
   /** What the user typed or picked in a view's input (the value as `view.state.values` carries it). */
