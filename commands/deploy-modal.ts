@@ -10,14 +10,16 @@ import type {
   ViewResponseAction,
   ViewSubmitAction,
 } from '@slack/bolt';
+import type { Config } from '../src/config/schema.ts';
 import { Refusal } from '../src/domain/policy.ts';
-import { asDockhandError, type DockhandError } from '../src/errors.ts';
+import { asDockhandError, type DockhandError, UsageError } from '../src/errors.ts';
 import {
   DEPLOY_MODAL,
   type DeployModalMetadata,
   deployModal,
   deployModalCommandText,
   deployModalMetadata,
+  deployModalTarget,
   type ViewStateValues,
 } from '../src/slack/blocks/deploy-modal.ts';
 import { failureReason } from '../src/slack/replies.ts';
@@ -84,20 +86,27 @@ export const deployModalServiceSelected =
     }
   };
 
-/** Which field of the modal an error belongs to: the one whose value it is about, else the environment. */
-const fieldOf = (error: DockhandError, text: string): string => {
+/**
+ * Which field of the modal a mistake or refusal belongs to: a service or environment that is not configured (gone
+ * from the config since the modal opened, or not chosen) on its select; a rule's or a lock's refusal on the
+ * environment, since rules and locks are per service and environment; what the parser refuses of the rest (the ref,
+ * the image tag, a ref with --restart) on the ref field.
+ */
+export const fieldOf = (error: DockhandError, config: Config, values: ViewStateValues): string => {
+  const { service, env } = deployModalTarget(values);
+  const serviceConfig = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
+  if (!serviceConfig) return DEPLOY_MODAL.service.block;
+  if (env === undefined || !Object.hasOwn(serviceConfig.environments, env)) return DEPLOY_MODAL.environment.block;
   if (error instanceof Refusal) return DEPLOY_MODAL.environment.block;
-  const message = error.message;
-  if (/^There is no service|not a service name|Which service/.test(message)) return DEPLOY_MODAL.service.block;
-  if (/has no environment|environment is given/.test(message)) return DEPLOY_MODAL.environment.block;
-  if (/--restart/.test(message) && !/ref|image/.test(text.replace(/^\S+/, ''))) return DEPLOY_MODAL.options.block;
-  if (error.code === 'usage' || error.code === 'invalid') return DEPLOY_MODAL.ref.block;
-  return DEPLOY_MODAL.environment.block;
+  return DEPLOY_MODAL.ref.block;
 };
 
-/** An error as a modal field shows it: plain text (no mrkdwn, mentions as @id). */
+/**
+ * An error as a modal field shows it: plain text (no mrkdwn, mentions as @id), with its hint, but not the typed
+ * command's usage line: the form is the usage.
+ */
 export const fieldErrorText = (error: DockhandError): string =>
-  `${failureReason(error)}${error.hint && !(error instanceof Refusal) ? ` ${error.hint}` : ''}`
+  `${failureReason(error)}${error.hint && !(error instanceof Refusal) && !(error instanceof UsageError) ? ` ${error.hint}` : ''}`
     .replace(/`/g, '')
     .replace(/<!subteam\^(\w+)>/g, '@$1')
     .replace(/<@(\w+)>/g, '@$1')
@@ -115,7 +124,8 @@ export const deployModalSubmitted = (deps: DeployCommandDeps) => {
   return async ({ ack, body, view, client }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
     const user = body.user.id;
     const metadata = deployModalMetadata(view.private_metadata);
-    const text = deployModalCommandText(deps.config, view.state.values as ViewStateValues);
+    const values = view.state.values as ViewStateValues;
+    const text = deployModalCommandText(deps.config, values);
     let answered = false;
     let shownInModal = false;
     const answer = async (response?: ViewResponseAction): Promise<void> => {
@@ -172,7 +182,10 @@ export const deployModalSubmitted = (deps: DeployCommandDeps) => {
           const error = asDockhandError(e);
           if (!answered && USER_MISTAKES.has(error.code)) {
             shownInModal = true;
-            await answer({ response_action: 'errors', errors: { [fieldOf(error, text)]: fieldErrorText(error) } });
+            await answer({
+              response_action: 'errors',
+              errors: { [fieldOf(error, deps.config, values)]: fieldErrorText(error) },
+            });
           } else if (!answered) await trackedAck(); // closes the modal; the boundary's reply goes to the requester
           throw e;
         }

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fieldErrorText, fieldOf } from '../../commands/deploy-modal.ts';
+import { Refusal } from '../../src/domain/policy.ts';
+import { DockhandError, UsageError } from '../../src/errors.ts';
 import { deployModal, deployModalCommandText, deployModalMetadata } from '../../src/slack/blocks/deploy-modal.ts';
 import { validateModalView } from '../../src/slack-emulator/validation.ts';
 import { aConfig } from '../support/builders.ts';
@@ -83,5 +86,28 @@ describe('a submission as the typed command it stands for', () => {
     expect(deployModalMetadata(JSON.stringify(metadata))).toEqual(metadata);
     expect(deployModalMetadata('not json')).toBe(undefined);
     expect(deployModalMetadata('{"channel":1}')).toBe(undefined);
+  });
+});
+
+describe('where a submission’s mistake or refusal is shown', () => {
+  const usage = new UsageError('“bad..ref” is not a valid git ref.', '/deploy <service> …');
+  it('on the select of a service or environment that is not configured', () => {
+    expect(fieldOf(usage, config, values('gone', 'production', null))).toBe('deploy_service');
+    expect(fieldOf(usage, config, values('api', 'box', null))).toBe('deploy_environment');
+  });
+  it('on the environment for a rule’s or a lock’s refusal, on the ref for what the parser refuses', () => {
+    expect(fieldOf(new Refusal('locked'), config, values('api', 'production', null))).toBe('deploy_environment');
+    expect(fieldOf(usage, config, values('api', 'production', 'bad..ref'))).toBe('deploy_ref');
+    expect(fieldOf(new DockhandError('invalid', 'no registry'), config, values('web', 'box', 'image:1'))).toBe(
+      'deploy_ref',
+    );
+  });
+  it('as plain text: no code marks, mentions as @id, the hint after the message', () => {
+    const error = new DockhandError('not_found', 'There is no service `x` in dockhand.yml.', { hint: 'Known: `api`.' });
+    expect(fieldErrorText(error)).toBe('There is no service x in dockhand.yml. Known: api.');
+    expect(fieldErrorText(usage), 'the form is the usage: no usage line').toBe('“bad..ref” is not a valid git ref.');
+    expect(fieldErrorText(new Refusal('locked by <@U0OPS> and <!subteam^S0LEADS>'))).toBe(
+      'locked by @U0OPS and @S0LEADS',
+    );
   });
 });

@@ -122,14 +122,19 @@ export interface ViewStateValue {
   selected_options?: { value: string }[];
 }
 
+/** The service and environment chosen in a submission. */
+export const deployModalTarget = (values: ViewStateValues): { service: string; env: string | undefined } => ({
+  service: values[DEPLOY_MODAL.service.block]?.[DEPLOY_MODAL.service.action]?.selected_option?.value ?? '',
+  env: values[DEPLOY_MODAL.environment.block]?.[DEPLOY_MODAL.environment.action]?.selected_option?.value,
+});
+
 /**
  * The typed command the submission stands for: `<service> [<ref> | image:<tag>] to <env> [--restart] [--dry-run]`.
  * The submission goes through the same parser, resolution and policy as a typed `/deploy` (one code path).
  */
 export const deployModalCommandText = (config: Config, values: ViewStateValues): string => {
   const field = (ids: { block: string; action: string }) => values[ids.block]?.[ids.action];
-  const service = field(DEPLOY_MODAL.service)?.selected_option?.value ?? '';
-  const env = field(DEPLOY_MODAL.environment)?.selected_option?.value;
+  const { service, env } = deployModalTarget(values);
   const ref = field(DEPLOY_MODAL.ref)?.value?.trim();
   const options = (field(DEPLOY_MODAL.options)?.selected_options ?? []).map((o) => o.value);
   const restart = options.includes(DEPLOY_MODAL.restart);
