@@ -33,6 +33,9 @@ services:
     environments:
       staging: { target: { type: ecs, cluster: staging, service: worker, container: app } }
       production: { target: { type: ecs, cluster: prod, service: worker, container: app } }
+  batch:
+    environments:
+      production: { target: { type: ecs, cluster: prod, service: batch, container: app } }
 `;
 
 const seed = (aws: FakeAws) => {
@@ -40,6 +43,7 @@ const seed = (aws: FakeAws) => {
     ['prod', 'api'],
     ['staging', 'worker'],
     ['prod', 'worker'],
+    ['prod', 'batch'],
   ] as const) {
     aws.seedService({ cluster, service, desiredCount: 1, containers: [{ name: 'app', image: `acme/${service}:1` }] });
   }
@@ -65,7 +69,7 @@ const modalStory = (setup: () => { slack: FakeSlack; client: () => SlackRequestC
   it('opens the modal with the trigger: every service, the first one’s environments and default ref', async () => {
     const view = await open();
     const fields = inputs(view);
-    expect(fields.deploy_service?.element.options.map((o) => o.value)).toEqual(['api', 'worker']);
+    expect(fields.deploy_service?.element.options.map((o) => o.value)).toEqual(['api', 'worker', 'batch']);
     expect(fields.deploy_environment?.element.options.map((o) => o.value)).toEqual(['production']);
     expect(fields.deploy_ref?.element.initial_value).toBe('release');
   });
@@ -167,6 +171,37 @@ describe('the /deploy modal over HTTP', () => {
   });
 
   modalStory(() => ({ slack, client: () => signedClient(slack, dockhand.eventsUrl) }));
+
+  it('answers a submission within 3 s even when Slack is slow: the modal closes, the card follows', async () => {
+    const client = signedClient(slack, dockhand.eventsUrl);
+    await client.slashCommand({ command: '/deploy', text: '', userId: DEV });
+    const view = await slack.state.waitFor(() => slack.state.openView(DEV), 5000, 'the deploy modal');
+    const id = String(view.id);
+    // batch: api is still locked by the restart above.
+    const hash = String(view.hash);
+    await client.fillView({ viewId: id, blockId: 'deploy_service', value: 'batch', userId: DEV });
+    await slack.state.waitFor(() => slack.state.view(id)?.hash !== hash, 5000, 'the modal updated for batch');
+    await client.fillView({ viewId: id, blockId: 'deploy_options', value: ['--restart'], userId: DEV });
+    const before = slack.state.messages('#deploys').length;
+    slack.state.setLatency('chat.postMessage', 4000);
+    try {
+      const result = await client.submitView({ viewId: id, userId: DEV });
+      expect(result.durationMs).toBeLessThan(3000);
+      expect(result.errors).toBeUndefined();
+      expect(slack.state.view(id)).toBeUndefined();
+      await slack.state.waitFor(
+        () =>
+          slack.state
+            .messages('#deploys')
+            .slice(before)
+            .find((m) => /^Restart batch → production/.test(m.text)),
+        15_000,
+        'the card, late',
+      );
+    } finally {
+      slack.state.setLatency('chat.postMessage', 0);
+    }
+  });
 
   it('still answers /deploy with text as the typed command', async () => {
     const result = await signedClient(slack, dockhand.eventsUrl).slashCommand({
