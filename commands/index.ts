@@ -1,6 +1,8 @@
 import type { App } from '@slack/bolt';
+import { DEPLOY_MODAL } from '../src/slack/blocks/deploy-modal.ts';
 import { withBoundary } from './boundary.ts';
-import { type DeployCommandDeps, deployCommand } from './deploy.ts';
+import type { DeployCommandDeps } from './deploy.ts';
+import { deployEntry, deployModalServiceSelected, deployModalSubmitted } from './deploy-modal.ts';
 import { type DockhandCommandDeps, dockhandCommand } from './dockhand.ts';
 import { type LogsCommandDeps, logsCommand } from './logs.ts';
 import { rollbackCommand } from './rollback.ts';
@@ -19,7 +21,10 @@ export const registerCommands = (app: App, deps: AllCommandDeps): void => {
     app.command(name, withBoundary(name, deps, handler));
   register('/status', statusCommand(deps));
   register('/dockhand', dockhandCommand(deps));
-  register('/deploy', deployCommand(deps));
+  // `/deploy` with no text opens the deploy modal; its submission runs the typed command's handler.
+  app.command('/deploy', deployEntry(deps));
+  app.action(DEPLOY_MODAL.service.action, deployModalServiceSelected(deps));
+  app.view(DEPLOY_MODAL.callbackId, deployModalSubmitted(deps));
   register('/rollback', rollbackCommand(deps));
   register('/scale', scaleCommand(deps));
   register('/logs', logsCommand(deps));

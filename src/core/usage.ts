@@ -5,7 +5,7 @@
 export const COMMANDS = {
   deploy: {
     usage: '<service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run] [--emergency <reason>]',
-    description: 'Build, approve and roll out a service',
+    description: 'Build, approve and roll out a service (no arguments: a form)',
   },
   rollback: {
     usage: '<service> [to <env>] [<revision>] [--emergency <reason>]',

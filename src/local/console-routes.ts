@@ -169,6 +169,8 @@ export const createConsoleRoutes = (options: ConsoleRoutesOptions): ConsoleRoute
         description: c.description,
       })),
       engine: engineKnown ? engine : undefined,
+      // The modal dockhand opened for this person (views.open), with the errors its last submission got.
+      modal: state.openView(user) ?? null,
       timeline: [
         ...messages,
         ...ephemerals.map((e) => ({
@@ -238,6 +240,37 @@ export const createConsoleRoutes = (options: ConsoleRoutesOptions): ConsoleRoute
     return { status: 200, body: { ok: true } };
   };
 
+  /** What a person does in a modal: fill an input (`blockId`, `value`), submit it, or close it. */
+  const inModal = async (body: Record<string, unknown>) => {
+    const user = person(body.user);
+    if (!user) return { status: 400, body: { ok: false, error: 'unknown user' } };
+    const modal = state.openView(user);
+    if (!modal || modal.id !== body.viewId) return { status: 400, body: { ok: false, error: 'that form is closed' } };
+    const viewId = String(modal.id);
+    if (body.close === true) {
+      state.closeView(viewId);
+      return { status: 200, body: { ok: true } };
+    }
+    const value = body.value;
+    if (typeof body.blockId === 'string' && (typeof value === 'string' || Array.isArray(value))) {
+      const filled = await requests.fillView({
+        viewId,
+        blockId: body.blockId,
+        value: typeof value === 'string' ? value : value.map(String),
+        userId: user,
+      });
+      if (filled && filled.status !== 200) {
+        return { status: 502, body: { ok: false, error: `dockhand answered HTTP ${filled.status}: ${filled.text}` } };
+      }
+    }
+    if (body.submit !== true) return { status: 200, body: { ok: true } };
+    const result = await requests.submitView({ viewId, userId: user });
+    if (result.status !== 200) {
+      return { status: 502, body: { ok: false, error: `dockhand answered HTTP ${result.status}: ${result.text}` } };
+    }
+    return { status: 200, body: { ok: true, errors: result.errors ?? null } };
+  };
+
   const events = (req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write('retry: 1000\nevent: change\ndata: {}\n\n');
@@ -275,7 +308,8 @@ export const createConsoleRoutes = (options: ConsoleRoutesOptions): ConsoleRoute
         events(req, res);
         return true;
       }
-      if (method === 'POST' && (url.pathname === '/console/command' || url.pathname === '/console/click')) {
+      const post = { '/console/command': runCommand, '/console/click': click, '/console/view': inModal }[url.pathname];
+      if (method === 'POST' && post) {
         // JSON only: a cross-site form cannot send it without a CORS preflight, which this server never grants.
         if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) {
           req.resume();
@@ -284,7 +318,7 @@ export const createConsoleRoutes = (options: ConsoleRoutesOptions): ConsoleRoute
         }
         try {
           const body = await readJson(req);
-          const result = url.pathname === '/console/command' ? await runCommand(body) : await click(body);
+          const result = await post(body);
           json(res, result.status, result.body);
         } catch (e) {
           json(res, 400, { ok: false, error: errorMessage(e) });

@@ -177,7 +177,7 @@ export class SlackRequestClient {
     const responseUrl = this.state.responseUrlFor(
       this.state.createResponseUrl({ channel: channel.id, user: input.userId }),
     );
-    const triggerId = this.state.issueTriggerId();
+    const triggerId = this.state.issueTriggerId(input.userId);
     const command = input.command.startsWith('/') ? input.command : `/${input.command}`;
     const form = new URLSearchParams({
       token: this.verificationToken,
@@ -266,6 +266,130 @@ export class SlackRequestClient {
     const result = await this.sendInteraction(payload, input.sign);
     return { ...result, responseUrl, triggerId };
   }
+
+  /**
+   * Fills an input of an open view as the user would: a select's option value, checkbox values, or text. An element
+   * with `dispatch_action` (a select in an input block with `dispatch_action: true`) sends the `block_actions`
+   * payload Slack sends for it, with `container.type: view` and the whole view; otherwise nothing is sent.
+   */
+  async fillView(input: {
+    viewId: string;
+    blockId: string;
+    value: string | string[];
+    userId: string;
+    sign?: SignOptions;
+  }): Promise<SlackHttpResult | undefined> {
+    const view = this.state.view(input.viewId);
+    if (!view) throw new Error(`fillView: no open view ${input.viewId}`);
+    const { block, element } = inputOf(view, input.blockId);
+    const actionId = String(element.action_id);
+    const value = stateValue(element, input.value);
+    this.state.setViewValue(input.viewId, input.blockId, actionId, value);
+    if (block.dispatch_action !== true) return undefined;
+    const triggerId = this.state.issueTriggerId(input.userId);
+    const { type: _type, ...chosen } = value;
+    const payload: Record<string, unknown> = {
+      type: 'block_actions',
+      user: this.userFields(input.userId),
+      api_app_id: this.state.bot.appId,
+      token: this.verificationToken,
+      container: { type: 'view', view_id: input.viewId },
+      trigger_id: triggerId,
+      team: { id: this.state.team.id, domain: this.state.team.domain },
+      enterprise: null,
+      is_enterprise_install: false,
+      view: this.viewPayload(view),
+      actions: [
+        { type: element.type, action_id: actionId, block_id: input.blockId, ...chosen, action_ts: this.state.nextTs() },
+      ],
+    };
+    const result = await this.sendInteraction(payload, input.sign);
+    return { ...result, triggerId };
+  }
+
+  /**
+   * Submits an open view as Slack does (`view_submission` with `view.state.values` holding every input's value,
+   * initial values included) and applies the answer: closed, errors shown on its fields, or replaced.
+   */
+  async submitView(input: {
+    viewId: string;
+    userId: string;
+    sign?: SignOptions;
+  }): Promise<SlackHttpResult & { errors?: Record<string, string> | undefined }> {
+    const view = this.state.view(input.viewId);
+    if (!view) throw new Error(`submitView: no open view ${input.viewId}`);
+    const payload: Record<string, unknown> = {
+      type: 'view_submission',
+      team: { id: this.state.team.id, domain: this.state.team.domain },
+      user: this.userFields(input.userId),
+      api_app_id: this.state.bot.appId,
+      token: this.verificationToken,
+      trigger_id: this.state.issueTriggerId(),
+      view: this.viewPayload(view),
+      response_urls: [],
+      is_enterprise_install: false,
+      enterprise: null,
+    };
+    const result = await this.sendInteraction(payload, input.sign);
+    const errors = result.status === 200 ? this.state.applyViewResponse(input.viewId, result.body) : undefined;
+    return { ...result, errors };
+  }
+
+  /** A view as an interaction payload carries it: its state holds every input's current (or initial) value. */
+  private viewPayload(view: Record<string, unknown>): Record<string, unknown> {
+    const typed = ((view.state as { values?: Record<string, Record<string, unknown>> } | undefined)?.values ??
+      {}) as Record<string, Record<string, unknown>>;
+    const values: Record<string, Record<string, unknown>> = {};
+    for (const block of (Array.isArray(view.blocks) ? view.blocks : []) as ViewBlock[]) {
+      if (block.type !== 'input' || !block.element || typeof block.block_id !== 'string') continue;
+      const actionId = String(block.element.action_id);
+      values[block.block_id] = {
+        [actionId]: typed[block.block_id]?.[actionId] ?? stateValue(block.element, undefined),
+      };
+    }
+    const { closed: _closed, errors: _errors, ...rest } = view;
+    return { ...rest, state: { values } };
+  }
+}
+
+type ViewArgs = Record<string, unknown>;
+type ViewBlock = { type?: unknown; block_id?: unknown; dispatch_action?: unknown; element?: ViewArgs };
+
+/** The input block of a view with that block_id, and its element. */
+function inputOf(view: ViewArgs, blockId: string): { block: ViewBlock; element: ViewArgs } {
+  const blocks = (Array.isArray(view.blocks) ? view.blocks : []) as ViewBlock[];
+  const block = blocks.find((b) => b.type === 'input' && b.block_id === blockId);
+  if (!block?.element) {
+    const ids = blocks.filter((b) => b.type === 'input').map((b) => String(b.block_id));
+    throw new Error(`no input block "${blockId}" in view ${String(view.id)}; inputs: ${ids.join(', ') || '(none)'}`);
+  }
+  return { block, element: block.element };
+}
+
+type Option = { text: unknown; value: string };
+const optionsOf = (element: ViewArgs): Option[] =>
+  Array.isArray(element.options) ? (element.options as Option[]) : [];
+
+/** An input's value as `view.state.values` carries it, from what the user chose (or the element's initial value). */
+function stateValue(element: ViewArgs, chosen: string | string[] | undefined): Record<string, unknown> {
+  const type = String(element.type);
+  const pick = (value: string): Option => {
+    const found = optionsOf(element).find((o) => o.value === value);
+    if (!found) throw new Error(`no option "${value}" in ${String(element.action_id)}`);
+    return found;
+  };
+  if (type === 'static_select') {
+    const initial = element.initial_option as Option | undefined;
+    const value = typeof chosen === 'string' ? pick(chosen) : (initial ?? null);
+    return { type, selected_option: value };
+  }
+  if (type === 'checkboxes') {
+    const values = Array.isArray(chosen) ? chosen.map(pick) : ((element.initial_options as Option[] | undefined) ?? []);
+    return { type, selected_options: values };
+  }
+  const text =
+    typeof chosen === 'string' ? chosen : typeof element.initial_value === 'string' ? element.initial_value : null;
+  return { type, value: text === '' ? null : text };
 }
 
 export function createSlackRequestClient(options: SlackRequestClientOptions): SlackRequestClient {

@@ -6,7 +6,7 @@
  * parses requests and serialises results.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Block, parseJsonArg, validateMessageContent } from './validation.ts';
+import { type Block, parseJsonArg, validateMessageContent, validateModalView } from './validation.ts';
 
 export type { Block } from './validation.ts';
 
@@ -207,6 +207,8 @@ interface Fault {
 }
 
 interface Trigger {
+  /** Who the request that issued it came from: the person a view opened with it is shown to. */
+  user?: string | undefined;
   issuedAt: number;
   used: boolean;
 }
@@ -296,6 +298,8 @@ export class SlackEmulatorState {
   private readonly fileMap = new Map<string, StoredFile>();
   private readonly responseUrls = new Map<string, ResponseUrlContext>();
   private readonly triggers = new Map<string, Trigger>();
+  /** The user each view was opened for (from its trigger), when the trigger named one. */
+  private readonly viewOwners = new Map<string, string>();
   private readonly rateLimits = new Map<string, RateLimitRule>();
   private readonly latencies = new Map<string, number>();
   private readonly slowCalls = new Map<string, { remaining: number; ms: number }>();
@@ -327,6 +331,7 @@ export class SlackEmulatorState {
       ['files.getUploadURLExternal', (args) => this.filesGetUploadUrlExternal(args)],
       ['files.completeUploadExternal', (args) => this.filesCompleteUploadExternal(args)],
       ['views.open', (args) => this.viewsOpen(args)],
+      ['views.update', (args) => this.viewsUpdate(args)],
       ['apps.connections.open', (_args, ctx) => this.appsConnectionsOpen(ctx.token)],
     ]);
     this.seedDirectory();
@@ -649,6 +654,7 @@ export class SlackEmulatorState {
     this.fileMap.clear();
     this.responseUrls.clear();
     this.triggers.clear();
+    this.viewOwners.clear();
     this.rateLimits.clear();
     this.latencies.clear();
     this.slowCalls.clear();
@@ -679,9 +685,9 @@ export class SlackEmulatorState {
   }
 
   /** Issues a trigger_id (valid for views.open for `triggerTtlMs`, once). */
-  issueTriggerId(): string {
+  issueTriggerId(user?: string): string {
     const id = `${Math.floor(this.now() / 1000)}.${this.team.id.slice(1)}.${randomBytes(16).toString('hex')}`;
-    this.triggers.set(id, { issuedAt: this.now(), used: false });
+    this.triggers.set(id, { issuedAt: this.now(), used: false, user });
     return id;
   }
 
@@ -1162,9 +1168,11 @@ export class SlackEmulatorState {
     if (!trigger) return fail('invalid_trigger_id');
     if (trigger.used) return fail('exchanged_trigger_id');
     if (this.now() - trigger.issuedAt > (this.options.triggerTtlMs ?? 3000)) return fail('expired_trigger_id');
+    const invalid = v.type === 'modal' ? validateModalView(v) : undefined;
+    if (invalid) return fail(invalid.error, invalid.errors ? { errors: invalid.errors } : {});
     if (Array.isArray(v.blocks)) {
-      const invalid = validateMessageContent({ blocks: v.blocks }, false);
-      if (invalid) return fail(invalid.error, invalid.errors ? { errors: invalid.errors } : {});
+      const invalidBlocks = validateMessageContent({ blocks: v.blocks }, false);
+      if (invalidBlocks) return fail(invalidBlocks.error, invalidBlocks.errors ? { errors: invalidBlocks.errors } : {});
     }
     trigger.used = true;
     const opened: Args = {
@@ -1179,9 +1187,116 @@ export class SlackEmulatorState {
       ...v,
     };
     opened.root_view_id = opened.id;
+    if (trigger.user) this.viewOwners.set(String(opened.id), trigger.user);
     this.views.push(opened);
     this.changed();
     return { ok: true, view: opened };
+  }
+
+  /**
+   * views.update as Slack does it: the view named by view_id (or external_id), refused with `hash_conflict` when a
+   * hash is given and the view changed since; values typed in inputs whose block_id and action_id stay are kept.
+   */
+  private viewsUpdate(args: Args): Args {
+    const view = args.view;
+    if (typeof view !== 'object' || view === null || Array.isArray(view)) return fail('invalid_arguments');
+    const v = view as Args;
+    const current = this.views.find(
+      (candidate) =>
+        (args.view_id !== undefined && candidate.id === args.view_id) ||
+        (args.external_id !== undefined && candidate.external_id === args.external_id),
+    );
+    if (!current) return fail('not_found');
+    if (args.hash !== undefined && args.hash !== current.hash) return fail('hash_conflict');
+    if (v.type !== current.type) return fail('invalid_arguments');
+    const invalid = v.type === 'modal' ? validateModalView(v) : undefined;
+    if (invalid) return fail(invalid.error, invalid.errors ? { errors: invalid.errors } : {});
+    this.replaceView(current, v);
+    this.changed();
+    return { ok: true, view: current };
+  }
+
+  /** Replaces a view's content in place (views.update, `response_action: update`), keeping the kept inputs' values. */
+  private replaceView(current: Args, next: Args): void {
+    const kept: Record<string, Record<string, unknown>> = {};
+    const values = ((current.state as Args | undefined)?.values ?? {}) as Record<string, Record<string, unknown>>;
+    for (const block of Array.isArray(next.blocks) ? (next.blocks as Args[]) : []) {
+      const element = block.element as Args | undefined;
+      const id = str(block.block_id);
+      const action = str(element?.action_id);
+      const value = id && action ? values[id]?.[action] : undefined;
+      if (id && action && value !== undefined) kept[id] = { ...kept[id], [action]: value };
+    }
+    for (const key of Object.keys(current)) {
+      if (!['id', 'team_id', 'app_id', 'bot_id', 'root_view_id', 'previous_view_id'].includes(key)) delete current[key];
+    }
+    Object.assign(current, next, {
+      state: { values: kept },
+      hash: `${Math.floor(this.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+    });
+  }
+
+  /** A view opened with views.open (and not closed), by id. */
+  view(id: string): Args | undefined {
+    return this.views.find((v) => v.id === id && v.closed !== true);
+  }
+
+  /** The modal open (the latest opened and not closed), for one user when given. */
+  openView(user?: string): Args | undefined {
+    return [...this.views]
+      .reverse()
+      .find(
+        (v) =>
+          v.closed !== true && v.type === 'modal' && (user === undefined || this.viewOwners.get(String(v.id)) === user),
+      );
+  }
+
+  /** The user closes a view (its Cancel button). */
+  closeView(id: string): void {
+    const view = this.view(id);
+    if (!view) return;
+    view.closed = true;
+    this.changed();
+  }
+
+  /** What the user typed or picked in a view's input (the value as `view.state.values` carries it). */
+  setViewValue(viewId: string, blockId: string, actionId: string, value: Record<string, unknown>): void {
+    const view = this.view(viewId);
+    if (!view) throw new Error(`setViewValue: no open view ${viewId}`);
+    const state = (view.state ?? { values: {} }) as { values: Record<string, Record<string, unknown>> };
+    state.values[blockId] = { ...state.values[blockId], [actionId]: value };
+    view.state = state;
+    this.changed();
+  }
+
+  /**
+   * What the app answered a view_submission with: nothing (or `clear`) closes the view, `errors` are shown on the
+   * view's input blocks (and must name them), `update` replaces it. Returns the errors shown, if any.
+   */
+  applyViewResponse(viewId: string, response: unknown): Record<string, string> | undefined {
+    const view = this.view(viewId);
+    if (!view) throw new Error(`applyViewResponse: no open view ${viewId}`);
+    const r = typeof response === 'object' && response !== null ? (response as Args) : {};
+    if (r.response_action === 'errors') {
+      const errors = (r.errors ?? {}) as Record<string, string>;
+      const inputs = new Set(
+        (Array.isArray(view.blocks) ? (view.blocks as Args[]) : [])
+          .filter((b) => b.type === 'input')
+          .map((b) => str(b.block_id)),
+      );
+      const unknown = Object.keys(errors).filter((id) => !inputs.has(id));
+      if (unknown.length > 0) throw new Error(`response_action errors names no input block: ${unknown.join(', ')}`);
+      view.errors = errors;
+      this.changed();
+      return errors;
+    }
+    if (r.response_action === 'update' && typeof r.view === 'object' && r.view !== null) {
+      this.replaceView(view, r.view as Args);
+    } else {
+      view.closed = true;
+    }
+    this.changed();
+    return undefined;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -263,3 +263,124 @@ export function validateMessageContent(args: MessageContent, requireContent = tr
   if (args.attachments !== undefined && !Array.isArray(args.attachments)) return { error: 'invalid_attachments' };
   return undefined;
 }
+
+/** Slack's documented limits of a modal view (reference/views/modal-views) and of the inputs dockhand puts in one. */
+export const VIEW_LIMITS = {
+  title: 24,
+  button: 24,
+  blocks: 100,
+  privateMetadata: 3000,
+  callbackId: 255,
+  inputLabel: 2000,
+  inputHint: 2000,
+  selectOptions: 100,
+  checkboxOptions: 10,
+  optionText: 75,
+  optionValue: 150,
+  plainTextInputLength: 3000,
+} as const;
+
+function checkOptions(el: Record<string, unknown>, pointer: string, max: number, errors: string[]): Set<string> {
+  const values = new Set<string>();
+  if (!Array.isArray(el.options) || el.options.length === 0 || el.options.length > max) {
+    errors.push(`must be an array of 1 to ${max} options [json-pointer:${pointer}/options]`);
+    return values;
+  }
+  el.options.forEach((o, k) => {
+    const p = `${pointer}/options/${k}`;
+    if (!isObject(o)) {
+      errors.push(`must be an option object [json-pointer:${p}]`);
+      return;
+    }
+    checkTextObject(o.text, `${p}/text`, errors, { max: VIEW_LIMITS.optionText, plainOnly: el.type !== 'checkboxes' });
+    if (typeof o.value !== 'string' || o.value.length === 0 || o.value.length > VIEW_LIMITS.optionValue) {
+      errors.push(`must be a string of 1 to ${VIEW_LIMITS.optionValue} characters [json-pointer:${p}/value]`);
+    } else values.add(o.value);
+  });
+  return values;
+}
+
+/** The input elements of a modal: options, initial values among them, text lengths. */
+function checkInputElement(el: unknown, pointer: string, errors: string[]): void {
+  checkElement(el, pointer, errors);
+  if (!isObject(el)) return;
+  if (el.type === 'static_select') {
+    const values = checkOptions(el, pointer, VIEW_LIMITS.selectOptions, errors);
+    const initial = el.initial_option;
+    if (initial !== undefined && (!isObject(initial) || !values.has(String(initial.value)))) {
+      errors.push(`must be one of the options [json-pointer:${pointer}/initial_option]`);
+    }
+  } else if (el.type === 'checkboxes') {
+    const values = checkOptions(el, pointer, VIEW_LIMITS.checkboxOptions, errors);
+    if (el.initial_options !== undefined) {
+      const initial = Array.isArray(el.initial_options) ? el.initial_options : [undefined];
+      if (initial.some((o) => !isObject(o) || !values.has(String(o.value)))) {
+        errors.push(`must be among the options [json-pointer:${pointer}/initial_options]`);
+      }
+    }
+  } else if (el.type === 'plain_text_input') {
+    const max = el.max_length ?? VIEW_LIMITS.plainTextInputLength;
+    if (typeof max !== 'number' || max < 1 || max > VIEW_LIMITS.plainTextInputLength) {
+      errors.push(`must be 1 to ${VIEW_LIMITS.plainTextInputLength} [json-pointer:${pointer}/max_length]`);
+    }
+    if (
+      el.initial_value !== undefined &&
+      (typeof el.initial_value !== 'string' || el.initial_value.length > Number(max))
+    ) {
+      errors.push(`must be a string within max_length [json-pointer:${pointer}/initial_value]`);
+    }
+  }
+}
+
+/**
+ * Validates a modal view as views.open / views.update do: title, buttons, metadata and callback id within Slack's
+ * limits, a submit button when the view has inputs, every block as in a message and every input block's label and
+ * element. Errors name the JSON pointer inside the view (`/view/blocks/1/element/options`).
+ */
+export function validateModalView(view: Record<string, unknown>): ValidationFailure | undefined {
+  const errors: string[] = [];
+  checkTextObject(view.title, '/view/title', errors, { max: VIEW_LIMITS.title, plainOnly: true });
+  for (const button of ['submit', 'close'] as const) {
+    if (view[button] !== undefined) {
+      checkTextObject(view[button], `/view/${button}`, errors, { max: VIEW_LIMITS.button, plainOnly: true });
+    }
+  }
+  if (
+    view.private_metadata !== undefined &&
+    (typeof view.private_metadata !== 'string' || view.private_metadata.length > VIEW_LIMITS.privateMetadata)
+  ) {
+    errors.push(
+      `must be a string of at most ${VIEW_LIMITS.privateMetadata} characters [json-pointer:/view/private_metadata]`,
+    );
+  }
+  if (
+    view.callback_id !== undefined &&
+    (typeof view.callback_id !== 'string' || view.callback_id.length > VIEW_LIMITS.callbackId)
+  ) {
+    errors.push(`must be a string of at most ${VIEW_LIMITS.callbackId} characters [json-pointer:/view/callback_id]`);
+  }
+  const blocks = view.blocks;
+  if (!Array.isArray(blocks))
+    return { error: 'invalid_arguments', errors: ['must be an array [json-pointer:/view/blocks]'] };
+  if (blocks.length > VIEW_LIMITS.blocks) {
+    errors.push(`no more than ${VIEW_LIMITS.blocks} items allowed [json-pointer:/view/blocks]`);
+  }
+  const blockIds = new Set<string>();
+  blocks.forEach((block, i) => {
+    const p = `/view/blocks/${i}`;
+    const before = errors.length;
+    checkBlock(block, i, errors, blockIds);
+    for (let k = before; k < errors.length; k++)
+      errors[k] = String(errors[k]).replace('[json-pointer:/blocks/', '[json-pointer:/view/blocks/');
+    if (!isObject(block) || block.type !== 'input') return;
+    if (view.submit === undefined)
+      errors.push(`a view with input blocks needs a submit button [json-pointer:/view/submit]`);
+    checkTextObject(block.label, `${p}/label`, errors, { max: VIEW_LIMITS.inputLabel, plainOnly: true });
+    if (block.hint !== undefined) {
+      checkTextObject(block.hint, `${p}/hint`, errors, { max: VIEW_LIMITS.inputHint, plainOnly: true });
+    }
+    if (block.element === undefined) errors.push(`must provide an element [json-pointer:${p}/element]`);
+    else checkInputElement(block.element, `${p}/element`, errors);
+  });
+  return errors.length > 0 ? { error: 'invalid_arguments', errors: [...new Set(errors)] } : undefined;
+}

@@ -263,4 +263,23 @@ describeWithBrowser('the local console without a Docker engine', ({ context }) =
     expect(timeline.scrollWidth, 'nothing in the timeline overflows sideways').toBeLessThanOrEqual(timeline.width);
     await page.close();
   });
+
+  it('shows the /deploy form as a dialog, its error under the field, and closes it on Cancel', async () => {
+    const page = await context().newPage();
+    await page.goto(`${dockhand.url}/`);
+    await page.locator('#command').fill('/deploy');
+    await page.locator('#command').press('Enter');
+    const dialog = page.locator('#modal');
+    await expect.poll(() => dialog.isVisible(), SOON).toBe(true);
+    expect(await page.locator('#modal-title').innerText()).toBe('Deploy');
+    expect(await page.locator('#field-deploy_service option').allInnerTexts()).toEqual(['hello']);
+    await page.locator('#field-deploy_ref').fill('v1');
+    await page.locator('#modal-submit').click();
+    await expect
+      .poll(() => page.locator('.modal-error').allInnerTexts(), { timeout: 15_000 })
+      .toEqual([expect.stringContaining('not from git')]);
+    await page.locator('#modal-close').click();
+    await expect.poll(() => dialog.isVisible(), SOON).toBe(false);
+    await page.close();
+  });
 });

@@ -62,4 +62,50 @@ describe('local mode as a process: every route answers only its own page on 127.
       expect(metrics.body).toContain('dockhand_commands_total');
     }
   });
+
+  it('shows the /deploy form in the console and submits it: errors on their field, Cancel closes it', async () => {
+    const post = async (path: string, body: Record<string, unknown>) => {
+      const res = await fetch(`${dockhand.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    type Modal = {
+      id: string;
+      title: { text: string };
+      blocks: { block_id: string }[];
+      errors?: Record<string, string>;
+    };
+    const modalOf = async (user: string) =>
+      ((await (await fetch(`${dockhand.url}/console/state?user=${user}`)).json()) as { modal: Modal | null }).modal;
+    expect((await post('/console/command', { user: 'U0LOCALDEV', text: '/deploy' })).status).toBe(200);
+    let modal: Modal | null = null;
+    for (let i = 0; i < 50 && !modal; i++) {
+      modal = await modalOf('U0LOCALDEV');
+      if (!modal) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(modal?.title.text).toBe('Deploy');
+    expect(modal?.blocks.map((b) => b.block_id)).toEqual([
+      'deploy_service',
+      'deploy_environment',
+      'deploy_ref',
+      'deploy_options',
+    ]);
+    // The form is the requester's: the other person does not see it.
+    expect(await modalOf('U0LOCALLEAD')).toBeNull();
+    // hello is built from a directory: a git ref is refused on the ref field, as `/deploy hello v1` would be.
+    const submitted = await post('/console/view', {
+      user: 'U0LOCALDEV',
+      viewId: modal?.id,
+      blockId: 'deploy_ref',
+      value: 'v1',
+      submit: true,
+    });
+    expect(submitted.body).toMatchObject({ ok: true, errors: { deploy_ref: expect.stringContaining('not from git') } });
+    expect((await modalOf('U0LOCALDEV'))?.errors).toEqual(submitted.body.errors);
+    expect((await post('/console/view', { user: 'U0LOCALDEV', viewId: modal?.id, close: true })).status).toBe(200);
+    expect(await modalOf('U0LOCALDEV')).toBeNull();
+  });
 });

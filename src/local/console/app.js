@@ -72,7 +72,101 @@ function render() {
   const atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 40;
   timeline.innerHTML = view.timeline.map((item) => renderItem(item, ctx)).join('');
   if (atBottom) timeline.scrollTop = timeline.scrollHeight;
+  renderModal();
 }
+
+// A modal dockhand opened (views.open), as Slack shows it: its input blocks as a form, each field's error under it.
+const inputsOf = (modal) => (modal.blocks ?? []).filter((b) => b.type === 'input' && b.element);
+const stateOf = (modal, block) => modal.state?.values?.[block.block_id]?.[block.element.action_id];
+function renderField(modal, block) {
+  const el = block.element;
+  const id = escapeHtml(block.block_id);
+  const current = stateOf(modal, block);
+  const label = `<label class="modal-label" for="field-${id}">${escapeHtml(block.label?.text ?? '')}${block.optional ? ' <span class="modal-optional">(optional)</span>' : ''}</label>`;
+  let control = '';
+  if (el.type === 'static_select') {
+    const selected = current ? current.selected_option?.value : el.initial_option?.value;
+    control =
+      `<select id="field-${id}" class="modal-control" data-block="${id}">` +
+      (el.options ?? [])
+        .map(
+          (o) =>
+            `<option value="${escapeHtml(o.value)}"${o.value === selected ? ' selected' : ''}>${escapeHtml(o.text?.text ?? o.value)}</option>`,
+        )
+        .join('') +
+      '</select>';
+  } else if (el.type === 'checkboxes') {
+    const checked = (current ? current.selected_options : (el.initial_options ?? [])).map((o) => o.value);
+    control = (el.options ?? [])
+      .map(
+        (o) =>
+          `<label class="modal-check"><input type="checkbox" data-block="${id}" value="${escapeHtml(o.value)}"${checked.includes(o.value) ? ' checked' : ''} /> ${escapeHtml(o.text?.text ?? o.value)}</label>`,
+      )
+      .join('');
+  } else {
+    const value = current ? (current.value ?? '') : (el.initial_value ?? '');
+    control = `<input type="text" id="field-${id}" class="modal-control" data-block="${id}" value="${escapeHtml(value)}"${el.max_length ? ` maxlength="${Number(el.max_length)}"` : ''} />`;
+  }
+  const hint = block.hint ? `<div class="modal-hint">${escapeHtml(block.hint.text)}</div>` : '';
+  const error = modal.errors?.[block.block_id];
+  return `<div class="modal-field">${label}${control}${hint}${error ? `<div class="modal-error" role="alert">${escapeHtml(error)}</div>` : ''}</div>`;
+}
+function renderModal() {
+  const dialog = $('modal');
+  const modal = view.modal;
+  if (!modal) {
+    if (dialog.open) dialog.close();
+    delete dialog.dataset.shown;
+    return;
+  }
+  // Re-render only when dockhand changed the view or its errors: not under the user's typing.
+  const shown = JSON.stringify([modal.id, modal.hash, modal.errors ?? null]);
+  if (dialog.dataset.shown === shown && dialog.open) return;
+  dialog.dataset.shown = shown;
+  dialog.dataset.view = modal.id;
+  $('modal-title').textContent = modal.title?.text ?? '';
+  $('modal-submit').textContent = modal.submit?.text ?? 'Submit';
+  $('modal-close').textContent = modal.close?.text ?? 'Cancel';
+  $('modal-fields').innerHTML = inputsOf(modal)
+    .map((block) => renderField(modal, block))
+    .join('');
+  if (!dialog.open) dialog.showModal();
+}
+const fieldValue = (blockId) => {
+  const controls = [...$('modal-fields').querySelectorAll(`[data-block="${CSS.escape(blockId)}"]`)];
+  if (controls[0]?.type === 'checkbox') return controls.filter((c) => c.checked).map((c) => c.value);
+  return controls[0]?.value ?? '';
+};
+$('modal-fields').addEventListener('change', async (event) => {
+  const blockId = event.target.dataset?.block;
+  const block = inputsOf(view.modal ?? {}).find((b) => b.block_id === blockId);
+  // A select that dispatches its action (the service) goes to dockhand at once, as in Slack.
+  if (block?.dispatch_action) {
+    await post('/console/view', { user: me, viewId: view.modal.id, blockId, value: fieldValue(blockId) });
+  }
+});
+$('modal-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const modal = view.modal;
+  if (!modal) return;
+  for (const block of inputsOf(modal)) {
+    if (block.dispatch_action) continue;
+    await post('/console/view', {
+      user: me,
+      viewId: modal.id,
+      blockId: block.block_id,
+      value: fieldValue(block.block_id),
+    });
+  }
+  await post('/console/view', { user: me, viewId: modal.id, submit: true });
+});
+$('modal-close').addEventListener('click', () =>
+  post('/console/view', { user: me, viewId: view.modal?.id, close: true }),
+);
+$('modal').addEventListener('cancel', (event) => {
+  event.preventDefault();
+  void post('/console/view', { user: me, viewId: view.modal?.id, close: true });
+});
 
 let loading;
 let again = false;
