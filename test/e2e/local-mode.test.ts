@@ -92,6 +92,7 @@ describe('local mode as a process: every route answers only its own page on 127.
       'deploy_environment',
       'deploy_ref',
       'deploy_options',
+      'deploy_emergency',
     ]);
     // The form is the requester's: the other person does not see it.
     expect(await modalOf('U0LOCALLEAD')).toBeNull();

@@ -82,6 +82,16 @@ describe('a submission as the typed command it stands for', () => {
     );
   });
 
+  it('ends with --emergency <reason> when a break-glass reason was typed, on one line', () => {
+    const reason = (value: string) => ({
+      ...values('api', 'production', 'v1.2.3'),
+      deploy_emergency: { 'deploy.modal.emergency': { type: 'plain_text_input', value } },
+    });
+    const withReason = reason(' db down\n  hotfix ');
+    expect(deployModalCommandText(config, withReason)).toBe('api v1.2.3 to production --emergency db down hotfix');
+    expect(deployModalCommandText(config, reason('   '))).toBe('api v1.2.3 to production');
+  });
+
   it('reads the metadata it was opened with, and nothing from garbage', () => {
     expect(deployModalMetadata(JSON.stringify(metadata))).toEqual(metadata);
     expect(deployModalMetadata('not json')).toBe(undefined);

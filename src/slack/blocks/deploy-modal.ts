@@ -11,6 +11,7 @@ export const DEPLOY_MODAL = {
   environment: { block: 'deploy_environment', action: 'deploy.modal.environment' },
   ref: { block: 'deploy_ref', action: 'deploy.modal.ref' },
   options: { block: 'deploy_options', action: 'deploy.modal.options' },
+  emergency: { block: 'deploy_emergency', action: 'deploy.modal.emergency' },
   restart: '--restart',
   dryRun: '--dry-run',
 } as const;
@@ -109,6 +110,17 @@ export const deployModal = (config: Config, selected: string, metadata: DeployMo
           ],
         },
       },
+      {
+        type: 'input',
+        block_id: DEPLOY_MODAL.emergency.block,
+        optional: true,
+        label: plain('Emergency reason (break-glass)'),
+        hint: plain(
+          'Only during a freeze or outside the deploy windows: the deploy then needs one more approval than usual.',
+          150,
+        ),
+        element: { type: 'plain_text_input', action_id: DEPLOY_MODAL.emergency.action, max_length: 500 },
+      },
     ],
   };
 };
@@ -129,7 +141,8 @@ export const deployModalTarget = (values: ViewStateValues): { service: string; e
 });
 
 /**
- * The typed command the submission stands for: `<service> [<ref> | image:<tag>] to <env> [--restart] [--dry-run]`.
+ * The typed command the submission stands for: `<service> [<ref> | image:<tag>] to <env> [--restart] [--dry-run]
+ * [--emergency <reason>]` (the reason last: the rest of the text is the reason, as typed).
  * The submission goes through the same parser, resolution and policy as a typed `/deploy` (one code path).
  */
 export const deployModalCommandText = (config: Config, values: ViewStateValues): string => {
@@ -138,6 +151,7 @@ export const deployModalCommandText = (config: Config, values: ViewStateValues):
   const ref = field(DEPLOY_MODAL.ref)?.value?.trim();
   const options = (field(DEPLOY_MODAL.options)?.selected_options ?? []).map((o) => o.value);
   const restart = options.includes(DEPLOY_MODAL.restart);
+  const emergency = field(DEPLOY_MODAL.emergency)?.value?.replace(/\s+/g, ' ').trim();
   // A restart redeploys what runs: the default ref the modal filled in is no request for a build (another ref is,
   // and the parser refuses it with --restart as it does for the typed command).
   const givenRef = restart && ref === defaultRef(config, service) ? undefined : ref;
@@ -147,6 +161,7 @@ export const deployModalCommandText = (config: Config, values: ViewStateValues):
     env ? `to ${env}` : undefined,
     restart ? DEPLOY_MODAL.restart : undefined,
     options.includes(DEPLOY_MODAL.dryRun) ? DEPLOY_MODAL.dryRun : undefined,
+    emergency ? `--emergency ${emergency}` : undefined,
   ]
     .filter((part): part is string => part !== undefined && part !== '')
     .join(' ');
