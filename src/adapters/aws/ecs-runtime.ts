@@ -16,6 +16,7 @@ import type {
   RuntimeLookup,
   RuntimePlan,
   RuntimeSnapshot,
+  RuntimeUnit,
   StoppedUnit,
 } from '../../core/runtime.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
@@ -58,6 +59,18 @@ const outcomeOf = (d: DeploymentSnapshot): 'in_progress' | 'completed' | 'failed
 const containerOf = (target: ResolvedTarget): string | undefined =>
   target.envConfig.target.type === 'ecs' ? target.envConfig.target.container : undefined;
 
+/** An ECS task as a unit of the service: where it is reached is its ENI's public IP, or its instance's ip:port. */
+const unitOf = (t: TaskSnapshot): RuntimeUnit => ({
+  id: t.id,
+  ref: t.arn,
+  state: t.lastStatus,
+  health: t.health,
+  revision: t.revision,
+  startedAt: t.startedAt,
+  privateIp: t.privateIp,
+  publicAddress: taskAddress(t),
+});
+
 /** The common snapshot of an ECS service; the service snapshot itself rides along for the ECS cards. */
 export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): RuntimeSnapshot => ({
   service: target.service,
@@ -66,16 +79,7 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
   image: s.taskDefinition.containers.find((c) => c.name === containerOf(target))?.image,
   desired: s.desired,
   running: s.running,
-  units: s.tasks.map((t) => ({
-    id: t.id,
-    ref: t.arn,
-    state: t.lastStatus,
-    health: t.health,
-    revision: t.revision,
-    startedAt: t.startedAt,
-    privateIp: t.privateIp,
-    publicAddress: taskAddress(t),
-  })),
+  units: s.tasks.map(unitOf),
   rollouts: s.deployments.map((d) => ({
     id: d.id,
     revision: d.revision,
@@ -92,14 +96,7 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
 });
 
 export const stoppedUnitOf = (t: TaskSnapshot): StoppedUnit => ({
-  id: t.id,
-  ref: t.arn,
-  state: t.lastStatus,
-  health: t.health,
-  revision: t.revision,
-  startedAt: t.startedAt,
-  privateIp: t.privateIp,
-  publicAddress: taskAddress(t),
+  ...unitOf(t),
   stoppedAt: t.stoppedAt,
   reason: t.stoppedReason,
   stopCode: t.stopCode,
