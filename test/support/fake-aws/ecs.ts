@@ -84,21 +84,27 @@ export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
   };
 }
 
+/**
+ * A task as DescribeTasks answers. Fargate (awsvpc): an ENI attachment and the container's network interface. The EC2
+ * launch type with bridge or host networking (`containerInstanceArn`): no ENI, host ports in networkBindings, which
+ * ECS reports only while the container runs.
+ */
 export function serializeTask(fake: FakeAws, t: TaskState): JsonObject {
-  if (t.containerInstanceArn) return serializeEc2Task(t, t.containerInstanceArn);
-  const eni = fake.enis.get(t.eniId);
+  const instance = t.containerInstanceArn;
+  const eni = instance ? undefined : fake.enis.get(t.eniId);
   return {
     taskArn: t.arn,
     clusterArn: clusterArn(t.cluster),
     taskDefinitionArn: t.taskDefinitionArn,
+    ...(instance ? { containerInstanceArn: instance } : {}),
     group: t.group,
     startedBy: t.startedBy,
     lastStatus: t.lastStatus,
     desiredStatus: t.desiredStatus,
     healthStatus: t.healthStatus,
-    launchType: 'FARGATE',
-    platformVersion: '1.4.0',
-    platformFamily: 'Linux',
+    ...(instance
+      ? { launchType: 'EC2' }
+      : { launchType: 'FARGATE', platformVersion: '1.4.0', platformFamily: 'Linux' }),
     availabilityZone: 'us-east-1a',
     connectivity: 'CONNECTED',
     connectivityAt: t.createdAt,
@@ -125,74 +131,26 @@ export function serializeTask(fake: FakeAws, t: TaskState): JsonObject {
       exitCode: c.exitCode,
       reason: c.reason,
       healthStatus: c.healthStatus,
-      networkBindings: [],
-      networkInterfaces: [{ attachmentId: t.attachmentId, privateIpv4Address: t.privateIp }],
+      networkBindings: instance && c.lastStatus === 'RUNNING' ? structuredClone(c.networkBindings ?? []) : [],
+      networkInterfaces: instance ? [] : [{ attachmentId: t.attachmentId, privateIpv4Address: t.privateIp }],
       cpu: '0',
     })),
-    attachments: [
-      {
-        id: t.attachmentId,
-        type: 'ElasticNetworkInterface',
-        status: t.lastStatus === 'STOPPED' ? 'DELETED' : 'ATTACHED',
-        details: [
-          { name: 'subnetId', value: eni?.subnetId ?? 'subnet-0fa4e00000000001' },
-          { name: 'networkInterfaceId', value: t.eniId },
-          { name: 'macAddress', value: eni?.macAddress ?? '0e:00:00:00:00:00' },
-          { name: 'privateDnsName', value: `ip-${t.privateIp.replaceAll('.', '-')}.ec2.internal` },
-          { name: 'privateIPv4Address', value: t.privateIp },
+    attachments: instance
+      ? []
+      : [
+          {
+            id: t.attachmentId,
+            type: 'ElasticNetworkInterface',
+            status: t.lastStatus === 'STOPPED' ? 'DELETED' : 'ATTACHED',
+            details: [
+              { name: 'subnetId', value: eni?.subnetId ?? 'subnet-0fa4e00000000001' },
+              { name: 'networkInterfaceId', value: t.eniId },
+              { name: 'macAddress', value: eni?.macAddress ?? '0e:00:00:00:00:00' },
+              { name: 'privateDnsName', value: `ip-${t.privateIp.replaceAll('.', '-')}.ec2.internal` },
+              { name: 'privateIPv4Address', value: t.privateIp },
+            ],
+          },
         ],
-      },
-    ],
-    attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
-    tags: [],
-  };
-}
-
-/** A task on the EC2 launch type with bridge or host networking: no ENI attachment, host ports in networkBindings. */
-function serializeEc2Task(t: TaskState, containerInstanceArn: string): JsonObject {
-  return {
-    taskArn: t.arn,
-    clusterArn: clusterArn(t.cluster),
-    taskDefinitionArn: t.taskDefinitionArn,
-    containerInstanceArn,
-    group: t.group,
-    startedBy: t.startedBy,
-    lastStatus: t.lastStatus,
-    desiredStatus: t.desiredStatus,
-    healthStatus: t.healthStatus,
-    launchType: 'EC2',
-    availabilityZone: 'us-east-1a',
-    connectivity: 'CONNECTED',
-    connectivityAt: t.createdAt,
-    createdAt: t.createdAt,
-    pullStartedAt: t.startedAt,
-    pullStoppedAt: t.startedAt,
-    startedAt: t.startedAt,
-    stoppingAt: t.stoppingAt,
-    executionStoppedAt: t.stoppedAt,
-    stoppedAt: t.stoppedAt,
-    stoppedReason: t.stoppedReason,
-    stopCode: t.stopCode,
-    cpu: t.cpu,
-    memory: t.memory,
-    version: t.lastStatus === 'STOPPED' ? 4 : t.lastStatus === 'RUNNING' ? 3 : 2,
-    overrides: { containerOverrides: t.containers.map((c) => ({ name: c.name })), inferenceAcceleratorOverrides: [] },
-    containers: t.containers.map((c) => ({
-      containerArn: c.containerArn,
-      taskArn: t.arn,
-      name: c.name,
-      image: c.image,
-      runtimeId: c.runtimeId,
-      lastStatus: c.lastStatus,
-      exitCode: c.exitCode,
-      reason: c.reason,
-      healthStatus: c.healthStatus,
-      // ECS reports bindings only while the container runs.
-      networkBindings: c.lastStatus === 'RUNNING' ? structuredClone(c.networkBindings ?? []) : [],
-      networkInterfaces: [],
-      cpu: '0',
-    })),
-    attachments: [],
     attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
     tags: [],
   };
