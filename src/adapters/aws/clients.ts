@@ -11,9 +11,12 @@
  * (ec2-query.ts) makes that call from the signing, credential, retry and HTTP pieces the other clients already load,
  * with the same options and the same `onCall` reports.
  */
+import type { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type {
   FinalizeHandler,
@@ -23,16 +26,17 @@ import type {
   FinalizeRequestMiddleware,
   HandlerExecutionContext,
   MetadataBearer,
+  MiddlewareStack,
   Pluggable,
   RelativeMiddlewareOptions,
 } from '@smithy/types';
 import { errorName } from '../../errors.ts';
 import { type Ec2Api, Ec2QueryClient } from './ec2-query.ts';
-import { ecrSdk, ecsSdk, logsSdk, route53Sdk } from './sdk.ts';
+import { autoScalingSdk, cloudWatchSdk, ecrSdk, ecsSdk, elbv2Sdk, logsSdk, route53Sdk } from './sdk.ts';
 
 /** One HTTP attempt of an AWS operation (a call retried twice reports three attempts). */
 export interface AwsCallEvent {
-  /** ECS, ECR, CloudWatchLogs, EC2, Route53. */
+  /** ECS, ECR, CloudWatchLogs, EC2, Route53, ApplicationAutoScaling, ELBv2, CloudWatch. */
   service: AwsServiceName;
   /** The API operation: DescribeServices, ListTasks… */
   operation: string;
@@ -44,7 +48,15 @@ export interface AwsCallEvent {
   durationMs: number;
 }
 
-export type AwsServiceName = 'ECS' | 'ECR' | 'CloudWatchLogs' | 'EC2' | 'Route53';
+export type AwsServiceName =
+  | 'ECS'
+  | 'ECR'
+  | 'CloudWatchLogs'
+  | 'EC2'
+  | 'Route53'
+  | 'ApplicationAutoScaling'
+  | 'ELBv2'
+  | 'CloudWatch';
 
 export interface AwsClientsOptions {
   /** Default region; undefined = the SDK's default chain (AWS_REGION, profile). */
@@ -71,6 +83,12 @@ export interface AwsClientSet {
   readonly ec2: Ec2Api;
   /** Route 53 is global: its client signs for us-east-1 when the region is not known. */
   readonly route53: Route53Client;
+  /** Scalable targets of ECS services (`ecs:service:DesiredCount`). */
+  readonly autoScaling: ApplicationAutoScalingClient;
+  /** Target groups' target health. */
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  /** Alarms named by a service's deployment configuration. */
+  readonly cloudWatch: CloudWatchClient;
 }
 
 export interface AwsClients {
@@ -112,12 +130,15 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
         set = new ClientSetCache(resolved, (r, service) => {
           const config = baseConfig(r);
           const { onCall, now } = options;
-          const prepare = <C extends ECSClient | ECRClient | CloudWatchLogsClient | Route53Client>(client: C): C => {
+          const prepare = <C extends SdkClient>(client: C): C => {
             // The SDK's logger middleware deep-copies every response through its schema, to mask sensitive fields
             // for a log line, even when no logger is configured (its no-op logger still has `info`): at 1,000
             // services that was over 50 MiB allocated per watch tick (bench:watch). dockhand logs AWS calls itself.
-            client.middlewareStack.remove(SDK_LOGGER_MIDDLEWARE);
-            if (onCall) client.middlewareStack.use(callCounterPlugin(service, onCall, now));
+            // Every SDK client's stack has the same shape; only the operation types differ (a union of eight
+            // clients' stacks is too complex for the compiler), and our middleware reads no operation's fields.
+            const stack = client.middlewareStack as unknown as MiddlewareStack<object, MetadataBearer>;
+            stack.remove(SDK_LOGGER_MIDDLEWARE);
+            if (onCall) stack.use(callCounterPlugin(service, onCall, now));
             return client;
           };
           switch (service) {
@@ -132,6 +153,15 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
             }
             case 'Route53': {
               return prepare(new (route53Sdk().Route53Client)({ ...config, region: r ?? 'us-east-1' }));
+            }
+            case 'ApplicationAutoScaling': {
+              return prepare(new (autoScalingSdk().ApplicationAutoScalingClient)(config));
+            }
+            case 'ELBv2': {
+              return prepare(new (elbv2Sdk().ElasticLoadBalancingV2Client)(config));
+            }
+            case 'CloudWatch': {
+              return prepare(new (cloudWatchSdk().CloudWatchClient)(config));
             }
             case 'EC2':
               return new Ec2QueryClient({
@@ -156,7 +186,15 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
   };
 };
 
-type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient | Ec2Api | Route53Client;
+type SdkClient =
+  | ECSClient
+  | ECRClient
+  | CloudWatchLogsClient
+  | Route53Client
+  | ApplicationAutoScalingClient
+  | ElasticLoadBalancingV2Client
+  | CloudWatchClient;
+type AnyClient = SdkClient | Ec2Api;
 
 /** Creates each client of a region on first access. */
 class ClientSetCache implements AwsClientSet {
@@ -183,6 +221,15 @@ class ClientSetCache implements AwsClientSet {
   }
   get route53(): Route53Client {
     return this.#get('Route53') as Route53Client;
+  }
+  get autoScaling(): ApplicationAutoScalingClient {
+    return this.#get('ApplicationAutoScaling') as ApplicationAutoScalingClient;
+  }
+  get elbv2(): ElasticLoadBalancingV2Client {
+    return this.#get('ELBv2') as ElasticLoadBalancingV2Client;
+  }
+  get cloudWatch(): CloudWatchClient {
+    return this.#get('CloudWatch') as CloudWatchClient;
   }
 
   destroy(): void {

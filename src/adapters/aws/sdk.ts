@@ -16,3 +16,8 @@ export const ecrSdk = (): typeof import('@aws-sdk/client-ecr') => require('@aws-
 export const logsSdk = (): typeof import('@aws-sdk/client-cloudwatch-logs') =>
   require('@aws-sdk/client-cloudwatch-logs');
 export const route53Sdk = (): typeof import('@aws-sdk/client-route-53') => require('@aws-sdk/client-route-53');
+export const autoScalingSdk = (): typeof import('@aws-sdk/client-application-auto-scaling') =>
+  require('@aws-sdk/client-application-auto-scaling');
+export const elbv2Sdk = (): typeof import('@aws-sdk/client-elastic-load-balancing-v2') =>
+  require('@aws-sdk/client-elastic-load-balancing-v2');
+export const cloudWatchSdk = (): typeof import('@aws-sdk/client-cloudwatch') => require('@aws-sdk/client-cloudwatch');
