@@ -718,3 +718,41 @@ export interface DnsRecords {
   /** Creates or replaces the A record `name` with one value per IP. One call. */
   upsertA(zone: string, name: string, ips: readonly string[], ttl: number, comment: string): Promise<void>;
 }
+
+/** An image in a registry of dockhand.yml: the registry's name there and a repository in it. */
+export interface ImageLocation {
+  registry: string;
+  repository: string;
+}
+
+export interface ImageCopyRequest {
+  /** The manifest digest to copy (a single-platform manifest or an index). */
+  digest: string;
+  from: ImageLocation;
+  to: ImageLocation;
+  /** Bytes of blobs moved so far and the total to move, reported while copying. */
+  onProgress?: ((copied: number, total: number) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ImageCopyResult {
+  /** The digest in `to`, read back from the target registry after the copy (equals the request's digest). */
+  digest: string;
+  /**
+   * `present`: the target already had the manifest, nothing moved; `mount`: blobs were mounted across repositories
+   * of the same registry; `copy`: blobs were pulled from the source and pushed to the target.
+   */
+  method: 'present' | 'mount' | 'copy';
+  /** Bytes of blobs moved (0 for present and mount). */
+  bytes: number;
+}
+
+/**
+ * Registries read and copied over their HTTP API (src/adapters/registry/), byte for byte, so a promoted image keeps
+ * its digest (a pull and push through an engine would rewrite a multi-platform index).
+ */
+export interface ImageCopier {
+  copy(request: ImageCopyRequest): Promise<ImageCopyResult>;
+  /** The image config's labels (`org.opencontainers.image.revision`…) of `digest`; {} when it has none. */
+  labels(location: ImageLocation, digest: string): Promise<Record<string, string>>;
+}
