@@ -4,6 +4,7 @@
  * bake carried out as ECS's own rollback. A rolling rollout's card does not change (deploy-card.test.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { renderBlocks } from '../../src/local/console/render.js';
 import type { RolloutStage, StagedRollout } from '../../src/ports.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import { deploymentCard } from '../../src/slack/blocks/deploy.ts';
@@ -113,6 +114,16 @@ describe('blue/green rollout cards (golden)', () => {
     });
     expect(JSON.stringify(deploymentCard(view, now).blocks)).toContain(
       'Aborted during test traffic: ECS returns the service to `api:42`.',
+    );
+  });
+
+  it('shows in the local console, emoji and all', () => {
+    const html = renderBlocks(rollingOut(staged('bake', { bakeLeftMs: 60_000 })).blocks, {});
+    expect(html).toContain(
+      '🔵 <strong>Bake time: both revisions run, production traffic is on green</strong> — 1m left of 15m',
+    );
+    expect(html).toContain(
+      '✅ Scale-up → ✅ Test traffic → ✅ Production traffic → ▶️ <strong>Bake time (15m)</strong>',
     );
   });
 });
