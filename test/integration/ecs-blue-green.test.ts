@@ -137,6 +137,26 @@ describe('ECS blue/green rollouts (deployer over the fake AWS)', () => {
     expect(service.serviceDeployments[0]?.status).toBe('ROLLBACK_SUCCESSFUL');
   });
 
+  it('reports a rollback ECS made when the green tasks fail, with its reason, until it is rolled back', async () => {
+    fake.failNextRollout('prod', 'api', { reason: 'tasks failed to start: exec format error' });
+    const { deploymentId } = await deployer.updateService(blueGreen, { taskDefinitionArn: REVISION_1 });
+    const [scaling, failed] = await looks(blueGreen, deploymentId, 2);
+    expect(scaling).toMatchObject({ outcome: 'in_progress', staged: { stage: 'scale_up' } });
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      reason: 'the blue/green deployment is rolling back: tasks failed to start: exec format error',
+      staged: { status: 'rolling_back', stage: 'scale_up' },
+    });
+    fake.step(4);
+    const rolledBack = await deployer.rolloutProgress(blueGreen, deploymentId);
+    expect(rolledBack.staged?.status).toBe('rolled_back');
+    // ECS's reason now is the rollback's own; the follow loop failed the rollout at the first look above.
+    expect(rolledBack.reason).toBe(
+      'the blue/green deployment was rolled back: Service deployment rolled back successfully.',
+    );
+    expect(fake.service('prod', 'api').taskDefinition).toContain('api:2');
+  });
+
   it('leaves the verdict to the deployments when service deployments may not be read, and stops asking', async () => {
     const { deploymentId } = await deployer.updateService(blueGreen, { taskDefinitionArn: REVISION_1 });
     fake.faults({ failNext: { op: 'ECS.DescribeServiceDeployments', code: 'AccessDeniedException', status: 400 } });

@@ -892,11 +892,7 @@ export class FakeAws {
     rollback.rolloutStateReason = `ECS deployment rolling back to ${previous.deploymentId}: stopped by the user.`;
     for (const d of svc.deployments) d.status = 'ACTIVE';
     if (blue) {
-      blue.status = 'PRIMARY';
-      blue.rolloutState = 'IN_PROGRESS';
-      blue.desiredCount = svc.desiredCount;
-      blue.updatedAt = now;
-      svc.deployments = [blue, ...svc.deployments.filter((d) => d !== blue)];
+      this.#returnToBlue(svc, blue);
     } else {
       svc.deployments.unshift(rollback);
     }
@@ -1153,8 +1149,33 @@ export class FakeAws {
       }
       case 'SCALE_UP': {
         const pending = mine.filter((t) => t.lastStatus === 'PENDING');
-        for (const t of pending) this.#markRunning(t);
-        return enter('POST_SCALE_UP');
+        const failure = green.failure;
+        const blue = svc.deployments.find((d) => d.id === sd.sources[0]?.deploymentId);
+        if (!failure || !blue) {
+          for (const t of pending) this.#markRunning(t);
+          return enter('POST_SCALE_UP');
+        }
+        // The green tasks exit: ECS rolls the service deployment back to blue, which never stopped serving.
+        for (const t of pending) {
+          this.stopTaskNow(t, {
+            reason: failure.stoppedReason,
+            stopCode: 'EssentialContainerExited',
+            exitCode: failure.exitCode,
+          });
+        }
+        green.failedTasks += pending.length;
+        green.rolloutState = 'FAILED';
+        green.rolloutStateReason = failure.rolloutStateReason;
+        green.updatedAt = now;
+        this.#event(svc, `(service ${svc.name}) has stopped ${pending.length} running tasks: ${taskList(pending)}.`);
+        this.#event(svc, `(service ${svc.name}) rolling back to deployment ${blue.id}.`);
+        this.#returnToBlue(svc, blue);
+        sd.status = 'ROLLBACK_IN_PROGRESS';
+        sd.statusReason = failure.rolloutStateReason;
+        sd.updatedAt = now;
+        const source = sd.sources[0] as ServiceRevisionRef;
+        sd.rollback = { reason: failure.rolloutStateReason, startedAt: now, revision: { ...source } };
+        return true;
       }
       case 'BAKE_TIME': {
         const bakeMs = (svc.deploymentConfiguration.bakeTimeInMinutes ?? 0) * 60_000;
@@ -1179,6 +1200,18 @@ export class FakeAws {
         return next ? enter(next) : false;
       }
     }
+  }
+
+  /** Blue/green rollback: the blue deployment is PRIMARY again (its tasks still run); the green tasks will stop. */
+  #returnToBlue(svc: ServiceState, blue: DeploymentState): void {
+    for (const d of svc.deployments) d.status = 'ACTIVE';
+    blue.status = 'PRIMARY';
+    blue.rolloutState = 'IN_PROGRESS';
+    blue.desiredCount = svc.desiredCount;
+    blue.updatedAt = this.now();
+    svc.deployments = [blue, ...svc.deployments.filter((d) => d !== blue)];
+    svc.taskDefinition = blue.taskDefinition;
+    svc.steady = false;
   }
 
   #schedulerStop(svc: ServiceState, primary: DeploymentState, tasks: TaskState[]): void {
