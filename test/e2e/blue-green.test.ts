@@ -25,6 +25,10 @@ services:
     image: { registry: ecr, repository: acme/web }
     environments:
       production: { target: { type: ecs, cluster: prod, service: web, container: app } }
+  jobs:
+    image: { registry: ecr, repository: acme/jobs }
+    environments:
+      production: { target: { type: ecs, cluster: prod, service: jobs, container: app } }
 `;
 
 describe('dockhand as a process: ECS blue/green deployments', () => {
@@ -42,9 +46,10 @@ describe('dockhand as a process: ECS blue/green deployments', () => {
 
   beforeAll(async () => {
     const { url } = await aws.start();
-    for (const [service, bake] of [
-      ['api', 1],
-      ['web', 30],
+    for (const [service, bake, digit] of [
+      ['api', 1, '1'],
+      ['web', 30, '2'],
+      ['jobs', 5, '3'],
     ] as const) {
       aws.seedService({
         cluster: 'prod',
@@ -54,7 +59,7 @@ describe('dockhand as a process: ECS blue/green deployments', () => {
         bakeTimeInMinutes: bake,
         containers: [{ name: 'app', image: `${ECR}/acme/${service}:1.0.0` }],
       });
-      aws.putImage(`acme/${service}`, '1.1.0', `sha256:${(service === 'api' ? '1' : '2').repeat(64)}`);
+      aws.putImage(`acme/${service}`, '1.1.0', `sha256:${digit.repeat(64)}`);
     }
     slack = await startTestSlack();
     dockhand = await startDockhand({
@@ -137,5 +142,22 @@ describe('dockhand as a process: ECS blue/green deployments', () => {
     expect(web.serviceDeployments[0]?.status).toBe('ROLLBACK_SUCCESSFUL');
     expect(web.taskDefinition).toMatch(/web:1$/);
     expect(aws.serviceTasks('prod', 'web').every((t) => t.taskDefinitionArn.endsWith('web:1'))).toBe(true);
+  });
+
+  it('fails the rollout with ECS’s reason when ECS rolls the blue/green deployment back', async () => {
+    aws.failNextRollout('prod', 'jobs', { reason: 'green tasks failed to start: exec format error' });
+    await client.slashCommand({ command: '/deploy', text: 'jobs image:1.1.0 to production', userId: A });
+    await card('jobs', (t) => t.includes('Preparing to start the green revision'), 30_000);
+    aws.step(2);
+    const failed = await card('jobs', (t) => t.includes(': failed'));
+    expect(failed.text).toContain(
+      'failed: Rollout failed: the blue/green deployment is rolling back: green tasks failed to start: exec format error',
+    );
+    expect(JSON.stringify(failed.blocks)).toContain(
+      'ECS is rolling the blue/green deployment back: production traffic returns to blue* during scale-up',
+    );
+    aws.step(3);
+    expect(aws.service('prod', 'jobs').serviceDeployments[0]?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect(aws.service('prod', 'jobs').taskDefinition).toMatch(/jobs:1$/);
   });
 });
