@@ -462,6 +462,42 @@ export interface RolloutProgress {
   stoppedTasks: StoppedTaskGroup[];
   /** Running tasks of this deployment (with public IPs once known). */
   tasks: TaskSnapshot[];
+  /** A rollout in stages (ECS blue/green): where it stands, as data; absent for a rolling one. */
+  staged?: StagedRollout | undefined;
+}
+
+/**
+ * The stages of a blue/green rollout, in order: the new ("green") revision scales up beside the old ("blue") one,
+ * takes test traffic, then production traffic, bakes while both run, and the old one is cleaned up.
+ */
+export type RolloutStage =
+  | 'reconcile'
+  | 'pre_scale_up'
+  | 'scale_up'
+  | 'post_scale_up'
+  | 'test_traffic'
+  | 'post_test_traffic'
+  | 'pre_production_traffic'
+  | 'production_traffic'
+  | 'post_production_traffic'
+  | 'bake'
+  | 'clean_up';
+
+/** One look at a staged rollout (an ECS service deployment of a BLUE_GREEN service). */
+export interface StagedRollout {
+  strategy: 'blue_green';
+  /** The runtime's id of it (the service deployment ARN). */
+  id: string;
+  /** The stage now; undefined when the runtime names none (yet) or one dockhand does not know. */
+  stage?: RolloutStage | undefined;
+  /** How the whole rollout stands in the runtime's view. */
+  status: 'in_progress' | 'succeeded' | 'rolling_back' | 'rolled_back' | 'rollback_failed' | 'stopped';
+  /** Why it stopped or rolled back, in the runtime's words. */
+  reason?: string | undefined;
+  /** The configured bake time (minutes), when the runtime says. */
+  bakeMinutes?: number | undefined;
+  /** During the bake stage: how much of it was left when this look was taken (ms, at least 0). */
+  bakeLeftMs?: number | undefined;
 }
 
 /** How an Abort returned the service to the previous revision. */

@@ -10,6 +10,7 @@
  *   ListTasks (STOPPED, the service) 1, only once the deployment has failed tasks (or is gone)
  *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
  *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
+ *   DescribeServiceDeployments       1, only for a blue/green service (strategy BLUE_GREEN; blue-green.ts)
  *
  * Calls per `/deploy` (plan, then register): DescribeServices 1 + DescribeTaskDefinition 1 (with TAGS, cached by ARN:
  * task definitions are immutable) in planImage; DescribeServices 1 + RegisterTaskDefinition 1 in registerImage, which
@@ -34,6 +35,7 @@ import type {
   UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { assessRollout, tasksToRead } from '../../core/deploy/rollout-rule.ts';
+import { assessStaged } from '../../core/deploy/staged-rule.ts';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import type {
   AbortResult,
@@ -46,6 +48,7 @@ import type {
   TaskDefinitionPlan,
   TaskSnapshot,
 } from '../../ports.ts';
+import { BlueGreenProgress } from './blue-green.ts';
 import type { AwsClientSet } from './clients.ts';
 import {
   clusterKey,
@@ -116,6 +119,8 @@ export interface AwsEcsDeployerOptions {
   clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2' | 'logs'> };
   /** Shared public-IP cache (the reader's); by default the deployer keeps its own. */
   publicIps?: PublicIpResolver;
+  /** The time of a look (blue/green bake time left); default the system clock. */
+  now?: () => Date;
 }
 
 /** A task definition as DescribeTaskDefinition (include TAGS) returned it, and when. */
@@ -131,9 +136,11 @@ export class AwsEcsDeployer implements EcsDeployer {
   readonly #taskDefinitions = new Map<string, KnownTaskDefinition>();
   /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
   readonly #deploymentCreatedAt = new Map<string, Date>();
+  readonly #blueGreen: BlueGreenProgress;
 
   constructor(options: AwsEcsDeployerOptions) {
     this.#clients = options.clients;
+    this.#blueGreen = new BlueGreenProgress(options.now);
     this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
   }
 
@@ -259,7 +266,9 @@ export class AwsEcsDeployer implements EcsDeployer {
     const wanted = tasksToRead(deployment);
     const { running, stopped } = await this.#tasksOf(target, deploymentId, wanted.running, wanted.stopped);
     await this.#fillPublicIps(target, running);
-    return assessRollout({ deploymentId, deployments, events: service.events, since, running, stopped });
+    const progress = assessRollout({ deploymentId, deployments, events: service.events, since, running, stopped });
+    const staged = await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
+    return staged ? assessStaged(progress, staged) : progress;
   }
 
   async currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }> {

@@ -20,6 +20,7 @@ import type {
 } from '../../ports.ts';
 import { ACTIONS } from '../actions.ts';
 import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
+import { stagedAbortBlocks, stagedBlocks, stagedSummary } from './blue-green.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -341,6 +342,7 @@ const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
   if (!rollout) return [];
   const table = deploymentsTable(rollout);
   return [
+    ...(rollout.staged ? stagedBlocks(rollout.staged) : []),
     table ? section(table) : undefined,
     rollout.reason && rollout.outcome === 'failed' ? section(`*ECS says* ${outside(rollout.reason, 1000)}`) : undefined,
     failureEventsSection(rollout.failureEvents),
@@ -588,7 +590,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
         : [];
       return {
         status: `:rocket: ${doing}${d ? ` — ${bar(d.running, d.desired)} ${d.running}/${d.desired}` : ''}`,
-        summary: `rolling out${counts}`,
+        summary: `rolling out${counts}${v.rollout?.staged ? ` · ${stagedSummary(v.rollout.staged)}` : ''}`,
         body: [...host, ...rolloutBlocks(v.rollout)],
       };
     }
@@ -614,8 +616,12 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
         status: `:octagonal_sign: *Aborted*${decidedBy(v, 'abortedBy')}${because(v)}`,
         summary: 'aborted',
         body: [
-          ...rolloutBlocks(v.rollout),
-          ...(previous ? [context(`ECS returns the service to ${code(previous)}.`)] : []),
+          ...rolloutBlocks(v.rollout && { ...v.rollout, staged: undefined }),
+          ...(v.rollout?.staged
+            ? stagedAbortBlocks(v.rollout.staged, previous, v.facts.abortMethod === 'stop_service_deployment')
+            : previous
+              ? [context(`ECS returns the service to ${code(previous)}.`)]
+              : []),
         ],
       };
     }

@@ -509,6 +509,7 @@ function describeServiceDeployments(fake: FakeAws, input: JsonObject) {
       sourceServiceRevisions: sd.sources.map((rev) => serializeRevision(fake, svc, rev)),
       targetServiceRevision: serializeRevision(fake, svc, sd.target),
       deploymentConfiguration: structuredClone(svc.deploymentConfiguration),
+      ...(sd.lifecycleStage ? { lifecycleStage: sd.lifecycleStage } : {}),
       ...(sd.rollback
         ? {
             rollback: {

@@ -8,6 +8,7 @@ import { logsHandlers } from './logs.ts';
 import {
   ACCOUNT_ID,
   type AwsServiceName,
+  BLUE_GREEN_STAGES,
   type ClusterState,
   type ContainerInstanceState,
   type ContainerState,
@@ -93,6 +94,13 @@ export interface SeedServiceOptions {
   circuitBreaker?: { enable: boolean; rollback: boolean };
   /** Register this many revisions (identical but for the revision); the service runs the last. Default 1. */
   revisions?: number;
+  /**
+   * `BLUE_GREEN`: the ECS blue/green deployment strategy. Each new deployment's service deployment walks the
+   * lifecycle stages one per step (BAKE_TIME lasts `bakeTimeInMinutes` by the fake's clock); see README.
+   */
+  strategy?: 'BLUE_GREEN';
+  /** Bake time of a BLUE_GREEN service (default 0: the step after the production traffic shift cleans up). */
+  bakeTimeInMinutes?: number;
 }
 
 export interface SeededService {
@@ -657,6 +665,9 @@ export class FakeAws {
         maximumPercent: 200,
         minimumHealthyPercent: 100,
         deploymentCircuitBreaker: opts.circuitBreaker ?? { enable: true, rollback: true },
+        ...(opts.strategy === 'BLUE_GREEN'
+          ? { strategy: 'BLUE_GREEN' as const, bakeTimeInMinutes: opts.bakeTimeInMinutes ?? 0 }
+          : {}),
       },
       assignPublicIp: opts.publicIp ?? true,
       launchType: opts.launchType ?? 'FARGATE',
@@ -794,7 +805,11 @@ export class FakeAws {
         sd.stoppedAt = now;
         sd.updatedAt = now;
       }
-      this.#newServiceDeployment(svc, dep, sources);
+      const sd = this.#newServiceDeployment(svc, dep, sources);
+      if (svc.deploymentConfiguration.strategy === 'BLUE_GREEN') {
+        sd.lifecycleStage = 'PRE_SCALE_UP';
+        sd.stageStartedAt = now;
+      }
     }
     return svc;
   }
@@ -867,10 +882,20 @@ export class FakeAws {
       );
     }
     const now = this.now();
-    const rollback = this.#newDeployment(previous.taskDefinition, svc.desiredCount, 'IN_PROGRESS');
+    // Blue/green: the blue deployment still runs until clean-up is over; production traffic returns to it, and the
+    // green tasks are stopped. Otherwise (rolling) a new deployment of the previous revision starts.
+    const blue =
+      svc.deploymentConfiguration.strategy === 'BLUE_GREEN'
+        ? svc.deployments.find((d) => d.id === previous.deploymentId)
+        : undefined;
+    const rollback = blue ?? this.#newDeployment(previous.taskDefinition, svc.desiredCount, 'IN_PROGRESS');
     rollback.rolloutStateReason = `ECS deployment rolling back to ${previous.deploymentId}: stopped by the user.`;
     for (const d of svc.deployments) d.status = 'ACTIVE';
-    svc.deployments.unshift(rollback);
+    if (blue) {
+      this.#returnToBlue(svc, blue);
+    } else {
+      svc.deployments.unshift(rollback);
+    }
     svc.taskDefinition = previous.taskDefinition;
     svc.steady = false;
     sd.status = 'ROLLBACK_REQUESTED';
@@ -1015,6 +1040,10 @@ export class FakeAws {
    */
   stepService(svc: ServiceState): boolean {
     if (svc.status !== 'ACTIVE') return false;
+    if (svc.deploymentConfiguration.strategy === 'BLUE_GREEN') {
+      const stepped = this.#stepBlueGreen(svc);
+      if (stepped !== undefined) return stepped;
+    }
     const primary = primaryOf(svc);
     const now = this.now();
     for (const sd of svc.serviceDeployments) {
@@ -1084,6 +1113,105 @@ export class FakeAws {
       return true;
     }
     return false;
+  }
+
+  /**
+   * One step of a BLUE_GREEN service whose PRIMARY (green) deployment's service deployment is IN_PROGRESS: the next
+   * lifecycle stage. SCALE_UP launches the green tasks and waits until they run; BAKE_TIME waits `bakeTimeInMinutes`
+   * by the fake's clock; CLEAN_UP stops the blue tasks, and the step after it completes the deployment. Undefined when
+   * there is no such rollout (steady, a count change, a rollback): the rolling steps apply.
+   */
+  #stepBlueGreen(svc: ServiceState): boolean | undefined {
+    const green = primaryOf(svc);
+    const sd = this.#serviceDeploymentOf(svc, green);
+    if (sd?.status !== 'IN_PROGRESS' || sd.target.deploymentId !== green.id || !sd.lifecycleStage) {
+      return undefined;
+    }
+    const now = this.now();
+    const live = this.serviceTasks(svc.cluster, svc.name);
+    const mine = live.filter((t) => t.startedBy === green.id);
+    const enter = (stage: (typeof BLUE_GREEN_STAGES)[number]) => {
+      sd.lifecycleStage = stage;
+      sd.stageStartedAt = now;
+      sd.updatedAt = now;
+      green.updatedAt = now;
+      svc.steady = false;
+      return true;
+    };
+    switch (sd.lifecycleStage) {
+      case 'PRE_SCALE_UP': {
+        const started: TaskState[] = [];
+        for (let i = mine.length; i < green.desiredCount; i++) started.push(this.#launchTask(svc, green, false));
+        if (started.length) {
+          this.#event(svc, `(service ${svc.name}) has started ${started.length} tasks: ${taskList(started)}.`);
+        }
+        return enter('SCALE_UP');
+      }
+      case 'SCALE_UP': {
+        const pending = mine.filter((t) => t.lastStatus === 'PENDING');
+        const failure = green.failure;
+        const blue = svc.deployments.find((d) => d.id === sd.sources[0]?.deploymentId);
+        if (!failure || !blue) {
+          for (const t of pending) this.#markRunning(t);
+          return enter('POST_SCALE_UP');
+        }
+        // The green tasks exit: ECS rolls the service deployment back to blue, which never stopped serving.
+        for (const t of pending) {
+          this.stopTaskNow(t, {
+            reason: failure.stoppedReason,
+            stopCode: 'EssentialContainerExited',
+            exitCode: failure.exitCode,
+          });
+        }
+        green.failedTasks += pending.length;
+        green.rolloutState = 'FAILED';
+        green.rolloutStateReason = failure.rolloutStateReason;
+        green.updatedAt = now;
+        this.#event(svc, `(service ${svc.name}) has stopped ${pending.length} running tasks: ${taskList(pending)}.`);
+        this.#event(svc, `(service ${svc.name}) rolling back to deployment ${blue.id}.`);
+        this.#returnToBlue(svc, blue);
+        sd.status = 'ROLLBACK_IN_PROGRESS';
+        sd.statusReason = failure.rolloutStateReason;
+        sd.updatedAt = now;
+        const source = sd.sources[0] as ServiceRevisionRef;
+        sd.rollback = { reason: failure.rolloutStateReason, startedAt: now, revision: { ...source } };
+        return true;
+      }
+      case 'BAKE_TIME': {
+        const bakeMs = (svc.deploymentConfiguration.bakeTimeInMinutes ?? 0) * 60_000;
+        if (now.getTime() - (sd.stageStartedAt ?? sd.updatedAt).getTime() < bakeMs) return false;
+        const blue = live.filter((t) => t.startedBy !== green.id);
+        if (blue.length) this.#schedulerStop(svc, green, blue);
+        return enter('CLEAN_UP');
+      }
+      case 'CLEAN_UP': {
+        svc.deployments = [green];
+        green.rolloutState = 'COMPLETED';
+        green.rolloutStateReason = `ECS deployment ${green.id} completed.`;
+        green.updatedAt = now;
+        this.#finishServiceDeployment(svc, green);
+        this.#event(svc, `(service ${svc.name}) (deployment ${green.id}) deployment completed.`);
+        this.#event(svc, `(service ${svc.name}) has reached a steady state.`);
+        svc.steady = true;
+        return true;
+      }
+      default: {
+        const next = BLUE_GREEN_STAGES[BLUE_GREEN_STAGES.indexOf(sd.lifecycleStage) + 1];
+        return next ? enter(next) : false;
+      }
+    }
+  }
+
+  /** Blue/green rollback: the blue deployment is PRIMARY again (its tasks still run); the green tasks will stop. */
+  #returnToBlue(svc: ServiceState, blue: DeploymentState): void {
+    for (const d of svc.deployments) d.status = 'ACTIVE';
+    blue.status = 'PRIMARY';
+    blue.rolloutState = 'IN_PROGRESS';
+    blue.desiredCount = svc.desiredCount;
+    blue.updatedAt = this.now();
+    svc.deployments = [blue, ...svc.deployments.filter((d) => d !== blue)];
+    svc.taskDefinition = blue.taskDefinition;
+    svc.steady = false;
   }
 
   #schedulerStop(svc: ServiceState, primary: DeploymentState, tasks: TaskState[]): void {

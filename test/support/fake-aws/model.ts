@@ -88,7 +88,25 @@ export interface ServiceDeploymentState {
   finishedAt?: Date;
   stoppedAt?: Date;
   rollback?: { reason: string; startedAt: Date; revision: ServiceRevisionRef };
+  /** BLUE_GREEN services only: the lifecycle stage (DescribeServiceDeployments `lifecycleStage`). */
+  lifecycleStage?: LifecycleStage;
+  /** Fake-only: when the current lifecycle stage began (bake time is counted from it). */
+  stageStartedAt?: Date;
 }
+
+/** The lifecycle stages a BLUE_GREEN service deployment walks in the fake, one per step (BAKE_TIME: by the clock). */
+export const BLUE_GREEN_STAGES = [
+  'PRE_SCALE_UP',
+  'SCALE_UP',
+  'POST_SCALE_UP',
+  'TEST_TRAFFIC_SHIFT',
+  'POST_TEST_TRAFFIC_SHIFT',
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+  'BAKE_TIME',
+  'CLEAN_UP',
+] as const;
+export type LifecycleStage = (typeof BLUE_GREEN_STAGES)[number];
 
 export interface ServiceEvent {
   id: string;
@@ -113,6 +131,9 @@ export interface ServiceState {
     maximumPercent: number;
     minimumHealthyPercent: number;
     deploymentCircuitBreaker: { enable: boolean; rollback: boolean };
+    /** Present only on services seeded with `strategy: 'BLUE_GREEN'` (rolling services answer as before). */
+    strategy?: 'BLUE_GREEN';
+    bakeTimeInMinutes?: number;
   };
   assignPublicIp: boolean;
   /** Default FARGATE (awsvpc). EC2: tasks are placed on the cluster's container instances. */
