@@ -1,5 +1,6 @@
 /** ECS deployment alarms on the deployment card: the approval card names them, the rollout card shows their states. */
 import { describe, expect, it } from 'vitest';
+import { renderBlocks } from '../../src/local/console/render.js';
 import type { DeploymentAlarms } from '../../src/ports.ts';
 import { alarmFailureBlocks, alarmsBlocks } from '../../src/slack/blocks/alarms.ts';
 import { deploymentCard } from '../../src/slack/blocks/deploy.ts';
@@ -80,6 +81,25 @@ describe('deployment alarms on the cards (golden)', () => {
       ':rotating_light: *Alarm `api-5xx` went into ALARM* — ECS failed the rollout and rolls the service back to the previous revision.',
     );
     await expect(card).toMatchFileSnapshot('golden/deploy-alarms-failed.json');
+  });
+});
+
+describe('the local console shows the alarm card', () => {
+  it('renders the alarms with emoji, the failing one and the rollback', () => {
+    const html = renderBlocks(
+      [
+        ...alarmFailureBlocks(alarms({ triggered: ['api-5xx'] })),
+        ...alarmsBlocks({
+          rollback: true,
+          alarms: [{ name: 'api-5xx', state: 'ALARM', reason: 'x > 5' }, { name: 'gone' }],
+        }),
+      ],
+      {},
+    );
+    expect(html).toContain('🚨');
+    expect(html).toContain('<code>api-5xx</code>');
+    expect(html).toContain('🔴 <strong>ALARM</strong> — x &gt; 5');
+    expect(html).toContain('❔ not found in CloudWatch');
   });
 });
 
