@@ -436,6 +436,8 @@ export interface TaskDefinitionPlan {
   /** The image of the target container now. */
   currentImage: string;
   changes: FieldChange[];
+  /** The service's deployment alarms and their states; absent when it has none. */
+  alarms?: DeploymentAlarms | undefined;
 }
 
 export interface StoppedTaskGroup {
@@ -444,6 +446,28 @@ export interface StoppedTaskGroup {
   /** Newest task id in the group, for "see task …". */
   exampleTaskId: string;
   exitCodes: number[];
+}
+
+/** A CloudWatch alarm that judges a rollout (ECS deployment alarms), as cards show it. */
+export interface DeploymentAlarm {
+  name: string;
+  /** CloudWatch's StateValue; undefined when CloudWatch does not know the alarm (deleted, another region). */
+  state?: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | undefined;
+  /** StateReason, in CloudWatch's words. */
+  reason?: string | undefined;
+  /** StateUpdatedTimestamp. */
+  since?: Date | undefined;
+}
+
+/** The service's deployment alarms (`deploymentConfiguration.alarms`, enabled) and their states. */
+export interface DeploymentAlarms {
+  alarms: DeploymentAlarm[];
+  /** ECS rolls the service back when one of them goes into ALARM. */
+  rollback: boolean;
+  /** Why the states could not be read (DescribeAlarms failed): the names are still shown, the states are not. */
+  unreadable?: string | undefined;
+  /** The alarms that failed this rollout; set only when it failed because of them. */
+  triggered?: string[] | undefined;
 }
 
 /** The state of one ECS deployment (the one an UpdateService created), as a rollout card shows it. */
@@ -464,6 +488,8 @@ export interface RolloutProgress {
   tasks: TaskSnapshot[];
   /** A rollout in stages (ECS blue/green): where it stands, as data; absent for a rolling one. */
   staged?: StagedRollout | undefined;
+  /** The service's deployment alarms and their states now; absent when it has none (no call is made). */
+  alarms?: DeploymentAlarms | undefined;
 }
 
 /**

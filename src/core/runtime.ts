@@ -9,6 +9,7 @@
  */
 import { DockhandError } from '../errors.ts';
 import type {
+  DeploymentAlarms,
   FieldChange,
   Health,
   HostPhase,
@@ -148,6 +149,8 @@ export interface RuntimePlan {
   /** The image the change would run, where it names one (a deploy; a rollback to an image). */
   newImage?: string | undefined;
   changes: FieldChange[];
+  /** The alarms that judge the rollout (ECS deployment alarms) and their states now; absent when there are none. */
+  alarms?: DeploymentAlarms | undefined;
 }
 
 export interface ApplyContext {

@@ -6,6 +6,7 @@
  *
  * Calls per `rolloutProgress` poll (one ECS throttle is shared with every other tool, so no bursts):
  *   DescribeServices                 1
+ *   DescribeAlarms (CloudWatch)      1, only for a service with enabled deployment alarms (alarms.ts)
  *   ListTasks (RUNNING, the service) 1, skipped while the deployment runs no task
  *   ListTasks (STOPPED, the service) 1, only once the deployment has failed tasks (or is gone)
  *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
@@ -13,14 +14,16 @@
  *   DescribeServiceDeployments       1, only for a blue/green service (strategy BLUE_GREEN; blue-green.ts)
  *
  * Calls per `/deploy` (plan, then register): DescribeServices 1 + DescribeTaskDefinition 1 (with TAGS, cached by ARN:
- * task definitions are immutable) in planImage; DescribeServices 1 + RegisterTaskDefinition 1 in registerImage, which
- * copies the task definition and tags the plan read when the service still runs that revision. Registration
- * re-reads the service because minutes (a build, an approval) pass between the two: a revision someone else rolled
- * out meanwhile is copied, never silently replaced by the planned one.
+ * task definitions are immutable) in planImage, + DescribeAlarms 1 for a service with deployment alarms;
+ * DescribeServices 1 + RegisterTaskDefinition 1 in registerImage, which copies the task definition and tags the plan
+ * read when the service still runs that revision. Registration re-reads the service because minutes (a build, an
+ * approval) pass between the two: a revision someone else rolled out meanwhile is copied, never silently replaced by
+ * the planned one.
  *
  * `abort` prefers ECS's own rollback (StopServiceDeployment, stopType ROLLBACK) and falls back to UpdateService to the
  * previous revision: DescribeServices 1, ListServiceDeployments 1, then StopServiceDeployment 1 or UpdateService 1.
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type {
   ContainerDefinition,
   Deployment,
@@ -48,6 +51,7 @@ import type {
   TaskDefinitionPlan,
   TaskSnapshot,
 } from '../../ports.ts';
+import { readDeploymentAlarms, triggeredAlarms } from './alarms.ts';
 import { BlueGreenProgress } from './blue-green.ts';
 import type { AwsClientSet } from './clients.ts';
 import {
@@ -116,7 +120,7 @@ type RegistrableField = (typeof REGISTRABLE_FIELDS)[number];
 
 export interface AwsEcsDeployerOptions {
   /** The clients of a region (undefined = the default region); see createAwsClients. */
-  clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2' | 'logs'> };
+  clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2' | 'logs' | 'cloudWatch'> };
   /** Shared public-IP cache (the reader's); by default the deployer keeps its own. */
   publicIps?: PublicIpResolver;
   /** The time of a look (blue/green bake time left); default the system clock. */
@@ -154,7 +158,8 @@ export class AwsEcsDeployer implements EcsDeployer {
       currentImage === image
         ? []
         : [{ field: `containerDefinitions[${target.container}].image`, from: currentImage, to: image }];
-    return { current: toTaskDefinitionSummary(td, arn), currentImage, changes };
+    const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service);
+    return { current: toTaskDefinitionSummary(td, arn), currentImage, changes, ...(alarms ? { alarms } : {}) };
   }
 
   async registerImage(
@@ -268,7 +273,14 @@ export class AwsEcsDeployer implements EcsDeployer {
     await this.#fillPublicIps(target, running);
     const progress = assessRollout({ deploymentId, deployments, events: service.events, since, running, stopped });
     const staged = await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
-    return staged ? assessStaged(progress, staged) : progress;
+    const judged = staged ? assessStaged(progress, staged) : progress;
+    const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service);
+    if (!alarms) return judged;
+    if (judged.outcome === 'failed') {
+      const triggered = triggeredAlarms(alarms, judged.deployment, [judged.reason ?? '', ...judged.failureEvents]);
+      if (triggered.length > 0) alarms.triggered = triggered;
+    }
+    return { ...judged, alarms };
   }
 
   async currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }> {
@@ -342,6 +354,10 @@ export class AwsEcsDeployer implements EcsDeployer {
 
   #ecs(target: EcsServiceRef): ECSClient {
     return this.#clients.forRegion(target.region).ecs;
+  }
+
+  #cloudWatch(target: EcsServiceRef): CloudWatchClient {
+    return this.#clients.forRegion(target.region).cloudWatch;
   }
 
   /**

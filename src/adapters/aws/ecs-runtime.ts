@@ -171,7 +171,13 @@ export class EcsRuntime implements Runtime {
           ? [{ field: 'taskDefinition', from: current.revision, to: change.to.revision }]
           : // A restart or a new count keeps the task definition as it is.
             [];
-    return { current, currentImage: plan.currentImage, newImage: image || undefined, changes };
+    return {
+      current,
+      currentImage: plan.currentImage,
+      newImage: image || undefined,
+      changes,
+      ...(plan.alarms ? { alarms: plan.alarms } : {}),
+    };
   }
 
   async apply(target: ResolvedTarget, change: RuntimeChange, context: ApplyContext): Promise<AppliedChange> {

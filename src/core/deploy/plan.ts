@@ -83,6 +83,7 @@ const planOn = async (
     currentImage: plan.currentImage,
     newImage: plan.newImage,
     changes: plan.changes,
+    ...(plan.alarms ? { alarms: plan.alarms } : {}),
   };
   await addCommits(ctx, deployment, target, facts);
   return facts;

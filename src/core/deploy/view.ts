@@ -1,5 +1,6 @@
 import type {
   CommitSummary,
+  DeploymentAlarms,
   DeploymentRecord,
   DeploymentState,
   FieldChange,
@@ -16,6 +17,8 @@ export interface DeploymentLive {
     changes: FieldChange[];
     commits?: { commits: CommitSummary[]; total: number } | undefined;
     health?: string | undefined;
+    /** The alarms that will judge the rollout (ECS deployment alarms), with their states at plan time. */
+    alarms?: DeploymentAlarms | undefined;
   };
   build?: { step: number; total: number; instruction: string; lastLines?: string[] };
   push?: { percent: number };

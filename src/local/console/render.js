@@ -43,6 +43,7 @@ const EMOJI = {
   snowflake: '❄️',
   sunny: '☀️',
   rotating_light: '🚨',
+  grey_question: '❔',
   // Often typed in a lock or freeze reason.
   '+1': '👍',
   thumbsup: '👍',

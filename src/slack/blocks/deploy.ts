@@ -20,6 +20,7 @@ import type {
 } from '../../ports.ts';
 import { ACTIONS } from '../actions.ts';
 import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
+import { alarmFailureBlocks, alarmsBlocks } from './alarms.ts';
 import { stagedAbortBlocks, stagedBlocks, stagedSummary } from './blue-green.ts';
 import type { Card, KnownBlock } from './types.ts';
 
@@ -287,6 +288,7 @@ const planBlocks = (v: DeploymentView, extra: readonly string[]): KnownBlock[] =
     ...(fields.length > 0 ? [fieldsSection(fields)] : []),
     commitsSection(v.plan?.commits),
     changesSection(v),
+    ...alarmsBlocks(v.plan?.alarms),
   ].filter((b): b is KnownBlock => b !== undefined);
 };
 
@@ -345,6 +347,8 @@ const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
     ...(rollout.staged ? stagedBlocks(rollout.staged) : []),
     table ? section(table) : undefined,
     rollout.reason && rollout.outcome === 'failed' ? section(`*ECS says* ${outside(rollout.reason, 1000)}`) : undefined,
+    ...alarmFailureBlocks(rollout.alarms),
+    ...alarmsBlocks(rollout.alarms),
     failureEventsSection(rollout.failureEvents),
     stoppedSection(rollout.stoppedTasks),
   ].filter((b): b is KnownBlock => b !== undefined);

@@ -4,6 +4,7 @@ import { optBool, optInt, optString, optStringArray, paginate, reqString, reqStr
 import {
   ACCOUNT_ID,
   type JsonObject,
+  ONGOING_SERVICE_DEPLOYMENT_STATUSES,
   REGION,
   type ServiceDeploymentState,
   type ServiceDeploymentStatus,
@@ -246,6 +247,21 @@ function updateService(fake: FakeAws, input: JsonObject) {
     const cb = dc.deploymentCircuitBreaker as { enable?: unknown; rollback?: unknown } | undefined;
     if (cb && typeof cb.enable === 'boolean' && typeof cb.rollback === 'boolean') {
       svc.deploymentConfiguration.deploymentCircuitBreaker = { enable: cb.enable, rollback: cb.rollback };
+    }
+    const alarms = dc.alarms as { alarmNames?: unknown; enable?: unknown; rollback?: unknown } | undefined;
+    if (alarms && typeof alarms === 'object') {
+      const names = alarms.alarmNames;
+      if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
+        throw new AwsError('InvalidParameterException', 'deploymentConfiguration.alarms.alarmNames must be a list.');
+      }
+      if (typeof alarms.enable !== 'boolean' || typeof alarms.rollback !== 'boolean') {
+        throw new AwsError('InvalidParameterException', 'deploymentConfiguration.alarms needs enable and rollback.');
+      }
+      svc.deploymentConfiguration.alarms = {
+        alarmNames: names as string[],
+        enable: alarms.enable,
+        rollback: alarms.rollback,
+      };
     }
     if (typeof dc.maximumPercent === 'number') svc.deploymentConfiguration.maximumPercent = dc.maximumPercent;
     if (typeof dc.minimumHealthyPercent === 'number') {
@@ -516,6 +532,21 @@ function describeServiceDeployments(fake: FakeAws, input: JsonObject) {
               reason: sd.rollback.reason,
               startedAt: sd.rollback.startedAt,
               serviceRevisionArn: sd.rollback.revision.arn,
+            },
+          }
+        : {}),
+      ...(svc.deploymentConfiguration.alarms
+        ? {
+            alarms: {
+              status: !svc.deploymentConfiguration.alarms.enable
+                ? 'DISABLED'
+                : sd.triggeredAlarms
+                  ? 'TRIGGERED'
+                  : ONGOING_SERVICE_DEPLOYMENT_STATUSES.includes(sd.status)
+                    ? 'MONITORING'
+                    : 'MONITORING_COMPLETE',
+              alarmNames: [...svc.deploymentConfiguration.alarms.alarmNames],
+              ...(sd.triggeredAlarms ? { triggeredAlarmNames: [...sd.triggeredAlarms] } : {}),
             },
           }
         : {}),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
+import { cloudWatchHandlers } from './cloudwatch.ts';
 import { ec2Handlers } from './ec2.ts';
 import { ecrHandlers } from './ecr.ts';
 import { ecsHandlers } from './ecs.ts';
@@ -7,6 +8,7 @@ import { AwsError, statusForCode } from './errors.ts';
 import { logsHandlers } from './logs.ts';
 import {
   ACCOUNT_ID,
+  type AlarmState,
   type AwsServiceName,
   BLUE_GREEN_STAGES,
   type ClusterState,
@@ -101,6 +103,11 @@ export interface SeedServiceOptions {
   strategy?: 'BLUE_GREEN';
   /** Bake time of a BLUE_GREEN service (default 0: the step after the production traffic shift cleans up). */
   bakeTimeInMinutes?: number;
+  /**
+   * ECS deployment alarms (`deploymentConfiguration.alarms`; `enable` and `rollback` default true). Alarms named here
+   * that do not exist yet are created in state OK (`putAlarm` first for another state or a composite alarm).
+   */
+  alarms?: { alarmNames: string[]; enable?: boolean; rollback?: boolean };
 }
 
 export interface SeededService {
@@ -135,6 +142,7 @@ const HANDLERS: Record<AwsServiceName, Record<string, Handler>> = {
   Logs: logsHandlers,
   EC2: ec2Handlers,
   Route53: route53Handlers,
+  CloudWatch: cloudWatchHandlers,
 };
 
 const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
@@ -143,6 +151,7 @@ const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ThrottlingException', status: 400 },
   EC2: { code: 'RequestLimitExceeded', status: 503 },
   Route53: { code: 'Throttling', status: 400 },
+  CloudWatch: { code: 'Throttling', status: 400 },
 };
 const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServerException', status: 500 },
@@ -150,6 +159,7 @@ const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ServiceUnavailableException', status: 500 },
   EC2: { code: 'InternalError', status: 500 },
   Route53: { code: 'InternalFailure', status: 500 },
+  CloudWatch: { code: 'InternalServiceError', status: 500 },
 };
 const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServiceUnavailable', status: 503 },
@@ -157,6 +167,7 @@ const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ServiceUnavailable', status: 503 },
   EC2: { code: 'Unavailable', status: 503 },
   Route53: { code: 'ServiceUnavailable', status: 503 },
+  CloudWatch: { code: 'ServiceUnavailable', status: 503 },
 };
 
 const DEFAULT_PROXY = `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
@@ -205,6 +216,8 @@ export class FakeAws {
   readonly hostedZones = new Map<string, HostedZoneState>();
   /** Route 53 changes by id (without "/change/"). */
   readonly changes = new Map<string, ChangeState>();
+  /** CloudWatch alarms by name. */
+  readonly alarms = new Map<string, AlarmState>();
 
   autoStep: 'onDescribe' | 'manual';
   ecrProxyEndpoint: string;
@@ -286,6 +299,7 @@ export class FakeAws {
     this.logGroups.clear();
     this.hostedZones.clear();
     this.changes.clear();
+    this.alarms.clear();
     this.faults(null);
     this.enableServiceDeployments();
     this.resetCalls();
@@ -668,6 +682,15 @@ export class FakeAws {
         ...(opts.strategy === 'BLUE_GREEN'
           ? { strategy: 'BLUE_GREEN' as const, bakeTimeInMinutes: opts.bakeTimeInMinutes ?? 0 }
           : {}),
+        ...(opts.alarms
+          ? {
+              alarms: {
+                alarmNames: [...opts.alarms.alarmNames],
+                enable: opts.alarms.enable ?? true,
+                rollback: opts.alarms.rollback ?? true,
+              },
+            }
+          : {}),
       },
       assignPublicIp: opts.publicIp ?? true,
       launchType: opts.launchType ?? 'FARGATE',
@@ -678,6 +701,7 @@ export class FakeAws {
       steady: true,
     };
     this.services.set(key, svc);
+    for (const name of opts.alarms?.alarmNames ?? []) if (!this.alarms.has(name)) this.putAlarm(name);
     const seeded = this.#newServiceDeployment(svc, deployment, []);
     seeded.status = 'SUCCESSFUL';
     seeded.finishedAt = now;
@@ -794,6 +818,9 @@ export class FakeAws {
         };
         svc.pendingFailure = undefined;
       }
+      const alarms = svc.deploymentConfiguration.alarms;
+      // ECS judges a deployment by the alarms that were not already in ALARM when it started.
+      if (alarms?.enable) dep.watchedAlarms = alarms.alarmNames.filter((n) => this.alarms.get(n)?.state !== 'ALARM');
       svc.deployments.unshift(dep);
       svc.taskDefinition = tdArn;
       svc.steady = false;
@@ -812,6 +839,41 @@ export class FakeAws {
       }
     }
     return svc;
+  }
+
+  // ---------------------------------------------------------------- CloudWatch alarms
+
+  /** Creates (or replaces) a CloudWatch alarm; a deployment alarm of a service goes by its name. */
+  putAlarm(
+    name: string,
+    opts: { state?: AlarmState['state']; reason?: string; type?: AlarmState['type']; metricName?: string } = {},
+  ): AlarmState {
+    const alarm: AlarmState = {
+      name,
+      arn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:${name}`,
+      type: opts.type ?? 'MetricAlarm',
+      state: opts.state ?? 'OK',
+      reason: opts.reason ?? (opts.state === undefined ? 'Unchecked: Initial alarm creation' : `Set to ${opts.state}`),
+      updatedAt: this.now(),
+      ...(opts.metricName === undefined ? {} : { metricName: opts.metricName }),
+    };
+    this.alarms.set(name, alarm);
+    return alarm;
+  }
+
+  /**
+   * SetAlarmState: the alarm goes into `state` (ECS reacts on the service's next step: an in-progress deployment it
+   * watches fails, and rolls back when the service's alarms say so). Unknown alarm → `ResourceNotFound`.
+   */
+  setAlarmState(name: string, state: AlarmState['state'], reason: string, reasonData?: string): AlarmState {
+    const alarm = this.alarms.get(name);
+    if (!alarm) throw new AwsError('ResourceNotFound', `Alarm ${name} not found`, 404);
+    if (alarm.state !== state) alarm.updatedAt = this.now();
+    alarm.state = state;
+    alarm.reason = reason;
+    if (reasonData === undefined) delete alarm.reasonData;
+    else alarm.reasonData = reasonData;
+    return alarm;
   }
 
   // ---------------------------------------------------------------- service deployments
@@ -1051,6 +1113,17 @@ export class FakeAws {
       sd.status = 'ROLLBACK_IN_PROGRESS';
       sd.updatedAt = now;
     }
+    const tripped = this.#trippedAlarms(svc, primary);
+    if (tripped.length > 0) {
+      this.#failDeployment(svc, primary, {
+        reason: `ECS deployment ${primary.id} failed: alarm(s) ${tripped.join(', ')} in ALARM state.`,
+        event: 'deployment failed: alarm detected.',
+        rollback: svc.deploymentConfiguration.alarms?.rollback === true,
+        rollbackReason: (previous) => `ECS deployment alarms: rolling back to deploymentId ${previous}.`,
+        alarms: tripped,
+      });
+      return true;
+    }
     const live = this.serviceTasks(svc.cluster, svc.name);
     const mine = live.filter((t) => t.startedBy === primary.id);
 
@@ -1226,15 +1299,43 @@ export class FakeAws {
     svc.steady = false;
   }
 
-  #failDeployment(svc: ServiceState, failed: DeploymentState): void {
+  /** The deployment alarms in ALARM that fail `primary` now (none unless it is watched and still in progress). */
+  #trippedAlarms(svc: ServiceState, primary: DeploymentState): string[] {
+    if (primary.rolloutState !== 'IN_PROGRESS' || !primary.watchedAlarms) return [];
+    if (!svc.deploymentConfiguration.alarms?.enable) return [];
+    // ECS watches the alarms once a task of the deployment runs.
+    if (this.counts(svc, primary).running === 0) return [];
+    return primary.watchedAlarms.filter((n) => this.alarms.get(n)?.state === 'ALARM');
+  }
+
+  /**
+   * The circuit breaker (default) or a deployment alarm (`cause`) fails `failed`; with rollback on, a new PRIMARY
+   * deployment of the previous task definition starts.
+   */
+  #failDeployment(
+    svc: ServiceState,
+    failed: DeploymentState,
+    cause?: {
+      reason: string;
+      event: string;
+      rollback: boolean;
+      rollbackReason: (previous: string) => string;
+      alarms: string[];
+    },
+  ): void {
     const now = this.now();
     failed.rolloutState = 'FAILED';
-    failed.rolloutStateReason = failed.failure?.rolloutStateReason ?? 'ECS deployment circuit breaker: tasks failed.';
+    failed.rolloutStateReason =
+      cause?.reason ?? failed.failure?.rolloutStateReason ?? 'ECS deployment circuit breaker: tasks failed.';
     failed.updatedAt = now;
-    this.#event(svc, `(service ${svc.name}) (deployment ${failed.id}) deployment failed: tasks failed to start.`);
+    this.#event(
+      svc,
+      `(service ${svc.name}) (deployment ${failed.id}) ${cause?.event ?? 'deployment failed: tasks failed to start.'}`,
+    );
     const previous = svc.deployments.find((d) => d !== failed);
     const sd = this.#serviceDeploymentOf(svc, failed);
-    if (!svc.deploymentConfiguration.deploymentCircuitBreaker.rollback || !previous) {
+    if (sd && cause) sd.triggeredAlarms = [...cause.alarms];
+    if (!(cause ? cause.rollback : svc.deploymentConfiguration.deploymentCircuitBreaker.rollback) || !previous) {
       if (sd && ONGOING_SERVICE_DEPLOYMENT_STATUSES.includes(sd.status)) {
         sd.status = 'STOPPED';
         sd.statusReason = failed.rolloutStateReason;
@@ -1245,7 +1346,9 @@ export class FakeAws {
     }
     failed.status = 'ACTIVE';
     const rollback = this.#newDeployment(previous.taskDefinition, svc.desiredCount, 'IN_PROGRESS');
-    rollback.rolloutStateReason = `ECS deployment circuit breaker: rolling back to deploymentId ${previous.id}.`;
+    rollback.rolloutStateReason =
+      cause?.rollbackReason(previous.id) ??
+      `ECS deployment circuit breaker: rolling back to deploymentId ${previous.id}.`;
     for (const d of svc.deployments) d.status = 'ACTIVE';
     svc.deployments.unshift(rollback);
     svc.taskDefinition = previous.taskDefinition;

@@ -4,7 +4,7 @@ export const ACCOUNT_ID = '123456789012';
 export const REGION = 'us-east-1';
 
 export type JsonObject = Record<string, unknown>;
-export type AwsServiceName = 'ECS' | 'ECR' | 'Logs' | 'EC2' | 'Route53';
+export type AwsServiceName = 'ECS' | 'ECR' | 'Logs' | 'EC2' | 'Route53' | 'CloudWatch';
 
 export interface ClusterState {
   name: string;
@@ -28,6 +28,11 @@ export interface DeploymentState {
   updatedAt: Date;
   /** Fake-only: tasks launched by this deployment exit (set by `failNextRollout`). */
   failure?: DeploymentFailure;
+  /**
+   * Fake-only: the deployment alarms that fail this deployment when they go into ALARM (the service's, less those
+   * already in ALARM when it started). Unset without deployment alarms, and for a rollback deployment.
+   */
+  watchedAlarms?: string[];
 }
 
 export interface DeploymentFailure {
@@ -92,6 +97,8 @@ export interface ServiceDeploymentState {
   lifecycleStage?: LifecycleStage;
   /** Fake-only: when the current lifecycle stage began (bake time is counted from it). */
   stageStartedAt?: Date;
+  /** The deployment alarms that failed it (DescribeServiceDeployments `alarms.triggeredAlarmNames`). */
+  triggeredAlarms?: string[];
 }
 
 /** The lifecycle stages a BLUE_GREEN service deployment walks in the fake, one per step (BAKE_TIME: by the clock). */
@@ -134,6 +141,8 @@ export interface ServiceState {
     /** Present only on services seeded with `strategy: 'BLUE_GREEN'` (rolling services answer as before). */
     strategy?: 'BLUE_GREEN';
     bakeTimeInMinutes?: number;
+    /** ECS deployment alarms; absent unless seeded or set by UpdateService. */
+    alarms?: { alarmNames: string[]; enable: boolean; rollback: boolean };
   };
   assignPublicIp: boolean;
   /** Default FARGATE (awsvpc). EC2: tasks are placed on the cluster's container instances. */
@@ -307,4 +316,19 @@ export interface FailNextFault {
   code?: string;
   status?: number;
   message?: string;
+}
+
+/** A CloudWatch alarm (metric or composite), as DescribeAlarms shows it. */
+export interface AlarmState {
+  name: string;
+  arn: string;
+  type: 'MetricAlarm' | 'CompositeAlarm';
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  reason: string;
+  reasonData?: string;
+  updatedAt: Date;
+  /** Metric alarms: what they watch (for a plausible answer; the fake never evaluates metrics). */
+  namespace?: string;
+  metricName?: string;
+  threshold?: number;
 }

@@ -10,6 +10,7 @@ const TARGETS: Record<string, AwsServiceName> = {
   AmazonEC2ContainerServiceV20141113: 'ECS',
   AmazonEC2ContainerRegistry_V20150921: 'ECR',
   Logs_20140328: 'Logs',
+  GraniteServiceVersion20100801: 'CloudWatch',
 };
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -48,6 +49,18 @@ function sendJsonError(fake: FakeAws, res: ServerResponse, err: AwsError) {
   });
 }
 
+/**
+ * CloudWatch speaks AWS JSON 1.0 with awsQuery compatibility: a namespaced `__type`, and the query-protocol error
+ * code and fault in `x-amzn-query-error` (what SDKs built for the old query protocol still read).
+ */
+function sendJson10Error(fake: FakeAws, res: ServerResponse, err: AwsError) {
+  const body = JSON.stringify({ __type: `com.amazonaws.cloudwatch#${err.code}`, message: err.message });
+  send(res, err.status, 'application/x-amz-json-1.0', body, {
+    'x-amzn-requestid': fake.nextRequestId(),
+    'x-amzn-query-error': `${err.code};${err.status >= 500 ? 'Receiver' : 'Sender'}`,
+  });
+}
+
 function sendXmlError(fake: FakeAws, res: ServerResponse, err: AwsError) {
   const requestId = fake.nextRequestId();
   const body =
@@ -72,24 +85,32 @@ async function handleJson(fake: FakeAws, req: IncomingMessage, res: ServerRespon
     sendJsonError(fake, res, new AwsError('UnknownOperationException', `Unknown target ${target}`));
     return;
   }
+  const json10 = service === 'CloudWatch';
+  const contentType = json10 ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+  const sendError = json10 ? sendJson10Error : sendJsonError;
+  if (json10 && req.headers['content-type'] !== contentType) {
+    // CloudWatch's JSON protocol is 1.0: a 1.1 (or query) body is not understood.
+    sendError(fake, res, new AwsError('UnknownOperationException', `Expected content-type ${contentType}.`));
+    return;
+  }
   let input: JsonObject;
   try {
     const parsed: unknown = body.trim() === '' ? {} : JSON.parse(body);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     input = parsed as JsonObject;
   } catch {
-    sendJsonError(fake, res, new AwsError('SerializationException', 'Request body is not a JSON object.'));
+    sendError(fake, res, new AwsError('SerializationException', 'Request body is not a JSON object.'));
     return;
   }
   try {
     const out = fake.invoke(service, op, input);
     const delay = fake.answerDelay(`${service}.${op}`);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    send(res, 200, 'application/x-amz-json-1.1', JSON.stringify(toWire(out ?? {})), {
+    send(res, 200, contentType, JSON.stringify(toWire(out ?? {})), {
       'x-amzn-requestid': fake.nextRequestId(),
     });
   } catch (err) {
-    sendJsonError(fake, res, asAwsError(err));
+    sendError(fake, res, asAwsError(err));
   }
 }
 
@@ -200,6 +221,22 @@ function control(fake: FakeAws, cmd: JsonObject): unknown {
       const id = opt('id');
       return { id: id === undefined ? fake.putHostedZone(str(cmd, 'name')) : fake.putHostedZone(str(cmd, 'name'), id) };
     }
+    case 'putAlarm': {
+      const state = opt('state') as 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | undefined;
+      const reason = opt('reason');
+      fake.putAlarm(str(cmd, 'name'), {
+        ...(state !== undefined ? { state } : {}),
+        ...(reason !== undefined ? { reason } : {}),
+      });
+      return {};
+    }
+    case 'setAlarmState':
+      fake.setAlarmState(
+        str(cmd, 'name'),
+        str(cmd, 'state') as 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
+        opt('reason') ?? `Set to ${str(cmd, 'state')} by a test`,
+      );
+      return {};
     case 'seedService': {
       const seeded = fake.seedService(cmd.options as Parameters<FakeAws['seedService']>[0]);
       return { serviceArn: seeded.service.arn, taskDefinitionArn: seeded.taskDefinition.arn };
@@ -224,6 +261,7 @@ function snapshot(fake: FakeAws): unknown {
       name: z.name,
       records: [...z.records.values()],
     })),
+    alarms: [...fake.alarms.values()],
   });
 }
 
