@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
+import {
+  AutoScalingState,
+  autoScalingHandlers,
+  putScalableTarget,
+  putScalingActivity,
+  putScalingPolicy,
+  type ScalableTargetState,
+  type SeedScalingActivity,
+  type SeedScalingPolicy,
+} from './autoscaling.ts';
 import { ec2Handlers } from './ec2.ts';
 import { ecrHandlers } from './ecr.ts';
 import { ecsHandlers } from './ecs.ts';
@@ -127,6 +137,7 @@ const HANDLERS: Record<AwsServiceName, Record<string, Handler>> = {
   Logs: logsHandlers,
   EC2: ec2Handlers,
   Route53: route53Handlers,
+  ApplicationAutoScaling: autoScalingHandlers,
 };
 
 const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
@@ -135,6 +146,7 @@ const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ThrottlingException', status: 400 },
   EC2: { code: 'RequestLimitExceeded', status: 503 },
   Route53: { code: 'Throttling', status: 400 },
+  ApplicationAutoScaling: { code: 'ThrottlingException', status: 400 },
 };
 const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServerException', status: 500 },
@@ -142,6 +154,7 @@ const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ServiceUnavailableException', status: 500 },
   EC2: { code: 'InternalError', status: 500 },
   Route53: { code: 'InternalFailure', status: 500 },
+  ApplicationAutoScaling: { code: 'InternalServiceException', status: 500 },
 };
 const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServiceUnavailable', status: 503 },
@@ -149,6 +162,7 @@ const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ServiceUnavailable', status: 503 },
   EC2: { code: 'Unavailable', status: 503 },
   Route53: { code: 'ServiceUnavailable', status: 503 },
+  ApplicationAutoScaling: { code: 'ServiceUnavailable', status: 503 },
 };
 
 const DEFAULT_PROXY = `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
@@ -197,6 +211,8 @@ export class FakeAws {
   readonly hostedZones = new Map<string, HostedZoneState>();
   /** Route 53 changes by id (without "/change/"). */
   readonly changes = new Map<string, ChangeState>();
+  /** Application Auto Scaling: scalable targets, policies, activities (autoscaling.ts). */
+  readonly autoScaling = new AutoScalingState();
 
   autoStep: 'onDescribe' | 'manual';
   ecrProxyEndpoint: string;
@@ -278,6 +294,7 @@ export class FakeAws {
     this.logGroups.clear();
     this.hostedZones.clear();
     this.changes.clear();
+    this.autoScaling.clear();
     this.faults(null);
     this.enableServiceDeployments();
     this.resetCalls();
@@ -385,6 +402,23 @@ export class FakeAws {
       return new AwsError(e.code, 'Injected server error', e.status);
     }
     return undefined;
+  }
+
+  // ---------------------------------------------------------------- Application Auto Scaling
+
+  /** Registers (or re-bounds) the scalable target of a seeded ECS service's desired count. */
+  putScalableTarget(cluster: string, service: string, bounds: { min: number; max: number }): ScalableTargetState {
+    return putScalableTarget(this, cluster, service, bounds);
+  }
+
+  /** A scaling policy of a registered scalable target (TargetTrackingScaling on CPU by default). */
+  putScalingPolicy(cluster: string, service: string, policy: SeedScalingPolicy): void {
+    putScalingPolicy(this, cluster, service, policy);
+  }
+
+  /** A past scaling activity of a service (answered newest first). */
+  putScalingActivity(cluster: string, service: string, activity: SeedScalingActivity): void {
+    putScalingActivity(this, cluster, service, activity);
   }
 
   // ---------------------------------------------------------------- Route 53

@@ -10,6 +10,7 @@ const TARGETS: Record<string, AwsServiceName> = {
   AmazonEC2ContainerServiceV20141113: 'ECS',
   AmazonEC2ContainerRegistry_V20150921: 'ECR',
   Logs_20140328: 'Logs',
+  AnyScaleFrontendService: 'ApplicationAutoScaling',
 };
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -200,6 +201,24 @@ function control(fake: FakeAws, cmd: JsonObject): unknown {
       const id = opt('id');
       return { id: id === undefined ? fake.putHostedZone(str(cmd, 'name')) : fake.putHostedZone(str(cmd, 'name'), id) };
     }
+    case 'putScalableTarget': {
+      const bounds = { min: num('min') ?? 1, max: num('max') ?? 1 };
+      return { arn: fake.putScalableTarget(str(cmd, 'cluster'), str(cmd, 'service'), bounds).arn };
+    }
+    case 'putScalingPolicy':
+      fake.putScalingPolicy(
+        str(cmd, 'cluster'),
+        str(cmd, 'service'),
+        cmd.policy as Parameters<FakeAws['putScalingPolicy']>[2],
+      );
+      return {};
+    case 'putScalingActivity':
+      fake.putScalingActivity(
+        str(cmd, 'cluster'),
+        str(cmd, 'service'),
+        cmd.activity as Parameters<FakeAws['putScalingActivity']>[2],
+      );
+      return {};
     case 'seedService': {
       const seeded = fake.seedService(cmd.options as Parameters<FakeAws['seedService']>[0]);
       return { serviceArn: seeded.service.arn, taskDefinitionArn: seeded.taskDefinition.arn };
