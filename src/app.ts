@@ -211,7 +211,12 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       logs: new AwsLogReader({ clients: aws }),
       clock,
       defaultRegion: config.defaults.region,
-      autoScaling: new AwsAutoScaling({ clients: aws, defaultRegion: config.defaults.region }),
+      autoScaling: new AwsAutoScaling({
+        clients: aws,
+        defaultRegion: config.defaults.region,
+        clock,
+        maxAgeMs: settings.snapshotMaxAgeMs,
+      }),
     }),
     ...(host ? { docker: new DockerRuntime({ host, store, clock }) } : {}),
   });

@@ -12,6 +12,7 @@ import { AwsAutoScaling } from '../../src/adapters/aws/autoscaling.ts';
 import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { aConfig } from '../support/builders.ts';
+import { FakeClock } from '../support/deploy-fakes.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
 
 let fake: FakeAws;
@@ -152,6 +153,24 @@ describe('AwsAutoScaling over the fake', () => {
       MaxCapacity: 8,
     });
     expect(await scaling.bounds(staging)).toEqual({ min: 1, max: 1 });
+  });
+
+  it('shares a /status read of the same service while it is fresh, and reads again after new bounds', async () => {
+    fake.putScalableTarget('prod', 'api', { min: 2, max: 6 });
+    const clock = new FakeClock('2026-11-20T10:00:00Z');
+    const shared = new AwsAutoScaling({ clients, defaultRegion: 'us-east-1', clock, maxAgeMs: 10_000 });
+    fake.resetCalls();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => shared.detail(production, 3)));
+    expect(answers.every((a) => a?.max === 6)).toBe(true);
+    clock.advance(5_000);
+    await shared.detail(production, 3);
+    expect(fake.calls['ApplicationAutoScaling.DescribeScalableTargets']).toBe(1);
+    await shared.setBounds(production, { min: 2, max: 9 });
+    expect((await shared.detail(production, 3))?.max).toBe(9);
+    clock.advance(10_001);
+    await shared.detail(production, 3);
+    expect(fake.calls['ApplicationAutoScaling.DescribeScalableTargets']).toBe(3);
+    expect(fake.calls['ApplicationAutoScaling.DescribeScalingPolicies']).toBe(3);
   });
 
   it('turns injected faults and refusals into errors that say what failed', async () => {

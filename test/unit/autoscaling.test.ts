@@ -12,8 +12,8 @@ import type { AutoScaling, AutoScalingDetail, ScalingBounds } from '../../src/co
 import { resolveTarget } from '../../src/core/targets.ts';
 import { parseRequest, requestSchema } from '../../src/domain/deployment.ts';
 import { Refusal } from '../../src/domain/policy.ts';
-import { DockhandError, UsageError } from '../../src/errors.ts';
-import { autoScalingBlocks } from '../../src/slack/blocks/autoscaling.ts';
+import { AwsError, DockhandError, UsageError } from '../../src/errors.ts';
+import { autoScalingBlocks, withAutoScaling } from '../../src/slack/blocks/autoscaling.ts';
 import { commandFor, deploymentCard } from '../../src/slack/blocks/deploy.ts';
 import { denialText } from '../../src/slack/blocks/refusals.ts';
 import { aConfig, aSnapshot, at } from '../support/builders.ts';
@@ -161,9 +161,30 @@ describe('who owns the count', () => {
   });
   it('reads the /status detail only where there is an auto scaler', async () => {
     const { runtimes, asked } = runtimesWith({ min: 2, max: 6 });
-    expect(await autoScalingDetail(runtimes, production)).toMatchObject({ min: 2, max: 6 });
+    expect(await autoScalingDetail(runtimes, production)).toMatchObject({ detail: { min: 2, max: 6 } });
     expect(await autoScalingDetail(runtimes, onHost)).toBeUndefined();
     expect(asked).toEqual(['detail api/production 3']);
+  });
+});
+
+describe('/status when the auto scaling cannot be read', () => {
+  it('says why on the card instead of failing /status', async () => {
+    const autoScaling: AutoScaling = {
+      bounds: async () => undefined,
+      detail: async () => {
+        throw new AwsError('read the auto scaling of service/prod/api', {
+          name: 'AccessDeniedException',
+          message: 'no',
+        });
+      },
+      setBounds: async () => undefined,
+    };
+    const status = await autoScalingDetail(testRuntimes({ autoScaling }), production);
+    expect(status).toEqual({ unreadable: expect.stringContaining('AccessDeniedException') });
+    const card = withAutoScaling({ text: 'api', blocks: [] }, status, production);
+    expect(JSON.stringify(card.blocks)).toContain('*Auto scaling* could not be read');
+    expect(JSON.stringify(card.blocks)).toContain('IAM');
+    expect(withAutoScaling({ text: 'api', blocks: [] }, undefined, production).blocks).toEqual([]);
   });
 });
 

@@ -4,7 +4,9 @@
  *
  *   bounds     ONE DescribeScalableTargets (ResourceIds: [service/<cluster>/<service>]): per /scale request.
  *   detail     that, then (only when a target exists) DescribeScalingPolicies and DescribeScalingActivities, in
- *              parallel: per single-service /status. Never on a watch tick.
+ *              parallel: per single-service /status, shared like the ECS snapshots (shared-snapshots.ts): one read
+ *              serves every /status of the service while it is in flight and for `maxAgeMs` after it started
+ *              (fifty /status at once cost one). Never on a watch tick.
  *   setBounds  ONE RegisterScalableTarget (MinCapacity, MaxCapacity of the existing target): per approved /scale a..b.
  *
  * IAM: application-autoscaling:DescribeScalableTargets, DescribeScalingPolicies, DescribeScalingActivities and
@@ -13,8 +15,10 @@
 import type { AutoScaling, AutoScalingDetail, ScalingBounds } from '../../core/runtime.ts';
 import type { ResolvedTarget } from '../../core/targets.ts';
 import { AwsError, DockhandError } from '../../errors.ts';
+import type { Clock } from '../../ports.ts';
 import type { AwsClients } from './clients.ts';
 import { autoScalingSdk } from './sdk.ts';
+import { DEFAULT_SNAPSHOT_MAX_AGE_MS } from './shared-snapshots.ts';
 
 export const ECS_DESIRED_COUNT = 'ecs:service:DesiredCount' as const;
 
@@ -26,10 +30,22 @@ interface Resource {
 export class AwsAutoScaling implements AutoScaling {
   readonly #clients: AwsClients;
   readonly #defaultRegion: string | undefined;
+  readonly #clock: Clock | undefined;
+  readonly #maxAgeMs: number;
+  /** Shared /status reads by region and resource id: when each started, and its answer (failed ones dropped). */
+  readonly #details = new Map<string, { at: number; detail: Promise<AutoScalingDetail | undefined> }>();
 
-  constructor(options: { clients: AwsClients; defaultRegion?: string | undefined }) {
+  constructor(options: {
+    clients: AwsClients;
+    defaultRegion?: string | undefined;
+    /** Without a clock nothing is shared. */
+    clock?: Clock | undefined;
+    maxAgeMs?: number | undefined;
+  }) {
     this.#clients = options.clients;
     this.#defaultRegion = options.defaultRegion;
+    this.#clock = options.clock;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS;
   }
 
   /** `service/<cluster>/<service>`, the resource id Application Auto Scaling names an ECS service by. */
@@ -69,8 +85,23 @@ export class AwsAutoScaling implements AutoScaling {
     }
   }
 
-  async detail(target: ResolvedTarget, activities: number): Promise<AutoScalingDetail | undefined> {
+  detail(target: ResolvedTarget, activities: number): Promise<AutoScalingDetail | undefined> {
     const resource = this.#resource(target);
+    const key = `${resource.region ?? ''} ${resource.resourceId} ${activities}`;
+    const now = this.#clock?.now().getTime();
+    if (now === undefined) return this.#detail(resource, activities);
+    for (const [k, entry] of this.#details) if (now - entry.at > this.#maxAgeMs) this.#details.delete(k);
+    const shared = this.#details.get(key);
+    if (shared) return shared.detail;
+    const detail = this.#detail(resource, activities);
+    this.#details.set(key, { at: now, detail });
+    detail.catch(() => {
+      if (this.#details.get(key)?.detail === detail) this.#details.delete(key);
+    });
+    return detail;
+  }
+
+  async #detail(resource: Resource, activities: number): Promise<AutoScalingDetail | undefined> {
     const bounds = await this.#bounds(resource);
     if (!bounds) return undefined;
     const { DescribeScalingPoliciesCommand, DescribeScalingActivitiesCommand } = autoScalingSdk();
@@ -115,6 +146,9 @@ export class AwsAutoScaling implements AutoScaling {
 
   async setBounds(target: ResolvedTarget, bounds: ScalingBounds): Promise<void> {
     const { resourceId, region } = this.#resource(target);
+    // The next /status shows the new bounds.
+    for (const key of this.#details.keys())
+      if (key.startsWith(`${region ?? ''} ${resourceId} `)) this.#details.delete(key);
     const { RegisterScalableTargetCommand } = autoScalingSdk();
     try {
       await this.#client(region).send(

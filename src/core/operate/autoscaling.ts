@@ -13,6 +13,7 @@
  */
 import type { ScaleBounds } from '../../domain/deployment.ts';
 import { Refusal } from '../../domain/policy.ts';
+import { DockhandError } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { show } from '../deploy/announce.ts';
 import { type DeployContext, transition } from '../deploy/context.ts';
@@ -89,13 +90,27 @@ export const boundsRequest = async (
   return { type: 'scaleBounds', min: bounds.min, max: bounds.max, from };
 };
 
-/** The auto scaling of a service for /status: undefined when nothing auto scales it or its runtime has no scaler. */
-export const autoScalingDetail = (
-  runtimes: Runtimes,
-  target: ResolvedTarget,
-): Promise<AutoScalingDetail | undefined> => {
+/** What /status shows of a service's auto scaling; undefined when nothing auto scales it (or nothing can). */
+export type AutoScalingStatus = { detail: AutoScalingDetail } | { unreadable: string } | undefined;
+
+/**
+ * The auto scaling of a service for /status. A failed read (a role without the permission) does not fail /status:
+ * it says why instead.
+ */
+export const autoScalingDetail = async (runtimes: Runtimes, target: ResolvedTarget): Promise<AutoScalingStatus> => {
   const autoScaling = runtimes.for(target).autoScaling;
-  return autoScaling ? autoScaling.detail(target, STATUS_ACTIVITIES) : Promise.resolve(undefined);
+  if (!autoScaling) return undefined;
+  try {
+    const detail = await autoScaling.detail(target, STATUS_ACTIVITIES);
+    return detail ? { detail } : undefined;
+  } catch (error) {
+    return {
+      unreadable:
+        error instanceof DockhandError
+          ? `${error.message}${error.hint ? ` ${error.hint}` : ''}`
+          : 'dockhand failed unexpectedly; the details are in its log.',
+    };
+  }
 };
 
 /**

@@ -1,3 +1,4 @@
+import type { AutoScalingStatus } from '../../core/operate/autoscaling.ts';
 import type { AutoScalingDetail } from '../../core/runtime.ts';
 import { code, date, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
 import type { Card, KnownBlock } from './types.ts';
@@ -42,6 +43,20 @@ export const autoScalingBlocks = (
 /** A /status card with the service's auto scaling after its other blocks (unchanged without auto scaling). */
 export const withAutoScaling = <C extends Card>(
   card: C,
-  detail: AutoScalingDetail | undefined,
+  status: AutoScalingStatus,
   where: { service: string; environment: string },
-): C => (detail === undefined ? card : { ...card, blocks: [...card.blocks, ...autoScalingBlocks(detail, where)] });
+): C => {
+  if (status === undefined) return card;
+  const blocks: KnownBlock[] =
+    'detail' in status
+      ? autoScalingBlocks(status.detail, where)
+      : [
+          {
+            type: 'context',
+            elements: [
+              { type: 'mrkdwn', text: `:warning: *Auto scaling* could not be read: ${safe(status.unreadable, 1500)}` },
+            ],
+          },
+        ];
+  return { ...card, blocks: [...card.blocks, ...blocks] };
+};
