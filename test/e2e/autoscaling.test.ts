@@ -191,4 +191,18 @@ describe('dockhand as a process: /scale and /status under Application Auto Scali
     expect(updates.map((u) => u.input)).toEqual([expect.objectContaining({ cluster: 'staging', desiredCount: 4 })]);
     expect(scalingCalls()).toEqual([['ApplicationAutoScaling.DescribeScalableTargets', 1]]);
   }, 60_000);
+
+  it('keeps new bounds behind a freeze, like a count, and asks no AWS', async () => {
+    await command('/dockhand', 'freeze production for 1h capacity review', B);
+    await slack.state.waitForMessage((m) => m.text.includes('froze production'), 10_000);
+    aws.resetCalls();
+    const frozen = await nextEphemeral(
+      A,
+      () => command('/scale', 'api 3..8 in production'),
+      (t) => t.includes('is frozen'),
+    );
+    expect(frozen.text).toContain('`production` is frozen (capacity review)');
+    expect(frozen.text).toContain('--emergency');
+    expect(aws.requests).toHaveLength(0);
+  }, 30_000);
 });

@@ -10,8 +10,8 @@ import {
 } from '../../src/core/operate/autoscaling.ts';
 import type { AutoScaling, AutoScalingDetail, ScalingBounds } from '../../src/core/runtime.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
-import { parseRequest, requestSchema } from '../../src/domain/deployment.ts';
-import { Refusal } from '../../src/domain/policy.ts';
+import { KIND_OF_REQUEST, parseRequest, requestSchema, type ScaleBounds } from '../../src/domain/deployment.ts';
+import { approvalPolicyFor, Refusal } from '../../src/domain/policy.ts';
 import { AwsError, DockhandError, UsageError } from '../../src/errors.ts';
 import { autoScalingBlocks, withAutoScaling } from '../../src/slack/blocks/autoscaling.ts';
 import { commandFor, deploymentCard } from '../../src/slack/blocks/deploy.ts';
@@ -185,6 +185,39 @@ describe('/status when the auto scaling cannot be read', () => {
     expect(JSON.stringify(card.blocks)).toContain('*Auto scaling* could not be read');
     expect(JSON.stringify(card.blocks)).toContain('IAM');
     expect(withAutoScaling({ text: 'api', blocks: [] }, undefined, production).blocks).toEqual([]);
+  });
+});
+
+describe('approval of new bounds: the rules of a scale', () => {
+  const policies = aConfig({
+    approvals: {
+      prod: { approvers: ['U0APPROVER'], required: 1 },
+      capacity: { approvers: ['U0CAPACITY'], required: 2 },
+    },
+    services: {
+      api: {
+        environments: {
+          production: {
+            target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' },
+            approval: 'prod',
+            scaleApproval: 'capacity',
+          },
+        },
+      },
+    },
+  });
+  const request: ScaleBounds = { type: 'scaleBounds', min: 2, max: 8, from: { min: 2, max: 6 } };
+  const operation = { service: 'api', environment: 'production', kind: KIND_OF_REQUEST.scaleBounds };
+
+  it('needs the scaleApproval policy, and one more approver with --emergency', () => {
+    expect(KIND_OF_REQUEST.scaleBounds).toBe('scale');
+    expect(approvalPolicyFor(policies, { ...operation, request })).toMatchObject({
+      approvers: ['U0CAPACITY'],
+      required: 2,
+    });
+    expect(approvalPolicyFor(policies, { ...operation, request: { ...request, emergency: 'spike' } })).toMatchObject({
+      required: 3,
+    });
   });
 });
 
