@@ -8,6 +8,7 @@ import {
   checkCountNotAutoScaled,
   suggestedBounds,
 } from '../../src/core/operate/autoscaling.ts';
+import { toHistoryEntry } from '../../src/core/operate/history.ts';
 import type { AutoScaling, AutoScalingDetail, ScalingBounds } from '../../src/core/runtime.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import { KIND_OF_REQUEST, parseRequest, requestSchema, type ScaleBounds } from '../../src/domain/deployment.ts';
@@ -15,6 +16,7 @@ import { approvalPolicyFor, Refusal } from '../../src/domain/policy.ts';
 import { AwsError, DockhandError, UsageError } from '../../src/errors.ts';
 import { autoScalingBlocks, withAutoScaling } from '../../src/slack/blocks/autoscaling.ts';
 import { commandFor, deploymentCard } from '../../src/slack/blocks/deploy.ts';
+import { historyLine } from '../../src/slack/blocks/operate.ts';
 import { denialText } from '../../src/slack/blocks/refusals.ts';
 import { aConfig, aSnapshot, at } from '../support/builders.ts';
 import { aDeploymentView } from '../support/deploy-builders.ts';
@@ -254,6 +256,12 @@ describe('cards (golden)', () => {
     const card = deploymentCard(view, now);
     expect(JSON.stringify(card)).toMatch(/Scaled\* to `3\.\.9` tasks under auto scaling \(were `2\.\.6`\)/);
     await expect(card).toMatchFileSnapshot('golden/deploy-scale-bounds-succeeded.json');
+  });
+  it('names old and new bounds in /dockhand history', () => {
+    const entry = toHistoryEntry({ ...aDeploymentView({ ...bounds, state: 'succeeded', facts: {} }) });
+    expect(historyLine(entry)).toContain(
+      'Scale to 3..9 tasks under auto scaling (were 2..6) · :large_green_circle: succeeded',
+    );
   });
   it('asks again with the bounds', () => {
     expect(commandFor({ ...aDeploymentView(bounds), service: 'api', environment: 'production' })).toBe(
