@@ -1,7 +1,9 @@
 import { parseStatus } from '../src/core/grammar.ts';
+import { autoScalingDetail } from '../src/core/operate/autoscaling.ts';
 import { currentFreeze, listFreezes } from '../src/core/operate/freeze.ts';
 import { describeAll, describeOne } from '../src/core/status.ts';
 import { resolveTarget } from '../src/core/targets.ts';
+import { withAutoScaling } from '../src/slack/blocks/autoscaling.ts';
 import { withFreezes } from '../src/slack/blocks/freeze.ts';
 import { overviewCard, statusCard } from '../src/slack/blocks/status.ts';
 import type { CommandHandler } from './boundary.ts';
@@ -21,9 +23,15 @@ export const statusCommand =
     const target = resolveTarget(deps.config, request.service, request.env);
     await ack();
     const freeze = await currentFreeze(deps, target.environment);
-    const snapshot = await describeOne(deps, target);
+    const [snapshot, autoScaling] = await Promise.all([
+      describeOne(deps, target),
+      autoScalingDetail(deps.runtimes, target),
+    ]);
     await respond({
       response_type: 'in_channel',
-      ...withFreezes(statusCard(target, snapshot, deps.clock.now()), freeze ? [freeze] : []),
+      ...withFreezes(
+        withAutoScaling(statusCard(target, snapshot, deps.clock.now()), autoScaling, target),
+        freeze ? [freeze] : [],
+      ),
     });
   };

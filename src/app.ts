@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import type Docker from 'dockerode';
 import { registerButtons } from '../commands/buttons/index.ts';
 import { registerCommands } from '../commands/index.ts';
+import { AwsAutoScaling } from './adapters/aws/autoscaling.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
 import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from './adapters/aws/ecs-reader.ts';
@@ -210,6 +211,12 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       logs: new AwsLogReader({ clients: aws }),
       clock,
       defaultRegion: config.defaults.region,
+      autoScaling: new AwsAutoScaling({
+        clients: aws,
+        defaultRegion: config.defaults.region,
+        clock,
+        maxAgeMs: settings.snapshotMaxAgeMs,
+      }),
     }),
     ...(host ? { docker: new DockerRuntime({ host, store, clock }) } : {}),
   });

@@ -24,12 +24,12 @@ export interface RollbackRequest {
   revision?: number | undefined;
   emergency?: string | undefined;
 }
-export interface ScaleRequest {
+/** `/scale api 4` (a count) or `/scale api 2..8` (the auto scaling bounds, min..max). */
+export type ScaleRequest = {
   service: string;
   env?: string | undefined;
-  count: number;
   emergency?: string | undefined;
-}
+} & ({ count: number; bounds?: undefined } | { bounds: { min: number; max: number }; count?: undefined });
 export interface StatusRequest {
   service?: string | undefined;
   env?: string | undefined;
@@ -206,17 +206,25 @@ export const parseScale = (text: string): ScaleRequest => {
   const t: Tokens = new Tokens('scale', text);
   const service = t.service(true);
   let count: number | undefined;
+  let bounds: { min: number; max: number } | undefined;
   let env: string | undefined;
   let emergency: string | undefined;
   for (let token = t.next(); token !== undefined; token = t.next()) {
     if (isEnvKeyword(token)) env = t.env(token, env);
     else if (word(token) === '--emergency') emergency = t.emergency(emergency);
-    else if (count === undefined) {
-      if (!/^\d{1,6}$/.test(token)) t.fail(`“${token}” is not a task count: give a whole number such as 4.`);
-      count = Number(token);
+    else if (count === undefined && bounds === undefined) {
+      const range = /^(\d{1,6})\.\.(\d{1,6})$/.exec(token);
+      if (range) {
+        bounds = { min: Number(range[1]), max: Number(range[2]) };
+        if (bounds.min > bounds.max) t.fail(`“${token}”: the minimum comes first, such as 2..8.`);
+      } else if (/^\d{1,6}$/.test(token)) count = Number(token);
+      else
+        t.fail(`“${token}” is not a task count: give a whole number such as 4, or auto scaling bounds such as 2..8.`);
     } else t.fail(`Unexpected “${token}”.`);
   }
-  if (count === undefined) t.fail('How many tasks? Give a whole number.');
+  const rest = { env, ...(emergency === undefined ? {} : { emergency }) };
+  if (bounds !== undefined) return { service, ...rest, bounds };
+  if (count === undefined) t.fail('How many tasks? Give a whole number, or auto scaling bounds such as 2..8.');
   return { service, env, count, ...(emergency === undefined ? {} : { emergency }) };
 };
 

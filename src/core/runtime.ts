@@ -204,9 +204,38 @@ export interface LogRequest {
   limit: number;
 }
 
+/** The bounds an auto scaler keeps a service's unit count within. */
+export interface ScalingBounds {
+  min: number;
+  max: number;
+}
+
+/** A service's count under an auto scaler (ECS: Application Auto Scaling's scalable target), as /status shows it. */
+export interface AutoScalingDetail extends ScalingBounds {
+  /** Its scaling policies: name, type ("TargetTrackingScaling"), and what it tracks, where it tracks something. */
+  policies: { name: string; type: string; targetValue?: number | undefined; metric?: string | undefined }[];
+  /** Its last scaling activities, newest first. */
+  activities: { at: Date; status: string; description: string; cause?: string | undefined }[];
+}
+
+/**
+ * An auto scaler that owns a service's unit count, where the runtime has one (ECS). A runtime without it (a Docker
+ * host) has no bounds to set: `/scale api 2..8` is refused there.
+ */
+export interface AutoScaling {
+  /** The bounds of the service's count, undefined when nothing auto scales it (one read). */
+  bounds(target: ResolvedTarget): Promise<ScalingBounds | undefined>;
+  /** The same with its policies and last `activities` activities, for /status (undefined: not auto scaled). */
+  detail(target: ResolvedTarget, activities: number): Promise<AutoScalingDetail | undefined>;
+  /** Sets the bounds of the service's existing auto scaling (the auto scaler moves the count inside them). */
+  setBounds(target: ResolvedTarget, bounds: ScalingBounds): Promise<void>;
+}
+
 export interface Runtime {
   /** What runs the service, for messages: "Amazon ECS", "a Docker host". */
   readonly label: string;
+  /** Where an auto scaler may own the count (ECS with Application Auto Scaling); absent where none can. */
+  readonly autoScaling?: AutoScaling | undefined;
   /**
    * True when its units are reached at a fixed address (a Docker host's host:port): there are no public IPs that
    * change to watch, and a public-IP watch of its targets is not scheduled.

@@ -12,8 +12,8 @@ export const COMMANDS = {
     description: 'Roll a service back to an earlier revision',
   },
   scale: {
-    usage: '<service> <count> [in <env>] [--emergency <reason>]',
-    description: 'Change how many tasks a service runs',
+    usage: '<service> <count> | <min>..<max> [in <env>] [--emergency <reason>]',
+    description: 'Change how many tasks a service runs (or its auto scaling bounds)',
   },
   status: { usage: '[<service>] [in <env>]', description: 'Show what is running' },
   logs: { usage: '<service> [in <env>] [since <duration>] [grep <text>]', description: 'Show recent log lines' },

@@ -145,7 +145,16 @@ export interface Scale extends BreakGlass {
   desiredCount: number;
 }
 
-export type DeploymentRequest = DeployFromGit | DeployAnImage | Restart | Rollback | Scale;
+/** `/scale api 2..8`: new bounds for the auto scaler that owns the count (ECS: Application Auto Scaling). */
+export interface ScaleBounds extends BreakGlass {
+  type: 'scaleBounds';
+  min: number;
+  max: number;
+  /** The bounds when it was asked for, shown on the card and in the audit as the old ones. */
+  from: { min: number; max: number };
+}
+
+export type DeploymentRequest = DeployFromGit | DeployAnImage | Restart | Rollback | Scale | ScaleBounds;
 
 /** The kind of operation each request is; the store keeps both and refuses a record where they disagree. */
 export const KIND_OF_REQUEST: { readonly [T in DeploymentRequest['type']]: OperationKind } = {
@@ -154,6 +163,7 @@ export const KIND_OF_REQUEST: { readonly [T in DeploymentRequest['type']]: Opera
   restart: 'restart',
   rollback: 'rollback',
   scale: 'scale',
+  scaleBounds: 'scale',
 };
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -245,6 +255,16 @@ export const requestSchema: z.ZodType<DeploymentRequest> = z.discriminatedUnion(
       message: 'a rollback names either a task definition or an image',
     }),
   z.object({ type: z.literal('scale'), desiredCount: z.number().int().nonnegative(), ...breakGlass }).strict(),
+  z
+    .object({
+      type: z.literal('scaleBounds'),
+      min: z.number().int().nonnegative(),
+      max: z.number().int().nonnegative(),
+      from: z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }).strict(),
+      ...breakGlass,
+    })
+    .strict()
+    .refine((r) => r.min <= r.max, { message: 'the minimum of auto scaling bounds is above their maximum' }),
 ]);
 
 /** One parser per fact; `satisfies` makes a fact added to DeploymentFacts without its parser a compile error. */

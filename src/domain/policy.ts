@@ -62,7 +62,23 @@ export type DenialReason =
    */
   | { kind: 'change_closed'; gate: ClosedGate; refused: 'request' | 'approval' }
   /** An --emergency when nothing is closed; `rollback`: because rollbacks go ahead through freezes and windows. */
-  | { kind: 'emergency_not_needed'; environment: string; rollback: boolean };
+  | { kind: 'emergency_not_needed'; environment: string; rollback: boolean }
+  /**
+   * `/scale api 4` of a service whose count an auto scaler owns: it would undo the count within minutes. Names its
+   * bounds and count now, and the bounds command to use instead (`suggested`: the asked count within the config's).
+   */
+  | {
+      kind: 'autoscaled';
+      service: string;
+      environment: string;
+      min: number;
+      max: number;
+      desired: number;
+      count: number;
+      suggested: { min: number; max: number };
+    }
+  /** `/scale api 2..8` of a service that nothing auto scales (`runtime`: what runs it, when it has no auto scaler). */
+  | { kind: 'not_autoscaled'; service: string; environment: string; runtime?: string | undefined };
 
 /** A rule's no, with why (see DenialReason). */
 export type Denial = { allowed: false; reason: DenialReason };

@@ -6,7 +6,7 @@
 import { EcsRuntime } from '../../src/adapters/aws/ecs-runtime.ts';
 import { DockerRuntime } from '../../src/adapters/docker/docker-runtime.ts';
 import { createRuntimes } from '../../src/adapters/runtimes.ts';
-import type { Runtimes } from '../../src/core/runtime.ts';
+import type { AutoScaling, Runtimes } from '../../src/core/runtime.ts';
 import type { Clock, DockerHostRuntime, EcsDeployer, EcsReader, LogReader, Store } from '../../src/ports.ts';
 import { FakeClock, FakeEcs } from './deploy-fakes.ts';
 
@@ -40,6 +40,7 @@ export const testRuntimes = (
     store?: Pick<Store, 'getState' | 'putState'>;
     clock?: Clock;
     defaultRegion?: string;
+    autoScaling?: AutoScaling;
   } = {},
 ): Runtimes => {
   const clock = parts.clock ?? new FakeClock();
@@ -50,6 +51,7 @@ export const testRuntimes = (
       logs: parts.logs ?? noLogs,
       clock,
       defaultRegion: parts.defaultRegion ?? 'us-east-1',
+      autoScaling: parts.autoScaling,
     }),
     ...(parts.host
       ? { docker: new DockerRuntime({ host: parts.host, store: parts.store ?? memoryState(), clock }) }

@@ -6,6 +6,7 @@
 import type {
   AppliedChange,
   ApplyContext,
+  AutoScaling,
   DescribeDepth,
   LogRequest,
   Recovery,
@@ -43,6 +44,8 @@ export interface EcsRuntimeOptions {
   clock: Clock;
   /** dockhand.yml's defaults.region: a target without its own region runs there. */
   defaultRegion?: string | undefined;
+  /** Application Auto Scaling of the services' desired count (autoscaling.ts); absent: /scale ignores it. */
+  autoScaling?: AutoScaling | undefined;
 }
 
 const revisionRef = (arn: string): RevisionRef => ({ revision: revisionOf(arn), ref: arn });
@@ -118,6 +121,7 @@ export class EcsRuntime implements Runtime {
   readonly revisionKind = 'taskDefinition';
   readonly registers = true;
   readonly unexplainedFailure = 'the ECS deployment failed';
+  readonly autoScaling: AutoScaling | undefined;
   readonly #reader: EcsReader;
   readonly #deployer: EcsDeployer;
   readonly #logs: LogReader;
@@ -130,6 +134,7 @@ export class EcsRuntime implements Runtime {
     this.#deployer = options.deployer;
     this.#logs = options.logs;
     this.#defaultRegion = options.defaultRegion;
+    this.autoScaling = options.autoScaling;
   }
 
   /** The ECS service and container a target names. */

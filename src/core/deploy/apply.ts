@@ -7,6 +7,7 @@
 import { type DeploymentFacts, requiredFact } from '../../domain/deployment.ts';
 import { DockhandError, HostDeployError } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
+import { applyBounds } from '../operate/autoscaling.ts';
 import { type AppliedChange, isOneStep, type Runtime } from '../runtime.ts';
 import { show } from './announce.ts';
 import { buildAndPush } from './build-push.ts';
@@ -25,6 +26,10 @@ export const apply = async (ctx: DeployContext, approved: DeploymentRecord): Pro
     const target = targetOf(ctx, deployment);
     const runtime = runtimeOf(ctx, target);
     const { request } = deployment;
+    if (request.type === 'scaleBounds') {
+      await applyBounds(ctx, deployment, runtime, target, request);
+      return;
+    }
     let image: string | undefined;
     if (request.type === 'image') {
       const digest = await registryOf(ctx, target).resolveTag(

@@ -23,6 +23,8 @@ export const plan = async (
   const facts: DeploymentFacts = {};
   let newImage: string | undefined;
   const { request } = deployment;
+  // New auto scaling bounds change no revision: the request names the old and new bounds, read when it was asked.
+  if (request.type === 'scaleBounds') return facts;
   if (request.type === 'git' || request.type === 'image') {
     const registry = optionalRegistry(ctx, target);
     const repository = target.serviceConfig.image?.repository as string;
@@ -61,6 +63,8 @@ export const changeOf = (request: DeploymentRequest, image: string | undefined):
       return { kind: 'restart' };
     case 'scale':
       return { kind: 'scale', count: request.desiredCount };
+    case 'scaleBounds':
+      throw new DockhandError('internal', 'Auto scaling bounds are set by the auto scaler, not as a runtime change.');
     default:
       if (image === undefined) throw new DockhandError('internal', 'A deploy without an image to run.');
       return { kind: 'image', image };

@@ -35,6 +35,10 @@ const whatOf = (d: DeploymentRecord): string | undefined => {
     const count = d.request.desiredCount;
     return `${count} task${count === 1 ? '' : 's'}`;
   }
+  if (d.request.type === 'scaleBounds') {
+    const { min, max, from } = d.request;
+    return `${min}..${max} tasks under auto scaling (were ${from.min}..${from.max})`;
+  }
   const asked =
     d.request.type === 'rollback' ? d.request.revision : d.request.type === 'image' ? d.request.imageTag : undefined;
   return str(d.facts.revision) ?? str(asked) ?? str(d.facts.imageTag);

@@ -50,7 +50,8 @@ export type DeploymentView = CoreDeploymentView & {
 /** What the request names, where its kind has such a field. */
 const imageTagOf = (r: DeploymentRequest): string | undefined => (r.type === 'image' ? r.imageTag : undefined);
 const refOf = (r: DeploymentRequest): string | undefined => (r.type === 'git' ? r.ref : undefined);
-const countOf = (r: DeploymentRequest): number | undefined => (r.type === 'scale' ? r.desiredCount : undefined);
+const countOf = (r: DeploymentRequest): string | undefined =>
+  r.type === 'scale' ? r.desiredCount.toString() : r.type === 'scaleBounds' ? `${r.min}..${r.max}` : undefined;
 const revisionOf = (r: DeploymentRequest): string | undefined => (r.type === 'rollback' ? r.revision : undefined);
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -196,8 +197,10 @@ const what = (v: DeploymentView): string => {
       return revision ? `revision ${code(revision)}` : 'the previous revision';
     }
     case 'scale': {
-      const count = countOf(v.request);
-      return count === undefined ? `a new ${unit(v)} count` : plural(count, unit(v));
+      const r = v.request;
+      if (r.type === 'scaleBounds')
+        return `${code(`${r.min}..${r.max}`)} ${unit(v)}s under auto scaling (were ${code(`${r.from.min}..${r.from.max}`)})`;
+      return r.type === 'scale' ? plural(r.desiredCount, unit(v)) : `a new ${unit(v)} count`;
     }
   }
 };
@@ -224,7 +227,7 @@ const baseCommandFor = (v: DeploymentRecord): string => {
       return `/rollback ${v.service} to ${v.environment}${revision ? ` ${revision}` : ''}`;
     }
     case 'scale':
-      return `/scale ${v.service} ${countOf(v.request)?.toString() ?? '<count>'} in ${v.environment}`;
+      return `/scale ${v.service} ${countOf(v.request) ?? '<count>'} in ${v.environment}`;
   }
 };
 
@@ -390,7 +393,7 @@ const approveQuestion = (v: DeploymentView): string => {
     case 'rollback':
       return `Roll ${where} back to ${targetRevision(v) ?? 'the previous revision'}?`;
     case 'scale':
-      return `Scale ${where} to ${countOf(v.request)?.toString() ?? 'a new count of'} ${unit(v)}s?`;
+      return `Scale ${where} to ${countOf(v.request) ?? 'a new count of'} ${unit(v)}s?`;
   }
 };
 

@@ -100,5 +100,14 @@ export const denialText = (reason: DenialReason): string => {
         : `\`${reason.environment}\` is neither frozen nor outside its windows`;
       return `${why}: no emergency needed, nothing changed. Ask again without \`--emergency\`.`;
     }
+    case 'autoscaled': {
+      const { service, environment, suggested } = reason;
+      const bounds = code(`/scale ${service} ${suggested.min}..${suggested.max} in ${environment}`);
+      return `Application Auto Scaling owns the task count of \`${service}\` in \`${environment}\` (min ${reason.min}, max ${reason.max}, desired ${reason.desired} now): it would undo a count of ${reason.count} within minutes, so nothing was changed. Set its bounds instead, for example ${bounds}.`;
+    }
+    case 'not_autoscaled':
+      return reason.runtime
+        ? `\`${reason.service}\` in \`${reason.environment}\` runs on ${reason.runtime}, which has no auto scaling to bound; nothing was changed. Give a task count instead, such as \`/scale ${reason.service} 2 in ${reason.environment}\`.`
+        : `\`${reason.service}\` in \`${reason.environment}\` has no auto scaling (no scalable target for its desired count), so there are no bounds to set; nothing was changed. Give a task count instead, such as \`/scale ${reason.service} 2 in ${reason.environment}\`, or register a scalable target in AWS first.`;
   }
 };

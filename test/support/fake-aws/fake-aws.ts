@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
+import {
+  AutoScalingState,
+  autoScalingHandlers,
+  putScalableTarget,
+  putScalingActivity,
+  putScalingPolicy,
+  type ScalableTargetState,
+  type SeedScalingActivity,
+  type SeedScalingPolicy,
+} from './autoscaling.ts';
 import { cloudWatchHandlers } from './cloudwatch.ts';
 import { ec2Handlers } from './ec2.ts';
 import { ecrHandlers } from './ecr.ts';
@@ -143,6 +153,7 @@ const HANDLERS: Record<AwsServiceName, Record<string, Handler>> = {
   EC2: ec2Handlers,
   Route53: route53Handlers,
   CloudWatch: cloudWatchHandlers,
+  ApplicationAutoScaling: autoScalingHandlers,
 };
 
 const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
@@ -152,6 +163,7 @@ const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
   EC2: { code: 'RequestLimitExceeded', status: 503 },
   Route53: { code: 'Throttling', status: 400 },
   CloudWatch: { code: 'Throttling', status: 400 },
+  ApplicationAutoScaling: { code: 'ThrottlingException', status: 400 },
 };
 const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServerException', status: 500 },
@@ -160,6 +172,7 @@ const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   EC2: { code: 'InternalError', status: 500 },
   Route53: { code: 'InternalFailure', status: 500 },
   CloudWatch: { code: 'InternalServiceError', status: 500 },
+  ApplicationAutoScaling: { code: 'InternalServiceException', status: 500 },
 };
 const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServiceUnavailable', status: 503 },
@@ -168,6 +181,7 @@ const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   EC2: { code: 'Unavailable', status: 503 },
   Route53: { code: 'ServiceUnavailable', status: 503 },
   CloudWatch: { code: 'ServiceUnavailable', status: 503 },
+  ApplicationAutoScaling: { code: 'ServiceUnavailable', status: 503 },
 };
 
 const DEFAULT_PROXY = `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
@@ -218,6 +232,8 @@ export class FakeAws {
   readonly changes = new Map<string, ChangeState>();
   /** CloudWatch alarms by name. */
   readonly alarms = new Map<string, AlarmState>();
+  /** Application Auto Scaling: scalable targets, policies, activities (autoscaling.ts). */
+  readonly autoScaling = new AutoScalingState();
 
   autoStep: 'onDescribe' | 'manual';
   ecrProxyEndpoint: string;
@@ -300,6 +316,7 @@ export class FakeAws {
     this.hostedZones.clear();
     this.changes.clear();
     this.alarms.clear();
+    this.autoScaling.clear();
     this.faults(null);
     this.enableServiceDeployments();
     this.resetCalls();
@@ -407,6 +424,23 @@ export class FakeAws {
       return new AwsError(e.code, 'Injected server error', e.status);
     }
     return undefined;
+  }
+
+  // ---------------------------------------------------------------- Application Auto Scaling
+
+  /** Registers (or re-bounds) the scalable target of a seeded ECS service's desired count. */
+  putScalableTarget(cluster: string, service: string, bounds: { min: number; max: number }): ScalableTargetState {
+    return putScalableTarget(this, cluster, service, bounds);
+  }
+
+  /** A scaling policy of a registered scalable target (TargetTrackingScaling on CPU by default). */
+  putScalingPolicy(cluster: string, service: string, policy: SeedScalingPolicy): void {
+    putScalingPolicy(this, cluster, service, policy);
+  }
+
+  /** A past scaling activity of a service (answered newest first). */
+  putScalingActivity(cluster: string, service: string, activity: SeedScalingActivity): void {
+    putScalingActivity(this, cluster, service, activity);
   }
 
   // ---------------------------------------------------------------- Route 53

@@ -4,7 +4,7 @@ export const ACCOUNT_ID = '123456789012';
 export const REGION = 'us-east-1';
 
 export type JsonObject = Record<string, unknown>;
-export type AwsServiceName = 'ECS' | 'ECR' | 'Logs' | 'EC2' | 'Route53' | 'CloudWatch';
+export type AwsServiceName = 'ECS' | 'ECR' | 'Logs' | 'EC2' | 'Route53' | 'CloudWatch' | 'ApplicationAutoScaling';
 
 export interface ClusterState {
   name: string;

@@ -11,6 +11,7 @@ const TARGETS: Record<string, AwsServiceName> = {
   AmazonEC2ContainerRegistry_V20150921: 'ECR',
   Logs_20140328: 'Logs',
   GraniteServiceVersion20100801: 'CloudWatch',
+  AnyScaleFrontendService: 'ApplicationAutoScaling',
 };
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -235,6 +236,24 @@ function control(fake: FakeAws, cmd: JsonObject): unknown {
         str(cmd, 'name'),
         str(cmd, 'state') as 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
         opt('reason') ?? `Set to ${str(cmd, 'state')} by a test`,
+      );
+      return {};
+    case 'putScalableTarget': {
+      const bounds = { min: num('min') ?? 1, max: num('max') ?? 1 };
+      return { arn: fake.putScalableTarget(str(cmd, 'cluster'), str(cmd, 'service'), bounds).arn };
+    }
+    case 'putScalingPolicy':
+      fake.putScalingPolicy(
+        str(cmd, 'cluster'),
+        str(cmd, 'service'),
+        cmd.policy as Parameters<FakeAws['putScalingPolicy']>[2],
+      );
+      return {};
+    case 'putScalingActivity':
+      fake.putScalingActivity(
+        str(cmd, 'cluster'),
+        str(cmd, 'service'),
+        cmd.activity as Parameters<FakeAws['putScalingActivity']>[2],
       );
       return {};
     case 'seedService': {

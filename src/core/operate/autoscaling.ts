@@ -1,0 +1,168 @@
+/**
+ * `/scale` where an auto scaler owns the count (ECS: Application Auto Scaling's scalable target of the service's
+ * desired count), through the Runtime port's optional `autoScaling`; nothing here knows which runtime has one.
+ *
+ *   `/scale api 4`     auto scaled: refused, naming the bounds and count now and the bounds command to use
+ *                      instead; not auto scaled (or a runtime without an auto scaler): a count, as always.
+ *   `/scale api 2..8`  auto scaled: a `scaleBounds` request (same lock, card, approval and window rules as a count);
+ *                      not auto scaled: refused (dockhand does not register a scalable target: that also needs
+ *                      policies, which belong to the service's infrastructure code).
+ *
+ * AWS calls: one DescribeScalableTargets per /scale of an ECS service (plus one DescribeServices when it refuses a
+ * count, for the count now); one RegisterScalableTarget per approved bounds change; none per watch tick.
+ */
+import type { ScaleBounds } from '../../domain/deployment.ts';
+import { Refusal } from '../../domain/policy.ts';
+import { DockhandError } from '../../errors.ts';
+import type { DeploymentRecord } from '../../ports.ts';
+import { show } from '../deploy/announce.ts';
+import { type DeployContext, transition } from '../deploy/context.ts';
+import { finish } from '../deploy/outcome.ts';
+import { type AutoScalingDetail, describeTarget, type Runtime, type Runtimes, type ScalingBounds } from '../runtime.ts';
+import type { ResolvedTarget } from '../targets.ts';
+import { checkScaleCount, scaleBounds } from './scale.ts';
+
+/** Scaling activities /status shows. */
+export const STATUS_ACTIVITIES = 3;
+
+/** Both bounds within the environment's `scale: { min, max }` (no AWS call when outside). */
+export const checkBoundsRequest = (target: ResolvedTarget, bounds: ScalingBounds): ScalingBounds => {
+  checkScaleCount(target, bounds.min);
+  checkScaleCount(target, bounds.max);
+  return bounds;
+};
+
+/**
+ * The bounds command offered instead of a count: the asked count as the new minimum or maximum, whichever moves
+ * (a count above the max raises the max, one below the min lowers the min; in between, it becomes the min), kept
+ * within the environment's bounds.
+ */
+export const suggestedBounds = (target: ResolvedTarget, count: number, now: ScalingBounds): ScalingBounds => {
+  const allowed = scaleBounds(target);
+  const clamp = (n: number) => Math.min(allowed.max, Math.max(allowed.min, n));
+  if (count > now.max) return { min: clamp(Math.min(now.min, count)), max: clamp(count) };
+  return { min: clamp(count), max: clamp(Math.max(now.max, count)) };
+};
+
+/**
+ * Before a count is requested: when an auto scaler owns the service's count, refuses it (a Refusal naming the bounds,
+ * the count now and the bounds command to use). One read of the auto scaler, where the runtime has one.
+ */
+export const checkCountNotAutoScaled = async (
+  runtimes: Runtimes,
+  target: ResolvedTarget,
+  count: number,
+): Promise<void> => {
+  const autoScaling = runtimes.for(target).autoScaling;
+  if (!autoScaling) return;
+  const bounds = await autoScaling.bounds(target);
+  if (!bounds) return;
+  const snapshot = await describeTarget(runtimes, target, { units: false, publicAddresses: false });
+  throw new Refusal({
+    kind: 'autoscaled',
+    service: target.service,
+    environment: target.environment,
+    min: bounds.min,
+    max: bounds.max,
+    desired: snapshot.desired,
+    count,
+    suggested: suggestedBounds(target, count, bounds),
+  });
+};
+
+/** The request of `/scale api 2..8`: refused where nothing auto scales the count. Reads the bounds now, once. */
+export const boundsRequest = async (
+  runtimes: Runtimes,
+  target: ResolvedTarget,
+  bounds: ScalingBounds,
+): Promise<Omit<ScaleBounds, 'emergency' | 'emergencyCause'>> => {
+  const runtime = runtimes.for(target);
+  const refuse = (label?: string) =>
+    new Refusal({
+      kind: 'not_autoscaled',
+      service: target.service,
+      environment: target.environment,
+      ...(label === undefined ? {} : { runtime: label }),
+    });
+  if (!runtime.autoScaling) throw refuse(runtime.label);
+  const from = await runtime.autoScaling.bounds(target);
+  if (!from) throw refuse();
+  return { type: 'scaleBounds', min: bounds.min, max: bounds.max, from };
+};
+
+/** What /status shows of a service's auto scaling; undefined when nothing auto scales it (or nothing can). */
+export type AutoScalingStatus = { detail: AutoScalingDetail } | { unreadable: string } | undefined;
+
+/**
+ * The auto scaling of a service for /status. A failed read (a role without the permission) does not fail /status:
+ * it says why instead.
+ */
+export const autoScalingDetail = async (runtimes: Runtimes, target: ResolvedTarget): Promise<AutoScalingStatus> => {
+  const autoScaling = runtimes.for(target).autoScaling;
+  if (!autoScaling) return undefined;
+  try {
+    const detail = await autoScaling.detail(target, STATUS_ACTIVITIES);
+    return detail ? { detail } : undefined;
+  } catch (error) {
+    return {
+      unreadable:
+        error instanceof DockhandError
+          ? `${error.message}${error.hint ? ` ${error.hint}` : ''}`
+          : 'dockhand failed unexpectedly; the details are in its log.',
+    };
+  }
+};
+
+/**
+ * Carries an approved bounds change out (called by the pipeline's apply, inside its error handling): rolling_out,
+ * one RegisterScalableTarget, an audit event with the old and new bounds, succeeded. A change in one step: nothing
+ * to follow or abort; the auto scaler moves the count inside the new bounds by itself.
+ */
+export const applyBounds = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  runtime: Runtime,
+  target: ResolvedTarget,
+  request: ScaleBounds,
+): Promise<void> => {
+  const { clock, store } = ctx.deps;
+  if (!runtime.autoScaling) {
+    throw new Refusal({
+      kind: 'not_autoscaled',
+      service: target.service,
+      environment: target.environment,
+      runtime: runtime.label,
+    });
+  }
+  const startedAt = clock.now();
+  const rolling = await transition(
+    ctx,
+    deployment,
+    'rolling_out',
+    'dockhand',
+    undefined,
+    {
+      rolloutStartedAt: startedAt.toISOString(),
+    },
+    ['approved'],
+  );
+  if (!rolling) return;
+  await show(ctx, rolling);
+  await runtime.autoScaling.setBounds(target, { min: request.min, max: request.max });
+  const now = clock.now();
+  await store.appendAudit({
+    at: now,
+    actor: deployment.requestedBy,
+    action: 'autoscaling.bounds',
+    service: deployment.service,
+    environment: deployment.environment,
+    subject: deployment.id,
+    outcome: 'ok',
+    detail: { from: request.from, to: { min: request.min, max: request.max } },
+  });
+  const done = await transition(ctx, rolling, 'succeeded', 'dockhand', undefined, {
+    durationMs: now.getTime() - deployment.requestedAt.getTime(),
+    rolloutDurationMs: now.getTime() - startedAt.getTime(),
+  });
+  if (done) await finish(ctx, done);
+};
