@@ -6,12 +6,17 @@
  * 10 ms; then the process's high-water mark. The last
  * tick is the first of a new scheduler and reader over the same store (a restart, or another replica taking over):
  * their memory is empty, the store's cache is not.
+ * After the ticks, where the RSS was after each one: V8's young generation (new space, which V8 grows to its
+ * maximum under a steady allocation rate), the rest of the V8 heap, ArrayBuffers and other external memory, and what
+ * is left (the binary, code, malloc'd memory). With `node --expose-gc` a full GC runs first, so "heap used" is what
+ * is live.
  * A benchmark, not a test: it asserts nothing.
  *
  *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape)
  */
 
 import { spawn } from 'node:child_process';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createAwsClients } from '../src/adapters/aws/clients.ts';
 import { AwsEcsDeployer } from '../src/adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from '../src/adapters/aws/ecs-reader.ts';
@@ -177,6 +182,28 @@ const peakRssDuring = async <T>(work: () => Promise<T>): Promise<{ result: T; pe
 
 /** Per tick: every AWS call it made, the minimum those batch sizes allow, its wall time and peak RSS. */
 const results: { calls: number; minimum: number; ms: number; peakMiB: number }[] = [];
+/** Where the RSS is right now (after a full GC when one can be asked for), one line. */
+const memoryBreakdown = (label: string): string => {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  const newSpace = getHeapSpaceStatistics()
+    .filter((s) => s.space_name === 'new_space' || s.space_name === 'new_large_object_space')
+    .reduce((sum, s) => sum + s.space_size, 0);
+  const f = (n: number) => `${Math.round(n / MiB)}`.padEnd(12);
+  return (
+    label.padEnd(28) +
+    f(m.rss) +
+    f(newSpace) +
+    f(m.heapTotal - newSpace) +
+    f(m.heapUsed) +
+    f(m.external) +
+    f(m.rss - m.heapTotal - m.external)
+  );
+};
+const breakdown = [
+  `${'RSS after'.padEnd(28)}${['MiB', 'new space', 'other heap', 'heap used', 'external', 'rest'].map((h) => h.padEnd(12)).join('')}`,
+  memoryBreakdown('start'),
+];
 for (const [i, step] of ticks.entries()) {
   const fresh = (await step.before?.()) ?? (i === 0 ? CLUSTERS * T : 0);
   if (step.restart) {
@@ -215,7 +242,9 @@ for (const [i, step] of ticks.entries()) {
       posted,
   );
   t += 60_000;
+  breakdown.push(memoryBreakdown(step.label));
 }
+console.log(`\n${breakdown.join('\n')}`);
 
 const { maxRSS } = process.resourceUsage();
 console.log(

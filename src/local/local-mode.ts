@@ -5,7 +5,7 @@
  * requests, exactly as Slack would. Nothing in dockhand's command or card code knows it is not talking to Slack.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectDocker } from '../adapters/docker/connect.ts';
 import type { Settings } from '../config/env.ts';
@@ -59,14 +59,41 @@ const freePort = (): Promise<number> =>
     });
   });
 
+/**
+ * `GET /_ping` on an engine's unix socket, as `docker info` starts: answered 200 "OK" by every engine. Without
+ * dockerode, whose import (with docker-modem, ssh2 and gRPC) was most of what local mode loaded beyond HTTP mode while
+ * idle (bench:rss); the engine client is made when something is built or run.
+ */
+const pingSocket = (socketPath: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/_ping', method: 'GET', headers: { host: 'docker' } }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve();
+      else reject(new Error(`the engine answered HTTP ${res.statusCode} to /_ping`));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+/** The socket of a unix:// DOCKER_HOST (or the default one); undefined for the engines dockerode must reach. */
+const unixSocketOf = (host: string | undefined): string | undefined => {
+  if (host === undefined || host === '') return '/var/run/docker.sock';
+  if (!host.startsWith('unix://')) return undefined;
+  try {
+    return decodeURIComponent(new URL(host).pathname);
+  } catch {
+    return undefined;
+  }
+};
+
 /** Pings the engine that builds images (DOCKER_HOST) and says, in words, what is missing when none answers. */
 const engineProbe = (host: string | undefined) => {
   const shown = host ?? 'unix:///var/run/docker.sock';
+  const socketPath = unixSocketOf(host);
   return async (): Promise<EngineStatus> => {
     try {
-      const docker = connectDocker(host);
       await Promise.race([
-        docker.ping(),
+        socketPath === undefined ? connectDocker(host).ping() : pingSocket(socketPath),
         new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref()),
       ]);
       return { ok: true, host: shown };
