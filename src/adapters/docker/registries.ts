@@ -15,6 +15,7 @@ import { maskSecrets } from '../../logger.ts';
 import type { Clock, ImageRegistry, PushRequest, RegistryAuth } from '../../ports.ts';
 import { ecrSdk } from '../aws/sdk.ts';
 import { basicAuthorization, bearerChallenge, EcrTokens, fetchBearerToken } from '../registry/auth.ts';
+import { MANIFEST_ACCEPT } from '../registry/media-types.ts';
 import {
   type EngineEvent,
   engineErrorMessage,
@@ -36,12 +37,7 @@ export interface RegistryDeps {
 }
 
 export { ECR_TOKEN_MARGIN_MS } from '../registry/auth.ts';
-export const MANIFEST_ACCEPT = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-].join(', ');
+export { MANIFEST_ACCEPT } from '../registry/media-types.ts';
 
 const REPOSITORY = /^[a-z0-9]+([._/-][a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
