@@ -414,6 +414,14 @@ export class HttpImageCopier implements ImageCopier {
       });
       await put.body?.cancel().catch(() => {});
       if (put.status !== 201) throw to.failure(put, `commit ${blob.digest} to ${request.to.repository}`);
+    } catch (e) {
+      if (idle.signal.aborted && !signal?.aborted)
+        throw new DockhandError(
+          'registry',
+          `copying the blob ${blob.digest} from ${from.label} to ${to.label} stalled: no bytes for ${from.timeoutMs} ms`,
+          { cause: e },
+        );
+      throw e;
     } finally {
       idle.stop();
     }
