@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 export interface FakeRegistryOptions {
   /** Require Bearer tokens from /token, handed out for these basic credentials. */
   bearer?: { username: string; password: string };
+  /** Answer an upload's PATCH as ECR does: 201 and no Location (the spec says 202 with the next Location). */
+  ecrPatch?: boolean;
 }
 
 export interface RequestRecord {
@@ -221,6 +223,7 @@ export class FakeRegistry {
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       upload.parts.push(...parts);
+      if (req.method === 'PATCH' && this.options.ecrPatch) return void res.writeHead(201).end();
       if (req.method === 'PATCH')
         return void res.writeHead(202, { Location: `/v2/${repository}/blobs/uploads/${id}?_state=s2` }).end();
       const bytes = Buffer.concat(upload.parts);

@@ -55,6 +55,24 @@ describe('image copier (fake registries over HTTP)', () => {
     });
   });
 
+  it('accepts an upload PATCH answered as ECR does (201, no Location)', async () => {
+    const ecrLike = new FakeRegistry({ ecrPatch: true });
+    await ecrLike.start();
+    try {
+      const image = source.addImage('team/app', [layer(5000, 9)]);
+      const registries: Record<string, RegistryConfig> = {
+        src: { type: 'registry', address: source.address, insecure: true },
+        dst: { type: 'registry', address: ecrLike.address, insecure: true },
+      };
+      const result = await createImageCopier(registries, { clock: systemClock }).copy(request(image.digest));
+      expect(result.method).toBe('copy');
+      expect(ecrLike.manifests.get('prod/app')?.get(image.digest)?.bytes.equals(image.bytes)).toBe(true);
+      expect(ecrLike.requests.filter((r) => r.method === 'PATCH').length).toBe(2); // config and layer
+    } finally {
+      await ecrLike.stop();
+    }
+  });
+
   it('mounts within one registry with a token for the target push and the source pull', async () => {
     const image = target.addImage('team/app', [layer(1000, 3)]);
     const registries: Record<string, RegistryConfig> = {

@@ -401,10 +401,10 @@ export class HttpImageCopier implements ImageCopier {
       }
       await patched.body?.cancel().catch(() => {});
       if (mismatch) throw mismatch;
-      const next = patched.headers.get('location');
-      if (patched.status !== 202 || !next)
+      // The spec answers 202 with the next Location; ECR answers 201 (and its Location may be the same one).
+      if (patched.status !== 202 && patched.status !== 201)
         throw to.failure(patched, `upload ${blob.digest} to ${request.to.repository}`);
-      const commit = new URL(next, upload);
+      const commit = new URL(patched.headers.get('location') ?? upload, upload);
       commit.searchParams.set('digest', blob.digest);
       const put = await to.call(commit.toString(), {
         method: 'PUT',
@@ -413,7 +413,8 @@ export class HttpImageCopier implements ImageCopier {
         signal,
       });
       await put.body?.cancel().catch(() => {});
-      if (put.status !== 201) throw to.failure(put, `commit ${blob.digest} to ${request.to.repository}`);
+      if (put.status !== 201 && put.status !== 202)
+        throw to.failure(put, `commit ${blob.digest} to ${request.to.repository}`);
     } catch (e) {
       if (idle.signal.aborted && !signal?.aborted)
         throw new DockhandError(
