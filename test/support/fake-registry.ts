@@ -38,6 +38,8 @@ export class FakeRegistry {
   /** Manifests served with other bytes than their digest's. */
   readonly corruptManifests = new Set<string>();
   readonly deletedUploads: string[] = [];
+  /** Repositories that do not exist: an upload to them is refused with 404 (ECR, Harbor without auto-create). */
+  readonly missingRepositories = new Set<string>();
   private readonly uploads = new Map<string, { repository: string; parts: Buffer[] }>();
   private readonly tokens = new Map<string, string[]>();
   private readonly server: Server;
@@ -202,6 +204,7 @@ export class FakeRegistry {
 
   private upload(req: IncomingMessage, res: ServerResponse, repository: string, id: string, url: URL): void {
     if (req.method === 'POST') {
+      if (this.missingRepositories.has(repository)) return void res.writeHead(404).end();
       const mount = url.searchParams.get('mount');
       const from = url.searchParams.get('from');
       if (mount && from && this.hasBlob(from, mount)) {

@@ -173,6 +173,16 @@ describe('image copier (fake registries over HTTP)', () => {
     expect(JSON.stringify([error.message, error.hint])).not.toContain(SECRET);
   });
 
+  it('says to create a target repository the registry does not have', async () => {
+    const image = source.addImage('team/app', [layer(10, 10)]);
+    target.missingRepositories.add('prod/app');
+    const error = (await copier()
+      .copy(request(image.digest))
+      .catch((e: unknown) => e)) as DockhandError;
+    expect(error.message).toBe(`registry "dst" (${target.address}) has no repository prod/app`);
+    expect(error.hint).toBe('Create the repository in the registry first.');
+  });
+
   it('refuses bad input before any request', async () => {
     await expect(copier().copy(request('sha256:nothex'))).rejects.toThrow('“sha256:nothex” is not an image digest');
     await expect(

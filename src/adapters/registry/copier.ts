@@ -325,6 +325,10 @@ export class HttpImageCopier implements ImageCopier {
     await started.body?.cancel().catch(() => {});
     if (copy.mount && started.status === 201) return true;
     const location = started.headers.get('location');
+    if (started.status === 404)
+      throw new DockhandError('registry', `${to.label} has no repository ${request.to.repository}`, {
+        hint: 'Create the repository in the registry first.',
+      });
     if (started.status !== 202 || !location)
       throw to.failure(started, `start an upload of ${blob.digest} to ${request.to.repository}`);
     const upload = new URL(location, `${await to.origin()}${uploads}`).toString();
