@@ -3,7 +3,7 @@
 // recorded). Speaks the parts of the protocol the image copier uses: manifests (HEAD, GET, PUT), blobs (HEAD, GET),
 // uploads (POST with and without mount, PATCH, PUT ?digest=, DELETE) and a token endpoint.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, type Hash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -12,6 +12,8 @@ export interface FakeRegistryOptions {
   bearer?: { username: string; password: string };
   /** Answer an upload's PATCH as ECR does: 201 and no Location (the spec says 202 with the next Location). */
   ecrPatch?: boolean;
+  /** Keep only the digest and size of uploaded blobs, not their bytes (to measure the client's memory). */
+  hashOnly?: boolean;
 }
 
 export interface RequestRecord {
@@ -38,9 +40,11 @@ export class FakeRegistry {
   /** Manifests served with other bytes than their digest's. */
   readonly corruptManifests = new Set<string>();
   readonly deletedUploads: string[] = [];
+  /** Size of each blob uploaded (also with hashOnly). */
+  readonly uploadedSizes = new Map<string, number>();
   /** Repositories that do not exist: an upload to them is refused with 404 (ECR, Harbor without auto-create). */
   readonly missingRepositories = new Set<string>();
-  private readonly uploads = new Map<string, { repository: string; parts: Buffer[] }>();
+  private readonly uploads = new Map<string, { repository: string; parts: Buffer[]; hash: Hash; size: number }>();
   private readonly tokens = new Map<string, string[]>();
   private readonly server: Server;
   private readonly options: FakeRegistryOptions;
@@ -212,7 +216,7 @@ export class FakeRegistry {
         return void res.writeHead(201, { Location: `/v2/${repository}/blobs/${mount}` }).end();
       }
       const uuid = randomUUID();
-      this.uploads.set(uuid, { repository, parts: [] });
+      this.uploads.set(uuid, { repository, parts: [], hash: createHash('sha256'), size: 0 });
       return void res.writeHead(202, { Location: `/v2/${repository}/blobs/uploads/${uuid}?_state=s1` }).end();
     }
     const upload = this.uploads.get(id);
@@ -222,18 +226,21 @@ export class FakeRegistry {
       this.deletedUploads.push(id);
       return void res.writeHead(204).end();
     }
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('data', (c: Buffer) => {
+      upload.hash.update(c);
+      upload.size += c.length;
+      if (!this.options.hashOnly) upload.parts.push(c);
+    });
     req.on('end', () => {
-      upload.parts.push(...parts);
       if (req.method === 'PATCH' && this.options.ecrPatch) return void res.writeHead(201).end();
       if (req.method === 'PATCH')
         return void res.writeHead(202, { Location: `/v2/${repository}/blobs/uploads/${id}?_state=s2` }).end();
-      const bytes = Buffer.concat(upload.parts);
       const digest = url.searchParams.get('digest');
-      if (digest !== digestOf(bytes)) return void res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID"}]}');
+      if (digest !== `sha256:${upload.hash.digest('hex')}`)
+        return void res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID"}]}');
       this.uploads.delete(id);
-      this.blobs.set(digest, bytes);
+      this.blobs.set(digest, Buffer.concat(upload.parts));
+      this.uploadedSizes.set(digest, upload.size);
       this.link(repository, digest);
       res.writeHead(201, { Location: `/v2/${repository}/blobs/${digest}`, 'Docker-Content-Digest': digest }).end();
     });

@@ -3,6 +3,8 @@
 // stalls, a copy aborted in the middle of a layer, and Bearer tokens with the scopes a push and a mount need.
 
 import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createImageCopier } from '../../src/adapters/registry/index.ts';
 import { systemClock } from '../../src/adapters/system-clock.ts';
@@ -53,6 +55,37 @@ describe('image copier (fake registries over HTTP)', () => {
     expect(await copier().labels({ registry: 'dst', repository: 'prod/app' }, image.digest)).toEqual({
       'org.opencontainers.image.revision': 'abc123',
     });
+  });
+
+  it('streams a layer without holding it in memory', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const sink = new FakeRegistry({ hashOnly: true });
+    await sink.start();
+    try {
+      const size = 48 * 1024 * 1024;
+      const image = source.addImage('team/app', [layer(size, 11)]);
+      const registries: Record<string, RegistryConfig> = {
+        src: { type: 'registry', address: source.address, insecure: true },
+        dst: { type: 'registry', address: sink.address, insecure: true },
+      };
+      gc();
+      const baseline = process.memoryUsage().arrayBuffers;
+      let peak = 0;
+      const result = await createImageCopier(registries, { clock: systemClock }).copy({
+        ...request(image.digest),
+        onProgress: () => {
+          gc();
+          peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
+        },
+      });
+      expect(result.bytes).toBeGreaterThan(size);
+      expect([...sink.uploadedSizes.values()]).toContain(size);
+      console.info(`48 MiB layer copied with at most ${Math.round(peak / 1048576)} MiB of buffers held`);
+      expect(peak).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      await sink.stop();
+    }
   });
 
   it('accepts an upload PATCH answered as ECR does (201, no Location)', async () => {

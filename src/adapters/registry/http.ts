@@ -194,7 +194,9 @@ export class RegistryHttp {
         method: options.method ?? 'GET',
         headers: { ...options.headers, ...(authorization ? { Authorization: authorization } : {}) },
         signal,
-        redirect: 'follow',
+        // A streamed body goes with redirect 'error': with 'follow' Node's fetch tees the body to be able to
+        // replay it after a redirect and keeps every chunk until the end (nodejs/undici#4058), the whole layer.
+        redirect: options.stream ? 'error' : 'follow',
         ...(body ? { body, duplex: 'half' } : {}),
       } as RequestInit);
     } catch (e) {
