@@ -123,14 +123,15 @@ export class HttpImageCopier implements ImageCopier {
         : [pushScope(request.to.repository)];
     const copy: Copy = { from, to, request, fromScopes, toScopes, mount, copied: 0, total: 0, reported: -1 };
 
-    if (await this.hasManifest(to, request.to.repository, digest, toScopes, signal))
+    if ((await this.head(to, 'manifests', request.to.repository, digest, toScopes, signal)) === digest)
       return { digest, method: 'present', bytes: 0 };
 
     // What to put, children before their index, and the blobs the target lacks.
     const top = await this.manifest(from, request.from.repository, digest, fromScopes, signal);
     const manifests: Manifest[] = [];
     for (const child of top.children) {
-      if (await this.hasManifest(to, request.to.repository, child.digest, toScopes, signal)) continue;
+      if ((await this.head(to, 'manifests', request.to.repository, child.digest, toScopes, signal)) === child.digest)
+        continue;
       manifests.push(await this.manifest(from, request.from.repository, child.digest, fromScopes, signal));
     }
     manifests.push(top);
@@ -138,7 +139,8 @@ export class HttpImageCopier implements ImageCopier {
     for (const m of manifests) for (const blob of m.blobs) if (!isForeign(blob)) wanted.set(blob.digest, blob);
     const missing: Descriptor[] = [];
     for (const blob of wanted.values())
-      if (!(await this.hasBlob(to, request.to.repository, blob.digest, toScopes, signal))) missing.push(blob);
+      if ((await this.head(to, 'blobs', request.to.repository, blob.digest, toScopes, signal)) === undefined)
+        missing.push(blob);
     copy.total = missing.reduce((sum, b) => sum + b.size, 0);
     this.progress(copy, true);
 
@@ -146,7 +148,7 @@ export class HttpImageCopier implements ImageCopier {
     for (const blob of missing) if (await this.moveBlob(copy, blob)) mounted++;
     for (const m of manifests) await this.putManifest(copy, m);
 
-    const served = await this.servedDigest(to, request.to.repository, digest, toScopes, signal);
+    const served = await this.head(to, 'manifests', request.to.repository, digest, toScopes, signal);
     if (served !== digest)
       throw new DockhandError(
         'registry',
@@ -209,48 +211,29 @@ export class HttpImageCopier implements ImageCopier {
     return client;
   }
 
-  private async hasManifest(
+  /**
+   * HEAD of a manifest or blob by digest: the digest the registry serves for it (its Docker-Content-Digest, else the
+   * one asked for), undefined when it has none.
+   */
+  private async head(
     registry: RegistryHttp,
-    repository: string,
-    digest: string,
-    scopes: readonly string[],
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    return (await this.servedDigest(registry, repository, digest, scopes, signal)) === digest;
-  }
-
-  /** HEAD of a manifest by digest: the digest the registry serves for it, undefined when it has none. */
-  private async servedDigest(
-    registry: RegistryHttp,
+    kind: 'manifests' | 'blobs',
     repository: string,
     digest: string,
     scopes: readonly string[],
     signal?: AbortSignal,
   ): Promise<string | undefined> {
-    const res = await registry.call(`/v2/${repository}/manifests/${digest}`, {
+    const res = await registry.call(`/v2/${repository}/${kind}/${digest}`, {
       method: 'HEAD',
-      headers: { Accept: MANIFEST_ACCEPT },
+      headers: kind === 'manifests' ? { Accept: MANIFEST_ACCEPT } : {},
       scopes,
       signal,
     });
     await res.body?.cancel().catch(() => {});
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw registry.failure(res, `look up ${repository}@${digest}`);
+    if (res.status !== 200)
+      throw registry.failure(res, `look up ${kind === 'blobs' ? 'the blob ' : ''}${repository}@${digest}`);
     return res.headers.get('docker-content-digest') ?? digest;
-  }
-
-  private async hasBlob(
-    registry: RegistryHttp,
-    repository: string,
-    digest: string,
-    scopes: readonly string[],
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    const res = await registry.call(`/v2/${repository}/blobs/${digest}`, { method: 'HEAD', scopes, signal });
-    await res.body?.cancel().catch(() => {});
-    if (res.status === 200) return true;
-    if (res.status === 404) return false;
-    throw registry.failure(res, `look up the blob ${digest} in ${repository}`);
   }
 
   /** GET of a manifest by digest, its bytes checked against the digest. */
