@@ -111,6 +111,11 @@ export class FakeRegistry {
     return digest;
   }
 
+  /** Uploads started and neither committed nor deleted. */
+  get openUploads(): number {
+    return this.uploads.size;
+  }
+
   hasBlob(repository: string, digest: string): boolean {
     return this.links.get(repository)?.has(digest) ?? false;
   }

@@ -142,7 +142,23 @@ describe('image copier (fake registries over HTTP)', () => {
     expect(target.hasBlob('prod/app', bad)).toBe(false);
     expect(target.manifests.get('prod/app')).toBeUndefined();
     expect(target.requests.some((r) => r.method === 'PUT' && r.query.get('digest') === bad)).toBe(false);
-    expect(target.deletedUploads.length).toBe(1);
+    expect(target.deletedUploads.length).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => target.openUploads).toBe(0);
+  });
+
+  it('moves layers in parallel; the first failure stops the others and is the one reported', async () => {
+    const image = source.addImage('team/app', [layer(90_000, 12), layer(20_000, 13)]);
+    const sized = (n: number) => [...source.blobs.keys()].find((d) => source.blobs.get(d)?.length === n) as string;
+    source.stallAfter.set(sized(90_000), 1000); // the largest goes first and never finishes
+    source.corrupt.add(sized(20_000));
+    const started = performance.now();
+    const error = (await copier()
+      .copy(request(image.digest))
+      .catch((e: unknown) => e)) as DockhandError;
+    expect(error.message).toContain(`sent the blob ${sized(20_000)} of team/app with other bytes`);
+    expect(performance.now() - started).toBeLessThan(5_000); // not the 30 s idle timeout of the stalled layer
+    expect(target.openUploads).toBe(0);
+    expect(target.manifests.get('prod/app')).toBeUndefined();
   });
 
   it('refuses a manifest whose bytes do not match the digest asked for', async () => {
@@ -176,7 +192,8 @@ describe('image copier (fake registries over HTTP)', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(target.manifests.get('prod/app')).toBeUndefined();
     expect(target.hasBlob('prod/app', big)).toBe(false);
-    await expect.poll(() => target.deletedUploads.length).toBe(1);
+    expect(target.deletedUploads.length).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => target.openUploads).toBe(0);
   });
 
   it('gives up on a source that stalls, naming both registries', async () => {

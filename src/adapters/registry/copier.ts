@@ -23,6 +23,8 @@ export type ImageCopierDeps = RegistryHttpDeps;
 /** Registries refuse larger manifests (distribution's limit); a larger answer is not one. */
 const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 const CONFIG_MAX_BYTES = 8 * 1024 * 1024;
+/** Blobs moved at once: layers of one image download in parallel, as `docker pull` does (3 by default). */
+const BLOB_CONCURRENCY = 3;
 
 const REPOSITORY = /^[a-z0-9]+([._/-][a-z0-9]+)*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -144,8 +146,7 @@ export class HttpImageCopier implements ImageCopier {
     copy.total = missing.reduce((sum, b) => sum + b.size, 0);
     this.progress(copy, true);
 
-    let mounted = 0;
-    for (const blob of missing) if (await this.moveBlob(copy, blob)) mounted++;
+    const mounted = await this.moveBlobs(copy, missing);
     for (const m of manifests) await this.putManifest(copy, m);
 
     const served = await this.head(to, 'manifests', request.to.repository, digest, toScopes, signal);
@@ -291,10 +292,34 @@ export class HttpImageCopier implements ImageCopier {
     return { digest, mediaType, bytes, children: [], blobs: [json.config, ...list(json.layers ?? [])] };
   }
 
+  /**
+   * Moves the blobs the target lacks, BLOB_CONCURRENCY at a time, largest first; the first failure stops the others
+   * (their uploads are deleted) and is the one thrown. Answers how many were mounted.
+   */
+  private async moveBlobs(copy: Copy, blobs: readonly Descriptor[]): Promise<number> {
+    const stop = new AbortController();
+    const signal = copy.request.signal ? AbortSignal.any([copy.request.signal, stop.signal]) : stop.signal;
+    const queue = [...blobs].sort((a, b) => b.size - a.size);
+    let mounted = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async (): Promise<void> => {
+      for (let blob = queue.shift(); blob && !failure; blob = queue.shift()) {
+        try {
+          if (await this.moveBlob(copy, blob, signal)) mounted++;
+        } catch (e) {
+          failure ??= { error: e };
+          stop.abort();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BLOB_CONCURRENCY, queue.length) }, worker));
+    if (failure) throw failure.error;
+    return mounted;
+  }
+
   /** Puts one blob the target lacks; true when it was mounted (no bytes moved). */
-  private async moveBlob(copy: Copy, blob: Descriptor): Promise<boolean> {
+  private async moveBlob(copy: Copy, blob: Descriptor, signal: AbortSignal): Promise<boolean> {
     const { to, request, toScopes } = copy;
-    const { signal } = request;
     const uploads = `/v2/${request.to.repository}/blobs/uploads/`;
     const query = copy.mount
       ? `?mount=${encodeURIComponent(blob.digest)}&from=${encodeURIComponent(request.from.repository)}`
@@ -316,7 +341,7 @@ export class HttpImageCopier implements ImageCopier {
       throw to.failure(started, `start an upload of ${blob.digest} to ${request.to.repository}`);
     const upload = new URL(location, `${await to.origin()}${uploads}`).toString();
     try {
-      await this.streamBlob(copy, blob, upload);
+      await this.streamBlob(copy, blob, upload, signal);
     } catch (e) {
       await to
         .call(upload, { method: 'DELETE', scopes: toScopes })
@@ -328,9 +353,8 @@ export class HttpImageCopier implements ImageCopier {
   }
 
   /** GET from the source into the target's upload, the sha256 checked on the way; commits with PUT ?digest=. */
-  private async streamBlob(copy: Copy, blob: Descriptor, upload: string): Promise<void> {
+  private async streamBlob(copy: Copy, blob: Descriptor, upload: string, signal: AbortSignal): Promise<void> {
     const { from, to, request, fromScopes, toScopes } = copy;
-    const { signal } = request;
     const idle = new IdleDeadline(from.timeoutMs);
     try {
       const source = await from.call(`/v2/${request.from.repository}/blobs/${blob.digest}`, {
@@ -403,7 +427,7 @@ export class HttpImageCopier implements ImageCopier {
       if (put.status !== 201 && put.status !== 202)
         throw to.failure(put, `commit ${blob.digest} to ${request.to.repository}`);
     } catch (e) {
-      if (idle.signal.aborted && !signal?.aborted)
+      if (idle.signal.aborted && !signal.aborted)
         throw new DockhandError(
           'registry',
           `copying the blob ${blob.digest} from ${from.label} to ${to.label} stalled: no bytes for ${from.timeoutMs} ms`,
