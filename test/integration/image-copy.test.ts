@@ -299,7 +299,9 @@ await describeWithAuthRegistry(
           .labels({ registry: 'ecr', repository: source }, image.digest)
           .catch((x: unknown) => x)) as DockhandError;
         expect(e).toBeInstanceOf(DockhandError);
-        expect(e.message).toContain('ECR registry "ecr" refused the configured credentials (HTTP 401)');
+        expect(e.message).toContain(
+          `ECR registry "ecr" refused dockhand's ECR login token (HTTP 401) to read ${source}@${image.digest}`,
+        );
         expect(JSON.stringify([e.message, e.hint])).not.toContain(WRONG_PASSWORD);
         aws.ecrPassword = auth.password;
         await expect(

@@ -127,23 +127,28 @@ export class RegistryHttp {
   failure(res: Response, what: string, detail?: string): DockhandError {
     const { status } = res;
     const config = this.config;
-    const where = config.type === 'ecr' ? 'this ECR registry' : config.address;
     if (status === 401 && config.type === 'registry' && !config.username)
       return new DockhandError('registry', `${this.label} needs credentials (HTTP 401) to ${what}`, {
         hint: `Set username and password for ${config.address} under registries in dockhand.yml.`,
       });
-    if (status === 401 || status === 403)
+    const refused = status === 401 || status === 403;
+    if (refused && config.type === 'ecr')
+      return new DockhandError(
+        'registry',
+        status === 401
+          ? `${this.label} refused dockhand's ECR login token (HTTP 401) to ${what}`
+          : `${this.label} denied dockhand's AWS role access (HTTP 403) to ${what}`,
+        {
+          hint: "Check the ECR permissions of dockhand's AWS role on the repository; the next try fetches a new login token.",
+        },
+      );
+    if (refused && config.type === 'registry')
       return new DockhandError(
         'registry',
         status === 401
           ? `${this.label} refused the configured credentials (HTTP 401) to ${what}`
           : `${this.label} denied the configured user access (HTTP 403) to ${what}`,
-        {
-          hint:
-            config.type === 'ecr'
-              ? "Check dockhand's AWS role's ECR permissions on the repository; the next try fetches a new login token."
-              : `Check the credentials configured for ${where}.`,
-        },
+        { hint: `Check the credentials configured for ${config.address}.` },
       );
     return new DockhandError(
       'registry',
