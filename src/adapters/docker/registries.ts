@@ -7,13 +7,15 @@
  * so a push counts as done only when no error line came AND the engine reported the manifest digest.
  * Credentials never appear in messages: errors name the registry's address and status only.
  */
-import type { ECRClient, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type Docker from 'dockerode';
 import type { RegistryConfig } from '../../config/schema.ts';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import { maskSecrets } from '../../logger.ts';
 import type { Clock, ImageRegistry, PushRequest, RegistryAuth } from '../../ports.ts';
 import { ecrSdk } from '../aws/sdk.ts';
+import { basicAuthorization, bearerChallenge, EcrTokens, fetchBearerToken } from '../registry/auth.ts';
+import { MANIFEST_ACCEPT } from '../registry/media-types.ts';
 import {
   type EngineEvent,
   engineErrorMessage,
@@ -34,14 +36,8 @@ export interface RegistryDeps {
   httpTimeoutMs?: number;
 }
 
-/** ECR tokens are renewed this long before they expire. */
-export const ECR_TOKEN_MARGIN_MS = 5 * 60_000;
-export const MANIFEST_ACCEPT = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-].join(', ');
+export { ECR_TOKEN_MARGIN_MS } from '../registry/auth.ts';
+export { MANIFEST_ACCEPT } from '../registry/media-types.ts';
 
 const REPOSITORY = /^[a-z0-9]+([._/-][a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -227,11 +223,11 @@ class PlainRegistry implements ImageRegistry {
     checkRepository(repository, tag);
     const { address, insecure, username, password } = this.config;
     const url = `${insecure ? 'http' : 'https'}://${address}/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
-    const basic = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
+    const basic = username ? basicAuthorization(username, password ?? '') : undefined;
     let res = await this.get(url, basic);
     if (res.status === 401) {
       const challenge = res.headers.get('www-authenticate') ?? '';
-      const token = /^bearer\s/i.test(challenge) ? await this.bearerToken(challenge, basic) : undefined;
+      const token = await this.bearerToken(challenge, basic);
       if (token) {
         await res.body?.cancel();
         res = await this.get(url, `Bearer ${token}`);
@@ -287,23 +283,8 @@ class PlainRegistry implements ImageRegistry {
   }
 
   private async bearerToken(challenge: string, basic: string | undefined): Promise<string | undefined> {
-    const params = new Map<string, string>();
-    for (const m of challenge.matchAll(/(\w+)="([^"]*)"/g)) if (m[1] && m[2] !== undefined) params.set(m[1], m[2]);
-    const realm = params.get('realm');
-    if (!realm || !/^https?:\/\//i.test(realm)) return undefined;
-    const tokenUrl = new URL(realm);
-    for (const key of ['service', 'scope']) {
-      const value = params.get(key);
-      if (value) tokenUrl.searchParams.set(key, value);
-    }
-    const res = await this.get(tokenUrl.toString(), basic);
-    if (res.status !== 200) {
-      await res.body?.cancel().catch(() => {});
-      return undefined;
-    }
-    const body = (await res.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
-    const token = body.token ?? body.access_token;
-    return typeof token === 'string' && token.length > 0 ? token : undefined;
+    const params = bearerChallenge(challenge);
+    return params ? (await fetchBearerToken((url, auth) => this.get(url, auth), params, basic))?.token : undefined;
   }
 }
 
@@ -312,33 +293,27 @@ class PlainRegistry implements ImageRegistry {
 
 type EcrConfig = Extract<RegistryConfig, { type: 'ecr' }>;
 
-interface EcrToken extends Credentials {
-  /** host of the proxy endpoint, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com */
-  host: string;
-  renewAt: number;
-}
-
 class EcrRegistry implements ImageRegistry {
   private readonly label: string;
   private readonly config: EcrConfig;
   private readonly deps: RegistryDeps;
-  private token: EcrToken | undefined;
-  private pending: Promise<EcrToken> | undefined;
+  private readonly tokens: EcrTokens;
   private host: string | undefined;
 
   constructor(name: string, config: EcrConfig, deps: RegistryDeps) {
     this.label = `ECR registry "${name}"`;
     this.config = config;
     this.deps = deps;
+    this.tokens = new EcrTokens(this.label, config, deps);
   }
 
   async imageName(repository: string): Promise<string> {
-    this.host ??= (await this.credentials()).host;
+    this.host ??= (await this.tokens.get()).host;
     return `${this.host}/${repository}`;
   }
 
   async push(request: PushRequest): Promise<{ digest: string }> {
-    const token = await this.credentials();
+    const token = await this.tokens.get();
     const { username, password, serveraddress } = token;
     try {
       return await pushThroughEngine(this.deps.docker, this.label, token.host, request, {
@@ -350,7 +325,7 @@ class EcrRegistry implements ImageRegistry {
       if (!(e instanceof DockhandError) || !/unauthorized|denied|expired/i.test(e.message)) throw e;
       // A token the registry refused is not reused. There are no credentials to check in dockhand.yml: ECR refuses
       // a push for the IAM permissions of the role that fetched the token.
-      this.token = undefined;
+      this.tokens.forget();
       const name = splitImageRef(request.image).name;
       const repository = name.startsWith(`${token.host}/`) ? name.slice(token.host.length + 1) : name;
       throw new DockhandError(e.code, e.message, {
@@ -364,14 +339,14 @@ class EcrRegistry implements ImageRegistry {
 
   /** Pull credentials for a Docker host: the current ECR login token (renewed before it expires). */
   async auth(): Promise<RegistryAuth | undefined> {
-    const { username, password, serveraddress } = await this.credentials();
+    const { username, password, serveraddress } = await this.tokens.get();
     return { username, password, serveraddress };
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
     checkRepository(repository, tag);
     try {
-      const out = await this.client().send(
+      const out = await this.tokens.client().send(
         new (ecrSdk().DescribeImagesCommand)({
           repositoryName: repository,
           imageIds: [DIGEST.test(tag) ? { imageDigest: tag } : { imageTag: tag }],
@@ -389,50 +364,5 @@ class EcrRegistry implements ImageRegistry {
           : undefined,
       );
     }
-  }
-
-  /** The engine credentials, from GetAuthorizationToken, cached until 5 minutes before they expire. */
-  private credentials(): Promise<EcrToken> {
-    const now = this.deps.clock.now().getTime();
-    if (this.token && now < this.token.renewAt) return Promise.resolve(this.token);
-    this.pending ??= this.fetchToken().finally(() => {
-      this.pending = undefined;
-    });
-    return this.pending;
-  }
-
-  private async fetchToken(): Promise<EcrToken> {
-    let out: GetAuthorizationTokenCommandOutput;
-    try {
-      out = await this.client().send(
-        new (ecrSdk().GetAuthorizationTokenCommand)(
-          this.config.registryId ? { registryIds: [this.config.registryId] } : {},
-        ),
-      );
-    } catch (e) {
-      throw new AwsError('getting an ECR login token', e);
-    }
-    const data = out.authorizationData?.[0];
-    const decoded = data?.authorizationToken ? Buffer.from(data.authorizationToken, 'base64').toString('utf8') : '';
-    const colon = decoded.indexOf(':');
-    if (!data?.proxyEndpoint || colon < 0)
-      throw new DockhandError('aws', `${this.label}: GetAuthorizationToken returned no usable token`);
-    const host = data.proxyEndpoint.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
-    const now = this.deps.clock.now().getTime();
-    const expiresAt = data.expiresAt ? data.expiresAt.getTime() : now + 12 * 3_600_000;
-    this.token = {
-      username: decoded.slice(0, colon),
-      password: decoded.slice(colon + 1),
-      serveraddress: data.proxyEndpoint,
-      host,
-      renewAt: expiresAt - ECR_TOKEN_MARGIN_MS,
-    };
-    this.host = host;
-    return this.token;
-  }
-
-  private client(): ECRClient {
-    if (!this.deps.ecr) throw new DockhandError('config', `${this.label}: no ECR client was configured`);
-    return this.deps.ecr(this.config.region);
   }
 }
