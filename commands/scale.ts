@@ -27,7 +27,12 @@ export const scaleCommand =
     const emergency = await checkChangeWindow(deps, target, 'scale', request.emergency);
     let scale: DeploymentRequest;
     if (asked.bounds === undefined) {
-      await checkCountNotAutoScaled(deps.runtimes, target, asked.count);
+      await checkCountNotAutoScaled(deps.runtimes, target, asked.count, (error) =>
+        deps.logger.warn(
+          { service: target.service, environment: target.environment, err: error.message },
+          'cannot read the auto scaling of the service (add application-autoscaling:DescribeScalableTargets to the role); scaling by count without checking it',
+        ),
+      );
       scale = { type: 'scale', desiredCount: asked.count, ...emergency };
     } else {
       scale = { ...(await boundsRequest(deps.runtimes, target, asked.bounds)), ...emergency };

@@ -76,9 +76,12 @@ export class AwsError extends DockhandError {
   }
 }
 
+/** AWS's ways of saying the caller lacks a permission. */
+export const isAccessDenied = (code: string): boolean =>
+  code === 'AccessDeniedException' || code === 'UnauthorizedOperation' || code === 'AccessDenied';
+
 const awsHint = (code: string): string | undefined => {
-  if (code === 'AccessDeniedException' || code === 'UnauthorizedOperation' || code === 'AccessDenied')
-    return 'dockhand’s IAM role lacks a permission: see “IAM policy” in the README.';
+  if (isAccessDenied(code)) return 'dockhand’s IAM role lacks a permission: see “IAM policy” in the README.';
   if (code === 'ThrottlingException' || code === 'RequestLimitExceeded' || code === 'TooManyRequestsException')
     return 'AWS is throttling this account; try again in a minute.';
   if (code === 'ServiceNotFoundException' || code === 'ClusterNotFoundException')

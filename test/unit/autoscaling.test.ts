@@ -136,6 +136,26 @@ describe('who owns the count', () => {
     await checkCountNotAutoScaled(runtimes, production, 8);
     expect(asked).toEqual(['bounds api/production']);
   });
+  it('lets a count through, warning, when the role may not read the auto scaler; other failures refuse', async () => {
+    const failing = (name: string): AutoScaling => ({
+      bounds: async () => {
+        throw new AwsError('read the auto scaling of service/prod/api', { name, message: 'no' });
+      },
+      detail: async () => undefined,
+      setBounds: async () => undefined,
+    });
+    const warned: string[] = [];
+    await checkCountNotAutoScaled(testRuntimes({ autoScaling: failing('AccessDeniedException') }), production, 8, (e) =>
+      warned.push(e.awsCode),
+    );
+    expect(warned).toEqual(['AccessDeniedException']);
+    await expect(
+      checkCountNotAutoScaled(testRuntimes({ autoScaling: failing('ThrottlingException') }), production, 8, (e) =>
+        warned.push(e.awsCode),
+      ),
+    ).rejects.toThrow(/ThrottlingException/);
+    expect(warned).toEqual(['AccessDeniedException']);
+  });
   it('asks nothing of a runtime without an auto scaler (a Docker host)', async () => {
     const { runtimes, asked } = runtimesWith({ min: 1, max: 3 });
     await checkCountNotAutoScaled(runtimes, onHost, 2);

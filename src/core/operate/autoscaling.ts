@@ -3,7 +3,8 @@
  * desired count), through the Runtime port's optional `autoScaling`; nothing here knows which runtime has one.
  *
  *   `/scale api 4`     auto scaled: refused, naming the bounds and count now and the bounds command to use
- *                      instead; not auto scaled (or a runtime without an auto scaler): a count, as always.
+ *                      instead; not auto scaled (or a runtime without an auto scaler, or a role not allowed to
+ *                      read it: warned in the log): a count, as always.
  *   `/scale api 2..8`  auto scaled: a `scaleBounds` request (same lock, card, approval and window rules as a count);
  *                      not auto scaled: refused (dockhand does not register a scalable target: that also needs
  *                      policies, which belong to the service's infrastructure code).
@@ -13,7 +14,7 @@
  */
 import type { ScaleBounds } from '../../domain/deployment.ts';
 import { Refusal } from '../../domain/policy.ts';
-import { DockhandError } from '../../errors.ts';
+import { AwsError, DockhandError, isAccessDenied } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { show } from '../deploy/announce.ts';
 import { type DeployContext, transition } from '../deploy/context.ts';
@@ -52,10 +53,20 @@ export const checkCountNotAutoScaled = async (
   runtimes: Runtimes,
   target: ResolvedTarget,
   count: number,
+  onUnreadable: (error: AwsError) => void = () => {},
 ): Promise<void> => {
   const autoScaling = runtimes.for(target).autoScaling;
   if (!autoScaling) return;
-  const bounds = await autoScaling.bounds(target);
+  let bounds: ScalingBounds | undefined;
+  try {
+    bounds = await autoScaling.bounds(target);
+  } catch (error) {
+    // A role without the auto scaling permissions (granted before /scale read them) scales by count as it always
+    // did, rather than losing /scale on upgrade; the permission is named in the warning. Other failures refuse.
+    if (!(error instanceof AwsError && isAccessDenied(error.awsCode))) throw error;
+    onUnreadable(error);
+    return;
+  }
   if (!bounds) return;
   const snapshot = await describeTarget(runtimes, target, { units: false, publicAddresses: false });
   throw new Refusal({
