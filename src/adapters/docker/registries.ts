@@ -10,9 +10,11 @@
 import type { ECRClient, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
 import type Docker from 'dockerode';
 import type { RegistryConfig } from '../../config/schema.ts';
+import type { ScanReading } from '../../domain/scan.ts';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import { maskSecrets } from '../../logger.ts';
 import type { Clock, ImageRegistry, PushRequest, RegistryAuth } from '../../ports.ts';
+import { readScanFindings } from '../aws/scan-findings.ts';
 import { ecrSdk } from '../aws/sdk.ts';
 import {
   type EngineEvent,
@@ -389,6 +391,11 @@ class EcrRegistry implements ImageRegistry {
           : undefined,
       );
     }
+  }
+
+  /** ECR's scan of an image (DescribeImageScanFindings, src/adapters/aws/scan-findings.ts). */
+  scanFindings(repository: string, digest: string): Promise<ScanReading> {
+    return readScanFindings(this.client(), repository, digest, this.config.registryId);
   }
 
   /** The engine credentials, from GetAuthorizationToken, cached until 5 minutes before they expire. */
