@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { BLOCK_ON } from '../domain/scan.ts';
 import { isTimeZone, minutesOfDay, WEEKDAYS, type Weekday } from '../domain/windows.ts';
 
 /**
@@ -35,6 +36,11 @@ const ecrRegistry = z.strictObject({
     .string()
     .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
     .optional(),
+  /**
+   * How long a plan waits for ECR's scan of the image it deploys to finish before the approval card says "scan still
+   * running" and goes on (issue 13, item 6); default 60s (src/core/deploy/scan.ts); 0s reads once without waiting.
+   */
+  scanWait: duration.optional(),
 });
 
 const plainRegistry = z.strictObject({
@@ -52,6 +58,11 @@ const approval = z.strictObject({
   required: z.int().min(1).default(1),
   allowSelfApproval: z.boolean().default(false),
   expiresAfter: duration.default('30m'),
+  /**
+   * An image whose registry scan found anything of this severity or worse (critical, or high and critical) needs one
+   * more approval than `required`, and each approver gives a reason (issue 13, item 6).
+   */
+  blockOn: z.enum(BLOCK_ON).optional(),
 });
 
 const buildFields = {

@@ -100,5 +100,13 @@ export const denialText = (reason: DenialReason): string => {
         : `\`${reason.environment}\` is neither frozen nor outside its windows`;
       return `${why}: no emergency needed, nothing changed. Ask again without \`--emergency\`.`;
     }
+    case 'reason_required': {
+      const what = reason.blockOn === 'critical' ? 'critical' : 'high or critical';
+      const findings = reason.findings === 1 ? '1 finding' : `${reason.findings} findings`;
+      return `The image's scan has ${findings} rated ${what}: approving it needs a reason. Nothing changed; click *${APPROVE_WITH_REASON}* on the card and say why.`;
+    }
   }
 };
+
+/** The label of the Approve button that asks for a reason (an image the scan gate holds). */
+export const APPROVE_WITH_REASON = 'Approve with reason…';
