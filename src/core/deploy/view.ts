@@ -1,3 +1,4 @@
+import type { ScanGate } from '../../domain/policy.ts';
 import type {
   CommitSummary,
   DeploymentRecord,
@@ -27,7 +28,8 @@ export interface DeploymentLive {
     /** The failing error's remedy (DockhandError.hint), e.g. which registry's credentials to check. */
     hint?: string | undefined;
   };
-  approvalPolicy?: { required: number; approvers: string[] };
+  /** `scanGate`: the image's scan reached the policy's blockOn, so each approval needs a reason. */
+  approvalPolicy?: { required: number; approvers: string[]; scanGate?: ScanGate | undefined };
   /** Docker host: what the runtime is doing (pulling, starting, waiting_healthy…). */
   host?: { phase: string; detail?: string | undefined };
   /** Whether the card offers Abort (not on Docker hosts, whose rollout is one step). */
