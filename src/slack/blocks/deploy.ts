@@ -285,9 +285,9 @@ export const scanField = (scan: ScanFindings | undefined): string | undefined =>
     case 'failed':
       return `${heading}\n:warning: the scan failed${scan.detail ? `: ${outside(scan.detail, 200)}` : ''}`;
     case 'unsupported':
-      return `${heading}\n:grey_question: ECR cannot scan this image${scan.detail ? ` (${outside(scan.detail, 200)})` : ''}`;
+      return `${heading}\n:white_circle: ECR cannot scan this image${scan.detail ? ` (${outside(scan.detail, 200)})` : ''}`;
     case 'not_scanned':
-      return `${heading}\n:grey_question: not scanned (is scan on push on for the repository?)`;
+      return `${heading}\n:white_circle: not scanned (is scan on push on for the repository?)`;
     case 'unreadable':
       return `${heading}\n:warning: could not read the scan (${outside(scan.detail, 100)})`;
   }
