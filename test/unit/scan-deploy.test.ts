@@ -88,6 +88,31 @@ describe('the plan reads the image scan', () => {
     expect(DEFAULT_SCAN_WAIT_MS).toBe(60_000);
   });
 
+  it('looks once on a dry run, which answers at once, and counts the approvals the gate adds', async () => {
+    const config = gated('critical');
+    const h = await harness(config, [{ status: 'in_progress' }, critical]);
+    const outcome = await h.service.request({
+      kind: 'deploy',
+      target: resolveTarget(config, 'api', 'production'),
+      user: 'U0ALICE',
+      request: { type: 'image', imageTag: '1.4.2' },
+      dryRun: true,
+    });
+    if (outcome.result !== 'dry_run') throw new Error('expected a dry run');
+    expect(outcome.view.facts.scan).toEqual({ status: 'in_progress' });
+    expect(h.asked).toHaveLength(1);
+    const h2 = await harness(config, [critical]);
+    const held = await h2.service.request({
+      kind: 'deploy',
+      target: resolveTarget(config, 'api', 'production'),
+      user: 'U0ALICE',
+      request: { type: 'image', imageTag: '1.4.2' },
+      dryRun: true,
+    });
+    if (held.result !== 'dry_run') throw new Error('expected a dry run');
+    expect(held.view.approvalPolicy).toMatchObject({ required: 2, scanGate: { blockOn: 'critical', findings: 2 } });
+  });
+
   it('records a scan it cannot read by its error code, and the request goes on', async () => {
     const config = gated('critical');
     const denied = new AwsError(

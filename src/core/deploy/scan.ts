@@ -25,19 +25,23 @@ export const scanWaitOf = (ctx: DeployContext, name: string): number => {
 
 /**
  * The scan of `repository@digest`, read when someone will see it: the request waits for approval (the approval card
- * shows it, and the policy may weigh it). Undefined where the registry does not scan.
+ * shows it, and the policy may weigh it). Undefined where the registry does not scan. A dry run looks once.
  */
 export const scanForPlan = async (
   ctx: DeployContext,
-  deployment: Parameters<typeof policyOf>[1],
+  deployment: Parameters<typeof policyOf>[1] & { id: string },
   target: ResolvedTarget,
   registry: ImageRegistry,
   image: { repository: string; digest: string },
 ): Promise<ScanFindings | undefined> => {
   if (!registry.scanFindings || !policyOf(ctx, deployment)) return undefined;
-  const name = target.serviceConfig.image?.registry ?? '';
-  return readScan(ctx, registry, image, scanWaitOf(ctx, name));
+  // A dry run (request.ts, record id "dry-run") answers at once: one look, whatever the scan's state.
+  const wait = deployment.id === DRY_RUN ? 0 : scanWaitOf(ctx, target.serviceConfig.image?.registry ?? '');
+  return readScan(ctx, registry, image, wait);
 };
+
+/** The id of the record a dry run plans (src/core/deploy/request.ts). */
+const DRY_RUN = 'dry-run';
 
 /** One look, then more with backoff while the scan is in progress and `waitMs` allows. */
 export const readScan = async (
