@@ -237,6 +237,17 @@ export const configSchema = z
     digest: z.strictObject({ channel, schedule: cronExpression }).optional(),
   })
   .superRefine((config, ctx) => {
+    for (const [policyName, policy] of Object.entries(config.approvals)) {
+      // blockOn asks for one approval more than required: users alone (no group) must be enough people for it.
+      const users = policy.approvers.filter((p) => !p.startsWith('S'));
+      if (policy.blockOn && users.length === policy.approvers.length && users.length < policy.required + 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvals', policyName, 'blockOn'],
+          message: `an image it holds needs ${policy.required + 1} approvals, but only ${users.length} approver(s) are listed: add approvers (or a user group), or lower required`,
+        });
+      }
+    }
     for (const [serviceName, svc] of Object.entries(config.services)) {
       if (svc.image && svc.image.registry === undefined) {
         const ecsEnv = Object.entries(svc.environments).find(([, env]) => env.target.type !== 'docker');

@@ -60,7 +60,7 @@ describe('scan findings as a deployment fact', () => {
 
 describe('approvals.<name>.blockOn and registries.<name>.scanWait', () => {
   it('accepts critical or high, and a scan wait on an ECR registry', () => {
-    const c = parse(CONFIG('{ approvers: ["U0BOB"], blockOn: high }', '{ type: ecr, scanWait: 2m }'));
+    const c = parse(CONFIG('{ approvers: ["U0BOB", "U0CAROL"], blockOn: high }', '{ type: ecr, scanWait: 2m }'));
     expect(c.approvals.prod?.blockOn).toBe('high');
     expect(c.registries.ecr).toMatchObject({ scanWait: '2m' });
   });
@@ -75,6 +75,14 @@ describe('approvals.<name>.blockOn and registries.<name>.scanWait', () => {
     expect(
       problemsOf(CONFIG('{ approvers: ["U0BOB"] }', '{ type: registry, address: "r.example:5000", scanWait: 1m }')),
     ).toEqual([expect.stringContaining('registries.ecr')]);
+  });
+
+  it('refuses a blockOn that too few listed approvers could ever satisfy, but trusts a group to have enough', () => {
+    expect(problemsOf(CONFIG('{ approvers: ["U0BOB"], blockOn: critical }'))).toEqual([
+      expect.stringContaining('approvals.prod.blockOn: an image it holds needs 2 approvals, but only 1 approver(s)'),
+    ]);
+    expect(parse(CONFIG('{ approvers: ["S0PLATFORM"], blockOn: critical }')).approvals.prod?.blockOn).toBe('critical');
+    expect(parse(CONFIG('{ approvers: ["U0BOB", "U0CAROL"], blockOn: high }')).approvals.prod?.blockOn).toBe('high');
   });
 });
 
