@@ -50,6 +50,14 @@ describe('the image scan on the approval card (golden)', () => {
     expect(buttons(card.blocks)[0]?.action_id).toBe(ACTIONS.approve);
   });
 
+  it('says a request is waiting for the image scan, and for how long at most', async () => {
+    const view = { ...imageView({ status: 'in_progress' }), state: 'requested' as const, scanWait: { waitMs: 60_000 } };
+    const card = deploymentCard(view, now);
+    await expect(card).toMatchFileSnapshot('golden/deploy-scan-waiting-requested.json');
+    expect(card.text).toContain('starting, waiting for the image scan');
+    expect(JSON.stringify(card.blocks)).toContain('Waiting for the image scan to finish (at most 1m)');
+  });
+
   it('counts the approvals a dry run would need, the gate included', async () => {
     const card = dryRunCard({
       ...imageView({ status: 'complete', counts: { high: 1 } }, { blockOn: 'high', findings: 1 }),

@@ -74,6 +74,10 @@ describe('the plan reads the image scan', () => {
     expect(deployment.facts.scan).toEqual(critical);
     const gaps = h.asked.slice(1).map((a, i) => a.at - (h.asked[i]?.at ?? 0));
     expect(gaps).toEqual([2_000, 4_000]);
+    // The card said it was waiting for the scan, and stops saying so once it has the counts.
+    const views = [...h.notifier.cards.values()].flatMap((c) => c.versions.map((v) => v.view));
+    expect(views.some((v) => v?.state === 'requested' && v.scanWait?.waitMs === 60_000)).toBe(true);
+    expect(h.notifier.last().view?.scanWait).toBeUndefined();
   });
 
   it('gives up after scanWait with "still running" and goes on to the approval', async () => {

@@ -5,10 +5,11 @@
  */
 import type { ScanFindings } from '../../domain/scan.ts';
 import { AwsError, errorName } from '../../errors.ts';
-import type { ImageRegistry } from '../../ports.ts';
+import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import type { ResolvedTarget } from '../targets.ts';
-import { type DeployContext, policyOf } from './context.ts';
+import { show } from './announce.ts';
+import { type DeployContext, liveOf, policyOf } from './context.ts';
 
 /** How long a plan waits for a scan in progress unless the registry says otherwise (`scanWait`). */
 export const DEFAULT_SCAN_WAIT_MS = 60_000;
@@ -29,7 +30,7 @@ export const scanWaitOf = (ctx: DeployContext, name: string): number => {
  */
 export const scanForPlan = async (
   ctx: DeployContext,
-  deployment: Parameters<typeof policyOf>[1] & { id: string },
+  deployment: DeploymentRecord,
   target: ResolvedTarget,
   registry: ImageRegistry,
   image: { repository: string; digest: string },
@@ -37,7 +38,16 @@ export const scanForPlan = async (
   if (!registry.scanFindings || !policyOf(ctx, deployment)) return undefined;
   // A dry run (request.ts, record id "dry-run") answers at once: one look, whatever the scan's state.
   const wait = deployment.id === DRY_RUN ? 0 : scanWaitOf(ctx, target.serviceConfig.image?.registry ?? '');
-  return readScan(ctx, registry, image, wait);
+  // While it waits for a scan in progress, the card says so (not just "starting").
+  const onWait = () => {
+    liveOf(ctx, deployment.id).scanWait = { waitMs: wait };
+    void show(ctx, deployment);
+  };
+  try {
+    return await readScan(ctx, registry, image, wait, onWait);
+  } finally {
+    delete liveOf(ctx, deployment.id).scanWait;
+  }
 };
 
 /** The id of the record a dry run plans (src/core/deploy/request.ts). */
@@ -49,6 +59,8 @@ export const readScan = async (
   registry: ImageRegistry,
   image: { repository: string; digest: string },
   waitMs: number,
+  /** Called once, before the first wait for a scan in progress. */
+  onWait?: () => void,
 ): Promise<ScanFindings | undefined> => {
   const { clock, logger } = ctx.deps;
   if (!registry.scanFindings) return undefined;
@@ -65,6 +77,7 @@ export const readScan = async (
     if (findings.status !== 'in_progress') return findings;
     const left = waitMs - (clock.now().getTime() - started);
     if (left <= 0) return findings;
+    if (look === 0) onWait?.();
     const backoff = SCAN_BACKOFF_MS[Math.min(look, SCAN_BACKOFF_MS.length - 1)] ?? 16_000;
     await clock.sleep(Math.min(backoff, left));
   }

@@ -34,6 +34,8 @@ export interface DeploymentLive {
   host?: { phase: string; detail?: string | undefined };
   /** Whether the card offers Abort (not on Docker hosts, whose rollout is one step). */
   canAbort?: boolean;
+  /** The plan waits for the registry's scan of the image (src/core/deploy/scan.ts), at most `waitMs`. */
+  scanWait?: { waitMs: number } | undefined;
   /** Where it runs: cards speak of containers on a Docker host, of tasks and task definitions on ECS (default). */
   platform?: 'ecs' | 'docker';
 }

@@ -541,7 +541,13 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
   const requester = user(v.requestedBy);
   switch (state) {
     case 'requested':
-      return { status: `:hourglass_flowing_sand: *Starting* — ${what(v)}`, summary: 'starting', body: [] };
+      return {
+        status: `:hourglass_flowing_sand: *Starting* — ${what(v)}`,
+        summary: v.scanWait ? 'starting, waiting for the image scan' : 'starting',
+        body: v.scanWait
+          ? [context(`Waiting for the image scan to finish (at most ${formatDuration(v.scanWait.waitMs)}).`)]
+          : [],
+      };
 
     case 'awaiting_approval': {
       const { count, who } = approvalCount(v);
