@@ -4,6 +4,7 @@
  */
 
 import type { DeploymentFacts, DeploymentRequest, DeploymentState, OperationKind } from './domain/deployment.ts';
+import type { ScanReading } from './domain/scan.ts';
 
 export interface Clock {
   now(): Date;
@@ -415,6 +416,11 @@ export interface ImageRegistry {
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
   /** Credentials an engine needs to pull from this registry (undefined = anonymous). */
   auth?(): Promise<RegistryAuth | undefined>;
+  /**
+   * One look at the registry's scan of an image, by digest (ECR: DescribeImageScanFindings). Absent on registries that
+   * do not scan. Throws when the registry cannot be asked (permissions, throttling): the caller decides what that means.
+   */
+  scanFindings?(repository: string, digest: string): Promise<ScanReading>;
 }
 
 /** An ECS service that dockhand deploys: the service plus the one container whose image it replaces. */

@@ -3,6 +3,7 @@ import { atBoundary } from '../boundary.ts';
 import type { CommandDeps } from '../deps.ts';
 import { abortButton } from './abort.ts';
 import { approveButton } from './approve.ts';
+import { registerApproveWithReason } from './approve-with-reason.ts';
 import type { Button, ButtonDeps } from './button.ts';
 import { cancelButton, rejectButton } from './reject.ts';
 import { rollbackButton } from './rollback.ts';
@@ -40,4 +41,6 @@ export const clickHandler =
 /** Registers the card buttons on the Bolt app. */
 export const registerButtons = (app: App, deps: ButtonDeps): void => {
   for (const button of BUTTONS) app.action<BlockAction<ButtonAction>>(button.actionId, clickHandler(deps, button));
+  // Approve with a reason opens a dialog (needs the click's trigger_id), so it is no plain Button.
+  registerApproveWithReason(app, deps);
 };

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { BLOCK_ON } from '../domain/scan.ts';
 import { isTimeZone, minutesOfDay, WEEKDAYS, type Weekday } from '../domain/windows.ts';
 
 /**
@@ -35,6 +36,11 @@ const ecrRegistry = z.strictObject({
     .string()
     .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
     .optional(),
+  /**
+   * How long a plan waits for ECR's scan of the image it deploys to finish before the approval card says "scan still
+   * running" and goes on (issue 13, item 6); default 60s (src/core/deploy/scan.ts); 0s reads once without waiting.
+   */
+  scanWait: duration.optional(),
 });
 
 const plainRegistry = z.strictObject({
@@ -52,6 +58,11 @@ const approval = z.strictObject({
   required: z.int().min(1).default(1),
   allowSelfApproval: z.boolean().default(false),
   expiresAfter: duration.default('30m'),
+  /**
+   * An image whose registry scan found anything of this severity or worse (critical, or high and critical) needs one
+   * more approval than `required`, and each approver gives a reason (issue 13, item 6).
+   */
+  blockOn: z.enum(BLOCK_ON).optional(),
 });
 
 const buildFields = {
@@ -226,6 +237,17 @@ export const configSchema = z
     digest: z.strictObject({ channel, schedule: cronExpression }).optional(),
   })
   .superRefine((config, ctx) => {
+    for (const [policyName, policy] of Object.entries(config.approvals)) {
+      // blockOn asks for one approval more than required: users alone (no group) must be enough people for it.
+      const users = policy.approvers.filter((p) => !p.startsWith('S'));
+      if (policy.blockOn && users.length === policy.approvers.length && users.length < policy.required + 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvals', policyName, 'blockOn'],
+          message: `an image it holds needs ${policy.required + 1} approvals, but only ${users.length} approver(s) are listed: add approvers (or a user group), or lower required`,
+        });
+      }
+    }
     for (const [serviceName, svc] of Object.entries(config.services)) {
       if (svc.image && svc.image.registry === undefined) {
         const ecsEnv = Object.entries(svc.environments).find(([, env]) => env.target.type !== 'docker');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DockhandError } from '../errors.ts';
+import { type ScanFindings, scanFindingsSchema } from './scan.ts';
 
 /**
  * The deployment model (DESIGN.md §3.1): what was asked (`DeploymentRequest`, one variant per kind of operation),
@@ -184,6 +185,8 @@ export interface DeploymentFacts {
   previousRevision?: string;
   previousTaskDefinitionArn?: string;
   previousImage?: string;
+  /** What the registry's scan of the image to deploy found (ECR; absent for plain registries and git builds). */
+  scan?: ScanFindings;
   /** When an approval request expires (ISO 8601). */
   expiresAt?: string;
   approvalReplyTs?: string;
@@ -279,6 +282,7 @@ const FACT_PARSERS = {
   previousRevision: blank,
   previousTaskDefinitionArn: blank,
   previousImage: blank,
+  scan: scanFindingsSchema,
   expiresAt: blank,
   approvalReplyTs: blank,
   taskDefinitionArn: blank,

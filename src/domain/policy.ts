@@ -1,6 +1,7 @@
 import type { ApprovalPolicy, Config } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
-import type { BreakGlass } from './deployment.ts';
+import type { BreakGlass, DeploymentFacts } from './deployment.ts';
+import { type BlockOn, findingsAtOrAbove, type ScanFindings } from './scan.ts';
 import type { ClosedGate } from './windows.ts';
 
 /**
@@ -78,7 +79,9 @@ export type DenialReason =
       suggested: { min: number; max: number };
     }
   /** `/scale api 2..8` of a service that nothing auto scales (`runtime`: what runs it, when it has no auto scaler). */
-  | { kind: 'not_autoscaled'; service: string; environment: string; runtime?: string | undefined };
+  | { kind: 'not_autoscaled'; service: string; environment: string; runtime?: string | undefined }
+  /** An approval without a reason of an image whose scan found `findings` at or above the policy's `blockOn`. */
+  | { kind: 'reason_required'; blockOn: BlockOn; findings: number };
 
 /** A rule's no, with why (see DenialReason). */
 export type Denial = { allowed: false; reason: DenialReason };
@@ -168,16 +171,61 @@ export const mayRequest = async (
 // ---------------------------------------------------------------------------------------------------------------
 // Approvals
 
-/** The approval policy an operation of `kind` on that service and environment needs, if any. */
+/**
+ * An image whose registry scan found something at or above the policy's `blockOn` (issue 13, item 6): one more
+ * approval than the policy needs, each with a reason. `findings` counts what is at or above `blockOn`.
+ */
+export interface ScanGate {
+  blockOn: BlockOn;
+  findings: number;
+}
+
+/** An approval policy as it applies to one operation: break-glass and the image's scan may each add an approval. */
+export type EffectivePolicy = ApprovalPolicy & { scanGate?: ScanGate | undefined };
+
+/** The scan gate a policy puts on an image's findings: only a finished scan with findings at or above `blockOn`. */
+export const scanGateOf = (
+  policy: Pick<ApprovalPolicy, 'blockOn'> | undefined,
+  scan: ScanFindings | undefined,
+): ScanGate | undefined => {
+  const blockOn = policy?.blockOn;
+  if (blockOn === undefined) return undefined;
+  const findings = findingsAtOrAbove(scan, blockOn);
+  return findings > 0 ? { blockOn, findings } : undefined;
+};
+
+/**
+ * The approval policy an operation of `kind` on that service and environment needs, if any: the configured one,
+ * plus one approval for break-glass (`request.emergency`) and one for an image whose scan reaches the policy's
+ * `blockOn` (`facts.scan`, known once planned).
+ */
 export const approvalPolicyFor = (
   config: Pick<Config, 'services' | 'approvals'>,
-  operation: { service: string; environment: string; kind: PolicyKind; request?: BreakGlass },
-): ApprovalPolicy | undefined => {
+  operation: {
+    service: string;
+    environment: string;
+    kind: PolicyKind;
+    request?: BreakGlass;
+    facts?: Pick<DeploymentFacts, 'scan'>;
+  },
+): EffectivePolicy | undefined => {
   const env = config.services[operation.service]?.environments[operation.environment];
   const name = operation.kind === 'scale' ? (env?.scaleApproval ?? env?.approval) : env?.approval;
-  const policy = name ? config.approvals[name] : undefined;
-  if (operation.request?.emergency === undefined) return policy;
-  return emergencyPolicy(policy, config.services[operation.service]?.deployers);
+  const configured = name ? config.approvals[name] : undefined;
+  const policy =
+    operation.request?.emergency === undefined
+      ? configured
+      : emergencyPolicy(configured, config.services[operation.service]?.deployers);
+  const scanGate = scanGateOf(configured, operation.facts?.scan);
+  if (!policy || !scanGate) return policy;
+  return { ...policy, required: quorumOf(policy.required) + 1, scanGate };
+};
+
+/** An approval of an image the scan gate holds needs a reason (what someone typed; blank counts as none). */
+export const mayApproveWithReason = (policy: EffectivePolicy, reason: string | undefined): Decision => {
+  const gate = policy.scanGate;
+  if (!gate || (reason !== undefined && reason.trim() !== '')) return ALLOWED;
+  return deny({ kind: 'reason_required', blockOn: gate.blockOn, findings: gate.findings });
 };
 
 /** An approver list that anyone (but the requester, unless self-approval is allowed) satisfies. */

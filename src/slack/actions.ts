@@ -4,6 +4,8 @@
  */
 export const ACTIONS = {
   approve: 'approval.approve',
+  /** Approve of an image the scan gate holds (approvals.<name>.blockOn): opens the reason dialog. */
+  approveWithReason: 'approval.approve_with_reason',
   reject: 'approval.reject',
   abort: 'deploy.abort',
   rollback: 'deploy.rollback',

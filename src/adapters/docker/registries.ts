@@ -10,9 +10,11 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type Docker from 'dockerode';
 import type { RegistryConfig } from '../../config/schema.ts';
+import type { ScanReading } from '../../domain/scan.ts';
 import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
 import { maskSecrets } from '../../logger.ts';
 import type { Clock, ImageRegistry, PushRequest, RegistryAuth } from '../../ports.ts';
+import { readScanFindings } from '../aws/scan-findings.ts';
 import { ecrSdk } from '../aws/sdk.ts';
 import { basicAuthorization, bearerChallenge, EcrTokens, fetchBearerToken } from '../registry/auth.ts';
 import { MANIFEST_ACCEPT } from '../registry/media-types.ts';
@@ -364,5 +366,10 @@ class EcrRegistry implements ImageRegistry {
           : undefined,
       );
     }
+  }
+
+  /** ECR's scan of an image (DescribeImageScanFindings, src/adapters/aws/scan-findings.ts). */
+  scanFindings(repository: string, digest: string): Promise<ScanReading> {
+    return readScanFindings(this.tokens.client(), repository, digest, this.config.registryId);
   }
 }

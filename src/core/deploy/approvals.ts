@@ -5,7 +5,7 @@
 
 import type { ApprovalPolicy } from '../../config/schema.ts';
 import type { DeploymentFacts } from '../../domain/deployment.ts';
-import { enforce, mayApprove, mayReject, quorumOf, Refusal } from '../../domain/policy.ts';
+import { enforce, mayApprove, mayApproveWithReason, mayReject, quorumOf, Refusal } from '../../domain/policy.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import { askForApproval, show } from './announce.ts';
@@ -13,6 +13,9 @@ import { apply } from './apply.ts';
 import { type DeployContext, expiryOf, liveOf, memberOf, policyOf, policyView, transition } from './context.ts';
 import { finish } from './outcome.ts';
 import { claim, disown } from './ownership.ts';
+
+/** The longest approval reason kept (what the reason dialog lets someone type). */
+export const MAX_REASON = 1000;
 
 /** Puts a planned request before its approvers; nobody works on it while it waits. */
 export const awaitApproval = async (
@@ -34,12 +37,35 @@ export const awaitApproval = async (
   await askForApproval(ctx, moved);
 };
 
-export const approve = async (ctx: DeployContext, id: string, user: string): Promise<void> => {
+/**
+ * Counts `user`'s approval. An image whose scan reached the policy's blockOn is approved only with a `reason`, which
+ * the audit trail keeps (`deployment.approval_reason`) before the approval is counted.
+ */
+export const approve = async (ctx: DeployContext, id: string, user: string, reason?: string): Promise<void> => {
   const { store, clock } = ctx.deps;
   const deployment = await pending(ctx, id);
   const decision = await mayApprove(policyOf(ctx, deployment), deployment, user, memberOf(ctx));
   enforce(decision);
   const { policy } = decision;
+  enforce(mayApproveWithReason(policy, reason));
+  const given = reason?.trim();
+  if (given) {
+    await store.appendAudit({
+      at: clock.now(),
+      actor: user,
+      action: 'deployment.approval_reason',
+      service: deployment.service,
+      environment: deployment.environment,
+      subject: id,
+      outcome: 'given',
+      detail: {
+        reason: given.slice(0, MAX_REASON),
+        ...(policy.scanGate ? { blockOn: policy.scanGate.blockOn, findings: policy.scanGate.findings } : {}),
+        ...(deployment.facts.scan ? { scan: deployment.facts.scan } : {}),
+        ...(deployment.facts.digest ? { digest: deployment.facts.digest } : {}),
+      },
+    });
+  }
   const outcome = await store.approve(id, user, quorumOf(policy.required), clock.now());
   if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
   if (outcome.result === 'not_pending')

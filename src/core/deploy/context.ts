@@ -3,14 +3,14 @@
  * worth a store write (live card progress, rollout watchers, expiry timers, ownership leases). One explicit object,
  * passed to each unit's functions, instead of one class holding everything.
  */
-import type { ApprovalPolicy, Config } from '../../config/schema.ts';
+import type { Config } from '../../config/schema.ts';
 import {
   ACTIVE_STATES,
   type DeploymentFacts,
   type DeploymentRequest,
   type DeploymentState,
 } from '../../domain/deployment.ts';
-import { approvalPolicyFor, type Membership } from '../../domain/policy.ts';
+import { approvalPolicyFor, type EffectivePolicy, type Membership, type ScanGate } from '../../domain/policy.ts';
 import type { Logger } from '../../logger.ts';
 import type {
   Cancel,
@@ -124,8 +124,10 @@ export const runtimeOf = (ctx: DeployContext, target: ResolvedTarget): Runtime =
 
 export const policyOf = (
   ctx: DeployContext,
-  deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind' | 'request'>,
-): ApprovalPolicy | undefined => approvalPolicyFor(ctx.deps.config, deployment);
+  deployment: Pick<DeploymentRecord, 'service' | 'environment' | 'kind' | 'request'> & {
+    facts?: DeploymentRecord['facts'];
+  },
+): EffectivePolicy | undefined => approvalPolicyFor(ctx.deps.config, deployment);
 
 /** The directory's answer the policy asks for (src/domain/policy.ts). */
 export const memberOf =
@@ -134,9 +136,12 @@ export const memberOf =
     ctx.deps.directory.includes(principals, user);
 
 /** What a card shows of an approval policy. */
-export const policyView = (policy: ApprovalPolicy): { required: number; approvers: string[] } => ({
+export const policyView = (
+  policy: EffectivePolicy,
+): { required: number; approvers: string[]; scanGate?: ScanGate | undefined } => ({
   required: policy.required,
   approvers: [...policy.approvers],
+  ...(policy.scanGate ? { scanGate: { ...policy.scanGate } } : {}),
 });
 
 /** A conditional move to `to` from the states TRANSITIONS allows (narrowed to `onlyFrom`); undefined if not. */

@@ -11,6 +11,7 @@ import type { Runtime, RuntimeChange } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { type DeployContext, lastSucceeded, liveOf, shortSha, targetOf } from './context.ts';
 import { previousFacts, rollbackRef } from './revision-facts.ts';
+import { scanForPlan } from './scan.ts';
 
 /** Resolves the commit or image, reads what runs now, diffs it with what would run. */
 export const plan = async (
@@ -38,6 +39,8 @@ export const plan = async (
       if (!digest) throw new DockhandError('not_found', `Image tag \`${tag}\` does not exist in ${imageName}.`);
       newImage = `${imageName}@${digest}`;
       Object.assign(facts, { imageTag: tag, digest, image: newImage });
+      const scan = await scanForPlan(ctx, deployment, target, registry, { repository, digest });
+      if (scan) facts.scan = scan;
     } else {
       const src = sourceSpec(ctx, target, request.ref);
       const checkout = await source.checkout(src);

@@ -95,7 +95,8 @@ const via = (input: OperationRequest): { source: 'ci' | 'github'; branch: string
 const prepare = async (ctx: DeployContext, deployment: DeploymentRecord, runtime: Runtime): Promise<void> => {
   try {
     const facts = await plan(ctx, deployment, runtime);
-    const policy = policyOf(ctx, deployment);
+    // The plan's facts may weigh on the policy (an image scan at or above blockOn adds an approval).
+    const policy = policyOf(ctx, { ...deployment, facts });
     if (policy) {
       await awaitApproval(ctx, deployment, policy, facts);
       return;
@@ -135,7 +136,7 @@ const dryRun = async (ctx: DeployContext, input: OperationRequest, runtime: Runt
   const facts = await plan(ctx, record, runtime);
   const live = liveOf(ctx, record.id);
   ctx.live.delete(record.id);
-  const policy = policyOf(ctx, record);
+  const policy = policyOf(ctx, { ...record, facts });
   return { ...record, facts, ...live, ...(policy ? { approvalPolicy: policyView(policy) } : {}) };
 };
 

@@ -49,8 +49,9 @@ export class DeploymentService {
     return request(this.#ctx, input);
   }
 
-  approve(id: string, user: string): Promise<void> {
-    return approve(this.#ctx, id, user);
+  /** `reason`: required when the image's scan reached the policy's blockOn (the reason dialog). */
+  approve(id: string, user: string, reason?: string): Promise<void> {
+    return approve(this.#ctx, id, user, reason);
   }
 
   reject(id: string, user: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type { ScanGate } from '../../domain/policy.ts';
 import type {
   CommitSummary,
   DeploymentAlarms,
@@ -30,11 +31,14 @@ export interface DeploymentLive {
     /** The failing error's remedy (DockhandError.hint), e.g. which registry's credentials to check. */
     hint?: string | undefined;
   };
-  approvalPolicy?: { required: number; approvers: string[] };
+  /** `scanGate`: the image's scan reached the policy's blockOn, so each approval needs a reason. */
+  approvalPolicy?: { required: number; approvers: string[]; scanGate?: ScanGate | undefined };
   /** Docker host: what the runtime is doing (pulling, starting, waiting_healthy…). */
   host?: { phase: string; detail?: string | undefined };
   /** Whether the card offers Abort (not on Docker hosts, whose rollout is one step). */
   canAbort?: boolean;
+  /** The plan waits for the registry's scan of the image (src/core/deploy/scan.ts), at most `waitMs`. */
+  scanWait?: { waitMs: number } | undefined;
   /** Where it runs: cards speak of containers on a Docker host, of tasks and task definitions on ECS (default). */
   platform?: 'ecs' | 'docker';
 }

@@ -9,6 +9,7 @@
  */
 import type { DeploymentView as CoreDeploymentView, DeploymentLive } from '../../core/deploy/view.ts';
 import { formatDuration } from '../../core/duration.ts';
+import type { ScanFindings } from '../../domain/scan.ts';
 import { maskSecrets } from '../../logger.ts';
 import type {
   CommitSummary,
@@ -22,6 +23,7 @@ import { ACTIONS } from '../actions.ts';
 import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
 import { alarmFailureBlocks, alarmsBlocks } from './alarms.ts';
 import { stagedAbortBlocks, stagedBlocks, stagedSummary } from './blue-green.ts';
+import { APPROVE_WITH_REASON } from './refusals.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -249,7 +251,7 @@ const approvalCount = (v: DeploymentView): { count: string; who: string } => {
   return { count, who: v.approvals.map((a) => user(a.user)).join(', ') };
 };
 
-/** What runs now and what would run: the plan, as fields. */
+/** What runs now and what would run: the plan, as fields (and the image's scan, where the registry scans). */
 const planFields = (v: DeploymentView, extra: readonly string[]): string[] => {
   const fields: string[] = [];
   const plan = v.plan;
@@ -262,7 +264,50 @@ const planFields = (v: DeploymentView, extra: readonly string[]): string[] => {
     const image = v.facts.image;
     if (image) fields.push(`*Image*\n${code(image)}`);
   }
+  const scan = scanField(v.facts.scan);
+  if (scan) fields.push(scan);
   return [...fields, ...extra];
+};
+
+/**
+ * The image scan (ECR): "2 critical · 3 high · 5 medium", the less severe compactly ("+ 4 low/info"), or what kept
+ * the counts away. ECR's descriptions are outside text.
+ */
+export const scanField = (scan: ScanFindings | undefined): string | undefined => {
+  if (!scan) return undefined;
+  const heading = '*Image scan*';
+  switch (scan.status) {
+    case 'complete': {
+      const c = scan.counts;
+      const main = (['critical', 'high', 'medium'] as const).map((s) => `${c[s] ?? 0} ${s}`).join(' · ');
+      const rest = (c.low ?? 0) + (c.informational ?? 0) + (c.undefined ?? 0);
+      const icon =
+        (c.critical ?? 0) > 0 ? ':red_circle:' : (c.high ?? 0) > 0 ? ':large_orange_circle:' : ':white_check_mark:';
+      return `${heading}\n${icon} ${main}${rest > 0 ? ` · ${rest} low/other` : ''}`;
+    }
+    case 'in_progress':
+      return `${heading}\n:hourglass_flowing_sand: scan still running`;
+    case 'failed':
+      return `${heading}\n:warning: the scan failed${scan.detail ? `: ${outside(scan.detail, 200)}` : ''}`;
+    case 'unsupported':
+      return `${heading}\n:white_circle: ECR cannot scan this image${scan.detail ? ` (${outside(scan.detail, 200)})` : ''}`;
+    case 'not_scanned':
+      return `${heading}\n:white_circle: not scanned (is scan on push on for the repository?)`;
+    case 'unreadable':
+      return `${heading}\n:warning: could not read the scan (${outside(scan.detail, 100)})`;
+  }
+};
+
+/** Why an approval needs one more approver and a reason: the scan reached the policy's blockOn. */
+const scanGateNote = (v: DeploymentView): KnownBlock[] => {
+  const gate = v.approvalPolicy?.scanGate;
+  if (!gate) return [];
+  const rated = gate.blockOn === 'critical' ? 'critical' : 'high or critical';
+  return [
+    context(
+      `:warning: The image scan found ${plural(gate.findings, 'finding')} rated ${rated}: one more approval than usual, and each approver gives a reason.`,
+    ),
+  ];
 };
 
 const commitsSection = (commits: { commits: CommitSummary[]; total: number } | undefined): KnownBlock | undefined => {
@@ -397,15 +442,26 @@ const approveQuestion = (v: DeploymentView): string => {
   }
 };
 
+/** Approve of an image the scan gate holds: no confirm dialog, since it opens the reason dialog instead. */
+const approveWithReasonButton = (v: DeploymentView) => ({
+  type: 'button' as const,
+  text: { type: 'plain_text' as const, text: APPROVE_WITH_REASON, emoji: true },
+  action_id: ACTIONS.approveWithReason,
+  value: v.id,
+  style: 'primary' as const,
+});
+
 const approvalButtons = (v: DeploymentView): KnownBlock => {
   return {
     type: 'actions',
     elements: [
-      button('Approve', ACTIONS.approve, v.id, 'primary', {
-        title: `Approve #${v.seq}?`,
-        text: `${approveQuestion(v)} It starts as soon as the approvals are complete.`,
-        confirm: 'Approve',
-      }),
+      v.approvalPolicy?.scanGate
+        ? approveWithReasonButton(v)
+        : button('Approve', ACTIONS.approve, v.id, 'primary', {
+            title: `Approve #${v.seq}?`,
+            text: `${approveQuestion(v)} It starts as soon as the approvals are complete.`,
+            confirm: 'Approve',
+          }),
       button('Reject', ACTIONS.reject, v.id, 'danger', {
         title: `Reject #${v.seq}?`,
         text: `${operationTitle(v)} will not happen. The card shows who rejected it.`,
@@ -494,7 +550,13 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
   const requester = user(v.requestedBy);
   switch (state) {
     case 'requested':
-      return { status: `:hourglass_flowing_sand: *Starting* — ${what(v)}`, summary: 'starting', body: [] };
+      return {
+        status: `:hourglass_flowing_sand: *Starting* — ${what(v)}`,
+        summary: v.scanWait ? 'starting, waiting for the image scan' : 'starting',
+        body: v.scanWait
+          ? [context(`Waiting for the image scan to finish (at most ${formatDuration(v.scanWait.waitMs)}).`)]
+          : [],
+      };
 
     case 'awaiting_approval': {
       const { count, who } = approvalCount(v);
@@ -506,6 +568,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
         summary: `waiting for approval (${count})`,
         body: [
           ...planBlocks(v, extra),
+          ...scanGateNote(v),
           ...(approvers.length > 0 ? [context(`Who can approve: ${approvers.map(principal).join(', ')}`)] : []),
           approvalButtons(v),
         ],

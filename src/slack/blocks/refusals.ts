@@ -109,5 +109,13 @@ export const denialText = (reason: DenialReason): string => {
       return reason.runtime
         ? `\`${reason.service}\` in \`${reason.environment}\` runs on ${reason.runtime}, which has no auto scaling to bound; nothing was changed. Give a task count instead, such as \`/scale ${reason.service} 2 in ${reason.environment}\`.`
         : `\`${reason.service}\` in \`${reason.environment}\` has no auto scaling (no scalable target for its desired count), so there are no bounds to set; nothing was changed. Give a task count instead, such as \`/scale ${reason.service} 2 in ${reason.environment}\`, or register a scalable target in AWS first.`;
+    case 'reason_required': {
+      const what = reason.blockOn === 'critical' ? 'critical' : 'high or critical';
+      const findings = reason.findings === 1 ? '1 finding' : `${reason.findings} findings`;
+      return `The image's scan has ${findings} rated ${what}: approving it needs a reason. Nothing changed; click *${APPROVE_WITH_REASON}* on the card and say why.`;
+    }
   }
 };
+
+/** The label of the Approve button that asks for a reason (an image the scan gate holds). */
+export const APPROVE_WITH_REASON = 'Approve with reason…';

@@ -1,7 +1,14 @@
 import { AwsError } from './errors.ts';
 import type { FakeAws } from './fake-aws.ts';
 import { optInt, optString, optStringArray, paginate, reqString } from './input.ts';
-import { ACCOUNT_ID, type ImageState, type JsonObject, type RepositoryState } from './model.ts';
+import {
+  ACCOUNT_ID,
+  type ImageScanState,
+  type ImageState,
+  type JsonObject,
+  type RepositoryState,
+  type ScanSeverity,
+} from './model.ts';
 
 type Handler = (fake: FakeAws, input: JsonObject) => unknown;
 
@@ -39,8 +46,24 @@ function serializeRepository(fake: FakeAws, repo: RepositoryState): JsonObject {
   };
 }
 
-function serializeImage(repo: RepositoryState, img: ImageState): JsonObject {
+function serializeImage(fake: FakeAws, repo: RepositoryState, img: ImageState): JsonObject {
+  const scan = img.scan;
+  // What DescribeImages says of a scan does not walk it (only DescribeImageScanFindings counts calls).
+  const done =
+    scan !== undefined &&
+    scan.inProgressCalls === 0 &&
+    (scan.completesAt === undefined || fake.now().getTime() >= scan.completesAt.getTime());
   return {
+    ...(scan ? { imageScanStatus: { status: done ? scan.status : 'IN_PROGRESS' } } : {}),
+    ...(done && scan.status === 'COMPLETE'
+      ? {
+          imageScanFindingsSummary: {
+            imageScanCompletedAt: scan.completedAt ?? fake.now(),
+            vulnerabilitySourceUpdatedAt: scan.completedAt ?? fake.now(),
+            findingSeverityCounts: { ...scan.counts },
+          },
+        }
+      : {}),
     registryId: ACCOUNT_ID,
     repositoryName: repo.name,
     imageDigest: img.digest,
@@ -103,7 +126,7 @@ function describeImages(fake: FakeAws, input: JsonObject) {
       }
       if (!found.includes(img)) found.push(img);
     }
-    return { imageDetails: found.map((i) => serializeImage(repo, i)) };
+    return { imageDetails: found.map((i) => serializeImage(fake, repo, i)) };
   }
   const filter = (input.filter ?? {}) as { tagStatus?: unknown };
   const tagStatus = typeof filter.tagStatus === 'string' ? filter.tagStatus : 'ANY';
@@ -112,11 +135,102 @@ function describeImages(fake: FakeAws, input: JsonObject) {
   );
   const max = optInt(input, 'maxResults', 1, 1000) ?? 100;
   const { page, nextToken } = paginate(images, optString(input, 'nextToken'), max, `DescribeImages/${repo.name}`);
-  return { imageDetails: page.map((i) => serializeImage(repo, i)), nextToken };
+  return { imageDetails: page.map((i) => serializeImage(fake, repo, i)), nextToken };
+}
+
+const SEVERITIES: readonly ScanSeverity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'];
+
+/** One call's look at a scan: PENDING first, IN_PROGRESS while calls (or fake time) remain, then its end status. */
+function scanStep(fake: FakeAws, scan: ImageScanState): 'PENDING' | 'IN_PROGRESS' | ImageScanState['status'] {
+  scan.calls++;
+  const waitingForClock = scan.completesAt !== undefined && fake.now().getTime() < scan.completesAt.getTime();
+  if (scan.inProgressCalls > 0 || waitingForClock) {
+    if (scan.inProgressCalls > 0) scan.inProgressCalls--;
+    return scan.calls === 1 ? 'PENDING' : 'IN_PROGRESS';
+  }
+  scan.completedAt ??= fake.now();
+  return scan.status;
+}
+
+const SCAN_DESCRIPTIONS: Record<string, string> = {
+  PENDING: 'The scan is pending.',
+  IN_PROGRESS: 'The scan is in progress.',
+  COMPLETE: 'The scan was completed successfully.',
+  FAILED: 'The scan failed.',
+  UNSUPPORTED_IMAGE: 'UnsupportedImageError: The operating system and/or package manager are not supported.',
+};
+
+/**
+ * DescribeImageScanFindings (basic scanning): the image by digest or tag; ScanNotFoundException when it was never
+ * scanned. A finished scan carries `imageScanFindings` with `findingSeverityCounts` and one finding per count
+ * (`maxResults`, default 100, paginated by `nextToken`); a pending one only its `imageScanStatus`.
+ */
+function describeImageScanFindings(fake: FakeAws, input: JsonObject) {
+  const repo = repository(fake, reqString(input, 'repositoryName'));
+  const id = (input.imageId ?? {}) as { imageTag?: unknown; imageDigest?: unknown };
+  if (typeof input.imageId !== 'object' || input.imageId === null) {
+    throw new AwsError('InvalidParameterException', 'imageId is required.');
+  }
+  const tag = typeof id.imageTag === 'string' ? id.imageTag : undefined;
+  const digest = typeof id.imageDigest === 'string' ? id.imageDigest : undefined;
+  if (tag === undefined && digest === undefined) {
+    throw new AwsError('InvalidParameterException', 'An imageId needs an imageTag or an imageDigest.');
+  }
+  const max = optInt(input, 'maxResults', 1, 1000) ?? 100;
+  const imageIdText = `{imageDigest:'${digest ?? 'null'}', imageTag:'${tag ?? 'null'}'}`;
+  const img = repo.images.find(
+    (i) => (tag === undefined || i.tags.includes(tag)) && (digest === undefined || i.digest === digest),
+  );
+  if (!img) {
+    throw new AwsError(
+      'ImageNotFoundException',
+      `The image with imageId ${imageIdText} does not exist within the repository with name '${repo.name}' ` +
+        `in the registry with id '${ACCOUNT_ID}'`,
+    );
+  }
+  if (!img.scan) {
+    throw new AwsError(
+      'ScanNotFoundException',
+      `Image scan does not exist for the image with '${imageIdText}' in the repository with name '${repo.name}' ` +
+        `in the registry with id '${ACCOUNT_ID}'`,
+    );
+  }
+  const scan = img.scan;
+  const nextToken = optString(input, 'nextToken');
+  // A page after the first reads the finished scan again; only first pages walk the status.
+  const status = nextToken === undefined ? scanStep(fake, scan) : scan.status;
+  const base = {
+    registryId: ACCOUNT_ID,
+    repositoryName: repo.name,
+    imageId: { imageDigest: img.digest, ...(tag ? { imageTag: tag } : {}) },
+    imageScanStatus: { status, description: scan.description ?? SCAN_DESCRIPTIONS[status] },
+  };
+  if (status !== 'COMPLETE') return base;
+  const findings = SEVERITIES.flatMap((severity) =>
+    Array.from({ length: scan.counts[severity] ?? 0 }, (_, i) => ({
+      name: `CVE-2026-${severity.slice(0, 3)}${String(i + 1).padStart(4, '0')}`,
+      uri: `https://security-tracker.debian.org/tracker/CVE-2026-${i + 1}`,
+      severity,
+      attributes: [{ key: 'package_name', value: 'openssl' }],
+    })),
+  );
+  const { page, nextToken: next } = paginate(findings, nextToken, max, `DescribeImageScanFindings/${img.digest}`);
+  const counts = Object.fromEntries(Object.entries(scan.counts).filter(([, n]) => (n ?? 0) > 0));
+  return {
+    ...base,
+    imageScanFindings: {
+      imageScanCompletedAt: scan.completedAt,
+      vulnerabilitySourceUpdatedAt: scan.completedAt,
+      findingSeverityCounts: counts,
+      findings: page,
+    },
+    ...(next ? { nextToken: next } : {}),
+  };
 }
 
 export const ecrHandlers: Record<string, Handler> = {
   GetAuthorizationToken: getAuthorizationToken,
   DescribeRepositories: describeRepositories,
   DescribeImages: describeImages,
+  DescribeImageScanFindings: describeImageScanFindings,
 };

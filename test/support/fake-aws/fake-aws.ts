@@ -29,6 +29,7 @@ import {
   type FailNextFault,
   type FaultConfig,
   type HealthStatus,
+  type ImageScanState,
   type ImageState,
   type JsonObject,
   type LogGroupState,
@@ -37,6 +38,7 @@ import {
   REGION,
   type RepositoryState,
   type RequestRecord,
+  type ScanSeverity,
   type ServiceDeploymentState,
   type ServiceRevisionRef,
   type ServiceState,
@@ -769,6 +771,35 @@ export class FakeAws {
     }
     if (tag !== null) image.tags.push(tag);
     return image;
+  }
+
+  /**
+   * Seeds the basic scan of an image (by digest; the image is created untagged if unknown): its findings' counts per
+   * severity, answered after `inProgressCalls` calls (default 0: complete at once; the first answers PENDING, the
+   * others IN_PROGRESS) or once the fake clock reaches `completesAt`; or a scan that ends FAILED / UNSUPPORTED_IMAGE.
+   */
+  putScanFindings(
+    repository: string,
+    digest: string,
+    scan: {
+      counts?: Partial<Record<ScanSeverity, number>>;
+      status?: ImageScanState['status'];
+      description?: string;
+      inProgressCalls?: number;
+      completesAt?: Date;
+    } = {},
+  ): ImageScanState {
+    const repo = this.createRepository(repository);
+    const image = repo.images.find((i) => i.digest === digest) ?? this.putImage(repository, null, digest);
+    image.scan = {
+      status: scan.status ?? 'COMPLETE',
+      counts: { ...(scan.counts ?? {}) },
+      description: scan.description,
+      inProgressCalls: scan.inProgressCalls ?? 0,
+      calls: 0,
+      completesAt: scan.completesAt,
+    };
+    return image.scan;
   }
 
   /** Point GetAuthorizationToken's proxyEndpoint (and repositoryUri hosts) at e.g. `http://127.0.0.1:5000`. */

@@ -251,6 +251,28 @@ export interface ImageState {
   tags: string[];
   pushedAt: Date;
   sizeInBytes: number;
+  /** Its basic scan (DescribeImageScanFindings); absent = never scanned (ScanNotFoundException). */
+  scan?: ImageScanState;
+}
+
+/** ECR's scan severities, as findingSeverityCounts keys them. */
+export type ScanSeverity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'INFORMATIONAL' | 'UNDEFINED';
+
+/**
+ * A seeded scan: it answers PENDING to the first call, IN_PROGRESS to the next `inProgressCalls - 1` calls (or until
+ * the fake clock reaches `completesAt`), then `status` (COMPLETE with `counts`, or FAILED / UNSUPPORTED_IMAGE).
+ */
+export interface ImageScanState {
+  status: 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE';
+  counts: Partial<Record<ScanSeverity, number>>;
+  description?: string | undefined;
+  /** Calls still to answer PENDING/IN_PROGRESS (counted down). */
+  inProgressCalls: number;
+  /** Calls answered so far. */
+  calls: number;
+  /** In progress until the fake clock reaches this, whatever the call count. */
+  completesAt?: Date | undefined;
+  completedAt?: Date | undefined;
 }
 
 export interface RepositoryState {

@@ -203,6 +203,16 @@ function control(fake: FakeAws, cmd: JsonObject): unknown {
       const img = fake.putImage(str(cmd, 'repository'), str(cmd, 'tag'), opt('digest'));
       return { digest: img.digest };
     }
+    case 'putScanFindings': {
+      const scan = fake.putScanFindings(str(cmd, 'repository'), str(cmd, 'digest'), {
+        ...(typeof cmd.counts === 'object' && cmd.counts !== null
+          ? { counts: cmd.counts as Record<string, number> }
+          : {}),
+        ...(opt('status') ? { status: opt('status') as 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE' } : {}),
+        ...(typeof cmd.inProgressCalls === 'number' ? { inProgressCalls: cmd.inProgressCalls } : {}),
+      });
+      return { status: scan.status };
+    }
     case 'putLogEvents':
       fake.putLogEvents(str(cmd, 'group'), str(cmd, 'stream'), (cmd.events ?? []) as Array<{ message: string }>);
       return {};

@@ -1,0 +1,132 @@
+import type {
+  AllMiddlewareArgs,
+  App,
+  BlockAction,
+  ButtonAction,
+  RespondArguments,
+  RespondFn,
+  SlackActionMiddlewareArgs,
+  SlackViewMiddlewareArgs,
+  ViewResponseAction,
+  ViewSubmitAction,
+} from '@slack/bolt';
+import { checkApprovalWindow } from '../../src/core/operate/freeze.ts';
+import { approvalPolicyFor, Refusal } from '../../src/domain/policy.ts';
+import { asDockhandError, type DockhandError } from '../../src/errors.ts';
+import { ACTIONS } from '../../src/slack/actions.ts';
+import {
+  APPROVAL_REASON_MODAL,
+  approvalReasonMetadata,
+  approvalReasonModal,
+} from '../../src/slack/blocks/approval-reason.ts';
+import { atBoundary } from '../boundary.ts';
+import { fieldErrorText, SUBMISSION_ANSWER_MS } from '../deploy-modal.ts';
+import type { ButtonDeps } from './button.ts';
+
+/**
+ * *Approve with reason…* (issue 13, item 6): on the card of an image whose scan reached the policy's blockOn, Approve
+ * opens a dialog asking why it is safe; the dialog's submission is the approval, with its reason, through the same
+ * rules as a plain Approve (approver, self-approval, freezes, quorum). A dialog fits Slack best: the reason is typed
+ * where the decision is made, Slack enforces its length, and a refusal is shown on the field while the dialog stays
+ * open. A plain Approve click on such a card (an older one) is refused with how to approve with a reason.
+ */
+
+/** The click: opens the dialog (views.open with the click's trigger_id) for a request still waiting for approval. */
+export const approveWithReasonClicked =
+  (deps: ButtonDeps) =>
+  ({
+    ack,
+    body,
+    action,
+    respond,
+    client,
+  }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> => {
+    const id = action.value ?? '';
+    const user = body.user.id;
+    return atBoundary(
+      deps,
+      {
+        kind: 'click',
+        name: ACTIONS.approveWithReason,
+        user,
+        context: { action: ACTIONS.approveWithReason, user, deployment: id },
+        audit: { action: `click.${ACTIONS.approveWithReason}`, subject: id },
+      },
+      { ack: () => ack(), respond },
+      async () => {
+        const deployment = await deps.store.getDeployment(id);
+        if (!deployment) throw new Refusal('This deployment is unknown to dockhand.');
+        if (deployment.state !== 'awaiting_approval')
+          throw new Refusal(`This request is already ${deployment.state.replace('_', ' ')}; nothing changed.`);
+        const gate = approvalPolicyFor(deps.config, deployment)?.scanGate;
+        const channel = body.channel?.id ?? body.container?.channel_id ?? deployment.channel ?? '';
+        await client.views.open({ trigger_id: body.trigger_id, view: approvalReasonModal(deployment, gate, channel) });
+      },
+    );
+  };
+
+const USER_MISTAKES = new Set<DockhandError['code']>(['usage', 'not_found', 'forbidden', 'invalid']);
+
+/**
+ * The submission: approves with the typed reason. A refusal (not an approver, the requester, a freeze, already
+ * decided) is shown on the reason field and the dialog stays open; a success closes it and the card follows.
+ */
+export const approvalReasonSubmitted =
+  (deps: ButtonDeps) =>
+  async ({ ack, body, view, client }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
+    const user = body.user.id;
+    const metadata = approvalReasonMetadata(view.private_metadata);
+    const id = metadata?.deployment ?? '';
+    const { block, action } = APPROVAL_REASON_MODAL.reason;
+    const reason = view.state.values[block]?.[action]?.value ?? '';
+    let answered = false;
+    let shownInModal = false;
+    const answer = async (response?: ViewResponseAction): Promise<void> => {
+      if (answered) return;
+      answered = true;
+      await ack(response);
+    };
+    // What the boundary says to the approver alone goes to them as a private message beside the card.
+    const respond: RespondFn = async (message) => {
+      const content: RespondArguments = typeof message === 'string' ? { text: message } : message;
+      const { response_type: _t, replace_original: _r, delete_original: _d, ...rest } = content;
+      if (!shownInModal && metadata?.channel)
+        await client.chat.postEphemeral({ ...rest, channel: metadata.channel, user, text: rest.text ?? '' });
+      return new Response(null, { status: 200 });
+    };
+    await atBoundary(
+      deps,
+      {
+        kind: 'command',
+        name: APPROVAL_REASON_MODAL.callbackId,
+        user,
+        context: { view: APPROVAL_REASON_MODAL.callbackId, user, deployment: id },
+        audit: { action: `submit.${APPROVAL_REASON_MODAL.callbackId}`, subject: id },
+      },
+      { ack: () => answer(), respond },
+      async (trackedAck) => {
+        const deadline = setTimeout(() => void trackedAck().catch(() => {}), SUBMISSION_ANSWER_MS);
+        try {
+          const deployment = await deps.store.getDeployment(id);
+          if (deployment) await checkApprovalWindow(deps, deployment);
+          await deps.deployments.approve(id, user, reason);
+          clearTimeout(deadline);
+          await trackedAck();
+        } catch (e) {
+          clearTimeout(deadline);
+          const error = asDockhandError(e);
+          if (!answered && USER_MISTAKES.has(error.code)) {
+            shownInModal = true;
+            await answer({ response_action: 'errors', errors: { [block]: fieldErrorText(error) } });
+          } else if (!answered) await trackedAck();
+          throw e;
+        }
+      },
+    );
+  };
+
+/** Registers the button and its dialog on the Bolt app. */
+export const registerApproveWithReason = (app: App, deps: ButtonDeps): void => {
+  app.action<BlockAction<ButtonAction>>(ACTIONS.approveWithReason, approveWithReasonClicked(deps));
+  app.view(APPROVAL_REASON_MODAL.callbackId, approvalReasonSubmitted(deps));
+};

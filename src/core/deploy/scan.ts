@@ -1,0 +1,84 @@
+/**
+ * The image scan a plan records (issue 13, item 6): one look at the registry's scan of the digest a deploy runs, and
+ * while the scan is pending or in progress, more looks with backoff for at most the registry's `scanWait`. Never
+ * throws and never fails a deploy: a scan that cannot be read is recorded as unreadable and the request goes on.
+ */
+import type { ScanFindings } from '../../domain/scan.ts';
+import { AwsError, errorName } from '../../errors.ts';
+import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
+import { parseDuration } from '../duration.ts';
+import type { ResolvedTarget } from '../targets.ts';
+import { show } from './announce.ts';
+import { type DeployContext, liveOf, policyOf } from './context.ts';
+
+/** How long a plan waits for a scan in progress unless the registry says otherwise (`scanWait`). */
+export const DEFAULT_SCAN_WAIT_MS = 60_000;
+
+/** Between looks at a scan in progress: 2 s, 4 s, 8 s, then every 16 s (each cut to the time left). */
+export const SCAN_BACKOFF_MS: readonly number[] = [2_000, 4_000, 8_000, 16_000];
+
+/** How long plans wait for scans of the registry `name` (its `scanWait`, or the default). */
+export const scanWaitOf = (ctx: DeployContext, name: string): number => {
+  const registry = ctx.deps.config.registries[name];
+  const wait = registry && 'scanWait' in registry ? registry.scanWait : undefined;
+  return (wait === undefined ? undefined : parseDuration(wait)) ?? DEFAULT_SCAN_WAIT_MS;
+};
+
+/**
+ * The scan of `repository@digest`, read when someone will see it: the request waits for approval (the approval card
+ * shows it, and the policy may weigh it). Undefined where the registry does not scan. A dry run looks once.
+ */
+export const scanForPlan = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  target: ResolvedTarget,
+  registry: ImageRegistry,
+  image: { repository: string; digest: string },
+): Promise<ScanFindings | undefined> => {
+  if (!registry.scanFindings || !policyOf(ctx, deployment)) return undefined;
+  // A dry run (request.ts, record id "dry-run") answers at once: one look, whatever the scan's state.
+  const wait = deployment.id === DRY_RUN ? 0 : scanWaitOf(ctx, target.serviceConfig.image?.registry ?? '');
+  // While it waits for a scan in progress, the card says so (not just "starting").
+  const onWait = () => {
+    liveOf(ctx, deployment.id).scanWait = { waitMs: wait };
+    void show(ctx, deployment);
+  };
+  try {
+    return await readScan(ctx, registry, image, wait, onWait);
+  } finally {
+    delete liveOf(ctx, deployment.id).scanWait;
+  }
+};
+
+/** The id of the record a dry run plans (src/core/deploy/request.ts). */
+const DRY_RUN = 'dry-run';
+
+/** One look, then more with backoff while the scan is in progress and `waitMs` allows. */
+export const readScan = async (
+  ctx: DeployContext,
+  registry: ImageRegistry,
+  image: { repository: string; digest: string },
+  waitMs: number,
+  /** Called once, before the first wait for a scan in progress. */
+  onWait?: () => void,
+): Promise<ScanFindings | undefined> => {
+  const { clock, logger } = ctx.deps;
+  if (!registry.scanFindings) return undefined;
+  const started = clock.now().getTime();
+  for (let look = 0; ; look++) {
+    let findings: ScanFindings;
+    try {
+      findings = await registry.scanFindings(image.repository, image.digest);
+    } catch (e) {
+      // Logged in full for the operator; the card gets the error's code only (no ARN, no account id).
+      logger.info({ err: e, repository: image.repository, digest: image.digest }, 'could not read the image scan');
+      return { status: 'unreadable', detail: e instanceof AwsError ? e.awsCode : errorName(e) };
+    }
+    if (findings.status !== 'in_progress') return findings;
+    const left = waitMs - (clock.now().getTime() - started);
+    if (left <= 0) return findings;
+    if (look === 0) onWait?.();
+    const backoff = SCAN_BACKOFF_MS[Math.min(look, SCAN_BACKOFF_MS.length - 1)] ?? 16_000;
+    await clock.sleep(Math.min(backoff, left));
+  }
+};
