@@ -25,14 +25,14 @@ import { systemClock, systemRandom, systemTimers } from './adapters/system-clock
 import type { Settings } from './config/env.ts';
 import type { Config } from './config/schema.ts';
 import { DeploymentService } from './core/deploy/service.ts';
-import { asDockhandError } from './errors.ts';
+import { asDockhandError, DockhandError } from './errors.ts';
 import { createHookRoutes } from './http/hooks.ts';
 import { PendingAcks } from './http/pending-acks.ts';
 import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
 import { type Logger, maskKnownSecrets, slackLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { Clock, EcsReader, ImageBuilder, ImageRegistry, Store } from './ports.ts';
+import type { Clock, EcsReader, ImageBuilder, ImageCopier, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
 import { operationCard } from './slack/blocks/operate.ts';
 import { deployRefusalText } from './slack/blocks/refusals.ts';
@@ -48,6 +48,8 @@ export interface DockhandOptions {
   /** Overrides for tests; by default the real clock and the AWS adapters. */
   clock?: Clock;
   ecs?: EcsReader;
+  /** Copies promoted images between registries (default: the registry adapter's; tests may pass their own). */
+  imageCopier?: ImageCopier;
   /** Local mode: the address to listen on (default all interfaces) and extra HTTP routes (console, emulator). */
   listenHost?: string;
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -93,6 +95,16 @@ const lazyBuilder = (docker: () => Docker): ImageBuilder => {
       return builder.build(request);
     },
   };
+};
+
+/**
+ * Until the registry adapter (src/adapters/registry/, `createImageCopier`) is wired here: a promote between two
+ * registries is refused with this, and the plan names no commit from image labels.
+ */
+const unavailableCopier: ImageCopier = {
+  copy: () =>
+    Promise.reject(new DockhandError('registry', 'Copying images between registries is not available in this build.')),
+  labels: () => Promise.resolve({}),
 };
 
 /** The composition root: the only place that constructs adapters. */
@@ -226,6 +238,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     source: new GitSourceFetcher(),
     builder: lazyBuilder(docker),
     registry,
+    copier: options.imageCopier ?? unavailableCopier,
     runtimes,
     render: operationCard,
     refusals: deployRefusalText,

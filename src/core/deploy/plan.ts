@@ -10,6 +10,7 @@ import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
 import type { Runtime, RuntimeChange } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { type DeployContext, lastSucceeded, liveOf, shortSha, targetOf } from './context.ts';
+import { planPromotion } from './promote.ts';
 import { previousFacts, rollbackRef } from './revision-facts.ts';
 
 /** Resolves the commit or image, reads what runs now, diffs it with what would run. */
@@ -23,7 +24,11 @@ export const plan = async (
   const facts: DeploymentFacts = {};
   let newImage: string | undefined;
   const { request } = deployment;
-  if (request.type === 'git' || request.type === 'image') {
+  if (request.type === 'promote') {
+    const promoted = await planPromotion(ctx, deployment, target, request);
+    newImage = promoted.image;
+    Object.assign(facts, promoted.facts);
+  } else if (request.type === 'git' || request.type === 'image') {
     const registry = optionalRegistry(ctx, target);
     const repository = target.serviceConfig.image?.repository as string;
     const imageName = registry ? await registry.imageName(repository) : repository;
