@@ -173,6 +173,42 @@ describe('/promote', () => {
     expect(trail.indexOf('deployment.pushing')).toBeLessThan(trail.indexOf('deployment.registering'));
   });
 
+  it('lists the commits between what the target runs and the promoted commit', async () => {
+    const h = await setUp();
+    const OLD = '1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b';
+    const record = async (id: string, environment: string, state: 'succeeded' | 'requested', facts: object) => {
+      await h.store.createDeployment(
+        { id, kind: 'deploy', service: 'api', environment, state, requestedBy: 'U0ALICE', request: { type: 'git' } },
+        h.clock.now(),
+      );
+      await h.store.updateDeployment(id, { facts }, h.clock.now());
+    };
+    await record('dep_prod', 'production', 'succeeded', { commitSha: OLD, digest: OTHER });
+    await record('dep_stage', 'staging', 'requested', { commitSha: SHA, digest: DIGEST });
+    const asked: unknown[] = [];
+    const { DeploymentService } = await import('../../src/core/deploy/service.ts');
+    const service = new DeploymentService({
+      ...h.deps,
+      copier: h.copier,
+      registry: h.deps.registry,
+      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot(`127.0.0.1:5000/acme/api@${DIGEST}`), []),
+      source: {
+        ...h.deps.source,
+        commitsBetween: async (_source, from, to, limit) => {
+          asked.push({ from, to, limit });
+          return { commits: [{ sha: SHA, subject: 'Fix login', author: 'Ada' }], total: 1 };
+        },
+      },
+    });
+    await service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' });
+    await h.settle();
+    expect(asked).toEqual([{ from: OLD, to: SHA, limit: 5 }]);
+    expect(h.notifier.last().view?.plan?.commits).toEqual({
+      commits: [{ sha: SHA, subject: 'Fix login', author: 'Ada' }],
+      total: 1,
+    });
+  });
+
   it('fails without deploying when the copy has another digest', async () => {
     const h = await setUp({ productionImage: { registry: 'prod', repository: 'acme/api' } });
     h.copier.result = { digest: OTHER };
