@@ -118,6 +118,7 @@ services:
     };
     expect(imageConfig.config.Labels['org.opencontainers.image.revision']).toBe(repo.sha);
 
+    const before = aws.requests.length;
     await client.slashCommand({ command: '/promote', text: 'api to production', userId: A });
     const pending = await card(
       (m) =>
@@ -129,8 +130,19 @@ services:
     expect(blocks).toContain(repo.sha.slice(0, 7)); // the commit, from the record of the staging deploy
     expect(appImage('prod')).toBeUndefined(); // nothing before the approval
 
+    // The source's read adds one DescribeServices (and its task definition, unless the store has it) to the plan
+    // of production that every deploy makes.
+    expect(aws.requests.slice(before).map((r) => r.key)).toEqual([
+      'ECS.DescribeServices',
+      'ECS.DescribeTaskDefinition',
+      'ECS.DescribeServices',
+      'ECS.DescribeTaskDefinition',
+    ]);
+    const approvedAt = aws.requests.length;
     await client.clickButton({ message: pending, actionId: 'approval.approve', userId: B });
     await card((m) => m.text.includes('Promote api staging → production #2: succeeded'), 90_000);
+    // Executing a promote between environments of one registry asks AWS what any image deploy does.
+    expect(aws.requests.slice(approvedAt).map((r) => r.key)).toContain('ECS.RegisterTaskDefinition');
     expect(appImage('prod')).toBe(staged); // the same bytes, by digest
 
     const store = await openStore(`sqlite:${dockhand.dir}/dockhand.db`);

@@ -38,7 +38,11 @@ const promoteConfig = (
   });
 
 /** What the source environment runs: units with these revisions (one image by default). */
-const sourceSnapshot = (image: string | undefined, revisions: string[] = ['api:7', 'api:7']): RuntimeSnapshot => ({
+const sourceSnapshot = (
+  image: string | undefined,
+  revisions: string[] = ['api:7', 'api:7'],
+  rollouts: RuntimeSnapshot['rollouts'] = [],
+): RuntimeSnapshot => ({
   service: 'api',
   environment: 'staging',
   revision: 'api:7',
@@ -46,7 +50,7 @@ const sourceSnapshot = (image: string | undefined, revisions: string[] = ['api:7
   desired: revisions.length,
   running: revisions.length,
   units: revisions.map((revision, i) => ({ id: `t${i}`, state: 'RUNNING', health: 'HEALTHY', revision })),
-  rollouts: [],
+  rollouts,
   detail: { kind: 'docker', host: { host: 'test', containers: [] }, replicas: revisions.length },
 });
 
@@ -84,7 +88,12 @@ class FakeCopier implements ImageCopier {
 }
 
 const setUp = async (
-  options: { image?: string | undefined; revisions?: string[]; productionImage?: Record<string, string> } = {},
+  options: {
+    image?: string | undefined;
+    revisions?: string[];
+    rollouts?: RuntimeSnapshot['rollouts'];
+    productionImage?: Record<string, string>;
+  } = {},
 ) => {
   const config = promoteConfig(options.productionImage);
   const h = await deployHarness({ config });
@@ -96,6 +105,7 @@ const setUp = async (
   const snapshot = sourceSnapshot(
     'image' in options ? options.image : `127.0.0.1:5000/acme/api@${DIGEST}`,
     options.revisions,
+    options.rollouts,
   );
   const service = new DeploymentService({
     ...h.deps,
@@ -249,6 +259,34 @@ describe('/promote', () => {
       'runs more than one image',
       { revisions: ['api:7', 'api:8'] },
       /runs more than one image now \(`api:7`, `api:8`\)/,
+    ],
+    [
+      'is between two revisions (an ECS rollout)',
+      {
+        rollouts: [
+          {
+            id: 'd2',
+            revision: 'api:8',
+            primary: true,
+            outcome: 'in_progress',
+            desired: 2,
+            running: 0,
+            pending: 2,
+            failed: 0,
+          },
+          {
+            id: 'd1',
+            revision: 'api:7',
+            primary: false,
+            outcome: 'completed',
+            desired: 2,
+            running: 2,
+            pending: 0,
+            failed: 0,
+          },
+        ] satisfies RuntimeSnapshot['rollouts'],
+      },
+      /runs more than one image now \(`api:8`, `api:7`\)/,
     ],
     ['runs nothing', { image: undefined, revisions: [] }, /Nothing of `api` in `staging` is running/],
     ['runs a tag no registry knows', { image: '127.0.0.1:5000/acme/api:gone' }, /whose digest dockhand cannot find/],

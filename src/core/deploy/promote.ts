@@ -75,7 +75,9 @@ export const runningDigest = async (
   ctx: DeployContext,
   source: ResolvedTarget,
 ): Promise<{ digest: string; image: string }> => {
-  const snapshot = await describeTarget(ctx.deps.runtimes, source, { units: true, publicAddresses: false });
+  // Without units: an ECS service's deployments say whether more than one revision runs (one DescribeServices, no
+  // task reads); a Docker host lists its containers in any case.
+  const snapshot = await describeTarget(ctx.deps.runtimes, source, { units: false, publicAddresses: false });
   const where = `\`${source.service}\` in \`${source.environment}\``;
   const image = snapshot.image;
   if (snapshot.running === 0 || image === undefined)
@@ -89,12 +91,14 @@ export const runningDigest = async (
   return { digest, image };
 };
 
-/** What the running units run, and the rollouts that still have units running: one entry when it is settled. */
+/**
+ * The revisions the service runs: those of its rollouts that have units running or are under way (a new one may have
+ * none running yet), else those of its running units. More than one: it is between two images.
+ */
 const runningRevisions = (snapshot: RuntimeSnapshot): string[] => {
-  const units = snapshot.units.filter((u) => u.state.toLowerCase() === 'running').map((u) => u.revision);
-  const rollouts = snapshot.rollouts.filter((r) => r.running > 0).map((r) => r.revision);
-  const distinct = [...new Set(units)];
-  return rollouts.length > 1 ? [...new Set(rollouts)] : distinct;
+  const live = snapshot.rollouts.filter((r) => r.running > 0 || r.outcome === 'in_progress');
+  if (live.length > 0) return [...new Set(live.map((r) => r.revision))];
+  return [...new Set(snapshot.units.filter((u) => u.state.toLowerCase() === 'running').map((u) => u.revision))];
 };
 
 /** The digest of a running image: the one it names, else its tag's in the source environment's registry. */
