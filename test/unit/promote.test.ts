@@ -92,6 +92,7 @@ const setUp = async (
     image?: string | undefined;
     revisions?: string[];
     rollouts?: RuntimeSnapshot['rollouts'];
+    missingInProd?: boolean;
     productionImage?: Record<string, string>;
   } = {},
 ) => {
@@ -99,7 +100,8 @@ const setUp = async (
   const h = await deployHarness({ config });
   const copier = new FakeCopier();
   const reads: string[] = [];
-  const registries = { stage: fakeRegistry(), prod: fakeRegistry() };
+  // The target registry serves the promoted digest once copied (a digest resolves as a tag does).
+  const registries = { stage: fakeRegistry(), prod: fakeRegistry(options.missingInProd ? {} : { [DIGEST]: DIGEST }) };
   registries.prod.imageName = async (repository) => `127.0.0.1:5001/${repository}`;
   const { DeploymentService } = await import('../../src/core/deploy/service.ts');
   const snapshot = sourceSnapshot(
@@ -231,6 +233,18 @@ describe('/promote', () => {
     expect(failed?.facts.failedIn).toBe('pushing');
     expect(h.ecs.registered).toEqual([]);
     expect(h.ecs.updates).toEqual([]);
+  });
+
+  it('fails without deploying when the target registry does not serve the copied digest', async () => {
+    const h = await setUp({ missingInProd: true });
+    const deployment = started(await h.service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' }));
+    await h.settle();
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    const failed = await h.store.getDeployment(deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(h.copier.copies).toHaveLength(1);
+    expect(h.ecs.registered).toEqual([]);
   });
 
   it('reads the commit from the image label when no record of ours names the digest', async () => {

@@ -214,10 +214,15 @@ export const copyPromoted = async (
       void show(ctx, pushing);
     },
   });
-  if (result.digest !== promotion.digest)
+  // The copier's word, then the target registry's own: the manifest it serves under the promoted digest.
+  const there =
+    result.digest === promotion.digest
+      ? await ctx.deps.registry(to.registry).resolveTag(to.repository, promotion.digest)
+      : result.digest;
+  if (there !== promotion.digest)
     throw new DockhandError(
       'registry',
-      `The copy in ${to.registry}/${to.repository} has the digest ${result.digest}, not the promoted ${promotion.digest}: nothing was deployed.`,
+      `The copy in ${to.registry}/${to.repository} ${there ? `has the digest ${there}` : 'is not there'}, not the promoted ${promotion.digest}: nothing was deployed.`,
     );
   live.copy = { copied: result.bytes, total: result.bytes };
   return ctx.deps.store.updateDeployment(
