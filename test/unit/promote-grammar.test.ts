@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePromote } from '../../src/core/grammar.ts';
 import { UsageError } from '../../src/errors.ts';
+import { createPrng } from '../support/fake-aws/prng.ts';
 
 const usageErrorOf = (text: string): UsageError => {
   try {
@@ -46,5 +47,47 @@ describe('/promote grammar', () => {
     const error = usageErrorOf(text);
     expect(error.message).toContain(message);
     expect(error.usage).toBe('/promote <service> [from <env>] to <env> [--dry-run] [--emergency <reason>]');
+  });
+});
+
+describe('/promote grammar on hostile text', () => {
+  const TOKENS = [
+    'api',
+    'to',
+    'TO',
+    'from',
+    'production',
+    'staging',
+    '--dry-run',
+    '--emergency',
+    '—emergency',
+    '<@U0EVIL>',
+    '<!here>',
+    '&lt;script&gt;',
+    'Prod!',
+    'a'.repeat(300),
+    '-',
+    '--',
+    'from',
+    'to',
+    '\u202eevil',
+    'xoxb-1-2-secret',
+  ];
+  const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+  it('refuses with a UsageError or returns well-formed names, for 2,000 seeded texts', () => {
+    const prng = createPrng(14);
+    const bad: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from({ length: 1 + prng.int(7) }, () => TOKENS[prng.int(TOKENS.length)]).join(' ');
+      try {
+        const r = parsePromote(text);
+        const names = [r.service, r.to, ...(r.from === undefined ? [] : [r.from])];
+        if (!names.every((n) => NAME.test(n)) || r.from === r.to) bad.push(`${text} → ${JSON.stringify(r)}`);
+      } catch (e) {
+        if (!(e instanceof UsageError)) bad.push(`${text} threw ${String(e)}`);
+      }
+    }
+    expect(bad.slice(0, 5)).toEqual([]);
   });
 });
