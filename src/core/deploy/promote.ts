@@ -57,7 +57,7 @@ export const promote = async (ctx: DeployContext, input: PromoteInput): Promise<
 
 /** The environment `/promote <service> to <env>` promotes from: the one listed just before `to` in dockhand.yml. */
 export const previousEnvironment = (target: ResolvedTarget): string => {
-  // Read from the config's own list, not the resolved target, so its order is the file's.
+  // The parsed config keeps the environments in the order dockhand.yml lists them.
   const names = Object.keys(target.serviceConfig.environments);
   const index = names.indexOf(target.environment);
   const before = index > 0 ? names[index - 1] : undefined;
