@@ -5,14 +5,15 @@ import type { DeployCommandDeps } from './deploy.ts';
 import { deployEntry, deployModalServiceSelected, deployModalSubmitted } from './deploy-modal.ts';
 import { type DockhandCommandDeps, dockhandCommand } from './dockhand.ts';
 import { type LogsCommandDeps, logsCommand } from './logs.ts';
+import { promoteCommand } from './promote.ts';
 import { rollbackCommand } from './rollback.ts';
 import { scaleCommand } from './scale.ts';
 import { statusCommand } from './status.ts';
 
 export type { CommandDeps } from './deps.ts';
 
-/** The only place the slash commands' names appear (manifest.yml registers the same six). */
-export const SLASH_COMMANDS = ['/deploy', '/rollback', '/scale', '/status', '/logs', '/dockhand'] as const;
+/** The only place the slash commands' names appear (manifest.yml registers the same seven). */
+export const SLASH_COMMANDS = ['/deploy', '/promote', '/rollback', '/scale', '/status', '/logs', '/dockhand'] as const;
 
 export type AllCommandDeps = DeployCommandDeps & LogsCommandDeps & DockhandCommandDeps;
 
@@ -25,6 +26,7 @@ export const registerCommands = (app: App, deps: AllCommandDeps): void => {
   app.command('/deploy', deployEntry(deps));
   app.action(DEPLOY_MODAL.service.action, deployModalServiceSelected(deps));
   app.view(DEPLOY_MODAL.callbackId, deployModalSubmitted(deps));
+  register('/promote', promoteCommand(deps));
   register('/rollback', rollbackCommand(deps));
   register('/scale', scaleCommand(deps));
   register('/logs', logsCommand(deps));

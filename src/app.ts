@@ -21,6 +21,7 @@ import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from './adapters/docker/image-builder.ts';
 import { createImageRegistry } from './adapters/docker/registries.ts';
 import { GitSourceFetcher } from './adapters/git/git-source.ts';
+import { createImageCopier } from './adapters/registry/index.ts';
 import { configUses, createRuntimes } from './adapters/runtimes.ts';
 import { systemClock, systemRandom, systemTimers } from './adapters/system-clock.ts';
 import type { Settings } from './config/env.ts';
@@ -33,7 +34,7 @@ import { createHttpServer } from './http/server.ts';
 import { createScheduler } from './jobs/index.ts';
 import { type Logger, maskKnownSecrets, slackLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { Clock, EcsReader, ImageBuilder, ImageRegistry, Store } from './ports.ts';
+import type { Clock, EcsReader, ImageBuilder, ImageCopier, ImageRegistry, Store } from './ports.ts';
 import { dryRunCard } from './slack/blocks/deploy.ts';
 import { operationCard } from './slack/blocks/operate.ts';
 import { deployRefusalText } from './slack/blocks/refusals.ts';
@@ -49,6 +50,8 @@ export interface DockhandOptions {
   /** Overrides for tests; by default the real clock and the AWS adapters. */
   clock?: Clock;
   ecs?: EcsReader;
+  /** Copies promoted images between registries (default: the registry adapter's; tests may pass their own). */
+  imageCopier?: ImageCopier;
   /** Local mode: the address to listen on (default all interfaces) and extra HTTP routes (console, emulator). */
   listenHost?: string;
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -233,6 +236,9 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     source: new GitSourceFetcher(),
     builder: lazyBuilder(docker),
     registry,
+    copier:
+      options.imageCopier ??
+      createImageCopier(config.registries, { ecr: (region) => aws.forRegion(region).ecr, clock }),
     runtimes,
     render: operationCard,
     refusals: deployRefusalText,

@@ -390,6 +390,8 @@ export interface BuildRequest {
   buildArgs: Readonly<Record<string, string>>;
   /** Full image names with tags, e.g. 127.0.0.1:5000/acme/api:3f2a1bc. */
   tags: readonly string[];
+  /** Labels set on the image (`org.opencontainers.image.revision`: the commit, which /promote reads back). */
+  labels?: Readonly<Record<string, string>>;
   onEvent?: (event: BuildEvent) => void;
   signal?: AbortSignal;
 }

@@ -175,8 +175,18 @@ const windows = z
     }),
   }));
 
+const imageLocation = z.strictObject({
+  /** Omitted: the image stays on the engine that built it (Docker-host targets on that engine only). */
+  registry: name.optional(),
+  repository: z
+    .string()
+    .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lower-case repository path such as "acme/api"'),
+});
+
 const environment = z.strictObject({
   target,
+  /** Where this environment's images are (builds for it push there, /promote copies there); default: the service's. */
+  image: imageLocation.optional(),
   approval: name.optional(),
   scaleApproval: name.optional(),
   scale: scale.optional(),
@@ -211,15 +221,7 @@ const publicIpsWatch = z.union([
 
 const service = z.strictObject({
   source: z.union([gitSource, pathSource], { error: 'expected { git, ref } or { path }' }).optional(),
-  image: z
-    .strictObject({
-      /** Omitted: the image stays on the engine that built it (Docker-host targets on that engine only). */
-      registry: name.optional(),
-      repository: z
-        .string()
-        .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a lower-case repository path such as "acme/api"'),
-    })
-    .optional(),
+  image: imageLocation.optional(),
   deployers: z.array(principal).optional(),
   channel: channel.optional(),
   environments: z
@@ -264,6 +266,19 @@ export const configSchema = z
           path: ['services', serviceName, 'image', 'registry'],
           message: `unknown registry "${svc.image.registry}" (defined: ${Object.keys(config.registries).join(', ') || 'none'})`,
         });
+      }
+      for (const [envName, env] of Object.entries(svc.environments)) {
+        const path = ['services', serviceName, 'environments', envName, 'image', 'registry'];
+        if (env.image?.registry === undefined) {
+          if (env.image && env.target.type !== 'docker')
+            ctx.addIssue({ code: 'custom', path, message: 'required: ECS pulls its images from a registry' });
+        } else if (!(env.image.registry in config.registries)) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `unknown registry "${env.image.registry}" (defined: ${Object.keys(config.registries).join(', ') || 'none'})`,
+          });
+        }
       }
       if (svc.source && !svc.image) {
         ctx.addIssue({

@@ -18,6 +18,15 @@ export interface DeployRequest {
   /** Break-glass reason (`--emergency <reason>`): during a freeze or outside the windows. */
   emergency?: string | undefined;
 }
+/** `/promote <service> [from <env>] to <env>`: the digest running in `from` (omitted: the environment listed just
+ * before `to` in dockhand.yml, resolved by the command) deployed to `to`. */
+export interface PromoteRequest {
+  service: string;
+  from?: string | undefined;
+  to: string;
+  dryRun: boolean;
+  emergency?: string | undefined;
+}
 export interface RollbackRequest {
   service: string;
   env?: string | undefined;
@@ -186,6 +195,36 @@ export const parseDeploy = (text: string): DeployRequest => {
   if (request.restart && (request.ref !== undefined || request.imageTag !== undefined))
     t.fail('--restart redeploys what is running: it takes no ref or image.');
   return request;
+};
+
+export const parsePromote = (text: string): PromoteRequest => {
+  const t: Tokens = new Tokens('promote', text);
+  const service = t.service(true);
+  let from: string | undefined;
+  let to: string | undefined;
+  let dryRun = false;
+  let emergency: string | undefined;
+  for (let token = t.next(); token !== undefined; token = t.next()) {
+    if (word(token) === 'from') {
+      if (from !== undefined) t.fail('The source environment is given twice.');
+      from = t.env(token, undefined);
+    } else if (word(token) === 'to') {
+      if (to !== undefined) t.fail('The target environment is given twice.');
+      to = t.env(token, undefined);
+    } else if (word(token) === '--dry-run') dryRun = true;
+    else if (word(token) === '--emergency') emergency = t.emergency(emergency);
+    else if (token.startsWith('-')) t.fail(`Unknown option “${token}”.`);
+    else t.fail(`Unexpected “${token}”: say \`from <env>\` and \`to <env>\`.`);
+  }
+  if (to === undefined) t.fail('Promote to which environment? Say `to <env>`, such as `to production`.');
+  if (from === to) t.fail(`\`${to}\` is both the source and the target: promote from one environment to another.`);
+  return {
+    service,
+    to,
+    dryRun,
+    ...(from === undefined ? {} : { from }),
+    ...(emergency === undefined ? {} : { emergency }),
+  };
 };
 
 export const parseRollback = (text: string): RollbackRequest => {

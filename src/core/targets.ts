@@ -40,7 +40,10 @@ export const resolveTarget = (config: Config, service: string, env?: string): Re
     });
   }
   const channel = serviceConfig.channel ?? config.defaults.channel ?? '';
-  return { service, environment, serviceConfig, envConfig, channel };
+  // An environment with its own image location (dockhand.yml `environments.<env>.image`) builds, pushes and looks
+  // tags up there: every step reads `serviceConfig.image` of the resolved target.
+  const resolved = envConfig.image ? { ...serviceConfig, image: envConfig.image } : serviceConfig;
+  return { service, environment, serviceConfig: resolved, envConfig, channel };
 };
 
 /** Every configured (service, environment), in config order. */

@@ -7,6 +7,10 @@ export const COMMANDS = {
     usage: '<service> [<git-ref> | image:<tag>] [to <env>] [--restart] [--dry-run] [--emergency <reason>]',
     description: 'Build, approve and roll out a service (no arguments: a form)',
   },
+  promote: {
+    usage: '<service> [from <env>] to <env> [--dry-run] [--emergency <reason>]',
+    description: 'Deploy the image one environment runs to another (no from: the one listed before it)',
+  },
   rollback: {
     usage: '<service> [to <env>] [<revision>] [--emergency <reason>]',
     description: 'Roll a service back to an earlier revision',

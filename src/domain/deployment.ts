@@ -42,7 +42,8 @@ export const isTerminal = (state: DeploymentState): boolean => (TERMINAL_STATES 
 export const TRANSITIONS: { readonly [S in DeploymentState]: readonly DeploymentState[] } = {
   requested: ['awaiting_approval', 'approved', 'failed'],
   awaiting_approval: ['approved', 'rejected', 'cancelled', 'expired', 'failed'],
-  approved: ['building', 'registering', 'rolling_out', 'failed'],
+  // A promote copies its image to the target's registry (pushing) before it registers or rolls out.
+  approved: ['building', 'pushing', 'registering', 'rolling_out', 'failed'],
   // Without a registry a Docker-host build goes straight to the rollout; with one it is pushed first.
   building: ['pushing', 'rolling_out', 'failed'],
   pushing: ['registering', 'rolling_out', 'failed'],
@@ -118,6 +119,18 @@ export interface DeployAnImage extends BreakGlass {
   trigger?: DeploymentTrigger;
 }
 
+/**
+ * `/promote api from staging to production`: the image digest running in `from`, deployed with no build to the
+ * record's environment (copied first when the two keep their images in different places). Stored as a deploy.
+ */
+export interface Promote extends BreakGlass {
+  type: 'promote';
+  /** The source environment. */
+  from: string;
+  /** The manifest digest the source ran when it was asked (sha256:…): the one approved and deployed. */
+  digest: string;
+}
+
 /** The hook that asked for a request, if one did. */
 export const triggerOf = (request: DeploymentRequest): DeploymentTrigger | undefined =>
   request.type === 'git' || request.type === 'image' ? request.trigger : undefined;
@@ -155,12 +168,13 @@ export interface ScaleBounds extends BreakGlass {
   from: { min: number; max: number };
 }
 
-export type DeploymentRequest = DeployFromGit | DeployAnImage | Restart | Rollback | Scale | ScaleBounds;
+export type DeploymentRequest = DeployFromGit | DeployAnImage | Promote | Restart | Rollback | Scale | ScaleBounds;
 
 /** The kind of operation each request is; the store keeps both and refuses a record where they disagree. */
 export const KIND_OF_REQUEST: { readonly [T in DeploymentRequest['type']]: OperationKind } = {
   git: 'deploy',
   image: 'deploy',
+  promote: 'deploy',
   restart: 'restart',
   rollback: 'rollback',
   scale: 'scale',
@@ -183,6 +197,13 @@ export interface DeploymentFacts {
   /** The image name and tag that was built. */
   tag?: string;
   previousRevision?: string;
+  /** Promote: the image as it runs in the source environment (`<registry>/<repository>@<digest>`). */
+  sourceImage?: string;
+  /** Promote: where the commit came from, our deployment record of the digest or the image's revision label. */
+  commitFrom?: 'record' | 'label';
+  /** Promote: how the image reached the target's registry (ImageCopyResult.method) and the bytes moved. */
+  copyMethod?: 'present' | 'mount' | 'copy';
+  copyBytes?: number;
   previousTaskDefinitionArn?: string;
   previousImage?: string;
   /** What the registry's scan of the image to deploy found (ECR; absent for plain registries and git builds). */
@@ -242,6 +263,14 @@ export const requestSchema: z.ZodType<DeploymentRequest> = z.discriminatedUnion(
     .object({ type: z.literal('git'), ref: blank.optional(), trigger: triggerSchema.optional(), ...breakGlass })
     .strict(),
   z.object({ type: z.literal('image'), imageTag: text, trigger: triggerSchema.optional(), ...breakGlass }).strict(),
+  z
+    .object({
+      type: z.literal('promote'),
+      from: text,
+      digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+      ...breakGlass,
+    })
+    .strict(),
   z.object({ type: z.literal('restart'), ...breakGlass }).strict(),
   z
     .object({
@@ -280,6 +309,10 @@ const FACT_PARSERS = {
   digest: blank,
   tag: blank,
   previousRevision: blank,
+  sourceImage: blank,
+  commitFrom: z.enum(['record', 'label']),
+  copyMethod: z.enum(['present', 'mount', 'copy']),
+  copyBytes: z.number().int().nonnegative(),
   previousTaskDefinitionArn: blank,
   previousImage: blank,
   scan: scanFindingsSchema,

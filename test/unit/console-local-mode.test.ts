@@ -75,6 +75,7 @@ describe('local mode: the console and the Slack emulator on one 127.0.0.1 server
     expect(view.groups).toEqual({ S0LOCALLEADS: 'leads' });
     expect(view.commands.map((c) => c.command)).toEqual([
       '/deploy',
+      '/promote',
       '/rollback',
       '/scale',
       '/status',

@@ -156,6 +156,7 @@ export class DockerImageBuilder implements ImageBuilder {
         ...(firstTag ? { t: firstTag } : {}),
         dockerfile,
         buildargs: { ...request.buildArgs },
+        ...(request.labels ? { labels: { ...request.labels } } : {}),
         rm: true,
         forcerm: true,
         version: '1',

@@ -15,6 +15,7 @@ import { type DeployContext, liveOf, runtimeOf, targetOf, transition } from './c
 import { follow } from './follow.ts';
 import { fail, succeed } from './outcome.ts';
 import { changeOf, optionalRegistry, registryOf } from './plan.ts';
+import { copyPromoted } from './promote.ts';
 import { previousFacts, refFields } from './revision-facts.ts';
 
 /** Carries an approved operation out to its end (succeeded or failed), building first when it needs an image. */
@@ -42,6 +43,11 @@ export const apply = async (ctx: DeployContext, approved: DeploymentRecord): Pro
           `Tag \`${request.imageTag}\` now points at another image than the one approved; request the deployment again.`,
         );
       }
+      image = requiredFact(deployment, 'image');
+    } else if (request.type === 'promote') {
+      const copied = await copyPromoted(ctx, deployment, target, request);
+      if (!copied) return;
+      deployment = copied;
       image = requiredFact(deployment, 'image');
     } else if (request.type === 'git') {
       const built = await buildAndPush(ctx, deployment, target);

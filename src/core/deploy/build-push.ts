@@ -9,6 +9,9 @@ import { show } from './announce.ts';
 import { type DeployContext, liveOf, shortSha, transition } from './context.ts';
 import { optionalRegistry, sourceSpec } from './plan.ts';
 
+/** The OCI annotation (as an image label) naming the commit an image was built from. */
+export const REVISION_LABEL = 'org.opencontainers.image.revision';
+
 /** The record with the built (and pushed) image in its facts; undefined when another writer moved it meanwhile. */
 export const buildAndPush = async (
   ctx: DeployContext,
@@ -41,6 +44,8 @@ export const buildAndPush = async (
       dockerfile: buildConfig.dockerfile,
       buildArgs: buildConfig.buildArgs,
       tags: [tag],
+      // The commit the image comes from travels with it: /promote reads it back where no record of ours names it.
+      labels: { [REVISION_LABEL]: commitSha },
       onEvent: (event) => {
         if (event.type === 'step')
           live.build = { step: event.step, total: event.total, instruction: event.instruction, lastLines: [] };

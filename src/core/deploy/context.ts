@@ -18,6 +18,7 @@ import type {
   DeploymentRecord,
   Directory,
   ImageBuilder,
+  ImageCopier,
   ImageRegistry,
   Notifier,
   OperationKind,
@@ -46,6 +47,8 @@ export interface DeployDeps {
   source: SourceFetcher;
   builder: ImageBuilder;
   registry: (name: string) => ImageRegistry;
+  /** Copies a promoted image between registries and reads its labels; absent: promotes within one location only. */
+  copier?: ImageCopier | undefined;
   /** What runs each target (ECS, a Docker host): the pipeline asks `runtimes.for(target)`, never which it is. */
   runtimes: Runtimes;
   render: RenderDeployment;

@@ -10,6 +10,7 @@ import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
 import type { Runtime, RuntimeChange } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { type DeployContext, lastSucceeded, liveOf, shortSha, targetOf } from './context.ts';
+import { planPromotion } from './promote.ts';
 import { previousFacts, rollbackRef } from './revision-facts.ts';
 import { scanForPlan } from './scan.ts';
 
@@ -26,7 +27,11 @@ export const plan = async (
   const { request } = deployment;
   // New auto scaling bounds change no revision: the request names the old and new bounds, read when it was asked.
   if (request.type === 'scaleBounds') return facts;
-  if (request.type === 'git' || request.type === 'image') {
+  if (request.type === 'promote') {
+    const promoted = await planPromotion(ctx, deployment, target, request);
+    newImage = promoted.image;
+    Object.assign(facts, promoted.facts);
+  } else if (request.type === 'git' || request.type === 'image') {
     const registry = optionalRegistry(ctx, target);
     const repository = target.serviceConfig.image?.repository as string;
     const imageName = registry ? await registry.imageName(repository) : repository;

@@ -27,6 +27,7 @@ import {
 } from './context.ts';
 import { stopAllFollowing } from './follow.ts';
 import { stopRenewing } from './ownership.ts';
+import { type PromoteInput, promote } from './promote.ts';
 import { resume, stopSweeping } from './recovery.ts';
 import { request } from './request.ts';
 import { abort, rollbackOf, rollbackTo } from './rollback.ts';
@@ -65,6 +66,11 @@ export class DeploymentService {
   /** The Rollback button of a failed or succeeded deployment: redeploys what it replaced. */
   rollbackOf(id: string, user: string): Promise<RequestOutcome> {
     return rollbackOf(this.#ctx, id, user);
+  }
+
+  /** `/promote`: the digest `source` runs, deployed to `target`. */
+  promote(input: PromoteInput): Promise<RequestOutcome> {
+    return promote(this.#ctx, input);
   }
 
   /** `/rollback [revision]`. */

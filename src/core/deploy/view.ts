@@ -23,6 +23,8 @@ export interface DeploymentLive {
   };
   build?: { step: number; total: number; instruction: string; lastLines?: string[] };
   push?: { percent: number };
+  /** A promote copying its image to the target's registry: bytes moved and to move. */
+  copy?: { copied: number; total: number };
   rollout?: RolloutProgress;
   failure?: {
     step?: string | undefined;

@@ -23,6 +23,16 @@ import { ACTIONS } from '../actions.ts';
 import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
 import { alarmFailureBlocks, alarmsBlocks } from './alarms.ts';
 import { stagedAbortBlocks, stagedBlocks, stagedSummary } from './blue-green.ts';
+import {
+  copyField,
+  copyingStatus,
+  promoteCommandFor,
+  promotePlanFields,
+  promoteQuestion,
+  promoteTitle,
+  promoteWhat,
+  promotionOf,
+} from './promote.ts';
 import { APPROVE_WITH_REASON } from './refusals.ts';
 import type { Card, KnownBlock } from './types.ts';
 
@@ -153,8 +163,10 @@ const targetRevision = (v: DeploymentView): string | undefined => {
 const operationTitle = (v: DeploymentView): string => {
   const where = `${v.service} → ${v.environment}`;
   switch (v.kind) {
-    case 'deploy':
-      return `Deploy ${where}`;
+    case 'deploy': {
+      const promotion = promotionOf(v);
+      return promotion ? promoteTitle(v, promotion) : `Deploy ${where}`;
+    }
     case 'restart':
       return `Restart ${where}`;
     case 'rollback':
@@ -176,6 +188,8 @@ const unit = (v: DeploymentView): 'container' | 'task' => (v.platform === 'docke
 const what = (v: DeploymentView): string => {
   switch (v.kind) {
     case 'deploy': {
+      const promotion = promotionOf(v);
+      if (promotion) return promoteWhat(v, promotion, (s) => outside(s, 200));
       const tag = imageTagOf(v.request);
       if (tag) {
         const digest = v.facts.digest;
@@ -218,6 +232,8 @@ const baseCommandFor = (v: DeploymentRecord): string => {
   switch (v.kind) {
     case 'deploy':
     case 'restart': {
+      const promotion = promotionOf(v);
+      if (promotion) return promoteCommandFor(v, promotion);
       const tag = imageTagOf(v.request);
       const ref = refOf(v.request);
       const source = tag ? ` image:${tag}` : ref ? ` ${ref}` : '';
@@ -331,7 +347,8 @@ const changesSection = (v: DeploymentView): KnownBlock | undefined => {
 };
 
 const planBlocks = (v: DeploymentView, extra: readonly string[]): KnownBlock[] => {
-  const fields = planFields(v, extra);
+  const promotion = promotionOf(v);
+  const fields = planFields(v, promotion ? [...promotePlanFields(v, promotion), ...extra] : extra);
   return [
     ...(fields.length > 0 ? [fieldsSection(fields)] : []),
     commitsSection(v.plan?.commits),
@@ -426,6 +443,8 @@ const approveQuestion = (v: DeploymentView): string => {
   const where = `${v.service} in ${v.environment}`;
   switch (v.kind) {
     case 'deploy': {
+      const promotion = promotionOf(v);
+      if (promotion) return promoteQuestion(v, promotion);
       const tag = imageTagOf(v.request);
       const sha = v.facts.commitSha;
       const source = tag
@@ -621,6 +640,7 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
     }
 
     case 'pushing': {
+      if (promotionOf(v)) return copyingStatus(v);
       const percent = Math.max(0, Math.min(100, Math.round(v.push?.percent ?? 0)));
       const image = v.facts.image;
       return {
@@ -739,6 +759,8 @@ const succeeded = (v: DeploymentView): Rendered => {
       )}`,
     );
   if (v.kind === 'deploy' && v.facts.commitSha) fields.push(`*Commit*\n${what(v)}`);
+  const copied = copyField(v);
+  if (copied) fields.push(copied);
   return {
     status: `:large_green_circle: ${done} in *${escapeText(v.environment)}*${took ? ` in ${took}` : ''}`,
     summary: `succeeded${took ? ` in ${took}` : ''}`,
