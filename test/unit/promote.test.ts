@@ -185,6 +185,36 @@ describe('/promote', () => {
     expect(trail.indexOf('deployment.pushing')).toBeLessThan(trail.indexOf('deployment.registering'));
   });
 
+  it("shows the scan of the promoted digest, where it is now, to the target's approvers", async () => {
+    const h = await setUp();
+    const asked: string[] = [];
+    const stage = h.deps.registry('stage');
+    // The source registry scans (as ECR would); the target's is never asked: the copy comes after the approval.
+    const service = new (await import('../../src/core/deploy/service.ts')).DeploymentService({
+      ...h.deps,
+      copier: h.copier,
+      registry: (name) =>
+        name === 'stage'
+          ? {
+              ...stage,
+              imageName: async (repository: string) => `127.0.0.1:5000/${repository}`,
+              scanFindings: async (repository: string, digest: string) => {
+                asked.push(`${name} ${repository}@${digest}`);
+                return { status: 'complete' as const, counts: { critical: 1, high: 2 } };
+              },
+            }
+          : { ...fakeRegistry({ [DIGEST]: DIGEST }), imageName: async (r: string) => `127.0.0.1:5001/${r}` },
+      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot(`127.0.0.1:5000/acme/api@${DIGEST}`), []),
+    });
+    const deployment = started(await service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' }));
+    await h.settle();
+    expect(asked).toEqual([`stage acme/api@${DIGEST}`]);
+    expect((await h.store.getDeployment(deployment.id))?.facts.scan).toEqual({
+      status: 'complete',
+      counts: { critical: 1, high: 2 },
+    });
+  });
+
   it('lists the commits between what the target runs and the promoted commit', async () => {
     const h = await setUp();
     const OLD = '1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b';

@@ -22,6 +22,7 @@ import {
   transition,
 } from './context.ts';
 import { request } from './request.ts';
+import { scanForPlan } from './scan.ts';
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -151,6 +152,14 @@ export const planPromotion = async (
   const image = `${targetName}@${digest}`;
   const facts: DeploymentFacts = { digest, image, sourceImage: `${sourceName}@${digest}` };
   Object.assign(facts, await commitOf(ctx, deployment.service, from, digest));
+  // The scan of the promoted bytes, where they are now (the copy comes after approval): the target's approvers see
+  // it, and its policy's blockOn weighs it, as for an image deploy.
+  const scan = await scanForPlan(ctx, deployment, target, ctx.deps.registry(from.registry), {
+    repository: from.repository,
+    digest,
+    registry: from.registry,
+  });
+  if (scan) facts.scan = scan;
   return { image, facts };
 };
 

@@ -33,11 +33,13 @@ export const scanForPlan = async (
   deployment: DeploymentRecord,
   target: ResolvedTarget,
   registry: ImageRegistry,
-  image: { repository: string; digest: string },
+  /** `registry`: its name in dockhand.yml, for its scanWait (default: the target's registry). */
+  image: { repository: string; digest: string; registry?: string | undefined },
 ): Promise<ScanFindings | undefined> => {
   if (!registry.scanFindings || !policyOf(ctx, deployment)) return undefined;
   // A dry run (request.ts, record id "dry-run") answers at once: one look, whatever the scan's state.
-  const wait = deployment.id === DRY_RUN ? 0 : scanWaitOf(ctx, target.serviceConfig.image?.registry ?? '');
+  const registryName = image.registry ?? target.serviceConfig.image?.registry ?? '';
+  const wait = deployment.id === DRY_RUN ? 0 : scanWaitOf(ctx, registryName);
   // While it waits for a scan in progress, the card says so (not just "starting").
   const onWait = () => {
     liveOf(ctx, deployment.id).scanWait = { waitMs: wait };
