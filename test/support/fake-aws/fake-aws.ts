@@ -3,6 +3,15 @@ import type { Server } from 'node:http';
 import { ec2Handlers } from './ec2.ts';
 import { ecrHandlers } from './ecr.ts';
 import { ecsHandlers } from './ecs.ts';
+import {
+  DEFAULT_HEALTHY_AFTER_STEPS,
+  elbv2Handlers,
+  failNewTargets,
+  healTargets,
+  setTargetHealth,
+  syncTargets,
+  targetGroupArn,
+} from './elbv2.ts';
 import { AwsError, statusForCode } from './errors.ts';
 import { logsHandlers } from './logs.ts';
 import {
@@ -27,6 +36,8 @@ import {
   type ServiceDeploymentState,
   type ServiceRevisionRef,
   type ServiceState,
+  type TargetGroupState,
+  type TargetRecord,
   type TaskDefinitionRecord,
   type TaskState,
 } from './model.ts';
@@ -93,6 +104,17 @@ export interface SeedServiceOptions {
   circuitBreaker?: { enable: boolean; rollback: boolean };
   /** Register this many revisions (identical but for the revision); the service runs the last. Default 1. */
   revisions?: number;
+  /**
+   * Target groups the service's tasks register in (created when missing; seeded tasks are healthy targets). Target
+   * type ip for awsvpc tasks, instance for the EC2 launch type. Default container: the first; default port 80.
+   */
+  loadBalancers?: Array<{
+    targetGroup: string;
+    containerName?: string;
+    containerPort?: number;
+    /** Steps a new target stays `initial` (default 3). */
+    healthyAfterSteps?: number;
+  }>;
 }
 
 export interface SeededService {
@@ -127,6 +149,7 @@ const HANDLERS: Record<AwsServiceName, Record<string, Handler>> = {
   Logs: logsHandlers,
   EC2: ec2Handlers,
   Route53: route53Handlers,
+  ELBv2: elbv2Handlers,
 };
 
 const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
@@ -135,6 +158,7 @@ const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ThrottlingException', status: 400 },
   EC2: { code: 'RequestLimitExceeded', status: 503 },
   Route53: { code: 'Throttling', status: 400 },
+  ELBv2: { code: 'Throttling', status: 400 },
 };
 const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServerException', status: 500 },
@@ -142,6 +166,7 @@ const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ServiceUnavailableException', status: 500 },
   EC2: { code: 'InternalError', status: 500 },
   Route53: { code: 'InternalFailure', status: 500 },
+  ELBv2: { code: 'InternalFailure', status: 500 },
 };
 const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServiceUnavailable', status: 503 },
@@ -149,6 +174,7 @@ const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   Logs: { code: 'ServiceUnavailable', status: 503 },
   EC2: { code: 'Unavailable', status: 503 },
   Route53: { code: 'ServiceUnavailable', status: 503 },
+  ELBv2: { code: 'ServiceUnavailable', status: 503 },
 };
 
 const DEFAULT_PROXY = `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
@@ -197,6 +223,8 @@ export class FakeAws {
   readonly hostedZones = new Map<string, HostedZoneState>();
   /** Route 53 changes by id (without "/change/"). */
   readonly changes = new Map<string, ChangeState>();
+  /** ELBv2 target groups by ARN. */
+  readonly targetGroups = new Map<string, TargetGroupState>();
 
   autoStep: 'onDescribe' | 'manual';
   ecrProxyEndpoint: string;
@@ -278,6 +306,7 @@ export class FakeAws {
     this.logGroups.clear();
     this.hostedZones.clear();
     this.changes.clear();
+    this.targetGroups.clear();
     this.faults(null);
     this.enableServiceDeployments();
     this.resetCalls();
@@ -347,7 +376,7 @@ export class FakeAws {
       }
       const handler = HANDLERS[service][op];
       if (!handler) {
-        if (service === 'EC2')
+        if (service === 'EC2' || service === 'ELBv2')
           throw new AwsError('InvalidAction', `The action ${op} is not valid for this web service.`);
         throw new AwsError('UnknownOperationException', `Operation ${op} is not supported by the fake ${service}.`);
       }
@@ -385,6 +414,60 @@ export class FakeAws {
       return new AwsError(e.code, 'Injected server error', e.status);
     }
     return undefined;
+  }
+
+  // ---------------------------------------------------------------- ELBv2
+
+  /** A target group (returned as is when one of that name exists). */
+  createTargetGroup(
+    name: string,
+    opts: {
+      targetType?: 'ip' | 'instance';
+      containerName?: string;
+      containerPort?: number;
+      healthyAfterSteps?: number;
+    } = {},
+  ): TargetGroupState {
+    const existing = [...this.targetGroups.values()].find((g) => g.name === name);
+    if (existing) return existing;
+    const id = createHash('sha256').update(`targetgroup/${name}`).digest('hex').slice(0, 16);
+    const group: TargetGroupState = {
+      arn: targetGroupArn(name, id),
+      name,
+      targetType: opts.targetType ?? 'ip',
+      containerName: opts.containerName ?? 'app',
+      containerPort: opts.containerPort ?? 80,
+      healthyAfterSteps: opts.healthyAfterSteps ?? DEFAULT_HEALTHY_AFTER_STEPS,
+      targets: [],
+    };
+    this.targetGroups.set(group.arn, group);
+    return group;
+  }
+
+  /** The target group named `name` (throws when there is none). */
+  targetGroup(name: string): TargetGroupState {
+    const group = [...this.targetGroups.values()].find((g) => g.name === name);
+    if (!group) throw new Error(`fake-aws: no target group ${name}`);
+    return group;
+  }
+
+  /** The health checks of the group fail for new targets: they turn unhealthy (Target.FailedHealthChecks) from initial. */
+  failNewTargets(name: string, how: { reason?: string; description?: string } = {}): void {
+    failNewTargets(this.targetGroup(name), how);
+  }
+
+  /** The health checks of the group pass again: every unhealthy target turns healthy, new ones will too. */
+  healTargets(name: string): void {
+    healTargets(this.targetGroup(name));
+  }
+
+  /** Forces the targets of one task into `state` (kept until set healthy); returns how many targets it changed. */
+  setTargetHealth(
+    taskArn: string,
+    state: TargetRecord['state'],
+    how: { reason?: string; description?: string } = {},
+  ): number {
+    return setTargetHealth(this, taskArn, state, how);
   }
 
   // ---------------------------------------------------------------- Route 53
@@ -665,6 +748,17 @@ export class FakeAws {
       securityGroups: ['sg-0fa4e00000000001'],
       createdAt: now,
       steady: true,
+      loadBalancers: (opts.loadBalancers ?? []).map((lb) => {
+        const containerName = lb.containerName ?? opts.containers[0]?.name ?? 'app';
+        const containerPort = lb.containerPort ?? 80;
+        const group = this.createTargetGroup(lb.targetGroup, {
+          targetType: opts.launchType === 'EC2' ? 'instance' : 'ip',
+          containerName,
+          containerPort,
+          ...(lb.healthyAfterSteps === undefined ? {} : { healthyAfterSteps: lb.healthyAfterSteps }),
+        });
+        return { targetGroupArn: group.arn, containerName, containerPort };
+      }),
     };
     this.services.set(key, svc);
     const seeded = this.#newServiceDeployment(svc, deployment, []);
@@ -674,6 +768,7 @@ export class FakeAws {
     for (let i = 0; i < desiredCount; i++) tasks.push(this.#launchTask(svc, deployment, true));
     if (tasks.length) this.#event(svc, `(service ${svc.name}) has started ${tasks.length} tasks: ${taskList(tasks)}.`);
     this.#event(svc, `(service ${svc.name}) has reached a steady state.`);
+    syncTargets(this, svc, { advance: false, seeded: true });
     return { cluster, service: svc, taskDefinition: td, tasks };
   }
 
@@ -1015,6 +1110,15 @@ export class FakeAws {
    */
   stepService(svc: ServiceState): boolean {
     if (svc.status !== 'ACTIVE') return false;
+    if (svc.loadBalancers.length === 0) return this.#stepTasks(svc);
+    // Targets that were there move on a step (health checks, deregistration delay), then follow the tasks' changes.
+    syncTargets(this, svc, { advance: true });
+    const changed = this.#stepTasks(svc);
+    syncTargets(this, svc, { advance: false });
+    return changed;
+  }
+
+  #stepTasks(svc: ServiceState): boolean {
     const primary = primaryOf(svc);
     const now = this.now();
     for (const sd of svc.serviceDeployments) {
