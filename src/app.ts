@@ -14,6 +14,7 @@ import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
 import { Route53Records } from './adapters/aws/route53.ts';
 import { forgettingChanges, SharedSnapshots } from './adapters/aws/shared-snapshots.ts';
+import { TargetHealthReader } from './adapters/aws/target-health.ts';
 import { lazyDocker } from './adapters/docker/connect.ts';
 import { DockerRuntime } from './adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
@@ -201,7 +202,8 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   };
   // Docker-host targets: one engine client per host URL, made when first needed.
   const host = configUses(config, 'docker') ? new EngineHostRuntime({ clock }) : undefined;
-  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs);
+  const targetHealth = new TargetHealthReader({ clients: aws });
+  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps, targetHealth }), ecs);
   // The one place a target's type picks what runs it; the core asks `runtimes.for(target)`.
   const runtimes = createRuntimes({
     ecs: new EcsRuntime({
@@ -210,6 +212,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       logs: new AwsLogReader({ clients: aws }),
       clock,
       defaultRegion: config.defaults.region,
+      targetHealth,
     }),
     ...(host ? { docker: new DockerRuntime({ host, store, clock }) } : {}),
   });

@@ -105,6 +105,8 @@ export interface DescribeDepth {
   units?: boolean;
   /** Also resolve their public addresses (default true; implies units). */
   publicAddresses?: boolean;
+  /** Also read the health of the load balancer targets, where the service has some (default false; implies units). */
+  targetHealth?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -131,7 +131,9 @@ const readAll = async (
   logger: Logger,
 ): Promise<Map<string, RuntimeLookup>> => {
   const keys = [...targets.keys()];
-  const depth = { units: true, publicAddresses: request.publicIps };
+  // Target health (one DescribeTargetHealth per target group) only when a health watch is due.
+  const targetHealth = [...request.entries.values()].some((e) => e.health);
+  const depth = { units: true, publicAddresses: request.publicIps, targetHealth };
   const found = await describeTargets(runtimes, [...targets.values()], depth, { settle: true });
   const lookups = new Map(keys.map((key, i) => [key, found[i] as RuntimeLookup]));
   const failedBatches = new Map<string, { error: unknown; services: number }>();

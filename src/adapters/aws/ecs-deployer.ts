@@ -10,6 +10,7 @@
  *   ListTasks (STOPPED, the service) 1, only once the deployment has failed tasks (or is gone)
  *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
  *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
+ *   ELBv2 DescribeTargetHealth       1 per target group, only for a service with loadBalancers (TargetHealthReader)
  *
  * Calls per `/deploy` (plan, then register): DescribeServices 1 + DescribeTaskDefinition 1 (with TAGS, cached by ARN:
  * task definitions are immutable) in planImage; DescribeServices 1 + RegisterTaskDefinition 1 in registerImage, which
@@ -49,6 +50,7 @@ import type {
 import type { AwsClientSet } from './clients.ts';
 import {
   clusterKey,
+  loadBalancersOf,
   revisionOf,
   TASKS_PER_DESCRIBE,
   TASKS_PER_PAGE,
@@ -59,6 +61,7 @@ import {
 import { awsLogsLocation, awsLogsStreamName, tailLogStreams } from './logs.ts';
 import { PublicIpResolver } from './public-ips.ts';
 import { ecsSdk } from './sdk.ts';
+import type { TargetHealthReader } from './target-health.ts';
 
 // The rollout rule lives in the core; re-exported for the adapter's existing callers.
 export {
@@ -116,6 +119,8 @@ export interface AwsEcsDeployerOptions {
   clients: { forRegion(region?: string): Pick<AwsClientSet, 'ecs' | 'ec2' | 'logs'> };
   /** Shared public-IP cache (the reader's); by default the deployer keeps its own. */
   publicIps?: PublicIpResolver;
+  /** Reads the target health of a service behind a load balancer; without it, rollouts are judged on ECS alone. */
+  targetHealth?: TargetHealthReader | undefined;
 }
 
 /** A task definition as DescribeTaskDefinition (include TAGS) returned it, and when. */
@@ -128,6 +133,7 @@ interface KnownTaskDefinition {
 export class AwsEcsDeployer implements EcsDeployer {
   readonly #clients: AwsEcsDeployerOptions['clients'];
   readonly #publicIps: PublicIpResolver;
+  readonly #targetHealth: TargetHealthReader | undefined;
   readonly #taskDefinitions = new Map<string, KnownTaskDefinition>();
   /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
   readonly #deploymentCreatedAt = new Map<string, Date>();
@@ -135,6 +141,7 @@ export class AwsEcsDeployer implements EcsDeployer {
   constructor(options: AwsEcsDeployerOptions) {
     this.#clients = options.clients;
     this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
+    this.#targetHealth = options.targetHealth;
   }
 
   async planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan> {
@@ -259,7 +266,11 @@ export class AwsEcsDeployer implements EcsDeployer {
     const wanted = tasksToRead(deployment);
     const { running, stopped } = await this.#tasksOf(target, deploymentId, wanted.running, wanted.stopped);
     await this.#fillPublicIps(target, running);
-    return assessRollout({ deploymentId, deployments, events: service.events, since, running, stopped });
+    // Behind a load balancer: one DescribeTargetHealth per target group, so the rule can wait for healthy targets.
+    const { loadBalancers } = loadBalancersOf(service);
+    const targetHealth =
+      loadBalancers && this.#targetHealth ? await this.#targetHealth.read(target, loadBalancers, running) : undefined;
+    return assessRollout({ deploymentId, deployments, events: service.events, since, running, stopped, targetHealth });
   }
 
   async currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }> {

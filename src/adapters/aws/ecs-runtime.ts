@@ -1,7 +1,7 @@
 /**
  * The Runtime port on Amazon ECS: a thin role-shaped face over the pieces that talk to AWS (EcsReader for
- * snapshots, EcsDeployer for task definitions and rollouts, LogReader for CloudWatch Logs). It makes no AWS call of
- * its own: every call count those pieces pin stays as it is.
+ * snapshots, EcsDeployer for task definitions and rollouts, LogReader for CloudWatch Logs, TargetHealthReader for
+ * ELBv2 target health). It makes no AWS call of its own: every call count those pieces pin stays as it is.
  */
 import type {
   AppliedChange,
@@ -31,10 +31,12 @@ import type {
   LogReader,
   RolloutProgress,
   ServiceLogs,
+  ServiceLookup,
   ServiceSnapshot,
   TaskSnapshot,
 } from '../../ports.ts';
 import { clusterKey, revisionOf } from './ecs-reader.ts';
+import type { TargetHealthReader } from './target-health.ts';
 
 export interface EcsRuntimeOptions {
   reader: EcsReader;
@@ -43,6 +45,8 @@ export interface EcsRuntimeOptions {
   clock: Clock;
   /** dockhand.yml's defaults.region: a target without its own region runs there. */
   defaultRegion?: string | undefined;
+  /** Reads load balancer target health, for a describe that asks for it (DescribeDepth.targetHealth). */
+  targetHealth?: TargetHealthReader | undefined;
 }
 
 const revisionRef = (arn: string): RevisionRef => ({ revision: revisionOf(arn), ref: arn });
@@ -123,9 +127,11 @@ export class EcsRuntime implements Runtime {
   readonly #logs: LogReader;
   readonly #defaultRegion: string | undefined;
   readonly #clock: Clock;
+  readonly #targetHealth: TargetHealthReader | undefined;
 
   constructor(options: EcsRuntimeOptions) {
     this.#clock = options.clock;
+    this.#targetHealth = options.targetHealth;
     this.#reader = options.reader;
     this.#deployer = options.deployer;
     this.#logs = options.logs;
@@ -148,9 +154,10 @@ export class EcsRuntime implements Runtime {
       return ref;
     });
     const lookups = await this.#reader.describe(refs, {
-      ...(depth.units === undefined ? {} : { tasks: depth.units }),
+      ...(depth.units === undefined && !depth.targetHealth ? {} : { tasks: depth.units || depth.targetHealth }),
       ...(depth.publicAddresses === undefined ? {} : { publicIps: depth.publicAddresses }),
     });
+    if (depth.targetHealth) await this.#addTargetHealth(lookups);
     return targets.map((target, i): RuntimeLookup => {
       const lookup = lookups[i];
       if (!lookup) return { target, found: false, reason: 'no answer' };
@@ -158,6 +165,19 @@ export class EcsRuntime implements Runtime {
         ? { target, found: true, snapshot: ecsRuntimeSnapshot(target, lookup.snapshot) }
         : { target, found: false, reason: lookup.reason };
     });
+  }
+
+  /** One DescribeTargetHealth per target group of each service found behind a load balancer; a failed read is kept. */
+  async #addTargetHealth(lookups: ServiceLookup[]): Promise<void> {
+    const reader = this.#targetHealth;
+    if (!reader) return;
+    await Promise.all(
+      lookups.map(async (lookup) => {
+        if (!lookup.found || !lookup.snapshot.loadBalancers) return;
+        const s = lookup.snapshot;
+        s.targetHealth = await reader.read(s.ref, s.loadBalancers ?? [], s.tasks, { settle: true });
+      }),
+    );
   }
 
   async plan(target: ResolvedTarget, change: RuntimeChange): Promise<RuntimePlan> {
