@@ -20,6 +20,7 @@ import type {
 } from '../../ports.ts';
 import { ACTIONS } from '../actions.ts';
 import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
+import { targetHealthText, waitingForTargetsText } from './target-health.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -337,12 +338,23 @@ const stoppedSection = (groups: readonly StoppedTaskGroup[]): KnownBlock | undef
   return section(`*Stopped tasks*\n${lines(sorted.map(stoppedLine))}`);
 };
 
+/** Behind a load balancer: what the rollout waits for, once ECS completed it, and every target group's targets. */
+const targetHealthBlocks = (rollout: RolloutProgress): KnownBlock[] => {
+  if (!rollout.targetHealth || rollout.targetHealth.length === 0) return [];
+  const waiting =
+    rollout.outcome === 'in_progress' && rollout.deployment?.rolloutState === 'COMPLETED'
+      ? waitingForTargetsText(rollout.unhealthyTargets ?? [])
+      : '';
+  return [...(waiting ? [context(waiting)] : []), section(targetHealthText(rollout.targetHealth, LIMITS.sectionText))];
+};
+
 const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
   if (!rollout) return [];
   const table = deploymentsTable(rollout);
   return [
     table ? section(table) : undefined,
     rollout.reason && rollout.outcome === 'failed' ? section(`*ECS says* ${outside(rollout.reason, 1000)}`) : undefined,
+    ...targetHealthBlocks(rollout),
     failureEventsSection(rollout.failureEvents),
     stoppedSection(rollout.stoppedTasks),
   ].filter((b): b is KnownBlock => b !== undefined);
