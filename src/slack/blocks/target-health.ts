@@ -2,8 +2,11 @@
  * Load balancer target health, as the rollout card and /status show it: per target group, how many of its targets
  * are healthy, then each target with its state and ELBv2's reason, and the task behind it. Pure.
  */
-import type { LbTargetState, TargetGroupHealth, TargetHealthSnapshot, UnhealthyTarget } from '../../ports.ts';
-import { code, escapeText, lines, truncate } from '../mrkdwn.ts';
+import { formatDuration } from '../../core/duration.ts';
+import type { AlertedTarget } from '../../core/watch/targets.ts';
+import type { LbTargetState, TargetGroupHealth, UnhealthyTarget } from '../../ports.ts';
+import { code, date, escapeText, HEALTH_EMOJI, LIMITS, lines, truncate } from '../mrkdwn.ts';
+import type { Card, KnownBlock } from './types.ts';
 
 /** Targets listed per target group; the rest are counted. */
 export const TARGETS_SHOWN = 10;
@@ -26,7 +29,7 @@ const why = (reason: string | undefined, description: string | undefined): strin
   return parts.length > 0 ? ` — ${outside(parts.join(': '), 300)}` : '';
 };
 
-const targetLine = (t: TargetHealthSnapshot): string => {
+const targetLine = (t: AlertedTarget): string => {
   const where = t.port === undefined ? t.id : `${t.id}:${t.port}`;
   const task = t.taskId ? ` task ${code(t.taskId.slice(0, 12))}` : '';
   return `${STATE_EMOJI[t.state]} ${code(where)}${task} ${escapeText(t.state)}${why(t.reason, t.description)}`;
@@ -60,4 +63,80 @@ export const waitingForTargetsText = (unhealthy: readonly UnhealthyTarget[]): st
     `${code(first.taskId.slice(0, 12))} in ${code(first.targetGroup)} is ${escapeText(state)}` +
     `${why(first.reason, first.description)}${others}`
   );
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// The target health watch's alerts (src/core/watch/targets.ts)
+
+export interface TargetsUnhealthyAlert {
+  service: string;
+  environment: string;
+  targetGroup: string;
+  healthy: number;
+  total: number;
+  unhealthy: readonly AlertedTarget[];
+  at: Date;
+}
+
+export interface TargetsRecoveredAlert {
+  service: string;
+  environment: string;
+  targetGroup: string;
+  healthy: number;
+  total: number;
+  since: Date;
+  at: Date;
+}
+
+const nameOf = (a: { service: string; environment: string }): string =>
+  `*${escapeText(a.service)}* · ${escapeText(a.environment)}`;
+const plainNameOf = (a: { service: string; environment: string }): string =>
+  `${escapeText(a.service)} · ${escapeText(a.environment)}`;
+const alertSection = (text: string): KnownBlock => ({
+  type: 'section',
+  text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) },
+});
+const alertContext = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+/** A target group lost healthy targets: which targets, in which state, and ELBv2's reason. */
+export const targetsUnhealthyCard = (a: TargetsUnhealthyAlert): Card => {
+  const first = a.unhealthy[0];
+  const headline =
+    `${HEALTH_EMOJI.degraded} ${nameOf(a)}: target group ${code(a.targetGroup)} lost healthy targets — ` +
+    `${a.healthy}/${a.total} healthy`;
+  const shown = a.unhealthy.slice(0, TARGETS_SHOWN).map((t) => `• ${targetLine(t)}`);
+  const more = a.unhealthy.length - shown.length;
+  return {
+    text: truncate(
+      `${plainNameOf(a)}: target group ${escapeText(a.targetGroup)} lost healthy targets (${a.healthy}/${a.total} healthy)` +
+        (first ? `: ${escapeText(first.state)}${first.reason ? ` ${outside(first.reason, 200)}` : ''}` : ''),
+      LIMITS.fallbackText,
+    ),
+    blocks: [
+      alertSection(headline),
+      ...(shown.length > 0 ? [alertSection(lines([...shown, ...(more > 0 ? [`…and ${more} more`] : [])]))] : []),
+      alertContext(
+        `Since ${date(a.at)} · ${code(`/status ${a.service} in ${a.environment}`)} · ` +
+          `${code(`/logs ${a.service} in ${a.environment} since 15m`)}`,
+      ),
+    ],
+  };
+};
+
+/** Every target of the group is healthy again. */
+export const targetsRecoveredCard = (a: TargetsRecoveredAlert): Card => {
+  const lasted = formatDuration(a.at.getTime() - a.since.getTime());
+  return {
+    text: truncate(
+      `${plainNameOf(a)}: target group ${escapeText(a.targetGroup)} healthy again after ${lasted}`,
+      LIMITS.fallbackText,
+    ),
+    blocks: [
+      alertSection(
+        `${HEALTH_EMOJI.healthy} ${nameOf(a)}: target group ${code(a.targetGroup)} *healthy again* after ${lasted} — ` +
+          `${a.healthy}/${a.total} healthy`,
+      ),
+      alertContext(`Unhealthy from ${date(a.since)} to ${date(a.at)}`),
+    ],
+  };
 };
