@@ -99,7 +99,11 @@ describe('target health through the ECS runtime', () => {
 
     fake.resetCalls();
     await runtime.describe([target], { units: true });
+    const [unpicked] = await runtime.describe([target], { units: true, targetHealth: (t) => t.service !== 'api' });
     expect(fake.calls['ELBv2.DescribeTargetHealth']).toBeUndefined();
+    expect(
+      unpicked?.found && unpicked.snapshot.detail.kind === 'ecs' && unpicked.snapshot.detail.service.targetHealth,
+    ).toBe(undefined);
   });
 
   it('keeps a failed target health read as that group’s error instead of failing the describe', async () => {

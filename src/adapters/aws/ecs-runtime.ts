@@ -154,10 +154,13 @@ export class EcsRuntime implements Runtime {
       return ref;
     });
     const lookups = await this.#reader.describe(refs, {
-      ...(depth.units === undefined && !depth.targetHealth ? {} : { tasks: depth.units || depth.targetHealth }),
+      ...(depth.units === undefined && !depth.targetHealth ? {} : { tasks: depth.units || !!depth.targetHealth }),
       ...(depth.publicAddresses === undefined ? {} : { publicIps: depth.publicAddresses }),
     });
-    if (depth.targetHealth) await this.#addTargetHealth(lookups);
+    const wanted = depth.targetHealth;
+    if (wanted) {
+      await this.#addTargetHealth(lookups.filter((_, i) => wanted === true || wanted(targets[i] as ResolvedTarget)));
+    }
     return targets.map((target, i): RuntimeLookup => {
       const lookup = lookups[i];
       if (!lookup) return { target, found: false, reason: 'no answer' };
