@@ -22,7 +22,6 @@ export const describeAll = async (deps: StatusDeps): Promise<StatusRow[]> => {
   const lookups = await describeTargets(deps.runtimes, allTargets(deps.config), {
     units: true,
     publicAddresses: false,
-    targetHealth: true,
   });
   return lookups.map((lookup): StatusRow => {
     const { target } = lookup;

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ecsRuntimeSnapshot } from '../../src/adapters/aws/ecs-runtime.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import type { TargetGroupHealth } from '../../src/ports.ts';
 import { deploymentCard } from '../../src/slack/blocks/deploy.ts';
-import { overviewCard, serviceStatusCard } from '../../src/slack/blocks/status.ts';
+import { serviceStatusCard } from '../../src/slack/blocks/status.ts';
 import { TARGETS_SHOWN, targetHealthText } from '../../src/slack/blocks/target-health.ts';
 import { aConfig, aDeployment, aSnapshot, aTask, at } from '../support/builders.ts';
 import { aDeploymentView, aRollout, rolloutFacts } from '../support/deploy-builders.ts';
@@ -90,15 +89,6 @@ describe('target health on the cards (golden)', () => {
     };
     const s = aSnapshot({ tasks: [first, second], targetHealth: [apiTg(), other] });
     await expect(serviceStatusCard(production, s, now)).toMatchFileSnapshot('golden/status-target-health.json');
-  });
-
-  it('counts healthy targets on the overview line', () => {
-    const s = aSnapshot({ tasks: [first, second], targetHealth: [apiTg()] });
-    const card = overviewCard(
-      [{ target: production, kind: 'found', snapshot: ecsRuntimeSnapshot(production, s) }],
-      now,
-    );
-    expect(JSON.stringify(card.blocks)).toContain('· 1/3 targets healthy');
   });
 
   it('lists at most TARGETS_SHOWN targets per group, escapes ELBv2’s words and counts the rest', () => {

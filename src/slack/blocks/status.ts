@@ -126,19 +126,8 @@ const rowLine = (row: StatusRow): string => {
   return (
     `${HEALTH_EMOJI[health.state]} ${name} — ${code(`${s.taskDefinition.family}:${s.taskDefinition.revision}`)} · ` +
     `${s.running}/${s.desired} running · ${health.state}` +
-    targetsSummary(s) +
     (health.reasons.length > 0 ? ` (${safe(health.reasons.join('; '), 300)})` : '')
   );
-};
-
-/** " · 3/4 targets healthy" (every target group together), for a service behind a load balancer. */
-const targetsSummary = (s: ServiceSnapshot): string => {
-  const groups = s.targetHealth ?? [];
-  if (groups.length === 0) return '';
-  if (groups.some((g) => g.error !== undefined)) return ' · targets unknown';
-  const targets = groups.flatMap((g) => g.targets);
-  const healthy = targets.filter((t) => t.state === 'healthy').length;
-  return ` · ${healthy}/${targets.length} targets healthy`;
 };
 
 /** When the oldest snapshot among the rows was read (undefined when none says). */
