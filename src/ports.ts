@@ -136,6 +136,8 @@ export type LbTargetState =
 export interface TargetHealthSnapshot {
   /** An IP address (target type ip, awsvpc tasks) or an instance id (target type instance). */
   id: string;
+  /** ip: the task's own address; instance: an EC2 instance, the task known only by a host port unique to it. */
+  type?: 'ip' | 'instance' | undefined;
   port?: number | undefined;
   state: LbTargetState;
   /** ELBv2's code: Target.FailedHealthChecks, Elb.RegistrationInProgress, Target.DeregistrationInProgress… */

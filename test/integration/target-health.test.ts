@@ -143,4 +143,57 @@ describe('target health through the ECS runtime', () => {
     const [healed] = await follow(applied.rolloutId ?? '', 1);
     expect(healed?.outcome).toBe('completed');
   });
+
+  it('reads instance targets of EC2-launch-type tasks on their host ports, and completes their rollout', async () => {
+    fake.addContainerInstance('edge');
+    fake.addContainerInstance('edge');
+    fake.seedService({
+      cluster: 'edge',
+      service: 'proxy',
+      launchType: 'EC2',
+      networkMode: 'bridge',
+      desiredCount: 2,
+      containers: [
+        { name: 'app', image: 'registry.example/proxy:1', portMappings: [{ containerPort: 80, hostPort: 0 }] },
+      ],
+      loadBalancers: [{ targetGroup: 'proxy-tg', containerPort: 80 }],
+    });
+    const proxy = resolveTarget(
+      configSchema.parse({
+        defaults: { channel: '#deploys', region: 'us-east-1' },
+        registries: { ecr: { type: 'ecr' } },
+        services: {
+          proxy: {
+            image: { registry: 'ecr', repository: 'acme/proxy' },
+            environments: {
+              production: { target: { type: 'ecs', cluster: 'edge', service: 'proxy', container: 'app' } },
+            },
+          },
+        },
+      }),
+      'proxy',
+      'production',
+    );
+    const [lookup] = await runtime.describe([proxy], { units: true, publicAddresses: true, targetHealth: true });
+    if (!lookup?.found || lookup.snapshot.detail.kind !== 'ecs') throw new Error('not found');
+    const { tasks, targetHealth } = lookup.snapshot.detail.service;
+    const targets = targetHealth?.[0]?.targets ?? [];
+    const instanceOf = (arn: string | undefined) => fake.containerInstances.get(arn ?? '')?.ec2InstanceId;
+    expect(targets.map((t) => [t.id, t.type, t.port])).toEqual(
+      fake.serviceTasks('edge', 'proxy').map((t) => [instanceOf(t.containerInstanceArn), 'instance', 32768]),
+    );
+    expect(tasks.map((t) => t.hostPorts)).toEqual([[32768], [32768]]);
+
+    // Both tasks on host port 32768 of their own instance: the targets stand for them together.
+    fake.failNewTargets('proxy-tg');
+    const applied = await runtime.apply(proxy, { kind: 'restart' }, { operationId: 'd3' });
+    const rolloutId = applied.rolloutId ?? '';
+    let look = await runtime.progress(proxy, { rolloutId, done: false });
+    for (let i = 0; i < 10; i++) look = await runtime.progress(proxy, { rolloutId, done: false });
+    expect(look.outcome).toBe('in_progress');
+    expect(look.unhealthyTargets?.[0]).toMatchObject({ state: 'unhealthy', reason: 'Target.FailedHealthChecks' });
+    fake.healTargets('proxy-tg');
+    look = await runtime.progress(proxy, { rolloutId, done: false });
+    expect(look.outcome).toBe('completed');
+  });
 });

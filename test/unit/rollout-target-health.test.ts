@@ -135,4 +135,17 @@ describe('the rollout rule behind a load balancer', () => {
       '2 targets are not healthy: task aaaaaaaa in target group api-tg is not registered',
     );
   });
+
+  it('lets unmapped instance targets stand for tasks they cannot be told apart for, old draining ones aside', () => {
+    const instance = (id: string, state: 'healthy' | 'initial' | 'draining') =>
+      ({ id, type: 'instance', port: 32768, state }) as const;
+    expect(
+      look([group([instance('i-0a', 'healthy'), instance('i-0b', 'healthy'), instance('i-0c', 'draining')])]).outcome,
+    ).toBe('completed');
+    const waiting = look([group([instance('i-0a', 'healthy'), instance('i-0b', 'initial')])]);
+    expect(waiting.outcome).toBe('in_progress');
+    expect(waiting.unhealthyTargets?.map((u) => u.state)).toEqual(['initial', 'initial']);
+    // ip targets are mapped by address: an unregistered task is never covered by another task's target.
+    expect(look([group([{ id: '10.0.0.9', type: 'ip', state: 'healthy' }])]).outcome).toBe('in_progress');
+  });
 });

@@ -65,6 +65,7 @@ export const toTargetHealth = (
   const state: LbTargetState = STATES.includes(raw as LbTargetState) ? (raw as LbTargetState) : 'unavailable';
   return {
     id,
+    type: /^i-[0-9a-f]+$/.test(id) ? 'instance' : 'ip',
     port,
     state,
     reason: d.TargetHealth?.Reason,

@@ -109,7 +109,8 @@ export const tasksToRead = (deployment: DeploymentSnapshot | undefined): { runni
 /**
  * The rollout's running tasks whose target is not healthy in some target group: not registered yet, or in any
  * state but `healthy` (initial, unhealthy, draining…). A target group whose health could not be read counts every
- * task as not known to be healthy, with the read's error as the reason.
+ * task as not known to be healthy, with the read's error as the reason. A task that no instance target can be told
+ * to be is as healthy as the group's unmapped instance targets together.
  */
 export const unhealthyTargetsOf = (
   groups: readonly TargetGroupHealth[],
@@ -121,7 +122,18 @@ export const unhealthyTargetsOf = (
         return [{ targetGroup: group.name, taskId: task.id, state: undefined, reason: group.error }];
       }
       const target = group.targets.find((t) => t.taskId === task.id);
-      if (!target) return [{ targetGroup: group.name, taskId: task.id, state: undefined }];
+      if (!target) {
+        // Instance targets (EC2 launch type, bridge or host networking) name an instance and a host port, which
+        // tells a task only when no other task has that port: the unmapped ones stand for such tasks together.
+        const unmapped = group.targets.filter(
+          (t) => t.type === 'instance' && t.taskId === undefined && t.state !== 'draining',
+        );
+        if (unmapped.length === 0) return [{ targetGroup: group.name, taskId: task.id, state: undefined }];
+        const notHealthy = unmapped.find((t) => t.state !== 'healthy');
+        if (!notHealthy) return [];
+        const { state, reason, description } = notHealthy;
+        return [{ targetGroup: group.name, taskId: task.id, state, reason, description }];
+      }
       if (target.state === 'healthy') return [];
       return [
         {
