@@ -106,6 +106,27 @@ describe('target health through the ECS runtime', () => {
     ).toBe(undefined);
   });
 
+  it('shares a /status read of a target group while it is fresh, never a rollout’s look', async () => {
+    let now = Date.parse('2026-11-21T12:00:00Z');
+    const clock = { now: () => new Date(now) };
+    const reader = new TargetHealthReader({ clients, maxAgeMs: 10_000, clock });
+    const ref = { cluster: 'prod', service: 'api' };
+    const lbs = [{ targetGroupArn: fake.targetGroup('api-tg').arn, containerPort: 8080 }];
+    fake.resetCalls();
+    const [a, b] = await Promise.all([
+      reader.read(ref, lbs, [], { settle: true }),
+      reader.read(ref, lbs, [], { settle: true }),
+    ]);
+    await reader.read(ref, lbs, [], { settle: true });
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(1);
+    expect(a).toEqual(b);
+    await reader.read(ref, lbs, []);
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(2);
+    now += 10_001;
+    await reader.read(ref, lbs, [], { settle: true });
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(3);
+  });
+
   it('keeps a failed target health read as that group’s error instead of failing the describe', async () => {
     fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied' } });
     const [lookup] = await runtime.describe([target], { units: true, targetHealth: true });

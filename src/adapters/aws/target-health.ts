@@ -4,7 +4,8 @@
  * (target type instance) is the target on one of its host ports.
  *
  * Calls: one DescribeTargetHealth per target group of the service, per read. It reads current state, so a steady
- * service costs the same as a rolling one; nothing is cached.
+ * service costs the same as a rolling one. Reads for /status and the watches share one call per target group while
+ * it is in flight or younger than `maxAgeMs` (like the ECS snapshots they come with); a rollout's look never does.
  */
 import type {
   DescribeTargetHealthCommandOutput,
@@ -12,6 +13,7 @@ import type {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AwsError } from '../../errors.ts';
 import type {
+  Clock,
   EcsServiceRef,
   LbTargetState,
   ServiceLoadBalancer,
@@ -77,13 +79,25 @@ export const toTargetHealth = (
 export interface TargetHealthReaderOptions {
   /** The clients of a region (undefined = the default region); see createAwsClients. */
   clients: { forRegion(region?: string): Pick<AwsClientSet, 'elbv2'> };
+  /**
+   * How long a read for /status or a watch (`settle`) answers other such reads of the same target group, like the
+   * ECS snapshots they come with (DOCKHAND_SNAPSHOT_MAX_AGE_MS); 0 (default): never. A rollout's look reads afresh.
+   */
+  maxAgeMs?: number | undefined;
+  clock?: Pick<Clock, 'now'> | undefined;
 }
 
 export class TargetHealthReader {
   readonly #clients: TargetHealthReaderOptions['clients'];
+  readonly #maxAgeMs: number;
+  readonly #clock: Pick<Clock, 'now'>;
+  /** Shared reads by region and target group ARN: in flight, or answered less than maxAgeMs ago. */
+  readonly #shared = new Map<string, { at: number; read: Promise<TargetHealthDescription[]> }>();
 
   constructor(options: TargetHealthReaderOptions) {
     this.#clients = options.clients;
+    this.#maxAgeMs = options.maxAgeMs ?? 0;
+    this.#clock = options.clock ?? { now: () => new Date() };
   }
 
   /**
@@ -98,21 +112,44 @@ export class TargetHealthReader {
     options: { settle?: boolean } = {},
   ): Promise<TargetGroupHealth[]> {
     const groups = [...new Map(loadBalancers.map((lb) => [lb.targetGroupArn, lb])).values()];
-    const client = this.#clients.forRegion(ref.region).elbv2;
     return Promise.all(
       groups.map(async (lb): Promise<TargetGroupHealth> => {
         const name = targetGroupName(lb.targetGroupArn);
-        let out: DescribeTargetHealthCommandOutput;
+        let described: TargetHealthDescription[];
         try {
-          out = await client.send(new (elbv2Sdk().DescribeTargetHealthCommand)({ TargetGroupArn: lb.targetGroupArn }));
+          described = await (options.settle ? this.#sharedRead(ref, lb.targetGroupArn) : this.#describe(ref, lb));
         } catch (error) {
           const wrapped = new AwsError(`read the target health of target group ${name}`, error);
           if (!options.settle) throw wrapped;
           return { targetGroupArn: lb.targetGroupArn, name, targets: [], error: wrapped.message };
         }
-        const targets = (out.TargetHealthDescriptions ?? []).map((d) => toTargetHealth(d, lb, tasks));
+        const targets = described.map((d) => toTargetHealth(d, lb, tasks));
         return { targetGroupArn: lb.targetGroupArn, name, targets };
       }),
     );
+  }
+
+  async #describe(ref: EcsServiceRef, lb: Pick<ServiceLoadBalancer, 'targetGroupArn'>) {
+    const out: DescribeTargetHealthCommandOutput = await this.#clients
+      .forRegion(ref.region)
+      .elbv2.send(new (elbv2Sdk().DescribeTargetHealthCommand)({ TargetGroupArn: lb.targetGroupArn }));
+    return out.TargetHealthDescriptions ?? [];
+  }
+
+  #sharedRead(ref: EcsServiceRef, targetGroupArn: string): Promise<TargetHealthDescription[]> {
+    if (this.#maxAgeMs <= 0) return this.#describe(ref, { targetGroupArn });
+    const now = this.#clock.now().getTime();
+    for (const [key, entry] of this.#shared) if (now - entry.at > this.#maxAgeMs) this.#shared.delete(key);
+    const key = `${ref.region ?? ''} ${targetGroupArn}`;
+    const known = this.#shared.get(key);
+    if (known) return known.read;
+    const read = this.#describe(ref, { targetGroupArn });
+    const entry = { at: now, read };
+    this.#shared.set(key, entry);
+    // A failed read answers only the reads that shared it.
+    read.catch(() => {
+      if (this.#shared.get(key) === entry) this.#shared.delete(key);
+    });
+    return read;
   }
 }
