@@ -14,7 +14,8 @@ import { EcsRuntime } from './adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from './adapters/aws/log-reader.ts';
 import { PublicIpResolver } from './adapters/aws/public-ips.ts';
 import { Route53Records } from './adapters/aws/route53.ts';
-import { forgettingChanges, SharedSnapshots } from './adapters/aws/shared-snapshots.ts';
+import { DEFAULT_SNAPSHOT_MAX_AGE_MS, forgettingChanges, SharedSnapshots } from './adapters/aws/shared-snapshots.ts';
+import { TargetHealthReader } from './adapters/aws/target-health.ts';
 import { lazyDocker } from './adapters/docker/connect.ts';
 import { DockerRuntime } from './adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime } from './adapters/docker/host-runtime.ts';
@@ -205,7 +206,12 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   };
   // Docker-host targets: one engine client per host URL, made when first needed.
   const host = configUses(config, 'docker') ? new EngineHostRuntime({ clock }) : undefined;
-  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps }), ecs);
+  const targetHealth = new TargetHealthReader({
+    clients: aws,
+    clock,
+    maxAgeMs: settings.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS,
+  });
+  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps, targetHealth }), ecs);
   // The one place a target's type picks what runs it; the core asks `runtimes.for(target)`.
   const runtimes = createRuntimes({
     ecs: new EcsRuntime({
@@ -220,6 +226,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
         clock,
         maxAgeMs: settings.snapshotMaxAgeMs,
       }),
+      targetHealth,
     }),
     ...(host ? { docker: new DockerRuntime({ host, store, clock }) } : {}),
   });

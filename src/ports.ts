@@ -116,6 +116,48 @@ export interface TaskSnapshot {
   hostPorts?: number[] | undefined;
 }
 
+/** A load balancer target group a service registers its tasks in (DescribeServices `loadBalancers`). */
+export interface ServiceLoadBalancer {
+  targetGroupArn: string;
+  containerName?: string | undefined;
+  containerPort?: number | undefined;
+}
+
+/** ELBv2's target states (DescribeTargetHealth `TargetHealth.State`). */
+export type LbTargetState =
+  | 'initial'
+  | 'healthy'
+  | 'unhealthy'
+  | 'unhealthy.draining'
+  | 'unused'
+  | 'draining'
+  | 'unavailable';
+
+/** One registered target of a target group, as DescribeTargetHealth shows it, mapped to our task by IP and port. */
+export interface TargetHealthSnapshot {
+  /** An IP address (target type ip, awsvpc tasks) or an instance id (target type instance). */
+  id: string;
+  /** ip: the task's own address; instance: an EC2 instance, the task known only by a host port unique to it. */
+  type?: 'ip' | 'instance' | undefined;
+  port?: number | undefined;
+  state: LbTargetState;
+  /** ELBv2's code: Target.FailedHealthChecks, Elb.RegistrationInProgress, Target.DeregistrationInProgress… */
+  reason?: string | undefined;
+  description?: string | undefined;
+  /** The task behind it, when one of the service's tasks has its IP and port. */
+  taskId?: string | undefined;
+}
+
+/** The targets of one target group of a service, or why they could not be read. */
+export interface TargetGroupHealth {
+  targetGroupArn: string;
+  /** The target group's name (from its ARN). */
+  name: string;
+  targets: TargetHealthSnapshot[];
+  /** The read failed: what it said. */
+  error?: string | undefined;
+}
+
 export interface ServiceSnapshot {
   ref: EcsServiceRef;
   status: string;
@@ -130,6 +172,10 @@ export interface ServiceSnapshot {
   tasks: TaskSnapshot[];
   /** When the read that produced it started, when it was shared (SharedSnapshots); cards say how old it is. */
   observedAt?: Date | undefined;
+  /** The target groups the service registers its tasks in (none: no load balancer). */
+  loadBalancers?: ServiceLoadBalancer[] | undefined;
+  /** Their targets' health, when it was asked for (DescribeDepth.targetHealth) and the service has target groups. */
+  targetHealth?: TargetGroupHealth[] | undefined;
 }
 
 export type ServiceLookup =
@@ -498,6 +544,13 @@ export interface RolloutProgress {
   staged?: StagedRollout | undefined;
   /** The service's deployment alarms and their states now; absent when it has none (no call is made). */
   alarms?: DeploymentAlarms | undefined;
+  /** The service's target groups and their targets, for a service behind a load balancer. */
+  targetHealth?: TargetGroupHealth[] | undefined;
+  /**
+   * This deployment's tasks whose targets are not healthy yet: while any is listed, a COMPLETED deployment is still
+   * in progress (the rollout rule), and a rollout that times out names them.
+   */
+  unhealthyTargets?: UnhealthyTarget[] | undefined;
 }
 
 /**
@@ -532,6 +585,16 @@ export interface StagedRollout {
   bakeMinutes?: number | undefined;
   /** During the bake stage: how much of it was left when this look was taken (ms, at least 0). */
   bakeLeftMs?: number | undefined;
+}
+
+/** A task of the rollout whose target in a target group is not healthy (or not registered yet). */
+export interface UnhealthyTarget {
+  targetGroup: string;
+  taskId: string;
+  /** undefined: the task is not registered in the target group yet. */
+  state: LbTargetState | undefined;
+  reason?: string | undefined;
+  description?: string | undefined;
 }
 
 /** How an Abort returned the service to the previous revision. */

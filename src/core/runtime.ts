@@ -106,6 +106,11 @@ export interface DescribeDepth {
   units?: boolean;
   /** Also resolve their public addresses (default true; implies units). */
   publicAddresses?: boolean;
+  /**
+   * Also read the health of the load balancer targets, where the service has some (default false; implies units):
+   * for every target asked about, or only for those the predicate picks (a watch tick: the health-watched ones).
+   */
+  targetHealth?: boolean | ((target: ResolvedTarget) => boolean);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ export type StatusRow =
   /** No runtime for the target's type runs in this process. */
   | { target: ResolvedTarget; kind: 'unsupported'; reason: string };
 
-/** The full snapshot of one service in one environment (units and public addresses included). */
+/** The full snapshot of one service in one environment (units, public addresses and target health included). */
 export const describeOne = (deps: StatusDeps, target: ResolvedTarget): Promise<RuntimeSnapshot> =>
-  describeTarget(deps.runtimes, target, { units: true, publicAddresses: true });
+  describeTarget(deps.runtimes, target, { units: true, publicAddresses: true, targetHealth: true });
 
 /** One row per configured service/environment, read in as few calls as each runtime's batching allows. */
 export const describeAll = async (deps: StatusDeps): Promise<StatusRow[]> => {

@@ -131,7 +131,10 @@ const readAll = async (
   logger: Logger,
 ): Promise<Map<string, RuntimeLookup>> => {
   const keys = [...targets.keys()];
-  const depth = { units: true, publicAddresses: request.publicIps };
+  // Target health (one DescribeTargetHealth per target group) only of the targets whose health watch is due.
+  const healthDue = new Set([...request.entries].flatMap(([key, e]) => (e.health ? [key] : [])));
+  const targetHealth = healthDue.size > 0 ? (t: ResolvedTarget) => healthDue.has(stateKey(t)) : false;
+  const depth = { units: true, publicAddresses: request.publicIps, targetHealth };
   const found = await describeTargets(runtimes, [...targets.values()], depth, { settle: true });
   const lookups = new Map(keys.map((key, i) => [key, found[i] as RuntimeLookup]));
   const failedBatches = new Map<string, { error: unknown; services: number }>();

@@ -12,6 +12,7 @@
  *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
  *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
  *   DescribeServiceDeployments       1, only for a blue/green service (strategy BLUE_GREEN; blue-green.ts)
+ *   ELBv2 DescribeTargetHealth       1 per target group, only for a service with loadBalancers (TargetHealthReader)
  *
  * Calls per `/deploy` (plan, then register): DescribeServices 1 + DescribeTaskDefinition 1 (with TAGS, cached by ARN:
  * task definitions are immutable) in planImage, + DescribeAlarms 1 for a service with deployment alarms;
@@ -56,6 +57,7 @@ import { BlueGreenProgress } from './blue-green.ts';
 import type { AwsClientSet } from './clients.ts';
 import {
   clusterKey,
+  loadBalancersOf,
   revisionOf,
   TASKS_PER_DESCRIBE,
   TASKS_PER_PAGE,
@@ -66,6 +68,7 @@ import {
 import { awsLogsLocation, awsLogsStreamName, tailLogStreams } from './logs.ts';
 import { PublicIpResolver } from './public-ips.ts';
 import { ecsSdk } from './sdk.ts';
+import type { TargetHealthReader } from './target-health.ts';
 
 // The rollout rule lives in the core; re-exported for the adapter's existing callers.
 export {
@@ -125,6 +128,8 @@ export interface AwsEcsDeployerOptions {
   publicIps?: PublicIpResolver;
   /** The time of a look (blue/green bake time left); default the system clock. */
   now?: () => Date;
+  /** Reads the target health of a service behind a load balancer; without it, rollouts are judged on ECS alone. */
+  targetHealth?: TargetHealthReader | undefined;
 }
 
 /** A task definition as DescribeTaskDefinition (include TAGS) returned it, and when. */
@@ -137,6 +142,7 @@ interface KnownTaskDefinition {
 export class AwsEcsDeployer implements EcsDeployer {
   readonly #clients: AwsEcsDeployerOptions['clients'];
   readonly #publicIps: PublicIpResolver;
+  readonly #targetHealth: TargetHealthReader | undefined;
   readonly #taskDefinitions = new Map<string, KnownTaskDefinition>();
   /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
   readonly #deploymentCreatedAt = new Map<string, Date>();
@@ -146,6 +152,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     this.#clients = options.clients;
     this.#blueGreen = new BlueGreenProgress(options.now);
     this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
+    this.#targetHealth = options.targetHealth;
   }
 
   async planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan> {
@@ -271,7 +278,19 @@ export class AwsEcsDeployer implements EcsDeployer {
     const wanted = tasksToRead(deployment);
     const { running, stopped } = await this.#tasksOf(target, deploymentId, wanted.running, wanted.stopped);
     await this.#fillPublicIps(target, running);
-    const progress = assessRollout({ deploymentId, deployments, events: service.events, since, running, stopped });
+    // Behind a load balancer: one DescribeTargetHealth per target group, so the rule can wait for healthy targets.
+    const { loadBalancers } = loadBalancersOf(service);
+    const targetHealth =
+      loadBalancers && this.#targetHealth ? await this.#targetHealth.read(target, loadBalancers, running) : undefined;
+    const progress = assessRollout({
+      deploymentId,
+      deployments,
+      events: service.events,
+      since,
+      running,
+      stopped,
+      targetHealth,
+    });
     const staged = await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
     const judged = staged ? assessStaged(progress, staged) : progress;
     const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service);

@@ -27,6 +27,7 @@ import type {
   Health,
   KeyValueCache,
   ServiceEvent,
+  ServiceLoadBalancer,
   ServiceLookup,
   ServiceSnapshot,
   TaskDefinitionSummary,
@@ -454,7 +455,18 @@ const toServiceSnapshot = (ref: EcsServiceRef, found: FoundService): ServiceSnap
     deployments: (service.deployments ?? []).map(toDeploymentSnapshot),
     events: toEvents(service),
     tasks: found.tasks,
+    ...loadBalancersOf(service),
   };
+};
+
+/** The service's target groups (a classic load balancer, named without a target group, has none we read). */
+export const loadBalancersOf = (service: Service): { loadBalancers?: ServiceLoadBalancer[] } => {
+  const loadBalancers = (service.loadBalancers ?? []).flatMap((lb) =>
+    lb.targetGroupArn
+      ? [{ targetGroupArn: lb.targetGroupArn, containerName: lb.containerName, containerPort: lb.containerPort }]
+      : [],
+  );
+  return loadBalancers.length > 0 ? { loadBalancers } : {};
 };
 
 /** A task definition as the port shows it; `arn` fills in what ECS left out. */

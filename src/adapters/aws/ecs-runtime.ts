@@ -1,7 +1,7 @@
 /**
  * The Runtime port on Amazon ECS: a thin role-shaped face over the pieces that talk to AWS (EcsReader for
- * snapshots, EcsDeployer for task definitions and rollouts, LogReader for CloudWatch Logs). It makes no AWS call of
- * its own: every call count those pieces pin stays as it is.
+ * snapshots, EcsDeployer for task definitions and rollouts, LogReader for CloudWatch Logs, TargetHealthReader for
+ * ELBv2 target health). It makes no AWS call of its own: every call count those pieces pin stays as it is.
  */
 import type {
   AppliedChange,
@@ -32,10 +32,12 @@ import type {
   LogReader,
   RolloutProgress,
   ServiceLogs,
+  ServiceLookup,
   ServiceSnapshot,
   TaskSnapshot,
 } from '../../ports.ts';
 import { clusterKey, revisionOf } from './ecs-reader.ts';
+import type { TargetHealthReader } from './target-health.ts';
 
 export interface EcsRuntimeOptions {
   reader: EcsReader;
@@ -46,6 +48,8 @@ export interface EcsRuntimeOptions {
   defaultRegion?: string | undefined;
   /** Application Auto Scaling of the services' desired count (autoscaling.ts); absent: /scale ignores it. */
   autoScaling?: AutoScaling | undefined;
+  /** Reads load balancer target health, for a describe that asks for it (DescribeDepth.targetHealth). */
+  targetHealth?: TargetHealthReader | undefined;
 }
 
 const revisionRef = (arn: string): RevisionRef => ({ revision: revisionOf(arn), ref: arn });
@@ -127,9 +131,11 @@ export class EcsRuntime implements Runtime {
   readonly #logs: LogReader;
   readonly #defaultRegion: string | undefined;
   readonly #clock: Clock;
+  readonly #targetHealth: TargetHealthReader | undefined;
 
   constructor(options: EcsRuntimeOptions) {
     this.#clock = options.clock;
+    this.#targetHealth = options.targetHealth;
     this.#reader = options.reader;
     this.#deployer = options.deployer;
     this.#logs = options.logs;
@@ -153,9 +159,13 @@ export class EcsRuntime implements Runtime {
       return ref;
     });
     const lookups = await this.#reader.describe(refs, {
-      ...(depth.units === undefined ? {} : { tasks: depth.units }),
+      ...(depth.units === undefined && !depth.targetHealth ? {} : { tasks: depth.units || !!depth.targetHealth }),
       ...(depth.publicAddresses === undefined ? {} : { publicIps: depth.publicAddresses }),
     });
+    const wanted = depth.targetHealth;
+    if (wanted) {
+      await this.#addTargetHealth(lookups.filter((_, i) => wanted === true || wanted(targets[i] as ResolvedTarget)));
+    }
     return targets.map((target, i): RuntimeLookup => {
       const lookup = lookups[i];
       if (!lookup) return { target, found: false, reason: 'no answer' };
@@ -163,6 +173,19 @@ export class EcsRuntime implements Runtime {
         ? { target, found: true, snapshot: ecsRuntimeSnapshot(target, lookup.snapshot) }
         : { target, found: false, reason: lookup.reason };
     });
+  }
+
+  /** One DescribeTargetHealth per target group of each service found behind a load balancer; a failed read is kept. */
+  async #addTargetHealth(lookups: ServiceLookup[]): Promise<void> {
+    const reader = this.#targetHealth;
+    if (!reader) return;
+    await Promise.all(
+      lookups.map(async (lookup) => {
+        if (!lookup.found || !lookup.snapshot.loadBalancers) return;
+        const s = lookup.snapshot;
+        s.targetHealth = await reader.read(s.ref, s.loadBalancers ?? [], s.tasks, { settle: true });
+      }),
+    );
   }
 
   async plan(target: ResolvedTarget, change: RuntimeChange): Promise<RuntimePlan> {

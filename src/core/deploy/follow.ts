@@ -12,6 +12,7 @@ import type { ResolvedTarget } from '../targets.ts';
 import { show } from './announce.ts';
 import { type DeployContext, liveOf, targetOf } from './context.ts';
 import { fail, succeed } from './outcome.ts';
+import { describeUnhealthyTargets } from './rollout-rule.ts';
 
 const MAX_BACKOFF_MS = 32_000;
 
@@ -88,10 +89,13 @@ export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): 
         );
       }
       if (clock.now().getTime() - startedAt.getTime() > timeoutMs) {
+        // Behind a load balancer, a rollout ECS completed may time out waiting for healthy targets: say which.
+        const waiting = live.rollout?.outcome === 'in_progress' ? (live.rollout.unhealthyTargets ?? []) : [];
+        const why = waiting.length > 0 ? `: ${describeUnhealthyTargets(waiting)}` : '';
         await fail(
           ctx,
           deployment,
-          new DockhandError('timeout', `The rollout did not finish within ${target.envConfig.rolloutTimeout}.`),
+          new DockhandError('timeout', `The rollout did not finish within ${target.envConfig.rolloutTimeout}${why}.`),
         );
         return;
       }

@@ -3,7 +3,14 @@
  * a failure, and how stopped tasks are grouped for the card. Pure functions over plain snapshot data: the ECS adapter
  * fetches and maps AWS shapes into `DeploymentSnapshot`, `TaskSnapshot` and events, and this decides.
  */
-import type { DeploymentSnapshot, RolloutProgress, StoppedTaskGroup, TaskSnapshot } from '../../ports.ts';
+import type {
+  DeploymentSnapshot,
+  RolloutProgress,
+  StoppedTaskGroup,
+  TargetGroupHealth,
+  TaskSnapshot,
+  UnhealthyTarget,
+} from '../../ports.ts';
 
 /** Failure events shown per rollout. */
 export const FAILURE_EVENTS_KEPT = 5;
@@ -41,6 +48,8 @@ export interface RolloutObservation {
   running: TaskSnapshot[];
   /** Stopped tasks of the watched deployment. */
   stopped: readonly TaskSnapshot[];
+  /** The service's target groups and their targets (mapped to tasks); undefined: no load balancer. */
+  targetHealth?: readonly TargetGroupHealth[] | undefined;
 }
 
 /**
@@ -97,10 +106,70 @@ export const tasksToRead = (deployment: DeploymentSnapshot | undefined): { runni
   stopped: deployment === undefined || deployment.failed > 0,
 });
 
-/** The whole verdict of one look at a rollout, as the card and the follow loop read it. */
+/**
+ * The rollout's running tasks whose target is not healthy in some target group: not registered yet, or in any
+ * state but `healthy` (initial, unhealthy, draining…). A target group whose health could not be read counts every
+ * task as not known to be healthy, with the read's error as the reason. A task that no instance target can be told
+ * to be is as healthy as the group's unmapped instance targets together.
+ */
+export const unhealthyTargetsOf = (
+  groups: readonly TargetGroupHealth[],
+  running: readonly TaskSnapshot[],
+): UnhealthyTarget[] =>
+  groups.flatMap((group) =>
+    running.flatMap((task): UnhealthyTarget[] => {
+      if (group.error !== undefined) {
+        return [{ targetGroup: group.name, taskId: task.id, state: undefined, reason: group.error }];
+      }
+      const target = group.targets.find((t) => t.taskId === task.id);
+      if (!target) {
+        // Instance targets (EC2 launch type, bridge or host networking) name an instance and a host port, which
+        // tells a task only when no other task has that port: the unmapped ones stand for such tasks together.
+        const unmapped = group.targets.filter(
+          (t) => t.type === 'instance' && t.taskId === undefined && t.state !== 'draining',
+        );
+        if (unmapped.length === 0) return [{ targetGroup: group.name, taskId: task.id, state: undefined }];
+        const notHealthy = unmapped.find((t) => t.state !== 'healthy');
+        if (!notHealthy) return [];
+        const { state, reason, description } = notHealthy;
+        return [{ targetGroup: group.name, taskId: task.id, state, reason, description }];
+      }
+      if (target.state === 'healthy') return [];
+      return [
+        {
+          targetGroup: group.name,
+          taskId: task.id,
+          state: target.state,
+          reason: target.reason,
+          description: target.description,
+        },
+      ];
+    }),
+  );
+
+/** Plain words for the targets a rollout waits for ("2 targets not healthy: task 1a2b… in api-tg unhealthy (…)"). */
+export const describeUnhealthyTargets = (unhealthy: readonly UnhealthyTarget[]): string => {
+  const first = unhealthy[0];
+  if (!first) return 'every target is healthy';
+  const state = first.state ?? 'not registered';
+  const why = [first.reason, first.description].filter((x) => x !== undefined).join(': ');
+  const count = unhealthy.length === 1 ? '1 target is not healthy' : `${unhealthy.length} targets are not healthy`;
+  return `${count}: task ${first.taskId.slice(0, 8)} in target group ${first.targetGroup} is ${state}${why ? ` (${why})` : ''}`;
+};
+
+/**
+ * The whole verdict of one look at a rollout, as the card and the follow loop read it. Behind a load balancer, a
+ * COMPLETED deployment is done only once every one of its running tasks is a healthy target of every target group.
+ */
 export const assessRollout = (seen: RolloutObservation): RolloutProgress => {
   const deployment = seen.deployments.find((d) => d.id === seen.deploymentId);
-  const { outcome, reason } = judge(seen.deploymentId, deployment, seen.deployments);
+  const judged = judge(seen.deploymentId, deployment, seen.deployments);
+  let { outcome, reason } = judged;
+  const unhealthy = seen.targetHealth === undefined ? undefined : unhealthyTargetsOf(seen.targetHealth, seen.running);
+  if (outcome === 'completed' && unhealthy !== undefined && unhealthy.length > 0) {
+    outcome = 'in_progress';
+    reason = describeUnhealthyTargets(unhealthy);
+  }
   return {
     deployment,
     deployments: seen.deployments,
@@ -109,6 +178,7 @@ export const assessRollout = (seen: RolloutObservation): RolloutProgress => {
     failureEvents: failureEventsOf({ events: seen.events }, seen.since),
     stoppedTasks: groupStoppedTasks(seen.stopped),
     tasks: seen.running,
+    ...(seen.targetHealth === undefined ? {} : { targetHealth: [...seen.targetHealth], unhealthyTargets: unhealthy }),
   };
 };
 

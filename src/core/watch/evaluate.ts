@@ -16,6 +16,7 @@ import { evaluateHealth, type HealthChange, type HealthMemory } from './health.t
 import { evaluateHostHealth, type HostHealthChange, type HostHealthMemory, imageTagOf } from './host.ts';
 import { evaluateIps, type IpEvent, type IpMemory } from './ips.ts';
 import type { Observation } from './observation.ts';
+import { evaluateTargets, type TargetsAlert, type TargetsMemory } from './targets.ts';
 
 /** Everything the watches remember about one service/environment between ticks. */
 export interface WatchMemory {
@@ -27,6 +28,8 @@ export interface WatchMemory {
   failure?: FailureMemory | undefined;
   /** Route 53 records that follow the public IPs (src/core/watch/dns.ts). */
   dns?: DnsMemory | undefined;
+  /** The load balancer target groups of an ECS service (src/core/watch/targets.ts). */
+  targets?: TargetsMemory | undefined;
 }
 
 /** What runs, as a health alert shows it: ECS tasks of a task definition, or containers on a Docker host. */
@@ -48,7 +51,7 @@ type IpAlert =
   | Extract<IpEvent, { kind: 'private-subnet' }>;
 
 /** One alert a tick decided, as data. */
-export type WatchAlert = HealthAlert | IpAlert | FailureAlert | DnsAlert;
+export type WatchAlert = HealthAlert | IpAlert | FailureAlert | DnsAlert | TargetsAlert;
 export type AlertKind = WatchAlert['kind'];
 
 export interface Evaluation<M extends WatchMemory = WatchMemory> {
@@ -100,12 +103,21 @@ const ipAlert = (event: IpEvent): IpAlert => {
 
 const RULES: { [K in RuntimeDetail['kind']]: Rules<Extract<RuntimeDetail, { kind: K }>> } = {
   ecs: {
-    health: (memory, w, _context, now) => {
+    health: (memory, w, context, now) => {
       const s = w.detail.service;
       const outcome = evaluateHealth(memory.health, s, w.stopped, now);
       const revision = `${s.taskDefinition.family}:${s.taskDefinition.revision}`;
       const runs: RunsFacts = { unit: 'task', running: s.running, desired: s.desired, pending: s.pending, revision };
-      return { memory: { health: outcome.memory }, alerts: healthAlert(outcome.change, runs) };
+      // Behind a load balancer (target health read with the snapshot): its target groups too.
+      const rollingOut = (context.rollingOut ?? context.rollingOutBefore) !== undefined;
+      const targets =
+        s.targetHealth === undefined
+          ? undefined
+          : evaluateTargets(memory.targets, s.targetHealth, { desired: s.desired, rollingOut }, now);
+      return {
+        memory: { health: outcome.memory, ...(targets ? { targets: targets.memory } : {}) },
+        alerts: [...healthAlert(outcome.change, runs), ...(targets?.alerts ?? [])],
+      };
     },
     ips: (memory, w, context, now) => {
       const outcome = evaluateIps(memory.ips, w.detail.service, context, now);

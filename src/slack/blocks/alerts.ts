@@ -10,6 +10,7 @@ import { stoppedGroupLine } from '../../core/watch/health.ts';
 import type { IpChange, IpChangeCause } from '../../core/watch/ips.ts';
 import type { StoppedTaskGroup } from '../../ports.ts';
 import { code, date, escapeText, HEALTH_EMOJI, LIMITS, lines, safe, truncate, unescapeText, user } from '../mrkdwn.ts';
+import { targetsRecoveredCard, targetsUnhealthyCard } from './target-health.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 /** A service in one environment, as every alert names it. */
@@ -487,6 +488,10 @@ export const alertCard = (target: AlertTarget, alert: WatchAlert, at: Date): Car
       return watchFailingCard({ ...name, reason: alert.reason, failedTicks: alert.failedTicks, since: alert.since });
     case 'watch-recovered':
       return watchRecoveredCard({ ...name, failedTicks: alert.failedTicks, since: alert.since, at });
+    case 'targets-unhealthy':
+      return targetsUnhealthyCard({ ...name, ...alert, at });
+    case 'targets-recovered':
+      return targetsRecoveredCard({ ...name, ...alert, at });
   }
 };
 

@@ -34,6 +34,7 @@ import {
   promotionOf,
 } from './promote.ts';
 import { APPROVE_WITH_REASON } from './refusals.ts';
+import { targetHealthText, waitingForTargetsText } from './target-health.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -405,6 +406,16 @@ const stoppedSection = (groups: readonly StoppedTaskGroup[]): KnownBlock | undef
   return section(`*Stopped tasks*\n${lines(sorted.map(stoppedLine))}`);
 };
 
+/** Behind a load balancer: what the rollout waits for, once ECS completed it, and every target group's targets. */
+const targetHealthBlocks = (rollout: RolloutProgress): KnownBlock[] => {
+  if (!rollout.targetHealth || rollout.targetHealth.length === 0) return [];
+  const waiting =
+    rollout.outcome === 'in_progress' && rollout.deployment?.rolloutState === 'COMPLETED'
+      ? waitingForTargetsText(rollout.unhealthyTargets ?? [])
+      : '';
+  return [...(waiting ? [context(waiting)] : []), section(targetHealthText(rollout.targetHealth, LIMITS.sectionText))];
+};
+
 const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
   if (!rollout) return [];
   const table = deploymentsTable(rollout);
@@ -414,6 +425,7 @@ const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
     rollout.reason && rollout.outcome === 'failed' ? section(`*ECS says* ${outside(rollout.reason, 1000)}`) : undefined,
     ...alarmFailureBlocks(rollout.alarms),
     ...alarmsBlocks(rollout.alarms),
+    ...targetHealthBlocks(rollout),
     failureEventsSection(rollout.failureEvents),
     stoppedSection(rollout.stoppedTasks),
   ].filter((b): b is KnownBlock => b !== undefined);

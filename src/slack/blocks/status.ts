@@ -6,6 +6,7 @@ import type { ResolvedTarget } from '../../core/targets.ts';
 import { taskAddress } from '../../core/task-address.ts';
 import type { DeploymentSnapshot, HostContainer, HostSnapshot, ServiceSnapshot, TaskSnapshot } from '../../ports.ts';
 import { code, date, escapeText, HEALTH_EMOJI, LIMITS, lines, safe, truncate } from '../mrkdwn.ts';
+import { targetHealthText } from './target-health.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 const section = (text: string): KnownBlock => ({
@@ -82,6 +83,9 @@ export const serviceStatusCard = (target: ResolvedTarget, s: ServiceSnapshot, no
         : '*Tasks*\nNo running tasks.',
     ),
   );
+  if (s.targetHealth && s.targetHealth.length > 0) {
+    blocks.push(section(`*Load balancer targets*\n${targetHealthText(s.targetHealth, LIMITS.sectionText - 30)}`));
+  }
   const events = s.events.slice(0, 5);
   if (events.length > 0) {
     blocks.push(section(`*Recent events*\n${lines(events.map((e) => `${date(e.at)} ${safe(e.message, 400)}`))}`));

@@ -40,7 +40,7 @@ export function serializeService(fake: FakeAws, svc: ServiceState): JsonObject {
     serviceArn: svc.arn,
     serviceName: svc.name,
     clusterArn: clusterArn(svc.cluster),
-    loadBalancers: [],
+    loadBalancers: svc.loadBalancers.map((lb) => ({ ...lb })),
     serviceRegistries: [],
     status: svc.status,
     desiredCount: svc.desiredCount,

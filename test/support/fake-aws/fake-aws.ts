@@ -14,6 +14,15 @@ import { cloudWatchHandlers } from './cloudwatch.ts';
 import { ec2Handlers } from './ec2.ts';
 import { ecrHandlers } from './ecr.ts';
 import { ecsHandlers } from './ecs.ts';
+import {
+  DEFAULT_HEALTHY_AFTER_STEPS,
+  elbv2Handlers,
+  failNewTargets,
+  healTargets,
+  setTargetHealth,
+  syncTargets,
+  targetGroupArn,
+} from './elbv2.ts';
 import { AwsError, statusForCode } from './errors.ts';
 import { logsHandlers } from './logs.ts';
 import {
@@ -42,6 +51,8 @@ import {
   type ServiceDeploymentState,
   type ServiceRevisionRef,
   type ServiceState,
+  type TargetGroupState,
+  type TargetRecord,
   type TaskDefinitionRecord,
   type TaskState,
 } from './model.ts';
@@ -120,6 +131,17 @@ export interface SeedServiceOptions {
    * that do not exist yet are created in state OK (`putAlarm` first for another state or a composite alarm).
    */
   alarms?: { alarmNames: string[]; enable?: boolean; rollback?: boolean };
+  /**
+   * Target groups the service's tasks register in (created when missing; seeded tasks are healthy targets). Target
+   * type ip for awsvpc tasks, instance for the EC2 launch type. Default container: the first; default port 80.
+   */
+  loadBalancers?: Array<{
+    targetGroup: string;
+    containerName?: string;
+    containerPort?: number;
+    /** Steps a new target stays `initial` (default 3). */
+    healthyAfterSteps?: number;
+  }>;
 }
 
 export interface SeededService {
@@ -156,6 +178,7 @@ const HANDLERS: Record<AwsServiceName, Record<string, Handler>> = {
   Route53: route53Handlers,
   CloudWatch: cloudWatchHandlers,
   ApplicationAutoScaling: autoScalingHandlers,
+  ELBv2: elbv2Handlers,
 };
 
 const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
@@ -166,6 +189,7 @@ const THROTTLE: Record<AwsServiceName, { code: string; status: number }> = {
   Route53: { code: 'Throttling', status: 400 },
   CloudWatch: { code: 'Throttling', status: 400 },
   ApplicationAutoScaling: { code: 'ThrottlingException', status: 400 },
+  ELBv2: { code: 'Throttling', status: 400 },
 };
 const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServerException', status: 500 },
@@ -175,6 +199,7 @@ const SERVER_ERROR: Record<AwsServiceName, { code: string; status: number }> = {
   Route53: { code: 'InternalFailure', status: 500 },
   CloudWatch: { code: 'InternalServiceError', status: 500 },
   ApplicationAutoScaling: { code: 'InternalServiceException', status: 500 },
+  ELBv2: { code: 'InternalFailure', status: 500 },
 };
 const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   ECS: { code: 'ServiceUnavailable', status: 503 },
@@ -184,6 +209,7 @@ const UNAVAILABLE: Record<AwsServiceName, { code: string; status: number }> = {
   Route53: { code: 'ServiceUnavailable', status: 503 },
   CloudWatch: { code: 'ServiceUnavailable', status: 503 },
   ApplicationAutoScaling: { code: 'ServiceUnavailable', status: 503 },
+  ELBv2: { code: 'ServiceUnavailable', status: 503 },
 };
 
 const DEFAULT_PROXY = `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
@@ -236,6 +262,8 @@ export class FakeAws {
   readonly alarms = new Map<string, AlarmState>();
   /** Application Auto Scaling: scalable targets, policies, activities (autoscaling.ts). */
   readonly autoScaling = new AutoScalingState();
+  /** ELBv2 target groups by ARN. */
+  readonly targetGroups = new Map<string, TargetGroupState>();
 
   autoStep: 'onDescribe' | 'manual';
   ecrProxyEndpoint: string;
@@ -319,6 +347,7 @@ export class FakeAws {
     this.changes.clear();
     this.alarms.clear();
     this.autoScaling.clear();
+    this.targetGroups.clear();
     this.faults(null);
     this.enableServiceDeployments();
     this.resetCalls();
@@ -388,7 +417,7 @@ export class FakeAws {
       }
       const handler = HANDLERS[service][op];
       if (!handler) {
-        if (service === 'EC2')
+        if (service === 'EC2' || service === 'ELBv2')
           throw new AwsError('InvalidAction', `The action ${op} is not valid for this web service.`);
         throw new AwsError('UnknownOperationException', `Operation ${op} is not supported by the fake ${service}.`);
       }
@@ -443,6 +472,60 @@ export class FakeAws {
   /** A past scaling activity of a service (answered newest first). */
   putScalingActivity(cluster: string, service: string, activity: SeedScalingActivity): void {
     putScalingActivity(this, cluster, service, activity);
+  }
+
+  // ---------------------------------------------------------------- ELBv2
+
+  /** A target group (returned as is when one of that name exists). */
+  createTargetGroup(
+    name: string,
+    opts: {
+      targetType?: 'ip' | 'instance';
+      containerName?: string;
+      containerPort?: number;
+      healthyAfterSteps?: number;
+    } = {},
+  ): TargetGroupState {
+    const existing = [...this.targetGroups.values()].find((g) => g.name === name);
+    if (existing) return existing;
+    const id = createHash('sha256').update(`targetgroup/${name}`).digest('hex').slice(0, 16);
+    const group: TargetGroupState = {
+      arn: targetGroupArn(name, id),
+      name,
+      targetType: opts.targetType ?? 'ip',
+      containerName: opts.containerName ?? 'app',
+      containerPort: opts.containerPort ?? 80,
+      healthyAfterSteps: opts.healthyAfterSteps ?? DEFAULT_HEALTHY_AFTER_STEPS,
+      targets: [],
+    };
+    this.targetGroups.set(group.arn, group);
+    return group;
+  }
+
+  /** The target group named `name` (throws when there is none). */
+  targetGroup(name: string): TargetGroupState {
+    const group = [...this.targetGroups.values()].find((g) => g.name === name);
+    if (!group) throw new Error(`fake-aws: no target group ${name}`);
+    return group;
+  }
+
+  /** The health checks of the group fail for new targets: they turn unhealthy (Target.FailedHealthChecks) from initial. */
+  failNewTargets(name: string, how: { reason?: string; description?: string } = {}): void {
+    failNewTargets(this.targetGroup(name), how);
+  }
+
+  /** The health checks of the group pass again: every unhealthy target turns healthy, new ones will too. */
+  healTargets(name: string): void {
+    healTargets(this.targetGroup(name));
+  }
+
+  /** Forces the targets of one task into `state` (kept until set healthy); returns how many targets it changed. */
+  setTargetHealth(
+    taskArn: string,
+    state: TargetRecord['state'],
+    how: { reason?: string; description?: string } = {},
+  ): number {
+    return setTargetHealth(this, taskArn, state, how);
   }
 
   // ---------------------------------------------------------------- Route 53
@@ -735,6 +818,17 @@ export class FakeAws {
       securityGroups: ['sg-0fa4e00000000001'],
       createdAt: now,
       steady: true,
+      loadBalancers: (opts.loadBalancers ?? []).map((lb) => {
+        const containerName = lb.containerName ?? opts.containers[0]?.name ?? 'app';
+        const containerPort = lb.containerPort ?? 80;
+        const group = this.createTargetGroup(lb.targetGroup, {
+          targetType: opts.launchType === 'EC2' ? 'instance' : 'ip',
+          containerName,
+          containerPort,
+          ...(lb.healthyAfterSteps === undefined ? {} : { healthyAfterSteps: lb.healthyAfterSteps }),
+        });
+        return { targetGroupArn: group.arn, containerName, containerPort };
+      }),
     };
     this.services.set(key, svc);
     for (const name of opts.alarms?.alarmNames ?? []) if (!this.alarms.has(name)) this.putAlarm(name);
@@ -745,6 +839,7 @@ export class FakeAws {
     for (let i = 0; i < desiredCount; i++) tasks.push(this.#launchTask(svc, deployment, true));
     if (tasks.length) this.#event(svc, `(service ${svc.name}) has started ${tasks.length} tasks: ${taskList(tasks)}.`);
     this.#event(svc, `(service ${svc.name}) has reached a steady state.`);
+    syncTargets(this, svc, { advance: false, seeded: true });
     return { cluster, service: svc, taskDefinition: td, tasks };
   }
 
@@ -1171,6 +1266,15 @@ export class FakeAws {
       const stepped = this.#stepBlueGreen(svc);
       if (stepped !== undefined) return stepped;
     }
+    if (svc.loadBalancers.length === 0) return this.#stepTasks(svc);
+    // Targets that were there move on a step (health checks, deregistration delay), then follow the tasks' changes.
+    syncTargets(this, svc, { advance: true });
+    const changed = this.#stepTasks(svc);
+    syncTargets(this, svc, { advance: false });
+    return changed;
+  }
+
+  #stepTasks(svc: ServiceState): boolean {
     const primary = primaryOf(svc);
     const now = this.now();
     for (const sd of svc.serviceDeployments) {

@@ -4,7 +4,15 @@ export const ACCOUNT_ID = '123456789012';
 export const REGION = 'us-east-1';
 
 export type JsonObject = Record<string, unknown>;
-export type AwsServiceName = 'ECS' | 'ECR' | 'Logs' | 'EC2' | 'Route53' | 'CloudWatch' | 'ApplicationAutoScaling';
+export type AwsServiceName =
+  | 'ECS'
+  | 'ECR'
+  | 'Logs'
+  | 'EC2'
+  | 'Route53'
+  | 'CloudWatch'
+  | 'ApplicationAutoScaling'
+  | 'ELBv2';
 
 export interface ClusterState {
   name: string;
@@ -153,6 +161,8 @@ export interface ServiceState {
   createdAt: Date;
   /** Fake-only: the last step found nothing to do (a "steady state" event was emitted). */
   steady: boolean;
+  /** The target groups its tasks register in (DescribeServices `loadBalancers`); [] without a load balancer. */
+  loadBalancers: ServiceLoadBalancerState[];
   /** Fake-only: armed by `failNextRollout`, consumed by the next new deployment. */
   pendingFailure?: Omit<DeploymentFailure, 'threshold'> & { threshold?: number };
 }
@@ -353,4 +363,44 @@ export interface AlarmState {
   namespace?: string;
   metricName?: string;
   threshold?: number;
+}
+
+/** A service's target group (DescribeServices `loadBalancers`). */
+export interface ServiceLoadBalancerState {
+  targetGroupArn: string;
+  containerName: string;
+  containerPort: number;
+}
+
+/** ELBv2 DescribeTargetHealth `TargetHealth.State`. */
+export type TargetHealthState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable';
+
+/** One registered target of a target group, following one task. */
+export interface TargetRecord {
+  /** The task's IP (target type ip) or its instance id (target type instance). */
+  id: string;
+  port: number;
+  taskArn: string;
+  state: TargetHealthState;
+  reason?: string | undefined;
+  description?: string | undefined;
+  /** Steps spent in this state. */
+  steps: number;
+  /** Set by `setTargetHealth`: the state stays until set healthy. */
+  forced?: boolean | undefined;
+}
+
+/** An ELBv2 target group (fake-only: created by `seedService({ loadBalancers })` or `createTargetGroup`). */
+export interface TargetGroupState {
+  arn: string;
+  name: string;
+  /** ip: awsvpc tasks register their ENI's IP; instance: EC2-launch-type tasks their instance and host port. */
+  targetType: 'ip' | 'instance';
+  containerName: string;
+  containerPort: number;
+  /** Steps a new target stays `initial` before it is healthy (or unhealthy, see `failNew`). */
+  healthyAfterSteps: number;
+  /** Set by `failNewTargets`: new targets become unhealthy with this reason. */
+  failNew?: { reason: string; description: string } | undefined;
+  targets: TargetRecord[];
 }

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseQueryParams, xmlEscape } from './ec2.ts';
+import { ELBV2_NS, ELBV2_VERSION } from './elbv2.ts';
 import { AwsError } from './errors.ts';
 import type { FakeAws } from './fake-aws.ts';
-import type { AwsServiceName, HealthStatus, JsonObject } from './model.ts';
+import type { AwsServiceName, HealthStatus, JsonObject, TargetHealthState } from './model.ts';
 import { ROUTE53_NS, route53Route } from './route53.ts';
 
 const TARGETS: Record<string, AwsServiceName> = {
@@ -136,10 +137,40 @@ async function handleRoute53(fake: FakeAws, req: IncomingMessage, res: ServerRes
   }
 }
 
+/** The service a query-protocol request is for: ELBv2 by its API version or its signing scope, else EC2. */
+function queryService(req: IncomingMessage, params: URLSearchParams): 'EC2' | 'ELBv2' {
+  if (params.get('Version') === ELBV2_VERSION) return 'ELBv2';
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && /Credential=[^,]*\/elasticloadbalancing\/aws4_request/.test(auth)) return 'ELBv2';
+  return 'EC2';
+}
+
+/** ELBv2, query protocol: `<{Action}Response><{Action}Result>…`; errors as `<ErrorResponse>` with the HTTP status. */
+async function handleElbv2(fake: FakeAws, res: ServerResponse, action: string | null, params: URLSearchParams) {
+  const requestId = fake.nextRequestId();
+  try {
+    if (!action) throw new AwsError('MissingAction', 'The request must contain the parameter Action');
+    const inner = fake.invoke('ELBv2', action, parseQueryParams(params)) as string;
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      `<${action}Response xmlns="${ELBV2_NS}"><${action}Result>${inner}</${action}Result>` +
+      `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+    send(res, 200, 'text/xml', xml, { 'x-amzn-requestid': requestId });
+  } catch (err) {
+    const e = asAwsError(err);
+    const type = e.status >= 500 ? 'Receiver' : 'Sender';
+    const xml =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${ELBV2_NS}"><Error><Type>${type}</Type>` +
+      `<Code>${xmlEscape(e.code)}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+    send(res, e.status, 'text/xml', xml, { 'x-amzn-requestid': requestId });
+  }
+}
+
 async function handleQuery(fake: FakeAws, req: IncomingMessage, res: ServerResponse) {
   const body = await readBody(req);
   const params = new URLSearchParams(body);
   const action = params.get('Action');
+  if (queryService(req, params) === 'ELBv2') return handleElbv2(fake, res, action, params);
   if (!action) {
     sendXmlError(fake, res, new AwsError('MissingAction', 'The request must contain the parameter Action'));
     return;
@@ -266,6 +297,27 @@ function control(fake: FakeAws, cmd: JsonObject): unknown {
         cmd.activity as Parameters<FakeAws['putScalingActivity']>[2],
       );
       return {};
+    case 'failNewTargets': {
+      const reason = opt('reason');
+      const description = opt('description');
+      fake.failNewTargets(str(cmd, 'targetGroup'), {
+        ...(reason !== undefined ? { reason } : {}),
+        ...(description !== undefined ? { description } : {}),
+      });
+      return {};
+    }
+    case 'healTargets':
+      fake.healTargets(str(cmd, 'targetGroup'));
+      return {};
+    case 'setTargetHealth': {
+      const reason = opt('reason');
+      const description = opt('description');
+      const changed = fake.setTargetHealth(str(cmd, 'taskArn'), str(cmd, 'state') as TargetHealthState, {
+        ...(reason !== undefined ? { reason } : {}),
+        ...(description !== undefined ? { description } : {}),
+      });
+      return { changed };
+    }
     case 'seedService': {
       const seeded = fake.seedService(cmd.options as Parameters<FakeAws['seedService']>[0]);
       return { serviceArn: seeded.service.arn, taskDefinitionArn: seeded.taskDefinition.arn };
@@ -285,6 +337,7 @@ function snapshot(fake: FakeAws): unknown {
     })),
     tasks: [...fake.tasks.values()].map((t) => ({ ...t, publicIp: fake.enis.get(t.eniId)?.publicIp })),
     taskDefinitions: [...fake.taskDefinitions.values()].flat(),
+    targetGroups: [...fake.targetGroups.values()],
     hostedZones: [...fake.hostedZones.values()].map((z) => ({
       id: z.id,
       name: z.name,

@@ -1,0 +1,155 @@
+/**
+ * The health of a service's load balancer targets (ELBv2 DescribeTargetHealth), mapped to the service's tasks by IP
+ * and port: an awsvpc task is the target whose Id is its private IP on the container port; an EC2-launch-type task
+ * (target type instance) is the target on one of its host ports.
+ *
+ * Calls: one DescribeTargetHealth per target group of the service, per read. It reads current state, so a steady
+ * service costs the same as a rolling one. Reads for /status and the watches share one call per target group while
+ * it is in flight or younger than `maxAgeMs` (like the ECS snapshots they come with); a rollout's look never does.
+ */
+import type {
+  DescribeTargetHealthCommandOutput,
+  TargetHealthDescription,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { AwsError } from '../../errors.ts';
+import type {
+  Clock,
+  EcsServiceRef,
+  LbTargetState,
+  ServiceLoadBalancer,
+  TargetGroupHealth,
+  TargetHealthSnapshot,
+  TaskSnapshot,
+} from '../../ports.ts';
+import type { AwsClientSet } from './clients.ts';
+import { elbv2Sdk } from './sdk.ts';
+
+const STATES: readonly LbTargetState[] = [
+  'initial',
+  'healthy',
+  'unhealthy',
+  'unhealthy.draining',
+  'unused',
+  'draining',
+  'unavailable',
+];
+
+/** "arn:…:targetgroup/api-tg/0123456789abcdef" → "api-tg". */
+export const targetGroupName = (arn: string): string => /:targetgroup\/([^/]+)\//.exec(arn)?.[1] ?? arn;
+
+/** The task a target stands for: same IP on the container port (ip targets), or one of its host ports (instance). */
+export const taskOfTarget = (
+  target: { id: string; port?: number | undefined },
+  lb: ServiceLoadBalancer,
+  tasks: readonly TaskSnapshot[],
+): TaskSnapshot | undefined => {
+  const byIp = tasks.find(
+    (t) =>
+      t.privateIp === target.id &&
+      (target.port === undefined || lb.containerPort === undefined || target.port === lb.containerPort),
+  );
+  if (byIp) return byIp;
+  if (target.port === undefined) return undefined;
+  const port = target.port;
+  const onHostPort = tasks.filter((t) => t.hostPorts?.includes(port));
+  return onHostPort.length === 1 ? onHostPort[0] : undefined;
+};
+
+/** One target as the port shows it. */
+export const toTargetHealth = (
+  d: TargetHealthDescription,
+  lb: ServiceLoadBalancer,
+  tasks: readonly TaskSnapshot[],
+): TargetHealthSnapshot => {
+  const id = d.Target?.Id ?? '';
+  const port = d.Target?.Port;
+  const raw = d.TargetHealth?.State;
+  const state: LbTargetState = STATES.includes(raw as LbTargetState) ? (raw as LbTargetState) : 'unavailable';
+  return {
+    id,
+    type: /^i-[0-9a-f]+$/.test(id) ? 'instance' : 'ip',
+    port,
+    state,
+    reason: d.TargetHealth?.Reason,
+    description: d.TargetHealth?.Description,
+    taskId: taskOfTarget({ id, port }, lb, tasks)?.id,
+  };
+};
+
+export interface TargetHealthReaderOptions {
+  /** The clients of a region (undefined = the default region); see createAwsClients. */
+  clients: { forRegion(region?: string): Pick<AwsClientSet, 'elbv2'> };
+  /**
+   * How long a read for /status or a watch (`settle`) answers other such reads of the same target group, like the
+   * ECS snapshots they come with (DOCKHAND_SNAPSHOT_MAX_AGE_MS); 0 (default): never. A rollout's look reads afresh.
+   */
+  maxAgeMs?: number | undefined;
+  clock?: Pick<Clock, 'now'> | undefined;
+}
+
+export class TargetHealthReader {
+  readonly #clients: TargetHealthReaderOptions['clients'];
+  readonly #maxAgeMs: number;
+  readonly #clock: Pick<Clock, 'now'>;
+  /** Shared reads by region and target group ARN: in flight, or answered less than maxAgeMs ago. */
+  readonly #shared = new Map<string, { at: number; read: Promise<TargetHealthDescription[]> }>();
+
+  constructor(options: TargetHealthReaderOptions) {
+    this.#clients = options.clients;
+    this.#maxAgeMs = options.maxAgeMs ?? 0;
+    this.#clock = options.clock ?? { now: () => new Date() };
+  }
+
+  /**
+   * The targets of each of the service's target groups (one DescribeTargetHealth each), mapped to `tasks`. A read
+   * that fails throws (a rollout's look is retried or failed by the follow loop), unless `settle`: then that group
+   * carries the error and the others are read all the same (/status, the watch).
+   */
+  async read(
+    ref: EcsServiceRef,
+    loadBalancers: readonly ServiceLoadBalancer[],
+    tasks: readonly TaskSnapshot[],
+    options: { settle?: boolean } = {},
+  ): Promise<TargetGroupHealth[]> {
+    const groups = [...new Map(loadBalancers.map((lb) => [lb.targetGroupArn, lb])).values()];
+    return Promise.all(
+      groups.map(async (lb): Promise<TargetGroupHealth> => {
+        const name = targetGroupName(lb.targetGroupArn);
+        let described: TargetHealthDescription[];
+        try {
+          described = await (options.settle ? this.#sharedRead(ref, lb.targetGroupArn) : this.#describe(ref, lb));
+        } catch (error) {
+          const wrapped = new AwsError(`read the target health of target group ${name}`, error);
+          if (!options.settle) throw wrapped;
+          return { targetGroupArn: lb.targetGroupArn, name, targets: [], error: wrapped.message };
+        }
+        const targets = described.map((d) => toTargetHealth(d, lb, tasks));
+        return { targetGroupArn: lb.targetGroupArn, name, targets };
+      }),
+    );
+  }
+
+  async #describe(ref: EcsServiceRef, lb: Pick<ServiceLoadBalancer, 'targetGroupArn'>) {
+    const out: DescribeTargetHealthCommandOutput = await this.#clients
+      .forRegion(ref.region)
+      .elbv2.send(new (elbv2Sdk().DescribeTargetHealthCommand)({ TargetGroupArn: lb.targetGroupArn }));
+    return out.TargetHealthDescriptions ?? [];
+  }
+
+  #sharedRead(ref: EcsServiceRef, targetGroupArn: string): Promise<TargetHealthDescription[]> {
+    if (this.#maxAgeMs <= 0) return this.#describe(ref, { targetGroupArn });
+    const now = this.#clock.now().getTime();
+    for (const [key, entry] of this.#shared) if (now - entry.at > this.#maxAgeMs) this.#shared.delete(key);
+    const key = `${ref.region ?? ''} ${targetGroupArn}`;
+    const known = this.#shared.get(key);
+    if (known) return known.read;
+    const read = this.#describe(ref, { targetGroupArn });
+    const entry = { at: now, read };
+    this.#shared.set(key, entry);
+    // A failed read answers only the reads that shared it.
+    read.catch(() => {
+      if (this.#shared.get(key) === entry) this.#shared.delete(key);
+    });
+    return read;
+  }
+}

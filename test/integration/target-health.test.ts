@@ -1,0 +1,220 @@
+/**
+ * Target health through the ECS runtime with the real SDK clients against the fake AWS over HTTP: a rollout waits for
+ * its tasks' targets, /status-depth describes carry them, and each read costs one DescribeTargetHealth per target group.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
+import { AwsEcsDeployer } from '../../src/adapters/aws/ecs-deployer.ts';
+import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
+import { EcsRuntime } from '../../src/adapters/aws/ecs-runtime.ts';
+import { AwsLogReader } from '../../src/adapters/aws/log-reader.ts';
+import { TargetHealthReader } from '../../src/adapters/aws/target-health.ts';
+import { systemClock } from '../../src/adapters/system-clock.ts';
+import { configSchema } from '../../src/config/schema.ts';
+import { resolveTarget } from '../../src/core/targets.ts';
+import type { RolloutProgress } from '../../src/ports.ts';
+import { FakeAws } from '../support/fake-aws/index.ts';
+
+const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+let fake: FakeAws;
+let clients: AwsClients;
+let runtime: EcsRuntime;
+
+const target = resolveTarget(
+  configSchema.parse({
+    defaults: { channel: '#deploys', region: 'us-east-1' },
+    registries: { ecr: { type: 'ecr' } },
+    services: {
+      api: {
+        image: { registry: 'ecr', repository: 'acme/api' },
+        environments: { production: { target: { type: 'ecs', cluster: 'prod', service: 'api', container: 'app' } } },
+      },
+    },
+  }),
+  'api',
+  'production',
+);
+
+beforeAll(() => {
+  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE';
+  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
+});
+afterAll(() => {
+  if (savedEnv.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+  else process.env.AWS_ACCESS_KEY_ID = savedEnv.id;
+  if (savedEnv.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+  else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
+});
+
+beforeEach(async () => {
+  fake = new FakeAws();
+  await fake.start();
+  fake.seedService({
+    cluster: 'prod',
+    service: 'api',
+    desiredCount: 2,
+    containers: [{ name: 'app', image: 'registry.example/api:1', portMappings: [{ containerPort: 8080 }] }],
+    loadBalancers: [{ targetGroup: 'api-tg', containerPort: 8080 }],
+  });
+  clients = createAwsClients({ endpoint: fake.url, region: 'us-east-1', maxAttempts: 1 });
+  const targetHealth = new TargetHealthReader({ clients });
+  runtime = new EcsRuntime({
+    reader: new AwsEcsReader({ clients }),
+    deployer: new AwsEcsDeployer({ clients, targetHealth }),
+    logs: new AwsLogReader({ clients }),
+    clock: systemClock,
+    defaultRegion: 'us-east-1',
+    targetHealth,
+  });
+});
+afterEach(async () => {
+  clients.destroy();
+  await fake.stop();
+});
+
+const follow = async (rolloutId: string, polls = 20): Promise<RolloutProgress[]> => {
+  const looks: RolloutProgress[] = [];
+  for (let i = 0; i < polls; i++) {
+    const look = await runtime.progress(target, { rolloutId, done: false });
+    looks.push(look);
+    if (look.outcome !== 'in_progress') break;
+  }
+  return looks;
+};
+
+describe('target health through the ECS runtime', () => {
+  it('describes a service behind a load balancer with its targets mapped to its tasks, one call per group', async () => {
+    fake.resetCalls();
+    const [lookup] = await runtime.describe([target], { units: true, targetHealth: true });
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(1);
+    if (!lookup?.found || lookup.snapshot.detail.kind !== 'ecs') throw new Error('not found');
+    const service = lookup.snapshot.detail.service;
+    expect(service.loadBalancers).toEqual([
+      { targetGroupArn: fake.targetGroup('api-tg').arn, containerName: 'app', containerPort: 8080 },
+    ]);
+    expect(service.targetHealth?.[0]?.name).toBe('api-tg');
+    expect(service.targetHealth?.[0]?.targets.map((t) => [t.taskId, t.state, t.port])).toEqual(
+      service.tasks.map((t) => [t.id, 'healthy', 8080]),
+    );
+
+    fake.resetCalls();
+    await runtime.describe([target], { units: true });
+    const [unpicked] = await runtime.describe([target], { units: true, targetHealth: (t) => t.service !== 'api' });
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBeUndefined();
+    expect(
+      unpicked?.found && unpicked.snapshot.detail.kind === 'ecs' && unpicked.snapshot.detail.service.targetHealth,
+    ).toBe(undefined);
+  });
+
+  it('shares a /status read of a target group while it is fresh, never a rollout’s look', async () => {
+    let now = Date.parse('2026-11-21T12:00:00Z');
+    const clock = { now: () => new Date(now) };
+    const reader = new TargetHealthReader({ clients, maxAgeMs: 10_000, clock });
+    const ref = { cluster: 'prod', service: 'api' };
+    const lbs = [{ targetGroupArn: fake.targetGroup('api-tg').arn, containerPort: 8080 }];
+    fake.resetCalls();
+    const [a, b] = await Promise.all([
+      reader.read(ref, lbs, [], { settle: true }),
+      reader.read(ref, lbs, [], { settle: true }),
+    ]);
+    await reader.read(ref, lbs, [], { settle: true });
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(1);
+    expect(a).toEqual(b);
+    await reader.read(ref, lbs, []);
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(2);
+    now += 10_001;
+    await reader.read(ref, lbs, [], { settle: true });
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(3);
+  });
+
+  it('keeps a failed target health read as that group’s error instead of failing the describe', async () => {
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied' } });
+    const [lookup] = await runtime.describe([target], { units: true, targetHealth: true });
+    if (!lookup?.found || lookup.snapshot.detail.kind !== 'ecs') throw new Error('not found');
+    expect(lookup.snapshot.detail.service.targetHealth?.[0]?.error).toMatch(
+      /^read the target health of target group api-tg: AccessDenied: /,
+    );
+  });
+
+  it('follows a rollout until ECS completed it and its targets are healthy, one call per poll', async () => {
+    const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd1' });
+    fake.resetCalls();
+    const looks = await follow(applied.rolloutId ?? '');
+    const last = looks.at(-1);
+    expect(last?.outcome).toBe('completed');
+    // ECS said COMPLETED before the new targets passed their health checks: those looks kept waiting.
+    const waited = looks.filter((l) => l.deployment?.rolloutState === 'COMPLETED' && l.outcome === 'in_progress');
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited[0]?.unhealthyTargets?.[0]).toMatchObject({ targetGroup: 'api-tg', state: 'initial' });
+    expect(last?.unhealthyTargets).toEqual([]);
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(looks.length);
+  });
+
+  it('never completes a rollout whose targets fail their health checks, and says why', async () => {
+    fake.failNewTargets('api-tg');
+    const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd2' });
+    const looks = await follow(applied.rolloutId ?? '', 12);
+    const last = looks.at(-1);
+    expect(last?.outcome).toBe('in_progress');
+    expect(last?.deployment?.rolloutState).toBe('COMPLETED');
+    expect(last?.reason).toMatch(
+      /^2 targets are not healthy: task [0-9a-f]{8} in target group api-tg is unhealthy \(Target\.FailedHealthChecks: Health checks failed\)$/,
+    );
+    fake.healTargets('api-tg');
+    const [healed] = await follow(applied.rolloutId ?? '', 1);
+    expect(healed?.outcome).toBe('completed');
+  });
+
+  it('reads instance targets of EC2-launch-type tasks on their host ports, and completes their rollout', async () => {
+    fake.addContainerInstance('edge');
+    fake.addContainerInstance('edge');
+    fake.seedService({
+      cluster: 'edge',
+      service: 'proxy',
+      launchType: 'EC2',
+      networkMode: 'bridge',
+      desiredCount: 2,
+      containers: [
+        { name: 'app', image: 'registry.example/proxy:1', portMappings: [{ containerPort: 80, hostPort: 0 }] },
+      ],
+      loadBalancers: [{ targetGroup: 'proxy-tg', containerPort: 80 }],
+    });
+    const proxy = resolveTarget(
+      configSchema.parse({
+        defaults: { channel: '#deploys', region: 'us-east-1' },
+        registries: { ecr: { type: 'ecr' } },
+        services: {
+          proxy: {
+            image: { registry: 'ecr', repository: 'acme/proxy' },
+            environments: {
+              production: { target: { type: 'ecs', cluster: 'edge', service: 'proxy', container: 'app' } },
+            },
+          },
+        },
+      }),
+      'proxy',
+      'production',
+    );
+    const [lookup] = await runtime.describe([proxy], { units: true, publicAddresses: true, targetHealth: true });
+    if (!lookup?.found || lookup.snapshot.detail.kind !== 'ecs') throw new Error('not found');
+    const { tasks, targetHealth } = lookup.snapshot.detail.service;
+    const targets = targetHealth?.[0]?.targets ?? [];
+    const instanceOf = (arn: string | undefined) => fake.containerInstances.get(arn ?? '')?.ec2InstanceId;
+    expect(targets.map((t) => [t.id, t.type, t.port])).toEqual(
+      fake.serviceTasks('edge', 'proxy').map((t) => [instanceOf(t.containerInstanceArn), 'instance', 32768]),
+    );
+    expect(tasks.map((t) => t.hostPorts)).toEqual([[32768], [32768]]);
+
+    // Both tasks on host port 32768 of their own instance: the targets stand for them together.
+    fake.failNewTargets('proxy-tg');
+    const applied = await runtime.apply(proxy, { kind: 'restart' }, { operationId: 'd3' });
+    const rolloutId = applied.rolloutId ?? '';
+    let look = await runtime.progress(proxy, { rolloutId, done: false });
+    for (let i = 0; i < 10; i++) look = await runtime.progress(proxy, { rolloutId, done: false });
+    expect(look.outcome).toBe('in_progress');
+    expect(look.unhealthyTargets?.[0]).toMatchObject({ state: 'unhealthy', reason: 'Target.FailedHealthChecks' });
+    fake.healTargets('proxy-tg');
+    look = await runtime.progress(proxy, { rolloutId, done: false });
+    expect(look.outcome).toBe('completed');
+  });
+});
