@@ -1,18 +1,15 @@
 import type {
   AllMiddlewareArgs,
   BlockAction,
-  RespondArguments,
-  RespondFn,
   SlackActionMiddlewareArgs,
   SlackCommandMiddlewareArgs,
   SlackViewMiddlewareArgs,
   StaticSelectAction,
-  ViewResponseAction,
   ViewSubmitAction,
 } from '@slack/bolt';
 import type { Config } from '../src/config/schema.ts';
 import { Refusal } from '../src/domain/policy.ts';
-import { asDockhandError, type DockhandError, UsageError } from '../src/errors.ts';
+import type { DockhandError } from '../src/errors.ts';
 import {
   DEPLOY_MODAL,
   type DeployModalMetadata,
@@ -22,15 +19,9 @@ import {
   deployModalTarget,
   type ViewStateValues,
 } from '../src/slack/blocks/deploy-modal.ts';
-import { failureReason } from '../src/slack/replies.ts';
 import { atBoundary, type CommandHandler, withBoundary } from './boundary.ts';
 import { type DeployCommandDeps, deployCommand } from './deploy.ts';
-
-/**
- * A submission is answered (`response_action`) within Slack's 3 s: a request still at work after this long closes
- * the modal, and what it says later reaches the requester as a private message, like a typed /deploy's.
- */
-export const SUBMISSION_ANSWER_MS = 2000;
+import { modalSubmission } from './modal-submission.ts';
 
 /**
  * `/deploy` with no text opens the deploy modal (views.open with the command's trigger_id, right after the ack and
@@ -102,21 +93,8 @@ export const fieldOf = (error: DockhandError, config: Config, values: ViewStateV
 };
 
 /**
- * An error as a modal field shows it: plain text (no mrkdwn, mentions as @id), with its hint, but not the typed
- * command's usage line: the form is the usage.
- */
-export const fieldErrorText = (error: DockhandError): string =>
-  `${failureReason(error)}${error.hint && !(error instanceof Refusal) && !(error instanceof UsageError) ? ` ${error.hint}` : ''}`
-    .replace(/`/g, '')
-    .replace(/<!subteam\^(\w+)>/g, '@$1')
-    .replace(/<@(\w+)>/g, '@$1')
-    .slice(0, 1000);
-
-const USER_MISTAKES = new Set<DockhandError['code']>(['usage', 'not_found', 'forbidden', 'invalid']);
-
-/**
  * The submission is the typed command it stands for (deployModalCommandText), run by the same handler, parser and
- * policy behind the same boundary. A mistake or refusal found within SUBMISSION_ANSWER_MS is shown on its field
+ * policy behind the same boundary. A mistake or refusal found within SUBMISSION_ANSWER_MS (modal-submission.ts) is shown on its field
  * (`response_action: errors`) and the modal stays open; a success closes it, and the card appears in the channel.
  */
 export const deployModalSubmitted = (deps: DeployCommandDeps) => {
@@ -126,23 +104,7 @@ export const deployModalSubmitted = (deps: DeployCommandDeps) => {
     const metadata = deployModalMetadata(view.private_metadata);
     const values = view.state.values as ViewStateValues;
     const text = deployModalCommandText(deps.config, values);
-    let answered = false;
-    let shownInModal = false;
-    const answer = async (response?: ViewResponseAction): Promise<void> => {
-      if (answered) return;
-      answered = true;
-      await ack(response);
-    };
-    // What the typed command says to its requester alone goes to them as a private message in that channel.
-    const respond: RespondFn = async (message) => {
-      const content: RespondArguments = typeof message === 'string' ? { text: message } : message;
-      const { response_type: _type, replace_original: _replace, delete_original: _delete, ...rest } = content;
-      if (!shownInModal && metadata?.channel) {
-        await client.chat.postEphemeral({ ...rest, channel: metadata.channel, user, text: rest.text ?? '' });
-      }
-      // What a response_url would have answered: there is none for a view, the message went by the Web API.
-      return new Response(null, { status: 200 });
-    };
+    const submission = modalSubmission({ ack, client, user, channel: metadata?.channel });
     await atBoundary(
       deps,
       {
@@ -152,44 +114,32 @@ export const deployModalSubmitted = (deps: DeployCommandDeps) => {
         context: { command: '/deploy', view: DEPLOY_MODAL.callbackId, user, channel: metadata?.channel },
         audit: { action: 'command', subject: `/deploy ${text}`.trim().slice(0, 500) },
       },
-      { ack: () => answer(), respond },
-      async (trackedAck) => {
-        const deadline = setTimeout(() => void trackedAck().catch(() => {}), SUBMISSION_ANSWER_MS);
-        try {
-          await handler({
-            command: {
-              token: '',
-              command: '/deploy',
-              text,
-              response_url: '',
-              trigger_id: '',
-              user_id: user,
-              user_name: body.user.name,
-              team_id: body.user.team_id ?? '',
-              team_domain: '',
-              channel_id: metadata?.channel ?? '',
-              channel_name: metadata?.channelName ?? '',
-              api_app_id: body.api_app_id,
-            },
-            // The typed command acks once it has parsed; the modal waits for the request's outcome instead.
-            ack: async () => {},
-            respond,
-          });
-          clearTimeout(deadline);
-          await trackedAck();
-        } catch (e) {
-          clearTimeout(deadline);
-          const error = asDockhandError(e);
-          if (!answered && USER_MISTAKES.has(error.code)) {
-            shownInModal = true;
-            await answer({
-              response_action: 'errors',
-              errors: { [fieldOf(error, deps.config, values)]: fieldErrorText(error) },
-            });
-          } else if (!answered) await trackedAck(); // closes the modal; the boundary's reply goes to the requester
-          throw e;
-        }
-      },
+      { ack: () => submission.answer(), respond: submission.respond },
+      (trackedAck) =>
+        submission.run(
+          trackedAck,
+          () =>
+            handler({
+              command: {
+                token: '',
+                command: '/deploy',
+                text,
+                response_url: '',
+                trigger_id: '',
+                user_id: user,
+                user_name: body.user.name,
+                team_id: body.user.team_id ?? '',
+                team_domain: '',
+                channel_id: metadata?.channel ?? '',
+                channel_name: metadata?.channelName ?? '',
+                api_app_id: body.api_app_id,
+              },
+              // The typed command acks once it has parsed; the modal waits for the request's outcome instead.
+              ack: async () => {},
+              respond: submission.respond,
+            }),
+          (error: DockhandError) => fieldOf(error, deps.config, values),
+        ),
     );
   };
 };

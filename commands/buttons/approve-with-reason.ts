@@ -3,16 +3,12 @@ import type {
   App,
   BlockAction,
   ButtonAction,
-  RespondArguments,
-  RespondFn,
   SlackActionMiddlewareArgs,
   SlackViewMiddlewareArgs,
-  ViewResponseAction,
   ViewSubmitAction,
 } from '@slack/bolt';
 import { checkApprovalWindow } from '../../src/core/operate/freeze.ts';
 import { approvalPolicyFor, Refusal } from '../../src/domain/policy.ts';
-import { asDockhandError, type DockhandError } from '../../src/errors.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import {
   APPROVAL_REASON_MODAL,
@@ -20,7 +16,7 @@ import {
   approvalReasonModal,
 } from '../../src/slack/blocks/approval-reason.ts';
 import { atBoundary } from '../boundary.ts';
-import { fieldErrorText, SUBMISSION_ANSWER_MS } from '../deploy-modal.ts';
+import { modalSubmission } from '../modal-submission.ts';
 import type { ButtonDeps } from './button.ts';
 
 /**
@@ -65,8 +61,6 @@ export const approveWithReasonClicked =
     );
   };
 
-const USER_MISTAKES = new Set<DockhandError['code']>(['usage', 'not_found', 'forbidden', 'invalid']);
-
 /**
  * The submission: approves with the typed reason. A refusal (not an approver, the requester, a freeze, already
  * decided) is shown on the reason field and the dialog stays open; a success closes it and the card follows.
@@ -79,21 +73,7 @@ export const approvalReasonSubmitted =
     const id = metadata?.deployment ?? '';
     const { block, action } = APPROVAL_REASON_MODAL.reason;
     const reason = view.state.values[block]?.[action]?.value ?? '';
-    let answered = false;
-    let shownInModal = false;
-    const answer = async (response?: ViewResponseAction): Promise<void> => {
-      if (answered) return;
-      answered = true;
-      await ack(response);
-    };
-    // What the boundary says to the approver alone goes to them as a private message beside the card.
-    const respond: RespondFn = async (message) => {
-      const content: RespondArguments = typeof message === 'string' ? { text: message } : message;
-      const { response_type: _t, replace_original: _r, delete_original: _d, ...rest } = content;
-      if (!shownInModal && metadata?.channel)
-        await client.chat.postEphemeral({ ...rest, channel: metadata.channel, user, text: rest.text ?? '' });
-      return new Response(null, { status: 200 });
-    };
+    const submission = modalSubmission({ ack, client, user, channel: metadata?.channel });
     await atBoundary(
       deps,
       {
@@ -103,25 +83,17 @@ export const approvalReasonSubmitted =
         context: { view: APPROVAL_REASON_MODAL.callbackId, user, deployment: id },
         audit: { action: `submit.${APPROVAL_REASON_MODAL.callbackId}`, subject: id },
       },
-      { ack: () => answer(), respond },
-      async (trackedAck) => {
-        const deadline = setTimeout(() => void trackedAck().catch(() => {}), SUBMISSION_ANSWER_MS);
-        try {
-          const deployment = await deps.store.getDeployment(id);
-          if (deployment) await checkApprovalWindow(deps, deployment);
-          await deps.deployments.approve(id, user, reason);
-          clearTimeout(deadline);
-          await trackedAck();
-        } catch (e) {
-          clearTimeout(deadline);
-          const error = asDockhandError(e);
-          if (!answered && USER_MISTAKES.has(error.code)) {
-            shownInModal = true;
-            await answer({ response_action: 'errors', errors: { [block]: fieldErrorText(error) } });
-          } else if (!answered) await trackedAck();
-          throw e;
-        }
-      },
+      { ack: () => submission.answer(), respond: submission.respond },
+      (trackedAck) =>
+        submission.run(
+          trackedAck,
+          async () => {
+            const deployment = await deps.store.getDeployment(id);
+            if (deployment) await checkApprovalWindow(deps, deployment);
+            await deps.deployments.approve(id, user, reason);
+          },
+          () => block,
+        ),
     );
   };
 

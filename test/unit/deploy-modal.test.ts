@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fieldErrorText, fieldOf } from '../../commands/deploy-modal.ts';
+import { fieldOf } from '../../commands/deploy-modal.ts';
+import { fieldErrorText } from '../../commands/modal-submission.ts';
 import { Refusal } from '../../src/domain/policy.ts';
 import { DockhandError, UsageError } from '../../src/errors.ts';
 import { deployModal, deployModalCommandText, deployModalMetadata } from '../../src/slack/blocks/deploy-modal.ts';
