@@ -120,7 +120,7 @@ const batchesOf = (runtimes: Runtimes, targets: ReadonlyMap<string, ResolvedTarg
 
 /**
  * Everything one tick reads, batch after batch (a few clusters at a time): each batch's observations go to `onBatch`
- * (which evaluates them) before the next batch is read, so the snapshots of one batch are let go before the next
+ * (which evaluates them) and the next batch is read once it is done, so the snapshots of one batch are let go before the next
  * is read; only the digest's rows (small facts) are kept for the whole tick.
  */
 export const fetchTick = async (
@@ -128,7 +128,7 @@ export const fetchTick = async (
   plan: WatchPlan,
   request: FetchRequest,
   logger: Logger,
-  onBatch: (batch: FetchedBatch) => void,
+  onBatch: (batch: FetchedBatch) => Promise<void>,
 ): Promise<Fetched> => {
   const { store } = sources;
   const { entries } = request;
@@ -160,7 +160,7 @@ export const fetchTick = async (
     const batchError = (l: RuntimeLookup | undefined) => (l && !l.found && l.batch ? l.reason : undefined);
     readError ??= [...lookups.values()].map(batchError).find((e) => e !== undefined);
     if (request.digest) for (const [key, lookup] of lookups) digestRows.set(key, digestRowOf(lookup.target, lookup));
-    onBatch({
+    await onBatch({
       observations: new Map(keys.map((key, i) => [key, observed[i] as Observation])),
       logged: new Set(keys.filter((k) => batchError(lookups.get(k)) !== undefined)),
     });

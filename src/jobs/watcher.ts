@@ -185,16 +185,17 @@ export const runTick = async (
   const entries = entriesOf(work);
   const memories = await loadMemories(deps.store, entries.keys());
   const request = { entries, memories, digest: work.digest, publicIps: work.publicIps.length > 0 };
-  // Each batch is evaluated, saved and posted as soon as it is read; the next batch is read meanwhile (the posts
-  // are paced), and what a batch read is let go once evaluated.
+  // Each batch is evaluated as soon as it is read, before the next is read (what it read is let go then); its saves
+  // and posts go on meanwhile (the posts are paced).
   const pending: Promise<TargetResult>[] = [];
-  const fetched = await fetchTick(deps, plan, request, logger, (batch) => {
-    for (const [key, observation] of batch.observations) {
+  const fetched = await fetchTick(deps, plan, request, logger, async (batch) => {
+    const decisions = [...batch.observations].map(([key, observation]) => {
       const entry = entries.get(key) as Entry;
       const prev = memories.get(key) ?? {};
-      const job = { key, entry, prev, observation, logged: batch.logged.has(key), at: work.at };
-      pending.push(decide(deps, job, logger).then((decided) => savePosting(deps, pacer, decided, logger)));
-    }
+      return decide(deps, { key, entry, prev, observation, logged: batch.logged.has(key), at: work.at }, logger);
+    });
+    pending.push(...decisions.map((d) => d.then((decided) => savePosting(deps, pacer, decided, logger))));
+    await Promise.all(decisions);
   });
   const results = await Promise.all(pending);
   const digest = await runDigest(deps, pacer, plan, { work, fetched }, logger);
