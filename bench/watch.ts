@@ -23,6 +23,7 @@ import { AwsEcsReader } from '../src/adapters/aws/ecs-reader.ts';
 import { EcsRuntime } from '../src/adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from '../src/adapters/aws/log-reader.ts';
 import { ENI_IDS_PER_CALL } from '../src/adapters/aws/public-ips.ts';
+import { SharedSnapshots } from '../src/adapters/aws/shared-snapshots.ts';
 import { createRuntimes } from '../src/adapters/runtimes.ts';
 import { openStore } from '../src/adapters/store/index.ts';
 import { configSchema } from '../src/config/schema.ts';
@@ -106,7 +107,8 @@ const startScheduler = (instance: string) =>
     config,
     runtimes: createRuntimes({
       ecs: new EcsRuntime({
-        reader: new AwsEcsReader({ clients: aws, cache: store, clock }),
+        // As src/app.ts wires it: the watch reads through the snapshots /status and /dockhand ips share.
+        reader: new SharedSnapshots({ reader: new AwsEcsReader({ clients: aws, cache: store, clock }), clock }),
         deployer: new AwsEcsDeployer({ clients: aws }),
         logs: new AwsLogReader({ clients: aws }),
         clock,
@@ -197,11 +199,12 @@ const memoryBreakdown = (label: string): string => {
     f(m.heapTotal - newSpace) +
     f(m.heapUsed) +
     f(m.external) +
+    f(m.arrayBuffers) +
     f(m.rss - m.heapTotal - m.external)
   );
 };
 const breakdown = [
-  `${'RSS after'.padEnd(28)}${['MiB', 'new space', 'other heap', 'heap used', 'external', 'rest'].map((h) => h.padEnd(12)).join('')}`,
+  `${'RSS after'.padEnd(28)}${['MiB', 'new space', 'other heap', 'heap used', 'external', 'of it buffers', 'rest'].map((h) => h.padEnd(12)).join('')}`,
   memoryBreakdown('start'),
 ];
 for (const [i, step] of ticks.entries()) {
