@@ -12,7 +12,8 @@
  * is live.
  * A benchmark, not a test: it asserts nothing.
  *
- *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape)
+ *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape; IDLE_MS=10000 to idle
+ *                                 between ticks for real, as a deployed watch does)
  */
 
 import { spawn } from 'node:child_process';
@@ -37,6 +38,7 @@ const CLUSTERS = Number(process.env.CLUSTERS ?? 10);
 const SERVICES_PER_CLUSTER = Number(process.env.SERVICES ?? 100);
 const TASKS = Number(process.env.TASKS ?? 10);
 const REPLACED_SERVICES = 5;
+const IDLE_MS = Number(process.env.IDLE_MS ?? 0);
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIAFAKEFAKEFAKEFAKE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'fake-secret';
@@ -245,6 +247,8 @@ for (const [i, step] of ticks.entries()) {
       posted,
   );
   t += 60_000;
+  // IDLE_MS: wait for real between ticks, as a deployed watch idles between minutes (V8 may shrink its heap then).
+  if (IDLE_MS > 0) await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
   breakdown.push(memoryBreakdown(step.label));
 }
 console.log(`\n${breakdown.join('\n')}`);
