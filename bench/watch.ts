@@ -12,7 +12,8 @@
  * is live.
  * A benchmark, not a test: it asserts nothing.
  *
- *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape)
+ *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape; IDLE_MS=10000 to idle
+ *                                 between ticks for real, as a deployed watch does)
  */
 
 import { spawn } from 'node:child_process';
@@ -23,6 +24,7 @@ import { AwsEcsReader } from '../src/adapters/aws/ecs-reader.ts';
 import { EcsRuntime } from '../src/adapters/aws/ecs-runtime.ts';
 import { AwsLogReader } from '../src/adapters/aws/log-reader.ts';
 import { ENI_IDS_PER_CALL } from '../src/adapters/aws/public-ips.ts';
+import { SharedSnapshots } from '../src/adapters/aws/shared-snapshots.ts';
 import { createRuntimes } from '../src/adapters/runtimes.ts';
 import { openStore } from '../src/adapters/store/index.ts';
 import { configSchema } from '../src/config/schema.ts';
@@ -36,6 +38,7 @@ const CLUSTERS = Number(process.env.CLUSTERS ?? 10);
 const SERVICES_PER_CLUSTER = Number(process.env.SERVICES ?? 100);
 const TASKS = Number(process.env.TASKS ?? 10);
 const REPLACED_SERVICES = 5;
+const IDLE_MS = Number(process.env.IDLE_MS ?? 0);
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIAFAKEFAKEFAKEFAKE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'fake-secret';
@@ -106,7 +109,8 @@ const startScheduler = (instance: string) =>
     config,
     runtimes: createRuntimes({
       ecs: new EcsRuntime({
-        reader: new AwsEcsReader({ clients: aws, cache: store, clock }),
+        // As src/app.ts wires it: the watch reads through the snapshots /status and /dockhand ips share.
+        reader: new SharedSnapshots({ reader: new AwsEcsReader({ clients: aws, cache: store, clock }), clock }),
         deployer: new AwsEcsDeployer({ clients: aws }),
         logs: new AwsLogReader({ clients: aws }),
         clock,
@@ -197,11 +201,12 @@ const memoryBreakdown = (label: string): string => {
     f(m.heapTotal - newSpace) +
     f(m.heapUsed) +
     f(m.external) +
+    f(m.arrayBuffers) +
     f(m.rss - m.heapTotal - m.external)
   );
 };
 const breakdown = [
-  `${'RSS after'.padEnd(28)}${['MiB', 'new space', 'other heap', 'heap used', 'external', 'rest'].map((h) => h.padEnd(12)).join('')}`,
+  `${'RSS after'.padEnd(28)}${['MiB', 'new space', 'other heap', 'heap used', 'external', 'of it buffers', 'rest'].map((h) => h.padEnd(12)).join('')}`,
   memoryBreakdown('start'),
 ];
 for (const [i, step] of ticks.entries()) {
@@ -242,6 +247,8 @@ for (const [i, step] of ticks.entries()) {
       posted,
   );
   t += 60_000;
+  // IDLE_MS: wait for real between ticks, as a deployed watch idles between minutes (V8 may shrink its heap then).
+  if (IDLE_MS > 0) await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
   breakdown.push(memoryBreakdown(step.label));
 }
 console.log(`\n${breakdown.join('\n')}`);

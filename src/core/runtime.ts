@@ -261,6 +261,12 @@ export interface Runtime {
   classify(error: unknown): 'permanent' | 'throttled' | 'passing';
   /** The services' snapshots, in as few calls as the runtime allows (batched per cluster). */
   describe(targets: readonly ResolvedTarget[], depth?: DescribeDepth): Promise<RuntimeLookup[]>;
+  /**
+   * Which of its targets the runtime reads together in one batch of calls (ECS: a region's cluster, whose tasks one
+   * ListTasks lists): a watch tick reads a few such groups at a time, so what it read of one is let go before the
+   * next is read, at no extra call. Absent: all its targets are one group.
+   */
+  readGroup?(target: ResolvedTarget): string;
   /** What `change` would change (no writes). */
   plan(target: ResolvedTarget, change: RuntimeChange): Promise<RuntimePlan>;
   /** Makes the change. A Docker host finishes it here (or throws, leaving the old units serving). */

@@ -2,13 +2,15 @@
  * Fetch, the first stage of a watch tick: everything the tick reads, turned into one Observation per watched target
  * (src/core/watch/observation.ts), through the Runtime port (src/core/runtime.ts) whatever runs it:
  *
- *   describe   ONE describeTargets for every target due this tick (health, IPs and the digest share it): each runtime
- *              is asked once for all of its targets (ECS: one DescribeServices per cluster and 10 services, through
- *              the app's shared snapshots; a Docker host: its containers, a few at a time). A runtime whose read
- *              fails as a whole is logged once; a target that cannot be read is that target's failed tick.
- *   stopped    ONE stoppedUnits per runtime for the units that left the running set since the last tick (ECS: one
+ *   describe   ONE read of every target due this tick (health, IPs and the digest share it), in batches of whole read
+ *              groups (Runtime.readGroup; ECS: a cluster, its services 10 a DescribeServices and its tasks one
+ *              ListTasks, through the app's shared snapshots; a Docker host: its containers, a few at a time), so
+ *              the calls are those of one read. Each batch is evaluated (onBatch) before the next is read: the tick
+ *              holds the snapshots of one batch at a time, not of every service. A runtime whose read fails as a
+ *              whole is logged once a tick; a target that cannot be read is that target's failed tick.
+ *   stopped    ONE stoppedUnits per runtime and batch for the units that left the running set since the last tick (ECS: one
  *              DescribeTasks per cluster and 100 tasks) — none in a steady state.
- *   rollouts   the dockhand rollouts in progress, asked before and after the read when a health watch is due (a
+ *   rollouts   the dockhand rollouts in progress, asked before and after each batch's read when a health watch is due (a
  *              rollout may begin or end meanwhile) and after it when an IP watch is; and, only when IPs changed
  *              under a new runtime rollout no dockhand rollout was seen for, the deployments that ran then.
  */
@@ -59,30 +61,74 @@ export interface FetchRequest {
   publicIps: boolean;
 }
 
-export interface Fetched {
-  /** By stateKey, one per entry. */
+/** What one batch of the tick read: an observation per entry in it, evaluated before the next batch is read. */
+export interface FetchedBatch {
+  /** By stateKey, one per entry of the batch. */
   observations: Map<string, Observation>;
   /** Entries whose failure to be read is already logged (their runtime could not be read at all): not logged again. */
   logged: Set<string>;
+}
+
+export interface Fetched {
   /** A runtime could not be read at all (the first such error). */
   readError?: string | undefined;
   /** What the digest says of a service, from what was read. */
   digestRow: (target: ResolvedTarget) => DigestRow;
 }
 
-/** What one tick read, by stateKey. */
+/** What one batch read, by stateKey. */
 interface Read {
   lookups: Map<string, RuntimeLookup>;
   /** Units that stopped since the last tick, by stateKey; an error when the runtime could not say. */
   stopped: Map<string, { units: StoppedUnit[] } | { error: string }>;
 }
 
-/** Everything one tick reads, in one pass. */
+/** A batch holds whole read groups (clusters) until it has at least this many targets. */
+export const BATCH_TARGETS = 100;
+
+/**
+ * The targets in batches, each a few whole read groups (Runtime.readGroup: an ECS cluster) of one runtime, so a batch
+ * makes the calls its groups would make in one read: batch r is the r-th of every runtime, read at once.
+ */
+const batchesOf = (runtimes: Runtimes, targets: ReadonlyMap<string, ResolvedTarget>): string[][] => {
+  const groups = new Map<Runtime | undefined, Map<string, string[]>>();
+  for (const [key, target] of targets) {
+    let runtime: Runtime | undefined;
+    let group = '';
+    try {
+      runtime = runtimes.for(target);
+      group = runtime.readGroup?.(target) ?? '';
+    } catch {
+      // describeTargets says why the target cannot be read.
+    }
+    const ofRuntime = groups.get(runtime) ?? new Map<string, string[]>();
+    groups.set(runtime, ofRuntime);
+    ofRuntime.set(group, [...(ofRuntime.get(group) ?? []), key]);
+  }
+  const rounds: string[][] = [];
+  for (const ofRuntime of groups.values()) {
+    let round = 0;
+    for (const keys of ofRuntime.values()) {
+      const batch = rounds[round] ?? [];
+      rounds[round] = batch;
+      batch.push(...keys);
+      if (batch.length >= BATCH_TARGETS) round++;
+    }
+  }
+  return rounds.filter((keys) => keys.length > 0);
+};
+
+/**
+ * Everything one tick reads, batch after batch (a few clusters at a time): each batch's observations go to `onBatch`
+ * (which evaluates them) and the next batch is read once it is done, so the snapshots of one batch are let go before the next
+ * is read; only the digest's rows (small facts) are kept for the whole tick.
+ */
 export const fetchTick = async (
   sources: FetchSources,
   plan: WatchPlan,
   request: FetchRequest,
   logger: Logger,
+  onBatch: (batch: FetchedBatch) => Promise<void>,
 ): Promise<Fetched> => {
   const { store } = sources;
   const { entries } = request;
@@ -91,26 +137,47 @@ export const fetchTick = async (
   if (request.digest) for (const target of plan.read) targets.set(stateKey(target), target);
 
   const watchesHealth = [...entries.values()].some((e) => e.health);
-  const rollingBefore = watchesHealth ? await listRolling(store, logger) : [];
-  const lookups = await readAll(sources.runtimes, targets, request, logger);
-  const rolling = request.publicIps || watchesHealth ? await listRolling(store, logger) : [];
-  const read: Read = { lookups, stopped: await readStopped(sources.runtimes, lookups, request, logger) };
+  const failedBatches = new Map<string, { error: unknown; services: number }>();
+  const digestRows = new Map<string, DigestRow>();
+  let readError: string | undefined;
+  // Asked before each batch's read (the last batch's "after"), and after it.
+  let rollingBefore = watchesHealth ? await listRolling(store, logger) : [];
+  for (const batchKeys of batchesOf(sources.runtimes, targets)) {
+    const batchTargets = new Map(batchKeys.map((key) => [key, targets.get(key) as ResolvedTarget]));
+    const lookups = await readAll(sources.runtimes, batchTargets, request, failedBatches, logger);
+    const rolling = request.publicIps || watchesHealth ? await listRolling(store, logger) : [];
+    const read: Read = { lookups, stopped: await readStopped(sources.runtimes, lookups, request, logger) };
 
-  const keys = [...entries.keys()];
-  const observed = await Promise.all(
-    keys.map((key) => {
-      const entry = entries.get(key) as Entry;
-      const rollouts = { before: rollingBefore, after: rolling };
-      return observe(entry, { store, read, rollouts, memory: request.memories.get(key), key }, logger);
-    }),
-  );
-  /** Why the target's runtime could not be read at all, if so (already logged, once for all its targets). */
-  const batchError = (l: RuntimeLookup | undefined) => (l && !l.found && l.batch ? l.reason : undefined);
+    const keys = batchKeys.filter((key) => entries.has(key));
+    const rollouts = { before: rollingBefore, after: rolling };
+    const observed = await Promise.all(
+      keys.map((key) => {
+        const entry = entries.get(key) as Entry;
+        return observe(entry, { store, read, rollouts, memory: request.memories.get(key), key }, logger);
+      }),
+    );
+    /** Why the target's runtime could not be read at all, if so (logged once for all its targets). */
+    const batchError = (l: RuntimeLookup | undefined) => (l && !l.found && l.batch ? l.reason : undefined);
+    readError ??= [...lookups.values()].map(batchError).find((e) => e !== undefined);
+    if (request.digest) for (const [key, lookup] of lookups) digestRows.set(key, digestRowOf(lookup.target, lookup));
+    await onBatch({
+      observations: new Map(keys.map((key, i) => [key, observed[i] as Observation])),
+      logged: new Set(keys.filter((k) => batchError(lookups.get(k)) !== undefined)),
+    });
+    if (watchesHealth) rollingBefore = rolling;
+  }
+  for (const { error, services } of failedBatches.values()) {
+    logger.error({ err: error, services }, 'watch tick: reading the runtime failed');
+  }
   return {
-    observations: new Map(keys.map((key, i) => [key, observed[i] as Observation])),
-    logged: new Set(keys.filter((k) => batchError(lookups.get(k)) !== undefined)),
-    readError: [...lookups.values()].map(batchError).find((e) => e !== undefined),
-    digestRow: (target) => digestRowOf(target, lookups.get(stateKey(target))),
+    readError,
+    digestRow: (target) =>
+      digestRows.get(stateKey(target)) ?? {
+        service: target.service,
+        environment: target.environment,
+        kind: 'unsupported',
+        note: 'not covered by the digest',
+      },
   };
 };
 
@@ -123,11 +190,12 @@ const listRolling = async (store: Store, logger: Logger): Promise<DeploymentReco
   }
 };
 
-/** One describe per runtime for every target; a runtime that fails as a whole is logged once. */
+/** One describe per runtime for the batch's targets; a runtime that fails as a whole is counted (logged once a tick). */
 const readAll = async (
   runtimes: Runtimes,
   targets: ReadonlyMap<string, ResolvedTarget>,
   request: FetchRequest,
+  failedBatches: Map<string, { error: unknown; services: number }>,
   logger: Logger,
 ): Promise<Map<string, RuntimeLookup>> => {
   const keys = [...targets.keys()];
@@ -137,7 +205,6 @@ const readAll = async (
   const depth = { units: true, publicAddresses: request.publicIps, targetHealth };
   const found = await describeTargets(runtimes, [...targets.values()], depth, { settle: true });
   const lookups = new Map(keys.map((key, i) => [key, found[i] as RuntimeLookup]));
-  const failedBatches = new Map<string, { error: unknown; services: number }>();
   for (const lookup of lookups.values()) {
     if (lookup.found || lookup.unsupported) continue;
     if (lookup.batch) {
@@ -146,9 +213,6 @@ const readAll = async (
     } else if (lookup.error !== undefined) {
       logger.debug({ err: lookup.error, service: lookup.target.service }, 'watch tick: reading the service failed');
     }
-  }
-  for (const { error, services } of failedBatches.values()) {
-    logger.error({ err: error, services }, 'watch tick: reading the runtime failed');
   }
   return lookups;
 };
@@ -283,9 +347,8 @@ const recentDockhandCause = async (
 // ---------------------------------------------------------------------------------------------------------------
 // What the digest says of each service
 
-const digestRowOf = (target: ResolvedTarget, lookup: RuntimeLookup | undefined): DigestRow => {
+const digestRowOf = (target: ResolvedTarget, lookup: RuntimeLookup): DigestRow => {
   const name = { service: target.service, environment: target.environment };
-  if (!lookup) return { ...name, kind: 'unsupported', note: 'not covered by the digest' };
   if (lookup.found) return { ...name, kind: 'found', ...digestFacts(lookup.snapshot) };
   if (lookup.unsupported) return { ...name, kind: 'unsupported', note: lookup.reason };
   return { ...name, kind: 'missing', note: lookup.reason };

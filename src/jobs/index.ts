@@ -9,8 +9,9 @@
  *   await scheduler.stop();     // on shutdown, before notifier.flush() and store.close()
  *
  * `runtimes` is the app's runtime factory, the one /status reads through (its ECS runtime reads through the app's
- * SharedSnapshots): a tick's snapshot answers /status and /dockhand ips for DOCKHAND_SNAPSHOT_MAX_AGE_MS, and a tick
- * right after a /status reuses its read; a Docker-host service's health watch reads one snapshot of its containers
+ * SharedSnapshots): a tick's snapshot of the services it read last (SharedSnapshots keeps the 100 most recently read)
+ * answers /status and /dockhand ips for DOCKHAND_SNAPSHOT_MAX_AGE_MS, and a tick right after a /status reuses its
+ * read; a tick reads a few clusters at a time and evaluates them before reading more (fetch.ts); a Docker-host service's health watch reads one snapshot of its containers
  * per tick; a target whose runtime this process lacks is not watched (logged at start). `instance` names this
  * replica in the per-tick leases (the store's instance, "<hostname>:<pid>").
  * `dns` is the app's Route 53 (DnsRecords), for `watch.publicIps.dns` (src/jobs/dns.ts).

@@ -14,7 +14,7 @@
 
 import type { Config } from '../config/schema.ts';
 import type { Runtimes } from '../core/runtime.ts';
-import { evaluateTarget } from '../core/watch/evaluate.ts';
+import { type AlertKind, evaluateTarget } from '../core/watch/evaluate.ts';
 import type { Observation } from '../core/watch/observation.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -87,17 +87,26 @@ interface TargetResult extends Posted {
   unread: boolean;
 }
 
-/** Evaluate, render, save and post, for one watched target. */
-const watchTarget = async (
+interface Decided {
+  key: string;
+  entry: Entry;
+  prev: TargetState;
+  next: TargetState;
+  cards: { kind: AlertKind; card: ReturnType<typeof alertCard> }[];
+  at: Date;
+  /** The target could not be read. */
+  unread: boolean;
+}
+
+/** Evaluate and render, for one watched target: what it keeps of the observation is its alerts' cards. */
+const decide = async (
   deps: WatchDeps,
-  pacer: ChannelPacer,
-  job: { key: string; entry: Entry; prev: TargetState; fetched: Fetched; at: Date },
+  job: { key: string; entry: Entry; prev: TargetState; observation: Observation; logged: boolean; at: Date },
   logger: Logger,
-): Promise<TargetResult> => {
-  const { key, entry, prev, fetched, at } = job;
+): Promise<Decided> => {
+  const { key, entry, prev, observation, logged, at } = job;
   const { target } = entry.watched;
   const name = { service: target.service, environment: target.environment };
-  const observation = fetched.observations.get(key) as Observation;
   const evaluated = evaluateTarget<TargetState>({ ...prev, outbox: undefined }, observation, at);
   const dnsJob = {
     watched: entry.watched,
@@ -109,13 +118,25 @@ const watchTarget = async (
     at,
   };
   const { memory: next, alerts } = await followDns(deps.dns, dnsJob, logger);
-  if (!observation.read.ok && !fetched.logged.has(key)) {
+  if (!observation.read.ok && !logged) {
     const { reason } = observation.read;
     logger.warn({ ...name, reason, failedTicks: next.failure?.count }, 'watch: service could not be read');
   }
   const cards = alerts.map((alert) => ({ kind: alert.kind, card: alertCard(name, alert, at) }));
+  return { key, entry, prev, next, cards, at, unread: !observation.read.ok };
+};
+
+/** Save and post, for one watched target. */
+const savePosting = async (
+  deps: WatchDeps,
+  pacer: ChannelPacer,
+  decided: Decided,
+  logger: Logger,
+): Promise<TargetResult> => {
+  const { key, entry, prev, next, cards, at, unread } = decided;
+  const { target } = entry.watched;
   const posted = await saveAndPost(deps.store, pacer, { key, target, prev, next, alerts: cards, at }, logger);
-  return { ...posted, entry, unread: !observation.read.ok };
+  return { ...posted, entry, unread };
 };
 
 const reportOf = (work: TickWork, results: readonly TargetResult[], digestFailed: boolean): TickReport => {
@@ -164,13 +185,19 @@ export const runTick = async (
   const entries = entriesOf(work);
   const memories = await loadMemories(deps.store, entries.keys());
   const request = { entries, memories, digest: work.digest, publicIps: work.publicIps.length > 0 };
-  const fetched = await fetchTick(deps, plan, request, logger);
-  const results = await Promise.all(
-    [...entries].map(([key, entry]) => {
-      const job = { key, entry, prev: memories.get(key) ?? {}, fetched, at: work.at };
-      return watchTarget(deps, pacer, job, logger);
-    }),
-  );
+  // Each batch is evaluated as soon as it is read, before the next is read (what it read is let go then); its saves
+  // and posts go on meanwhile (the posts are paced).
+  const pending: Promise<TargetResult>[] = [];
+  const fetched = await fetchTick(deps, plan, request, logger, async (batch) => {
+    const decisions = [...batch.observations].map(([key, observation]) => {
+      const entry = entries.get(key) as Entry;
+      const prev = memories.get(key) ?? {};
+      return decide(deps, { key, entry, prev, observation, logged: batch.logged.has(key), at: work.at }, logger);
+    });
+    pending.push(...decisions.map((d) => d.then((decided) => savePosting(deps, pacer, decided, logger))));
+    await Promise.all(decisions);
+  });
+  const results = await Promise.all(pending);
   const digest = await runDigest(deps, pacer, plan, { work, fetched }, logger);
   const report = reportOf(work, results, digest.failed);
   return { ...report, posted: report.posted + (digest.posted ? 1 : 0) };

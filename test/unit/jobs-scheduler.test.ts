@@ -136,6 +136,58 @@ describe('the scheduler', () => {
     ]);
   });
 
+  it('reads a tick a few clusters at a time, each evaluated before the next is read', async () => {
+    const clusters = { a: 100, b: 100, c: 50 };
+    const services: Record<string, unknown> = {};
+    for (const [cluster, count] of Object.entries(clusters)) {
+      for (let i = 0; i < count; i++) {
+        const service = `${cluster}-${i}`;
+        // Not found (no snapshot): each evaluated target logs that it could not be read.
+        services[service] = {
+          environments: { production: { target: { type: 'ecs', cluster, service, container: 'app' } } },
+          watch: { health: '* * * * *' },
+        };
+      }
+    }
+    const config = configSchema.parse({ defaults: { channel: '#ops', region: 'us-east-1' }, services });
+    const unread = new Set<string>();
+    const logger = createLogger('warn', {
+      write: (line: string) => {
+        const entry = JSON.parse(line) as { msg: string; service?: string };
+        if (entry.msg === 'watch: service could not be read' && entry.service) unread.add(entry.service);
+      },
+    });
+    /** Which clusters' services had all been evaluated when each read began. */
+    const evaluatedWhenRead: string[][] = [];
+    const describe = ecs.describe.bind(ecs);
+    ecs.describe = async (refs, options) => {
+      evaluatedWhenRead.push(
+        Object.entries(clusters)
+          .filter(([cluster, count]) =>
+            Array.from({ length: count }, (_, i) => `${cluster}-${i}`).every((s) => unread.has(s)),
+          )
+          .map(([cluster]) => cluster),
+      );
+      return describe(refs, options);
+    };
+    const s = createScheduler({
+      config,
+      runtimes: testRuntimes({ ecs }),
+      store,
+      notifier,
+      clock,
+      logger,
+      metrics,
+      instance: 'unit',
+    });
+    await s.tick(clock.now());
+    // One read per cluster, of that cluster's services only, in the order of the config.
+    expect(ecs.calls.map((c) => [...new Set(c.refs.map((r) => r.split('-')[0]))])).toEqual([['a'], ['b'], ['c']]);
+    expect(ecs.calls.map((c) => c.refs.length)).toEqual([100, 100, 50]);
+    expect(evaluatedWhenRead).toEqual([[], ['a'], ['a', 'b']]);
+    expect(unread.size).toBe(250);
+  });
+
   it('never overlaps a slow tick with the next one', async () => {
     const s = scheduler(configWith({ health: '* * * * *' }));
     let open: () => void = () => {};

@@ -67,6 +67,38 @@ const setup = (maxAgeMs = 10_000) => {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('SharedSnapshots', () => {
+  it('keeps at most maxKept services once read, forgetting the least recently read first', async () => {
+    const reader = new ControlledReader();
+    const clock = new FakeClock('2026-11-21T12:00:00Z');
+    const shared = new SharedSnapshots({ reader, clock, maxKept: 2 });
+    const refs = ['a', 'b', 'c'].map((service) => ({ cluster: 'prod', service }));
+    const first = shared.describe(refs);
+    await tick();
+    reader.answerAll();
+    await first;
+    await tick();
+    // Three read at once: the first read of them (a) is forgotten, the two others still answer.
+    const again = shared.describe([refs[1] as EcsServiceRef, refs[2] as EcsServiceRef]);
+    await again;
+    expect(reader.reads).toHaveLength(1);
+    const forgotten = shared.describe([refs[0] as EcsServiceRef]);
+    await tick();
+    expect(reader.reads).toHaveLength(2);
+    expect(reader.reads[1]?.refs.map((r) => r.service)).toEqual(['a']);
+    reader.answerAll();
+    await forgotten;
+    await tick();
+    // Reading a again made it the most recent: b is the one forgotten now.
+    const kept = shared.describe([refs[0] as EcsServiceRef, refs[2] as EcsServiceRef]);
+    await kept;
+    expect(reader.reads).toHaveLength(2);
+    const b = shared.describe([refs[1] as EcsServiceRef]);
+    await tick();
+    expect(reader.reads).toHaveLength(3);
+    reader.answerAll();
+    await b;
+  });
+
   it('answers fifty requests that arrive during one read with that read', async () => {
     const { reader, shared } = setup();
     const requests = Array.from({ length: 50 }, () => shared.describe([api], { tasks: true, publicIps: true }));

@@ -152,6 +152,12 @@ export class EcsRuntime implements Runtime {
     return { cluster: t.cluster, service: t.service, container: t.container, region: t.region ?? this.#defaultRegion };
   }
 
+  /** A region's cluster: its services are described 10 a call and its tasks listed by one ListTasks. */
+  readGroup(target: ResolvedTarget): string {
+    const { cluster, region } = this.ecsTarget(target);
+    return clusterKey(region, cluster);
+  }
+
   async describe(targets: readonly ResolvedTarget[], depth: DescribeDepth = {}): Promise<RuntimeLookup[]> {
     if (targets.length === 0) return [];
     const refs = targets.map((t) => {

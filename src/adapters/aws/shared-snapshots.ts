@@ -11,6 +11,13 @@ import type {
 
 /** How old a snapshot may be and still answer a read (DOCKHAND_SNAPSHOT_MAX_AGE_MS). */
 export const DEFAULT_SNAPSHOT_MAX_AGE_MS = 10_000;
+/**
+ * Services whose snapshots are kept once read (the most recently read; reads in flight are always kept): enough for
+ * bursts of /status and /dockhand ips and for a watch tick's batch (src/jobs/fetch.ts BATCH_TARGETS), without keeping
+ * the snapshot of every service a watch tick read (1,000 services × 10 tasks) alive through the tick and until the
+ * next one.
+ */
+export const DEFAULT_SNAPSHOTS_KEPT = 100;
 
 /** What a read included: 0 the service only, 1 its running tasks, 2 their public IPs too. */
 type Depth = 0 | 1 | 2;
@@ -36,19 +43,22 @@ const keyOf = refKey;
  * after it started, every request that needs no more than it read (IPs ⊃ tasks ⊃ service). /status, /dockhand ips,
  * cards and the watches read through it, so fifty `/status api` at once cost one read, and a /status just after a
  * watch tick costs none. Each caller gets its own copy, stamped with `observedAt` so a card can say how old it is.
- * Failed reads and services not found are not kept; the next request reads again.
+ * Failed reads and services not found are not kept; the next request reads again. At most `maxKept` services are
+ * kept once read, the least recently read forgotten first.
  */
 export class SharedSnapshots implements EcsReader {
   readonly #reader: EcsReader;
   readonly #clock: Clock;
   readonly #maxAgeMs: number;
+  readonly #maxKept: number;
   readonly #entries = new Map<string, Entry>();
   readonly describeTasks?: EcsReader['describeTasks'];
 
-  constructor(options: { reader: EcsReader; clock: Clock; maxAgeMs?: number }) {
+  constructor(options: { reader: EcsReader; clock: Clock; maxAgeMs?: number; maxKept?: number }) {
     this.#reader = options.reader;
     this.#clock = options.clock;
     this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS;
+    this.#maxKept = options.maxKept ?? DEFAULT_SNAPSHOTS_KEPT;
     const { reader } = options;
     if (reader.describeTasks) this.describeTasks = reader.describeTasks.bind(reader);
   }
@@ -97,12 +107,17 @@ export class SharedSnapshots implements EcsReader {
       };
       return [key, entry];
     });
-    for (const [key, entry] of entries) this.#entries.set(key, entry);
+    for (const [key, entry] of entries) {
+      // Read again: the most recently read, last in the map's order.
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
     for (const [key, entry] of entries) {
       entry.lookup.then(
         (lookup) => {
           entry.settled = true;
           if (!lookup.found) this.#forget(key, entry);
+          this.#keepAtMost(this.#maxKept);
         },
         () => this.#forget(key, entry),
       );
@@ -111,6 +126,18 @@ export class SharedSnapshots implements EcsReader {
 
   #forget(key: string, entry: Entry): void {
     if (this.#entries.get(key) === entry) this.#entries.delete(key);
+  }
+
+  /** Forgets the least recently read settled services past `max` (reads in flight are kept: callers await them). */
+  #keepAtMost(max: number): void {
+    let over = this.#entries.size - max;
+    if (over <= 0) return;
+    for (const [key, entry] of this.#entries) {
+      if (over <= 0) break;
+      if (!entry.settled) continue;
+      this.#entries.delete(key);
+      over--;
+    }
   }
 
   #forgetOlderThan(now: Date): void {
