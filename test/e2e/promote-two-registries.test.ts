@@ -159,7 +159,17 @@ services:
       const actions = events.map((e) => e.action);
       for (const step of ['requested', 'awaiting_approval', 'approved', 'pushing', 'rolling_out', 'succeeded'])
         expect(actions).toContain(`deployment.${step}`);
-      expect(actions.indexOf('deployment.pushing')).toBeLessThan(actions.indexOf('deployment.rolling_out'));
+      expect(actions.indexOf('deployment.pushing')).toBeLessThan(actions.indexOf('image.copied'));
+      expect(actions.indexOf('image.copied')).toBeLessThan(actions.indexOf('deployment.rolling_out'));
+      expect(events.find((e) => e.action === 'image.copied')).toMatchObject({
+        outcome: 'copy',
+        detail: {
+          digest,
+          from: { registry: 'plain', repository: STAGING_REPOSITORY },
+          to: { registry: 'inhouse', repository: PRODUCTION_REPOSITORY },
+          bytes: deployment?.facts.copyBytes,
+        },
+      });
       expect(events.find((e) => e.action === 'deployment.approved')?.actor).toBe(B);
     });
 
@@ -170,8 +180,12 @@ services:
       const [before] = await running('production');
       const done = await promoteApproved('production', 3, 'succeeded');
       expect(JSON.stringify(done.blocks)).toContain('*Copy*\\nalready there, nothing copied, digest verified');
-      const { deployment } = await trail(3);
+      const { deployment, events } = await trail(3);
       expect(deployment?.facts).toMatchObject({ copyMethod: 'present', copyBytes: 0 });
+      expect(events.find((e) => e.action === 'image.copied')).toMatchObject({
+        outcome: 'present',
+        detail: { bytes: 0 },
+      });
       const [after] = await running('production');
       expect(after?.Config.Image).toBe(before?.Config.Image);
       expect(after?.State.Running).toBe(true);
@@ -192,6 +206,7 @@ services:
       expect(deployment?.facts.copyMethod).toBeUndefined();
       expect(events.map((e) => e.action)).toContain('deployment.failed');
       expect(events.map((e) => e.action)).not.toContain('deployment.rolling_out');
+      expect(events.map((e) => e.action)).not.toContain('image.copied');
 
       for (const secret of [
         WRONG_PASSWORD,

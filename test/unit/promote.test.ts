@@ -180,9 +180,23 @@ describe('/promote', () => {
     ]);
     expect(done?.facts).toMatchObject({ copyMethod: 'copy', copyBytes: 1000 });
     expect(h.ecs.registered).toEqual([`127.0.0.1:5001/acme/api@${DIGEST}`]);
-    const trail = (await h.store.listAudit({ subject: deployment.id })).map((e) => e.action).reverse();
+    const events = (await h.store.listAudit({ subject: deployment.id })).reverse();
+    const trail = events.map((e) => e.action);
     expect(trail).toContain('deployment.pushing');
-    expect(trail.indexOf('deployment.pushing')).toBeLessThan(trail.indexOf('deployment.registering'));
+    expect(trail.indexOf('deployment.pushing')).toBeLessThan(trail.indexOf('image.copied'));
+    expect(trail.indexOf('image.copied')).toBeLessThan(trail.indexOf('deployment.registering'));
+    expect(events.find((e) => e.action === 'image.copied')).toMatchObject({
+      actor: 'dockhand',
+      service: 'api',
+      environment: 'production',
+      outcome: 'copy',
+      detail: {
+        digest: DIGEST,
+        from: { registry: 'stage', repository: 'acme/api' },
+        to: { registry: 'prod', repository: 'acme/api' },
+        bytes: 1000,
+      },
+    });
   });
 
   it("shows the scan of the promoted digest, where it is now, to the target's approvers", async () => {
@@ -263,6 +277,7 @@ describe('/promote', () => {
     expect(failed?.facts.failedIn).toBe('pushing');
     expect(h.ecs.registered).toEqual([]);
     expect(h.ecs.updates).toEqual([]);
+    expect((await h.store.listAudit({ subject: deployment.id })).map((e) => e.action)).not.toContain('image.copied');
   });
 
   it('fails without deploying when the target registry does not serve the copied digest', async () => {

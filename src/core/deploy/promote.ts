@@ -234,6 +234,17 @@ export const copyPromoted = async (
       `The copy in ${to.registry}/${to.repository} ${there ? `has the digest ${there}` : 'is not there'}, not the promoted ${promotion.digest}: nothing was deployed.`,
     );
   live.copy = { copied: result.bytes, total: result.bytes };
+  // The audit says what moved where (the card's field is gone once the card is): registries by their config names.
+  await ctx.deps.store.appendAudit({
+    at: ctx.deps.clock.now(),
+    actor: 'dockhand',
+    action: 'image.copied',
+    service: deployment.service,
+    environment: deployment.environment,
+    subject: deployment.id,
+    outcome: result.method,
+    detail: { digest: promotion.digest, from, to, bytes: result.bytes },
+  });
   return ctx.deps.store.updateDeployment(
     pushing.id,
     { facts: { copyMethod: result.method, copyBytes: result.bytes } },
