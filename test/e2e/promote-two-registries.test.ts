@@ -137,6 +137,17 @@ services:
       digest = stagedImage.split('@')[1] ?? '';
       expect(await served(digest)).toBeNull();
 
+      // A dry run shows the copy to come and copies nothing.
+      await client.slashCommand({ command: '/promote', text: 'web from staging to production --dry-run', userId: A });
+      const dry = await slack.state.waitForEphemeral(
+        (m) => m.user === A && JSON.stringify(m.blocks).includes('/promote web from staging to production'),
+        30_000,
+      );
+      expect(JSON.stringify(dry.blocks)).toContain(
+        `*Copy*\\nby digest to \`${auth.address}/${PRODUCTION_REPOSITORY}\``,
+      );
+      expect(await served(digest)).toBeNull();
+
       const done = await promoteApproved('production', 2, 'succeeded');
       const text = JSON.stringify(done.blocks);
       expect(text).toMatch(/\*Copy\*\\npulled and pushed, \d+(\.\d)? (kB|MB), digest verified/);
@@ -209,6 +220,7 @@ services:
       expect(events.map((e) => e.action)).not.toContain('image.copied');
 
       for (const secret of [
+        Buffer.from(`${auth.username}:${auth.password}`).toString('base64'),
         WRONG_PASSWORD,
         auth.password,
         Buffer.from(`${auth.username}:${WRONG_PASSWORD}`).toString('base64'),
