@@ -237,7 +237,7 @@ export const copyPromoted = async (
       `The copy in ${to.registry}/${to.repository} ${there ? `has the digest ${there}` : 'is not there'}, not the promoted ${promotion.digest}: nothing was deployed.`,
     );
   live.copy = { copied: result.bytes, total: result.bytes };
-  // The audit says what moved where (the card's field is gone once the card is): registries by their config names.
+  // The audit keeps what moved where after the card is gone: registries by their dockhand.yml names, no credentials.
   await ctx.deps.store.appendAudit({
     at: ctx.deps.clock.now(),
     actor: 'dockhand',
