@@ -4,7 +4,7 @@ import { previousEnvironment } from '../../src/core/deploy/promote.ts';
 import type { Runtime, RuntimeSnapshot, Runtimes } from '../../src/core/runtime.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
 import type { DeploymentRecord, ImageCopier, ImageCopyRequest, ImageCopyResult } from '../../src/ports.ts';
-import { deployHarness, fakeRegistry } from '../support/deploy-fakes.ts';
+import { deployHarness, FakeHost, fakeRegistry } from '../support/deploy-fakes.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const OTHER = `sha256:${'b'.repeat(64)}`;
@@ -94,10 +94,11 @@ const setUp = async (
     rollouts?: RuntimeSnapshot['rollouts'];
     missingInProd?: boolean;
     productionImage?: Record<string, string>;
+    host?: FakeHost;
   } = {},
 ) => {
   const config = promoteConfig(options.productionImage);
-  const h = await deployHarness({ config });
+  const h = await deployHarness({ config, ...(options.host ? { host: options.host } : {}) });
   const copier = new FakeCopier();
   const reads: string[] = [];
   // The target registry serves the promoted digest once copied (a digest resolves as a tag does).
@@ -180,9 +181,23 @@ describe('/promote', () => {
     ]);
     expect(done?.facts).toMatchObject({ copyMethod: 'copy', copyBytes: 1000 });
     expect(h.ecs.registered).toEqual([`127.0.0.1:5001/acme/api@${DIGEST}`]);
-    const trail = (await h.store.listAudit({ subject: deployment.id })).map((e) => e.action).reverse();
+    const events = (await h.store.listAudit({ subject: deployment.id })).reverse();
+    const trail = events.map((e) => e.action);
     expect(trail).toContain('deployment.pushing');
-    expect(trail.indexOf('deployment.pushing')).toBeLessThan(trail.indexOf('deployment.registering'));
+    expect(trail.indexOf('deployment.pushing')).toBeLessThan(trail.indexOf('image.copied'));
+    expect(trail.indexOf('image.copied')).toBeLessThan(trail.indexOf('deployment.registering'));
+    expect(events.find((e) => e.action === 'image.copied')).toMatchObject({
+      actor: 'dockhand',
+      service: 'api',
+      environment: 'production',
+      outcome: 'copy',
+      detail: {
+        digest: DIGEST,
+        from: { registry: 'stage', repository: 'acme/api' },
+        to: { registry: 'prod', repository: 'acme/api' },
+        bytes: 1000,
+      },
+    });
   });
 
   it("shows the scan of the promoted digest, where it is now, to the target's approvers", async () => {
@@ -263,6 +278,7 @@ describe('/promote', () => {
     expect(failed?.facts.failedIn).toBe('pushing');
     expect(h.ecs.registered).toEqual([]);
     expect(h.ecs.updates).toEqual([]);
+    expect((await h.store.listAudit({ subject: deployment.id })).map((e) => e.action)).not.toContain('image.copied');
   });
 
   it('fails without deploying when the target registry does not serve the copied digest', async () => {
@@ -384,6 +400,44 @@ describe('/promote', () => {
       }),
     ).rejects.toThrow();
     expect(h.reads).toEqual([]);
+  });
+});
+
+describe('a promote to an environment whose image stays on its engine', () => {
+  it('is refused before the source is read, recording nothing', async () => {
+    const config = promoteConfig();
+    const local = configSchema.parse({
+      ...structuredClone(config),
+      services: {
+        api: {
+          ...structuredClone(config.services.api),
+          environments: {
+            ...structuredClone(config.services.api?.environments),
+            production: {
+              target: { type: 'docker', host: 'unix:///var/run/docker.sock', container: 'api' },
+              image: { repository: 'acme/api' },
+            },
+          },
+        },
+      },
+    });
+    const h = await setUp({ host: new FakeHost() });
+    const { DeploymentService } = await import('../../src/core/deploy/service.ts');
+    const service = new DeploymentService({
+      ...h.deps,
+      config: local,
+      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot(`127.0.0.1:5000/acme/api@${DIGEST}`), h.reads),
+    });
+    await expect(
+      service.promote({
+        target: resolveTarget(local, 'api', 'production'),
+        source: resolveTarget(local, 'api', 'staging'),
+        user: 'U0ALICE',
+      }),
+    ).rejects.toThrow('`api` in `production` has no registry');
+    expect(h.reads).toEqual([]);
+    expect(await h.store.listDeployments({ service: 'api' })).toEqual([]);
+    expect(h.copier.copies).toEqual([]);
   });
 });
 

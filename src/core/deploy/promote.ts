@@ -45,6 +45,9 @@ export const promote = async (ctx: DeployContext, input: PromoteInput): Promise<
   if (source.environment === target.environment)
     throw new DockhandError('invalid', `\`${target.environment}\` is both the source and the target of the promote.`);
   enforce(await mayRequest('deploy', target, user, memberOf(ctx)));
+  // The image moves through a registry on both sides: without one, refuse now rather than fail the recorded plan.
+  locationOf(source);
+  locationOf(target);
   const { digest } = await runningDigest(ctx, source);
   const operation: OperationRequest = {
     kind: 'deploy',
@@ -234,6 +237,17 @@ export const copyPromoted = async (
       `The copy in ${to.registry}/${to.repository} ${there ? `has the digest ${there}` : 'is not there'}, not the promoted ${promotion.digest}: nothing was deployed.`,
     );
   live.copy = { copied: result.bytes, total: result.bytes };
+  // The audit keeps what moved where after the card is gone: registries by their dockhand.yml names, no credentials.
+  await ctx.deps.store.appendAudit({
+    at: ctx.deps.clock.now(),
+    actor: 'dockhand',
+    action: 'image.copied',
+    service: deployment.service,
+    environment: deployment.environment,
+    subject: deployment.id,
+    outcome: result.method,
+    detail: { digest: promotion.digest, from, to, bytes: result.bytes },
+  });
   return ctx.deps.store.updateDeployment(
     pushing.id,
     { facts: { copyMethod: result.method, copyBytes: result.bytes } },
