@@ -20,7 +20,7 @@ import { historyLine } from '../../src/slack/blocks/operate.ts';
 import { denialText } from '../../src/slack/blocks/refusals.ts';
 import { aConfig, aSnapshot, at } from '../support/builders.ts';
 import { aDeploymentView } from '../support/deploy-builders.ts';
-import { FakeHost } from '../support/deploy-fakes.ts';
+import { deployConfig, deployHarness, FakeHost } from '../support/deploy-fakes.ts';
 import { testRuntimes } from '../support/runtimes.ts';
 
 const config = aConfig();
@@ -314,5 +314,59 @@ describe('cards (golden)', () => {
     expect(text).toContain('keeps CPU utilization at 50');
     expect(text).not.toContain('<!here>');
     await expect(blocks).toMatchFileSnapshot('golden/status-autoscaling.json');
+  });
+});
+
+describe('carrying an approved bounds change out', () => {
+  /** An auto scaler whose scalable target the test can remove, as someone could between request and approval. */
+  const removable = (start: ScalingBounds) => {
+    const state: { bounds: ScalingBounds | undefined; set: ScalingBounds[] } = { bounds: start, set: [] };
+    const autoScaling: AutoScaling = {
+      bounds: async () => state.bounds,
+      detail: async () => undefined,
+      setBounds: async (_t, b) => {
+        state.set.push(b);
+        state.bounds = b;
+      },
+    };
+    return { state, autoScaling };
+  };
+  const boundsTarget = resolveTarget(deployConfig(), 'api', 'production');
+  const requestBounds = async (h: Awaited<ReturnType<typeof deployHarness>>) => {
+    const outcome = await h.service.request({
+      kind: 'scale',
+      target: boundsTarget,
+      user: 'U0ALICE',
+      request: { type: 'scaleBounds', min: 3, max: 9, from: { min: 2, max: 6 } },
+    });
+    if (outcome.result !== 'started') throw new Error(`expected started, got ${outcome.result}`);
+    await h.settle();
+    return outcome.deployment;
+  };
+
+  it('sets the bounds when the scalable target is still there', async () => {
+    const { state, autoScaling } = removable({ min: 2, max: 6 });
+    const h = await deployHarness({ autoScaling });
+    const deployment = await requestBounds(h);
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(state.set).toEqual([{ min: 3, max: 9 }]);
+  });
+
+  it('fails in plain words, registering nothing, when the scalable target went away before approval', async () => {
+    const { state, autoScaling } = removable({ min: 2, max: 6 });
+    const h = await deployHarness({ autoScaling });
+    const deployment = await requestBounds(h);
+    state.bounds = undefined; // deregistered by the service's infrastructure code while the request waited
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    const failed = await h.store.getDeployment(deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(state.set).toEqual([]);
+    expect(failed?.reason).toContain('no auto scaling any more');
+    expect(failed?.reason).toContain('nothing was changed');
+    expect(failed?.reason).not.toContain('refused by policy');
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
   });
 });

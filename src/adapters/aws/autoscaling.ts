@@ -2,7 +2,8 @@
  * Application Auto Scaling of an ECS service's desired count (the Runtime port's `AutoScaling`), over the SDK client
  * loaded on first use (sdk.ts): a dockhand that never runs /scale or /status of an ECS service never loads it.
  *
- *   bounds     ONE DescribeScalableTargets (ResourceIds: [service/<cluster>/<service>]): per /scale request.
+ *   bounds     ONE DescribeScalableTargets (ResourceIds: [service/<cluster>/<service>]): per /scale request, and again
+ *              right before an approved bounds change is set.
  *   detail     that, then (only when a target exists) DescribeScalingPolicies and DescribeScalingActivities, in
  *              parallel: per single-service /status, shared like the ECS snapshots (shared-snapshots.ts): one read
  *              serves every /status of the service while it is in flight and for `maxAgeMs` after it started

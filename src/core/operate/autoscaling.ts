@@ -10,7 +10,8 @@
  *                      policies, which belong to the service's infrastructure code).
  *
  * AWS calls: one DescribeScalableTargets per /scale of an ECS service (plus one DescribeServices when it refuses a
- * count, for the count now); one RegisterScalableTarget per approved bounds change; none per watch tick.
+ * count, for the count now); one DescribeScalableTargets (still there?) and one RegisterScalableTarget
+ * per approved bounds change; none per watch tick.
  */
 import type { ScaleBounds } from '../../domain/deployment.ts';
 import { Refusal } from '../../domain/policy.ts';
@@ -126,7 +127,7 @@ export const autoScalingDetail = async (runtimes: Runtimes, target: ResolvedTarg
 
 /**
  * Carries an approved bounds change out (called by the pipeline's apply, inside its error handling): rolling_out,
- * one RegisterScalableTarget, an audit event with the old and new bounds, succeeded. A change in one step: nothing
+ * one DescribeScalableTargets (the target must still exist), one RegisterScalableTarget, an audit event with the old and new bounds, succeeded. A change in one step: nothing
  * to follow or abort; the auto scaler moves the count inside the new bounds by itself.
  */
 export const applyBounds = async (
@@ -137,13 +138,13 @@ export const applyBounds = async (
   request: ScaleBounds,
 ): Promise<void> => {
   const { clock, store } = ctx.deps;
+  const where = `${target.service} in ${target.environment}`;
+  // Plain errors, not Refusals: a rule's refusal is for the requester before any work, this is the card's last word.
   if (!runtime.autoScaling) {
-    throw new Refusal({
-      kind: 'not_autoscaled',
-      service: target.service,
-      environment: target.environment,
-      runtime: runtime.label,
-    });
+    throw new DockhandError(
+      'conflict',
+      `${where} runs on ${runtime.label}, which has no auto scaling: nothing was changed.`,
+    );
   }
   const startedAt = clock.now();
   const rolling = await transition(
@@ -159,6 +160,17 @@ export const applyBounds = async (
   );
   if (!rolling) return;
   await show(ctx, rolling);
+  // Read again: RegisterScalableTarget would create a scalable target with no policies if the one read at request
+  // time has been deregistered since, and dockhand does not create scalable targets.
+  if (!(await runtime.autoScaling.bounds(target))) {
+    throw new DockhandError(
+      'conflict',
+      `${where} has no auto scaling any more (its scalable target was removed after this was requested): nothing was changed.`,
+      {
+        hint: 'A scalable target and its policies belong to the service’s infrastructure code; dockhand only changes the bounds of one.',
+      },
+    );
+  }
   await runtime.autoScaling.setBounds(target, { min: request.min, max: request.max });
   const now = clock.now();
   await store.appendAudit({
