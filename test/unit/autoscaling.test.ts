@@ -370,3 +370,73 @@ describe('carrying an approved bounds change out', () => {
     expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
   });
 });
+
+describe('a bounds change cut off by a restart', () => {
+  /** A scale to 3..9 left in rolling_out by a process that died around its RegisterScalableTarget, lock held. */
+  const interrupted = async (bounds: ScalingBounds | undefined | 'unreadable') => {
+    const first = await deployHarness();
+    const record = await first.store.createDeployment(
+      {
+        kind: 'scale',
+        service: 'api',
+        environment: 'production',
+        state: 'rolling_out',
+        requestedBy: 'U0ALICE',
+        request: { type: 'scaleBounds', min: 3, max: 9, from: { min: 2, max: 6 } },
+        facts: { rolloutStartedAt: first.clock.now().toISOString() },
+      },
+      first.clock.now(),
+    );
+    await first.store.acquireLock(
+      { service: 'api', environment: 'production', owner: record.id, instance: 'old', holder: 'U0ALICE' },
+      first.clock.now(),
+    );
+    const read: string[] = [];
+    const autoScaling: AutoScaling = {
+      bounds: async () => {
+        read.push('bounds');
+        if (bounds === 'unreadable') {
+          throw new AwsError('read the auto scaling of service/prod/api', {
+            name: 'ThrottlingException',
+            message: 'x',
+          });
+        }
+        return bounds;
+      },
+      detail: async () => undefined,
+      setBounds: async () => {
+        read.push('set');
+      },
+    };
+    const second = await deployHarness({ store: first.store, autoScaling });
+    await second.service.resume();
+    await second.settle();
+    const after = await second.store.getDeployment(record.id);
+    expect(await second.store.listLocks(second.clock.now())).toEqual([]);
+    return { after, read };
+  };
+
+  it('succeeds when the bounds read now are the ones it set', async () => {
+    const { after, read } = await interrupted({ min: 3, max: 9 });
+    expect(after?.state).toBe('succeeded');
+    expect(read).toEqual(['bounds']);
+  });
+
+  it('fails saying the bounds change may not have been applied, and how to ask again, when they are not', async () => {
+    const { after, read } = await interrupted({ min: 2, max: 6 });
+    expect(after?.state).toBe('failed');
+    expect(read).toEqual(['bounds']);
+    expect(after?.reason).toMatch(/the bounds change may not have been applied/i);
+    expect(after?.reason).toContain('2..6');
+    expect(after?.reason).toContain('/scale api 3..9 in production');
+    expect(after?.reason).not.toContain('new version');
+  });
+
+  it('fails the same way when the bounds cannot be read', async () => {
+    const { after } = await interrupted('unreadable');
+    expect(after?.state).toBe('failed');
+    expect(after?.reason).toMatch(/the bounds change may not have been applied/i);
+    expect(after?.reason).toContain('/scale api 3..9 in production');
+    expect(after?.reason).not.toContain('new version');
+  });
+});

@@ -18,8 +18,8 @@ import { Refusal } from '../../domain/policy.ts';
 import { AwsError, DockhandError, isAccessDenied } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { show } from '../deploy/announce.ts';
-import { type DeployContext, transition } from '../deploy/context.ts';
-import { finish } from '../deploy/outcome.ts';
+import { type DeployContext, runtimeOf, targetOf, transition } from '../deploy/context.ts';
+import { fail, finish } from '../deploy/outcome.ts';
 import { type AutoScalingDetail, describeTarget, type Runtime, type Runtimes, type ScalingBounds } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { checkScaleCount, scaleBounds } from './scale.ts';
@@ -137,7 +137,7 @@ export const applyBounds = async (
   target: ResolvedTarget,
   request: ScaleBounds,
 ): Promise<void> => {
-  const { clock, store } = ctx.deps;
+  const { clock } = ctx.deps;
   const where = `${target.service} in ${target.environment}`;
   // Plain errors, not Refusals: a rule's refusal is for the requester before any work, this is the card's last word.
   if (!runtime.autoScaling) {
@@ -172,20 +172,69 @@ export const applyBounds = async (
     );
   }
   await runtime.autoScaling.setBounds(target, { min: request.min, max: request.max });
-  const now = clock.now();
-  await store.appendAudit({
+  await boundsSet(ctx, rolling, request, startedAt);
+};
+
+/** The bounds are set: an audit event with the old and new bounds, succeeded. */
+const boundsSet = async (
+  ctx: DeployContext,
+  rolling: DeploymentRecord,
+  request: ScaleBounds,
+  startedAt: Date,
+): Promise<void> => {
+  const now = ctx.deps.clock.now();
+  await ctx.deps.store.appendAudit({
     at: now,
-    actor: deployment.requestedBy,
+    actor: rolling.requestedBy,
     action: 'autoscaling.bounds',
-    service: deployment.service,
-    environment: deployment.environment,
-    subject: deployment.id,
+    service: rolling.service,
+    environment: rolling.environment,
+    subject: rolling.id,
     outcome: 'ok',
     detail: { from: request.from, to: { min: request.min, max: request.max } },
   });
   const done = await transition(ctx, rolling, 'succeeded', 'dockhand', undefined, {
-    durationMs: now.getTime() - deployment.requestedAt.getTime(),
+    durationMs: now.getTime() - rolling.requestedAt.getTime(),
     rolloutDurationMs: now.getTime() - startedAt.getTime(),
   });
   if (done) await finish(ctx, done);
+};
+
+/**
+ * A bounds change a restart cut off in rolling_out (its RegisterScalableTarget sent or not, nobody knows): one
+ * DescribeScalableTargets tells. The requested bounds in place: succeeded; otherwise failed, saying the change may
+ * not have been applied and how to ask again (never "the new version may be partly running": nothing was deployed).
+ */
+export const recoverBounds = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  request: ScaleBounds,
+): Promise<void> => {
+  const { logger } = ctx.deps;
+  let now: ScalingBounds | undefined;
+  let read = false;
+  try {
+    const target = targetOf(ctx, deployment);
+    now = await runtimeOf(ctx, target).autoScaling?.bounds(target);
+    read = true;
+  } catch (err) {
+    logger.warn({ err, deployment: deployment.id }, 'could not read the auto scaling bounds after a restart');
+  }
+  if (now && now.min === request.min && now.max === request.max) {
+    logger.info({ deployment: deployment.id }, 'the bounds change in flight when dockhand stopped was applied');
+    await boundsSet(ctx, deployment, request, new Date(deployment.facts.rolloutStartedAt ?? deployment.updatedAt));
+    return;
+  }
+  const where = `${deployment.service} in ${deployment.environment}`;
+  const again = `\`/scale ${deployment.service} ${request.min}..${request.max} in ${deployment.environment}\``;
+  const next = !read
+    ? `The bounds change may not have been applied (the auto scaling of ${where} could not be read): check \`/status ${deployment.service} in ${deployment.environment}\`, then run ${again} again.`
+    : now
+      ? `The bounds are ${now.min}..${now.max}, not ${request.min}..${request.max}: the bounds change may not have been applied; run ${again} again.`
+      : `${where} has no auto scaling any more: the bounds change was not applied.`;
+  await fail(
+    ctx,
+    deployment,
+    new DockhandError('conflict', `Interrupted: dockhand restarted while this change was rolling out. ${next}`),
+  );
 };
