@@ -190,22 +190,30 @@ describe('who owns the count', () => {
 });
 
 describe('/status when the auto scaling cannot be read', () => {
-  it('says why on the card instead of failing /status', async () => {
+  it('says why on the card instead of failing /status: the error code and what to do, the rest in the log', async () => {
+    const denied =
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ' +
+      'application-autoscaling:DescribeScalableTargets';
     const autoScaling: AutoScaling = {
       bounds: async () => undefined,
       detail: async () => {
-        throw new AwsError('read the auto scaling of service/prod/api', {
-          name: 'AccessDeniedException',
-          message: 'no',
-        });
+        throw new AwsError(
+          'read the auto scaling of service/prod/api',
+          Object.assign(new Error(denied), { name: 'AccessDeniedException' }),
+        );
       },
       setBounds: async () => undefined,
     };
-    const status = await autoScalingDetail(testRuntimes({ autoScaling }), production);
+    const logged: unknown[] = [];
+    const status = await autoScalingDetail(testRuntimes({ autoScaling }), production, (e) => logged.push(e));
     expect(status).toEqual({ unreadable: expect.stringContaining('AccessDeniedException') });
     const card = withAutoScaling({ text: 'api', blocks: [] }, status, production);
     expect(JSON.stringify(card.blocks)).toContain('*Auto scaling* could not be read');
     expect(JSON.stringify(card.blocks)).toContain('IAM');
+    // /status is posted in the channel: no account id, no role name.
+    expect(JSON.stringify(card)).not.toContain('123456789012');
+    expect(JSON.stringify(card)).not.toContain('dockhand-task');
+    expect(logged).toEqual([expect.objectContaining({ message: expect.stringContaining(denied) })]);
     expect(withAutoScaling({ text: 'api', blocks: [] }, undefined, production).blocks).toEqual([]);
   });
 });

@@ -107,21 +107,30 @@ export type AutoScalingStatus = { detail: AutoScalingDetail } | { unreadable: st
 
 /**
  * The auto scaling of a service for /status. A failed read (a role without the permission) does not fail /status:
- * it says why instead.
+ * it says why instead — for AWS, the error code and what to do only: /status is posted in the channel, and AWS's own
+ * message names the account and the role (`User: arn:aws:sts::<account>:assumed-role/…`). The whole error goes to
+ * `onUnreadable` (the log).
  */
-export const autoScalingDetail = async (runtimes: Runtimes, target: ResolvedTarget): Promise<AutoScalingStatus> => {
+export const autoScalingDetail = async (
+  runtimes: Runtimes,
+  target: ResolvedTarget,
+  onUnreadable: (error: unknown) => void = () => {},
+): Promise<AutoScalingStatus> => {
   const autoScaling = runtimes.for(target).autoScaling;
   if (!autoScaling) return undefined;
   try {
     const detail = await autoScaling.detail(target, STATUS_ACTIVITIES);
     return detail ? { detail } : undefined;
   } catch (error) {
-    return {
-      unreadable:
-        error instanceof DockhandError
-          ? `${error.message}${error.hint ? ` ${error.hint}` : ''}`
-          : 'dockhand failed unexpectedly; the details are in its log.',
-    };
+    onUnreadable(error);
+    const said =
+      error instanceof AwsError
+        ? `${error.awsCode}.`
+        : error instanceof DockhandError
+          ? error.message
+          : 'dockhand failed unexpectedly; the details are in its log.';
+    const hint = error instanceof DockhandError ? error.hint : undefined;
+    return { unreadable: hint ? `${said} ${hint}` : said };
   }
 };
 
