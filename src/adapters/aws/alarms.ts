@@ -9,7 +9,7 @@
  */
 import type { CloudWatchClient, DescribeAlarmsCommandOutput } from '@aws-sdk/client-cloudwatch';
 import type { Service } from '@aws-sdk/client-ecs';
-import { AwsError } from '../../errors.ts';
+import { AwsError, reasonForChannel } from '../../errors.ts';
 import type { DeploymentAlarm, DeploymentAlarms, DeploymentSnapshot } from '../../ports.ts';
 import { cloudWatchSdk } from './sdk.ts';
 
@@ -68,7 +68,7 @@ export const readDeploymentAlarms = async (
       rollback: config.rollback,
       // On cards in the channel: the error code and what to do. AWS's message names the account and the role
       // (`User: arn:aws:sts::<account>:assumed-role/…`): it goes to `onUnreadable` (the log) only.
-      unreadable: failed.hint ? `${failed.awsCode}. ${failed.hint}` : `${failed.awsCode}.`,
+      unreadable: reasonForChannel(failed),
     };
   }
   return { alarms: config.names.map((name) => found.get(name) ?? { name }), rollback: config.rollback };

@@ -15,7 +15,7 @@
  */
 import type { ScaleBounds } from '../../domain/deployment.ts';
 import { Refusal } from '../../domain/policy.ts';
-import { AwsError, DockhandError, isAccessDenied } from '../../errors.ts';
+import { AwsError, DockhandError, isAccessDenied, reasonForChannel } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { show } from '../deploy/announce.ts';
 import { type DeployContext, runtimeOf, targetOf, transition } from '../deploy/context.ts';
@@ -123,14 +123,7 @@ export const autoScalingDetail = async (
     return detail ? { detail } : undefined;
   } catch (error) {
     onUnreadable(error);
-    const said =
-      error instanceof AwsError
-        ? `${error.awsCode}.`
-        : error instanceof DockhandError
-          ? error.message
-          : 'dockhand failed unexpectedly; the details are in its log.';
-    const hint = error instanceof DockhandError ? error.hint : undefined;
-    return { unreadable: hint ? `${said} ${hint}` : said };
+    return { unreadable: reasonForChannel(error) };
   }
 };
 
