@@ -379,6 +379,42 @@ describe('carrying an approved bounds change out', () => {
   });
 });
 
+describe('a bounds change AWS refuses', () => {
+  it('fails with the AWS error code on the card, AWS’s message (account, role) left to the log', async () => {
+    const denied =
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ' +
+      'application-autoscaling:RegisterScalableTarget';
+    const autoScaling: AutoScaling = {
+      bounds: async () => ({ min: 2, max: 6 }),
+      detail: async () => undefined,
+      setBounds: async () => {
+        throw new AwsError(
+          'set the auto scaling bounds of service/prod/api',
+          Object.assign(new Error(denied), { name: 'AccessDeniedException' }),
+        );
+      },
+    };
+    const h = await deployHarness({ autoScaling });
+    const outcome = await h.service.request({
+      kind: 'scale',
+      target: resolveTarget(deployConfig(), 'api', 'production'),
+      user: 'U0ALICE',
+      request: { type: 'scaleBounds', min: 3, max: 9, from: { min: 2, max: 6 } },
+    });
+    if (outcome.result !== 'started') throw new Error(`expected started, got ${outcome.result}`);
+    await h.settle();
+    await h.service.approve(outcome.deployment.id, 'U0BOB');
+    await h.settle();
+    const failed = await h.store.getDeployment(outcome.deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('AccessDeniedException');
+    expect(failed?.reason).not.toMatch(/sts::|assumed-role|123456789012/);
+    const card = JSON.stringify(h.notifier.last().view);
+    expect(card).toContain('IAM');
+    expect(card).not.toMatch(/sts::|assumed-role/);
+  });
+});
+
 describe('a bounds change cut off by a restart', () => {
   /** A scale to 3..9 left in rolling_out by a process that died around its RegisterScalableTarget, lock held. */
   const interrupted = async (bounds: ScalingBounds | undefined | 'unreadable') => {

@@ -162,9 +162,21 @@ export const applyBounds = async (
   );
   if (!rolling) return;
   await show(ctx, rolling);
+  const autoScaling = runtime.autoScaling;
+  // The card is in the channel: an AWS failure is said by its code and hint there, AWS's message (which names the
+  // account and the role) is logged.
+  const inChannel = async <T>(work: () => Promise<T>): Promise<T> =>
+    work().catch((error: unknown) => {
+      if (!(error instanceof AwsError)) throw error;
+      ctx.deps.logger.warn({ err: error, deployment: deployment.id }, 'auto scaling bounds change failed');
+      throw new DockhandError('aws', `Could not change the auto scaling bounds of ${where}: ${error.awsCode}.`, {
+        cause: error,
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+      });
+    });
   // Read again: RegisterScalableTarget would create a scalable target with no policies if the one read at request
   // time has been deregistered since, and dockhand does not create scalable targets.
-  if (!(await runtime.autoScaling.bounds(target))) {
+  if (!(await inChannel(() => autoScaling.bounds(target)))) {
     throw new DockhandError(
       'conflict',
       `${where} has no auto scaling any more (its scalable target was removed after this was requested): nothing was changed.`,
@@ -173,7 +185,7 @@ export const applyBounds = async (
       },
     );
   }
-  await runtime.autoScaling.setBounds(target, { min: request.min, max: request.max });
+  await inChannel(() => autoScaling.setBounds(target, { min: request.min, max: request.max }));
   await boundsSet(ctx, rolling, request, startedAt);
 };
 
