@@ -25,7 +25,9 @@ export const statusCommand =
     const freeze = await currentFreeze(deps, target.environment);
     const [snapshot, autoScaling] = await Promise.all([
       describeOne(deps, target),
-      autoScalingDetail(deps.runtimes, target),
+      autoScalingDetail(deps.runtimes, target, (err) =>
+        deps.logger.warn({ err, service: target.service, environment: target.environment }, 'auto scaling unreadable'),
+      ),
     ]);
     await respond({
       response_type: 'in_channel',

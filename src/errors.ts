@@ -130,3 +130,14 @@ export class HostDeployError extends DockhandError {
     this.logLines = logLines;
   }
 }
+
+/**
+ * A failure in words a channel may read: an AWS error's code and hint only (AWS's own message can name the account
+ * and the role: `User: arn:aws:sts::<account>:assumed-role/…`), a DockhandError's message and hint. The whole error
+ * belongs in the log.
+ */
+export const reasonForChannel = (error: unknown): string => {
+  if (error instanceof AwsError) return error.hint ? `${error.awsCode}. ${error.hint}` : `${error.awsCode}.`;
+  if (error instanceof DockhandError) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  return 'dockhand failed unexpectedly; the details are in its log.';
+};

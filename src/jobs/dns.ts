@@ -19,7 +19,7 @@ import {
 } from '../core/watch/dns.ts';
 import type { WatchAlert } from '../core/watch/evaluate.ts';
 import type { Observation } from '../core/watch/observation.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, reasonForChannel } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DnsRecords } from '../ports.ts';
 import type { TargetState } from './outbox.ts';
@@ -48,7 +48,8 @@ const runStep = async (dns: DnsRecords, step: DnsStep, comment: string): Promise
     await dns.upsertA(record.zone, record.name, desired.ips, desired.ttl, comment);
     return { kind: 'updated', record, value: desired };
   } catch (error) {
-    return { kind: 'failed', record, desired, reason: errorMessage(error), read };
+    // The alert is posted in the channel: AWS's own message (naming the account and the role) goes to the log only.
+    return { kind: 'failed', record, desired, reason: reasonForChannel(error), detail: errorMessage(error), read };
   }
 };
 
@@ -79,7 +80,7 @@ export const followDns = async (
     else if (r.kind === 'failed') {
       // Warned once, like the alert; the retries of every tick after it are debug lines.
       const first = outcome.failures.some((f) => f.name === r.record.name);
-      logger[first ? 'warn' : 'debug']({ ...fields, reason: r.reason }, 'watch: DNS update failed');
+      logger[first ? 'warn' : 'debug']({ ...fields, reason: r.detail ?? r.reason }, 'watch: DNS update failed');
     }
   }
   const out: WatchAlert[] = [...alerts];

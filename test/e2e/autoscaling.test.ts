@@ -146,7 +146,7 @@ describe('dockhand as a process: /scale and /status under Application Auto Scali
     expect(aws.autoScaling.targets.get('service/prod/api')).toMatchObject({ minCapacity: 2, maxCapacity: 8 });
     expect(aws.requestsFor('ECS.UpdateService')).toHaveLength(0);
     expect(scalingCalls()).toEqual([
-      ['ApplicationAutoScaling.DescribeScalableTargets', 1],
+      ['ApplicationAutoScaling.DescribeScalableTargets', 2], // at the request, and right before the change
       ['ApplicationAutoScaling.RegisterScalableTarget', 1],
     ]);
 
@@ -190,6 +190,25 @@ describe('dockhand as a process: /scale and /status under Application Auto Scali
     const updates = aws.requestsFor('ECS.UpdateService');
     expect(updates.map((u) => u.input)).toEqual([expect.objectContaining({ cluster: 'staging', desiredCount: 4 })]);
     expect(scalingCalls()).toEqual([['ApplicationAutoScaling.DescribeScalableTargets', 1]]);
+  }, 60_000);
+
+  it('fails new bounds whose scalable target was removed before approval, registering nothing', async () => {
+    aws.resetCalls();
+    await command('/scale', 'api 3..8 in production');
+    const pending = await card(
+      (m) =>
+        m.text.startsWith('Scale api → production to 3..8') && JSON.stringify(m.blocks).includes('approval.approve'),
+    );
+    aws.autoScaling.targets.delete('service/prod/api'); // the infrastructure code deregistered it meanwhile
+    await client.clickButton({ message: pending, actionId: 'approval.approve', userId: B });
+    const failed = await card(
+      (m) => m.ts === pending.ts && JSON.stringify(m.blocks).includes('no auto scaling any more'),
+    );
+    expect(JSON.stringify(failed.blocks)).toContain('nothing was changed');
+    expect(JSON.stringify(failed.blocks)).not.toContain('refused by policy');
+    expect(aws.requestsFor('ApplicationAutoScaling.RegisterScalableTarget')).toHaveLength(0);
+    expect(aws.autoScaling.targets.has('service/prod/api')).toBe(false);
+    aws.putScalableTarget('prod', 'api', { min: 2, max: 8 });
   }, 60_000);
 
   it('keeps new bounds behind a freeze, like a count, and asks no AWS', async () => {

@@ -88,13 +88,25 @@ describe('dockhand as a process: Route 53 follows the public IPs', () => {
     const after = byNumber(aws.publicIps('prod', 'api'));
     expect(after).not.toEqual(before);
     aws.resetCalls();
-    aws.faults({ failNext: { op: 'Route53.ChangeResourceRecordSets', code: 'AccessDenied', status: 403 } });
+    aws.faults({
+      failNext: {
+        op: 'Route53.ChangeResourceRecordSets',
+        code: 'AccessDenied',
+        status: 403,
+        message:
+          'User: arn:aws:sts::123456789012:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ' +
+          `route53:ChangeResourceRecordSets on resource: arn:aws:route53:::hostedzone/${ZONE}`,
+      },
+    });
 
     // Tick 2: the settled set is written (one read: the record is new to the watch), and Route 53 refuses it.
     await nextTick();
     expect(route53()).toEqual(['ListResourceRecordSets 200', 'ChangeResourceRecordSets 403']);
     const failed = texts().filter((t) => t.includes('DNS update of api.example.com failed'));
     expect(failed).toEqual([expect.stringContaining('AccessDenied')]);
+    // The alert is in the channel: the error code and what to do, not the role AWS's message names.
+    expect(failed[0]).toContain('IAM');
+    expect(JSON.stringify(slack.state.messages('#deploys'))).not.toMatch(/sts::|assumed-role/);
     expect(aws.dnsRecord(ZONE, 'api.example.com')).toBeUndefined();
 
     // Tick 3: tried again, once, without reading again; the record now holds the new tasks' IPs.

@@ -194,14 +194,33 @@ describe('the ECS deployer reads deployment alarms', () => {
   });
 
   it('DescribeAlarms failing (no permission) leaves plan and rollout going: names shown, states unreadable', async () => {
-    fake.faults({ failNext: { op: 'CloudWatch.DescribeAlarms', count: 100, code: 'AccessDenied', status: 403 } });
-    const plan = await deployer.planImage(target, 'registry.example/api:2');
+    const denied =
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ' +
+      'cloudwatch:DescribeAlarms';
+    const logged: unknown[] = [];
+    const warned = new AwsEcsDeployer({ clients, onAlarmsUnreadable: (err) => logged.push(err) });
+    fake.faults({
+      failNext: { op: 'CloudWatch.DescribeAlarms', count: 100, code: 'AccessDenied', status: 403, message: denied },
+    });
+    const plan = await warned.planImage(target, 'registry.example/api:2');
     expect(plan.alarms?.alarms).toEqual([{ name: 'api-5xx' }, { name: 'api-latency' }]);
-    expect(plan.alarms?.unreadable).toMatch(/read the CloudWatch alarms: AccessDenied/);
+    // The cards are in the channel: the error code and what to do, not AWS's message naming account and role.
+    expect(plan.alarms?.unreadable).toMatch(/^AccessDenied\. .*IAM/);
+    expect(plan.alarms?.unreadable).not.toContain('123456789012');
     const id = await rollOut(target, 'registry.example/api:2');
-    const last = await follow(target, id);
-    expect(last.outcome).toBe('completed');
-    expect(last.alarms?.unreadable).toBeDefined();
+    let last: RolloutProgress | undefined;
+    let polls = 0;
+    for (; polls < 30 && last?.outcome !== 'completed'; polls++) {
+      last = await warned.rolloutProgress(target, id);
+      fake.step();
+    }
+    expect(last?.outcome).toBe('completed');
+    expect(polls).toBeGreaterThan(1);
+    expect(last?.alarms?.unreadable).toMatch(/^AccessDenied\./);
+    expect(JSON.stringify(last?.alarms)).not.toContain('assumed-role');
+    // The whole message goes to the log, once while it stays the same (not once per poll).
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ message: expect.stringContaining(denied) });
   });
 
   it('more than 100 alarm names: DescribeAlarms in batches of 100', async () => {

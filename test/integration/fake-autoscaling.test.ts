@@ -155,6 +155,34 @@ describe('AwsAutoScaling over the fake', () => {
     expect(await scaling.bounds(staging)).toEqual({ min: 1, max: 1 });
   });
 
+  it('names the service by its names when dockhand.yml names the cluster and the service by their ARNs', async () => {
+    fake.putScalableTarget('prod', 'api', { min: 2, max: 6 });
+    const byArn = (cluster: string, service: string) =>
+      resolveTarget(
+        aConfig({
+          services: {
+            api: { environments: { production: { target: { type: 'ecs', cluster, service, container: 'app' } } } },
+          },
+        }),
+        'api',
+        'production',
+      );
+    const arn = 'arn:aws:ecs:us-east-1:123456789012';
+    fake.resetCalls();
+    // The new (cluster in the service ARN) and the old (service name only) service ARN formats.
+    expect(await scaling.bounds(byArn(`${arn}:cluster/prod`, `${arn}:service/prod/api`))).toEqual({ min: 2, max: 6 });
+    expect(await scaling.bounds(byArn(`${arn}:cluster/prod`, `${arn}:service/api`))).toEqual({ min: 2, max: 6 });
+    expect(await scaling.bounds(byArn('prod', `${arn}:service/prod/api`))).toEqual({ min: 2, max: 6 });
+    expect(fake.requestsFor('ApplicationAutoScaling.DescribeScalableTargets').map((r) => r.input.ResourceIds)).toEqual([
+      ['service/prod/api'],
+      ['service/prod/api'],
+      ['service/prod/api'],
+    ]);
+    await scaling.setBounds(byArn(`${arn}:cluster/prod`, `${arn}:service/prod/api`), { min: 3, max: 7 });
+    expect(fake.autoScaling.targets.get('service/prod/api')).toMatchObject({ minCapacity: 3, maxCapacity: 7 });
+    expect(fake.autoScaling.targets.size).toBe(1);
+  });
+
   it('shares a /status read of the same service while it is fresh, and reads again after new bounds', async () => {
     fake.putScalableTarget('prod', 'api', { min: 2, max: 6 });
     const clock = new FakeClock('2026-11-20T10:00:00Z');

@@ -5,6 +5,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { type DeployDeps, DeploymentService } from '../../src/core/deploy/service.ts';
 import type { DeploymentView } from '../../src/core/deploy/view.ts';
+import type { AutoScaling } from '../../src/core/runtime.ts';
 import { BuildFailedError, DockhandError, HostDeployError } from '../../src/errors.ts';
 import type {
   AbortResult,
@@ -377,6 +378,8 @@ export const deployHarness = async (
     timers?: Timers;
     /** Jitter and ids a test picks (FakeRandom); real randomness by default. */
     random?: Random;
+    /** The ECS runtime's auto scaler (Application Auto Scaling); none by default. */
+    autoScaling?: AutoScaling;
   } = {},
 ) => {
   const store = options.store ?? (await openStore('sqlite::memory:'));
@@ -407,6 +410,7 @@ export const deployHarness = async (
       store,
       clock,
       defaultRegion: (options.config ?? deployConfig()).defaults.region ?? 'us-east-1',
+      ...(options.autoScaling ? { autoScaling: options.autoScaling } : {}),
     }),
     render: (view) =>
       ({

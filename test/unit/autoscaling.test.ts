@@ -20,7 +20,7 @@ import { historyLine } from '../../src/slack/blocks/operate.ts';
 import { denialText } from '../../src/slack/blocks/refusals.ts';
 import { aConfig, aSnapshot, at } from '../support/builders.ts';
 import { aDeploymentView } from '../support/deploy-builders.ts';
-import { FakeHost } from '../support/deploy-fakes.ts';
+import { deployConfig, deployHarness, FakeHost } from '../support/deploy-fakes.ts';
 import { testRuntimes } from '../support/runtimes.ts';
 
 const config = aConfig();
@@ -190,22 +190,30 @@ describe('who owns the count', () => {
 });
 
 describe('/status when the auto scaling cannot be read', () => {
-  it('says why on the card instead of failing /status', async () => {
+  it('says why on the card instead of failing /status: the error code and what to do, the rest in the log', async () => {
+    const denied =
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ' +
+      'application-autoscaling:DescribeScalableTargets';
     const autoScaling: AutoScaling = {
       bounds: async () => undefined,
       detail: async () => {
-        throw new AwsError('read the auto scaling of service/prod/api', {
-          name: 'AccessDeniedException',
-          message: 'no',
-        });
+        throw new AwsError(
+          'read the auto scaling of service/prod/api',
+          Object.assign(new Error(denied), { name: 'AccessDeniedException' }),
+        );
       },
       setBounds: async () => undefined,
     };
-    const status = await autoScalingDetail(testRuntimes({ autoScaling }), production);
+    const logged: unknown[] = [];
+    const status = await autoScalingDetail(testRuntimes({ autoScaling }), production, (e) => logged.push(e));
     expect(status).toEqual({ unreadable: expect.stringContaining('AccessDeniedException') });
     const card = withAutoScaling({ text: 'api', blocks: [] }, status, production);
     expect(JSON.stringify(card.blocks)).toContain('*Auto scaling* could not be read');
     expect(JSON.stringify(card.blocks)).toContain('IAM');
+    // /status is posted in the channel: no account id, no role name.
+    expect(JSON.stringify(card)).not.toContain('123456789012');
+    expect(JSON.stringify(card)).not.toContain('dockhand-task');
+    expect(logged).toEqual([expect.objectContaining({ message: expect.stringContaining(denied) })]);
     expect(withAutoScaling({ text: 'api', blocks: [] }, undefined, production).blocks).toEqual([]);
   });
 });
@@ -314,5 +322,165 @@ describe('cards (golden)', () => {
     expect(text).toContain('keeps CPU utilization at 50');
     expect(text).not.toContain('<!here>');
     await expect(blocks).toMatchFileSnapshot('golden/status-autoscaling.json');
+  });
+});
+
+describe('carrying an approved bounds change out', () => {
+  /** An auto scaler whose scalable target the test can remove, as someone could between request and approval. */
+  const removable = (start: ScalingBounds) => {
+    const state: { bounds: ScalingBounds | undefined; set: ScalingBounds[] } = { bounds: start, set: [] };
+    const autoScaling: AutoScaling = {
+      bounds: async () => state.bounds,
+      detail: async () => undefined,
+      setBounds: async (_t, b) => {
+        state.set.push(b);
+        state.bounds = b;
+      },
+    };
+    return { state, autoScaling };
+  };
+  const boundsTarget = resolveTarget(deployConfig(), 'api', 'production');
+  const requestBounds = async (h: Awaited<ReturnType<typeof deployHarness>>) => {
+    const outcome = await h.service.request({
+      kind: 'scale',
+      target: boundsTarget,
+      user: 'U0ALICE',
+      request: { type: 'scaleBounds', min: 3, max: 9, from: { min: 2, max: 6 } },
+    });
+    if (outcome.result !== 'started') throw new Error(`expected started, got ${outcome.result}`);
+    await h.settle();
+    return outcome.deployment;
+  };
+
+  it('sets the bounds when the scalable target is still there', async () => {
+    const { state, autoScaling } = removable({ min: 2, max: 6 });
+    const h = await deployHarness({ autoScaling });
+    const deployment = await requestBounds(h);
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(state.set).toEqual([{ min: 3, max: 9 }]);
+  });
+
+  it('fails in plain words, registering nothing, when the scalable target went away before approval', async () => {
+    const { state, autoScaling } = removable({ min: 2, max: 6 });
+    const h = await deployHarness({ autoScaling });
+    const deployment = await requestBounds(h);
+    state.bounds = undefined; // deregistered by the service's infrastructure code while the request waited
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    const failed = await h.store.getDeployment(deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(state.set).toEqual([]);
+    expect(failed?.reason).toContain('no auto scaling any more');
+    expect(failed?.reason).toContain('nothing was changed');
+    expect(failed?.reason).not.toContain('refused by policy');
+    expect(await h.store.getLock({ service: 'api', environment: 'production' }, h.clock.now())).toBeUndefined();
+  });
+});
+
+describe('a bounds change AWS refuses', () => {
+  it('fails with the AWS error code on the card, AWS’s message (account, role) left to the log', async () => {
+    const denied =
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ' +
+      'application-autoscaling:RegisterScalableTarget';
+    const autoScaling: AutoScaling = {
+      bounds: async () => ({ min: 2, max: 6 }),
+      detail: async () => undefined,
+      setBounds: async () => {
+        throw new AwsError(
+          'set the auto scaling bounds of service/prod/api',
+          Object.assign(new Error(denied), { name: 'AccessDeniedException' }),
+        );
+      },
+    };
+    const h = await deployHarness({ autoScaling });
+    const outcome = await h.service.request({
+      kind: 'scale',
+      target: resolveTarget(deployConfig(), 'api', 'production'),
+      user: 'U0ALICE',
+      request: { type: 'scaleBounds', min: 3, max: 9, from: { min: 2, max: 6 } },
+    });
+    if (outcome.result !== 'started') throw new Error(`expected started, got ${outcome.result}`);
+    await h.settle();
+    await h.service.approve(outcome.deployment.id, 'U0BOB');
+    await h.settle();
+    const failed = await h.store.getDeployment(outcome.deployment.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.reason).toContain('AccessDeniedException');
+    expect(failed?.reason).not.toMatch(/sts::|assumed-role|123456789012/);
+    const card = JSON.stringify(h.notifier.last().view);
+    expect(card).toContain('IAM');
+    expect(card).not.toMatch(/sts::|assumed-role/);
+  });
+});
+
+describe('a bounds change cut off by a restart', () => {
+  /** A scale to 3..9 left in rolling_out by a process that died around its RegisterScalableTarget, lock held. */
+  const interrupted = async (bounds: ScalingBounds | undefined | 'unreadable') => {
+    const first = await deployHarness();
+    const record = await first.store.createDeployment(
+      {
+        kind: 'scale',
+        service: 'api',
+        environment: 'production',
+        state: 'rolling_out',
+        requestedBy: 'U0ALICE',
+        request: { type: 'scaleBounds', min: 3, max: 9, from: { min: 2, max: 6 } },
+        facts: { rolloutStartedAt: first.clock.now().toISOString() },
+      },
+      first.clock.now(),
+    );
+    await first.store.acquireLock(
+      { service: 'api', environment: 'production', owner: record.id, instance: 'old', holder: 'U0ALICE' },
+      first.clock.now(),
+    );
+    const read: string[] = [];
+    const autoScaling: AutoScaling = {
+      bounds: async () => {
+        read.push('bounds');
+        if (bounds === 'unreadable') {
+          throw new AwsError('read the auto scaling of service/prod/api', {
+            name: 'ThrottlingException',
+            message: 'x',
+          });
+        }
+        return bounds;
+      },
+      detail: async () => undefined,
+      setBounds: async () => {
+        read.push('set');
+      },
+    };
+    const second = await deployHarness({ store: first.store, autoScaling });
+    await second.service.resume();
+    await second.settle();
+    const after = await second.store.getDeployment(record.id);
+    expect(await second.store.listLocks(second.clock.now())).toEqual([]);
+    return { after, read };
+  };
+
+  it('succeeds when the bounds read now are the ones it set', async () => {
+    const { after, read } = await interrupted({ min: 3, max: 9 });
+    expect(after?.state).toBe('succeeded');
+    expect(read).toEqual(['bounds']);
+  });
+
+  it('fails saying the bounds change may not have been applied, and how to ask again, when they are not', async () => {
+    const { after, read } = await interrupted({ min: 2, max: 6 });
+    expect(after?.state).toBe('failed');
+    expect(read).toEqual(['bounds']);
+    expect(after?.reason).toMatch(/the bounds change may not have been applied/i);
+    expect(after?.reason).toContain('2..6');
+    expect(after?.reason).toContain('/scale api 3..9 in production');
+    expect(after?.reason).not.toContain('new version');
+  });
+
+  it('fails the same way when the bounds cannot be read', async () => {
+    const { after } = await interrupted('unreadable');
+    expect(after?.state).toBe('failed');
+    expect(after?.reason).toMatch(/the bounds change may not have been applied/i);
+    expect(after?.reason).toContain('/scale api 3..9 in production');
+    expect(after?.reason).not.toContain('new version');
   });
 });

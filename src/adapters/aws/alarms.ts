@@ -4,11 +4,12 @@
  *
  * Calls: none for a service without enabled alarms. Otherwise one DescribeAlarms per 100 alarm names (ECS allows far
  * fewer, so one) per plan and per rollout progress poll. A failed read never fails the plan or the poll: the card
- * names the alarms and says their states could not be read.
+ * names the alarms and says their states could not be read (the AWS error code and the hint; the whole error is
+ * reported to the caller's `onUnreadable`, for the log).
  */
 import type { CloudWatchClient, DescribeAlarmsCommandOutput } from '@aws-sdk/client-cloudwatch';
 import type { Service } from '@aws-sdk/client-ecs';
-import { AwsError } from '../../errors.ts';
+import { AwsError, reasonForChannel } from '../../errors.ts';
 import type { DeploymentAlarm, DeploymentAlarms, DeploymentSnapshot } from '../../ports.ts';
 import { cloudWatchSdk } from './sdk.ts';
 
@@ -34,6 +35,7 @@ const stateOf = (value: string | undefined): DeploymentAlarm['state'] =>
 export const readDeploymentAlarms = async (
   cloudWatch: () => CloudWatchClient,
   service: Service,
+  onUnreadable: (error: AwsError) => void = () => {},
 ): Promise<DeploymentAlarms | undefined> => {
   const config = alarmConfigOf(service);
   if (!config) return undefined;
@@ -59,13 +61,30 @@ export const readDeploymentAlarms = async (
       }
     }
   } catch (error) {
+    const failed = new AwsError('read the CloudWatch alarms', error);
+    onUnreadable(failed);
     return {
       alarms: config.names.map((name) => ({ name })),
       rollback: config.rollback,
-      unreadable: new AwsError('read the CloudWatch alarms', error).message,
+      // On cards in the channel: the error code and what to do. AWS's message names the account and the role
+      // (`User: arn:aws:sts::<account>:assumed-role/…`): it goes to `onUnreadable` (the log) only.
+      unreadable: reasonForChannel(failed),
     };
   }
   return { alarms: config.names.map((name) => found.get(name) ?? { name }), rollback: config.rollback };
+};
+
+/**
+ * `report`, called only when the failure differs from the last one reported: a rollout polled every few seconds
+ * without the permission logs it once, not once a poll.
+ */
+export const onChangeOnly = (report: (error: AwsError) => void): ((error: AwsError) => void) => {
+  let last: string | undefined;
+  return (error) => {
+    if (error.message === last) return;
+    last = error.message;
+    report(error);
+  };
 };
 
 const mentions = (text: string, name: string): boolean => {

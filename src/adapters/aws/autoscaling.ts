@@ -2,7 +2,8 @@
  * Application Auto Scaling of an ECS service's desired count (the Runtime port's `AutoScaling`), over the SDK client
  * loaded on first use (sdk.ts): a dockhand that never runs /scale or /status of an ECS service never loads it.
  *
- *   bounds     ONE DescribeScalableTargets (ResourceIds: [service/<cluster>/<service>]): per /scale request.
+ *   bounds     ONE DescribeScalableTargets (ResourceIds: [service/<cluster>/<service>]): per /scale request, and again
+ *              right before an approved bounds change is set.
  *   detail     that, then (only when a target exists) DescribeScalingPolicies and DescribeScalingActivities, in
  *              parallel: per single-service /status, shared like the ECS snapshots (shared-snapshots.ts): one read
  *              serves every /status of the service while it is in flight and for `maxAgeMs` after it started
@@ -21,6 +22,13 @@ import { autoScalingSdk } from './sdk.ts';
 import { DEFAULT_SNAPSHOT_MAX_AGE_MS } from './shared-snapshots.ts';
 
 export const ECS_DESIRED_COUNT = 'ecs:service:DesiredCount' as const;
+
+/**
+ * A cluster or service named by its ARN, reduced to its name: `arn:aws:ecs:<region>:<account>:cluster/<name>`,
+ * `…:service/<cluster>/<name>` and the older `…:service/<name>` all end in the name. A name is kept as it is.
+ */
+const nameOf = (nameOrArn: string): string =>
+  nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1) : nameOrArn;
 
 interface Resource {
   resourceId: string;
@@ -48,13 +56,19 @@ export class AwsAutoScaling implements AutoScaling {
     this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS;
   }
 
-  /** `service/<cluster>/<service>`, the resource id Application Auto Scaling names an ECS service by. */
+  /**
+   * `service/<cluster>/<service>`, the resource id Application Auto Scaling names an ECS service by: names, never
+   * ARNs, though dockhand.yml may name either by its ARN (ECS takes both).
+   */
   #resource(target: ResolvedTarget): Resource {
     const t = target.envConfig.target;
     if (t.type !== 'ecs') {
       throw new DockhandError('internal', `${target.service} in ${target.environment} is not an ECS target.`);
     }
-    return { resourceId: `service/${t.cluster}/${t.service}`, region: t.region ?? this.#defaultRegion };
+    return {
+      resourceId: `service/${nameOf(t.cluster)}/${nameOf(t.service)}`,
+      region: t.region ?? this.#defaultRegion,
+    };
   }
 
   #client(region: string | undefined) {

@@ -52,7 +52,7 @@ import type {
   TaskDefinitionPlan,
   TaskSnapshot,
 } from '../../ports.ts';
-import { readDeploymentAlarms, triggeredAlarms } from './alarms.ts';
+import { onChangeOnly, readDeploymentAlarms, triggeredAlarms } from './alarms.ts';
 import { BlueGreenProgress } from './blue-green.ts';
 import type { AwsClientSet } from './clients.ts';
 import {
@@ -130,6 +130,8 @@ export interface AwsEcsDeployerOptions {
   now?: () => Date;
   /** Reads the target health of a service behind a load balancer; without it, rollouts are judged on ECS alone. */
   targetHealth?: TargetHealthReader | undefined;
+  /** Told (for the log) when deployment alarms cannot be read, once while the failure stays the same. */
+  onAlarmsUnreadable?: ((error: AwsError) => void) | undefined;
 }
 
 /** A task definition as DescribeTaskDefinition (include TAGS) returned it, and when. */
@@ -147,12 +149,14 @@ export class AwsEcsDeployer implements EcsDeployer {
   /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
   readonly #deploymentCreatedAt = new Map<string, Date>();
   readonly #blueGreen: BlueGreenProgress;
+  readonly #onAlarmsUnreadable: (error: AwsError) => void;
 
   constructor(options: AwsEcsDeployerOptions) {
     this.#clients = options.clients;
     this.#blueGreen = new BlueGreenProgress(options.now);
     this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
     this.#targetHealth = options.targetHealth;
+    this.#onAlarmsUnreadable = onChangeOnly(options.onAlarmsUnreadable ?? (() => {}));
   }
 
   async planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan> {
@@ -165,7 +169,7 @@ export class AwsEcsDeployer implements EcsDeployer {
       currentImage === image
         ? []
         : [{ field: `containerDefinitions[${target.container}].image`, from: currentImage, to: image }];
-    const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service);
+    const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service, this.#onAlarmsUnreadable);
     return { current: toTaskDefinitionSummary(td, arn), currentImage, changes, ...(alarms ? { alarms } : {}) };
   }
 
@@ -293,7 +297,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     });
     const staged = await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
     const judged = staged ? assessStaged(progress, staged) : progress;
-    const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service);
+    const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service, this.#onAlarmsUnreadable);
     if (!alarms) return judged;
     if (judged.outcome === 'failed') {
       const triggered = triggeredAlarms(alarms, judged.deployment, [judged.reason ?? '', ...judged.failureEvents]);

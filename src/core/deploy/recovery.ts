@@ -6,6 +6,7 @@
 import { isTerminal } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
+import { recoverBounds } from '../operate/autoscaling.ts';
 import { isOneStep, type Recovery, type Runtime } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { armExpiry } from './approvals.ts';
@@ -44,6 +45,10 @@ const recover = async (ctx: DeployContext, startup: boolean): Promise<void> => {
         continue;
       }
       if (ctx.owned.has(deployment.id) || !(await claim(ctx, deployment.id))) continue;
+      if (deployment.state === 'rolling_out' && deployment.request.type === 'scaleBounds') {
+        await recoverBounds(ctx, deployment, deployment.request); // nothing was deployed: the bounds tell
+        continue;
+      }
       const adopted = await adoptInterrupted(ctx, deployment);
       if (adopted) {
         const resumed = adopted === true ? deployment : adopted;

@@ -10,15 +10,16 @@
  *                      policies, which belong to the service's infrastructure code).
  *
  * AWS calls: one DescribeScalableTargets per /scale of an ECS service (plus one DescribeServices when it refuses a
- * count, for the count now); one RegisterScalableTarget per approved bounds change; none per watch tick.
+ * count, for the count now); one DescribeScalableTargets (still there?) and one RegisterScalableTarget
+ * per approved bounds change; none per watch tick.
  */
 import type { ScaleBounds } from '../../domain/deployment.ts';
 import { Refusal } from '../../domain/policy.ts';
-import { AwsError, DockhandError, isAccessDenied } from '../../errors.ts';
+import { AwsError, DockhandError, isAccessDenied, reasonForChannel } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { show } from '../deploy/announce.ts';
-import { type DeployContext, transition } from '../deploy/context.ts';
-import { finish } from '../deploy/outcome.ts';
+import { type DeployContext, runtimeOf, targetOf, transition } from '../deploy/context.ts';
+import { fail, finish } from '../deploy/outcome.ts';
 import { type AutoScalingDetail, describeTarget, type Runtime, type Runtimes, type ScalingBounds } from '../runtime.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { checkScaleCount, scaleBounds } from './scale.ts';
@@ -106,27 +107,29 @@ export type AutoScalingStatus = { detail: AutoScalingDetail } | { unreadable: st
 
 /**
  * The auto scaling of a service for /status. A failed read (a role without the permission) does not fail /status:
- * it says why instead.
+ * it says why instead — for AWS, the error code and what to do only: /status is posted in the channel, and AWS's own
+ * message names the account and the role (`User: arn:aws:sts::<account>:assumed-role/…`). The whole error goes to
+ * `onUnreadable` (the log).
  */
-export const autoScalingDetail = async (runtimes: Runtimes, target: ResolvedTarget): Promise<AutoScalingStatus> => {
+export const autoScalingDetail = async (
+  runtimes: Runtimes,
+  target: ResolvedTarget,
+  onUnreadable: (error: unknown) => void = () => {},
+): Promise<AutoScalingStatus> => {
   const autoScaling = runtimes.for(target).autoScaling;
   if (!autoScaling) return undefined;
   try {
     const detail = await autoScaling.detail(target, STATUS_ACTIVITIES);
     return detail ? { detail } : undefined;
   } catch (error) {
-    return {
-      unreadable:
-        error instanceof DockhandError
-          ? `${error.message}${error.hint ? ` ${error.hint}` : ''}`
-          : 'dockhand failed unexpectedly; the details are in its log.',
-    };
+    onUnreadable(error);
+    return { unreadable: reasonForChannel(error) };
   }
 };
 
 /**
  * Carries an approved bounds change out (called by the pipeline's apply, inside its error handling): rolling_out,
- * one RegisterScalableTarget, an audit event with the old and new bounds, succeeded. A change in one step: nothing
+ * one DescribeScalableTargets (the target must still exist), one RegisterScalableTarget, an audit event with the old and new bounds, succeeded. A change in one step: nothing
  * to follow or abort; the auto scaler moves the count inside the new bounds by itself.
  */
 export const applyBounds = async (
@@ -136,14 +139,14 @@ export const applyBounds = async (
   target: ResolvedTarget,
   request: ScaleBounds,
 ): Promise<void> => {
-  const { clock, store } = ctx.deps;
+  const { clock } = ctx.deps;
+  const where = `${target.service} in ${target.environment}`;
+  // Plain errors, not Refusals: a rule's refusal is for the requester before any work, this is the card's last word.
   if (!runtime.autoScaling) {
-    throw new Refusal({
-      kind: 'not_autoscaled',
-      service: target.service,
-      environment: target.environment,
-      runtime: runtime.label,
-    });
+    throw new DockhandError(
+      'conflict',
+      `${where} runs on ${runtime.label}, which has no auto scaling: nothing was changed.`,
+    );
   }
   const startedAt = clock.now();
   const rolling = await transition(
@@ -159,21 +162,93 @@ export const applyBounds = async (
   );
   if (!rolling) return;
   await show(ctx, rolling);
-  await runtime.autoScaling.setBounds(target, { min: request.min, max: request.max });
-  const now = clock.now();
-  await store.appendAudit({
+  const autoScaling = runtime.autoScaling;
+  // The card is in the channel: an AWS failure is said by its code and hint there, AWS's message (which names the
+  // account and the role) is logged.
+  const inChannel = async <T>(work: () => Promise<T>): Promise<T> =>
+    work().catch((error: unknown) => {
+      if (!(error instanceof AwsError)) throw error;
+      ctx.deps.logger.warn({ err: error, deployment: deployment.id }, 'auto scaling bounds change failed');
+      throw new DockhandError('aws', `Could not change the auto scaling bounds of ${where}: ${error.awsCode}.`, {
+        cause: error,
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+      });
+    });
+  // Read again: RegisterScalableTarget would create a scalable target with no policies if the one read at request
+  // time has been deregistered since, and dockhand does not create scalable targets.
+  if (!(await inChannel(() => autoScaling.bounds(target)))) {
+    throw new DockhandError(
+      'conflict',
+      `${where} has no auto scaling any more (its scalable target was removed after this was requested): nothing was changed.`,
+      {
+        hint: 'A scalable target and its policies belong to the service’s infrastructure code; dockhand only changes the bounds of one.',
+      },
+    );
+  }
+  await inChannel(() => autoScaling.setBounds(target, { min: request.min, max: request.max }));
+  await boundsSet(ctx, rolling, request, startedAt);
+};
+
+/** The bounds are set: an audit event with the old and new bounds, succeeded. */
+const boundsSet = async (
+  ctx: DeployContext,
+  rolling: DeploymentRecord,
+  request: ScaleBounds,
+  startedAt: Date,
+): Promise<void> => {
+  const now = ctx.deps.clock.now();
+  await ctx.deps.store.appendAudit({
     at: now,
-    actor: deployment.requestedBy,
+    actor: rolling.requestedBy,
     action: 'autoscaling.bounds',
-    service: deployment.service,
-    environment: deployment.environment,
-    subject: deployment.id,
+    service: rolling.service,
+    environment: rolling.environment,
+    subject: rolling.id,
     outcome: 'ok',
     detail: { from: request.from, to: { min: request.min, max: request.max } },
   });
   const done = await transition(ctx, rolling, 'succeeded', 'dockhand', undefined, {
-    durationMs: now.getTime() - deployment.requestedAt.getTime(),
+    durationMs: now.getTime() - rolling.requestedAt.getTime(),
     rolloutDurationMs: now.getTime() - startedAt.getTime(),
   });
   if (done) await finish(ctx, done);
+};
+
+/**
+ * A bounds change a restart cut off in rolling_out (its RegisterScalableTarget sent or not, nobody knows): one
+ * DescribeScalableTargets tells. The requested bounds in place: succeeded; otherwise failed, saying the change may
+ * not have been applied and how to ask again (never "the new version may be partly running": nothing was deployed).
+ */
+export const recoverBounds = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  request: ScaleBounds,
+): Promise<void> => {
+  const { logger } = ctx.deps;
+  let now: ScalingBounds | undefined;
+  let read = false;
+  try {
+    const target = targetOf(ctx, deployment);
+    now = await runtimeOf(ctx, target).autoScaling?.bounds(target);
+    read = true;
+  } catch (err) {
+    logger.warn({ err, deployment: deployment.id }, 'could not read the auto scaling bounds after a restart');
+  }
+  if (now && now.min === request.min && now.max === request.max) {
+    logger.info({ deployment: deployment.id }, 'the bounds change in flight when dockhand stopped was applied');
+    await boundsSet(ctx, deployment, request, new Date(deployment.facts.rolloutStartedAt ?? deployment.updatedAt));
+    return;
+  }
+  const where = `${deployment.service} in ${deployment.environment}`;
+  const again = `\`/scale ${deployment.service} ${request.min}..${request.max} in ${deployment.environment}\``;
+  const next = !read
+    ? `The bounds change may not have been applied (the auto scaling of ${where} could not be read): check \`/status ${deployment.service} in ${deployment.environment}\`, then run ${again} again.`
+    : now
+      ? `The bounds are ${now.min}..${now.max}, not ${request.min}..${request.max}: the bounds change may not have been applied; run ${again} again.`
+      : `${where} has no auto scaling any more: the bounds change was not applied.`;
+  await fail(
+    ctx,
+    deployment,
+    new DockhandError('conflict', `Interrupted: dockhand restarted while this change was rolling out. ${next}`),
+  );
 };

@@ -46,8 +46,18 @@ export type DnsStep =
 export type DnsResult =
   | { kind: 'updated'; record: DnsRecordSpec; value: DnsValue; before?: DnsValue | undefined }
   | { kind: 'unchanged'; record: DnsRecordSpec; value: DnsValue }
-  /** `read`: what the record held, when it was read before the change failed (null: no such record). */
-  | { kind: 'failed'; record: DnsRecordSpec; desired: DnsValue; reason: string; read?: DnsValue | null | undefined };
+  /**
+   * `read`: what the record held, when it was read before the change failed (null: no such record). `reason` is for
+   * the channel (an AWS error's code and hint), `detail` the whole error, for the log.
+   */
+  | {
+      kind: 'failed';
+      record: DnsRecordSpec;
+      desired: DnsValue;
+      reason: string;
+      detail?: string | undefined;
+      read?: DnsValue | null | undefined;
+    };
 
 /** A record that does not exist, as remembered: no value, so any settled set differs from it. */
 export const ABSENT: DnsValue = { ips: [], ttl: 0 };
