@@ -348,6 +348,54 @@ describe('/promote', () => {
     ).toMatchObject({ acquired: true });
   });
 
+  it('refuses, privately and recording nothing, when one side has no registry', async () => {
+    const h = await setUp();
+    const base = promoteConfig();
+    const api = structuredClone(base.services.api);
+    // staging keeps its image on the engine that built it (a Docker host): there is no registry to promote from.
+    const config = configSchema.parse({
+      ...structuredClone(base),
+      services: {
+        api: {
+          ...api,
+          environments: {
+            ...api?.environments,
+            staging: {
+              target: { type: 'docker', host: 'unix:///var/run/docker.sock', container: 'api' },
+              image: { repository: 'acme/api' },
+            },
+          },
+        },
+      },
+    });
+    const { DeploymentService } = await import('../../src/core/deploy/service.ts');
+    const service = new DeploymentService({
+      ...h.deps,
+      config,
+      copier: h.copier,
+      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot(`127.0.0.1:5000/acme/api@${DIGEST}`), h.reads),
+    });
+    const staging = resolveTarget(config, 'api', 'staging');
+    const production = resolveTarget(config, 'api', 'production');
+    // To it: refused before the source is read, the lock taken or a card posted.
+    await expect(service.promote({ target: staging, source: production, user: 'U0ALICE' })).rejects.toThrow(
+      /`api` in `staging` has no registry/,
+    );
+    // From it: refused before its runtime is asked what it runs.
+    await expect(service.promote({ target: production, source: staging, user: 'U0ALICE' })).rejects.toThrow(
+      /`api` in `staging` has no registry/,
+    );
+    expect(h.reads).toEqual([]);
+    expect(await h.store.listDeployments({})).toEqual([]);
+    for (const environment of ['staging', 'production'])
+      expect(
+        await h.store.acquireLock(
+          { service: 'api', environment, owner: 'x', instance: 'i', holder: 'U0X' },
+          h.clock.now(),
+        ),
+      ).toMatchObject({ acquired: true });
+  });
+
   it('resolves a running tag to its digest in the source registry', async () => {
     const h = await setUp({ image: '127.0.0.1:5000/acme/api:3f2a1bc' });
     const stage = fakeRegistry({ '3f2a1bc': DIGEST });

@@ -45,6 +45,9 @@ export const promote = async (ctx: DeployContext, input: PromoteInput): Promise<
   if (source.environment === target.environment)
     throw new DockhandError('invalid', `\`${target.environment}\` is both the source and the target of the promote.`);
   enforce(await mayRequest('deploy', target, user, memberOf(ctx)));
+  // Both sides need a registry: say so now, privately, rather than after the lock and the card.
+  locationOf(source);
+  locationOf(target);
   const { digest } = await runningDigest(ctx, source);
   const operation: OperationRequest = {
     kind: 'deploy',
