@@ -333,7 +333,11 @@ describe('/promote', () => {
       /runs more than one image now \(`api:8`, `api:7`\)/,
     ],
     ['runs nothing', { image: undefined, revisions: [] }, /Nothing of `api` in `staging` is running/],
-    ['runs a tag no registry knows', { image: '127.0.0.1:5000/acme/api:gone' }, /whose digest dockhand cannot find/],
+    [
+      'runs a tag whose running digest its runtime does not report',
+      { image: '127.0.0.1:5000/acme/api:gone' },
+      /runs the tag `127\.0\.0\.1:5000\/acme\/api:gone`, and its runtime does not say which digest/,
+    ],
   ])('refuses, recording nothing, when the source %s', async (_, options, message) => {
     const h = await setUp(options);
     await expect(h.service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' })).rejects.toThrow(
@@ -396,19 +400,39 @@ describe('/promote', () => {
       ).toMatchObject({ acquired: true });
   });
 
-  it('resolves a running tag to its digest in the source registry', async () => {
-    const h = await setUp({ image: '127.0.0.1:5000/acme/api:3f2a1bc' });
-    const stage = fakeRegistry({ '3f2a1bc': DIGEST });
+  it('promotes the digest the units of a running tag were started from, not what the tag points to now', async () => {
+    const h = await setUp();
+    // The tag has moved on in the registry since the units started: OTHER is not what runs.
+    const stage = fakeRegistry({ '3f2a1bc': OTHER });
+    const running = sourceSnapshot('127.0.0.1:5000/acme/api:3f2a1bc');
+    running.units = running.units.map((u) => ({ ...u, imageDigest: DIGEST }));
     const { DeploymentService } = await import('../../src/core/deploy/service.ts');
     const service = new DeploymentService({
       ...h.deps,
       copier: h.copier,
       registry: () => stage,
-      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot('127.0.0.1:5000/acme/api:3f2a1bc'), []),
+      runtimes: scriptedSource(h.deps.runtimes, running, []),
     });
     const deployment = started(await service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' }));
     expect(deployment.request).toMatchObject({ digest: DIGEST });
     await h.settle();
+  });
+
+  it('refuses a running tag whose units were started from different digests, recording nothing', async () => {
+    const h = await setUp();
+    const running = sourceSnapshot('127.0.0.1:5000/acme/api:3f2a1bc');
+    running.units = running.units.map((u, i) => ({ ...u, imageDigest: i === 0 ? DIGEST : OTHER }));
+    const { DeploymentService } = await import('../../src/core/deploy/service.ts');
+    const service = new DeploymentService({
+      ...h.deps,
+      copier: h.copier,
+      registry: () => fakeRegistry({ '3f2a1bc': DIGEST }),
+      runtimes: scriptedSource(h.deps.runtimes, running, []),
+    });
+    await expect(service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' })).rejects.toThrow(
+      /its units were started from different images \(`aaaaaaaaaaaa`, `bbbbbbbbbbbb`\)/,
+    );
+    expect(await h.store.listDeployments({})).toEqual([]);
   });
 
   it('refuses someone who may not deploy to the target before reading the source', async () => {
