@@ -82,6 +82,8 @@ export interface ServiceEvent {
 
 export interface ContainerState {
   name: string;
+  /** sha256:… of the image the container runs, as ECS reports it (DescribeTasks containers[].imageDigest). */
+  imageDigest?: string | undefined;
   lastStatus?: string | undefined;
   exitCode?: number | undefined;
   reason?: string | undefined;

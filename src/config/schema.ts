@@ -251,41 +251,56 @@ export const configSchema = z
       }
     }
     for (const [serviceName, svc] of Object.entries(config.services)) {
-      if (svc.image && svc.image.registry === undefined) {
-        const ecsEnv = Object.entries(svc.environments).find(([, env]) => env.target.type !== 'docker');
-        if (ecsEnv) {
+      // Each environment runs the image of its own `image:` if it has one, else the service's: check that one.
+      const imageOf = (env: z.infer<typeof environment>) => env.image ?? svc.image;
+      const registryProblem = (registry: string): string | undefined =>
+        registry in config.registries
+          ? undefined
+          : `unknown registry "${registry}" (defined: ${Object.keys(config.registries).join(', ') || 'none'})`;
+      if (svc.image?.registry === undefined) {
+        // Only the environments that use the service's image: one with its own image says where it pulls from.
+        const ecsEnv = Object.entries(svc.environments).find(([, env]) => !env.image && env.target.type !== 'docker');
+        if (svc.image && ecsEnv) {
           ctx.addIssue({
             code: 'custom',
             path: ['services', serviceName, 'image', 'registry'],
             message: `required: environment "${ecsEnv[0]}" runs on ECS, which pulls from a registry (only a Docker-host target can run an image that stays on the engine that built it)`,
           });
         }
-      } else if (svc.image?.registry !== undefined && !(svc.image.registry in config.registries)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['services', serviceName, 'image', 'registry'],
-          message: `unknown registry "${svc.image.registry}" (defined: ${Object.keys(config.registries).join(', ') || 'none'})`,
-        });
+      } else {
+        const problem = registryProblem(svc.image.registry);
+        if (problem)
+          ctx.addIssue({ code: 'custom', path: ['services', serviceName, 'image', 'registry'], message: problem });
       }
       for (const [envName, env] of Object.entries(svc.environments)) {
         const path = ['services', serviceName, 'environments', envName, 'image', 'registry'];
         if (env.image?.registry === undefined) {
           if (env.image && env.target.type !== 'docker')
             ctx.addIssue({ code: 'custom', path, message: 'required: ECS pulls its images from a registry' });
-        } else if (!(env.image.registry in config.registries)) {
-          ctx.addIssue({
-            code: 'custom',
-            path,
-            message: `unknown registry "${env.image.registry}" (defined: ${Object.keys(config.registries).join(', ') || 'none'})`,
-          });
+        } else {
+          const problem = registryProblem(env.image.registry);
+          if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
         }
       }
-      if (svc.source && !svc.image) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['services', serviceName, 'image'],
-          message: 'a service with a source needs an image: { registry, repository } to push to',
-        });
+      if (svc.source) {
+        const imageless = Object.entries(svc.environments)
+          .filter(([, env]) => !imageOf(env))
+          .map(([envName]) => envName);
+        if (imageless.length === Object.keys(svc.environments).length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', serviceName, 'image'],
+            message: 'a service with a source needs an image: { registry, repository } to push to',
+          });
+        } else {
+          for (const envName of imageless)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['services', serviceName, 'environments', envName, 'image'],
+              message:
+                'a service with a source builds for every environment: this one needs an image: { registry, repository } to push to (or give the service one)',
+            });
+        }
       }
       for (const [envName, env] of Object.entries(svc.environments)) {
         for (const key of ['approval', 'scaleApproval'] as const) {
@@ -311,11 +326,13 @@ export const configSchema = z
               'false needs an approval policy on this environment (approval: <policy>) to say who approves what the trigger asks for; or set auto: true',
           });
         }
-        if (env.trigger?.source === 'ci' && !svc.image?.registry) {
+        if (env.trigger?.source === 'ci' && !imageOf(env)?.registry) {
           ctx.addIssue({
             code: 'custom',
             path: [...path, 'source'],
-            message: 'ci deploys an image CI pushed: the service needs image: { registry, repository }',
+            message: env.image
+              ? `ci deploys an image CI pushed: this environment's image (services.${serviceName}.environments.${envName}.image) needs a registry`
+              : 'ci deploys an image CI pushed: the service needs image: { registry, repository }',
           });
         }
         if (env.trigger?.source === 'github' && !(svc.source && 'git' in svc.source)) {

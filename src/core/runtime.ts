@@ -35,6 +35,8 @@ export interface RuntimeUnit {
   health: Health;
   /** What it runs, as the cards name it: "family:revision", or a short image digest or reference. */
   revision: string;
+  /** sha256:… of the image the target's container runs, when the runtime reports it (what a tag pointed to then). */
+  imageDigest?: string | undefined;
   startedAt?: Date | undefined;
   privateIp?: string | undefined;
   /** Where it is reached from outside (a public IP, or host:port), when it is. */

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DockerRuntime } from '../../src/adapters/docker/docker-runtime.ts';
 import { EngineHostRuntime, LABELS } from '../../src/adapters/docker/host-runtime.ts';
 import { DockerImageBuilder } from '../../src/adapters/docker/image-builder.ts';
@@ -154,4 +154,17 @@ await describeWithDocker('DockerRuntime (real engine)', ({ docker, registry }) =
       return { grep: 'starting', matching: 'starting v1', other: 'warming up' };
     },
   }));
+
+  it('reports the digest each container was started from', { timeout: 60_000 }, async () => {
+    services += 1;
+    const target = targetOf(`${run}-s${services}`);
+    await runtime.apply(
+      target,
+      { kind: 'image', image: built.v1 },
+      { operationId: `dep_digest${services}`, pull: { auth: async () => undefined } },
+    );
+    const [lookup] = await runtime.describe([target]);
+    if (!lookup?.found) throw new Error('not found');
+    expect(lookup.snapshot.units.map((u) => u.imageDigest)).toEqual([built.v1.split('@')[1]]);
+  });
 });

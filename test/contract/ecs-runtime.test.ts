@@ -122,6 +122,23 @@ describe('EcsRuntime beyond the contract', () => {
     ]);
   });
 
+  it('reports the digest each unit was started from, which a tag moved since does not change', async () => {
+    const first = fake.putImage('acme/digests', 'v1').digest;
+    fake.seedService({
+      cluster: 'prod',
+      service: 'digests',
+      desiredCount: 1,
+      containers: [
+        { name: 'sidecar', image: `proxy@sha256:${'c'.repeat(64)}` },
+        { name: 'app', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/digests:v1' },
+      ],
+    });
+    fake.putImage('acme/digests', 'v1'); // the tag moves to another image; the running task keeps the first
+    const lookup = (await runtime.describe([targetOf('digests')], { units: true, publicAddresses: false }))[0];
+    if (!lookup?.found) throw new Error('not found');
+    expect(lookup.snapshot.units.map((u) => u.imageDigest)).toEqual([first]);
+  });
+
   it("answers a cluster whose DescribeTasks fails with its error, for each of its services, and the others' units", async () => {
     const seed = (cluster: string, name: string) => {
       fake.seedService({ cluster, service: name, desiredCount: 1, containers: [{ name: 'app', image: 'a:1' }] });

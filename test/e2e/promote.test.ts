@@ -84,9 +84,11 @@ services:
     expect(await refusal('api to staging')).toContain('`staging` is the first environment of `api`');
     expect(await refusal('api from staging to staging')).toContain('both the source and the target');
     expect(await refusal('api from staging to qa')).toContain('`api` has no environment `qa`');
-    // staging runs a tag the registry does not know (nothing was pushed yet): no digest to promote.
+    // staging runs a tag, and ECS reports no digest its tasks pulled (nothing was pushed yet): no digest to promote.
     await client.slashCommand({ command: '/promote', text: 'api to production', userId: A });
-    const unknown = await slack.state.waitForEphemeral((m) => m.user === A && m.text.includes('cannot find'));
+    const unknown = await slack.state.waitForEphemeral(
+      (m) => m.user === A && m.text.includes('does not say which digest'),
+    );
     expect(unknown.text).toContain(`${REPOSITORY}:0000000`);
     expect(aws.requestsFor('ECS.RegisterTaskDefinition')).toHaveLength(0);
     const store = await openStore(`sqlite:${dockhand.dir}/dockhand.db`);

@@ -349,7 +349,11 @@ describe('/promote', () => {
       /runs more than one image now \(`api:8`, `api:7`\)/,
     ],
     ['runs nothing', { image: undefined, revisions: [] }, /Nothing of `api` in `staging` is running/],
-    ['runs a tag no registry knows', { image: '127.0.0.1:5000/acme/api:gone' }, /whose digest dockhand cannot find/],
+    [
+      'runs a tag whose running digest its runtime does not report',
+      { image: '127.0.0.1:5000/acme/api:gone' },
+      /runs the tag `127\.0\.0\.1:5000\/acme\/api:gone`, and its runtime does not say which digest/,
+    ],
   ])('refuses, recording nothing, when the source %s', async (_, options, message) => {
     const h = await setUp(options);
     await expect(h.service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' })).rejects.toThrow(
@@ -364,19 +368,87 @@ describe('/promote', () => {
     ).toMatchObject({ acquired: true });
   });
 
-  it('resolves a running tag to its digest in the source registry', async () => {
-    const h = await setUp({ image: '127.0.0.1:5000/acme/api:3f2a1bc' });
-    const stage = fakeRegistry({ '3f2a1bc': DIGEST });
+  it('refuses, privately and recording nothing, when one side has no registry', async () => {
+    const h = await setUp();
+    const base = promoteConfig();
+    const api = structuredClone(base.services.api);
+    // staging keeps its image on the engine that built it (a Docker host): there is no registry to promote from.
+    const config = configSchema.parse({
+      ...structuredClone(base),
+      services: {
+        api: {
+          ...api,
+          environments: {
+            ...api?.environments,
+            staging: {
+              target: { type: 'docker', host: 'unix:///var/run/docker.sock', container: 'api' },
+              image: { repository: 'acme/api' },
+            },
+          },
+        },
+      },
+    });
+    const { DeploymentService } = await import('../../src/core/deploy/service.ts');
+    const service = new DeploymentService({
+      ...h.deps,
+      config,
+      copier: h.copier,
+      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot(`127.0.0.1:5000/acme/api@${DIGEST}`), h.reads),
+    });
+    const staging = resolveTarget(config, 'api', 'staging');
+    const production = resolveTarget(config, 'api', 'production');
+    // To it: refused before the source is read, the lock taken or a card posted.
+    await expect(service.promote({ target: staging, source: production, user: 'U0ALICE' })).rejects.toThrow(
+      /`api` in `staging` has no registry/,
+    );
+    // From it: refused before its runtime is asked what it runs.
+    await expect(service.promote({ target: production, source: staging, user: 'U0ALICE' })).rejects.toThrow(
+      /`api` in `staging` has no registry/,
+    );
+    expect(h.reads).toEqual([]);
+    expect(await h.store.listDeployments({})).toEqual([]);
+    for (const environment of ['staging', 'production'])
+      expect(
+        await h.store.acquireLock(
+          { service: 'api', environment, owner: 'x', instance: 'i', holder: 'U0X' },
+          h.clock.now(),
+        ),
+      ).toMatchObject({ acquired: true });
+  });
+
+  it('promotes the digest the units of a running tag were started from, not what the tag points to now', async () => {
+    const h = await setUp();
+    // The tag has moved on in the registry since the units started: OTHER is not what runs.
+    const stage = fakeRegistry({ '3f2a1bc': OTHER });
+    const running = sourceSnapshot('127.0.0.1:5000/acme/api:3f2a1bc');
+    running.units = running.units.map((u) => ({ ...u, imageDigest: DIGEST }));
     const { DeploymentService } = await import('../../src/core/deploy/service.ts');
     const service = new DeploymentService({
       ...h.deps,
       copier: h.copier,
       registry: () => stage,
-      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot('127.0.0.1:5000/acme/api:3f2a1bc'), []),
+      runtimes: scriptedSource(h.deps.runtimes, running, []),
     });
     const deployment = started(await service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' }));
     expect(deployment.request).toMatchObject({ digest: DIGEST });
     await h.settle();
+  });
+
+  it('refuses a running tag whose units were started from different digests, recording nothing', async () => {
+    const h = await setUp();
+    const running = sourceSnapshot('127.0.0.1:5000/acme/api:3f2a1bc');
+    running.units = running.units.map((u, i) => ({ ...u, imageDigest: i === 0 ? DIGEST : OTHER }));
+    const { DeploymentService } = await import('../../src/core/deploy/service.ts');
+    const service = new DeploymentService({
+      ...h.deps,
+      copier: h.copier,
+      registry: () => fakeRegistry({ '3f2a1bc': DIGEST }),
+      runtimes: scriptedSource(h.deps.runtimes, running, []),
+    });
+    await expect(service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' })).rejects.toThrow(
+      /its units were started from different images \(`aaaaaaaaaaaa`, `bbbbbbbbbbbb`\)/,
+    );
+    expect(await h.store.listDeployments({})).toEqual([]);
   });
 
   it('refuses someone who may not deploy to the target before reading the source', async () => {

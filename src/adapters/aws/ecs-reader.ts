@@ -505,6 +505,7 @@ export const toTaskSnapshot = (task: Task): TaskSnapshot => {
   const hostPorts = hostPortsOf(task);
   const containers: ContainerState[] = (task.containers ?? []).map((c) => ({
     name: c.name ?? '',
+    imageDigest: c.imageDigest,
     lastStatus: c.lastStatus,
     exitCode: c.exitCode,
     reason: c.reason,

@@ -67,12 +67,13 @@ const containerOf = (target: ResolvedTarget): string | undefined =>
   target.envConfig.target.type === 'ecs' ? target.envConfig.target.container : undefined;
 
 /** An ECS task as a unit of the service: where it is reached is its ENI's public IP, or its instance's ip:port. */
-const unitOf = (t: TaskSnapshot): RuntimeUnit => ({
+const unitOf = (t: TaskSnapshot, container?: string): RuntimeUnit => ({
   id: t.id,
   ref: t.arn,
   state: t.lastStatus,
   health: t.health,
   revision: t.revision,
+  imageDigest: t.containers.find((c) => c.name === container)?.imageDigest,
   startedAt: t.startedAt,
   privateIp: t.privateIp,
   publicAddress: taskAddress(t),
@@ -86,7 +87,7 @@ export const ecsRuntimeSnapshot = (target: ResolvedTarget, s: ServiceSnapshot): 
   image: s.taskDefinition.containers.find((c) => c.name === containerOf(target))?.image,
   desired: s.desired,
   running: s.running,
-  units: s.tasks.map(unitOf),
+  units: s.tasks.map((t) => unitOf(t, containerOf(target))),
   rollouts: s.deployments.map((d) => ({
     id: d.id,
     revision: d.revision,

@@ -67,6 +67,7 @@ export const dockerRuntimeSnapshot = (
       state: c.state,
       health: c.health,
       revision: c.digest ? c.digest.slice(0, 19) : c.image,
+      imageDigest: c.digest,
       startedAt: c.startedAt,
       privateIp: (c.addresses?.find((a) => a.network === hostTarget.network) ?? c.addresses?.[0])?.ip,
       publicAddress: endpoints,

@@ -91,8 +91,27 @@ export const runningDigest = async (
     throw new Refusal(
       `${where} runs more than one image now (${running.map((r) => `\`${r}\``).join(', ')}): promote once its rollout is over.`,
     );
-  const digest = await digestOf(ctx, source, image);
-  return { digest, image };
+  const named = image.split('@')[1];
+  if (named !== undefined && DIGEST.test(named)) return { digest: named, image };
+  // A tag: what it points to now may not be what runs. The digest the running units were started from, instead.
+  const withUnits =
+    snapshot.units.length > 0
+      ? snapshot
+      : await describeTarget(ctx.deps.runtimes, source, { units: true, publicAddresses: false });
+  const digests = [
+    ...new Set(
+      withUnits.units.filter((u) => u.state.toLowerCase() === 'running').map((u) => u.imageDigest ?? 'unknown'),
+    ),
+  ];
+  const [digest] = digests;
+  if (digests.length === 1 && digest !== undefined && DIGEST.test(digest)) return { digest, image };
+  if (digests.length > 1 && !digests.includes('unknown'))
+    throw new Refusal(
+      `${where} runs \`${image}\`, but its units were started from different images (${digests.map((d) => `\`${d.slice(7, 19)}\``).join(', ')}): the tag moved between them. Deploy one digest there first, then promote.`,
+    );
+  throw new Refusal(
+    `${where} runs the tag \`${image}\`, and its runtime does not say which digest it was started from: the tag may point elsewhere now, so there is no digest to promote. Deploy it there by digest first, then promote.`,
+  );
 };
 
 /**
@@ -103,21 +122,6 @@ const runningRevisions = (snapshot: RuntimeSnapshot): string[] => {
   const live = snapshot.rollouts.filter((r) => r.running > 0 || r.outcome === 'in_progress');
   if (live.length > 0) return [...new Set(live.map((r) => r.revision))];
   return [...new Set(snapshot.units.filter((u) => u.state.toLowerCase() === 'running').map((u) => u.revision))];
-};
-
-/** The digest of a running image: the one it names, else its tag's in the source environment's registry. */
-const digestOf = async (ctx: DeployContext, source: ResolvedTarget, image: string): Promise<string> => {
-  const named = image.split('@')[1];
-  if (named !== undefined && DIGEST.test(named)) return named;
-  const location = source.serviceConfig.image;
-  const tag = image.includes('@') ? undefined : image.slice(image.lastIndexOf('/') + 1).split(':')[1];
-  if (location?.registry && tag !== undefined) {
-    const digest = await ctx.deps.registry(location.registry).resolveTag(location.repository, tag);
-    if (digest) return digest;
-  }
-  throw new Refusal(
-    `\`${source.service}\` in \`${source.environment}\` runs \`${image}\`, whose digest dockhand cannot find in its registry: there is nothing to promote by digest.`,
-  );
 };
 
 /** Where an environment keeps its images; promote needs a registry on both sides. */

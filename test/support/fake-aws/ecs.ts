@@ -127,6 +127,7 @@ export function serializeTask(fake: FakeAws, t: TaskState): JsonObject {
       taskArn: t.arn,
       name: c.name,
       image: c.image,
+      ...(c.imageDigest ? { imageDigest: c.imageDigest } : {}),
       runtimeId: c.runtimeId,
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,

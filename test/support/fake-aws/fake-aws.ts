@@ -1564,6 +1564,19 @@ export class FakeAws {
     return dep;
   }
 
+  /** The digest a task pulls for an image reference: the one it names, else its tag's now in the fake ECR. */
+  #pulledDigest(image: string): { imageDigest?: string } {
+    const named = /@(sha256:[a-f0-9]{64})$/.exec(image)?.[1];
+    if (named) return { imageDigest: named };
+    const path = image.slice(image.indexOf('/') + 1);
+    const colon = path.lastIndexOf(':');
+    if (colon < 0) return {};
+    const found = this.repositories
+      .get(path.slice(0, colon))
+      ?.images.find((i) => i.tags.includes(path.slice(colon + 1)));
+    return found ? { imageDigest: found.digest } : {};
+  }
+
   #launchTask(svc: ServiceState, dep: DeploymentState, running: boolean): TaskState {
     const now = this.now();
     const id = this.#ids.hex(32);
@@ -1573,6 +1586,7 @@ export class FakeAws {
     const containers: ContainerState[] = defs.map((d) => ({
       name: String(d.name),
       image: String(d.image),
+      ...this.#pulledDigest(String(d.image)),
       essential: d.essential !== false,
       hasHealthCheck: d.healthCheck !== undefined,
       containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:container/${svc.cluster}/${id}/${this.#uuid()}`,

@@ -180,6 +180,8 @@ export interface TaskDefinitionRecord {
 export interface ContainerState {
   name: string;
   image: string;
+  /** What ECS reports it pulled: the digest the image names, else its tag's in the fake ECR at launch (else unknown). */
+  imageDigest?: string;
   essential: boolean;
   hasHealthCheck: boolean;
   containerArn: string;
