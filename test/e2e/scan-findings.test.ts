@@ -154,7 +154,7 @@ describe('dockhand as a process: image scan findings on the approval card', () =
     }
   });
 
-  it('asks for the usual approval when nothing reaches blockOn, and says when an image was never scanned', async () => {
+  it('asks for the usual approval when nothing reaches blockOn, and holds an image that was never scanned', async () => {
     aws.resetCalls();
     await deploy('1.2.0');
     const clean = await waiting(2);
@@ -167,7 +167,10 @@ describe('dockhand as a process: image scan findings on the approval card', () =
     await deploy('1.3.0');
     const unscanned = await waiting(3);
     expect(JSON.stringify(unscanned.blocks)).toContain('not scanned');
-    expect(unscanned.text).toContain('(0 of 1)');
+    // blockOn fails closed: no result to weigh, so one more approver, each with a reason, and the card says why.
+    expect(unscanned.text).toContain('(0 of 2)');
+    expect(JSON.stringify(unscanned.blocks)).toContain('Image scan result unknown (the image was never scanned)');
+    expect(JSON.stringify(unscanned.blocks)).toContain('"approval.approve_with_reason"');
     // One look per deploy: 1.2.0 complete at once, 1.3.0 ScanNotFoundException.
     expect(aws.calls['ECR.DescribeImageScanFindings']).toBe(2);
     await client.clickButton({ message: unscanned, actionId: 'approval.reject', userId: B });

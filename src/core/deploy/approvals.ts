@@ -13,6 +13,7 @@ import { apply } from './apply.ts';
 import { type DeployContext, expiryOf, liveOf, memberOf, policyOf, policyView, transition } from './context.ts';
 import { finish } from './outcome.ts';
 import { claim, disown } from './ownership.ts';
+import { rescanForApproval } from './scan.ts';
 
 /** The longest approval reason kept (what the reason dialog lets someone type). */
 export const MAX_REASON = 1000;
@@ -38,12 +39,22 @@ export const awaitApproval = async (
 };
 
 /**
- * Counts `user`'s approval. An image whose scan reached the policy's blockOn is approved only with a `reason`, which
+ * Counts `user`'s approval. An image the policy's blockOn holds (its scan reached it, or has no result) is approved
+ * only with a `reason`, which
  * the audit trail keeps (`deployment.approval_reason`) before the approval is counted.
  */
 export const approve = async (ctx: DeployContext, id: string, user: string, reason?: string): Promise<void> => {
   const { store, clock } = ctx.deps;
-  const deployment = await pending(ctx, id);
+  let deployment = await pending(ctx, id);
+  enforce(await mayApprove(policyOf(ctx, deployment), deployment, user, memberOf(ctx)));
+  // Under blockOn, a scan the plan left running is looked at once more; the card shows what that look found.
+  const rescanned = await rescanForApproval(ctx, deployment);
+  if (rescanned !== deployment) {
+    deployment = rescanned;
+    const updated = policyOf(ctx, deployment);
+    if (updated) liveOf(ctx, id).approvalPolicy = policyView(updated);
+    await show(ctx, deployment);
+  }
   const decision = await mayApprove(policyOf(ctx, deployment), deployment, user, memberOf(ctx));
   enforce(decision);
   const { policy } = decision;
@@ -60,7 +71,7 @@ export const approve = async (ctx: DeployContext, id: string, user: string, reas
       outcome: 'given',
       detail: {
         reason: given.slice(0, MAX_REASON),
-        ...(policy.scanGate ? { blockOn: policy.scanGate.blockOn, findings: policy.scanGate.findings } : {}),
+        ...(policy.scanGate ? { ...policy.scanGate } : {}),
         ...(deployment.facts.scan ? { scan: deployment.facts.scan } : {}),
         ...(deployment.facts.digest ? { digest: deployment.facts.digest } : {}),
       },
