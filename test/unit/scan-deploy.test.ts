@@ -175,6 +175,18 @@ describe('blockOn: an image with findings that severe', () => {
     ]);
   });
 
+  it('keeps a reason only for an approval that counted: a second click by the same approver leaves none', async () => {
+    const config = gated('critical');
+    const h = await harness(config, [critical]);
+    const deployment = await requestImage(h, config);
+    await h.service.approve(deployment.id, 'U0BOB', 'CVE-2026-1 is in a test dependency only');
+    const again = await h.service.approve(deployment.id, 'U0BOB', 'clicked twice').catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(Refusal);
+    expect((again as Refusal).message).toContain('already approved');
+    const reasons = await h.store.listAudit({ subject: deployment.id, action: 'deployment.approval_reason' });
+    expect(reasons.map((r) => r.detail?.reason)).toEqual(['CVE-2026-1 is in a test dependency only']);
+  });
+
   it('changes nothing for findings below blockOn: one approval, no reason', async () => {
     const config = gated('critical');
     const h = await harness(config, [{ status: 'complete', counts: { high: 7 } }]);

@@ -5,7 +5,15 @@
 
 import type { ApprovalPolicy } from '../../config/schema.ts';
 import type { DeploymentFacts } from '../../domain/deployment.ts';
-import { enforce, mayApprove, mayApproveWithReason, mayReject, quorumOf, Refusal } from '../../domain/policy.ts';
+import {
+  type EffectivePolicy,
+  enforce,
+  mayApprove,
+  mayApproveWithReason,
+  mayReject,
+  quorumOf,
+  Refusal,
+} from '../../domain/policy.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import { askForApproval, show } from './announce.ts';
@@ -40,8 +48,7 @@ export const awaitApproval = async (
 
 /**
  * Counts `user`'s approval. An image the policy's blockOn holds (its scan reached it, or has no result) is approved
- * only with a `reason`, which
- * the audit trail keeps (`deployment.approval_reason`) before the approval is counted.
+ * only with a `reason`, which the audit trail keeps (`deployment.approval_reason`) once the approval is recorded.
  */
 export const approve = async (ctx: DeployContext, id: string, user: string, reason?: string): Promise<void> => {
   const { store, clock } = ctx.deps;
@@ -59,8 +66,38 @@ export const approve = async (ctx: DeployContext, id: string, user: string, reas
   enforce(decision);
   const { policy } = decision;
   enforce(mayApproveWithReason(policy, reason));
+  const outcome = await store.approve(id, user, quorumOf(policy.required), clock.now());
+  if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
+  if (outcome.result === 'not_pending')
+    throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
+  // Kept once the approval counts: a second click or a lost race leaves no reason for an approval that did not.
   const given = reason?.trim();
-  if (given) {
+  if (given) await keepReason(ctx, deployment, user, given, policy);
+  liveOf(ctx, id).approvalPolicy = policyView(policy);
+  if (outcome.result === 'recorded') {
+    await show(ctx, outcome.deployment);
+    return;
+  }
+  disarmExpiry(ctx, id);
+  await claim(ctx, id);
+  await show(ctx, outcome.deployment);
+  void ctx.deps.track(apply(ctx, outcome.deployment));
+};
+
+/**
+ * The audit of an approval's reason. The approval is recorded already and must go on to apply: a store that fails
+ * here is logged (the reason with it), not thrown.
+ */
+const keepReason = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  user: string,
+  given: string,
+  policy: EffectivePolicy,
+): Promise<void> => {
+  const { store, clock, logger } = ctx.deps;
+  const id = deployment.id;
+  try {
     await store.appendAudit({
       at: clock.now(),
       actor: user,
@@ -76,20 +113,12 @@ export const approve = async (ctx: DeployContext, id: string, user: string, reas
         ...(deployment.facts.digest ? { digest: deployment.facts.digest } : {}),
       },
     });
+  } catch (e) {
+    logger.error(
+      { err: e, deployment: id, actor: user, reason: given.slice(0, MAX_REASON) },
+      'could not keep the approval reason in the audit trail',
+    );
   }
-  const outcome = await store.approve(id, user, quorumOf(policy.required), clock.now());
-  if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
-  if (outcome.result === 'not_pending')
-    throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
-  liveOf(ctx, id).approvalPolicy = policyView(policy);
-  if (outcome.result === 'recorded') {
-    await show(ctx, outcome.deployment);
-    return;
-  }
-  disarmExpiry(ctx, id);
-  await claim(ctx, id);
-  await show(ctx, outcome.deployment);
-  void ctx.deps.track(apply(ctx, outcome.deployment));
 };
 
 export const reject = async (ctx: DeployContext, id: string, user: string): Promise<void> => {
