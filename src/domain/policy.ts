@@ -1,7 +1,7 @@
 import type { ApprovalPolicy, Config } from '../config/schema.ts';
 import { DockhandError } from '../errors.ts';
 import type { BreakGlass, DeploymentFacts } from './deployment.ts';
-import { type BlockOn, findingsAtOrAbove, type ScanFindings } from './scan.ts';
+import { type BlockOn, findingsAtOrAbove, type ScanFindings, type UnknownScan } from './scan.ts';
 import type { ClosedGate } from './windows.ts';
 
 /**
@@ -80,8 +80,11 @@ export type DenialReason =
     }
   /** `/scale api 2..8` of a service that nothing auto scales (`runtime`: what runs it, when it has no auto scaler). */
   | { kind: 'not_autoscaled'; service: string; environment: string; runtime?: string | undefined }
-  /** An approval without a reason of an image whose scan found `findings` at or above the policy's `blockOn`. */
-  | { kind: 'reason_required'; blockOn: BlockOn; findings: number };
+  /**
+   * An approval without a reason of an image the scan gate holds: its scan found `findings` at or above the policy's
+   * `blockOn`, or its result is `unknown`.
+   */
+  | ({ kind: 'reason_required' } & ScanGate);
 
 /** A rule's no, with why (see DenialReason). */
 export type Denial = { allowed: false; reason: DenialReason };
@@ -172,24 +175,27 @@ export const mayRequest = async (
 // Approvals
 
 /**
- * An image whose registry scan found something at or above the policy's `blockOn` (issue 13, item 6): one more
- * approval than the policy needs, each with a reason. `findings` counts what is at or above `blockOn`.
+ * An image the policy's `blockOn` holds (issue 13, item 6): one more approval than the policy needs, each with a
+ * reason. Either its registry scan found `findings` at or above `blockOn`, or the scan has no result (`unknown`: still
+ * running, failed, never scanned, unscannable or unreadable), which the gate treats alike rather than letting it by.
  */
-export interface ScanGate {
-  blockOn: BlockOn;
-  findings: number;
-}
+export type ScanGate = { blockOn: BlockOn; findings: number } | { blockOn: BlockOn; unknown: UnknownScan };
 
 /** An approval policy as it applies to one operation: break-glass and the image's scan may each add an approval. */
 export type EffectivePolicy = ApprovalPolicy & { scanGate?: ScanGate | undefined };
 
-/** The scan gate a policy puts on an image's findings: only a finished scan with findings at or above `blockOn`. */
+/**
+ * The scan gate a policy puts on an image's scan: a finished scan with findings at or above `blockOn`, or a scan with
+ * no result. None where the image has no scan at all (a registry that does not scan, or a git build, whose image is
+ * made after the approval).
+ */
 export const scanGateOf = (
   policy: Pick<ApprovalPolicy, 'blockOn'> | undefined,
   scan: ScanFindings | undefined,
 ): ScanGate | undefined => {
   const blockOn = policy?.blockOn;
-  if (blockOn === undefined) return undefined;
+  if (blockOn === undefined || scan === undefined) return undefined;
+  if (scan.status !== 'complete') return { blockOn, unknown: scan.status };
   const findings = findingsAtOrAbove(scan, blockOn);
   return findings > 0 ? { blockOn, findings } : undefined;
 };
@@ -225,7 +231,7 @@ export const approvalPolicyFor = (
 export const mayApproveWithReason = (policy: EffectivePolicy, reason: string | undefined): Decision => {
   const gate = policy.scanGate;
   if (!gate || (reason !== undefined && reason.trim() !== '')) return ALLOWED;
-  return deny({ kind: 'reason_required', blockOn: gate.blockOn, findings: gate.findings });
+  return deny({ kind: 'reason_required', ...gate });
 };
 
 /** An approver list that anyone (but the requester, unless self-approval is allowed) satisfies. */

@@ -43,6 +43,12 @@ export const scanFindingsSchema: z.ZodType<ScanFindings> = z.discriminatedUnion(
   z.object({ status: z.literal('unreadable'), detail: z.string().min(1) }).strict(),
 ]);
 
+/**
+ * A scan with no result to weigh: still running, failed, an image ECR cannot scan, one never scanned, or one that
+ * could not be read. Under `blockOn` such an image is held as one whose result reached it (the gate fails closed).
+ */
+export type UnknownScan = Exclude<ScanFindings['status'], 'complete'>;
+
 /** The findings at `blockOn` or more severe (critical counts for high), 0 when the scan did not finish. */
 export const findingsAtOrAbove = (scan: ScanFindings | undefined, blockOn: BlockOn): number => {
   if (scan?.status !== 'complete') return 0;

@@ -15,11 +15,12 @@ const REPO = 'acme/api';
 const HELD = `sha256:${'c'.repeat(64)}`;
 const CLEAN = `sha256:${'d'.repeat(64)}`;
 const UNSCANNED = `sha256:${'e'.repeat(64)}`;
+const RUNNING = `sha256:${'f'.repeat(64)}`;
 
 const CONFIG = `
 defaults: { channel: "#deploys", region: us-east-1 }
 registries:
-  ecr: { type: ecr, scanWait: 10s }
+  ecr: { type: ecr, scanWait: 4s }
 approvals:
   prod: { approvers: ["${B}", "${C}"], required: 1, expiresAfter: 30m, blockOn: critical }
 services:
@@ -154,7 +155,7 @@ describe('dockhand as a process: image scan findings on the approval card', () =
     }
   });
 
-  it('asks for the usual approval when nothing reaches blockOn, and says when an image was never scanned', async () => {
+  it('asks for the usual approval when nothing reaches blockOn, and holds an image that was never scanned', async () => {
     aws.resetCalls();
     await deploy('1.2.0');
     const clean = await waiting(2);
@@ -167,11 +168,38 @@ describe('dockhand as a process: image scan findings on the approval card', () =
     await deploy('1.3.0');
     const unscanned = await waiting(3);
     expect(JSON.stringify(unscanned.blocks)).toContain('not scanned');
-    expect(unscanned.text).toContain('(0 of 1)');
+    // blockOn fails closed: no result to weigh, so one more approver, each with a reason, and the card says why.
+    expect(unscanned.text).toContain('(0 of 2)');
+    expect(JSON.stringify(unscanned.blocks)).toContain('Image scan result unknown (the image was never scanned)');
+    expect(JSON.stringify(unscanned.blocks)).toContain('"approval.approve_with_reason"');
     // One look per deploy: 1.2.0 complete at once, 1.3.0 ScanNotFoundException.
     expect(aws.calls['ECR.DescribeImageScanFindings']).toBe(2);
     await client.clickButton({ message: unscanned, actionId: 'approval.reject', userId: B });
   });
+
+  it('holds a scan still running after scanWait, and weighs what one more look finds when someone approves', async () => {
+    aws.putImage(REPO, '1.4.0', RUNNING);
+    aws.putScanFindings(REPO, RUNNING, { counts: { CRITICAL: 1 }, inProgressCalls: 1000 });
+    // #3's rejection releases the lock before its card says so.
+    await card((m) => m.text === 'Deploy api → production #3: rejected');
+    await deploy('1.4.0');
+    const running = await waiting(4);
+    const blocks = JSON.stringify(running.blocks);
+    expect(blocks).toContain('scan still running');
+    expect(blocks).toContain('Image scan result unknown (the scan is still running)');
+    expect(running.text).toContain('(0 of 2)');
+    // The scan finishes after the plan gave up; B's approval looks once more, and the card shows the counts.
+    aws.putScanFindings(REPO, RUNNING, { counts: { CRITICAL: 1 } });
+    aws.resetCalls();
+    await approveWithReason(running, B, 'the critical CVE is in a tool not shipped at runtime');
+    const seen = await card(
+      (m) =>
+        m.text.startsWith('Deploy api → production #4') && JSON.stringify(m.blocks).includes('1 critical · 0 high'),
+    );
+    expect(JSON.stringify(seen.blocks)).toContain('1 finding rated critical: one more approval than usual');
+    expect(aws.calls['ECR.DescribeImageScanFindings']).toBe(1);
+    await client.clickButton({ message: seen, actionId: 'approval.reject', userId: C });
+  }, 90_000);
 });
 
 /** The deployment id an approval card's buttons carry. */

@@ -230,6 +230,55 @@ describe('/promote', () => {
     });
   });
 
+  it('under blockOn, looks once more at approve time at a scan left running, where the promoted digest is now', async () => {
+    const h = await setUp();
+    const prod = h.deps.config.approvals.prod;
+    if (!prod) throw new Error('expected the prod approval');
+    const config = {
+      ...h.deps.config,
+      approvals: { prod: { ...prod, approvers: ['U0BOB', 'U0CAROL'], blockOn: 'critical' as const } },
+    };
+    const asked: string[] = [];
+    let finished = false;
+    const stage = h.deps.registry('stage');
+    const { DeploymentService } = await import('../../src/core/deploy/service.ts');
+    const service = new DeploymentService({
+      ...h.deps,
+      config,
+      copier: h.copier,
+      registry: (name) =>
+        name === 'stage'
+          ? {
+              ...stage,
+              imageName: async (repository: string) => `127.0.0.1:5000/${repository}`,
+              scanFindings: async (repository: string, digest: string) => {
+                asked.push(`${name} ${repository}@${digest}`);
+                return finished
+                  ? { status: 'complete' as const, counts: { critical: 1 } }
+                  : { status: 'in_progress' as const };
+              },
+            }
+          : { ...fakeRegistry({ [DIGEST]: DIGEST }), imageName: async (r: string) => `127.0.0.1:5001/${r}` },
+      runtimes: scriptedSource(h.deps.runtimes, sourceSnapshot(`127.0.0.1:5000/acme/api@${DIGEST}`), []),
+    });
+    const deployment = started(await service.promote({ target: h.production, source: h.staging, user: 'U0ALICE' }));
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.facts.scan).toEqual({ status: 'in_progress' });
+    const looks = asked.length;
+    finished = true;
+    const refused = await service.approve(deployment.id, 'U0BOB').catch((e: unknown) => e);
+    expect((refused as { denial?: unknown }).denial).toEqual({
+      kind: 'reason_required',
+      blockOn: 'critical',
+      findings: 1,
+    });
+    expect(asked.slice(looks)).toEqual([`stage acme/api@${DIGEST}`]);
+    expect((await h.store.getDeployment(deployment.id))?.facts.scan).toEqual({
+      status: 'complete',
+      counts: { critical: 1 },
+    });
+  });
+
   it('lists the commits between what the target runs and the promoted commit', async () => {
     const h = await setUp();
     const OLD = '1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b';

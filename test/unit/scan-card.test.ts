@@ -1,5 +1,6 @@
 /** The image scan on the approval card (issue 13, item 6): counts, the states of a scan, the gate and its button. */
 import { describe, expect, it } from 'vitest';
+import type { ScanGate } from '../../src/domain/policy.ts';
 import type { ScanFindings } from '../../src/domain/scan.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import { deploymentCard, dryRunCard, scanField } from '../../src/slack/blocks/deploy.ts';
@@ -10,7 +11,7 @@ import { aDeploymentView, aPlan } from '../support/deploy-builders.ts';
 const now = at('2026-11-20T10:05:00Z');
 const DIGEST = 'sha256:7d5e1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d';
 
-const imageView = (scan: ScanFindings, gate?: { blockOn: 'critical' | 'high'; findings: number }) =>
+const imageView = (scan: ScanFindings, gate?: ScanGate) =>
   aDeploymentView({
     request: { type: 'image', imageTag: '1.4.2' },
     facts: {
@@ -48,6 +49,23 @@ describe('the image scan on the approval card (golden)', () => {
     const card = deploymentCard(imageView({ status: 'in_progress' }), now);
     await expect(card).toMatchFileSnapshot('golden/deploy-scan-running-awaiting_approval.json');
     expect(buttons(card.blocks)[0]?.action_id).toBe(ACTIONS.approve);
+  });
+
+  it('says a scan result is unknown under blockOn, and asks for one more approval with a reason', async () => {
+    const card = deploymentCard(imageView({ status: 'in_progress' }, { blockOn: 'high', unknown: 'in_progress' }), now);
+    await expect(card).toMatchFileSnapshot('golden/deploy-scan-unknown-awaiting_approval.json');
+    expect(buttons(card.blocks)[0]?.action_id).toBe(ACTIONS.approveWithReason);
+    expect(JSON.stringify(card.blocks)).toContain(
+      'Image scan result unknown (the scan is still running), and this approval blocks on high or critical findings: one more approval than usual',
+    );
+    const unreadable = deploymentCard(
+      imageView(
+        { status: 'unreadable', detail: 'AccessDeniedException' },
+        { blockOn: 'critical', unknown: 'unreadable' },
+      ),
+      now,
+    );
+    expect(JSON.stringify(unreadable.blocks)).toContain('Image scan result unknown (the scan could not be read)');
   });
 
   it('says a request is waiting for the image scan, and for how long at most', async () => {

@@ -175,6 +175,18 @@ describe('blockOn: an image with findings that severe', () => {
     ]);
   });
 
+  it('keeps a reason only for an approval that counted: a second click by the same approver leaves none', async () => {
+    const config = gated('critical');
+    const h = await harness(config, [critical]);
+    const deployment = await requestImage(h, config);
+    await h.service.approve(deployment.id, 'U0BOB', 'CVE-2026-1 is in a test dependency only');
+    const again = await h.service.approve(deployment.id, 'U0BOB', 'clicked twice').catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(Refusal);
+    expect((again as Refusal).message).toContain('already approved');
+    const reasons = await h.store.listAudit({ subject: deployment.id, action: 'deployment.approval_reason' });
+    expect(reasons.map((r) => r.detail?.reason)).toEqual(['CVE-2026-1 is in a test dependency only']);
+  });
+
   it('changes nothing for findings below blockOn: one approval, no reason', async () => {
     const config = gated('critical');
     const h = await harness(config, [{ status: 'complete', counts: { high: 7 } }]);
@@ -196,5 +208,102 @@ describe('blockOn: an image with findings that severe', () => {
       approvers: ['U0BOB', 'U0CAROL'],
       scanGate: { blockOn: 'high', findings: 3 },
     });
+  });
+});
+
+describe('blockOn fails closed: a scan without a result', () => {
+  const running: ScanReading = { status: 'in_progress' };
+  /** Five looks in progress use up a 20 s scanWait; what follows is the look at approve time. */
+  const afterWait = (...then: (ScanReading | Error)[]) => [running, running, running, running, running, ...then];
+
+  it('looks once more at approve time at a scan left running, and weighs what it finds', async () => {
+    const config = gated('critical', '20s');
+    const h = await harness(config, afterWait(critical));
+    const deployment = await requestImage(h, config);
+    expect(deployment.facts.scan).toEqual(running);
+    expect(h.asked).toHaveLength(5);
+    const refused = await h.service.approve(deployment.id, 'U0BOB').catch((e: unknown) => e);
+    expect(refusalReason(refused as Refusal)).toContain('2 findings rated critical: approving it needs a reason');
+    expect(h.asked).toHaveLength(6);
+    expect((await h.store.getDeployment(deployment.id))?.facts.scan).toEqual(critical);
+    // The card shows the counts and the gate the look found, although the click was refused.
+    expect(h.notifier.last().view?.approvalPolicy?.scanGate).toEqual({ blockOn: 'critical', findings: 2 });
+    // Finished now: no more looks.
+    await h.service.approve(deployment.id, 'U0BOB', 'CVE-2026-1 is in a test dependency only');
+    expect(h.asked).toHaveLength(6);
+  });
+
+  it('lets a scan that finished clean at approve time through with the usual approval', async () => {
+    const config = gated('critical', '20s');
+    const h = await harness(config, afterWait({ status: 'complete', counts: { high: 2 } }));
+    const deployment = await requestImage(h, config);
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(h.asked).toHaveLength(6);
+  });
+
+  it('holds a scan still running at approve time: one more approver, each with a reason, one look per click', async () => {
+    const config = gated('critical', '20s');
+    const h = await harness(config, afterWait(running));
+    const deployment = await requestImage(h, config);
+    const refused = await h.service.approve(deployment.id, 'U0BOB').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Refusal);
+    expect(refusalReason(refused as Refusal)).toContain(
+      "The image's scan result is unknown (the scan is still running)",
+    );
+    expect(h.asked).toHaveLength(6);
+    expect((await h.store.getDeployment(deployment.id))?.approvals).toEqual([]);
+    await h.service.approve(deployment.id, 'U0BOB', 'base image unchanged since the last clean scan');
+    expect(h.asked).toHaveLength(7);
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
+    await h.service.approve(deployment.id, 'U0CAROL', 'accepted, SEC-14');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    const reasons = await h.store.listAudit({ subject: deployment.id, action: 'deployment.approval_reason' });
+    expect(reasons.map((r) => [r.actor, r.detail?.blockOn, r.detail?.unknown])).toEqual([
+      ['U0CAROL', 'critical', 'in_progress'],
+      ['U0BOB', 'critical', 'in_progress'],
+    ]);
+  });
+
+  it('keeps "running" when the look at approve time cannot read the scan', async () => {
+    const config = gated('critical', '20s');
+    const h = await harness(config, afterWait(new Error('socket hang up')));
+    const deployment = await requestImage(h, config);
+    const refused = await h.service.approve(deployment.id, 'U0BOB').catch((e: unknown) => e);
+    expect(refusalReason(refused as Refusal)).toContain('scan result is unknown (the scan is still running)');
+    expect((await h.store.getDeployment(deployment.id))?.facts.scan).toEqual(running);
+  });
+
+  it('holds an unreadable, failed, unscannable or never scanned image without another look', async () => {
+    const config = gated('high');
+    const denied = new AwsError('reading the scan', Object.assign(new Error('no'), { name: 'AccessDeniedException' }));
+    const cases: [ScanReading | Error, string][] = [
+      [denied, 'the scan could not be read'],
+      [{ status: 'failed', detail: 'The scan failed.' }, 'the scan failed'],
+      [{ status: 'unsupported' }, 'ECR cannot scan this image'],
+      [{ status: 'not_scanned' }, 'the image was never scanned'],
+    ];
+    for (const [look, words] of cases) {
+      const h = await harness(config, [look]);
+      const deployment = await requestImage(h, config);
+      expect(h.notifier.last().view?.approvalPolicy).toMatchObject({ required: 2, scanGate: { blockOn: 'high' } });
+      const refused = await h.service.approve(deployment.id, 'U0BOB').catch((e: unknown) => e);
+      expect(refusalReason(refused as Refusal)).toContain(`scan result is unknown (${words})`);
+      await h.service.approve(deployment.id, 'U0BOB', 'reviewed by hand');
+      expect((await h.store.getDeployment(deployment.id))?.state).toBe('awaiting_approval');
+      expect(h.asked).toHaveLength(1);
+    }
+  });
+
+  it('makes no look at approve time without blockOn, and a running scan then needs only the usual approval', async () => {
+    const config = gated(undefined, '20s');
+    const h = await harness(config, afterWait(critical));
+    const deployment = await requestImage(h, config);
+    await h.service.approve(deployment.id, 'U0BOB');
+    await h.settle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect(h.asked).toHaveLength(5);
   });
 });

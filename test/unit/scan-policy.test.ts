@@ -97,20 +97,37 @@ describe('the scan gate on approvals', () => {
       ...(scan ? { facts: { scan } } : {}),
     });
 
-  it('adds one approval, with a reason, for critical findings; nothing for high ones or an unfinished scan', () => {
+  it('adds one approval, with a reason, for critical findings; nothing for high ones or an image with no scan', () => {
     expect(deploy(complete({ critical: 2, high: 1 }))).toMatchObject({
       required: 2,
       scanGate: { blockOn: 'critical', findings: 2 },
     });
-    for (const scan of [
-      complete({ high: 5 }),
-      { status: 'in_progress' } as const,
-      { status: 'unreadable', detail: 'x' } as const,
-      undefined,
-    ]) {
+    for (const scan of [complete({ high: 5 }), undefined]) {
       const policy = deploy(scan);
       expect(policy?.required).toBe(1);
       expect(policy?.scanGate).toBeUndefined();
+    }
+  });
+
+  it('fails closed: a scan with no result (running, unreadable, failed, unscannable, never scanned) is held too', () => {
+    const unknown: ScanFindings[] = [
+      { status: 'in_progress' },
+      { status: 'unreadable', detail: 'AccessDeniedException' },
+      { status: 'failed', detail: 'The scan failed.' },
+      { status: 'unsupported' },
+      { status: 'not_scanned' },
+    ];
+    for (const scan of unknown) {
+      const policy = deploy(scan);
+      expect(policy).toMatchObject({ required: 2, scanGate: { blockOn: 'critical', unknown: scan.status } });
+      if (!policy) throw new Error('expected a policy');
+      const refused = mayApproveWithReason(policy, undefined);
+      expect(refused).toEqual({
+        allowed: false,
+        reason: { kind: 'reason_required', blockOn: 'critical', unknown: scan.status },
+      });
+      if (!refused.allowed) expect(denialText(refused.reason)).toContain("The image's scan result is unknown");
+      expect(mayApproveWithReason(policy, 'scanned by hand, see SEC-9')).toEqual({ allowed: true });
     }
   });
 

@@ -5,7 +5,15 @@
 
 import type { ApprovalPolicy } from '../../config/schema.ts';
 import type { DeploymentFacts } from '../../domain/deployment.ts';
-import { enforce, mayApprove, mayApproveWithReason, mayReject, quorumOf, Refusal } from '../../domain/policy.ts';
+import {
+  type EffectivePolicy,
+  enforce,
+  mayApprove,
+  mayApproveWithReason,
+  mayReject,
+  quorumOf,
+  Refusal,
+} from '../../domain/policy.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
 import { askForApproval, show } from './announce.ts';
@@ -13,6 +21,7 @@ import { apply } from './apply.ts';
 import { type DeployContext, expiryOf, liveOf, memberOf, policyOf, policyView, transition } from './context.ts';
 import { finish } from './outcome.ts';
 import { claim, disown } from './ownership.ts';
+import { rescanForApproval } from './scan.ts';
 
 /** The longest approval reason kept (what the reason dialog lets someone type). */
 export const MAX_REASON = 1000;
@@ -38,18 +47,57 @@ export const awaitApproval = async (
 };
 
 /**
- * Counts `user`'s approval. An image whose scan reached the policy's blockOn is approved only with a `reason`, which
- * the audit trail keeps (`deployment.approval_reason`) before the approval is counted.
+ * Counts `user`'s approval. An image the policy's blockOn holds (its scan reached it, or has no result) is approved
+ * only with a `reason`, which the audit trail keeps (`deployment.approval_reason`) once the approval is recorded.
  */
 export const approve = async (ctx: DeployContext, id: string, user: string, reason?: string): Promise<void> => {
   const { store, clock } = ctx.deps;
-  const deployment = await pending(ctx, id);
+  let deployment = await pending(ctx, id);
+  enforce(await mayApprove(policyOf(ctx, deployment), deployment, user, memberOf(ctx)));
+  // Under blockOn, a scan the plan left running is looked at once more; the card shows what that look found.
+  const rescanned = await rescanForApproval(ctx, deployment);
+  if (rescanned !== deployment) {
+    deployment = rescanned;
+    const updated = policyOf(ctx, deployment);
+    if (updated) liveOf(ctx, id).approvalPolicy = policyView(updated);
+    await show(ctx, deployment);
+  }
   const decision = await mayApprove(policyOf(ctx, deployment), deployment, user, memberOf(ctx));
   enforce(decision);
   const { policy } = decision;
   enforce(mayApproveWithReason(policy, reason));
+  const outcome = await store.approve(id, user, quorumOf(policy.required), clock.now());
+  if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
+  if (outcome.result === 'not_pending')
+    throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
+  // Kept once the approval counts: a second click or a lost race leaves no reason for an approval that did not.
   const given = reason?.trim();
-  if (given) {
+  if (given) await keepReason(ctx, deployment, user, given, policy);
+  liveOf(ctx, id).approvalPolicy = policyView(policy);
+  if (outcome.result === 'recorded') {
+    await show(ctx, outcome.deployment);
+    return;
+  }
+  disarmExpiry(ctx, id);
+  await claim(ctx, id);
+  await show(ctx, outcome.deployment);
+  void ctx.deps.track(apply(ctx, outcome.deployment));
+};
+
+/**
+ * The audit of an approval's reason. The approval is recorded already and must go on to apply: a store that fails
+ * here is logged (the reason with it), not thrown.
+ */
+const keepReason = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+  user: string,
+  given: string,
+  policy: EffectivePolicy,
+): Promise<void> => {
+  const { store, clock, logger } = ctx.deps;
+  const id = deployment.id;
+  try {
     await store.appendAudit({
       at: clock.now(),
       actor: user,
@@ -60,25 +108,17 @@ export const approve = async (ctx: DeployContext, id: string, user: string, reas
       outcome: 'given',
       detail: {
         reason: given.slice(0, MAX_REASON),
-        ...(policy.scanGate ? { blockOn: policy.scanGate.blockOn, findings: policy.scanGate.findings } : {}),
+        ...(policy.scanGate ? { ...policy.scanGate } : {}),
         ...(deployment.facts.scan ? { scan: deployment.facts.scan } : {}),
         ...(deployment.facts.digest ? { digest: deployment.facts.digest } : {}),
       },
     });
+  } catch (e) {
+    logger.error(
+      { err: e, deployment: id, actor: user, reason: given.slice(0, MAX_REASON) },
+      'could not keep the approval reason in the audit trail',
+    );
   }
-  const outcome = await store.approve(id, user, quorumOf(policy.required), clock.now());
-  if (outcome.result === 'duplicate') throw new Refusal('You have already approved this deployment.');
-  if (outcome.result === 'not_pending')
-    throw new Refusal(`This request is ${outcome.deployment.state.replace('_', ' ')}; nothing changed.`);
-  liveOf(ctx, id).approvalPolicy = policyView(policy);
-  if (outcome.result === 'recorded') {
-    await show(ctx, outcome.deployment);
-    return;
-  }
-  disarmExpiry(ctx, id);
-  await claim(ctx, id);
-  await show(ctx, outcome.deployment);
-  void ctx.deps.track(apply(ctx, outcome.deployment));
 };
 
 export const reject = async (ctx: DeployContext, id: string, user: string): Promise<void> => {

@@ -7,7 +7,7 @@ import type { ScanFindings } from '../../domain/scan.ts';
 import { AwsError, errorName } from '../../errors.ts';
 import type { DeploymentRecord, ImageRegistry } from '../../ports.ts';
 import { parseDuration } from '../duration.ts';
-import type { ResolvedTarget } from '../targets.ts';
+import { type ResolvedTarget, resolveTarget } from '../targets.ts';
 import { show } from './announce.ts';
 import { type DeployContext, liveOf, policyOf } from './context.ts';
 
@@ -83,4 +83,44 @@ export const readScan = async (
     const backoff = SCAN_BACKOFF_MS[Math.min(look, SCAN_BACKOFF_MS.length - 1)] ?? 16_000;
     await clock.sleep(Math.min(backoff, left));
   }
+};
+
+/**
+ * At approve time, under the policy's blockOn, a scan the plan left in progress (its scanWait ran out) is looked at
+ * once more (one call, no wait): a finished one, or one that failed or turned out unscannable, is stored and weighed
+ * instead. Answers the record as it now is: the same object when nothing changed (no blockOn, no scan in progress,
+ * still in progress, or not readable this time).
+ */
+export const rescanForApproval = async (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+): Promise<DeploymentRecord> => {
+  if (deployment.facts.scan?.status !== 'in_progress' || !policyOf(ctx, deployment)?.blockOn) return deployment;
+  const source = scannedImageOf(ctx, deployment);
+  if (!source) return deployment;
+  const scan = await readScan(ctx, source.registry, source.image, 0);
+  if (!scan || scan.status === 'in_progress' || scan.status === 'unreadable') return deployment;
+  return ctx.deps.store.updateDeployment(deployment.id, { facts: { scan } }, ctx.deps.clock.now());
+};
+
+/**
+ * Where the plan read a deployment's scan: the digest in the target's registry for an image deploy, in the source
+ * environment's for a promote (the copy comes after approval). Undefined for anything else.
+ */
+const scannedImageOf = (
+  ctx: DeployContext,
+  deployment: DeploymentRecord,
+): { registry: ImageRegistry; image: { repository: string; digest: string } } | undefined => {
+  const { request, facts } = deployment;
+  const environment =
+    request.type === 'promote' ? request.from : request.type === 'image' ? deployment.environment : undefined;
+  if (environment === undefined || facts.digest === undefined) return undefined;
+  let image: ResolvedTarget['serviceConfig']['image'];
+  try {
+    image = resolveTarget(ctx.deps.config, deployment.service, environment).serviceConfig.image;
+  } catch {
+    return undefined; // The environment left dockhand.yml since the plan: nothing to look at.
+  }
+  if (!image?.registry) return undefined;
+  return { registry: ctx.deps.registry(image.registry), image: { repository: image.repository, digest: facts.digest } };
 };

@@ -33,7 +33,7 @@ export interface DeploymentLive {
     /** The failing error's remedy (DockhandError.hint), e.g. which registry's credentials to check. */
     hint?: string | undefined;
   };
-  /** `scanGate`: the image's scan reached the policy's blockOn, so each approval needs a reason. */
+  /** `scanGate`: the image's scan reached the policy's blockOn or has no result, so each approval needs a reason. */
   approvalPolicy?: { required: number; approvers: string[]; scanGate?: ScanGate | undefined };
   /** Docker host: what the runtime is doing (pulling, starting, waiting_healthy…). */
   host?: { phase: string; detail?: string | undefined };

@@ -3,6 +3,7 @@ import type { ScanGate } from '../../domain/policy.ts';
 import type { ScanFindings } from '../../domain/scan.ts';
 import { maskSecrets } from '../../logger.ts';
 import type { DeploymentRecord } from '../../ports.ts';
+import { unknownScanText } from './refusals.ts';
 
 /**
  * The reason dialog (issue 13, item 6): what *Approve with reason…* opens on the card of an image whose scan reached
@@ -62,8 +63,12 @@ export const approvalReasonModal = (
   channel: string,
 ): types.ModalView => {
   const rated = gate?.blockOn === 'high' ? 'high or critical' : 'critical';
-  const findings = gate ? `${gate.findings} finding${gate.findings === 1 ? '' : 's'} rated ${rated}` : 'findings';
   const image = deployment.facts.imageTag ?? deployment.facts.image ?? 'this image';
+  const subject = `The scan of ${image} for ${deployment.service} in ${deployment.environment}`;
+  const said =
+    gate && 'unknown' in gate
+      ? `${subject} has no result (${unknownScanText(gate.unknown)}), and this approval blocks on ${rated} findings.`
+      : `${subject} has ${gate ? `${gate.findings} finding${gate.findings === 1 ? '' : 's'} rated ${rated}` : 'findings'}${countsText(deployment.facts.scan)}.`;
   const metadata: ApprovalReasonMetadata = { deployment: deployment.id, channel };
   return {
     type: 'modal',
@@ -75,13 +80,7 @@ export const approvalReasonModal = (
     blocks: [
       {
         type: 'section',
-        text: plain(
-          maskSecrets(
-            `The scan of ${image} for ${deployment.service} in ${deployment.environment} has ${findings}${countsText(deployment.facts.scan)}. ` +
-              'Approving it needs a reason, which the audit trail keeps.',
-          ),
-          3000,
-        ),
+        text: plain(maskSecrets(`${said} Approving it needs a reason, which the audit trail keeps.`), 3000),
       },
       {
         type: 'input',

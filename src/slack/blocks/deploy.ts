@@ -33,7 +33,7 @@ import {
   promoteWhat,
   promotionOf,
 } from './promote.ts';
-import { APPROVE_WITH_REASON } from './refusals.ts';
+import { APPROVE_WITH_REASON, ratedText, unknownScanText } from './refusals.ts';
 import { targetHealthText, waitingForTargetsText } from './target-health.ts';
 import type { Card, KnownBlock } from './types.ts';
 
@@ -315,16 +315,15 @@ export const scanField = (scan: ScanFindings | undefined): string | undefined =>
   }
 };
 
-/** Why an approval needs one more approver and a reason: the scan reached the policy's blockOn. */
+/** Why an approval needs one more approver and a reason: the scan reached the policy's blockOn, or has no result. */
 const scanGateNote = (v: DeploymentView): KnownBlock[] => {
   const gate = v.approvalPolicy?.scanGate;
   if (!gate) return [];
-  const rated = gate.blockOn === 'critical' ? 'critical' : 'high or critical';
-  return [
-    context(
-      `:warning: The image scan found ${plural(gate.findings, 'finding')} rated ${rated}: one more approval than usual, and each approver gives a reason.`,
-    ),
-  ];
+  const why =
+    'unknown' in gate
+      ? `Image scan result unknown (${unknownScanText(gate.unknown)}), and this approval blocks on ${ratedText(gate)} findings`
+      : `The image scan found ${plural(gate.findings, 'finding')} rated ${ratedText(gate)}`;
+  return [context(`:warning: ${why}: one more approval than usual, and each approver gives a reason.`)];
 };
 
 const commitsSection = (commits: { commits: CommitSummary[]; total: number } | undefined): KnownBlock | undefined => {

@@ -1,5 +1,6 @@
 import type { RefusalView } from '../../core/deploy/view.ts';
-import type { DenialReason } from '../../domain/policy.ts';
+import type { DenialReason, ScanGate } from '../../domain/policy.ts';
+import type { UnknownScan } from '../../domain/scan.ts';
 import { type ClosedGate, describeWindows, formatLocal } from '../../domain/windows.ts';
 import { code, escapeText, safe, user } from '../mrkdwn.ts';
 
@@ -110,10 +111,33 @@ export const denialText = (reason: DenialReason): string => {
         ? `\`${reason.service}\` in \`${reason.environment}\` runs on ${reason.runtime}, which has no auto scaling to bound; nothing was changed. Give a task count instead, such as \`/scale ${reason.service} 2 in ${reason.environment}\`.`
         : `\`${reason.service}\` in \`${reason.environment}\` has no auto scaling (no scalable target for its desired count), so there are no bounds to set; nothing was changed. Give a task count instead, such as \`/scale ${reason.service} 2 in ${reason.environment}\`, or register a scalable target in AWS first.`;
     case 'reason_required': {
-      const what = reason.blockOn === 'critical' ? 'critical' : 'high or critical';
+      const how = `Nothing changed; click *${APPROVE_WITH_REASON}* on the card and say why.`;
+      if ('unknown' in reason) {
+        return `The image's scan result is unknown (${unknownScanText(reason.unknown)}), and the policy blocks on ${ratedText(reason)} findings: approving it needs a reason. ${how}`;
+      }
       const findings = reason.findings === 1 ? '1 finding' : `${reason.findings} findings`;
-      return `The image's scan has ${findings} rated ${what}: approving it needs a reason. Nothing changed; click *${APPROVE_WITH_REASON}* on the card and say why.`;
+      return `The image's scan has ${findings} rated ${ratedText(reason)}: approving it needs a reason. ${how}`;
     }
+  }
+};
+
+/** The severities a scan gate's blockOn weighs. */
+export const ratedText = (gate: Pick<ScanGate, 'blockOn'>): string =>
+  gate.blockOn === 'critical' ? 'critical' : 'high or critical';
+
+/** Why a scan has no result to weigh. */
+export const unknownScanText = (status: UnknownScan): string => {
+  switch (status) {
+    case 'in_progress':
+      return 'the scan is still running';
+    case 'failed':
+      return 'the scan failed';
+    case 'unsupported':
+      return 'ECR cannot scan this image';
+    case 'not_scanned':
+      return 'the image was never scanned';
+    case 'unreadable':
+      return 'the scan could not be read';
   }
 };
 
