@@ -640,8 +640,15 @@ export interface EcsDeployer {
     target: EcsServiceRef,
     deployment: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string },
   ): Promise<AbortResult>;
-  /** One look at the deployment `deploymentId` of the service. */
-  rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress>;
+  /**
+   * One look at the deployment `deploymentId` of the service. `countOnly`: it follows a new desired count, which
+   * starts no rollout of its own (no blue/green service deployment: the tasks decide).
+   */
+  rolloutProgress(
+    target: EcsServiceRef,
+    deploymentId: string,
+    options?: { countOnly?: boolean | undefined },
+  ): Promise<RolloutProgress>;
   /** The task definition ARN the service runs now, and the ACTIVE revisions of its family (newest first). */
   currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }>;
   listRevisions(target: EcsServiceRef, family: string, limit: number): Promise<{ arn: string; revision: number }[]>;

@@ -268,7 +268,11 @@ export class AwsEcsDeployer implements EcsDeployer {
     return { method: 'update_service', fallbackReason: stop.reason };
   }
 
-  async rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress> {
+  async rolloutProgress(
+    target: EcsServiceRef,
+    deploymentId: string,
+    options: { countOnly?: boolean | undefined } = {},
+  ): Promise<RolloutProgress> {
     const service = await this.#describeService(target);
     this.#rememberDeployments(service.deployments ?? []);
     const deployments = (service.deployments ?? []).map(toDeploymentSnapshot).sort(primaryFirst);
@@ -291,7 +295,10 @@ export class AwsEcsDeployer implements EcsDeployer {
       stopped,
       targetHealth,
     });
-    const staged = await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
+    // A new count starts no service deployment: the service's current one is an earlier rollout's.
+    const staged = options.countOnly
+      ? undefined
+      : await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
     const judged = staged ? assessStaged(progress, staged) : progress;
     const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service);
     if (!alarms) return judged;

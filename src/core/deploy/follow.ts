@@ -34,7 +34,11 @@ interface RolloutProbe {
 /** A look at the rollout `deployment` started, through its target's runtime. */
 const rolloutProbe = (ctx: DeployContext, target: ResolvedTarget, deployment: DeploymentRecord): RolloutProbe => {
   const runtime = ctx.deps.runtimes.for(target);
-  const applied = { rolloutId: requiredFact(deployment, 'ecsDeploymentId'), done: false };
+  const applied = {
+    rolloutId: requiredFact(deployment, 'ecsDeploymentId'),
+    done: false,
+    countOnly: deployment.request.type === 'scale',
+  };
   return {
     look: () => runtime.progress(target, applied),
     logLines: (unitIds, limit) => runtime.recentLines(target, unitIds, limit),
