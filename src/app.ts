@@ -211,7 +211,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     clock,
     maxAgeMs: settings.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS,
   });
-  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps, targetHealth }), ecs);
+  const ecsDeployer = forgettingChanges(new AwsEcsDeployer({ clients: aws, publicIps, targetHealth, logger }), ecs);
   // The one place a target's type picks what runs it; the core asks `runtimes.for(target)`.
   const runtimes = createRuntimes({
     ecs: new EcsRuntime({

@@ -551,6 +551,11 @@ export interface RolloutProgress {
    * in progress (the rollout rule), and a rollout that times out names them.
    */
   unhealthyTargets?: UnhealthyTarget[] | undefined;
+  /**
+   * The service is behind a load balancer but its target health may not be read (dockhand's role lacks the
+   * permission): the rollout is judged on the runtime's deployments alone. The AWS error code only, never its message.
+   */
+  targetHealthUnreadable?: { permission: string; code: string } | undefined;
 }
 
 /**

@@ -40,7 +40,8 @@ import type {
 } from '@aws-sdk/client-ecs';
 import { assessRollout, tasksToRead } from '../../core/deploy/rollout-rule.ts';
 import { assessStaged } from '../../core/deploy/staged-rule.ts';
-import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
+import { AwsError, DockhandError, errorMessage, errorName, isAccessDenied } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import type {
   AbortResult,
   DeploymentSnapshot,
@@ -49,6 +50,8 @@ import type {
   EcsServiceRef,
   FieldChange,
   RolloutProgress,
+  ServiceLoadBalancer,
+  TargetGroupHealth,
   TaskDefinitionPlan,
   TaskSnapshot,
 } from '../../ports.ts';
@@ -130,7 +133,12 @@ export interface AwsEcsDeployerOptions {
   now?: () => Date;
   /** Reads the target health of a service behind a load balancer; without it, rollouts are judged on ECS alone. */
   targetHealth?: TargetHealthReader | undefined;
+  /** Where a degraded look is reported (once per service): target health the role may not read. */
+  logger?: Pick<Logger, 'warn'> | undefined;
 }
+
+/** The permission a target health read needs (named on the card and in the log when it is missing). */
+export const TARGET_HEALTH_PERMISSION = 'elasticloadbalancing:DescribeTargetHealth';
 
 /** A task definition as DescribeTaskDefinition (include TAGS) returned it, and when. */
 interface KnownTaskDefinition {
@@ -143,6 +151,9 @@ export class AwsEcsDeployer implements EcsDeployer {
   readonly #clients: AwsEcsDeployerOptions['clients'];
   readonly #publicIps: PublicIpResolver;
   readonly #targetHealth: TargetHealthReader | undefined;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
+  /** Services whose target health this process was refused (warned once each). */
+  readonly #targetHealthDenied = new Set<string>();
   readonly #taskDefinitions = new Map<string, KnownTaskDefinition>();
   /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
   readonly #deploymentCreatedAt = new Map<string, Date>();
@@ -153,6 +164,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     this.#blueGreen = new BlueGreenProgress(options.now);
     this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
     this.#targetHealth = options.targetHealth;
+    this.#logger = options.logger;
   }
 
   async planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan> {
@@ -284,8 +296,8 @@ export class AwsEcsDeployer implements EcsDeployer {
     await this.#fillPublicIps(target, running);
     // Behind a load balancer: one DescribeTargetHealth per target group, so the rule can wait for healthy targets.
     const { loadBalancers } = loadBalancersOf(service);
-    const targetHealth =
-      loadBalancers && this.#targetHealth ? await this.#targetHealth.read(target, loadBalancers, running) : undefined;
+    const read = loadBalancers ? await this.#readTargetHealth(target, loadBalancers, running) : undefined;
+    const targetHealth = read?.groups;
     const progress = assessRollout({
       deploymentId,
       deployments,
@@ -295,6 +307,7 @@ export class AwsEcsDeployer implements EcsDeployer {
       stopped,
       targetHealth,
     });
+    if (read?.denied) progress.targetHealthUnreadable = read.denied;
     // A new count starts no service deployment: the service's current one is an earlier rollout's.
     const staged = options.countOnly
       ? undefined
@@ -377,6 +390,35 @@ export class AwsEcsDeployer implements EcsDeployer {
   }
 
   // -------------------------------------------------------------------------------------------------------------
+
+  /**
+   * The target health of the rollout's tasks. Refused (the role lacks the permission, as before dockhand read it):
+   * the rollout is judged on ECS alone, the card says why with the error code, and the log says so once per service.
+   * Any other failed read is thrown: throttling and passing faults are looked at again by the follow loop.
+   */
+  async #readTargetHealth(
+    target: EcsServiceRef,
+    loadBalancers: readonly ServiceLoadBalancer[],
+    running: readonly TaskSnapshot[],
+  ): Promise<{ groups?: TargetGroupHealth[]; denied?: { permission: string; code: string } } | undefined> {
+    if (!this.#targetHealth) return undefined;
+    try {
+      return { groups: await this.#targetHealth.read(target, loadBalancers, running) };
+    } catch (error) {
+      const code = error instanceof AwsError ? error.awsCode : errorName(error);
+      if (!isAccessDenied(code)) throw error;
+      const key = `${clusterKey(target.region, target.cluster)}\u0000${target.service}`;
+      if (!this.#targetHealthDenied.has(key)) {
+        if (this.#targetHealthDenied.size >= DEPLOYMENT_MEMORY_SIZE) this.#targetHealthDenied.clear();
+        this.#targetHealthDenied.add(key);
+        this.#logger?.warn(
+          { service: target.service, cluster: target.cluster, code, permission: TARGET_HEALTH_PERMISSION },
+          'target health may not be read; rollouts of this service are judged on ECS alone',
+        );
+      }
+      return { denied: { permission: TARGET_HEALTH_PERMISSION, code } };
+    }
+  }
 
   #ecs(target: EcsServiceRef): ECSClient {
     return this.#clients.forRegion(target.region).ecs;

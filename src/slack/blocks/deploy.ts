@@ -34,7 +34,7 @@ import {
   promotionOf,
 } from './promote.ts';
 import { APPROVE_WITH_REASON } from './refusals.ts';
-import { targetHealthText, waitingForTargetsText } from './target-health.ts';
+import { targetHealthText, targetHealthUnreadableText, waitingForTargetsText } from './target-health.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -408,6 +408,7 @@ const stoppedSection = (groups: readonly StoppedTaskGroup[]): KnownBlock | undef
 
 /** Behind a load balancer: what the rollout waits for, once ECS completed it, and every target group's targets. */
 const targetHealthBlocks = (rollout: RolloutProgress): KnownBlock[] => {
+  if (rollout.targetHealthUnreadable) return [context(targetHealthUnreadableText(rollout.targetHealthUnreadable))];
   if (!rollout.targetHealth || rollout.targetHealth.length === 0) return [];
   const waiting =
     rollout.outcome === 'in_progress' && rollout.deployment?.rolloutState === 'COMPLETED'
