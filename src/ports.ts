@@ -590,6 +590,8 @@ export interface StagedRollout {
   bakeMinutes?: number | undefined;
   /** During the bake stage: how much of it was left when this look was taken (ms, at least 0). */
   bakeLeftMs?: number | undefined;
+  /** The deployment alarms the runtime says triggered it (its own record, not read from words). */
+  triggeredAlarms?: string[] | undefined;
 }
 
 /** A task of the rollout whose target in a target group is not healthy (or not registered yet). */

@@ -80,6 +80,15 @@ describe('blue/green: ECS service deployments as staged rollouts', () => {
     expect(stagedRolloutOf(sd({ lifecycleStage: 'CLEAN_UP' }), service, began, now).bakeLeftMs).toBeUndefined();
   });
 
+  it('takes the triggered alarms from the service deployment’s own record', () => {
+    const tripped = sd({
+      status: 'ROLLBACK_IN_PROGRESS',
+      alarms: { status: 'TRIGGERED', alarmNames: ['a', 'b'], triggeredAlarmNames: ['b'] },
+    });
+    expect(stagedRolloutOf(tripped, service, undefined, now).triggeredAlarms).toEqual(['b']);
+    expect(stagedRolloutOf(sd({}), service, undefined, now).triggeredAlarms).toBeUndefined();
+  });
+
   it('keeps ECS’s reason only for a rollout that stopped or rolled back', () => {
     const rolledBack = sd({ status: 'ROLLBACK_SUCCESSFUL', statusReason: 'alarm api-5xx in ALARM' });
     expect(stagedRolloutOf(rolledBack, service, undefined, now)).toMatchObject({

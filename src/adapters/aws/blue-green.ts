@@ -70,6 +70,7 @@ export const stagedRolloutOf = (
   const bakeMinutes =
     sd.deploymentConfiguration?.bakeTimeInMinutes ?? service.deploymentConfiguration?.bakeTimeInMinutes;
   const status = STATUSES[sd.status ?? ''] ?? 'in_progress';
+  const triggered = [...new Set(sd.alarms?.triggeredAlarmNames ?? [])];
   const bakeLeftMs =
     stage === 'bake' && status === 'in_progress' && bakeMinutes !== undefined && bakeStartedAt !== undefined
       ? Math.max(0, bakeStartedAt.getTime() + bakeMinutes * 60_000 - now.getTime())
@@ -82,6 +83,7 @@ export const stagedRolloutOf = (
     ...(sd.statusReason && status !== 'in_progress' && status !== 'succeeded' ? { reason: sd.statusReason } : {}),
     ...(bakeMinutes === undefined ? {} : { bakeMinutes }),
     ...(bakeLeftMs === undefined ? {} : { bakeLeftMs }),
+    ...(triggered.length === 0 ? {} : { triggeredAlarms: triggered }),
   };
 };
 

@@ -316,7 +316,10 @@ export class AwsEcsDeployer implements EcsDeployer {
     const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service);
     if (!alarms) return judged;
     if (judged.outcome === 'failed') {
-      const triggered = triggeredAlarms(alarms, judged.deployment, [judged.reason ?? '', ...judged.failureEvents]);
+      // A blue/green rollout's service deployment names the alarms that triggered: ECS's record beats its words.
+      const triggered =
+        judged.staged?.triggeredAlarms ??
+        triggeredAlarms(alarms, judged.deployment, [judged.reason ?? '', ...judged.failureEvents]);
       if (triggered.length > 0) alarms.triggered = triggered;
     }
     return { ...judged, alarms };
