@@ -556,6 +556,11 @@ export interface RolloutProgress {
    * permission): the rollout is judged on the runtime's deployments alone. The AWS error code only, never its message.
    */
   targetHealthUnreadable?: { permission: string; code: string } | undefined;
+  /**
+   * Set by the follow loop, not the runtime: while a staged rollout with a bake time is in progress, the rollout
+   * timeout is extended by the bake time, so that a bake longer than the timeout is waited for; when it now ends.
+   */
+  timeoutExtended?: { until: Date; timeout: string; bakeMinutes: number } | undefined;
 }
 
 /**

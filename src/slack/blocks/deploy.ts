@@ -22,7 +22,7 @@ import type {
 import { ACTIONS } from '../actions.ts';
 import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
 import { alarmFailureBlocks, alarmsBlocks } from './alarms.ts';
-import { stagedAbortBlocks, stagedBlocks, stagedSummary } from './blue-green.ts';
+import { stagedAbortBlocks, stagedBlocks, stagedSummary, timeoutExtendedText } from './blue-green.ts';
 import {
   copyField,
   copyingStatus,
@@ -422,6 +422,9 @@ const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
   const table = deploymentsTable(rollout);
   return [
     ...(rollout.staged ? stagedBlocks(rollout.staged) : []),
+    ...(rollout.timeoutExtended && rollout.outcome === 'in_progress'
+      ? [context(timeoutExtendedText(rollout.timeoutExtended))]
+      : []),
     table ? section(table) : undefined,
     rollout.reason && rollout.outcome === 'failed' ? section(`*ECS says* ${outside(rollout.reason, 1000)}`) : undefined,
     ...alarmFailureBlocks(rollout.alarms),
