@@ -11,7 +11,8 @@
  *   ListTasks (STOPPED, the service) 1, only once the deployment has failed tasks (or is gone)
  *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
  *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
- *   DescribeServiceDeployments       1, only for a blue/green service (strategy BLUE_GREEN; blue-green.ts)
+ *   DescribeServiceDeployments       1, only for a blue/green service (strategy BLUE_GREEN; blue-green.ts), not for
+ *                                    a new count (it starts no service deployment)
  *   ELBv2 DescribeTargetHealth       1 per target group, only for a service with loadBalancers (TargetHealthReader)
  *
  * Calls per `/deploy` (plan, then register): DescribeServices 1 + DescribeTaskDefinition 1 (with TAGS, cached by ARN:
