@@ -90,9 +90,9 @@ export const stagedBlocks = (s: StagedRollout): KnownBlock[] => [
   { type: 'context', elements: [{ type: 'mrkdwn', text: trail(s) }] },
 ];
 
-/** The rollout timeout, extended by the bake time: "⏱ The rollout timeout (30m) is extended by the 2h bake time…". */
+/** The rollout timeout, extended by the bake time: "⏳ The rollout timeout (30m) is extended by the 2h bake time…". */
 export const timeoutExtendedText = (t: { until: Date; timeout: string; bakeMinutes: number }): string =>
-  `:stopwatch: The rollout timeout (${escapeText(t.timeout)}) is extended by the ` +
+  `:hourglass_flowing_sand: The rollout timeout (${escapeText(t.timeout)}) is extended by the ` +
   `${formatDuration(t.bakeMinutes * 60_000)} bake time: dockhand follows this rollout until ${date(t.until)}.`;
 
 /** For the plain-text fallback of a rolling-out card: "bake time, 4m left". */
