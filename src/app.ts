@@ -216,6 +216,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       clients: aws,
       publicIps,
       targetHealth,
+      logger,
       onAlarmsUnreadable: (err) => logger.warn({ err }, 'deployment alarms unreadable'),
     }),
     ecs,

@@ -553,6 +553,16 @@ export interface RolloutProgress {
    * in progress (the rollout rule), and a rollout that times out names them.
    */
   unhealthyTargets?: UnhealthyTarget[] | undefined;
+  /**
+   * The service is behind a load balancer but its target health may not be read (dockhand's role lacks the
+   * permission): the rollout is judged on the runtime's deployments alone. The AWS error code only, never its message.
+   */
+  targetHealthUnreadable?: { permission: string; code: string } | undefined;
+  /**
+   * Set by the follow loop, not the runtime: while a staged rollout with a bake time is in progress, the rollout
+   * timeout is extended by the bake time, so that a bake longer than the timeout is waited for; when it now ends.
+   */
+  timeoutExtended?: { until: Date; timeout: string; bakeMinutes: number } | undefined;
 }
 
 /**
@@ -587,6 +597,8 @@ export interface StagedRollout {
   bakeMinutes?: number | undefined;
   /** During the bake stage: how much of it was left when this look was taken (ms, at least 0). */
   bakeLeftMs?: number | undefined;
+  /** The deployment alarms the runtime says triggered it (its own record, not read from words). */
+  triggeredAlarms?: string[] | undefined;
 }
 
 /** A task of the rollout whose target in a target group is not healthy (or not registered yet). */
@@ -642,8 +654,15 @@ export interface EcsDeployer {
     target: EcsServiceRef,
     deployment: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string },
   ): Promise<AbortResult>;
-  /** One look at the deployment `deploymentId` of the service. */
-  rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress>;
+  /**
+   * One look at the deployment `deploymentId` of the service. `countOnly`: it follows a new desired count, which
+   * starts no rollout of its own (no blue/green service deployment: the tasks decide).
+   */
+  rolloutProgress(
+    target: EcsServiceRef,
+    deploymentId: string,
+    options?: { countOnly?: boolean | undefined },
+  ): Promise<RolloutProgress>;
   /** The task definition ARN the service runs now, and the ACTIVE revisions of its family (newest first). */
   currentTaskDefinition(target: EcsServiceRef): Promise<{ arn: string; family: string; revision: number }>;
   listRevisions(target: EcsServiceRef, family: string, limit: number): Promise<{ arn: string; revision: number }[]>;

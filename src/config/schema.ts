@@ -190,6 +190,7 @@ const environment = z.strictObject({
   approval: name.optional(),
   scaleApproval: name.optional(),
   scale: scale.optional(),
+  /** How long a rollout may take; a blue/green rollout's bake time (on the ECS service) is added (follow.ts). */
   rolloutTimeout: duration.default('30m'),
   trigger: trigger.optional(),
   windows: windows.optional(),

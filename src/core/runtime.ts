@@ -190,6 +190,8 @@ export interface AppliedChange {
   previous?: RevisionRef | undefined;
   /** True when the change was complete when `apply` returned. */
   done: boolean;
+  /** A new count only: the runtime follows its units, no staged rollout (a count change starts none). */
+  countOnly?: boolean | undefined;
   /** A fixed host port forced a short gap in service (Docker host). */
   gap?: boolean | undefined;
   /** What runs once a change `apply` finished (`done`): its units, how many run, where they are reached. */

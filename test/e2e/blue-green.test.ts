@@ -29,6 +29,10 @@ services:
     image: { registry: ecr, repository: acme/jobs }
     environments:
       production: { target: { type: ecs, cluster: prod, service: jobs, container: app } }
+  count:
+    image: { registry: ecr, repository: acme/count }
+    environments:
+      production: { target: { type: ecs, cluster: prod, service: count, container: app } }
 `;
 
 describe('dockhand as a process: ECS blue/green deployments', () => {
@@ -50,6 +54,7 @@ describe('dockhand as a process: ECS blue/green deployments', () => {
       ['api', 1, '1'],
       ['web', 30, '2'],
       ['jobs', 5, '3'],
+      ['count', 5, '4'],
     ] as const) {
       aws.seedService({
         cluster: 'prod',
@@ -142,6 +147,22 @@ describe('dockhand as a process: ECS blue/green deployments', () => {
     expect(web.serviceDeployments[0]?.status).toBe('ROLLBACK_SUCCESSFUL');
     expect(web.taskDefinition).toMatch(/web:1$/);
     expect(aws.serviceTasks('prod', 'web').every((t) => t.taskDefinitionArn.endsWith('web:1'))).toBe(true);
+  });
+
+  it('follows /scale of a blue/green service by its tasks, not by the previous rollout’s service deployment', async () => {
+    // A new count makes no service deployment: ECS's current one is the earlier rollout's, SUCCESSFUL.
+    const scaleCard = (predicate: (text: string) => boolean) =>
+      slack.state.waitForMessage((m) => m.text.startsWith('Scale count') && predicate(m.text), 15_000);
+    await client.slashCommand({ command: '/scale', text: 'count 6 in production', userId: A });
+    await scaleCard((t) => t.includes('rolling out'));
+    await new Promise((r) => setTimeout(r, 1_000));
+    const early = slack.state.messages().filter((m) => m.text.startsWith('Scale count'));
+    expect(early.some((m) => m.text.includes('succeeded'))).toBe(false);
+    expect(aws.serviceTasks('prod', 'count')).toHaveLength(2);
+    aws.step(4);
+    const done = await scaleCard((t) => t.includes('succeeded'));
+    expect(done.text).toContain('succeeded');
+    expect(aws.serviceTasks('prod', 'count').filter((t) => t.lastStatus === 'RUNNING')).toHaveLength(6);
   });
 
   it('fails the rollout with ECS’s reason when ECS rolls the blue/green deployment back', async () => {

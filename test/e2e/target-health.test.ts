@@ -61,6 +61,7 @@ describe('dockhand as a process: load balancer target health', () => {
       loadBalancers: [{ targetGroup: 'api-tg', containerPort: 8080 }],
     });
     aws.putImage(REPO, '1.1.0', `sha256:${'1'.repeat(64)}`);
+    aws.putImage(REPO, '1.2.0', `sha256:${'2'.repeat(64)}`);
     slack = await startTestSlack();
     dockhand = await startDockhand({
       config: CONFIG,
@@ -135,4 +136,26 @@ describe('dockhand as a process: load balancer target health', () => {
     expect(texts().filter((t) => t.includes('lost healthy targets'))).toHaveLength(1);
     expect(texts().join('\n')).not.toMatch(/fake-secret|at .*\.ts:\d+/);
   }, 300_000);
+  it('succeeds on ECS alone when the role may not read target health, warning once without AWS’s message', async () => {
+    // A role written before dockhand read target health: AWS's refusal names the account and the role.
+    const message =
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-prod/i-0abc is not authorized to perform: elasticloadbalancing:DescribeTargetHealth';
+    aws.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied', message, count: 100_000 } });
+    try {
+      const before = new Set(slack.state.messages('#deploys').map((m) => m.ts));
+      await client.slashCommand({ command: '/deploy', text: 'api image:1.2.0 to production', userId: A });
+      // Before, every look failed with AccessDenied and so did the rollout.
+      const done = await slack.state.waitForMessage(
+        (m) => !before.has(m.ts) && m.text.startsWith('Deploy api → production') && /succeeded|failed/.test(m.text),
+        60_000,
+      );
+      expect(done.text).toContain('succeeded');
+      expect(JSON.stringify(done.history.map((v) => v.blocks))).not.toContain('assumed-role');
+      const warned = dockhand.logs.filter((l) => String(l.msg).startsWith('target health may not be read'));
+      expect(warned).toHaveLength(1);
+      expect(JSON.stringify(warned)).not.toContain('assumed-role');
+    } finally {
+      aws.faults(null);
+    }
+  }, 120_000);
 });

@@ -165,6 +165,37 @@ describe('the ECS deployer reads deployment alarms', () => {
     }
   });
 
+  it('an alarm firing during a blue/green rollout rolls it back; the service deployment names the alarm', async () => {
+    fake.seedService({
+      cluster: 'prod',
+      service: 'web',
+      desiredCount: 2,
+      strategy: 'BLUE_GREEN',
+      bakeTimeInMinutes: 0,
+      containers: [{ name: 'app', image: 'registry.example/web:1' }],
+      alarms: { alarmNames: ['api-5xx', 'api-latency'] },
+    });
+    const web: EcsDeployTarget = { cluster: 'prod', service: 'web', container: 'app' };
+    const id = await rollOut(web, 'registry.example/web:2');
+    const last = await follow(web, id, (p) => {
+      if ((p.deployment?.running ?? 0) > 0 && fake.alarms.get('api-5xx')?.state === 'OK') {
+        fake.setAlarmState('api-5xx', 'ALARM', 'Threshold Crossed: 1 datapoint [12.0] was greater than 5.0.');
+      }
+    });
+    expect(last).toMatchObject({ outcome: 'failed', staged: { status: 'rolling_back', triggeredAlarms: ['api-5xx'] } });
+    expect(last.alarms?.triggered).toEqual(['api-5xx']);
+    expect(last.reason).toBe(
+      'the blue/green deployment is rolling back: Service deployment rolled back: a deployment alarm went into ALARM.',
+    );
+    // The alarm is back to OK by the next look, and ECS's words name no alarm: its record still does.
+    fake.setAlarmState('api-5xx', 'OK', 'Threshold Crossed: no datapoint was greater than 5.0.');
+    const later = await deployer.rolloutProgress(web, id);
+    expect(later.outcome).toBe('failed');
+    expect(later.alarms?.triggered).toEqual(['api-5xx']);
+    fake.step(6);
+    expect(fake.service('prod', 'web').taskDefinition).toMatch(/web:1$/);
+  });
+
   it('with rollback off, the deployment fails and nothing rolls back', async () => {
     fake.services.get('prod/api')!.deploymentConfiguration.alarms!.rollback = false;
     const id = await rollOut(target, 'registry.example/api:2');

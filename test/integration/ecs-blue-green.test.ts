@@ -157,6 +157,42 @@ describe('ECS blue/green rollouts (deployer over the fake AWS)', () => {
     expect(fake.service('prod', 'api').taskDefinition).toContain('api:2');
   });
 
+  it('follows a new count on a blue/green service by its tasks, not by the previous service deployment', async () => {
+    // A desiredCount-only UpdateService makes no service deployment: the PRIMARY ECS deployment is the previous
+    // rollout's, and the service's currentServiceDeployment is that rollout's SUCCESSFUL one.
+    const { deploymentId } = await deployer.updateService(blueGreen, { desiredCount: 6 });
+    fake.resetCalls();
+    const first = await deployer.rolloutProgress(blueGreen, deploymentId, { countOnly: true });
+    expect(first.outcome).toBe('in_progress');
+    expect(first.staged).toBeUndefined();
+    expect(fake.calls['ECS.DescribeServiceDeployments'] ?? 0).toBe(0);
+    fake.step(4);
+    const done = await deployer.rolloutProgress(blueGreen, deploymentId, { countOnly: true });
+    expect(done).toMatchObject({ outcome: 'completed', deployment: { running: 6, desired: 6 } });
+  });
+
+  it('never completes a count change on the word of the previous rollout’s service deployment', async () => {
+    // Even without the hint, the previous rollout's SUCCESSFUL service deployment completes nothing still starting.
+    const { deploymentId } = await deployer.updateService(blueGreen, { desiredCount: 6 });
+    const first = await deployer.rolloutProgress(blueGreen, deploymentId);
+    expect(first).toMatchObject({ outcome: 'in_progress', deployment: { running: 2, desired: 6 } });
+  });
+
+  it('does not adopt a service deployment that began before the rollout’s ECS deployment', async () => {
+    const { deploymentId } = await deployer.updateService(blueGreen, { taskDefinitionArn: REVISION_1 });
+    // ECS still names the earlier rollout's service deployment as current (it had not caught up).
+    const svc = fake.service('prod', 'api');
+    const [mine, earlier] = svc.serviceDeployments;
+    if (!mine || !earlier) throw new Error('the fake made no service deployment');
+    earlier.startedAt = new Date(clock.getTime() - 60_000);
+    earlier.createdAt = earlier.startedAt;
+    svc.serviceDeployments = [earlier, mine];
+    const early = await deployer.rolloutProgress(blueGreen, deploymentId);
+    expect(early.staged).toBeUndefined();
+    svc.serviceDeployments = [mine, earlier];
+    expect((await deployer.rolloutProgress(blueGreen, deploymentId)).staged?.id).toBe(mine.arn);
+  });
+
   it('leaves the verdict to the deployments when service deployments may not be read, and stops asking', async () => {
     const { deploymentId } = await deployer.updateService(blueGreen, { taskDefinitionArn: REVISION_1 });
     fake.faults({ failNext: { op: 'ECS.DescribeServiceDeployments', code: 'AccessDeniedException', status: 400 } });

@@ -12,6 +12,7 @@ import { TargetHealthReader } from '../../src/adapters/aws/target-health.ts';
 import { systemClock } from '../../src/adapters/system-clock.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { resolveTarget } from '../../src/core/targets.ts';
+import type { Logger } from '../../src/logger.ts';
 import type { RolloutProgress } from '../../src/ports.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
 
@@ -128,11 +129,12 @@ describe('target health through the ECS runtime', () => {
   });
 
   it('keeps a failed target health read as that group’s error instead of failing the describe', async () => {
-    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied' } });
+    const message = 'User: arn:aws:sts::123456789012:assumed-role/dockhand-prod/i-0abc is not authorized';
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied', message } });
     const [lookup] = await runtime.describe([target], { units: true, targetHealth: true });
     if (!lookup?.found || lookup.snapshot.detail.kind !== 'ecs') throw new Error('not found');
-    expect(lookup.snapshot.detail.service.targetHealth?.[0]?.error).toMatch(
-      /^read the target health of target group api-tg: AccessDenied: /,
+    expect(lookup.snapshot.detail.service.targetHealth?.[0]?.error).toBe(
+      'read the target health of target group api-tg: AccessDenied: dockhand’s role lacks elasticloadbalancing:DescribeTargetHealth',
     );
   });
 
@@ -148,6 +150,42 @@ describe('target health through the ECS runtime', () => {
     expect(waited[0]?.unhealthyTargets?.[0]).toMatchObject({ targetGroup: 'api-tg', state: 'initial' });
     expect(last?.unhealthyTargets).toEqual([]);
     expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(looks.length);
+  });
+
+  it('judges a rollout on ECS alone when the role may not read target health, and says so once', async () => {
+    // The upgrade case: a role written before dockhand read target health. AWS's message names the account and role.
+    const denied =
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-prod/i-0abc is not authorized to perform: elasticloadbalancing:DescribeTargetHealth';
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied', message: denied, count: 1000 } });
+    const warnings: unknown[][] = [];
+    const logger = { warn: (...args: unknown[]) => void warnings.push(args) } as unknown as Pick<Logger, 'warn'>;
+    const deployer = new AwsEcsDeployer({ clients, targetHealth: new TargetHealthReader({ clients }), logger });
+    const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd9' });
+    const looks: RolloutProgress[] = [];
+    for (let i = 0; i < 20 && looks.at(-1)?.outcome !== 'completed'; i++) {
+      looks.push(await deployer.rolloutProgress({ cluster: 'prod', service: 'api' }, applied.rolloutId ?? ''));
+    }
+    expect(looks.at(-1)).toMatchObject({
+      outcome: 'completed',
+      targetHealthUnreadable: { permission: 'elasticloadbalancing:DescribeTargetHealth', code: 'AccessDenied' },
+    });
+    expect(looks.at(-1)?.targetHealth).toBeUndefined();
+    expect(looks.length).toBeGreaterThan(1);
+    expect(warnings).toHaveLength(1);
+    const said = JSON.stringify([looks, warnings]);
+    expect(said).not.toContain('assumed-role');
+    expect(said).not.toContain('not authorized');
+  });
+
+  it('looks again after a throttled target health read instead of failing the rollout', async () => {
+    const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd10' });
+    await runtime.progress(target, { rolloutId: applied.rolloutId ?? '', done: false });
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'Throttling', status: 400 } });
+    const error = await runtime.progress(target, { rolloutId: applied.rolloutId ?? '', done: false }).catch((e) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(runtime.classify(error)).toBe('throttled');
+    const looks = await follow(applied.rolloutId ?? '');
+    expect(looks.at(-1)?.outcome).toBe('completed');
   });
 
   it('never completes a rollout whose targets fail their health checks, and says why', async () => {

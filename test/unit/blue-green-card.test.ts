@@ -70,6 +70,16 @@ describe('blue/green rollout cards (golden)', () => {
     await expect(card).toMatchFileSnapshot('golden/deploy-blue-green-bake.json');
   });
 
+  it('says when the rollout timeout is extended to cover a long bake', async () => {
+    const rollout = {
+      ...blueGreenRollout(staged('bake', { bakeMinutes: 120, bakeLeftMs: 100 * 60_000 })),
+      timeoutExtended: { until: new Date('2026-11-21T14:30:00Z'), timeout: '30m', bakeMinutes: 120 },
+    };
+    const card = deploymentCard(aDeploymentView({ state: 'rolling_out', facts: rolloutFacts(), rollout }), now);
+    expect(JSON.stringify(card.blocks)).toContain('The rollout timeout (30m) is extended by the 2h bake time');
+    await expect(card).toMatchFileSnapshot('golden/deploy-blue-green-bake-timeout-extended.json');
+  });
+
   it('shows the stages passed and the stage now in order', () => {
     const trail = JSON.stringify(rollingOut(staged('production_traffic')).blocks);
     expect(trail).toContain(

@@ -19,6 +19,20 @@ const progress = (outcome: RolloutProgress['outcome']): RolloutProgress => ({
   tasks: [],
 });
 
+const settled = (running: number, desired: number): RolloutProgress => ({
+  ...progress(running === desired ? 'completed' : 'in_progress'),
+  deployment: {
+    id: 'ecs-svc/1',
+    status: 'PRIMARY',
+    taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:2',
+    revision: 'api:2',
+    desired,
+    running,
+    pending: 0,
+    failed: 0,
+  },
+});
+
 describe('blue/green: ECS service deployments as staged rollouts', () => {
   it('tells a blue/green service from a rolling one by its deployment strategy', () => {
     expect(isBlueGreen(service)).toBe(true);
@@ -66,6 +80,15 @@ describe('blue/green: ECS service deployments as staged rollouts', () => {
     expect(stagedRolloutOf(sd({ lifecycleStage: 'CLEAN_UP' }), service, began, now).bakeLeftMs).toBeUndefined();
   });
 
+  it('takes the triggered alarms from the service deployment’s own record', () => {
+    const tripped = sd({
+      status: 'ROLLBACK_IN_PROGRESS',
+      alarms: { status: 'TRIGGERED', alarmNames: ['a', 'b'], triggeredAlarmNames: ['b'] },
+    });
+    expect(stagedRolloutOf(tripped, service, undefined, now).triggeredAlarms).toEqual(['b']);
+    expect(stagedRolloutOf(sd({}), service, undefined, now).triggeredAlarms).toBeUndefined();
+  });
+
   it('keeps ECS’s reason only for a rollout that stopped or rolled back', () => {
     const rolledBack = sd({ status: 'ROLLBACK_SUCCESSFUL', statusReason: 'alarm api-5xx in ALARM' });
     expect(stagedRolloutOf(rolledBack, service, undefined, now)).toMatchObject({
@@ -85,10 +108,21 @@ describe('the staged rollout rule', () => {
   });
 
   it('succeeds only when the service deployment succeeded', () => {
-    expect(assessStaged(progress('in_progress'), staged('succeeded')).outcome).toBe('completed');
+    expect(assessStaged(settled(6, 6), staged('succeeded')).outcome).toBe('completed');
     // The green deployment may look complete before clean-up is over: still in progress.
     expect(assessStaged(progress('completed'), staged('in_progress')).outcome).toBe('in_progress');
     expect(assessStaged(progress('in_progress'), staged('in_progress')).outcome).toBe('in_progress');
+  });
+
+  it('completes a SUCCESSFUL service deployment only once the deployment runs all its tasks, healthy', () => {
+    // The service deployment of another change (a count change makes none) says nothing of these tasks.
+    expect(assessStaged(settled(2, 6), staged('succeeded'))).toMatchObject({ outcome: 'in_progress' });
+    expect(assessStaged(progress('completed'), staged('succeeded')).outcome).toBe('in_progress');
+    const waiting = {
+      ...settled(6, 6),
+      unhealthyTargets: [{ targetGroup: 'api-tg', taskId: 't1', state: 'initial' as const }],
+    };
+    expect(assessStaged(waiting, staged('succeeded')).outcome).toBe('in_progress');
   });
 
   it('fails a rollback or a stop with the reason', () => {

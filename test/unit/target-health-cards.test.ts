@@ -73,6 +73,18 @@ describe('target health on the cards (golden)', () => {
     expect(texts).toContain('Target.FailedHealthChecks');
   });
 
+  it('says a rollout is judged on ECS alone when its target health may not be read, naming the permission', async () => {
+    const rollout = aRollout({
+      targetHealthUnreadable: { permission: 'elasticloadbalancing:DescribeTargetHealth', code: 'AccessDenied' },
+    });
+    const card = deploymentCard(aDeploymentView({ state: 'rolling_out', facts: rolloutFacts(), rollout }), now);
+    await expect(card).toMatchFileSnapshot('golden/deploy-rolling_out-target-health-unreadable.json');
+    const texts = JSON.stringify(card.blocks);
+    expect(texts).toContain('target health could not be read (AccessDenied');
+    expect(texts).toContain('`elasticloadbalancing:DescribeTargetHealth`');
+    expect(texts).toContain('judged on ECS alone');
+  });
+
   it('does not say a rollout ECS has not completed waits for targets', () => {
     const rollout = aRollout({ targetHealth: [apiTg()], unhealthyTargets: [] });
     const card = deploymentCard(aDeploymentView({ state: 'rolling_out', facts: rolloutFacts(), rollout }), now);

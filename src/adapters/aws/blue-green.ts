@@ -5,8 +5,9 @@
  *
  * Calls per rollout look: none for a rolling service (the strategy is read from the DescribeServices the look already
  * made); one DescribeServiceDeployments for a blue/green one. Which service deployment is the rollout's: the service's
- * `currentServiceDeployment` while the rollout's ECS deployment is PRIMARY, remembered for later looks (a rollback
- * makes the blue deployment PRIMARY again, and the same service deployment reports it).
+ * `currentServiceDeployment` while the rollout's ECS deployment is PRIMARY, if it began no earlier than that ECS
+ * deployment (else it is an earlier rollout's: a new count, for one, starts no service deployment), remembered for
+ * later looks (a rollback makes the blue deployment PRIMARY again, and the same service deployment reports it).
  *
  * Bake time left: ECS says how long the bake lasts (`bakeTimeInMinutes`), not when it began; it is counted from the
  * service deployment's `updatedAt` at the first look that saw BAKE_TIME (remembered per service deployment).
@@ -47,6 +48,9 @@ const STATUSES: Readonly<Record<string, StagedRollout['status']>> = {
   STOPPED: 'stopped',
 };
 
+/** How much earlier than its ECS deployment a rollout's service deployment may say it began (clock skew). */
+const STARTED_SKEW_MS = 5_000;
+
 /** Errors after which this process stops asking for the service's service deployments (the rolling rule decides). */
 const UNAVAILABLE = /AccessDenied|UnauthorizedOperation|UnsupportedFeature/;
 
@@ -66,6 +70,7 @@ export const stagedRolloutOf = (
   const bakeMinutes =
     sd.deploymentConfiguration?.bakeTimeInMinutes ?? service.deploymentConfiguration?.bakeTimeInMinutes;
   const status = STATUSES[sd.status ?? ''] ?? 'in_progress';
+  const triggered = [...new Set(sd.alarms?.triggeredAlarmNames ?? [])];
   const bakeLeftMs =
     stage === 'bake' && status === 'in_progress' && bakeMinutes !== undefined && bakeStartedAt !== undefined
       ? Math.max(0, bakeStartedAt.getTime() + bakeMinutes * 60_000 - now.getTime())
@@ -78,6 +83,7 @@ export const stagedRolloutOf = (
     ...(sd.statusReason && status !== 'in_progress' && status !== 'succeeded' ? { reason: sd.statusReason } : {}),
     ...(bakeMinutes === undefined ? {} : { bakeMinutes }),
     ...(bakeLeftMs === undefined ? {} : { bakeLeftMs }),
+    ...(triggered.length === 0 ? {} : { triggeredAlarms: triggered }),
   };
 };
 
@@ -110,7 +116,8 @@ export class BlueGreenProgress {
     if (!isBlueGreen(service)) return undefined;
     const key = `${clusterKey(target.region, target.cluster)}\u0000${target.service}`;
     if (this.#unavailable.has(key)) return undefined;
-    const arn = this.#serviceDeploymentOf(service, deploymentId);
+    const known = this.#serviceDeployments.get(deploymentId);
+    const arn = known ?? this.#candidateOf(service, deploymentId);
     if (arn === undefined) return undefined;
     let sd: ServiceDeployment | undefined;
     try {
@@ -124,6 +131,14 @@ export class BlueGreenProgress {
       throw new AwsError(`describe the service deployment of service ${target.service} in ${target.cluster}`, error);
     }
     if (!sd) return undefined;
+    if (known === undefined) {
+      const created = service.deployments?.find((d) => d.id === deploymentId)?.createdAt;
+      const began = sd.startedAt ?? sd.createdAt;
+      if (created !== undefined && began !== undefined && began.getTime() < created.getTime() - STARTED_SKEW_MS) {
+        return undefined;
+      }
+      remember(this.#serviceDeployments, deploymentId, arn);
+    }
     const now = this.#now();
     let bakeStartedAt = this.#bakeStarts.get(arn);
     if (bakeStartedAt === undefined && sd.lifecycleStage === 'BAKE_TIME') {
@@ -133,14 +148,11 @@ export class BlueGreenProgress {
     return stagedRolloutOf(sd, service, bakeStartedAt, now);
   }
 
-  #serviceDeploymentOf(service: Service, deploymentId: string): string | undefined {
-    const known = this.#serviceDeployments.get(deploymentId);
-    if (known !== undefined) return known;
+  /** The service deployment that may be the rollout's, adopted once it is seen to begin with it (`look`). */
+  #candidateOf(service: Service, deploymentId: string): string | undefined {
     const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
     const current = service.currentServiceDeployment;
-    if (primary?.id !== deploymentId || !current) return undefined;
-    remember(this.#serviceDeployments, deploymentId, current);
-    return current;
+    return primary?.id === deploymentId && current ? current : undefined;
   }
 }
 

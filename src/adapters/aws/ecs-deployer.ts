@@ -11,7 +11,8 @@
  *   ListTasks (STOPPED, the service) 1, only once the deployment has failed tasks (or is gone)
  *   DescribeTasks                    ceil(tasks / 100), usually 1; none when both listings are empty
  *   DescribeNetworkInterfaces        only for tasks whose public IP is not cached yet (PublicIpResolver)
- *   DescribeServiceDeployments       1, only for a blue/green service (strategy BLUE_GREEN; blue-green.ts)
+ *   DescribeServiceDeployments       1, only for a blue/green service (strategy BLUE_GREEN; blue-green.ts), not for
+ *                                    a new count (it starts no service deployment)
  *   ELBv2 DescribeTargetHealth       1 per target group, only for a service with loadBalancers (TargetHealthReader)
  *
  * Calls per `/deploy` (plan, then register): DescribeServices 1 + DescribeTaskDefinition 1 (with TAGS, cached by ARN:
@@ -40,7 +41,8 @@ import type {
 } from '@aws-sdk/client-ecs';
 import { assessRollout, tasksToRead } from '../../core/deploy/rollout-rule.ts';
 import { assessStaged } from '../../core/deploy/staged-rule.ts';
-import { AwsError, DockhandError, errorMessage, errorName } from '../../errors.ts';
+import { AwsError, DockhandError, errorMessage, errorName, isAccessDenied } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import type {
   AbortResult,
   DeploymentSnapshot,
@@ -49,6 +51,8 @@ import type {
   EcsServiceRef,
   FieldChange,
   RolloutProgress,
+  ServiceLoadBalancer,
+  TargetGroupHealth,
   TaskDefinitionPlan,
   TaskSnapshot,
 } from '../../ports.ts';
@@ -132,7 +136,12 @@ export interface AwsEcsDeployerOptions {
   targetHealth?: TargetHealthReader | undefined;
   /** Told (for the log) when deployment alarms cannot be read, once while the failure stays the same. */
   onAlarmsUnreadable?: ((error: AwsError) => void) | undefined;
+  /** Where a degraded look is reported (once per service): target health the role may not read. */
+  logger?: Pick<Logger, 'warn'> | undefined;
 }
+
+/** The permission a target health read needs (named on the card and in the log when it is missing). */
+export const TARGET_HEALTH_PERMISSION = 'elasticloadbalancing:DescribeTargetHealth';
 
 /** A task definition as DescribeTaskDefinition (include TAGS) returned it, and when. */
 interface KnownTaskDefinition {
@@ -145,6 +154,9 @@ export class AwsEcsDeployer implements EcsDeployer {
   readonly #clients: AwsEcsDeployerOptions['clients'];
   readonly #publicIps: PublicIpResolver;
   readonly #targetHealth: TargetHealthReader | undefined;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
+  /** Services whose target health this process was refused (warned once each). */
+  readonly #targetHealthDenied = new Set<string>();
   readonly #taskDefinitions = new Map<string, KnownTaskDefinition>();
   /** When each deployment seen was created: events are filtered by it even after ECS stops listing the deployment. */
   readonly #deploymentCreatedAt = new Map<string, Date>();
@@ -157,6 +169,7 @@ export class AwsEcsDeployer implements EcsDeployer {
     this.#publicIps = options.publicIps ?? new PublicIpResolver((region) => options.clients.forRegion(region).ec2);
     this.#targetHealth = options.targetHealth;
     this.#onAlarmsUnreadable = onChangeOnly(options.onAlarmsUnreadable ?? (() => {}));
+    this.#logger = options.logger;
   }
 
   async planImage(target: EcsDeployTarget, image: string): Promise<TaskDefinitionPlan> {
@@ -272,7 +285,11 @@ export class AwsEcsDeployer implements EcsDeployer {
     return { method: 'update_service', fallbackReason: stop.reason };
   }
 
-  async rolloutProgress(target: EcsServiceRef, deploymentId: string): Promise<RolloutProgress> {
+  async rolloutProgress(
+    target: EcsServiceRef,
+    deploymentId: string,
+    options: { countOnly?: boolean | undefined } = {},
+  ): Promise<RolloutProgress> {
     const service = await this.#describeService(target);
     this.#rememberDeployments(service.deployments ?? []);
     const deployments = (service.deployments ?? []).map(toDeploymentSnapshot).sort(primaryFirst);
@@ -284,8 +301,8 @@ export class AwsEcsDeployer implements EcsDeployer {
     await this.#fillPublicIps(target, running);
     // Behind a load balancer: one DescribeTargetHealth per target group, so the rule can wait for healthy targets.
     const { loadBalancers } = loadBalancersOf(service);
-    const targetHealth =
-      loadBalancers && this.#targetHealth ? await this.#targetHealth.read(target, loadBalancers, running) : undefined;
+    const read = loadBalancers ? await this.#readTargetHealth(target, loadBalancers, running) : undefined;
+    const targetHealth = read?.groups;
     const progress = assessRollout({
       deploymentId,
       deployments,
@@ -295,12 +312,19 @@ export class AwsEcsDeployer implements EcsDeployer {
       stopped,
       targetHealth,
     });
-    const staged = await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
+    if (read?.denied) progress.targetHealthUnreadable = read.denied;
+    // A new count starts no service deployment: the service's current one is an earlier rollout's.
+    const staged = options.countOnly
+      ? undefined
+      : await this.#blueGreen.look(this.#ecs(target), target, service, deploymentId);
     const judged = staged ? assessStaged(progress, staged) : progress;
     const alarms = await readDeploymentAlarms(() => this.#cloudWatch(target), service, this.#onAlarmsUnreadable);
     if (!alarms) return judged;
     if (judged.outcome === 'failed') {
-      const triggered = triggeredAlarms(alarms, judged.deployment, [judged.reason ?? '', ...judged.failureEvents]);
+      // A blue/green rollout's service deployment names the alarms that triggered: ECS's record beats its words.
+      const triggered =
+        judged.staged?.triggeredAlarms ??
+        triggeredAlarms(alarms, judged.deployment, [judged.reason ?? '', ...judged.failureEvents]);
       if (triggered.length > 0) alarms.triggered = triggered;
     }
     return { ...judged, alarms };
@@ -374,6 +398,35 @@ export class AwsEcsDeployer implements EcsDeployer {
   }
 
   // -------------------------------------------------------------------------------------------------------------
+
+  /**
+   * The target health of the rollout's tasks. Refused (the role lacks the permission, as before dockhand read it):
+   * the rollout is judged on ECS alone, the card says why with the error code, and the log says so once per service.
+   * Any other failed read is thrown: throttling and passing faults are looked at again by the follow loop.
+   */
+  async #readTargetHealth(
+    target: EcsServiceRef,
+    loadBalancers: readonly ServiceLoadBalancer[],
+    running: readonly TaskSnapshot[],
+  ): Promise<{ groups?: TargetGroupHealth[]; denied?: { permission: string; code: string } } | undefined> {
+    if (!this.#targetHealth) return undefined;
+    try {
+      return { groups: await this.#targetHealth.read(target, loadBalancers, running) };
+    } catch (error) {
+      const code = error instanceof AwsError ? error.awsCode : errorName(error);
+      if (!isAccessDenied(code)) throw error;
+      const key = `${clusterKey(target.region, target.cluster)}\u0000${target.service}`;
+      if (!this.#targetHealthDenied.has(key)) {
+        if (this.#targetHealthDenied.size >= DEPLOYMENT_MEMORY_SIZE) this.#targetHealthDenied.clear();
+        this.#targetHealthDenied.add(key);
+        this.#logger?.warn(
+          { service: target.service, cluster: target.cluster, code, permission: TARGET_HEALTH_PERMISSION },
+          'target health may not be read; rollouts of this service are judged on ECS alone',
+        );
+      }
+      return { denied: { permission: TARGET_HEALTH_PERMISSION, code } };
+    }
+  }
 
   #ecs(target: EcsServiceRef): ECSClient {
     return this.#clients.forRegion(target.region).ecs;

@@ -220,7 +220,7 @@ export class EcsRuntime implements Runtime {
     if (change.kind === 'scale') {
       await context.beforeSend?.({});
       const { deploymentId } = await this.#deployer.updateService(ecsTarget, { desiredCount: change.count });
-      return { rolloutId: deploymentId, done: false };
+      return { rolloutId: deploymentId, done: false, countOnly: true };
     }
     let revision: RevisionRef | undefined;
     let previous: RevisionRef | undefined;
@@ -267,7 +267,9 @@ export class EcsRuntime implements Runtime {
 
   progress(target: ResolvedTarget, applied: AppliedChange): Promise<RolloutProgress> {
     if (!applied.rolloutId) throw new DockhandError('internal', 'An ECS change without a rollout to follow.');
-    return this.#deployer.rolloutProgress(this.ecsTarget(target), applied.rolloutId);
+    return this.#deployer.rolloutProgress(this.ecsTarget(target), applied.rolloutId, {
+      countOnly: applied.countOnly,
+    });
   }
 
   abort(

@@ -7,7 +7,7 @@
 import { requiredFact } from '../../domain/deployment.ts';
 import { DockhandError } from '../../errors.ts';
 import type { DeploymentRecord, RolloutProgress } from '../../ports.ts';
-import { parseDuration } from '../duration.ts';
+import { formatDuration, parseDuration } from '../duration.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { show } from './announce.ts';
 import { type DeployContext, liveOf, targetOf } from './context.ts';
@@ -15,6 +15,21 @@ import { fail, succeed } from './outcome.ts';
 import { describeUnhealthyTargets } from './rollout-rule.ts';
 
 const MAX_BACKOFF_MS = 32_000;
+
+/**
+ * When following gives up: `rolloutTimeout` after the rollout started, plus the bake time while a staged rollout that
+ * bakes (ECS blue/green, up to 1440 minutes) is in progress. The runtime bakes on its own clock: a timeout mid-bake
+ * would fail a rollout and release the lock while it still goes on.
+ */
+export const rolloutDeadline = (
+  startedAt: Date,
+  timeoutMs: number,
+  rollout: RolloutProgress | undefined,
+): { at: Date; bakeMinutes: number } => {
+  const staged = rollout?.staged;
+  const bakeMinutes = staged?.status === 'in_progress' ? Math.max(0, staged.bakeMinutes ?? 0) : 0;
+  return { at: new Date(startedAt.getTime() + timeoutMs + bakeMinutes * 60_000), bakeMinutes };
+};
 
 /** Consecutive failed looks at a rollout (other than throttling) before the deployment is failed. */
 const MAX_POLL_FAILURES = 5;
@@ -34,7 +49,11 @@ interface RolloutProbe {
 /** A look at the rollout `deployment` started, through its target's runtime. */
 const rolloutProbe = (ctx: DeployContext, target: ResolvedTarget, deployment: DeploymentRecord): RolloutProbe => {
   const runtime = ctx.deps.runtimes.for(target);
-  const applied = { rolloutId: requiredFact(deployment, 'ecsDeploymentId'), done: false };
+  const applied = {
+    rolloutId: requiredFact(deployment, 'ecsDeploymentId'),
+    done: false,
+    countOnly: deployment.request.type === 'scale',
+  };
   return {
     look: () => runtime.progress(target, applied),
     logLines: (unitIds, limit) => runtime.recentLines(target, unitIds, limit),
@@ -62,7 +81,18 @@ export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): 
         const progress = await probe.look();
         delay = pollMs;
         failures = 0;
-        live.rollout = progress;
+        const deadline = rolloutDeadline(startedAt, timeoutMs, progress);
+        live.rollout =
+          deadline.bakeMinutes > 0
+            ? {
+                ...progress,
+                timeoutExtended: {
+                  until: deadline.at,
+                  timeout: target.envConfig.rolloutTimeout,
+                  bakeMinutes: deadline.bakeMinutes,
+                },
+              }
+            : progress;
         if (controller.signal.aborted) return;
         if (progress.outcome === 'completed') {
           await succeed(ctx, deployment);
@@ -88,14 +118,20 @@ export const follow = async (ctx: DeployContext, deployment: DeploymentRecord): 
           'rollout polling failed; backing off',
         );
       }
-      if (clock.now().getTime() - startedAt.getTime() > timeoutMs) {
+      const deadline = rolloutDeadline(startedAt, timeoutMs, live.rollout);
+      if (clock.now().getTime() > deadline.at.getTime()) {
         // Behind a load balancer, a rollout ECS completed may time out waiting for healthy targets: say which.
         const waiting = live.rollout?.outcome === 'in_progress' ? (live.rollout.unhealthyTargets ?? []) : [];
         const why = waiting.length > 0 ? `: ${describeUnhealthyTargets(waiting)}` : '';
+        const bake =
+          deadline.bakeMinutes > 0 ? ` and its ${formatDuration(deadline.bakeMinutes * 60_000)} bake time` : '';
         await fail(
           ctx,
           deployment,
-          new DockhandError('timeout', `The rollout did not finish within ${target.envConfig.rolloutTimeout}${why}.`),
+          new DockhandError(
+            'timeout',
+            `The rollout did not finish within ${target.envConfig.rolloutTimeout}${bake}${why}.`,
+          ),
         );
         return;
       }

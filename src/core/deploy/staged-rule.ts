@@ -21,11 +21,19 @@ export const stagedFailure = (staged: StagedRollout): string => {
   }
 };
 
-/** The verdict of one look at a staged rollout: `progress` (the rolling rule's look) judged by `staged`. */
+/**
+ * The verdict of one look at a staged rollout: `progress` (the rolling rule's look) judged by `staged`. A successful
+ * service deployment completes the rollout only when the rolling rule finds nothing outstanding: the deployment runs
+ * as many tasks as it wants, and none of them waits for a healthy target.
+ */
 export const assessStaged = (progress: RolloutProgress, staged: StagedRollout): RolloutProgress => {
   switch (staged.status) {
-    case 'succeeded':
+    case 'succeeded': {
+      const d = progress.deployment;
+      const settled = d !== undefined && d.running === d.desired && (progress.unhealthyTargets ?? []).length === 0;
+      if (!settled) return { ...progress, staged, outcome: 'in_progress' };
       return { ...progress, staged, outcome: 'completed', reason: undefined };
+    }
     case 'in_progress':
       return { ...progress, staged, outcome: progress.outcome === 'completed' ? 'in_progress' : progress.outcome };
     default:

@@ -6,7 +6,7 @@
 import { formatDuration } from '../../core/duration.ts';
 import { maskSecrets } from '../../logger.ts';
 import type { RolloutStage, StagedRollout } from '../../ports.ts';
-import { code, escapeText, truncate } from '../mrkdwn.ts';
+import { code, date, escapeText, truncate } from '../mrkdwn.ts';
 import type { KnownBlock } from './types.ts';
 
 /** The phases the card lists, in order. */
@@ -89,6 +89,11 @@ export const stagedBlocks = (s: StagedRollout): KnownBlock[] => [
   { type: 'section', text: { type: 'mrkdwn', text: truncate(`:large_blue_circle: ${stageLine(s)}`, 3000) } },
   { type: 'context', elements: [{ type: 'mrkdwn', text: trail(s) }] },
 ];
+
+/** The rollout timeout, extended by the bake time: "⏳ The rollout timeout (30m) is extended by the 2h bake time…". */
+export const timeoutExtendedText = (t: { until: Date; timeout: string; bakeMinutes: number }): string =>
+  `:hourglass_flowing_sand: The rollout timeout (${escapeText(t.timeout)}) is extended by the ` +
+  `${formatDuration(t.bakeMinutes * 60_000)} bake time: dockhand follows this rollout until ${date(t.until)}.`;
 
 /** For the plain-text fallback of a rolling-out card: "bake time, 4m left". */
 export const stagedSummary = (s: StagedRollout): string => {

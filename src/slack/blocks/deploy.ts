@@ -22,7 +22,7 @@ import type {
 import { ACTIONS } from '../actions.ts';
 import { bar, code, date, escapeText, LIMITS, lines, safe, truncate, user } from '../mrkdwn.ts';
 import { alarmFailureBlocks, alarmsBlocks } from './alarms.ts';
-import { stagedAbortBlocks, stagedBlocks, stagedSummary } from './blue-green.ts';
+import { stagedAbortBlocks, stagedBlocks, stagedSummary, timeoutExtendedText } from './blue-green.ts';
 import {
   copyField,
   copyingStatus,
@@ -34,7 +34,7 @@ import {
   promotionOf,
 } from './promote.ts';
 import { APPROVE_WITH_REASON, ratedText, unknownScanText } from './refusals.ts';
-import { targetHealthText, waitingForTargetsText } from './target-health.ts';
+import { targetHealthText, targetHealthUnreadableText, waitingForTargetsText } from './target-health.ts';
 import type { Card, KnownBlock } from './types.ts';
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -407,6 +407,7 @@ const stoppedSection = (groups: readonly StoppedTaskGroup[]): KnownBlock | undef
 
 /** Behind a load balancer: what the rollout waits for, once ECS completed it, and every target group's targets. */
 const targetHealthBlocks = (rollout: RolloutProgress): KnownBlock[] => {
+  if (rollout.targetHealthUnreadable) return [context(targetHealthUnreadableText(rollout.targetHealthUnreadable))];
   if (!rollout.targetHealth || rollout.targetHealth.length === 0) return [];
   const waiting =
     rollout.outcome === 'in_progress' && rollout.deployment?.rolloutState === 'COMPLETED'
@@ -420,6 +421,9 @@ const rolloutBlocks = (rollout: RolloutProgress | undefined): KnownBlock[] => {
   const table = deploymentsTable(rollout);
   return [
     ...(rollout.staged ? stagedBlocks(rollout.staged) : []),
+    ...(rollout.timeoutExtended && rollout.outcome === 'in_progress'
+      ? [context(timeoutExtendedText(rollout.timeoutExtended))]
+      : []),
     table ? section(table) : undefined,
     rollout.reason && rollout.outcome === 'failed' ? section(`*ECS says* ${outside(rollout.reason, 1000)}`) : undefined,
     ...alarmFailureBlocks(rollout.alarms),

@@ -65,6 +65,11 @@ export const waitingForTargetsText = (unhealthy: readonly UnhealthyTarget[]): st
   );
 };
 
+/** A rollout judged without its targets: dockhand may not read them (the permission named, AWS's code only). */
+export const targetHealthUnreadableText = (unreadable: { permission: string; code: string }): string =>
+  `:warning: Load balancer target health could not be read (${escapeText(unreadable.code)}: dockhand’s role lacks ` +
+  `${code(unreadable.permission)}): this rollout is judged on ECS alone.`;
+
 // ---------------------------------------------------------------------------------------------------------------
 // The target health watch's alerts (src/core/watch/targets.ts)
 

@@ -1380,6 +1380,32 @@ export class FakeAws {
       svc.steady = false;
       return true;
     };
+    // ECS watches the deployment alarms from the green tasks' start until the bake is over.
+    const tripped = sd.lifecycleStage === 'CLEAN_UP' ? [] : this.#trippedAlarms(svc, green);
+    const blueDeployment = svc.deployments.find((d) => d.id === sd.sources[0]?.deploymentId);
+    if (tripped.length > 0) {
+      green.rolloutState = 'FAILED';
+      green.rolloutStateReason = `ECS deployment ${green.id} failed: alarm detected.`;
+      green.updatedAt = now;
+      sd.triggeredAlarms = [...tripped];
+      sd.updatedAt = now;
+      this.#event(svc, `(service ${svc.name}) (deployment ${green.id}) deployment failed: alarm detected.`);
+      if (svc.deploymentConfiguration.alarms?.rollback !== true || !blueDeployment) {
+        sd.status = 'STOPPED';
+        sd.statusReason = 'Service deployment stopped: a deployment alarm went into ALARM.';
+        sd.stoppedAt = now;
+        return true;
+      }
+      this.#event(svc, `(service ${svc.name}) rolling back to deployment ${blueDeployment.id}.`);
+      // The rollback is not judged by the alarms (like the rolling rollback's new deployment).
+      delete blueDeployment.watchedAlarms;
+      this.#returnToBlue(svc, blueDeployment);
+      sd.status = 'ROLLBACK_IN_PROGRESS';
+      sd.statusReason = 'Service deployment rolled back: a deployment alarm went into ALARM.';
+      const source = sd.sources[0] as ServiceRevisionRef;
+      sd.rollback = { reason: sd.statusReason, startedAt: now, revision: { ...source } };
+      return true;
+    }
     switch (sd.lifecycleStage) {
       case 'PRE_SCALE_UP': {
         const started: TaskState[] = [];
