@@ -13,34 +13,11 @@ import { configSchema } from '../../src/config/schema.ts';
 import { createScheduler } from '../../src/jobs/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import type { Clock, MessageRef, Notifier, OutgoingMessage, Store, TaskSnapshot } from '../../src/ports.ts';
+import type { Store, TaskSnapshot } from '../../src/ports.ts';
+import { FakeClock } from '../support/deploy-fakes.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
 import { testRuntimes } from '../support/runtimes.ts';
-
-class FakeClock implements Clock {
-  #t = Date.parse('2026-11-21T12:00:00Z');
-  now(): Date {
-    return new Date(this.#t);
-  }
-  async sleep(ms: number): Promise<void> {
-    this.#t += ms;
-  }
-  advance(ms: number): void {
-    this.#t += ms;
-  }
-}
-
-class RecordingNotifier implements Notifier {
-  readonly texts: string[] = [];
-  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
-    this.texts.push(message.text);
-    return { channel, ts: String(this.texts.length) };
-  }
-  async update(): Promise<void> {}
-  async updateNow(): Promise<void> {}
-  async ephemeral(): Promise<void> {}
-  async flush(): Promise<void> {}
-}
+import { PostedTexts } from '../support/watch-fakes.ts';
 
 const MINUTE = 60_000;
 const savedEnv = { ...process.env };
@@ -256,7 +233,7 @@ describe('the EC2 launch type when AWS says no', () => {
 describe('the IP watch on the EC2 launch type', () => {
   it('posts one message with the old and new ip:port when the tasks are replaced', async () => {
     seed();
-    const notifier = new RecordingNotifier();
+    const notifier = new PostedTexts();
     const config = configSchema.parse({
       defaults: { channel: '#ops', region: 'us-east-1' },
       services: {

@@ -13,41 +13,18 @@ import { type Config, configSchema } from '../../src/config/schema.ts';
 import { createScheduler, type Scheduler } from '../../src/jobs/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import type { Clock, MessageRef, Notifier, OutgoingMessage, Store } from '../../src/ports.ts';
+import type { Store } from '../../src/ports.ts';
+import { FakeClock } from '../support/deploy-fakes.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
 import { testRuntimes } from '../support/runtimes.ts';
-
-class FakeClock implements Clock {
-  #t = Date.parse('2026-11-21T12:00:00Z');
-  now(): Date {
-    return new Date(this.#t);
-  }
-  async sleep(ms: number): Promise<void> {
-    this.#t += ms;
-  }
-  advance(ms: number): void {
-    this.#t += ms;
-  }
-}
-
-class RecordingNotifier implements Notifier {
-  readonly texts: string[] = [];
-  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
-    this.texts.push(message.text);
-    return { channel, ts: String(this.texts.length) };
-  }
-  async update(): Promise<void> {}
-  async updateNow(): Promise<void> {}
-  async ephemeral(): Promise<void> {}
-  async flush(): Promise<void> {}
-}
+import { PostedTexts } from '../support/watch-fakes.ts';
 
 const MINUTE = 60_000;
 let fake: FakeAws;
 let aws: AwsClients;
 let store: Store;
 let clock: FakeClock;
-let notifier: RecordingNotifier;
+let notifier: PostedTexts;
 let zone: string;
 let calls: AwsCallEvent[];
 const savedEnv = { ...process.env };
@@ -69,7 +46,7 @@ beforeEach(async () => {
   aws = createAwsClients({ endpoint: fake.url, region: 'us-east-1', maxAttempts: 2, onCall: (e) => calls.push(e) });
   store = await openStore('sqlite::memory:', { instance: 'test' });
   clock = new FakeClock();
-  notifier = new RecordingNotifier();
+  notifier = new PostedTexts();
   zone = fake.putHostedZone('example.com');
   fake.seedService({
     cluster: 'prod',

@@ -14,40 +14,16 @@ import { configSchema } from '../../src/config/schema.ts';
 import { createScheduler, type Scheduler } from '../../src/jobs/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import type { Clock, MessageRef, Notifier, OutgoingMessage, Store } from '../../src/ports.ts';
-import { FakeEcs } from '../support/deploy-fakes.ts';
+import type { Store } from '../../src/ports.ts';
+import { FakeClock, FakeEcs } from '../support/deploy-fakes.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
-
-class FakeClock implements Clock {
-  #t = Date.parse('2026-11-21T12:00:00Z');
-  now(): Date {
-    return new Date(this.#t);
-  }
-  async sleep(ms: number): Promise<void> {
-    this.#t += ms;
-  }
-  advance(ms: number): void {
-    this.#t += ms;
-  }
-}
-
-class RecordingNotifier implements Notifier {
-  readonly texts: string[] = [];
-  async post(channel: string, message: OutgoingMessage): Promise<MessageRef> {
-    this.texts.push(message.text);
-    return { channel, ts: String(this.texts.length) };
-  }
-  async update(): Promise<void> {}
-  async updateNow(): Promise<void> {}
-  async ephemeral(): Promise<void> {}
-  async flush(): Promise<void> {}
-}
+import { PostedTexts } from '../support/watch-fakes.ts';
 
 let fake: FakeAws;
 let aws: AwsClients;
 let store: Store;
 let clock: FakeClock;
-let notifier: RecordingNotifier;
+let notifier: PostedTexts;
 const savedEnv = { ...process.env };
 
 beforeAll(() => {
@@ -65,7 +41,7 @@ beforeEach(async () => {
   aws = createAwsClients({ endpoint: fake.url, region: 'us-east-1' });
   store = await openStore('sqlite::memory:', { instance: 'test' });
   clock = new FakeClock();
-  notifier = new RecordingNotifier();
+  notifier = new PostedTexts();
   for (const service of ['api', 'web']) {
     fake.seedService({
       cluster: 'prod',
