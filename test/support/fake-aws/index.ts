@@ -23,3 +23,4 @@ export {
 } from './fake-aws.ts';
 export { compileFilterPattern } from './logs.ts';
 export * from './model.ts';
+export { ec2Answer } from './server.ts';

@@ -176,14 +176,19 @@ async function handleQuery(fake: FakeAws, req: IncomingMessage, res: ServerRespo
     return;
   }
   try {
-    const inner = fake.invoke('EC2', action, parseQueryParams(params)) as string;
-    const xml =
-      '<?xml version="1.0" encoding="UTF-8"?>\n' +
-      `<${action}Response xmlns="${EC2_NS}"><requestId>${fake.nextRequestId()}</requestId>${inner}</${action}Response>`;
-    send(res, 200, 'text/xml;charset=UTF-8', xml);
+    send(res, 200, 'text/xml;charset=UTF-8', ec2Answer(fake, action, parseQueryParams(params)));
   } catch (err) {
     sendXmlError(fake, res, asAwsError(err));
   }
+}
+
+/** The XML body of a successful EC2 answer (bench/ec2-xml.ts parses the same). */
+export function ec2Answer(fake: FakeAws, action: string, input: JsonObject): string {
+  const inner = fake.invoke('EC2', action, input) as string;
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<${action}Response xmlns="${EC2_NS}"><requestId>${fake.nextRequestId()}</requestId>${inner}</${action}Response>`
+  );
 }
 
 function str(cmd: JsonObject, key: string): string {
