@@ -32,6 +32,7 @@ import type {
 } from '@smithy/types';
 import { errorName } from '../../errors.ts';
 import { type Ec2Api, Ec2QueryClient } from './ec2-query.ts';
+import { useLeanJsonReads } from './lean-json.ts';
 import { autoScalingSdk, cloudWatchSdk, ecrSdk, ecsSdk, elbv2Sdk, logsSdk, route53Sdk } from './sdk.ts';
 
 /** One HTTP attempt of an AWS operation (a call retried twice reports three attempts). */
@@ -143,7 +144,8 @@ export const createAwsClients = (options: AwsClientsOptions = {}): AwsClients =>
           };
           switch (service) {
             case 'ECS': {
-              return prepare(new (ecsSdk().ECSClient)(config));
+              // The bulk reads (the watch, /status) skip the SDK's per-member copy of each answer: lean-json.ts.
+              return prepare(useLeanJsonReads(new (ecsSdk().ECSClient)(config)));
             }
             case 'ECR': {
               return prepare(new (ecrSdk().ECRClient)(config));
