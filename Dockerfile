@@ -61,4 +61,7 @@ STOPSIGNAL SIGTERM
 # node itself is PID 1 and gets SIGTERM: dockhand stops taking requests, drains in-flight work (up to 10 s) and
 # exits 0. Not `npm start`: npm exits as soon as it gets the signal (passing it only to the `sh -c` it started), and
 # when PID 1 exits the engine kills the rest of the container, so dockhand would never drain.
-CMD ["node", "src/main.ts"]
+# --max-semi-space-size=8: V8 sizes its young generation from the machine's memory (64 MiB semi-spaces on a
+# 24 GiB host) and grows it to that under the watch's steady allocation: 8 MiB keeps the RSS of a 1,000-service
+# watch near 200 MiB instead of 330, at no cost in ack latency (README, "Memory"). Same flags as `npm start`.
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

@@ -114,11 +114,24 @@ export const startWorld = async (): Promise<BenchWorld> => {
 export const DOCKHAND = 'src/main.ts';
 export const BARE_BOLT = 'bench/bare-bolt.ts';
 
-/** Node's arguments to run `script` with: dockhand as `npm start` runs it (with the compile cache enabled first). */
-export const nodeArgs = (script: string): string[] =>
-  script === DOCKHAND
-    ? [...dockhandFlags, '--import', join(root, 'bin/compile-cache.js'), join(root, script)]
-    : [join(root, script)];
+/**
+ * `npm start`'s Node arguments (package.json), paths made absolute: the benchmarks run dockhand exactly as it ships
+ * (the Dockerfile's CMD has the same V8 flags; test/unit/node-flags.test.ts keeps them together).
+ */
+export const startArgs = (): string[] => {
+  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [node, ...args] = scripts.start.split(/\s+/);
+  if (node !== 'node') throw new Error(`npm start does not run node: ${scripts.start}`);
+  return args.map((arg) => (arg.startsWith('-') ? arg : join(root, arg)));
+};
+
+/** Node's arguments to run `script` with: dockhand as `npm start` runs it (its V8 flags, the compile cache first). */
+export const nodeArgs = (script: string): string[] => {
+  if (script !== DOCKHAND) return [join(root, script)];
+  const args = startArgs();
+  // After npm start's own flags, so that a flag given here wins (V8 takes the last of a flag).
+  return [...args.slice(0, -1), ...dockhandFlags, ...args.slice(-1)];
+};
 /** Node/V8 flags to try on dockhand alone (DOCKHAND_NODE_FLAGS="--max-semi-space-size=4" npm run bench:ack). */
 const dockhandFlags = (process.env.DOCKHAND_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 

@@ -133,7 +133,9 @@ const minimum = { services: CLUSTERS * ceil(S, 10), list: CLUSTERS * ceil(T, 100
 
 console.log(
   `${CLUSTERS} clusters × ${S} services × ${TASKS} tasks = ${CLUSTERS * S} services, ${CLUSTERS * T} tasks; ` +
-    'health and public-IP watches due every tick (one shared snapshot)\n',
+    'health and public-IP watches due every tick (one shared snapshot); ' +
+    `node flags: ${process.execArgv.filter((a) => a.startsWith('--') && !a.startsWith('--import')).join(' ') || 'none'} ` +
+    '(npm run bench:watch passes those of npm start)\n',
 );
 const header = [
   'tick',
