@@ -103,7 +103,9 @@ const batchesOf = (runtimes: Runtimes, targets: ReadonlyMap<string, ResolvedTarg
     }
     const ofRuntime = groups.get(runtime) ?? new Map<string, string[]>();
     groups.set(runtime, ofRuntime);
-    ofRuntime.set(group, [...(ofRuntime.get(group) ?? []), key]);
+    const keys = ofRuntime.get(group) ?? [];
+    keys.push(key);
+    ofRuntime.set(group, keys);
   }
   const rounds: string[][] = [];
   for (const ofRuntime of groups.values()) {
