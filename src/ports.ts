@@ -382,6 +382,8 @@ export interface Store extends KeyValueCache {
 
   /** Small JSON state that must survive restarts (watch state, IP caches…). */
   getState<T>(key: string): Promise<T | undefined>;
+  /** The states of many keys in as few queries as the database allows (a watch tick's 1,000 services: one). */
+  getStates<T>(keys: readonly string[]): Promise<Map<string, T>>;
   putState(key: string, value: unknown, at: Date): Promise<void>;
 
   /**

@@ -344,7 +344,9 @@ export const describeTargets = async (
       results[i] = { target, found: false, reason: errorText(error), error, unsupported: true };
       return;
     }
-    groups.set(runtime, [...(groups.get(runtime) ?? []), i]);
+    const indexes = groups.get(runtime) ?? [];
+    indexes.push(i);
+    groups.set(runtime, indexes);
   });
   await Promise.all(
     [...groups].map(async ([runtime, indexes]) => {

@@ -64,6 +64,54 @@ const outboxOf = (job: SaveAndPost, logger: Logger): PendingAlert[] => {
 
 const nameOf = (t: AlertTarget): AlertTarget => ({ service: t.service, environment: t.environment });
 
+/** What JSON.stringify writes for `value` under `key`: toJSON's answer (a Date's ISO string), finite numbers. */
+const asJson = (value: unknown, key: string): unknown => {
+  const v =
+    typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function'
+      ? (value as { toJSON: (key: string) => unknown }).toJSON(key)
+      : value;
+  return typeof v === 'number' && !Number.isFinite(v) ? null : v;
+};
+
+/** Left out of an object by JSON.stringify (and written as null in an array). */
+const omitted = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+/**
+ * JSON.stringify(a) === JSON.stringify(b), without writing either (two strings of each watched target's state
+ * every tick: ~4.5 MiB of allocation a tick at 1,000 services). Keys compare in order, as the strings would.
+ */
+export const sameJson = (a: unknown, b: unknown, key = ''): boolean => {
+  const x = asJson(a, key);
+  const y = asJson(b, key);
+  if (typeof x !== 'object' || x === null || typeof y !== 'object' || y === null) {
+    return x === y || (omitted(x) && omitted(y));
+  }
+  if (Array.isArray(x) || Array.isArray(y)) {
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) {
+      const key = String(i);
+      const u = asJson(x[i], key);
+      const v = asJson(y[i], key);
+      if (!sameJson(omitted(u) ? null : u, omitted(v) ? null : v, key)) return false;
+    }
+    return true;
+  }
+  const xs = x as Record<string, unknown>;
+  const ys = y as Record<string, unknown>;
+  const xKeys = Object.keys(xs);
+  const yKeys = Object.keys(ys);
+  // Both lists of keys walked in step, each skipping what JSON leaves out.
+  let j = 0;
+  for (const k of xKeys) {
+    if (omitted(asJson(xs[k], k))) continue;
+    while (j < yKeys.length && omitted(asJson(ys[yKeys[j] as string], yKeys[j] as string))) j++;
+    if (yKeys[j] !== k || !sameJson(xs[k], ys[k], k)) return false;
+    j++;
+  }
+  while (j < yKeys.length && omitted(asJson(ys[yKeys[j] as string], yKeys[j] as string))) j++;
+  return j === yKeys.length;
+};
+
 /** Remember, then announce: the new state and its alerts (behind any a previous tick left) in one write. */
 export const saveAndPost = async (
   store: Store,
@@ -77,7 +125,7 @@ export const saveAndPost = async (
   let posted = 0;
   try {
     let remembered: TargetState = { ...job.next, outbox: outbox.length > 0 ? outbox : undefined };
-    if (JSON.stringify(remembered) !== JSON.stringify(prev)) await store.putState(key, remembered, at);
+    if (!sameJson(remembered, prev)) await store.putState(key, remembered, at);
     for (const [i, alert] of outbox.entries()) {
       await pacer.post(alert.channel, alert.card);
       posted++;

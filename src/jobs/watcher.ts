@@ -75,11 +75,9 @@ const entriesOf = (work: TickWork): Map<string, Entry> => {
   return entries;
 };
 
-const loadMemories = async (store: Store, keys: Iterable<string>): Promise<Map<string, TargetState | undefined>> => {
-  const memories = new Map<string, TargetState | undefined>();
-  for (const key of keys) memories.set(key, await store.getState<TargetState>(key));
-  return memories;
-};
+/** Every watched target's memory in one query (one per target cost ~3 MiB of allocation a tick at 1,000). */
+const loadMemories = (store: Store, keys: Iterable<string>): Promise<Map<string, TargetState>> =>
+  store.getStates<TargetState>([...keys]);
 
 interface TargetResult extends Posted {
   entry: Entry;

@@ -699,6 +699,18 @@ const describeStore = (name: string, setup: () => Promise<Harness>): void => {
         await store.putState('counter', undefined, at(2));
         expect(await store.getState('counter')).toBeUndefined();
       });
+
+      it('reads the states of many keys at once, more than one query holds, leaving out keys without one', async () => {
+        const keys = Array.from({ length: 1_005 }, (_, i) => `watch:svc-${i}`);
+        for (const [i, key] of keys.entries()) if (i % 2 === 0) await store.putState(key, { i }, at(0));
+        const states = await store.getStates<{ i: number }>([...keys, keys[0] as string, 'watch:none']);
+        expect(states.size).toBe(503);
+        expect(states.get('watch:svc-0')).toEqual({ i: 0 });
+        expect(states.get('watch:svc-1004')).toEqual({ i: 1004 });
+        expect(states.has('watch:svc-1')).toBe(false);
+        expect(states.has('watch:none')).toBe(false);
+        expect(await store.getStates([])).toEqual(new Map());
+      });
     });
 
     describe('cache', () => {

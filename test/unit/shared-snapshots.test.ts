@@ -111,16 +111,26 @@ describe('SharedSnapshots', () => {
     }
   });
 
-  it('gives each caller its own copy', async () => {
+  it('shares one frozen lookup: a caller cannot change what another sees', async () => {
     const { reader, shared } = setup();
     const both = Promise.all([shared.describe([api]), shared.describe([api])]);
     reader.answerAll();
     const [[a], [b]] = await both;
     if (!a?.found || !b?.found) throw new Error('not found');
-    a.snapshot.tasks.push({ ...a.snapshot.tasks[0], arn: 'x' } as never);
-    a.snapshot.running = 99;
+    expect(() => a.snapshot.tasks.push({ ...a.snapshot.tasks[0], arn: 'x' } as never)).toThrow(TypeError);
+    expect(() => {
+      a.snapshot.running = 99;
+    }).toThrow(TypeError);
+    expect(() => {
+      (a.snapshot.events[0] as { message: string }).message = 'changed';
+    }).toThrow(TypeError);
+    expect(() => {
+      a.snapshot.taskDefinition.revision = 7;
+    }).toThrow(TypeError);
     expect(b.snapshot.running).toBe(2);
     expect(b.snapshot.tasks).toEqual([]);
+    expect(b.snapshot.events[0]?.message).toBe('steady');
+    expect(b.snapshot.taskDefinition.revision).toBe(1);
   });
 
   it('serves a snapshot until it is older than the bound, stamped with when its read started', async () => {

@@ -15,7 +15,7 @@
  *
  * So a steady state costs ceil(S/10) + ceil(T/100) + ceil(T/100) calls per cluster, none to EC2.
  */
-import type { Deployment, ECSClient, Service, Task, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { Attachment, Deployment, ECSClient, Service, Task, TaskDefinition } from '@aws-sdk/client-ecs';
 import { AwsError, errorName } from '../../errors.ts';
 import type {
   Clock,
@@ -498,11 +498,22 @@ const toEvents = (service: Service): ServiceEvent[] =>
     .sort((a, b) => b.at.getTime() - a.at.getTime())
     .slice(0, EVENTS_KEPT);
 
+/** One of an ENI attachment's details (networkInterfaceId, privateIPv4Address…). */
+const detailOf = (eni: Attachment | undefined, name: string): string | undefined => {
+  for (const d of eni?.details ?? NONE) if (d.name === name) return d.value;
+  return undefined;
+};
+
+/** Our snapshot of a task (10,000 of them a watch tick): loops, not intermediate arrays and closures. */
 export const toTaskSnapshot = (task: Task): TaskSnapshot => {
   const arn = task.taskArn ?? '';
-  const eni = task.attachments?.find((a) => a.type === 'ElasticNetworkInterface');
-  const detail = (name: string) => eni?.details?.find((d) => d.name === name)?.value;
-  const hostPorts = hostPortsOf(task);
+  let eni: Attachment | undefined;
+  for (const a of task.attachments ?? NONE) {
+    if (a.type === 'ElasticNetworkInterface') {
+      eni = a;
+      break;
+    }
+  }
   const containers: ContainerState[] = (task.containers ?? []).map((c) => ({
     name: c.name ?? '',
     imageDigest: c.imageDigest,
@@ -511,7 +522,7 @@ export const toTaskSnapshot = (task: Task): TaskSnapshot => {
     reason: c.reason,
     health: c.healthStatus === undefined ? undefined : toHealth(c.healthStatus),
   }));
-  return {
+  const snapshot: TaskSnapshot = {
     arn,
     id: arn.slice(arn.lastIndexOf('/') + 1),
     taskDefinitionArn: task.taskDefinitionArn ?? '',
@@ -525,14 +536,18 @@ export const toTaskSnapshot = (task: Task): TaskSnapshot => {
     stoppedReason: task.stoppedReason,
     stopCode: task.stopCode,
     containers,
-    eniId: detail('networkInterfaceId'),
+    eniId: detailOf(eni, 'networkInterfaceId'),
     privateIp:
-      detail('privateIPv4Address') ??
+      detailOf(eni, 'privateIPv4Address') ??
       task.containers?.flatMap((c) => c.networkInterfaces ?? []).find((n) => n.privateIpv4Address)?.privateIpv4Address,
     publicIp: undefined,
-    ...(eni === undefined && task.containerInstanceArn ? { containerInstanceArn: task.containerInstanceArn } : {}),
-    ...(eni === undefined && hostPorts ? { hostPorts } : {}),
   };
+  if (eni === undefined) {
+    if (task.containerInstanceArn) snapshot.containerInstanceArn = task.containerInstanceArn;
+    const hostPorts = hostPortsOf(task);
+    if (hostPorts) snapshot.hostPorts = hostPorts;
+  }
+  return snapshot;
 };
 
 /** An EC2-launch-type task is reached at its instance's IP; its private IP is the instance's too (bridge, host). */
@@ -543,11 +558,19 @@ const withInstanceAddress = (task: TaskSnapshot, address: InstanceAddress | unde
 
 /** The host ports of a task's containers (EC2 launch type, bridge or host networking), ascending, once each. */
 const hostPortsOf = (task: Task): number[] | undefined => {
-  const ports = (task.containers ?? []).flatMap((c) =>
-    (c.networkBindings ?? []).flatMap((b) => (b.hostPort === undefined ? [] : [b.hostPort])),
-  );
-  return ports.length > 0 ? [...new Set(ports)].sort((a, b) => a - b) : undefined;
+  let ports: Set<number> | undefined;
+  for (const c of task.containers ?? NONE) {
+    for (const b of c.networkBindings ?? NONE) {
+      if (b.hostPort === undefined) continue;
+      ports ??= new Set();
+      ports.add(b.hostPort);
+    }
+  }
+  return ports && [...ports].sort((a, b) => a - b);
 };
+
+/** What a field the SDK leaves out reads as, without a new empty array each time. */
+const NONE: readonly never[] = [];
 
 const toHealth = (status: string | undefined): Health =>
   status === 'HEALTHY' || status === 'UNHEALTHY' ? status : 'UNKNOWN';

@@ -165,14 +165,18 @@ export class EcsRuntime implements Runtime {
       const { container: _container, ...ref } = this.ecsTarget(t);
       return ref;
     });
-    const lookups = await this.#reader.describe(refs, {
+    const read = await this.#reader.describe(refs, {
       ...(depth.units === undefined && !depth.targetHealth ? {} : { tasks: depth.units || !!depth.targetHealth }),
       ...(depth.publicAddresses === undefined ? {} : { publicIps: depth.publicAddresses }),
     });
     const wanted = depth.targetHealth;
-    if (wanted) {
-      await this.#addTargetHealth(lookups.filter((_, i) => wanted === true || wanted(targets[i] as ResolvedTarget)));
-    }
+    const lookups = wanted
+      ? await Promise.all(
+          read.map((lookup, i) =>
+            wanted === true || wanted(targets[i] as ResolvedTarget) ? this.#withTargetHealth(lookup) : lookup,
+          ),
+        )
+      : read;
     return targets.map((target, i): RuntimeLookup => {
       const lookup = lookups[i];
       if (!lookup) return { target, found: false, reason: 'no answer' };
@@ -182,17 +186,17 @@ export class EcsRuntime implements Runtime {
     });
   }
 
-  /** One DescribeTargetHealth per target group of each service found behind a load balancer; a failed read is kept. */
-  async #addTargetHealth(lookups: ServiceLookup[]): Promise<void> {
+  /**
+   * One DescribeTargetHealth per target group of a service found behind a load balancer; a failed read is kept.
+   * A copy of the lookup: the reader's may be shared with other callers (SharedSnapshots freezes it).
+   */
+  async #withTargetHealth(lookup: ServiceLookup): Promise<ServiceLookup> {
     const reader = this.#targetHealth;
-    if (!reader) return;
-    await Promise.all(
-      lookups.map(async (lookup) => {
-        if (!lookup.found || !lookup.snapshot.loadBalancers) return;
-        const s = lookup.snapshot;
-        s.targetHealth = await reader.read(s.ref, s.loadBalancers ?? [], s.tasks, { settle: true });
-      }),
-    );
+    const loadBalancers = lookup.found ? lookup.snapshot.loadBalancers : undefined;
+    if (!reader || !lookup.found || !loadBalancers) return lookup;
+    const s = lookup.snapshot;
+    const targetHealth = await reader.read(s.ref, loadBalancers, s.tasks, { settle: true });
+    return { ...lookup, snapshot: { ...s, targetHealth } };
   }
 
   async plan(target: ResolvedTarget, change: RuntimeChange): Promise<RuntimePlan> {

@@ -111,11 +111,13 @@ export class PublicIpResolver {
    * (a listing narrowed to them says nothing about the others).
    */
   retain(cluster: string, live: ReadonlySet<string>, services?: ReadonlySet<string>): void {
-    for (const [arn, entry] of this.#cache) {
-      if (entry.scope.cluster !== cluster || live.has(arn)) continue;
-      if (services && !services.has(entry.scope.service)) continue;
+    // forEach, not for…of: no [arn, entry] pair allocated per task, 10,000 tasks for each cluster of a watch tick.
+    // (A Map may delete the entry being visited.)
+    this.#cache.forEach((entry, arn) => {
+      if (entry.scope.cluster !== cluster || live.has(arn)) return;
+      if (services && !services.has(entry.scope.service)) return;
       this.#cache.delete(arn);
-    }
+    });
   }
 
   /** Fills the map from the store's cache (one query); returns the tasks it did not know either. */

@@ -421,6 +421,19 @@ export class SqlStore implements Store {
     });
   }
 
+  getStates<T>(keys: readonly string[]): Promise<Map<string, T>> {
+    return this.#attempt(`read the state of ${keys.length} keys`, async () => {
+      const found = new Map<string, T>();
+      for (const batch of chunk([...new Set(keys)], CACHE_KEYS_PER_QUERY)) {
+        const where = new Conditions();
+        where.oneOf('key', batch);
+        const { rows } = await this.#db.query(`SELECT key, value FROM state${where.sql()}`, where.params);
+        for (const row of rows) found.set(String(row.key), JSON.parse(String(row.value)) as T);
+      }
+      return found;
+    });
+  }
+
   putState(key: string, value: unknown, at: Date): Promise<void> {
     return this.#attempt(`write state ${key}`, async () => {
       if (value === undefined) {

@@ -81,11 +81,51 @@ export interface IpContext {
 }
 
 const taskIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
+/** The distinct public IPs of a task → IP map. */
+const ipSet = (byTask: Record<string, string | null>): Set<string> => {
+  const ips = new Set<string>();
+  for (const ip of Object.values(byTask)) if (ip !== null) ips.add(ip);
+  return ips;
+};
+
 /** The distinct public IPs of a task → IP map, sorted. */
-export const ipsOf = (byTask: Record<string, string | null>): string[] =>
-  [...new Set(Object.values(byTask).filter((ip): ip is string => ip !== null))].sort(compareIps);
+export const ipsOf = (byTask: Record<string, string | null>): string[] => [...ipSet(byTask)].sort(compareIps);
+
+const DOT = 46;
+const ZERO = 48;
+
+/**
+ * Dotted decimal strings (IPv4 addresses) compared part by part as numbers, read in place: sorting a watch tick's
+ * IPs by splitting them at every comparison allocated ~11 MiB a tick. Undefined when a part up to the first that
+ * differs holds anything but digits (compareIps then splits them).
+ */
+const compareDotted = (a: string, b: string): number | undefined => {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let x = 0;
+    for (; i < a.length && a.charCodeAt(i) !== DOT; i++) {
+      const digit = a.charCodeAt(i) - ZERO;
+      if (digit < 0 || digit > 9) return undefined;
+      x = x * 10 + digit;
+    }
+    let y = 0;
+    for (; j < b.length && b.charCodeAt(j) !== DOT; j++) {
+      const digit = b.charCodeAt(j) - ZERO;
+      if (digit < 0 || digit > 9) return undefined;
+      y = y * 10 + digit;
+    }
+    // As compareIps: the first part that differs decides, whatever follows.
+    if (x !== y) return x - y;
+    i++;
+    j++;
+  }
+  return 0;
+};
 
 const compareIps = (a: string, b: string): number => {
+  const dotted = compareDotted(a, b);
+  if (dotted !== undefined) return dotted !== 0 ? dotted : a.localeCompare(b);
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -124,16 +164,37 @@ export const unexplainedRolloutStart = (prev: IpMemory | undefined, s: RuntimeSn
   return primary.startedAt;
 };
 
+const sameIps = (a: ReadonlySet<string>, b: ReadonlySet<string>): boolean => {
+  if (a.size !== b.size) return false;
+  for (const ip of a) if (!b.has(ip)) return false;
+  return true;
+};
+
+/** The same tasks with the same IPs (most ticks): read in place, without building the sets. */
+const sameTasks = (before: Record<string, string | null>, after: Record<string, string | null>): boolean => {
+  let count = 0;
+  for (const arn in before) {
+    if (after[arn] !== before[arn]) return false;
+    count++;
+  }
+  for (const _ in after) count--;
+  return count === 0;
+};
+
 /** Differences between two task → IP maps; undefined when the set of IPs is the same. */
 export const diffIps = (
   before: Record<string, string | null>,
   after: Record<string, string | null>,
 ): IpChange | undefined => {
-  const beforeIps = ipsOf(before);
-  const afterIps = ipsOf(after);
-  const added = afterIps.filter((ip) => !beforeIps.includes(ip));
-  const removed = beforeIps.filter((ip) => !afterIps.includes(ip));
-  if (added.length === 0 && removed.length === 0) return undefined;
+  if (sameTasks(before, after)) return undefined;
+  const beforeSet = ipSet(before);
+  const afterSet = ipSet(after);
+  // Tasks replaced, IPs kept (or moved between tasks): no change either, said without sorting.
+  if (sameIps(beforeSet, afterSet)) return undefined;
+  const beforeIps = [...beforeSet].sort(compareIps);
+  const afterIps = [...afterSet].sort(compareIps);
+  const added = afterIps.filter((ip) => !beforeSet.has(ip));
+  const removed = beforeIps.filter((ip) => !afterSet.has(ip));
   const gone = Object.entries(before).filter(
     (e): e is [string, string] => e[1] !== null && !(e[0] in after) && removed.includes(e[1]),
   );
