@@ -254,6 +254,11 @@ export class EcsRuntime implements Runtime {
         () => false,
       );
       if (!dropped) throw error;
+      // Still an AwsError, so that a channel reads its action and code and never AWS's message.
+      if (error instanceof AwsError) {
+        const action = `${error.action} (the unused revision ${revision.revision} was deregistered)`;
+        throw new AwsError(action, error.cause, error.hint);
+      }
       const message = `${error instanceof Error ? error.message : String(error)} The unused revision ${revision.revision} was deregistered.`;
       throw error instanceof DockhandError
         ? new DockhandError(error.code, message, { cause: error, hint: error.hint })
