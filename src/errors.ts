@@ -172,3 +172,10 @@ export const reasonForChannel = (error: unknown): string => {
   if (error instanceof DockhandError) return error.hint ? `${error.message} ${error.hint}` : error.message;
   return 'dockhand failed unexpectedly; the details are in its log.';
 };
+
+/**
+ * A failure on a line with no place of its own for a remedy (a watch alert, a status row): messageForChannel, with an
+ * AWS error's hint (the missing permission). Other errors read as their message, as they always have.
+ */
+export const failureLineForChannel = (error: unknown): string =>
+  error instanceof AwsError ? reasonForChannel(error) : messageForChannel(error);
