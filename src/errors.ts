@@ -63,25 +63,44 @@ export class ConfigError extends DockhandError {
 
 /**
  * An AWS call that failed, in plain words: what we were doing, on which service, and AWS's error code.
- * `awsCode` is the SDK exception name (AccessDeniedException, ServiceNotFoundException, ThrottlingException…).
+ * `action` is dockhand's phrase (`update service api in cluster prod`); `awsCode` is the SDK exception name
+ * (AccessDeniedException, ServiceNotFoundException, ThrottlingException…). `message` also carries AWS's own text,
+ * for the log: see `reasonForChannel` for what a channel may read.
  */
 export class AwsError extends DockhandError {
+  readonly action: string;
   readonly awsCode: string;
 
   constructor(action: string, cause: unknown, hint?: string) {
     const awsCode = errorName(cause);
-    super('aws', `${action}: ${awsCode}: ${errorMessage(cause)}`, { cause, hint: hint ?? awsHint(awsCode) });
+    super('aws', `${action}: ${awsCode}: ${errorMessage(cause)}`, {
+      cause,
+      hint: hint ?? awsHint(awsCode, errorMessage(cause)),
+    });
     this.name = 'AwsError';
+    this.action = action;
     this.awsCode = awsCode;
   }
 }
+
+/** An AWS SDK exception that no AwsError wraps yet: the SDK gives each one `$metadata` (the request id, status). */
+const isAwsException = (e: unknown): e is Error => e instanceof Error && '$metadata' in e;
 
 /** AWS's ways of saying the caller lacks a permission. */
 export const isAccessDenied = (code: string): boolean =>
   code === 'AccessDeniedException' || code === 'UnauthorizedOperation' || code === 'AccessDenied';
 
-const awsHint = (code: string): string | undefined => {
-  if (isAccessDenied(code)) return 'dockhand’s IAM role lacks a permission: see “IAM policy” in the README.';
+/** The IAM action a refusal names (`… is not authorized to perform: ecs:UpdateService on resource …`), if it does. */
+const deniedPermission = (awsMessage: string): string | undefined =>
+  /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)/.exec(awsMessage)?.[1];
+
+const awsHint = (code: string, awsMessage: string): string | undefined => {
+  if (isAccessDenied(code)) {
+    const permission = deniedPermission(awsMessage);
+    return permission
+      ? `dockhand’s IAM role lacks ${permission}: see “IAM policy” in the README.`
+      : 'dockhand’s IAM role lacks a permission: see “IAM policy” in the README.';
+  }
   if (code === 'ThrottlingException' || code === 'RequestLimitExceeded' || code === 'TooManyRequestsException')
     return 'AWS is throttling this account; try again in a minute.';
   if (code === 'ServiceNotFoundException' || code === 'ClusterNotFoundException')
@@ -132,12 +151,31 @@ export class HostDeployError extends DockhandError {
 }
 
 /**
- * A failure in words a channel may read: an AWS error's code and hint only (AWS's own message can name the account
- * and the role: `User: arn:aws:sts::<account>:assumed-role/…`), a DockhandError's message and hint. The whole error
- * belongs in the log.
+ * What failed, in words a channel may read, without the hint: an AWS error's action and code only (AWS's own message
+ * can name the account and the role: `User: arn:aws:sts::<account>:assumed-role/…`), a DockhandError's message, any
+ * other error's message. For places that show the hint apart, or none; the whole error belongs in the log.
+ */
+export const messageForChannel = (error: unknown): string => {
+  if (error instanceof AwsError) return `${error.action}: ${error.awsCode}`;
+  if (error instanceof DockhandError) return error.message;
+  if (isAwsException(error)) return `AWS answered ${errorName(error)}`;
+  return errorMessage(error);
+};
+
+/**
+ * A failure in words a channel may read, with its remedy: an AWS error's action, code and hint (never AWS's own
+ * message), a DockhandError's message and hint; anything else is not shown. The whole error belongs in the log.
  */
 export const reasonForChannel = (error: unknown): string => {
-  if (error instanceof AwsError) return error.hint ? `${error.awsCode}. ${error.hint}` : `${error.awsCode}.`;
+  if (error instanceof AwsError)
+    return error.hint ? `${messageForChannel(error)}. ${error.hint}` : `${messageForChannel(error)}.`;
   if (error instanceof DockhandError) return error.hint ? `${error.message} ${error.hint}` : error.message;
   return 'dockhand failed unexpectedly; the details are in its log.';
 };
+
+/**
+ * A failure on a line with no place of its own for a remedy (a watch alert, a status row): messageForChannel, with an
+ * AWS error's hint (the missing permission). Other errors read as their message, as they always have.
+ */
+export const failureLineForChannel = (error: unknown): string =>
+  error instanceof AwsError ? reasonForChannel(error) : messageForChannel(error);

@@ -7,7 +7,7 @@
  * Every method takes the resolved target (service, environment, its config): the adapter reads what it needs from
  * it. Nothing here branches on the target type: `Runtimes.for(target)` is the only place that does.
  */
-import { DockhandError } from '../errors.ts';
+import { DockhandError, failureLineForChannel } from '../errors.ts';
 import type {
   DeploymentAlarms,
   FieldChange,
@@ -300,11 +300,12 @@ export interface Runtime {
    * many targets in one go, read in as few calls as the runtime allows; in the order asked. Units the runtime no
    * longer knows are absent; a runtime whose snapshot already shows its stopped units answers none. `error`: the
    * runtime could not tell for this target (its part of the read failed: an ECS cluster's DescribeTasks), also for a
-   * target asked with no units whose part was read for others.
+   * target asked with no units whose part was read for others. It is the error itself: the core words it for the
+   * channel and logs it whole.
    */
   stoppedUnits(
     gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
-  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[]; error?: string | undefined }[]>;
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[]; error?: unknown }[]>;
   /** The service's log lines (raw: the core masks them). */
   logs(target: ResolvedTarget, request: LogRequest): Promise<ServiceLogs>;
   /** The last lines of some units, for a failure card ([] when the runtime cannot tell). */
@@ -341,7 +342,7 @@ export const describeTargets = async (
     try {
       runtime = runtimes.for(target);
     } catch (error) {
-      results[i] = { target, found: false, reason: errorText(error), error, unsupported: true };
+      results[i] = { target, found: false, reason: failureLineForChannel(error), error, unsupported: true };
       return;
     }
     const indexes = groups.get(runtime) ?? [];
@@ -361,7 +362,7 @@ export const describeTargets = async (
         lookups = indexes.map((i) => ({
           target: targets[i] as ResolvedTarget,
           found: false,
-          reason: errorText(error),
+          reason: failureLineForChannel(error),
           error,
           batch: true,
         }));
@@ -388,5 +389,3 @@ export const describeTarget = async (
     hint: 'Check the cluster and service names in dockhand.yml.',
   });
 };
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));

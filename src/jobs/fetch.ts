@@ -28,7 +28,7 @@ import { digestFacts } from '../core/watch/digest-row.ts';
 import { unitsGoneSince } from '../core/watch/health.ts';
 import { type DockhandCause, unexplainedRolloutStart } from '../core/watch/ips.ts';
 import type { Observation } from '../core/watch/observation.ts';
-import { errorMessage } from '../errors.ts';
+import { failureLineForChannel } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeploymentRecord, Store } from '../ports.ts';
 import type { AlertTarget, DigestRow } from '../slack/blocks/alerts.ts';
@@ -252,22 +252,28 @@ const readStopped = async (
   const asked = [...byRuntime].filter(([, gone]) => gone.some((g) => g.unitRefs.length > 0));
   await Promise.all(
     asked.map(async ([runtime, gone]) => {
+      // The alert reads the error as a channel may (no AWS message); the log line has the whole error.
+      const errors = new Map<string, unknown>();
+      const failedWith = (key: string, error: unknown) => {
+        stopped.set(key, { error: failureLineForChannel(error) });
+        errors.set(key, error);
+      };
       try {
         const answers = await runtime.stoppedUnits(gone);
         gone.forEach(({ key }, i) => {
           const answer = answers[i];
-          stopped.set(key, answer?.error === undefined ? { units: answer?.units ?? [] } : { error: answer.error });
+          if (answer?.error === undefined) stopped.set(key, { units: answer?.units ?? [] });
+          else failedWith(key, answer.error);
         });
       } catch (error) {
-        for (const { key } of gone) stopped.set(key, { error: errorMessage(error) });
+        for (const { key } of gone) failedWith(key, error);
       }
-      const failed = new Map<string, number>();
+      const failed = new Map<unknown, number>();
       for (const { key, unitRefs } of gone) {
-        const s = stopped.get(key);
-        if (s && 'error' in s) failed.set(s.error, (failed.get(s.error) ?? 0) + unitRefs.length);
+        if (errors.has(key)) failed.set(errors.get(key), (failed.get(errors.get(key)) ?? 0) + unitRefs.length);
       }
-      for (const [reason, units] of failed) {
-        logger.error({ err: reason, runtime: runtime.label, units }, 'watch tick: describing stopped units failed');
+      for (const [err, units] of failed) {
+        logger.error({ err, runtime: runtime.label, units }, 'watch tick: describing stopped units failed');
       }
     }),
   );

@@ -1,11 +1,11 @@
 import { Refusal } from '../domain/policy.ts';
-import type { DockhandError } from '../errors.ts';
+import { type DockhandError, messageForChannel } from '../errors.ts';
 import { denialText } from './blocks/refusals.ts';
 import { safe } from './mrkdwn.ts';
 
-/** How an error reads in Slack: the message and its remedy, never a stack trace. */
+/** How an error reads in Slack: the message (an AWS error's without AWS's own words) and its remedy, never a stack trace. */
 export const errorText = (error: DockhandError): string =>
-  `:warning: ${safe(error.message, 2500)}${error.hint ? `\n${safe(error.hint, 400)}` : ''}`;
+  `:warning: ${safe(messageForChannel(error), 2500)}${error.hint ? `\n${safe(error.hint, 400)}` : ''}`;
 
 /**
  * What a refusal says: a rule's denial worded here (it may mention the deployers or approvers), or the refusal's own

@@ -159,7 +159,13 @@ describe('EcsRuntime beyond the contract', () => {
         { target: targetOf('fails-b', 'blue'), unitRefs: [kept] },
       ]);
       const denied = 'describe 1 stopped tasks in cluster prod: AccessDeniedException: not in prod';
-      expect(answers.map((a) => [a.target.service, a.error, a.units.map((u) => u.exitCodes)])).toEqual([
+      // The error itself, whole: the watch words it for the channel and logs it.
+      const messages = answers.map((a) => [
+        a.target.service,
+        (a.error as Error | undefined)?.message,
+        a.units.map((u) => u.exitCodes),
+      ]);
+      expect(messages).toEqual([
         ['fails-a', denied, []],
         ['fails-quiet', denied, []],
         ['fails-b', undefined, [[2]]],

@@ -120,14 +120,41 @@ describe('dockhand as a process: /status end to end over signed HTTP, the fake S
     expect(aws.calls['ECS.DescribeServices'] ?? 0).toBe(0);
   });
 
+  // AWS's message names the account and the role: the reply says what dockhand did, the code and the permission.
+  const denied = {
+    op: 'ECS.DescribeServices',
+    count: 10,
+    code: 'AccessDeniedException',
+    message:
+      'User: arn:aws:sts::123456789012:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ' +
+      'ecs:DescribeServices on resource: arn:aws:ecs:us-east-1:123456789012:service/prod/api',
+  };
+
   it('explains an AWS error in plain words, naming the service and the AWS error code', async () => {
-    aws.faults({ failNext: { op: 'ECS.DescribeServices', count: 10, code: 'AccessDeniedException' } });
+    aws.faults({ failNext: denied });
     try {
       await client.slashCommand({ command: '/status', text: 'api in production', userId: 'U0OPS' });
       const reply = await slack.state.waitForEphemeral((m) => m.user === 'U0OPS', 15_000);
-      expect(reply.text).toContain('api');
+      expect(reply.text).toContain('describe services api in cluster prod');
       expect(reply.text).toContain('AccessDeniedException');
+      expect(reply.text).toContain('ecs:DescribeServices');
+      expect(reply.text).not.toMatch(/123456789012|arn:aws|assumed-role/);
       expect(reply.text).not.toMatch(/\n\s+at /); // no stack trace
+      // The log line keeps AWS's whole answer.
+      expect(JSON.stringify(dockhand.logs)).toContain('assumed-role/dockhand-task');
+    } finally {
+      aws.faults(null);
+    }
+  });
+
+  it('explains an AWS error of the overview without the message AWS wrote', async () => {
+    aws.faults({ failNext: denied });
+    try {
+      await client.slashCommand({ command: '/status', text: '', userId: 'U0OPS2' });
+      const reply = await slack.state.waitForEphemeral((m) => m.user === 'U0OPS2', 15_000);
+      expect(reply.text).toContain('AccessDeniedException');
+      expect(reply.text).toContain('describe services');
+      expect(reply.text).not.toMatch(/123456789012|arn:aws|assumed-role/);
     } finally {
       aws.faults(null);
     }

@@ -236,7 +236,9 @@ describe('the ECS deployer reads deployment alarms', () => {
     const plan = await warned.planImage(target, 'registry.example/api:2');
     expect(plan.alarms?.alarms).toEqual([{ name: 'api-5xx' }, { name: 'api-latency' }]);
     // The cards are in the channel: the error code and what to do, not AWS's message naming account and role.
-    expect(plan.alarms?.unreadable).toMatch(/^AccessDenied\. .*IAM/);
+    expect(plan.alarms?.unreadable).toMatch(
+      /^read the CloudWatch alarms: AccessDenied\. .*IAM role lacks cloudwatch:DescribeAlarms/,
+    );
     expect(plan.alarms?.unreadable).not.toContain('123456789012');
     const id = await rollOut(target, 'registry.example/api:2');
     let last: RolloutProgress | undefined;
@@ -247,7 +249,7 @@ describe('the ECS deployer reads deployment alarms', () => {
     }
     expect(last?.outcome).toBe('completed');
     expect(polls).toBeGreaterThan(1);
-    expect(last?.alarms?.unreadable).toMatch(/^AccessDenied\./);
+    expect(last?.alarms?.unreadable).toMatch(/^read the CloudWatch alarms: AccessDenied\./);
     expect(JSON.stringify(last?.alarms)).not.toContain('assumed-role');
     // The whole message goes to the log, once while it stays the same (not once per poll).
     expect(logged).toHaveLength(1);

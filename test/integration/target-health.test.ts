@@ -138,6 +138,17 @@ describe('target health through the ECS runtime', () => {
     );
   });
 
+  it('keeps only the action and code of any other failed read, not AWS’s message', async () => {
+    const message =
+      "Target groups 'arn:aws:elasticloadbalancing:us-east-1:999988887777:targetgroup/api-tg/0f' not found";
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'TargetGroupNotFound', message } });
+    const [lookup] = await runtime.describe([target], { units: true, targetHealth: true });
+    if (!lookup?.found || lookup.snapshot.detail.kind !== 'ecs') throw new Error('not found');
+    expect(lookup.snapshot.detail.service.targetHealth?.[0]?.error).toBe(
+      'read the target health of target group api-tg: TargetGroupNotFoundException',
+    );
+  });
+
   it('follows a rollout until ECS completed it and its targets are healthy, one call per poll', async () => {
     const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd1' });
     fake.resetCalls();

@@ -425,17 +425,40 @@ describe('faults', () => {
     seedApi();
     const dockhand = startDockhand(configFor({ api: watchedService('prod', 'api') }));
     await tick(dockhand);
-    fake.faults({ failNext: { op: 'ECS.DescribeServices', code: 'AccessDeniedException', count: 5 } });
+    // AWS's message names the account and the role: the alert says what the watch did, the code, the permission.
+    const message =
+      'User: arn:aws:sts::999988887777:assumed-role/dockhand/i-0abc is not authorized to perform: ' +
+      'ecs:DescribeServices on resource: arn:aws:ecs:us-east-1:999988887777:service/prod/api';
+    fake.faults({ failNext: { op: 'ECS.DescribeServices', code: 'AccessDeniedException', message, count: 5 } });
     for (let i = 0; i < 5; i++) await tick(dockhand);
     expect(notifier.texts()).toEqual([
       expect.stringMatching(
-        /^watch for api · production is failing: describe services api in cluster prod.*AccessDenied/,
+        /^watch for api · production is failing: describe services api in cluster prod.*: AccessDeniedException\. dockhand’s IAM role lacks ecs:DescribeServices/,
       ),
     ]);
+    expect(notifier.texts()[0]).not.toMatch(/999988887777|assumed-role|arn:aws/);
     await tick(dockhand);
     await tick(dockhand);
     expect(notifier.texts()).toHaveLength(2);
     expect(notifier.texts()[1]).toMatch(/^watch for api · production is working again after 5m/);
+  });
+
+  it('says a watch failing to describe stopped tasks with the action and code, not AWS’s message', async () => {
+    // One task, not replaced (manual steps): the tick lists no task to describe, only the stopped one.
+    const { tasks } = seedApi(1);
+    fake.autoStep = 'manual';
+    const dockhand = startDockhand(configFor({ api: watchedService('prod', 'api') }));
+    await tick(dockhand);
+    fake.stopTask(tasks[0]?.arn ?? '', { exitCode: 137 });
+    const message =
+      'User: arn:aws:sts::999988887777:assumed-role/dockhand/i-0abc is not authorized to perform: ' +
+      'ecs:DescribeTasks on resource: arn:aws:ecs:us-east-1:999988887777:task/prod/*';
+    fake.faults({ failNext: { op: 'ECS.DescribeTasks', code: 'AccessDeniedException', message, count: 3 } });
+    for (let i = 0; i < 3; i++) await tick(dockhand);
+    expect(notifier.texts()).toEqual([
+      'watch for api · production is failing: describe 1 stopped tasks in cluster prod: AccessDeniedException. ' +
+        'dockhand’s IAM role lacks ecs:DescribeTasks: see “IAM policy” in the README.',
+    ]);
   });
 
   it('runs each tick on one replica only', async () => {

@@ -322,8 +322,12 @@ export class FakeEcs implements EcsDeployer {
     deployment: { deploymentId: string; taskDefinitionArn?: string; previousTaskDefinitionArn: string },
   ): Promise<AbortResult> {
     this.aborts.push(deployment);
+    const error = this.abortErrors.shift();
+    if (error) throw error;
     return { method: 'update_service' };
   }
+  /** Errors the next aborts throw, in order. */
+  abortErrors: unknown[] = [];
   /** Errors the next polls throw, in order, before the script is followed. */
   pollErrors: unknown[] = [];
 

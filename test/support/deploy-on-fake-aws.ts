@@ -33,6 +33,8 @@ export interface DeployOnFakeAws {
   service: DeploymentService;
   store: Store;
   clients: AwsClients;
+  /** The cards the deployments posted. */
+  notifier: RecordingNotifier;
   /** Requests a deployment as `/deploy <service> <what> to <environment>` would, and waits until it ends. */
   deploy(what: { imageTag: string } | { ref?: string }, user?: string): Promise<DeploymentRecord>;
   close(): Promise<void>;
@@ -88,6 +90,7 @@ export const deployOnFakeAws = async (
     return found;
   };
   const pending = new Set<Promise<unknown>>();
+  const notifier = new RecordingNotifier();
   const publicIps = new PublicIpResolver((region) => clients.forRegion(region).ec2);
   const service = new DeploymentService({
     config: options.config,
@@ -97,7 +100,7 @@ export const deployOnFakeAws = async (
     timers: systemTimers,
     random: systemRandom,
     logger: pino({ level: 'silent' }),
-    notifier: new RecordingNotifier(),
+    notifier,
     directory: fakeDirectory(),
     source: new GitSourceFetcher(),
     builder: new DockerImageBuilder(docker),
@@ -122,6 +125,7 @@ export const deployOnFakeAws = async (
     service,
     store,
     clients,
+    notifier,
     async deploy(what, user = 'U0DEV') {
       const outcome = await service.request({
         kind: 'deploy',

@@ -258,6 +258,11 @@ export class EcsRuntime implements Runtime {
         () => false,
       );
       if (!dropped) throw error;
+      // Still an AwsError, so that a channel reads its action and code and never AWS's message.
+      if (error instanceof AwsError) {
+        const action = `${error.action} (the unused revision ${revision.revision} was deregistered)`;
+        throw new AwsError(action, error.cause, error.hint);
+      }
       const message = `${error instanceof Error ? error.message : String(error)} The unused revision ${revision.revision} was deregistered.`;
       throw error instanceof DockhandError
         ? new DockhandError(error.code, message, { cause: error, hint: error.hint })
@@ -324,7 +329,7 @@ export class EcsRuntime implements Runtime {
   /** One DescribeTasks per cluster and 100 tasks, whatever the number of services asked about. */
   async stoppedUnits(
     gone: readonly { target: ResolvedTarget; unitRefs: readonly string[] }[],
-  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[]; error?: string | undefined }[]> {
+  ): Promise<{ target: ResolvedTarget; units: StoppedUnit[]; error?: unknown }[]> {
     const describeTasks = this.#reader.describeTasks?.bind(this.#reader);
     if (!describeTasks) return gone.map(({ target }) => ({ target, units: [] }));
     const clusterOf = (target: ResolvedTarget) => {
@@ -341,17 +346,17 @@ export class EcsRuntime implements Runtime {
     }
     const tasks = new Map<string, TaskSnapshot>();
     // A cluster whose DescribeTasks fails is that cluster's answer, not the others'.
-    const failed = new Map<string, string>();
+    const failed = new Map<string, unknown>();
     for (const [key, { where, arns }] of clusters) {
       try {
         for (const task of await describeTasks(where, arns)) tasks.set(task.arn, task);
       } catch (error) {
-        failed.set(key, error instanceof Error ? error.message : String(error));
+        failed.set(key, error);
       }
     }
     return gone.map(({ target, unitRefs }) => {
-      const error = failed.get(clusterOf(target).key);
-      if (error !== undefined) return { target, units: [], error };
+      const { key } = clusterOf(target);
+      if (failed.has(key)) return { target, units: [], error: failed.get(key) };
       return {
         target,
         units: unitRefs.flatMap((arn) => {

@@ -11,7 +11,7 @@ import type {
   DescribeTargetHealthCommandOutput,
   TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { AwsError, isAccessDenied } from '../../errors.ts';
+import { AwsError, isAccessDenied, messageForChannel } from '../../errors.ts';
 import type {
   Clock,
   EcsServiceRef,
@@ -124,7 +124,7 @@ export class TargetHealthReader {
           // A refusal's message names the account and the role: only its code, and the permission, are shown.
           const message = isAccessDenied(wrapped.awsCode)
             ? `read the target health of target group ${name}: ${wrapped.awsCode}: dockhand’s role lacks elasticloadbalancing:DescribeTargetHealth`
-            : wrapped.message;
+            : messageForChannel(wrapped);
           return { targetGroupArn: lb.targetGroupArn, name, targets: [], error: message };
         }
         const targets = described.map((d) => toTargetHealth(d, lb, tasks));

@@ -1,6 +1,6 @@
 /** How a deployment ends: succeeded, failed, or any terminal state reached (card finished, lock released). */
 import { type DeploymentFacts, isTerminal } from '../../domain/deployment.ts';
-import { DockhandError } from '../../errors.ts';
+import { DockhandError, messageForChannel } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import { show } from './announce.ts';
 import { type DeployContext, liveOf, transition } from './context.ts';
@@ -46,11 +46,14 @@ export const fail = async (ctx: DeployContext, deployment: DeploymentRecord, err
     live.failure = { ...live.failure, step: build.step, output: [...(build.output ?? [])] };
   }
   if (error instanceof DockhandError && error.hint) live.failure = { ...live.failure, hint: error.hint };
+  // The card's reason: an AWS error's action and code, not AWS's message (it can name the account and the role).
   const message =
-    error instanceof DockhandError ? error.message : 'dockhand failed unexpectedly; the details are in its log.';
+    error instanceof DockhandError
+      ? messageForChannel(error)
+      : 'dockhand failed unexpectedly; the details are in its log.';
   if (!(error instanceof DockhandError) || error.code === 'internal')
     logger.error({ err: error, deployment: deployment.id }, 'deployment failed');
-  else logger.info({ deployment: deployment.id, reason: message }, 'deployment failed');
+  else logger.info({ deployment: deployment.id, reason: error.message }, 'deployment failed');
   const failed = await transition(ctx, current, 'failed', 'dockhand', message, { failedIn: current.state });
   if (failed) await finish(ctx, failed);
 };

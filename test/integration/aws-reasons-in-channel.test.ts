@@ -1,0 +1,73 @@
+/**
+ * What a channel reads when AWS refuses dockhand: what dockhand was doing, AWS's error code and the permission that is
+ * missing, never AWS's own message, which names the account and the role. The deploy pipeline with its real AWS
+ * adapters against the fake AWS over HTTP.
+ */
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DeployOnFakeAws, deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
+import { FakeAws } from '../support/fake-aws/index.ts';
+
+const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+beforeAll(() => {
+  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE';
+  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
+});
+afterAll(() => {
+  if (savedEnv.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+  else process.env.AWS_ACCESS_KEY_ID = savedEnv.id;
+  if (savedEnv.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+  else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
+});
+
+/** Not the account of the seeded images: only AWS's message names it. */
+const ACCOUNT = '999988887777';
+const refusal = (permission: string, resource: string) =>
+  `User: arn:aws:sts::${ACCOUNT}:assumed-role/dockhand-task/9f8e7d is not authorized to perform: ${permission} ` +
+  `on resource: arn:aws:ecs:us-east-1:${ACCOUNT}:${resource} because no identity-based policy allows the action`;
+const SECRET_PARTS = new RegExp(`${ACCOUNT}|assumed-role|arn:aws:sts`);
+
+describe('AWS refusals on the deployment card', () => {
+  let fake: FakeAws;
+  let pipeline: DeployOnFakeAws;
+
+  beforeEach(async () => {
+    fake = new FakeAws();
+    await fake.start();
+    fake.seedService({
+      cluster: 'prod',
+      service: 'api',
+      family: 'api',
+      desiredCount: 2,
+      containers: [{ name: 'app', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/api:1.4.1' }],
+    });
+    fake.createRepository('acme/api');
+    fake.putImage('acme/api', '1.4.2');
+    pipeline = await deployOnFakeAws(fake, { config: ecrDeployConfig() });
+  });
+
+  afterEach(async () => {
+    await pipeline.close();
+    await fake.stop();
+  });
+
+  it('says which update failed, with the code and the missing permission, and not the role AWS names', async () => {
+    fake.faults({
+      failNext: {
+        op: 'ECS.UpdateService',
+        code: 'AccessDeniedException',
+        message: refusal('ecs:UpdateService', 'service/prod/api'),
+      },
+    });
+    const done = await pipeline.deploy({ imageTag: '1.4.2' });
+    expect(done.state).toBe('failed');
+    expect(done.reason).toContain('update service api in cluster prod');
+    expect(done.reason).toContain('AccessDeniedException');
+    const card = JSON.stringify(pipeline.notifier.last());
+    expect(card).toContain('update service api in cluster prod');
+    expect(card).toContain('AccessDeniedException');
+    expect(card).toContain('ecs:UpdateService');
+    expect(card).not.toMatch(SECRET_PARTS);
+    expect(JSON.stringify(done)).not.toMatch(SECRET_PARTS);
+  });
+});
