@@ -210,6 +210,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     clients: aws,
     clock,
     maxAgeMs: settings.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS,
+    onSettledError: (err) => logger.warn({ err }, 'target health unreadable'),
   });
   const ecsDeployer = forgettingChanges(
     new AwsEcsDeployer({

@@ -149,6 +149,19 @@ describe('target health through the ECS runtime', () => {
     );
   });
 
+  it('hands the whole error of a settled read to the log hook, AWS’s message included', async () => {
+    const logged: string[] = [];
+    const reader = new TargetHealthReader({ clients, onSettledError: (e) => logged.push(e.message) });
+    const message =
+      "Target groups 'arn:aws:elasticloadbalancing:us-east-1:999988887777:targetgroup/api-tg/0f' not found";
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'TargetGroupNotFound', message } });
+    const lbs = [{ targetGroupArn: fake.targetGroup('api-tg').arn, containerPort: 8080 }];
+    const [group] = await reader.read({ cluster: 'prod', service: 'api' }, lbs, [], { settle: true });
+    expect(group?.error).not.toContain('999988887777');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain('999988887777');
+  });
+
   it('follows a rollout until ECS completed it and its targets are healthy, one call per poll', async () => {
     const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd1' });
     fake.resetCalls();

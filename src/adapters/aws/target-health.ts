@@ -85,12 +85,18 @@ export interface TargetHealthReaderOptions {
    */
   maxAgeMs?: number | undefined;
   clock?: Pick<Clock, 'now'> | undefined;
+  /**
+   * Told of a read that failed while settling (/status, the watch): what those show is the action and code only,
+   * so the whole error (AWS's message) goes to the log from here.
+   */
+  onSettledError?: ((error: AwsError) => void) | undefined;
 }
 
 export class TargetHealthReader {
   readonly #clients: TargetHealthReaderOptions['clients'];
   readonly #maxAgeMs: number;
   readonly #clock: Pick<Clock, 'now'>;
+  readonly #onSettledError: ((error: AwsError) => void) | undefined;
   /** Shared reads by region and target group ARN: in flight, or answered less than maxAgeMs ago. */
   readonly #shared = new Map<string, { at: number; read: Promise<TargetHealthDescription[]> }>();
 
@@ -98,6 +104,7 @@ export class TargetHealthReader {
     this.#clients = options.clients;
     this.#maxAgeMs = options.maxAgeMs ?? 0;
     this.#clock = options.clock ?? { now: () => new Date() };
+    this.#onSettledError = options.onSettledError;
   }
 
   /**
@@ -121,6 +128,7 @@ export class TargetHealthReader {
         } catch (error) {
           const wrapped = new AwsError(`read the target health of target group ${name}`, error);
           if (!options.settle) throw wrapped;
+          this.#onSettledError?.(wrapped);
           // A refusal's message names the account and the role: only its code, and the permission, are shown.
           const message = isAccessDenied(wrapped.awsCode)
             ? `read the target health of target group ${name}: ${wrapped.awsCode}: dockhand’s role lacks elasticloadbalancing:DescribeTargetHealth`
