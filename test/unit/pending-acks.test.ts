@@ -71,6 +71,27 @@ describe('work after an ack waits until every Slack request received has been ac
     expect(settled).toBe(true);
   });
 
+  it('wakes the waiting work one per turn of the event loop: a request read in between holds the rest', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks({ quietMs: 20 });
+    const answer = acks.begin();
+    const woken: string[] = [];
+    let late: (() => void) | undefined;
+    void acks.settled().then(() => {
+      woken.push('first');
+      late = acks.begin(); // the loop read a new request before the second waiter's turn
+    });
+    void acks.settled().then(() => woken.push('second'));
+    answer();
+    await vi.advanceTimersByTimeAsync(20);
+    expect(woken).toEqual(['first']);
+    await vi.advanceTimersByTimeAsync(30);
+    expect(woken).toEqual(['first']); // the new request still waits for its ack
+    late?.();
+    await vi.advanceTimersByTimeAsync(20);
+    expect(woken).toEqual(['first', 'second']);
+  });
+
   it('lets the work run once no request has arrived for quietMs', async () => {
     vi.useFakeTimers();
     const acks = new PendingAcks({ quietMs: 20 });
