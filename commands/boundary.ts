@@ -62,7 +62,13 @@ export const atBoundary = async (
     await afterWaitingRequests();
     await deps.acksSent?.();
   };
-  const log = deps.logger.child(invocation.context);
+  // Made when a line is written, not before the ack: pino's child() copies and redacts the bindings, work the burst's
+  // later requests waited for (bench:ack), and a request that goes through writes no line here.
+  let child: CommandDeps['logger'] | undefined;
+  const log = () => {
+    child ??= deps.logger.child(invocation.context);
+    return child;
+  };
   const lines = LOG_LINES[invocation.kind];
   let outcome: 'ok' | 'refused' | 'error' = 'ok';
   const run = async () => {
@@ -73,9 +79,9 @@ export const atBoundary = async (
       const error = asDockhandError(e);
       outcome = USER_MISTAKES.has(error.code) ? 'refused' : 'error';
       // A user's mistake is routine: one info line with what was wrong, no stack trace.
-      if (outcome === 'refused') log.info({ code: error.code, reason: failureReason(error) }, lines.refused);
-      else if (error.code === 'internal') log.error({ err: error.cause ?? error }, lines.failed);
-      else log.info({ code: error.code, err: error }, lines.failed);
+      if (outcome === 'refused') log().info({ code: error.code, reason: failureReason(error) }, lines.refused);
+      else if (error.code === 'internal') log().error({ err: error.cause ?? error }, lines.failed);
+      else log().info({ code: error.code, err: error }, lines.failed);
       deps.metrics.errors.inc({ code: error.code });
       await reply(acked ? undefined : trackedAck, slack.respond, failureText(error), log);
     } finally {
@@ -89,7 +95,7 @@ export const atBoundary = async (
           subject: invocation.audit.subject,
           outcome,
         })
-        .catch((err: unknown) => log.error({ err }, 'could not write the audit event'));
+        .catch((err: unknown) => log().error({ err }, 'could not write the audit event'));
       if (!acked) await slack.ack().catch(() => {});
     }
   };
@@ -117,12 +123,12 @@ const reply = async (
   ack: Ack | undefined,
   respond: RespondFn,
   text: string,
-  log: CommandDeps['logger'],
+  log: () => CommandDeps['logger'],
 ): Promise<void> => {
   try {
     if (ack) await ack({ response_type: 'ephemeral', text });
     else await respond({ response_type: 'ephemeral', replace_original: false, text });
   } catch (err) {
-    log.warn({ err }, 'could not tell the user about the failure');
+    log().warn({ err }, 'could not tell the user about the failure');
   }
 };

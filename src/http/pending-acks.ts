@@ -4,10 +4,14 @@
  * command's AWS calls, card rendering or reply take the event loop (bench:ack). The quiet window matters because a
  * burst does not arrive at once: its requests trickle in over tens of milliseconds, and without the window the
  * first one acknowledged found nothing waiting and ran its work while the rest of the burst queued behind it.
+ * The window runs from the last arrival or the last acknowledgement, whichever is later: the server takes a burst's
+ * requests one at a time (the count is 0 between two of them), so one request that took longer than the window to
+ * acknowledge (its process descheduled for 21 ms under bench:ack) would otherwise find the window passed at its own
+ * ack and let work run while the rest of the burst still waited in the socket buffers.
  * The wait is bounded: a steady stream of requests delays work, never stops it.
  */
 export interface PendingAcksOptions {
-  /** How long no request may have arrived before work after an ack runs (default 20 ms). */
+  /** How long no request may have arrived or been acknowledged before work after an ack runs (default 20 ms). */
   quietMs?: number;
   now?: () => number;
 }
@@ -15,8 +19,9 @@ export interface PendingAcksOptions {
 export class PendingAcks {
   #count = 0;
   #waiters: (() => void)[] = [];
-  #lastArrival = Number.NEGATIVE_INFINITY;
+  #lastActivity = Number.NEGATIVE_INFINITY;
   #quietTimer: ReturnType<typeof setTimeout> | undefined;
+  #nextWake: ReturnType<typeof setImmediate> | undefined;
   readonly #quietMs: number;
   readonly #now: () => number;
 
@@ -32,7 +37,7 @@ export class PendingAcks {
   /** A request arrived; call the returned function once it is answered (further calls do nothing). */
   begin(): () => void {
     this.#count++;
-    this.#lastArrival = this.#now();
+    this.#lastActivity = this.#now();
     clearTimeout(this.#quietTimer);
     this.#quietTimer = undefined;
     let ended = false;
@@ -40,11 +45,12 @@ export class PendingAcks {
       if (ended) return;
       ended = true;
       this.#count--;
+      this.#lastActivity = this.#now();
       this.#wakeWhenQuiet();
     };
   }
 
-  /** Resolves when no request waits for its ack and none arrived for `quietMs`, or after `maxWaitMs`. */
+  /** Resolves when no request waits for its ack and none arrived or was acknowledged for `quietMs`, or after `maxWaitMs`. */
   settled(maxWaitMs = 1000): Promise<void> {
     if (this.#isQuiet()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -62,14 +68,24 @@ export class PendingAcks {
   }
 
   #isQuiet(): boolean {
-    return this.#count === 0 && this.#now() - this.#lastArrival >= this.#quietMs;
+    return this.#count === 0 && this.#now() - this.#lastActivity >= this.#quietMs;
   }
 
-  /** Once nothing waits for an ack, wakes the waiters when the quiet window since the last arrival has passed. */
+  /** Once nothing waits for an ack, wakes the waiters when the quiet window since the last activity has passed. */
   #wakeWhenQuiet(): void {
     if (this.#count > 0 || this.#waiters.length === 0 || this.#quietTimer !== undefined) return;
+    if (this.#nextWake !== undefined) return;
     if (this.#isQuiet()) {
-      for (const wake of this.#waiters.splice(0)) wake();
+      // One waiter per turn of the event loop: woken together, fifty /status ran their work back to back in one turn
+      // (17–46 ms under bench:ack), and a request arriving meanwhile waited for all of it. Between two waiters the
+      // loop reads the sockets; a request read there makes it not quiet, and the rest wait for its ack again.
+      this.#waiters.shift()?.();
+      if (this.#waiters.length > 0) {
+        this.#nextWake = setImmediate(() => {
+          this.#nextWake = undefined;
+          this.#wakeWhenQuiet();
+        });
+      }
       return;
     }
     this.#quietTimer = setTimeout(
@@ -77,7 +93,7 @@ export class PendingAcks {
         this.#quietTimer = undefined;
         this.#wakeWhenQuiet();
       },
-      Math.max(1, this.#quietMs - (this.#now() - this.#lastArrival)),
+      Math.max(1, this.#quietMs - (this.#now() - this.#lastActivity)),
     );
   }
 }

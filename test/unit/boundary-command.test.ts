@@ -80,6 +80,24 @@ describe('a slash command at the boundary', () => {
     expect(h.logs.filter((l) => l.msg === 'command refused')).toHaveLength(1);
   });
 
+  it('makes no child logger for a command that goes through: nothing to log, and the ack need not wait for it', async () => {
+    const h = await harness();
+    const children: unknown[] = [];
+    const child = h.deps.logger.child.bind(h.deps.logger);
+    h.deps.logger.child = ((bindings: Record<string, unknown>) => {
+      children.push(bindings);
+      return child(bindings);
+    }) as typeof h.deps.logger.child;
+    await withBoundary('/status', h.deps, async ({ ack }) => ack())({ command: command('api'), ...h.slack });
+    expect(h.events).toEqual(['ack']);
+    expect(children).toEqual([]);
+
+    await withBoundary('/status', h.deps, async () => {
+      throw new DockhandError('aws', 'describe services: ThrottlingException');
+    })({ command: command('api'), ...h.slack });
+    expect(children).toEqual([{ command: '/status', user: 'U0ALICE', channel: 'C0DEPLOYS' }]);
+  });
+
   it('answers an error before the ack in the ack itself, as a warning with its remedy, and audits it failed', async () => {
     const h = await harness();
     const handler = withBoundary('/status', h.deps, async () => {

@@ -43,8 +43,53 @@ describe('work after an ack waits until every Slack request received has been ac
     await vi.advanceTimersByTimeAsync(30);
     expect(settled).toBe(false); // quiet for 30 ms, but the second one still waits for its ack
     second();
-    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(19);
+    expect(settled).toBe(false); // its ack was the last activity: a third may still be on its way
+    await vi.advanceTimersByTimeAsync(1);
     expect(settled).toBe(true);
+  });
+
+  it('does not let the work run at the ack of a request that took longer than quietMs to acknowledge', async () => {
+    // bench:ack: the server takes a burst one request at a time, so none waits between two of them; one request
+    // took 21 ms to acknowledge (its process descheduled) while the rest of the burst waited in the socket buffers.
+    vi.useFakeTimers();
+    const acks = new PendingAcks({ quietMs: 20 });
+    acks.begin()();
+    let settled = false;
+    void acks.settled().then(() => {
+      settled = true;
+    });
+    const slow = acks.begin();
+    await vi.advanceTimersByTimeAsync(21);
+    slow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(false);
+    acks.begin()(); // the next request of the burst, taken right after
+    await vi.advanceTimersByTimeAsync(19);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+  });
+
+  it('wakes the waiting work one per turn of the event loop: a request read in between holds the rest', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks({ quietMs: 20 });
+    const answer = acks.begin();
+    const woken: string[] = [];
+    let late: (() => void) | undefined;
+    void acks.settled().then(() => {
+      woken.push('first');
+      late = acks.begin(); // the loop read a new request before the second waiter's turn
+    });
+    void acks.settled().then(() => woken.push('second'));
+    answer();
+    await vi.advanceTimersByTimeAsync(20);
+    expect(woken).toEqual(['first']);
+    await vi.advanceTimersByTimeAsync(30);
+    expect(woken).toEqual(['first']); // the new request still waits for its ack
+    late?.();
+    await vi.advanceTimersByTimeAsync(20);
+    expect(woken).toEqual(['first', 'second']);
   });
 
   it('lets the work run once no request has arrived for quietMs', async () => {

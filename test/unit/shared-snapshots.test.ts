@@ -67,6 +67,23 @@ const setup = (maxAgeMs = 10_000) => {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('SharedSnapshots', () => {
+  it('resumes the callers sharing one read one per turn of the event loop, I/O polled between them', async () => {
+    const { reader, shared } = setup();
+    let answered = 0;
+    const callers = Array.from({ length: 3 }, () => shared.describe([api]).then(() => answered++));
+    await tick();
+    expect(reader.reads).toHaveLength(1);
+    reader.answerAll();
+    const seen: number[] = [];
+    for (let turn = 0; turn < 4; turn++) {
+      await tick();
+      seen.push(answered);
+    }
+    await Promise.all(callers);
+    // all three at once would be [3, 3, 3, 3]
+    expect(seen).toEqual([0, 1, 2, 3]);
+  });
+
   it('keeps at most maxKept services once read, forgetting the least recently read first', async () => {
     const reader = new ControlledReader();
     const clock = new FakeClock('2026-11-21T12:00:00Z');
