@@ -149,17 +149,42 @@ describe('target health through the ECS runtime', () => {
     );
   });
 
-  it('hands the whole error of a settled read to the log hook, AWS’s message included', async () => {
+  it('hands the whole error of a settled read to the log hook, once until it changes or clears', async () => {
     const logged: string[] = [];
     const reader = new TargetHealthReader({ clients, onSettledError: (e) => logged.push(e.message) });
     const message =
       "Target groups 'arn:aws:elasticloadbalancing:us-east-1:999988887777:targetgroup/api-tg/0f' not found";
-    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'TargetGroupNotFound', message } });
     const lbs = [{ targetGroupArn: fake.targetGroup('api-tg').arn, containerPort: 8080 }];
-    const [group] = await reader.read({ cluster: 'prod', service: 'api' }, lbs, [], { settle: true });
-    expect(group?.error).not.toContain('999988887777');
+    const read = () => reader.read({ cluster: 'prod', service: 'api' }, lbs, [], { settle: true });
+    for (let i = 0; i < 3; i++) {
+      fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'TargetGroupNotFound', message } });
+      const [group] = await read();
+      expect(group?.error).not.toContain('999988887777');
+    }
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('999988887777');
+    // A read that works clears it: the same failure afterwards is told again.
+    await read();
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'TargetGroupNotFound', message } });
+    await read();
+    expect(logged).toHaveLength(2);
+  });
+
+  it('tells a refusal once for every target group, the permission being the same for all', async () => {
+    const logged: string[] = [];
+    const reader = new TargetHealthReader({ clients, onSettledError: (e) => logged.push(e.message) });
+    // Refused before anything is looked up: the groups need not exist in the fake.
+    const lbs = ['api-tg', 'web-tg', 'jobs-tg'].map((name) => ({
+      targetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/0f`,
+      containerPort: 8080,
+    }));
+    const message = 'User: arn:aws:sts::999988887777:assumed-role/dockhand/i-0abc is not authorized';
+    for (let i = 0; i < 2; i++) {
+      fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied', message, count: 3 } });
+      const groups = await reader.read({ cluster: 'prod', service: 'api' }, lbs, [], { settle: true });
+      expect(groups.map((g) => g.error?.includes('AccessDenied'))).toEqual([true, true, true]);
+    }
+    expect(logged).toHaveLength(1);
   });
 
   it('follows a rollout until ECS completed it and its targets are healthy, one call per poll', async () => {

@@ -87,16 +87,22 @@ export interface TargetHealthReaderOptions {
   clock?: Pick<Clock, 'now'> | undefined;
   /**
    * Told of a read that failed while settling (/status, the watch): what those show is the action and code only,
-   * so the whole error (AWS's message) goes to the log from here.
+   * so the whole error (AWS's message) goes to the log from here. Told once per failure, not once per tick or
+   * caller: again only when a group's error changes or comes back after a read that worked; a refusal (the role
+   * lacks the permission, for every group alike) once for all groups.
    */
   onSettledError?: ((error: AwsError) => void) | undefined;
 }
+
+const ACCESS_DENIED = 'AccessDenied';
 
 export class TargetHealthReader {
   readonly #clients: TargetHealthReaderOptions['clients'];
   readonly #maxAgeMs: number;
   readonly #clock: Pick<Clock, 'now'>;
   readonly #onSettledError: ((error: AwsError) => void) | undefined;
+  /** The failure last told, by target group ARN (a refusal under ACCESS_DENIED). */
+  readonly #told = new Map<string, string>();
   /** Shared reads by region and target group ARN: in flight, or answered less than maxAgeMs ago. */
   readonly #shared = new Map<string, { at: number; read: Promise<TargetHealthDescription[]> }>();
 
@@ -128,17 +134,28 @@ export class TargetHealthReader {
         } catch (error) {
           const wrapped = new AwsError(`read the target health of target group ${name}`, error);
           if (!options.settle) throw wrapped;
-          this.#onSettledError?.(wrapped);
+          this.#tell(lb.targetGroupArn, wrapped);
           // A refusal's message names the account and the role: only its code, and the permission, are shown.
           const message = isAccessDenied(wrapped.awsCode)
             ? `read the target health of target group ${name}: ${wrapped.awsCode}: dockhand’s role lacks elasticloadbalancing:DescribeTargetHealth`
             : messageForChannel(wrapped);
           return { targetGroupArn: lb.targetGroupArn, name, targets: [], error: message };
         }
+        this.#told.delete(lb.targetGroupArn);
+        this.#told.delete(ACCESS_DENIED);
         const targets = described.map((d) => toTargetHealth(d, lb, tasks));
         return { targetGroupArn: lb.targetGroupArn, name, targets };
       }),
     );
+  }
+
+  #tell(targetGroupArn: string, error: AwsError): void {
+    const refused = isAccessDenied(error.awsCode);
+    const key = refused ? ACCESS_DENIED : targetGroupArn;
+    const what = refused ? error.awsCode : error.message;
+    if (this.#told.get(key) === what) return;
+    this.#told.set(key, what);
+    this.#onSettledError?.(error);
   }
 
   async #describe(ref: EcsServiceRef, lb: Pick<ServiceLoadBalancer, 'targetGroupArn'>) {
