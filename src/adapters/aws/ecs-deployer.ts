@@ -687,7 +687,8 @@ export const registrationInput = (
   image: string,
 ): RegisterTaskDefinitionCommandInput => {
   const copied: Pick<TaskDefinition, RegistrableField> = Object.fromEntries(
-    REGISTRABLE_FIELDS.flatMap((field) => (td[field] === undefined ? [] : [[field, td[field]]])),
+    // `== null`: an answer read by lean-json.ts keeps a member ECS sent as null, which the SDK would have dropped.
+    REGISTRABLE_FIELDS.flatMap((field) => (td[field] == null ? [] : [[field, td[field]]])),
   );
   return {
     ...copied,

@@ -10,9 +10,11 @@
  * For the operations in LEAN_OPERATIONS, a successful answer is read here instead: JSON.parse, then only the members
  * the schema says need converting (timestamps: epoch seconds → Date, as the SDK does) are converted in place, along
  * paths worked out once per output schema. Members the SDK does not know stay on the objects (callers read only the
- * typed ones). Anything else goes to the SDK's reader unchanged: errors, other operations, and any output whose
- * schema holds a shape this reader does not convert (blobs, big numbers, JSON strings, timestamps in another
- * format), so a future SDK with such a member falls back rather than returning it unconverted.
+ * typed ones), and so does a member sent as null, which the SDK drops (ECS leaves absent members out; code that
+ * copies members onward tests `== null`, as registrationInput does). Anything else goes to the SDK's reader
+ * unchanged: errors, other operations, and any output whose schema holds a shape this reader does not convert
+ * (blobs, big numbers, JSON strings, timestamps in another format), so a future SDK with such a member falls back
+ * rather than returning it unconverted.
  * Signing, retries, errors and metadata remain the SDK's: only the body-to-object step is replaced.
  */
 import { createRequire } from 'node:module';
