@@ -4,21 +4,12 @@
  * adapters against the fake AWS over HTTP.
  */
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DeployOnFakeAws, deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
+import { useFakeAwsCredentials } from '../support/fake-aws-credentials.ts';
 
-const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
-});
-afterAll(() => {
-  if (savedEnv.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-  else process.env.AWS_ACCESS_KEY_ID = savedEnv.id;
-  if (savedEnv.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
-  else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
-});
+useFakeAwsCredentials();
 
 /** Not the account of the seeded images: only AWS's message names it. */
 const ACCOUNT = '999988887777';

@@ -4,22 +4,13 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DeployOnFakeAws, deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
 import { describeWithDocker, makeBusyboxGitRepo } from '../support/docker.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
+import { useFakeAwsCredentials } from '../support/fake-aws-credentials.ts';
 
-const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
-});
-afterAll(() => {
-  if (savedEnv.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-  else process.env.AWS_ACCESS_KEY_ID = savedEnv.id;
-  if (savedEnv.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
-  else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
-});
+useFakeAwsCredentials();
 
 const ecsCalls = (calls: Record<string, number>) =>
   Object.fromEntries(Object.entries(calls).filter(([key]) => key.startsWith('ECS.')));

@@ -2,7 +2,7 @@
  * SharedSnapshots between the watch and /status: the real AwsEcsReader against the fake AWS over HTTP, the real
  * scheduler, the /status use case (src/core/status.ts), as src/app.ts wires them.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../src/adapters/aws/clients.ts';
 import { AwsEcsDeployer } from '../../src/adapters/aws/ecs-deployer.ts';
 import { AwsEcsReader } from '../../src/adapters/aws/ecs-reader.ts';
@@ -20,6 +20,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import type { Store } from '../../src/ports.ts';
 import { FakeClock, RecordingNotifier } from '../support/deploy-fakes.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
+import { useFakeAwsCredentials } from '../support/fake-aws-credentials.ts';
 
 const config = configSchema.parse({
   defaults: { channel: '#ops', region: 'us-east-1' },
@@ -31,17 +32,7 @@ const config = configSchema.parse({
   },
 });
 
-const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
-});
-afterAll(() => {
-  if (savedEnv.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-  else process.env.AWS_ACCESS_KEY_ID = savedEnv.id;
-  if (savedEnv.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
-  else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
-});
+useFakeAwsCredentials();
 
 describe("the watch's snapshot answers /status while it is fresh", () => {
   let fake: FakeAws;
