@@ -1,4 +1,3 @@
-import type { App } from '@slack/bolt';
 import { DEPLOY_MODAL } from '../src/slack/blocks/deploy-modal.ts';
 import { withBoundary } from './boundary.ts';
 import type { DeployCommandDeps } from './deploy.ts';
@@ -7,6 +6,7 @@ import { type DockhandCommandDeps, dockhandCommand } from './dockhand.ts';
 import { type LogsCommandDeps, logsCommand } from './logs.ts';
 import { promoteCommand } from './promote.ts';
 import { rollbackCommand } from './rollback.ts';
+import type { SlackRoutes } from './routes.ts';
 import { scaleCommand } from './scale.ts';
 import { statusCommand } from './status.ts';
 
@@ -17,7 +17,7 @@ export const SLASH_COMMANDS = ['/deploy', '/promote', '/rollback', '/scale', '/s
 
 export type AllCommandDeps = DeployCommandDeps & LogsCommandDeps & DockhandCommandDeps;
 
-export const registerCommands = (app: App, deps: AllCommandDeps): void => {
+export const registerCommands = (app: SlackRoutes, deps: AllCommandDeps): void => {
   const register = (name: (typeof SLASH_COMMANDS)[number], handler: ReturnType<typeof statusCommand>) =>
     app.command(name, withBoundary(name, deps, handler));
   register('/status', statusCommand(deps));

@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import type Docker from 'dockerode';
 import { registerButtons } from '../commands/buttons/index.ts';
 import { registerCommands } from '../commands/index.ts';
+import { SlackRoutes } from '../commands/routes.ts';
 import { AwsAutoScaling } from './adapters/aws/autoscaling.ts';
 import { createAwsClients } from './adapters/aws/clients.ts';
 import { AwsEcsDeployer } from './adapters/aws/ecs-deployer.ts';
@@ -280,14 +281,16 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
   const pendingAcks = new PendingAcks();
   const acksSent = () => pendingAcks.settled();
   const commandDeps = { config, runtimes, store, clock, logger, metrics, track, acksSent };
-  registerCommands(app, {
+  const routes = new SlackRoutes();
+  registerCommands(routes, {
     ...commandDeps,
     deployments,
     renderDryRun: (view) => dryRunCard(view),
     directory,
     instance: settings.instanceId,
   });
-  registerButtons(app, { ...commandDeps, deployments });
+  registerButtons(routes, { ...commandDeps, deployments });
+  routes.install(app);
   app.error(async (error) => {
     const e = asDockhandError(error);
     metrics.errors.inc({ code: e.code });

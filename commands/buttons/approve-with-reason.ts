@@ -1,6 +1,5 @@
 import type {
   AllMiddlewareArgs,
-  App,
   BlockAction,
   ButtonAction,
   SlackActionMiddlewareArgs,
@@ -17,6 +16,7 @@ import {
 } from '../../src/slack/blocks/approval-reason.ts';
 import { atBoundary } from '../boundary.ts';
 import { modalSubmission } from '../modal-submission.ts';
+import type { SlackRoutes } from '../routes.ts';
 import type { ButtonDeps } from './button.ts';
 
 /**
@@ -98,7 +98,7 @@ export const approvalReasonSubmitted =
   };
 
 /** Registers the button and its dialog on the Bolt app. */
-export const registerApproveWithReason = (app: App, deps: ButtonDeps): void => {
+export const registerApproveWithReason = (app: SlackRoutes, deps: ButtonDeps): void => {
   app.action<BlockAction<ButtonAction>>(ACTIONS.approveWithReason, approveWithReasonClicked(deps));
   app.view(APPROVAL_REASON_MODAL.callbackId, approvalReasonSubmitted(deps));
 };

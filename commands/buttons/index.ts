@@ -1,6 +1,7 @@
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import { atBoundary } from '../boundary.ts';
 import type { CommandDeps } from '../deps.ts';
+import type { SlackRoutes } from '../routes.ts';
 import { abortButton } from './abort.ts';
 import { approveButton } from './approve.ts';
 import { registerApproveWithReason } from './approve-with-reason.ts';
@@ -39,7 +40,7 @@ export const clickHandler =
     );
 
 /** Registers the card buttons on the Bolt app. */
-export const registerButtons = (app: App, deps: ButtonDeps): void => {
+export const registerButtons = (app: SlackRoutes, deps: ButtonDeps): void => {
   for (const button of BUTTONS) app.action<BlockAction<ButtonAction>>(button.actionId, clickHandler(deps, button));
   // Approve with a reason opens a dialog (needs the click's trigger_id), so it is no plain Button.
   registerApproveWithReason(app, deps);
