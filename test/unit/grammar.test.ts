@@ -212,4 +212,10 @@ describe('Slack text decoding', () => {
   it('turns links and mentions into their labels', () => {
     expect(decodeSlackText('<#C123|deploys> <https://x.test|x.test> <mailto:a@b>')).toBe('deploys x.test mailto:a@b');
   });
+
+  it('unescapes &amp;, &lt; and &gt; with or without a link, and leaves plain text as it is', () => {
+    expect(decodeSlackText('a &amp;&amp; b &lt;c&gt;')).toBe('a && b <c>');
+    expect(decodeSlackText('x &amp; <https://y.test|y>')).toBe('x & y');
+    expect(decodeSlackText('api in production --emergency hotfix')).toBe('api in production --emergency hotfix');
+  });
 });
