@@ -50,12 +50,17 @@ export const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | 
     req.on('error', reject);
   });
 
+const MAY_HOLD_NULL = /(?:n|%6e)(?:u|%75)(?:l|%6c)(?:l|%6c)/i;
+
 /**
  * Whether Bolt would parse this body to `null` (`payload=null`, or a JSON body `null`): its HTTPReceiver reads a
  * property of the parsed body outside its error handling, so such a request, once signed, would end the process.
  * Mirrors Bolt's parseHTTPRequestBody.
  */
 const parsesToNull = (body: string, contentType: string | undefined): boolean => {
+  // Only a body holding the letters of `null`, each maybe percent-encoded, can: every slash command and click but a
+  // forged one is told by this one scan instead of a third parse of the body (Bolt parses it twice) before its ack.
+  if (!MAY_HOLD_NULL.test(body)) return false;
   try {
     if (contentType === 'application/x-www-form-urlencoded') {
       const { payload } = parseQuery(body);

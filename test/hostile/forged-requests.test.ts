@@ -231,6 +231,9 @@ describe('hostile: forged and malformed Slack requests against dockhand as a pro
     const bodies: [string, string][] = [
       [FORM, 'payload=null'],
       [FORM, `payload=${encodeURIComponent(' null ')}`],
+      // percent-encoded, in either case, key and value: still `null` once decoded
+      [FORM, 'team_id=T1&payload=%6E%75%6c%6c'],
+      [FORM, 'team_id=T1&p%61yload=%6E%75%6C%6C'],
       ['application/json', 'null'],
     ];
     const statuses: number[] = [];
@@ -243,7 +246,7 @@ describe('hostile: forged and malformed Slack requests against dockhand as a pro
       await res.text();
       statuses.push(res.status);
     }
-    expect(statuses).toEqual([400, 400, 400]);
+    expect(statuses).toEqual([400, 400, 400, 400, 400]);
     expect(h.dockhand.child.exitCode).toBeNull();
     expect(await h.health()).toBe(200);
   });
