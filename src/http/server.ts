@@ -109,7 +109,7 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
     (res as { writeHead: (...args: unknown[]) => ServerResponse }).writeHead = (...args: unknown[]) => {
       if (!observed) {
         observed = true;
-        metrics.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        metrics.observeAck(Number(process.hrtime.bigint() - started) / 1e9);
         answered?.();
       }
       return writeHead(...args);
