@@ -21,17 +21,23 @@ try {
   const apps = { bare, dockhand };
   const latencies = { bare: [] as number[], dockhand: [] as number[] };
   const roundRatios: number[] = [];
+  // Main-thread CPU from a round's first write to its last ack: the work each request's ack waited for in the burst
+  // (dockhand runs a command's work after the acks only once the burst is quiet, so this is what precedes the acks).
+  const cpuNs = { bare: 0, dockhand: 0 };
+  let cpuKnown = true;
   try {
     // one warm-up round each, then ROUNDS measured rounds each
     for (let round = 0; round <= ROUNDS; round++) {
       const order = round % 2 === 0 ? (['bare', 'dockhand'] as const) : (['dockhand', 'bare'] as const);
       const p50 = { bare: 0, dockhand: 0 };
       for (const name of order) {
-        const results = await ackRound(world, apps[name].port, CONCURRENCY);
+        const results = await ackRound(world, apps[name], CONCURRENCY);
         await settle([bare.pid, dockhand.pid]); // the round's work after the acks ends before the next round
         if (round === 0) continue;
-        latencies[name].push(...results);
-        p50[name] = median(results);
+        latencies[name].push(...results.latencies);
+        p50[name] = median(results.latencies);
+        if (results.cpuNs === undefined) cpuKnown = false;
+        else cpuNs[name] += results.cpuNs;
       }
       if (round > 0) roundRatios.push(p50.dockhand / p50.bare);
     }
@@ -52,10 +58,20 @@ try {
     `  ratio      p50 ×${(ours.p50 / base.p50).toFixed(2)}  p99 ×${(ours.p99 / base.p99).toFixed(2)}  ` +
       `(per-round p50 ratios: median ×${median(roundRatios).toFixed(2)}, ×${lo.toFixed(2)}…×${hi.toFixed(2)})`,
   );
+  const requests = ROUNDS * CONCURRENCY;
+  const cpuUs = { bare: cpuNs.bare / requests / 1000, dockhand: cpuNs.dockhand / requests / 1000 };
+  if (cpuKnown) {
+    console.log(
+      `  CPU until the last ack, per request (main thread): bare Bolt ${cpuUs.bare.toFixed(0)} µs, ` +
+        `dockhand ${cpuUs.dockhand.toFixed(0)} µs, ×${(cpuUs.dockhand / cpuUs.bare).toFixed(2)}`,
+    );
+  }
   reportFigure({ figure: 'ack_p50_ms', value: ours.p50, unit: 'ms', baseline: base.p50 });
   reportFigure({ figure: 'ack_p99_ms', value: ours.p99, unit: 'ms', baseline: base.p99 });
   // Steadier than the pooled p50 when the machine is shared: the median of the rounds' own p50 ratios.
   reportFigure({ figure: 'ack_p50_round_ratio_median', value: median(roundRatios), unit: 'ratio' });
+  if (cpuKnown)
+    reportFigure({ figure: 'ack_cpu_per_request_us', value: cpuUs.dockhand, unit: 'µs', baseline: cpuUs.bare });
 } finally {
   await world.close();
 }

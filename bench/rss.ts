@@ -40,7 +40,7 @@ const underLoad = async (app: Launched) => {
   }, 20);
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      await ackRound(world, app.port, CONCURRENCY);
+      await ackRound(world, app, CONCURRENCY);
       await settle([app.pid]);
     }
   } finally {

@@ -195,12 +195,34 @@ export const launch = (script: string, env: Record<string, string>, cwd: string,
  * 9 ms, measured with hrtime on both sides), so every round's latencies carried the client's own work and its GC
  * pauses, alike for both apps only on average.
  */
-export const ackRound = async (world: BenchWorld, port: number, concurrency: number): Promise<number[]> => {
-  const requests = await signedStatusRequests(world, port, concurrency);
-  const sockets = await connections(port, concurrency);
+export const ackRound = async (
+  world: BenchWorld,
+  app: { port: number; pid: number },
+  concurrency: number,
+): Promise<{ latencies: number[]; cpuNs: number | undefined }> => {
+  const requests = await signedStatusRequests(world, app.port, concurrency);
+  const sockets = await connections(app.port, concurrency);
+  const cpuBefore = mainThreadCpuNs(app.pid);
   const results = await Promise.all(requests.map((bytes, i) => exchange(sockets[i] as Socket, bytes)));
+  const cpuAfter = mainThreadCpuNs(app.pid);
   if (results.some((r) => r.status !== 200)) throw new Error('a request was not acknowledged with 200');
-  return results.map((r) => r.durationMs);
+  return {
+    latencies: results.map((r) => r.durationMs),
+    cpuNs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+  };
+};
+
+/**
+ * Time the process's main thread (the one that runs JavaScript) has spent on a CPU, in nanoseconds
+ * (/proc/<pid>/task/<pid>/schedstat); undefined where /proc is not available. Unlike wall-clock latency it does not
+ * count time the thread waited for a CPU, so a neighbour's load hardly changes it.
+ */
+const mainThreadCpuNs = (pid: number): number | undefined => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
 };
 
 /** `count` signed `/status api` requests to the app on `port`, as the bytes of HTTP/1.1 requests. */
