@@ -16,9 +16,18 @@ export interface PendingAcksOptions {
   now?: () => number;
 }
 
+interface Waiter {
+  wake: () => void;
+  /** When it stops waiting anyway (the clock of `now`). */
+  deadline: number;
+}
+
 export class PendingAcks {
   #count = 0;
-  #waiters: (() => void)[] = [];
+  #waiters: Waiter[] = [];
+  /** One timer for the earliest deadline of all waiters (a timer each cost every request of a burst one more). */
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineAt = Number.POSITIVE_INFINITY;
   #lastActivity = Number.NEGATIVE_INFINITY;
   #quietTimer: ReturnType<typeof setTimeout> | undefined;
   #nextWake: ReturnType<typeof setImmediate> | undefined;
@@ -54,17 +63,41 @@ export class PendingAcks {
   settled(maxWaitMs = 1000): Promise<void> {
     if (this.#isQuiet()) return Promise.resolve();
     return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== wake);
-        resolve();
-      }, maxWaitMs);
-      this.#waiters.push(wake);
+      const deadline = this.#now() + maxWaitMs;
+      this.#waiters.push({ wake: resolve, deadline });
+      if (deadline < this.#deadlineAt) this.#armDeadline(deadline);
       this.#wakeWhenQuiet();
     });
+  }
+
+  #armDeadline(at: number): void {
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = at;
+    this.#deadlineTimer = setTimeout(() => this.#wakeOverdue(), Math.max(0, at - this.#now()));
+  }
+
+  /** Wakes the waiters whose deadline has passed; the timer then waits for the earliest of the others. */
+  #wakeOverdue(): void {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Number.POSITIVE_INFINITY;
+    const now = this.#now();
+    const overdue = this.#waiters.filter((w) => w.deadline <= now);
+    this.#waiters = this.#waiters.filter((w) => w.deadline > now);
+    for (const waiter of overdue) waiter.wake();
+    this.#rearm();
+  }
+
+  #rearm(): void {
+    if (this.#waiters.length === 0) {
+      clearTimeout(this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
+      this.#deadlineAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.#deadlineTimer !== undefined) return; // still due at or before the earliest of those left
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const waiter of this.#waiters) earliest = Math.min(earliest, waiter.deadline);
+    this.#armDeadline(earliest);
   }
 
   #isQuiet(): boolean {
@@ -79,7 +112,8 @@ export class PendingAcks {
       // One waiter per turn of the event loop: woken together, fifty /status ran their work back to back in one turn
       // (17–46 ms under bench:ack), and a request arriving meanwhile waited for all of it. Between two waiters the
       // loop reads the sockets; a request read there makes it not quiet, and the rest wait for its ack again.
-      this.#waiters.shift()?.();
+      this.#waiters.shift()?.wake();
+      this.#rearm();
       if (this.#waiters.length > 0) {
         this.#nextWake = setImmediate(() => {
           this.#nextWake = undefined;

@@ -120,6 +120,30 @@ describe('work after an ack waits until every Slack request received has been ac
     expect(settled).toBe(true);
   });
 
+  it('wakes each waiter at its own deadline, with one timer for all of them', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks();
+    acks.begin(); // never answered
+    const woken: string[] = [];
+    for (const [name, ms] of [
+      ['a', 500],
+      ['b', 100],
+      ['c', 1000],
+      ['d', 100],
+    ] as const) {
+      void acks.settled(ms).then(() => woken.push(name));
+    }
+    for (let i = 0; i < 50; i++) void acks.settled(2000);
+    // 54 waiters of a burst: one deadline timer (a timer each was 54 timers, each a cost before a later ack)
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(woken).toEqual(['b', 'd']);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(woken).toEqual(['b', 'd', 'a']);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(woken).toEqual(['b', 'd', 'a', 'c']);
+  });
+
   it('counts a Slack request from its arrival at the HTTP server until its response head is written', async () => {
     const acks = new PendingAcks();
     const seen: number[] = [];
