@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { registerButtons } from '../../commands/buttons/index.ts';
 import { registerCommands, SLASH_COMMANDS } from '../../commands/index.ts';
 import { type ListenerRegistry, SlackRoutes } from '../../commands/routes.ts';
+import { BOLT_APP_OPTIONS } from '../../src/app.ts';
 import { ACTIONS } from '../../src/slack/actions.ts';
 import { APPROVAL_REASON_MODAL } from '../../src/slack/blocks/approval-reason.ts';
 import { DEPLOY_MODAL } from '../../src/slack/blocks/deploy-modal.ts';
@@ -19,9 +20,10 @@ const recorder = () => {
 };
 
 /** A Bolt app that receives nothing by itself: the test hands it events (App.processEvent). */
-const boltApp = () => {
+const boltApp = (options: Partial<typeof BOLT_APP_OPTIONS> = BOLT_APP_OPTIONS) => {
   const receiver: Receiver = { init: () => {}, start: async () => undefined, stop: async () => undefined };
   return new App({
+    ...options,
     receiver,
     authorize: async () => ({ botToken: 'xoxb-test', botId: 'B1', botUserId: 'U0BOT' }),
     logLevel: undefined,
@@ -98,6 +100,17 @@ describe('SlackRoutes', () => {
     await deliver(app, submit('other.modal'));
 
     expect(seen).toEqual(['status api', 'abort d-1', 'view V1']);
+  });
+
+  it("runs dockhand's Bolt app without a conversation store, which costs each request a thrown Error", async () => {
+    const seen: unknown[] = [];
+    for (const app of [boltApp({}), boltApp()]) {
+      const routes = new SlackRoutes();
+      routes.command('/status', async ({ context }) => void seen.push(typeof context.updateConversation));
+      routes.install(app);
+      await deliver(app, command('/status'));
+    }
+    expect(seen).toEqual(['function', 'undefined']); // Bolt's default, then dockhand's options
   });
 
   it('refuses two handlers for one name', () => {
