@@ -83,6 +83,39 @@ export class AwsError extends DockhandError {
   }
 }
 
+/** One entry of an ECS answer's `failures` (DescribeServices, DescribeTasks…): its `arn` names the account. */
+export interface EcsFailure {
+  arn?: string | undefined;
+  reason?: string | undefined;
+  detail?: string | undefined;
+}
+
+/** ECS's reason codes read like MISSING, INACTIVE or RESOURCE:MEMORY; a reason of any other shape is not shown. */
+const ECS_REASON_CODE = /^[A-Z][A-Z0-9_]{0,39}(?::[A-Z0-9_]{1,40})?$/;
+
+/**
+ * ECS's word about one resource in an answer that otherwise succeeded (an entry of `failures`), in words a channel may
+ * read: `action` is dockhand's phrase with the names from dockhand.yml (`describe service api in cluster prod`), then
+ * ECS's reason code. The entry itself (its ARN names the account; its `detail` is ECS's own text) is `failure`, which
+ * the log's error serializer writes out whole.
+ */
+export class EcsFailureError extends DockhandError {
+  readonly action: string;
+  readonly failure: EcsFailure;
+
+  constructor(action: string, failure: EcsFailure, options: { code?: ErrorCode; hint?: string } = {}) {
+    const reason = failure.reason !== undefined && ECS_REASON_CODE.test(failure.reason) ? failure.reason : undefined;
+    super(
+      options.code ?? 'aws',
+      `${action}: ${reason ? `ECS answered ${reason}` : 'ECS answered with a failure (the details are in dockhand’s log)'}`,
+      options.hint === undefined ? {} : { hint: options.hint },
+    );
+    this.name = 'EcsFailureError';
+    this.action = action;
+    this.failure = { arn: failure.arn, reason: failure.reason, detail: failure.detail };
+  }
+}
+
 /** An AWS SDK exception that no AwsError wraps yet: the SDK gives each one `$metadata` (the request id, status). */
 const isAwsException = (e: unknown): e is Error => e instanceof Error && '$metadata' in e;
 

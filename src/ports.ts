@@ -182,7 +182,8 @@ export interface ServiceSnapshot {
 
 export type ServiceLookup =
   | { ref: EcsServiceRef; found: true; snapshot: ServiceSnapshot }
-  | { ref: EcsServiceRef; found: false; reason: string };
+  /** `reason` in words a channel may read; `error` what ECS answered instead of the service, for the log. */
+  | { ref: EcsServiceRef; found: false; reason: string; error?: unknown };
 
 export interface DescribeOptions {
   /** Also list and describe the services' running tasks (default true). */

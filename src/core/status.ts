@@ -1,10 +1,13 @@
 import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
 import { describeTarget, describeTargets, type RuntimeSnapshot, type Runtimes } from './runtime.ts';
 import { allTargets, type ResolvedTarget } from './targets.ts';
 
 export interface StatusDeps {
   config: Config;
   runtimes: Runtimes;
+  /** Hears the whole error of a service that could not be read (its row shows only words a channel may read). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export type StatusRow =
@@ -26,6 +29,11 @@ export const describeAll = async (deps: StatusDeps): Promise<StatusRow[]> => {
   return lookups.map((lookup): StatusRow => {
     const { target } = lookup;
     if (lookup.found) return { target, kind: 'found', snapshot: lookup.snapshot };
+    if (lookup.error !== undefined && !lookup.unsupported)
+      deps.logger?.warn(
+        { err: lookup.error, service: target.service, environment: target.environment },
+        'status: service unreadable',
+      );
     return { target, kind: lookup.unsupported ? 'unsupported' : 'missing', reason: lookup.reason };
   });
 };

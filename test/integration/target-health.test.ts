@@ -187,6 +187,60 @@ describe('target health through the ECS runtime', () => {
     expect(logged).toHaveLength(1);
   });
 
+  it('asks no more for five minutes after a refusal, for any group, tick or rollout look; then once', async () => {
+    for (const name of ['web', 'jobs'])
+      fake.seedService({
+        cluster: 'prod',
+        service: name,
+        desiredCount: 1,
+        containers: [{ name: 'app', image: `registry.example/${name}:1`, portMappings: [{ containerPort: 8080 }] }],
+        loadBalancers: [{ targetGroup: `${name}-tg`, containerPort: 8080 }],
+      });
+    let now = Date.parse('2026-11-21T12:00:00Z');
+    const reader = new TargetHealthReader({ clients, clock: { now: () => new Date(now) } });
+    const lbs = ['api-tg', 'web-tg', 'jobs-tg'].map((name) => ({
+      targetGroupArn: fake.targetGroup(name).arn,
+      containerPort: 8080,
+    }));
+    const ref = { cluster: 'prod', service: 'api' };
+    const tick = () => reader.read(ref, lbs, [], { settle: true });
+    const denied = 'User: arn:aws:sts::999988887777:assumed-role/dockhand/i-0abc is not authorized';
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied', message: denied, count: 1000 } });
+    fake.resetCalls();
+    const unreadable = (groups: { error?: string | undefined }[]) =>
+      groups.map((g) =>
+        g.error?.endsWith('AccessDenied: dockhand’s role lacks elasticloadbalancing:DescribeTargetHealth'),
+      );
+
+    // The first tick asks for its three groups at once, before any answer.
+    expect(unreadable(await tick())).toEqual([true, true, true]);
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(3);
+    // Ticks and rollout looks within five minutes: no call, each still says why target health is missing.
+    for (let i = 0; i < 9; i++) {
+      now += 30_000;
+      expect(unreadable(await tick())).toEqual([true, true, true]);
+      const look = await reader.read(ref, lbs.slice(0, 1), []).catch((e: unknown) => e);
+      expect(look).toMatchObject({ awsCode: 'AccessDenied' });
+    }
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(3);
+
+    // Five minutes on: one call asks again for all of them.
+    now = Date.parse('2026-11-21T12:05:00.001Z');
+    expect(unreadable(await tick())).toEqual([true, true, true]);
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(4);
+
+    // The operator grants the permission: five minutes later the asking call works and the others ask too.
+    fake.faults(null);
+    now += 5 * 60_000 + 1;
+    const fixed = await tick();
+    expect(fixed.map((g) => [g.error, g.targets.length > 0])).toEqual([
+      [undefined, true],
+      [undefined, true],
+      [undefined, true],
+    ]);
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(7);
+  });
+
   it('follows a rollout until ECS completed it and its targets are healthy, one call per poll', async () => {
     const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd1' });
     fake.resetCalls();
@@ -210,10 +264,13 @@ describe('target health through the ECS runtime', () => {
     const logger = { warn: (...args: unknown[]) => void warnings.push(args) } as unknown as Pick<Logger, 'warn'>;
     const deployer = new AwsEcsDeployer({ clients, targetHealth: new TargetHealthReader({ clients }), logger });
     const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd9' });
+    fake.resetCalls();
     const looks: RolloutProgress[] = [];
     for (let i = 0; i < 20 && looks.at(-1)?.outcome !== 'completed'; i++) {
       looks.push(await deployer.rolloutProgress({ cluster: 'prod', service: 'api' }, applied.rolloutId ?? ''));
     }
+    // Refused once: the later looks did not ask again (see REFUSAL_BACKOFF_MS).
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(1);
     expect(looks.at(-1)).toMatchObject({
       outcome: 'completed',
       targetHealthUnreadable: { permission: 'elasticloadbalancing:DescribeTargetHealth', code: 'AccessDenied' },

@@ -173,6 +173,24 @@ describe('deployment cards (golden)', () => {
     await expect(deploymentCard(view, now)).toMatchFileSnapshot('golden/deploy-aborted.json');
   });
 
+  it('says an abort could not return to the previous revision, with the permission it lacks', async () => {
+    const view = aDeploymentView({
+      state: 'aborted',
+      facts: rolloutFacts({ abortedBy: 'U0ONCALL' }),
+      failure: {
+        restore: {
+          revision: 'api:42',
+          reason:
+            'return service api in cluster prod to api:42: AccessDeniedException. ' +
+            'dockhand’s IAM role lacks ecs:UpdateService: see “IAM policy” in the README.',
+        },
+      },
+    });
+    const card = deploymentCard(view, now);
+    expect(JSON.stringify(card)).not.toContain('ECS returns the service to');
+    await expect(card).toMatchFileSnapshot('golden/deploy-aborted-restore-failed.json');
+  });
+
   it('says who cancelled it', async () => {
     const view = aDeploymentView({
       state: 'cancelled',

@@ -4,6 +4,7 @@ import type { DeploymentRequest } from '../../src/domain/deployment.ts';
 import { Refusal } from '../../src/domain/policy.ts';
 import { AwsError, DockhandError } from '../../src/errors.ts';
 import type { DeploymentRecord } from '../../src/ports.ts';
+import { operationCard } from '../../src/slack/blocks/operate.ts';
 import { refusalReason } from '../../src/slack/replies.ts';
 import {
   deployConfig,
@@ -501,6 +502,42 @@ describe('abort', () => {
     const card = JSON.stringify(h.notifier.last());
     expect(card).toContain('return service api in cluster staging to api:42: AccessDeniedException');
     expect(card).not.toMatch(/999988887777|assumed-role|arn:aws:sts/);
+  });
+
+  it('names the permission a failed restore lacks on its line, as every other AWS failure does', async () => {
+    const ecs = new FakeEcs();
+    ecs.script = [FakeEcs.succeeding()[0] as (typeof ecs.script)[number]];
+    const denied = Object.assign(
+      new Error(
+        'User: arn:aws:sts::999988887777:assumed-role/dockhand/i-0abc is not authorized to perform: ' +
+          'ecs:UpdateService on resource: arn:aws:ecs:us-east-1:999988887777:service/staging/api',
+      ),
+      { name: 'AccessDeniedException' },
+    );
+    ecs.abortErrors = [new AwsError('return service api in cluster staging to api:42', denied)];
+    const h = await deployHarness({ ecs });
+    const deployment = started(
+      await h.service.request({
+        kind: 'deploy',
+        target: staging,
+        user: 'U0ALICE',
+        request: { type: 'git', ref: 'main' },
+      }),
+    );
+    for (let i = 0; i < 50 && (await h.store.getDeployment(deployment.id))?.state !== 'rolling_out'; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    await h.service.abort(deployment.id, 'U0ALICE');
+    await h.settle();
+    const view = h.notifier.last().view;
+    if (!view) throw new Error('no view');
+    // The card Slack receives, not only the view it is rendered from.
+    const card = JSON.stringify(operationCard(view, h.clock.now()));
+    expect(card).toContain(
+      'Restoring `api:42` failed: return service api in cluster staging to api:42: AccessDeniedException. ' +
+        'dockhand’s IAM role lacks ecs:UpdateService: see “IAM policy” in the README.',
+    );
+    expect(card).not.toContain('ECS returns the service to');
+    expect(card).not.toMatch(/999988887777|assumed-role|arn:aws:/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AwsError, DockhandError, messageForChannel, reasonForChannel } from '../../src/errors.ts';
+import { AwsError, DockhandError, EcsFailureError, messageForChannel, reasonForChannel } from '../../src/errors.ts';
 
 /** An AccessDeniedException as the SDK throws it: AWS's message names the account and the role. */
 const denied = () =>
@@ -47,5 +47,20 @@ describe('errors in words a channel may read', () => {
     expect(messageForChannel(ours)).toBe('service api not found in cluster prod');
     expect(reasonForChannel(ours)).toBe('service api not found in cluster prod Check dockhand.yml.');
     expect(messageForChannel(new Error('socket hang up'))).toBe('socket hang up');
+  });
+
+  it('keeps what dockhand was doing and ECS’s reason code of a failures[] entry, not its ARN or detail', () => {
+    const arn = 'arn:aws:ecs:us-east-1:123456789012:service/prod/api';
+    const error = new EcsFailureError('describe service api in cluster prod', {
+      arn,
+      reason: 'INACTIVE',
+      detail: `${arn} is being deleted`,
+    });
+    expect(messageForChannel(error)).toBe('describe service api in cluster prod: ECS answered INACTIVE');
+    expect(error.failure).toEqual({ arn, reason: 'INACTIVE', detail: `${arn} is being deleted` });
+    // A reason that is no code (ECS's own words, an ARN) is left to the log.
+    const odd = new EcsFailureError('describe service api in cluster prod', { arn, reason: `${arn} is gone` });
+    expect(reasonForChannel(odd)).not.toMatch(SECRET_PARTS);
+    expect(reasonForChannel(odd)).toContain('describe service api in cluster prod');
   });
 });

@@ -41,7 +41,7 @@ import type {
 } from '@aws-sdk/client-ecs';
 import { assessRollout, tasksToRead } from '../../core/deploy/rollout-rule.ts';
 import { assessStaged } from '../../core/deploy/staged-rule.ts';
-import { AwsError, DockhandError, errorMessage, errorName, isAccessDenied } from '../../errors.ts';
+import { AwsError, DockhandError, EcsFailureError, errorMessage, errorName, isAccessDenied } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type {
   AbortResult,
@@ -508,10 +508,8 @@ export class AwsEcsDeployer implements EcsDeployer {
     if (service && service.status !== 'INACTIVE') return service;
     const failure = out.failures?.[0];
     if (failure && failure.reason !== 'MISSING' && failure.reason !== undefined) {
-      throw new DockhandError(
-        'aws',
-        `describe ${where(target)}: ${failure.reason}${failure.detail ? ` (${failure.detail})` : ''}`,
-      );
+      // The failure's ARN names the account: the channel reads dockhand's words and ECS's code, the log the rest.
+      throw new EcsFailureError(`describe ${where(target)}`, failure);
     }
     throw new DockhandError('not_found', `${where(target)} not found`, {
       hint: 'Check the cluster and service names in dockhand.yml.',

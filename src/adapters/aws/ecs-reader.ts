@@ -16,7 +16,7 @@
  * So a steady state costs ceil(S/10) + ceil(T/100) + ceil(T/100) calls per cluster, none to EC2.
  */
 import type { Attachment, Deployment, ECSClient, Service, Task, TaskDefinition } from '@aws-sdk/client-ecs';
-import { AwsError, errorName } from '../../errors.ts';
+import { AwsError, EcsFailureError, errorName, messageForChannel } from '../../errors.ts';
 import type {
   Clock,
   ContainerState,
@@ -79,9 +79,14 @@ interface FoundService {
   tasks: TaskSnapshot[];
 }
 
-type ClusterResult = Map<string, FoundService | { reason: string }>;
+/** Why a service was not found, in words a channel may read; `error` what ECS answered, for the log. */
+interface NotFound {
+  reason: string;
+  error?: EcsFailureError;
+}
+type ClusterResult = Map<string, FoundService | NotFound>;
 /** A cluster's services before their task definitions are known. */
-type ListedCluster = Map<string, Omit<FoundService, 'taskDefinition'> | { reason: string }>;
+type ListedCluster = Map<string, Omit<FoundService, 'taskDefinition'> | NotFound>;
 
 export class AwsEcsReader implements EcsReader {
   readonly #clients: AwsEcsReaderOptions['clients'];
@@ -140,7 +145,10 @@ export class AwsEcsReader implements EcsReader {
     return refs.map((ref): ServiceLookup => {
       const found = results.get(clusterKey(ref.region, ref.cluster))?.get(ref.service);
       if (!found) return { ref, found: false, reason: `service ${ref.service} was not described` };
-      if ('reason' in found) return { ref, found: false, reason: found.reason };
+      if ('reason' in found)
+        return found.error
+          ? { ref, found: false, reason: found.reason, error: found.error }
+          : { ref, found: false, reason: found.reason };
       return { ref, found: true, snapshot: toServiceSnapshot(ref, found) };
     });
   }
@@ -191,14 +199,15 @@ export class AwsEcsReader implements EcsReader {
       for (const failure of out.failures ?? []) {
         const name = batch.find((n) => failure.arn === n || failure.arn?.endsWith(`/${n}`));
         if (!name || services.has(name)) continue;
-        result.set(
-          name,
-          failure.reason === 'MISSING' || failure.reason === undefined
-            ? { reason: `service ${name} not found in ${where}` }
-            : {
-                reason: `service ${name} in ${where}: ${failure.reason}${failure.detail ? ` (${failure.detail})` : ''}`,
-              },
-        );
+        if (failure.reason === 'MISSING' || failure.reason === undefined) {
+          result.set(name, { reason: `service ${name} not found in ${where}` });
+          continue;
+        }
+        // The failure's ARN names the account: the channel reads dockhand's words and ECS's code, the log the rest.
+        const error = new EcsFailureError(`service ${name} in ${where}`, failure, {
+          hint: 'Check the cluster and service names in dockhand.yml.',
+        });
+        result.set(name, { reason: messageForChannel(error), error });
       }
       for (const name of batch) {
         if (!services.has(name) && !result.has(name))

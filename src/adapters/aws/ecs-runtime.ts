@@ -182,7 +182,9 @@ export class EcsRuntime implements Runtime {
       if (!lookup) return { target, found: false, reason: 'no answer' };
       return lookup.found
         ? { target, found: true, snapshot: ecsRuntimeSnapshot(target, lookup.snapshot) }
-        : { target, found: false, reason: lookup.reason };
+        : lookup.error === undefined
+          ? { target, found: false, reason: lookup.reason }
+          : { target, found: false, reason: lookup.reason, error: lookup.error };
     });
   }
 

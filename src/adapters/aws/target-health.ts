@@ -6,12 +6,14 @@
  * Calls: one DescribeTargetHealth per target group of the service, per read. It reads current state, so a steady
  * service costs the same as a rolling one. Reads for /status and the watches share one call per target group while
  * it is in flight or younger than `maxAgeMs` (like the ECS snapshots they come with); a rollout's look never does.
+ * A refusal (the role lacks the permission; ELBv2's Describe actions have no resource-level permissions, so it holds
+ * for every group) is not asked again for `refusalBackoffMs`: meanwhile every read answers it without a call.
  */
 import type {
   DescribeTargetHealthCommandOutput,
   TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { AwsError, isAccessDenied, messageForChannel } from '../../errors.ts';
+import { AwsError, errorName, isAccessDenied, messageForChannel } from '../../errors.ts';
 import type {
   Clock,
   EcsServiceRef,
@@ -92,15 +94,35 @@ export interface TargetHealthReaderOptions {
    * lacks the permission, for every group alike) once for all groups.
    */
   onSettledError?: ((error: AwsError) => void) | undefined;
+  /**
+   * After a refusal, how long every read answers it without asking (REFUSAL_BACKOFF_MS); then one call asks again for
+   * all the groups (the others wait for its answer).
+   */
+  refusalBackoffMs?: number | undefined;
 }
 
 const ACCESS_DENIED = 'AccessDenied';
+
+/**
+ * Five minutes: a refused read costs a call per target group per watch tick and rollout look, all refused until
+ * someone changes the IAM policy; an operator who does expects dockhand to see it soon, without a restart.
+ */
+export const REFUSAL_BACKOFF_MS = 5 * 60_000;
+
+/** The last refusal: answered without a call until `until`; then `probe` is the one call asking again, if any. */
+interface Refusal {
+  cause: unknown;
+  until: number;
+  probe?: Promise<void> | undefined;
+}
 
 export class TargetHealthReader {
   readonly #clients: TargetHealthReaderOptions['clients'];
   readonly #maxAgeMs: number;
   readonly #clock: Pick<Clock, 'now'>;
   readonly #onSettledError: ((error: AwsError) => void) | undefined;
+  readonly #refusalBackoffMs: number;
+  #refusal: Refusal | undefined;
   /** The failure last told, by target group ARN (a refusal under ACCESS_DENIED). */
   readonly #told = new Map<string, string>();
   /** Shared reads by region and target group ARN: in flight, or answered less than maxAgeMs ago. */
@@ -111,6 +133,7 @@ export class TargetHealthReader {
     this.#maxAgeMs = options.maxAgeMs ?? 0;
     this.#clock = options.clock ?? { now: () => new Date() };
     this.#onSettledError = options.onSettledError;
+    this.#refusalBackoffMs = options.refusalBackoffMs ?? REFUSAL_BACKOFF_MS;
   }
 
   /**
@@ -158,7 +181,40 @@ export class TargetHealthReader {
     this.#onSettledError?.(error);
   }
 
-  async #describe(ref: EcsServiceRef, lb: Pick<ServiceLoadBalancer, 'targetGroupArn'>) {
+  /** One DescribeTargetHealth, unless a refusal is remembered: then its error, without a call (see Refusal). */
+  async #describe(
+    ref: EcsServiceRef,
+    lb: Pick<ServiceLoadBalancer, 'targetGroupArn'>,
+  ): Promise<TargetHealthDescription[]> {
+    let refusal = this.#refusal;
+    while (refusal?.probe) {
+      await refusal.probe;
+      refusal = this.#refusal;
+    }
+    if (refusal && this.#clock.now().getTime() < refusal.until) throw refusal.cause;
+    const asked = this.#ask(ref, lb).then(
+      (described) => {
+        this.#refusal = undefined;
+        return described;
+      },
+      (error: unknown) => {
+        if (isAccessDenied(errorName(error)))
+          this.#refusal = { cause: error, until: this.#clock.now().getTime() + this.#refusalBackoffMs };
+        else if (refusal && this.#refusal === refusal) refusal.probe = undefined;
+        throw error;
+      },
+    );
+    // Asking again after a refusal: the reads meanwhile wait for this answer, and resume once #refusal is updated.
+    if (refusal) {
+      refusal.probe = asked.then(
+        () => {},
+        () => {},
+      );
+    }
+    return asked;
+  }
+
+  async #ask(ref: EcsServiceRef, lb: Pick<ServiceLoadBalancer, 'targetGroupArn'>) {
     const out: DescribeTargetHealthCommandOutput = await this.#clients
       .forRegion(ref.region)
       .elbv2.send(new (elbv2Sdk().DescribeTargetHealthCommand)({ TargetGroupArn: lb.targetGroupArn }));

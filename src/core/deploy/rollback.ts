@@ -5,7 +5,7 @@
 
 import type { BreakGlass, Rollback } from '../../domain/deployment.ts';
 import { enforce, mayAbort, mayRollBack, Refusal } from '../../domain/policy.ts';
-import { messageForChannel } from '../../errors.ts';
+import { failureLineForChannel } from '../../errors.ts';
 import type { DeploymentRecord } from '../../ports.ts';
 import type { ResolvedTarget } from '../targets.ts';
 import { show } from './announce.ts';
@@ -112,7 +112,7 @@ const restoreAfterAbort = async (
   };
   const restored = await runtime.abort(target, applied, previous).catch((e: unknown) => {
     logger.error({ err: e, deployment: id }, 'could not restore the previous revision after an abort');
-    liveOf(ctx, id).failure = { step: `Restoring ${previous.ref} failed: ${messageForChannel(e)}` };
+    liveOf(ctx, id).failure = { restore: { revision: previous.revision, reason: failureLineForChannel(e) } };
   });
   if (!restored) return undefined;
   logger.info(

@@ -32,6 +32,11 @@ export interface DeploymentLive {
     logLines?: string[] | undefined;
     /** The failing error's remedy (DockhandError.hint), e.g. which registry's credentials to check. */
     hint?: string | undefined;
+    /**
+     * An abort whose return to the previous `revision` failed: why, in words a channel may read with the remedy
+     * (failureLineForChannel: the missing permission); the whole error is in the log.
+     */
+    restore?: { revision: string; reason: string } | undefined;
   };
   /** `scanGate`: the image's scan reached the policy's blockOn or has no result, so each approval needs a reason. */
   approvalPolicy?: { required: number; approvers: string[]; scanGate?: ScanGate | undefined };

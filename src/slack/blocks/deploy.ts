@@ -717,16 +717,19 @@ const renderState = (v: DeploymentView, state: DeploymentState): Rendered => {
 
     case 'aborted': {
       const previous = v.facts.previousRevision;
+      const restore = v.failure?.restore;
       return {
         status: `:octagonal_sign: *Aborted*${decidedBy(v, 'abortedBy')}${because(v)}`,
         summary: 'aborted',
         body: [
           ...rolloutBlocks(v.rollout && { ...v.rollout, staged: undefined }),
-          ...(v.rollout?.staged
-            ? stagedAbortBlocks(v.rollout.staged, previous, v.facts.abortMethod === 'stop_service_deployment')
-            : previous
-              ? [context(`ECS returns the service to ${code(previous)}.`)]
-              : []),
+          ...(restore
+            ? [section(`:warning: Restoring ${code(restore.revision)} failed: ${outside(restore.reason, 1000)}`)]
+            : v.rollout?.staged
+              ? stagedAbortBlocks(v.rollout.staged, previous, v.facts.abortMethod === 'stop_service_deployment')
+              : previous
+                ? [context(`ECS returns the service to ${code(previous)}.`)]
+                : []),
         ],
       };
     }

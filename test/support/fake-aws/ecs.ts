@@ -221,6 +221,15 @@ function describeServices(fake: FakeAws, input: JsonObject) {
   const services: JsonObject[] = [];
   const failures: JsonObject[] = [];
   for (const ref of refs) {
+    const failure = fake.serviceDescribeFailure(cluster.name, ref);
+    if (failure) {
+      failures.push({
+        arn: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:service/${cluster.name}/${nameOf(ref)}`,
+        reason: failure.reason,
+        ...(failure.detail === undefined ? {} : { detail: failure.detail }),
+      });
+      continue;
+    }
     const svc = fake.findService(cluster.name, ref);
     if (!svc) {
       failures.push({

@@ -162,6 +162,12 @@ export interface FailRolloutOptions {
   threshold?: number;
 }
 
+/** An entry of DescribeServices' `failures` (`failServiceDescribe`): ECS's code and, optionally, its text. */
+export interface ServiceDescribeFailure {
+  reason: string;
+  detail?: string;
+}
+
 export interface StopTaskOptions {
   reason?: string;
   exitCode?: number;
@@ -278,6 +284,8 @@ export class FakeAws {
   readonly #serviceDeploymentIds: Prng;
   /** Set by `disableServiceDeployments`: the error the service-deployment operations answer. */
   #serviceDeploymentsDisabled: string | undefined;
+  /** Set by `failServiceDescribe`: services DescribeServices answers as a `failures[]` entry, by `cluster/service`. */
+  readonly #describeFailures = new Map<string, ServiceDescribeFailure>();
   #faultPrng: Prng = createPrng(1);
   #faultConfig: FaultConfig | null = null;
   #failNext: Array<Required<Pick<FailNextFault, 'op' | 'count'>> & FailNextFault> = [];
@@ -350,6 +358,7 @@ export class FakeAws {
     this.targetGroups.clear();
     this.faults(null);
     this.enableServiceDeployments();
+    this.#describeFailures.clear();
     this.resetCalls();
   }
 
@@ -1049,6 +1058,21 @@ export class FakeAws {
 
   enableServiceDeployments(): void {
     this.#serviceDeploymentsDisabled = undefined;
+  }
+
+  /**
+   * Fault switch: DescribeServices answers `service` of `cluster` in `failures` (its ARN, which names the account,
+   * with `reason` and `detail`) instead of describing it, as ECS does for a service it cannot describe; `undefined`
+   * describes it again. The service need not exist.
+   */
+  failServiceDescribe(cluster: string, service: string, failure: ServiceDescribeFailure | undefined): void {
+    if (failure) this.#describeFailures.set(`${cluster}/${service}`, failure);
+    else this.#describeFailures.delete(`${cluster}/${service}`);
+  }
+
+  /** The failure `failServiceDescribe` chose for a service, if any (DescribeServices asks it first). */
+  serviceDescribeFailure(cluster: string, ref: string): ServiceDescribeFailure | undefined {
+    return this.#describeFailures.get(`${cluster}/${nameFromRef(ref)}`);
   }
 
   /** Throws the error `disableServiceDeployments` chose, if any (the service-deployment handlers call it first). */

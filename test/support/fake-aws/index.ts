@@ -19,6 +19,7 @@ export {
   type SeedContainer,
   type SeededService,
   type SeedServiceOptions,
+  type ServiceDescribeFailure,
   type StopTaskOptions,
 } from './fake-aws.ts';
 export { compileFilterPattern } from './logs.ts';
