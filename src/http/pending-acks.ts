@@ -13,6 +13,7 @@
 export interface PendingAcksOptions {
   /** How long no request may have arrived or been acknowledged before work after an ack runs (default 20 ms). */
   quietMs?: number;
+  /** Milliseconds on a monotonic clock (default performance.now): a wall clock stepped back would stretch the waits. */
   now?: () => number;
 }
 
@@ -36,7 +37,7 @@ export class PendingAcks {
 
   constructor(options: PendingAcksOptions = {}) {
     this.#quietMs = options.quietMs ?? 20;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   get count(): number {

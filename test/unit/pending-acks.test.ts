@@ -120,6 +120,19 @@ describe('work after an ack waits until every Slack request received has been ac
     expect(settled).toBe(true);
   });
 
+  it('stops waiting after maxWaitMs even when the wall clock is stepped back meanwhile', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks();
+    acks.begin(); // never answered
+    let settled = false;
+    void acks.settled(1000).then(() => {
+      settled = true;
+    });
+    vi.setSystemTime(Date.now() - 60_000); // an NTP step of a minute back
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(settled).toBe(true);
+  });
+
   it('wakes each waiter at its own deadline, with one timer for all of them', async () => {
     vi.useFakeTimers();
     const acks = new PendingAcks();
