@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMetrics } from '../../src/metrics.ts';
 
 const count = (text: string) => Number(/dockhand_ack_latency_seconds_count (\d+)/.exec(text)?.[1]);
@@ -21,6 +21,15 @@ describe('ack latency metric', () => {
     const second = await metrics.registry.metrics();
     expect(count(second)).toBe(4);
     expect(bucket(second, '0.005')).toBe(2);
+  });
+
+  it('observes the 1,000 kept waiting after the ack that fills them, not in its path', async () => {
+    const metrics = createMetrics();
+    const observe = vi.spyOn(metrics.ackLatency, 'observe');
+    for (let i = 0; i < 1000; i++) metrics.observeAck(0.001);
+    expect(observe).not.toHaveBeenCalled();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(observe).toHaveBeenCalledTimes(1000);
   });
 
   it('counts every ack past the 1,000 kept waiting between two reads', async () => {
