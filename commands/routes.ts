@@ -31,22 +31,26 @@ export class SlackRoutes {
   readonly #commands = new Map<string, CommandListener>();
   readonly #actions = new Map<string, ActionListener>();
   readonly #views = new Map<string, ViewListener>();
+  #installed = false;
 
   command(name: string, listener: CommandListener): void {
-    SlackRoutes.#add(this.#commands, name, listener);
+    this.#add(this.#commands, name, listener);
   }
 
   action<A extends SlackAction>(actionId: string, listener: Middleware<SlackActionMiddlewareArgs<A>>): void {
     // Bolt gives each listener the action its constraint matched; the action id here picks the only one for it.
-    SlackRoutes.#add(this.#actions, actionId, listener as unknown as ActionListener);
+    this.#add(this.#actions, actionId, listener as unknown as ActionListener);
   }
 
   view<V extends SlackViewAction>(callbackId: string, listener: Middleware<SlackViewMiddlewareArgs<V>>): void {
-    SlackRoutes.#add(this.#views, callbackId, listener as unknown as ViewListener);
+    this.#add(this.#views, callbackId, listener as unknown as ViewListener);
   }
 
   /** Registers the listeners on Bolt: one for the commands, one for the actions, one for the dialogs. */
   install(app: ListenerRegistry): void {
+    // The patterns are made here, of the names registered so far: a later one would silently match nothing.
+    if (this.#installed) throw new Error('the Slack routes are installed already');
+    this.#installed = true;
     const commands = this.#commands;
     const actions = this.#actions;
     const views = this.#views;
@@ -64,7 +68,8 @@ export class SlackRoutes {
     }
   }
 
-  static #add<L>(routes: Map<string, L>, name: string, listener: L): void {
+  #add<L>(routes: Map<string, L>, name: string, listener: L): void {
+    if (this.#installed) throw new Error(`${name} registered after the Slack routes were installed`);
     if (routes.has(name)) throw new Error(`two Slack listeners for ${name}`);
     routes.set(name, listener);
   }

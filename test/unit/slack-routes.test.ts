@@ -113,6 +113,14 @@ describe('SlackRoutes', () => {
     expect(seen).toEqual(['function', 'undefined']); // Bolt's default, then dockhand's options
   });
 
+  it('refuses a handler registered after install, and a second install', () => {
+    const routes = new SlackRoutes();
+    routes.command('/status', async () => {});
+    routes.install(recorder().registry);
+    expect(() => routes.command('/scale', async () => {})).toThrow(/\/scale registered after/);
+    expect(() => routes.install(recorder().registry)).toThrow(/installed already/);
+  });
+
   it('refuses two handlers for one name', () => {
     const routes = new SlackRoutes();
     const handler = vi.fn(async () => {});
