@@ -58,8 +58,9 @@ const MAY_HOLD_NULL = /(?:n|%6e)(?:u|%75)(?:l|%6c)(?:l|%6c)/i;
  * Mirrors Bolt's parseHTTPRequestBody.
  */
 const parsesToNull = (body: string, contentType: string | undefined): boolean => {
-  // Only a body holding the letters of `null`, each maybe percent-encoded, can: every slash command and click but a
-  // forged one is told by this one scan instead of a third parse of the body (Bolt parses it twice) before its ack.
+  // Only a body holding the letters of `null`, each maybe percent-encoded, can: a slash command's body does not, and is
+  // told by this one scan instead of a third parse (Bolt parses it twice) before its ack. Clicks and dialogs carry
+  // `"enterprise":null` and are parsed.
   if (!MAY_HOLD_NULL.test(body)) return false;
   try {
     if (contentType === 'application/x-www-form-urlencoded') {
