@@ -7,7 +7,8 @@
  * service costs the same as a rolling one. Reads for /status and the watches share one call per target group while
  * it is in flight or younger than `maxAgeMs` (like the ECS snapshots they come with); a rollout's look never does.
  * A refusal (the role lacks the permission; ELBv2's Describe actions have no resource-level permissions, so it holds
- * for every group) is not asked again for `refusalBackoffMs`: meanwhile every read answers it without a call.
+ * for every group) is not asked again for `refusalBackoffMs`: meanwhile every read answers it without a call. Then
+ * one call asks again while the other reads wait for its answer; a failure that is not a refusal forgets it.
  */
 import type {
   DescribeTargetHealthCommandOutput,
@@ -96,7 +97,7 @@ export interface TargetHealthReaderOptions {
   onSettledError?: ((error: AwsError) => void) | undefined;
   /**
    * After a refusal, how long every read answers it without asking (REFUSAL_BACKOFF_MS); then one call asks again for
-   * all the groups (the others wait for its answer).
+   * all the groups (the others wait for its answer; if it fails otherwise, throttled say, they ask at once).
    */
   refusalBackoffMs?: number | undefined;
 }
@@ -109,7 +110,10 @@ const ACCESS_DENIED = 'AccessDenied';
  */
 export const REFUSAL_BACKOFF_MS = 5 * 60_000;
 
-/** The last refusal: answered without a call until `until`; then `probe` is the one call asking again, if any. */
+/**
+ * The last refusal: answered without a call until `until`; then `probe` is the one call asking again, if any. Its
+ * answer settles it: refused again, a new refusal; answered or failed otherwise, none.
+ */
 interface Refusal {
   cause: unknown;
   until: number;
@@ -200,7 +204,9 @@ export class TargetHealthReader {
       (error: unknown) => {
         if (isAccessDenied(errorName(error)))
           this.#refusal = { cause: error, until: this.#clock.now().getTime() + this.#refusalBackoffMs };
-        else if (refusal && this.#refusal === refusal) refusal.probe = undefined;
+        // Not a refusal (throttled, a 5xx, a timeout): that says nothing of the permission, so forget the refusal
+        // and let the waiting reads ask at once, each for itself, instead of one by one as the next asking call.
+        else if (refusal && this.#refusal === refusal) this.#refusal = undefined;
         throw error;
       },
     );
