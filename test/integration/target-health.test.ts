@@ -298,6 +298,28 @@ describe('target health through the ECS runtime', () => {
     }
   });
 
+  it('keeps a refusal to its region, which a policy may deny alone, and tells it once all the same', async () => {
+    const logged: string[] = [];
+    const reader = new TargetHealthReader({ clients, onSettledError: (e) => logged.push(e.message) });
+    const lbs = [{ targetGroupArn: fake.targetGroup('api-tg').arn, containerPort: 8080 }];
+    const east = { cluster: 'prod', service: 'api', region: 'us-east-1' };
+    const west = { cluster: 'prod', service: 'api', region: 'eu-west-1' };
+    // An SCP denying every region but eu-west-1 (aws:RequestedRegion): us-east-1 is refused.
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied' } });
+    fake.resetCalls();
+    const [refused] = await reader.read(east, lbs, [], { settle: true });
+    expect(refused?.error).toContain('AccessDenied');
+    for (let i = 0; i < 2; i++) {
+      const [other] = await reader.read(west, lbs, [], { settle: true });
+      expect([other?.error, other?.targets.length]).toEqual([undefined, 2]);
+      const [still] = await reader.read(east, lbs, [], { settle: true });
+      expect(still?.error).toContain('AccessDenied');
+    }
+    // us-east-1 once, then eu-west-1 on every read; us-east-1's refusal told once, eu-west-1's reads between.
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(3);
+    expect(logged).toHaveLength(1);
+  });
+
   it('follows a rollout until ECS completed it and its targets are healthy, one call per poll', async () => {
     const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd1' });
     fake.resetCalls();
