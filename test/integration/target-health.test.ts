@@ -241,6 +241,85 @@ describe('target health through the ECS runtime', () => {
     expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(7);
   });
 
+  it('reads every group at once again when the asking call after a refusal fails otherwise, e.g. throttled', async () => {
+    for (const name of ['web', 'jobs', 'cron'])
+      fake.seedService({
+        cluster: 'prod',
+        service: name,
+        desiredCount: 1,
+        containers: [{ name: 'app', image: `registry.example/${name}:1`, portMappings: [{ containerPort: 8080 }] }],
+        loadBalancers: [{ targetGroup: `${name}-tg`, containerPort: 8080 }],
+      });
+    // When each DescribeTargetHealth started and ended, from the clients' own call events.
+    const spans: { start: number; end: number }[] = [];
+    const timed = createAwsClients({
+      endpoint: fake.url,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      onCall: (e) => {
+        const end = performance.now();
+        if (e.operation === 'DescribeTargetHealth') spans.push({ start: end - e.durationMs, end });
+      },
+    });
+    const mostAtOnce = () =>
+      Math.max(0, ...spans.map((s) => spans.filter((o) => o.start <= s.start && s.start < o.end).length));
+    let now = Date.parse('2026-11-21T12:00:00Z');
+    const reader = new TargetHealthReader({ clients: timed, clock: { now: () => new Date(now) } });
+    const lbs = ['api-tg', 'web-tg', 'jobs-tg', 'cron-tg'].map((name) => ({
+      targetGroupArn: fake.targetGroup(name).arn,
+      containerPort: 8080,
+    }));
+    const ref = { cluster: 'prod', service: 'api' };
+    const tick = () => reader.read(ref, lbs, [], { settle: true });
+    try {
+      fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied', count: 4 } });
+      await tick();
+      fake.resetCalls();
+
+      // Five minutes on, the call asking again is throttled, and so are the others: not a refusal, so once it is
+      // answered the others ask at once, each for itself, not one after another for as long as the throttling lasts.
+      now += 5 * 60_000 + 1;
+      fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'Throttling', status: 400, count: 4 } });
+      spans.length = 0;
+      const throttled = await tick();
+      expect(throttled.map((g) => g.error?.includes('Throttling'))).toEqual([true, true, true, true]);
+      expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(4);
+      expect(mostAtOnce()).toBe(3);
+
+      // The next tick asks for every group at once, and reads them all.
+      now += 30_000;
+      spans.length = 0;
+      const read = await tick();
+      expect(read.map((g) => [g.error, g.targets.length > 0])).toEqual(lbs.map(() => [undefined, true]));
+      expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(8);
+      expect(mostAtOnce()).toBe(4);
+    } finally {
+      timed.destroy();
+    }
+  });
+
+  it('keeps a refusal to its region, which a policy may deny alone, and tells it once all the same', async () => {
+    const logged: string[] = [];
+    const reader = new TargetHealthReader({ clients, onSettledError: (e) => logged.push(e.message) });
+    const lbs = [{ targetGroupArn: fake.targetGroup('api-tg').arn, containerPort: 8080 }];
+    const east = { cluster: 'prod', service: 'api', region: 'us-east-1' };
+    const west = { cluster: 'prod', service: 'api', region: 'eu-west-1' };
+    // An SCP denying every region but eu-west-1 (aws:RequestedRegion): us-east-1 is refused.
+    fake.faults({ failNext: { op: 'ELBv2.DescribeTargetHealth', code: 'AccessDenied' } });
+    fake.resetCalls();
+    const [refused] = await reader.read(east, lbs, [], { settle: true });
+    expect(refused?.error).toContain('AccessDenied');
+    for (let i = 0; i < 2; i++) {
+      const [other] = await reader.read(west, lbs, [], { settle: true });
+      expect([other?.error, other?.targets.length]).toEqual([undefined, 2]);
+      const [still] = await reader.read(east, lbs, [], { settle: true });
+      expect(still?.error).toContain('AccessDenied');
+    }
+    // us-east-1 once, then eu-west-1 on every read; us-east-1's refusal told once, eu-west-1's reads between.
+    expect(fake.calls['ELBv2.DescribeTargetHealth']).toBe(3);
+    expect(logged).toHaveLength(1);
+  });
+
   it('follows a rollout until ECS completed it and its targets are healthy, one call per poll', async () => {
     const applied = await runtime.apply(target, { kind: 'restart' }, { operationId: 'd1' });
     fake.resetCalls();

@@ -7,7 +7,9 @@
  * service costs the same as a rolling one. Reads for /status and the watches share one call per target group while
  * it is in flight or younger than `maxAgeMs` (like the ECS snapshots they come with); a rollout's look never does.
  * A refusal (the role lacks the permission; ELBv2's Describe actions have no resource-level permissions, so it holds
- * for every group) is not asked again for `refusalBackoffMs`: meanwhile every read answers it without a call.
+ * for every group of the region, but a policy may deny some regions only) is not asked again in that region for
+ * `refusalBackoffMs`: meanwhile every read there answers it without a call. Then one call asks again while the other
+ * reads of the region wait for its answer; a failure that is not a refusal forgets it.
  */
 import type {
   DescribeTargetHealthCommandOutput,
@@ -91,17 +93,21 @@ export interface TargetHealthReaderOptions {
    * Told of a read that failed while settling (/status, the watch): what those show is the action and code only,
    * so the whole error (AWS's message) goes to the log from here. Told once per failure, not once per tick or
    * caller: again only when a group's error changes or comes back after a read that worked; a refusal (the role
-   * lacks the permission, for every group alike) once for all groups.
+   * lacks the permission, for every group of a region alike) once for all the region's groups.
    */
   onSettledError?: ((error: AwsError) => void) | undefined;
   /**
-   * After a refusal, how long every read answers it without asking (REFUSAL_BACKOFF_MS); then one call asks again for
-   * all the groups (the others wait for its answer).
+   * After a refusal, how long every read in its region answers it without asking (REFUSAL_BACKOFF_MS); then one call
+   * asks again for all the region's groups (the others wait for its answer; if it fails otherwise, throttled say,
+   * they ask at once).
    */
   refusalBackoffMs?: number | undefined;
 }
 
 const ACCESS_DENIED = 'AccessDenied';
+
+/** Where #told keeps a region's refusal, told once for all its groups. */
+const refusedKey = (ref: EcsServiceRef): string => `${ACCESS_DENIED} ${ref.region ?? ''}`;
 
 /**
  * Five minutes: a refused read costs a call per target group per watch tick and rollout look, all refused until
@@ -109,7 +115,10 @@ const ACCESS_DENIED = 'AccessDenied';
  */
 export const REFUSAL_BACKOFF_MS = 5 * 60_000;
 
-/** The last refusal: answered without a call until `until`; then `probe` is the one call asking again, if any. */
+/**
+ * A region's last refusal: answered without a call until `until`; then `probe` is the one call asking again, if any.
+ * Its answer settles it: refused again, a new refusal; answered or failed otherwise, none.
+ */
 interface Refusal {
   cause: unknown;
   until: number;
@@ -122,8 +131,12 @@ export class TargetHealthReader {
   readonly #clock: Pick<Clock, 'now'>;
   readonly #onSettledError: ((error: AwsError) => void) | undefined;
   readonly #refusalBackoffMs: number;
-  #refusal: Refusal | undefined;
-  /** The failure last told, by target group ARN (a refusal under ACCESS_DENIED). */
+  /**
+   * The last refusal by region ('' = the default region): a Deny may be conditioned on aws:RequestedRegion (an SCP
+   * allowing some regions only), so one region's refusal says nothing of another's.
+   */
+  readonly #refusals = new Map<string, Refusal>();
+  /** The failure last told, by target group ARN (a refusal under `refusedKey(region)`). */
   readonly #told = new Map<string, string>();
   /** Shared reads by region and target group ARN: in flight, or answered less than maxAgeMs ago. */
   readonly #shared = new Map<string, { at: number; read: Promise<TargetHealthDescription[]> }>();
@@ -157,7 +170,7 @@ export class TargetHealthReader {
         } catch (error) {
           const wrapped = new AwsError(`read the target health of target group ${name}`, error);
           if (!options.settle) throw wrapped;
-          this.#tell(lb.targetGroupArn, wrapped);
+          this.#tell(ref, lb.targetGroupArn, wrapped);
           // A refusal's message names the account and the role: only its code, and the permission, are shown.
           const message = isAccessDenied(wrapped.awsCode)
             ? `read the target health of target group ${name}: ${wrapped.awsCode}: dockhand’s role lacks elasticloadbalancing:DescribeTargetHealth`
@@ -165,46 +178,53 @@ export class TargetHealthReader {
           return { targetGroupArn: lb.targetGroupArn, name, targets: [], error: message };
         }
         this.#told.delete(lb.targetGroupArn);
-        this.#told.delete(ACCESS_DENIED);
+        this.#told.delete(refusedKey(ref));
         const targets = described.map((d) => toTargetHealth(d, lb, tasks));
         return { targetGroupArn: lb.targetGroupArn, name, targets };
       }),
     );
   }
 
-  #tell(targetGroupArn: string, error: AwsError): void {
+  #tell(ref: EcsServiceRef, targetGroupArn: string, error: AwsError): void {
     const refused = isAccessDenied(error.awsCode);
-    const key = refused ? ACCESS_DENIED : targetGroupArn;
+    const key = refused ? refusedKey(ref) : targetGroupArn;
     const what = refused ? error.awsCode : error.message;
     if (this.#told.get(key) === what) return;
     this.#told.set(key, what);
     this.#onSettledError?.(error);
   }
 
-  /** One DescribeTargetHealth, unless a refusal is remembered: then its error, without a call (see Refusal). */
+  /**
+   * One DescribeTargetHealth, unless a refusal is remembered for the region: then its error, without a call (see
+   * Refusal).
+   */
   async #describe(
     ref: EcsServiceRef,
     lb: Pick<ServiceLoadBalancer, 'targetGroupArn'>,
   ): Promise<TargetHealthDescription[]> {
-    let refusal = this.#refusal;
+    const region = ref.region ?? '';
+    let refusal = this.#refusals.get(region);
     while (refusal?.probe) {
       await refusal.probe;
-      refusal = this.#refusal;
+      refusal = this.#refusals.get(region);
     }
     if (refusal && this.#clock.now().getTime() < refusal.until) throw refusal.cause;
     const asked = this.#ask(ref, lb).then(
       (described) => {
-        this.#refusal = undefined;
+        this.#refusals.delete(region);
         return described;
       },
       (error: unknown) => {
         if (isAccessDenied(errorName(error)))
-          this.#refusal = { cause: error, until: this.#clock.now().getTime() + this.#refusalBackoffMs };
-        else if (refusal && this.#refusal === refusal) refusal.probe = undefined;
+          this.#refusals.set(region, { cause: error, until: this.#clock.now().getTime() + this.#refusalBackoffMs });
+        // Not a refusal (throttled, a 5xx, a timeout): that says nothing of the permission, so forget the refusal
+        // and let the waiting reads ask at once, each for itself, instead of one by one as the next asking call.
+        else if (refusal && this.#refusals.get(region) === refusal) this.#refusals.delete(region);
         throw error;
       },
     );
-    // Asking again after a refusal: the reads meanwhile wait for this answer, and resume once #refusal is updated.
+    // Asking again after a refusal: the region's reads meanwhile wait for this answer, and resume once #refusals is
+    // updated.
     if (refusal) {
       refusal.probe = asked.then(
         () => {},
