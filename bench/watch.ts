@@ -16,7 +16,6 @@
  *                                 between ticks for real, as a deployed watch does)
  */
 
-import { spawn } from 'node:child_process';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createAwsClients } from '../src/adapters/aws/clients.ts';
 import { AwsEcsDeployer } from '../src/adapters/aws/ecs-deployer.ts';
@@ -33,6 +32,7 @@ import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import type { Clock, MessageRef, Notifier } from '../src/ports.ts';
 import { reportFigure } from './figures.ts';
+import { startFakeAwsProcess } from './support.ts';
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 10);
 const SERVICES_PER_CLUSTER = Number(process.env.SERVICES ?? 100);
@@ -43,22 +43,7 @@ const IDLE_MS = Number(process.env.IDLE_MS ?? 0);
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIAFAKEFAKEFAKEFAKE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'fake-secret';
 
-/** The fake AWS, seeded with the same shape, in another process: its memory is not counted as dockhand's. */
-const startFakeAws = () =>
-  new Promise<{ url: string; stop: () => void }>((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL('./fake-aws-process.ts', import.meta.url).pathname], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, CLUSTERS: String(CLUSTERS), SERVICES: String(SERVICES_PER_CLUSTER), TASKS: String(TASKS) },
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const url = /"url":"([^"]+)"/.exec(out)?.[1];
-      if (url) resolve({ url, stop: () => child.kill('SIGTERM') });
-    });
-    child.once('exit', (code) => reject(new Error(`the fake AWS process exited with ${code}`)));
-  });
-const fake = await startFakeAws();
+const fake = await startFakeAwsProcess({ clusters: CLUSTERS, services: SERVICES_PER_CLUSTER, tasks: TASKS });
 const { url } = fake;
 const control = async (path: string, body?: unknown): Promise<unknown> => {
   const res = await fetch(
