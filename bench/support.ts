@@ -112,6 +112,31 @@ export const startWorld = async (): Promise<BenchWorld> => {
   };
 };
 
+/**
+ * The fake AWS of bench/fake-aws-process.ts in a process of its own, seeded with `clusters` × `services` services of
+ * `tasks` tasks each (`cluster-<c>` / `svc-<c>-<s>`): its memory is not counted as that of the process measured.
+ * Drive it over HTTP at `url` (/_fake/reset-calls, /_fake/calls, /_fake/control); `stop` ends it by its PID.
+ */
+export const startFakeAwsProcess = (shape: { clusters: number; services: number; tasks: number }) =>
+  new Promise<{ url: string; pid: number; stop: () => void }>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'bench/fake-aws-process.ts')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        CLUSTERS: String(shape.clusters),
+        SERVICES: String(shape.services),
+        TASKS: String(shape.tasks),
+      },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const url = /"url":"([^"]+)"/.exec(out)?.[1];
+      if (url && child.pid) resolve({ url, pid: child.pid, stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => reject(new Error(`the fake AWS process exited with ${code}`)));
+  });
+
 export const DOCKHAND = 'src/main.ts';
 export const BARE_BOLT = 'bench/bare-bolt.ts';
 

@@ -1,9 +1,10 @@
 /**
  * Cost of a watch tick at scale: 1,000 services × 10 tasks across 10 clusters on the fake AWS (127.0.0.1, in a
  * process of its own: bench/fake-aws-process.ts), every service watched for health and public IPs, the real
- * AwsEcsReader, SQLite store in memory, a counting notifier. Prints, per tick, the AWS calls beside the theoretical
- * minimum, the tick's wall time, and this process's (dockhand's watch's) peak RSS during the tick, sampled every
- * 10 ms; then the process's high-water mark. The last
+ * AwsEcsReader, the default store (a SQLite file, in a temp directory: as deployed, its pages live in the OS page
+ * cache, not in this process's RSS; STORE=memory for `sqlite::memory:`, whose pages do), a counting notifier.
+ * Prints, per tick, the AWS calls beside the theoretical minimum, the tick's wall time, and this process's
+ * (dockhand's watch's) peak RSS during the tick, sampled every 10 ms; then the process's high-water mark. The last
  * tick is the first of a new scheduler and reader over the same store (a restart, or another replica taking over):
  * their memory is empty, the store's cache is not.
  * After the ticks, where the RSS was after each one: V8's young generation (new space, which V8 grows to its
@@ -13,10 +14,13 @@
  * A benchmark, not a test: it asserts nothing.
  *
  *   npm run bench:watch          (CLUSTERS=10 SERVICES=100 TASKS=10 to change the shape; IDLE_MS=10000 to idle
- *                                 between ticks for real, as a deployed watch does)
+ *                                 between ticks for real, as a deployed watch does; STORE=memory)
+ * bench:watch-process measures the watch as deployed instead: dockhand's own process, real ticks a minute apart.
  */
 
-import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createAwsClients } from '../src/adapters/aws/clients.ts';
 import { AwsEcsDeployer } from '../src/adapters/aws/ecs-deployer.ts';
@@ -33,6 +37,7 @@ import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import type { Clock, MessageRef, Notifier } from '../src/ports.ts';
 import { reportFigure } from './figures.ts';
+import { startFakeAwsProcess } from './support.ts';
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 10);
 const SERVICES_PER_CLUSTER = Number(process.env.SERVICES ?? 100);
@@ -43,22 +48,7 @@ const IDLE_MS = Number(process.env.IDLE_MS ?? 0);
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIAFAKEFAKEFAKEFAKE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'fake-secret';
 
-/** The fake AWS, seeded with the same shape, in another process: its memory is not counted as dockhand's. */
-const startFakeAws = () =>
-  new Promise<{ url: string; stop: () => void }>((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL('./fake-aws-process.ts', import.meta.url).pathname], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, CLUSTERS: String(CLUSTERS), SERVICES: String(SERVICES_PER_CLUSTER), TASKS: String(TASKS) },
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const url = /"url":"([^"]+)"/.exec(out)?.[1];
-      if (url) resolve({ url, stop: () => child.kill('SIGTERM') });
-    });
-    child.once('exit', (code) => reject(new Error(`the fake AWS process exited with ${code}`)));
-  });
-const fake = await startFakeAws();
+const fake = await startFakeAwsProcess({ clusters: CLUSTERS, services: SERVICES_PER_CLUSTER, tasks: TASKS });
 const { url } = fake;
 const control = async (path: string, body?: unknown): Promise<unknown> => {
   const res = await fetch(
@@ -102,7 +92,10 @@ const notifier: Notifier = {
   flush: async () => {},
 };
 const aws = createAwsClients({ endpoint: url, region: 'us-east-1' });
-const store = await openStore('sqlite::memory:', { instance: 'bench' });
+// The default store, a SQLite file, as deployed: its pages live in the OS page cache, not in this process's RSS.
+const storeDir = mkdtempSync(join(tmpdir(), 'dockhand-bench-watch-'));
+const storeUrl = process.env.STORE === 'memory' ? 'sqlite::memory:' : `sqlite:${join(storeDir, 'dockhand.db')}`;
+const store = await openStore(storeUrl, { instance: 'bench' });
 /** A dockhand process as src/app.ts wires it: a reader with empty in-memory caches, the store's cache behind them. */
 const startScheduler = (instance: string) =>
   createScheduler({
@@ -134,7 +127,7 @@ const minimum = { services: CLUSTERS * ceil(S, 10), list: CLUSTERS * ceil(T, 100
 console.log(
   `${CLUSTERS} clusters × ${S} services × ${TASKS} tasks = ${CLUSTERS * S} services, ${CLUSTERS * T} tasks; ` +
     'health and public-IP watches due every tick (one shared snapshot); ' +
-    `node flags: ${process.execArgv.filter((a) => a.startsWith('--') && !a.startsWith('--import')).join(' ') || 'none'} ` +
+    `store ${storeUrl}; node flags: ${process.execArgv.filter((a) => a.startsWith('--') && !a.startsWith('--import')).join(' ') || 'none'} ` +
     '(npm run bench:watch passes those of npm start)\n',
 );
 const header = [
@@ -284,5 +277,6 @@ reportFigure({ figure: 'watch_peak_rss_mib', value: maxRSS / 1024, unit: 'MiB' }
 
 await scheduler.stop();
 await store.close();
+rmSync(storeDir, { recursive: true, force: true });
 aws.destroy();
 fake.stop();
