@@ -47,8 +47,9 @@ COPY src ./src
 # Node's compile cache, filled now (bin/compile-cache.js): every start reads the sources' stripped form from it
 # instead of loading Node's TypeScript stripper, which costs about 20 MiB of RSS for the life of the process and
 # time at start. Root-owned and read-only for `node`, like the sources it mirrors.
+# Node keeps one cache per set of V8 flags, so it is filled with the CMD's flags.
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
-RUN node bin/compile-cache.js
+RUN node --max-semi-space-size=8 --heap-growing-percent=20 bin/compile-cache.js
 # default store is sqlite:./data/dockhand.db — mount a volume on /app/data to keep it (or use postgres://)
 RUN mkdir -p /app/data && chown node:node /app/data
 
@@ -62,6 +63,9 @@ STOPSIGNAL SIGTERM
 # exits 0. Not `npm start`: npm exits as soon as it gets the signal (passing it only to the `sh -c` it started), and
 # when PID 1 exits the engine kills the rest of the container, so dockhand would never drain.
 # --max-semi-space-size=8: V8 sizes its young generation from the machine's memory (64 MiB semi-spaces on a
-# 24 GiB host) and grows it to that under the watch's steady allocation: 8 MiB keeps the RSS of a 1,000-service
-# watch near 200 MiB instead of 330, at no cost in ack latency (README, "Memory"). Same flags as `npm start`.
-CMD ["node", "--max-semi-space-size=8", "src/main.ts"]
+# 24 GiB host) and grows it to that under the watch's steady allocation; --heap-growing-percent=20: V8 collects the
+# old generation once it has grown 20 % past what the last collection kept, not by a factor of its own choosing
+# (up to 4, as it was for the watch: old garbage piled up between collections). Together they
+# keep a 1,000-service watch under 180 MiB of RSS instead of ~330, at no cost in ack latency (README, "Memory").
+# Same flags as `npm start` and the compile-cache step above.
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "src/main.ts"]

@@ -10,8 +10,10 @@
  *       loaded: in NODE_COMPILE_CACHE when set, else Node's default directory under the system's temp directory.
  *       The first start fills it; every later start uses it. A changed file is stripped again (entries are keyed by
  *       content), so a stale entry is never used.
- *   node bin/compile-cache.js                          (the Dockerfile) fills NODE_COMPILE_CACHE with every source
- *       file, so that the image starts with it full.
+ *   node <V8 flags> bin/compile-cache.js               (the Dockerfile) fills NODE_COMPILE_CACHE with every source
+ *       file, so that the image starts with it full. Node keeps one cache per set of V8 flags (some flags, e.g.
+ *       --heap-growing-percent, change it): give it the flags dockhand will start with, or the start finds the cache
+ *       empty and loads the stripper after all.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -38,7 +40,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const file of sources.filter((f) => f !== main)) await import(pathToFileURL(file).href);
   flushCompileCache();
   // The entry point runs as soon as it is loaded: with a PORT it refuses, it exits at once, its source cached.
-  const entry = spawnSync(process.execPath, [main], {
+  // With this process's V8 flags, which are dockhand's (see above).
+  const entry = spawnSync(process.execPath, [...process.execArgv, main], {
     env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE, PORT: 'none' },
     encoding: 'utf8',
   });

@@ -166,7 +166,7 @@ if (!BASE_IMAGE) {
 
     it("runs node (with npm start's V8 flags) on src/main.ts itself, as the user node, with a HEALTHCHECK", () => {
       // node as PID 1 gets SIGTERM itself; `npm start` would pass it on and exit before dockhand drained
-      expect(image.Config.Cmd).toEqual(['node', '--max-semi-space-size=8', 'src/main.ts']);
+      expect(image.Config.Cmd).toEqual(['node', '--max-semi-space-size=8', '--heap-growing-percent=20', 'src/main.ts']);
       expect(image.Config.Entrypoint ?? null).toBeNull();
       expect(image.Config.User).toBe('node');
       expect(image.Config.Healthcheck?.Test?.[0]).toBe('CMD');
@@ -199,7 +199,9 @@ if (!BASE_IMAGE) {
       // the process itself, as the engine sees it (not only what `exec` runs as)
       const top = (await container.top({ ps_args: '-o pid,uid,args' })) as { Titles: string[]; Processes: string[][] };
       const column = (title: string) => top.Titles.indexOf(title);
-      const dockhand = top.Processes.find((p) => p[column('COMMAND')] === 'node --max-semi-space-size=8 src/main.ts');
+      const dockhand = top.Processes.find(
+        (p) => p[column('COMMAND')] === 'node --max-semi-space-size=8 --heap-growing-percent=20 src/main.ts',
+      );
       expect(dockhand?.[column('UID')]).toBe(uid.output);
       const db = await exec(container, ['sh', '-c', 'test -s /app/data/dockhand.db && test ! -w /app/src && echo ok']);
       expect(db.output).toBe('ok');

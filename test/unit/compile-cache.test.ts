@@ -52,6 +52,29 @@ describe('the compile cache spares every start but the first the TypeScript stri
     expect(lazy.stderr).toContain('STRIPPER false');
   });
 
+  it("fills the cache for the V8 flags it is run with, src/main.ts included (npm start's, in the image)", () => {
+    // V8 flags such as --heap-growing-percent select a cache of their own: filled without them, it serves no start.
+    const flags = ['--max-semi-space-size=8', '--heap-growing-percent=20'];
+    const own = mkdtempSync(join(tmpdir(), 'dockhand-compile-cache-flags-'));
+    try {
+      const fill = spawnSync(process.execPath, [...flags, 'bin/compile-cache.js'], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: own },
+      });
+      expect(fill.stderr).toBe('');
+      const run = spawnSync(
+        process.execPath,
+        [...flags, '--import', reportStripper, '--import', './bin/compile-cache.js', 'src/main.ts'],
+        { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: own, PORT: 'none' } },
+      );
+      expect(run.stderr).toContain('the environment is not usable');
+      expect(run.stderr).toContain('STRIPPER false');
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to fill without NODE_COMPILE_CACHE, the directory to fill', () => {
     const fill = spawnSync(process.execPath, ['bin/compile-cache.js'], {
       cwd: root,

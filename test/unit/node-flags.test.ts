@@ -14,8 +14,15 @@ const scriptFlags = (name: string) => flagsOf((scripts[name] ?? '').split(/\s+/)
 describe("dockhand's Node flags", () => {
   const start = scriptFlags('start');
 
-  it('npm start sizes the young generation', () => {
+  it('npm start sizes the young generation and bounds the growth of the old one', () => {
     expect(start).toContain('--max-semi-space-size=8');
+    expect(start).toContain('--heap-growing-percent=20');
+  });
+
+  it("the image fills its compile cache with the CMD's flags (Node keeps a cache per set of V8 flags)", () => {
+    const fill = /^RUN node ((?:--\S+ )*)bin\/compile-cache\.js$/m.exec(read('Dockerfile'))?.[1];
+    expect(fill).toBeDefined();
+    expect(flagsOf((fill ?? '').trim().split(' '))).toEqual(start);
   });
 
   it("the image's CMD passes the same flags", () => {
