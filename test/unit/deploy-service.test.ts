@@ -474,7 +474,8 @@ describe('abort', () => {
     expect(lock?.expiresAt?.getTime()).toBe(h.clock.now().getTime() + 3_600_000);
   });
 
-  it('says which restore failed and AWS’s code, not the role AWS’s message names', async () => {
+  /** A rollout aborted while the role may not UpdateService: the restore of api:42 is refused by AWS. */
+  const abortWithRestoreDenied = async () => {
     const ecs = new FakeEcs();
     ecs.script = [FakeEcs.succeeding()[0] as (typeof ecs.script)[number]];
     const denied = Object.assign(
@@ -498,6 +499,11 @@ describe('abort', () => {
       await new Promise((r) => setTimeout(r, 5));
     await h.service.abort(deployment.id, 'U0ALICE');
     await h.settle();
+    return { ecs, h };
+  };
+
+  it('says which restore failed and AWS’s code, not the role AWS’s message names', async () => {
+    const { ecs, h } = await abortWithRestoreDenied();
     expect(ecs.aborts).toHaveLength(1);
     const card = JSON.stringify(h.notifier.last());
     expect(card).toContain('return service api in cluster staging to api:42: AccessDeniedException');
@@ -505,29 +511,7 @@ describe('abort', () => {
   });
 
   it('names the permission a failed restore lacks on its line, as every other AWS failure does', async () => {
-    const ecs = new FakeEcs();
-    ecs.script = [FakeEcs.succeeding()[0] as (typeof ecs.script)[number]];
-    const denied = Object.assign(
-      new Error(
-        'User: arn:aws:sts::999988887777:assumed-role/dockhand/i-0abc is not authorized to perform: ' +
-          'ecs:UpdateService on resource: arn:aws:ecs:us-east-1:999988887777:service/staging/api',
-      ),
-      { name: 'AccessDeniedException' },
-    );
-    ecs.abortErrors = [new AwsError('return service api in cluster staging to api:42', denied)];
-    const h = await deployHarness({ ecs });
-    const deployment = started(
-      await h.service.request({
-        kind: 'deploy',
-        target: staging,
-        user: 'U0ALICE',
-        request: { type: 'git', ref: 'main' },
-      }),
-    );
-    for (let i = 0; i < 50 && (await h.store.getDeployment(deployment.id))?.state !== 'rolling_out'; i++)
-      await new Promise((r) => setTimeout(r, 5));
-    await h.service.abort(deployment.id, 'U0ALICE');
-    await h.settle();
+    const { h } = await abortWithRestoreDenied();
     const view = h.notifier.last().view;
     if (!view) throw new Error('no view');
     // The card Slack receives, not only the view it is rendered from.
