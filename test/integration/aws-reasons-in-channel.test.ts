@@ -4,9 +4,8 @@
  * adapters against the fake AWS over HTTP.
  */
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type DeployOnFakeAws, deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
-import { FakeAws } from '../support/fake-aws/index.ts';
+import { describe, expect, it } from 'vitest';
+import { useApiOnFakeAws } from '../support/api-on-fake-aws.ts';
 import { useFakeAwsCredentials } from '../support/fake-aws-credentials.ts';
 
 useFakeAwsCredentials();
@@ -19,30 +18,10 @@ const refusal = (permission: string, resource: string) =>
 const SECRET_PARTS = new RegExp(`${ACCOUNT}|assumed-role|arn:aws:sts`);
 
 describe('AWS refusals on the deployment card', () => {
-  let fake: FakeAws;
-  let pipeline: DeployOnFakeAws;
-
-  beforeEach(async () => {
-    fake = new FakeAws();
-    await fake.start();
-    fake.seedService({
-      cluster: 'prod',
-      service: 'api',
-      family: 'api',
-      desiredCount: 2,
-      containers: [{ name: 'app', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/api:1.4.1' }],
-    });
-    fake.createRepository('acme/api');
-    fake.putImage('acme/api', '1.4.2');
-    pipeline = await deployOnFakeAws(fake, { config: ecrDeployConfig() });
-  });
-
-  afterEach(async () => {
-    await pipeline.close();
-    await fake.stop();
-  });
+  const api = useApiOnFakeAws();
 
   it('says which update failed, with the code and the missing permission, and not the role AWS names', async () => {
+    const { fake, pipeline } = api;
     fake.faults({
       failNext: {
         op: 'ECS.UpdateService',

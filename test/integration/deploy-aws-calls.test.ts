@@ -4,8 +4,9 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type DeployOnFakeAws, deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
+import { describe, expect, it } from 'vitest';
+import { useApiOnFakeAws } from '../support/api-on-fake-aws.ts';
+import { deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
 import { describeWithDocker, makeBusyboxGitRepo } from '../support/docker.ts';
 import { FakeAws } from '../support/fake-aws/index.ts';
 import { useFakeAwsCredentials } from '../support/fake-aws-credentials.ts';
@@ -17,33 +18,14 @@ const ecsCalls = (calls: Record<string, number>) =>
 const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
 
 describe('AWS calls per /deploy image:<tag> (real AWS adapters, fake AWS over HTTP)', () => {
-  let fake: FakeAws;
-  let pipeline: DeployOnFakeAws;
-
-  beforeEach(async () => {
-    fake = new FakeAws();
-    await fake.start();
-    fake.seedService({
-      cluster: 'prod',
-      service: 'api',
-      family: 'api',
-      desiredCount: 2,
-      containers: [{ name: 'app', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/api:1.4.1' }],
-    });
+  const api = useApiOnFakeAws((fake) => {
     const seeded = fake.taskDefinition('api:1');
     if (seeded) seeded.input.tags = [{ key: 'team', value: 'payments' }];
-    fake.createRepository('acme/api');
-    fake.putImage('acme/api', '1.4.2');
     fake.putImage('acme/api', '1.4.3');
-    pipeline = await deployOnFakeAws(fake, { config: ecrDeployConfig() });
-  });
-
-  afterEach(async () => {
-    await pipeline.close();
-    await fake.stop();
   });
 
   it('makes at most 8 ECS calls for the first deploy after start, the final IP report included', async () => {
+    const { fake, pipeline } = api;
     const done = await pipeline.deploy({ imageTag: '1.4.2' });
     expect(done.state).toBe('succeeded');
     expect((done.facts.publicIps as string[]).sort()).toEqual(fake.publicIps('prod', 'api').sort());
@@ -66,6 +48,7 @@ describe('AWS calls per /deploy image:<tag> (real AWS adapters, fake AWS over HT
   });
 
   it('makes 7 ECS calls for the next deploy: the revision it registered is not read back', async () => {
+    const { fake, pipeline } = api;
     await pipeline.deploy({ imageTag: '1.4.2' });
     fake.resetCalls();
     const done = await pipeline.deploy({ imageTag: '1.4.3' });

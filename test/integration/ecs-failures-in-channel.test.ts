@@ -14,7 +14,8 @@ import { asDockhandError } from '../../src/errors.ts';
 import { watchFailingCard } from '../../src/slack/blocks/alerts.ts';
 import { overviewCard } from '../../src/slack/blocks/status.ts';
 import { failureText } from '../../src/slack/replies.ts';
-import { type DeployOnFakeAws, deployOnFakeAws, ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
+import { useApiOnFakeAws } from '../support/api-on-fake-aws.ts';
+import { ecrDeployConfig } from '../support/deploy-on-fake-aws.ts';
 import { ACCOUNT_ID, FakeAws } from '../support/fake-aws/index.ts';
 import { useFakeAwsCredentials } from '../support/fake-aws-credentials.ts';
 import { testRuntimes } from '../support/runtimes.ts';
@@ -86,29 +87,10 @@ describe('an ECS failures[] entry on /status and in the watch', () => {
 });
 
 describe('an ECS failures[] entry on the deployment card', () => {
-  let fake: FakeAws;
-  let pipeline: DeployOnFakeAws;
-
-  beforeEach(async () => {
-    fake = new FakeAws();
-    await fake.start();
-    fake.seedService({
-      cluster: 'prod',
-      service: 'api',
-      family: 'api',
-      desiredCount: 2,
-      containers: [{ name: 'app', image: `${ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/acme/api:1.4.1` }],
-    });
-    fake.createRepository('acme/api');
-    fake.putImage('acme/api', '1.4.2');
-    pipeline = await deployOnFakeAws(fake, { config });
-  });
-  afterEach(async () => {
-    await pipeline.close();
-    await fake.stop();
-  });
+  const api = useApiOnFakeAws();
 
   it('says what dockhand was describing and ECS’s reason, not the ARN or the detail', async () => {
+    const { fake, pipeline } = api;
     fake.failServiceDescribe('prod', 'api', { reason: 'INACTIVE', detail: DETAIL });
     const done = await pipeline.deploy({ imageTag: '1.4.2' });
     expect(done.state).toBe('failed');
