@@ -102,8 +102,9 @@ try {
   // As the image does (Dockerfile): the compile cache filled before dockhand's first start. Node keeps one cache
   // per set of V8 flags (a directory named by their hash; --max-semi-space-size leaves it alone, but e.g.
   // --heap-growing-percent does not): filled without dockhand's flags, a start with other ones would find it empty,
-  // load the TypeScript stripper (~28 MiB) and be compared unfairly. So it is filled with dockhand's flags, and one
-  // start in local mode, stopped at once, adds src/main.ts (which bin/compile-cache.js caches without flags).
+  // load the TypeScript stripper (~28 MiB) and be compared unfairly. So it is filled with dockhand's flags (as the
+  // Dockerfile now does), and one start in local mode, stopped at once, adds whatever a start loads that the fill
+  // did not.
   const flags = nodeArgs(DOCKHAND).filter((a) => a.startsWith('--') && !a.startsWith('--import'));
   const compileCache = join(world.dir, 'compile-cache');
   const filled = spawnSync(process.execPath, [...flags, join(root, 'bin/compile-cache.js')], {
