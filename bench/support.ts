@@ -117,8 +117,22 @@ export const startWorld = async (): Promise<BenchWorld> => {
  * `tasks` tasks each (`cluster-<c>` / `svc-<c>-<s>`): its memory is not counted as that of the process measured.
  * Drive it over HTTP at `url` (/_fake/reset-calls, /_fake/calls, /_fake/control); `stop` ends it by its PID.
  */
+/** The fake AWS process's control API (`/_fake/<path>`): GET without a body, POST with one; its JSON answer. */
+export type FakeAwsControl = (path: string, body?: unknown) => Promise<unknown>;
+
+const controlOf =
+  (url: string): FakeAwsControl =>
+  async (path, body) => {
+    const res = await fetch(
+      `${url}/_fake/${path}`,
+      body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) },
+    );
+    if (!res.ok) throw new Error(`fake AWS ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+
 export const startFakeAwsProcess = (shape: { clusters: number; services: number; tasks: number }) =>
-  new Promise<{ url: string; pid: number; stop: () => void }>((resolve, reject) => {
+  new Promise<{ url: string; pid: number; control: FakeAwsControl; stop: () => void }>((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, 'bench/fake-aws-process.ts')], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: {
@@ -132,7 +146,8 @@ export const startFakeAwsProcess = (shape: { clusters: number; services: number;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       const url = /"url":"([^"]+)"/.exec(out)?.[1];
-      if (url && child.pid) resolve({ url, pid: child.pid, stop: () => child.kill('SIGTERM') });
+      if (url && child.pid)
+        resolve({ url, pid: child.pid, control: controlOf(url), stop: () => child.kill('SIGTERM') });
     });
     child.once('exit', (code) => reject(new Error(`the fake AWS process exited with ${code}`)));
   });

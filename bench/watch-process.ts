@@ -90,14 +90,7 @@ try {
   console.log(`load average at start: ${loads()}`);
   fake = await startFakeAwsProcess({ clusters: CLUSTERS, services: SERVICES_PER_CLUSTER, tasks: TASKS });
   const fakeUrl = fake.url;
-  const control = async (path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(
-      `${fakeUrl}/_fake/${path}`,
-      body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) },
-    );
-    if (!res.ok) throw new Error(`fake AWS ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const { control } = fake;
 
   // As the image does (Dockerfile): the compile cache filled before dockhand's first start. Node keeps one cache
   // per set of V8 flags (a directory named by their hash; --max-semi-space-size leaves it alone, but e.g.

@@ -49,15 +49,7 @@ process.env.AWS_ACCESS_KEY_ID ??= 'AKIAFAKEFAKEFAKEFAKE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'fake-secret';
 
 const fake = await startFakeAwsProcess({ clusters: CLUSTERS, services: SERVICES_PER_CLUSTER, tasks: TASKS });
-const { url } = fake;
-const control = async (path: string, body?: unknown): Promise<unknown> => {
-  const res = await fetch(
-    `${url}/_fake/${path}`,
-    body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) },
-  );
-  if (!res.ok) throw new Error(`fake AWS ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-};
+const { url, control } = fake;
 const services: Record<string, unknown> = {};
 const names: { cluster: string; service: string }[] = [];
 for (let c = 0; c < CLUSTERS; c++) {
