@@ -47,6 +47,18 @@ afterAll(() => {
   else process.env.AWS_SECRET_ACCESS_KEY = savedEnv.secret;
 });
 
+/** More services in cluster prod, one task each, behind a target group of their own (`<name>-tg`). */
+const seedBehindTargetGroups = (...names: string[]) => {
+  for (const name of names)
+    fake.seedService({
+      cluster: 'prod',
+      service: name,
+      desiredCount: 1,
+      containers: [{ name: 'app', image: `registry.example/${name}:1`, portMappings: [{ containerPort: 8080 }] }],
+      loadBalancers: [{ targetGroup: `${name}-tg`, containerPort: 8080 }],
+    });
+};
+
 beforeEach(async () => {
   fake = new FakeAws();
   await fake.start();
@@ -188,14 +200,7 @@ describe('target health through the ECS runtime', () => {
   });
 
   it('asks no more for five minutes after a refusal, for any group, tick or rollout look; then once', async () => {
-    for (const name of ['web', 'jobs'])
-      fake.seedService({
-        cluster: 'prod',
-        service: name,
-        desiredCount: 1,
-        containers: [{ name: 'app', image: `registry.example/${name}:1`, portMappings: [{ containerPort: 8080 }] }],
-        loadBalancers: [{ targetGroup: `${name}-tg`, containerPort: 8080 }],
-      });
+    seedBehindTargetGroups('web', 'jobs');
     let now = Date.parse('2026-11-21T12:00:00Z');
     const reader = new TargetHealthReader({ clients, clock: { now: () => new Date(now) } });
     const lbs = ['api-tg', 'web-tg', 'jobs-tg'].map((name) => ({
@@ -242,14 +247,7 @@ describe('target health through the ECS runtime', () => {
   });
 
   it('reads every group at once again when the asking call after a refusal fails otherwise, e.g. throttled', async () => {
-    for (const name of ['web', 'jobs', 'cron'])
-      fake.seedService({
-        cluster: 'prod',
-        service: name,
-        desiredCount: 1,
-        containers: [{ name: 'app', image: `registry.example/${name}:1`, portMappings: [{ containerPort: 8080 }] }],
-        loadBalancers: [{ targetGroup: `${name}-tg`, containerPort: 8080 }],
-      });
+    seedBehindTargetGroups('web', 'jobs', 'cron');
     // When each DescribeTargetHealth started and ended, from the clients' own call events.
     const spans: { start: number; end: number }[] = [];
     const timed = createAwsClients({
