@@ -160,6 +160,8 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
       endpoints: '/slack/events',
       logger: boltLogger,
       processBeforeResponse: false,
+      // dockhand's HTTP server checks every request's signature before Bolt sees it (src/http/slack-signature.ts).
+      signatureVerification: false,
     });
     app = new App({
       ...BOLT_APP_OPTIONS,
@@ -328,6 +330,7 @@ export const createDockhand = (options: DockhandOptions): Dockhand => {
     metrics,
     logger,
     pendingAcks,
+    signingSecret: settings.slackSigningSecret,
     slack: slackListener
       ? (req, res) => {
           if (slackProblem === undefined) return slackListener(req, res);

@@ -3,6 +3,7 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PendingAcks } from './pending-acks.ts';
+import { slackSignatureCheck } from './slack-signature.ts';
 
 export interface HealthReport {
   ok: boolean;
@@ -13,8 +14,13 @@ export interface HttpServerOptions {
   metrics: Metrics;
   logger: Logger;
   health: () => Promise<HealthReport>;
-  /** Bolt's HTTPReceiver request listener (HTTP mode); undefined in Socket Mode. */
+  /**
+   * Bolt's HTTPReceiver request listener (HTTP mode); undefined in Socket Mode. It gets only requests whose signature
+   * this server has checked (see slack-signature.ts): its receiver is made with `signatureVerification: false`.
+   */
   slack?: RequestListener | undefined;
+  /** The secret Slack signs its requests with; required with `slack`. */
+  signingSecret?: string | undefined;
   slackPath?: string;
   /**
    * Checked before every route: answers (403) and returns false for a request this server must not serve. Local
@@ -73,6 +79,12 @@ const parsesToNull = (body: string, contentType: string | undefined): boolean =>
   }
 };
 
+/** Slack's SSL check (`ssl_check=1` in a form body), which Slack does not sign; Bolt answers it the same way. */
+const isSslCheck = (body: string, contentType: string | undefined): boolean =>
+  contentType === 'application/x-www-form-urlencoded' &&
+  body.includes('ssl_check') &&
+  parseQuery(body).ssl_check === '1';
+
 const send = (res: ServerResponse, status: number, type: string, body: string) => {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
@@ -90,10 +102,13 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
   const skew = options.maxClockSkewSec ?? 300;
   const now = options.now ?? Date.now;
 
+  const signedBySlack = options.slack ? slackSignatureCheck(options.signingSecret ?? '') : undefined;
+
   const handleSlack = (req: IncomingMessage, res: ServerResponse, slack: RequestListener) => {
     const header = req.headers['x-slack-request-timestamp'];
-    const ts = Number(Array.isArray(header) ? header[0] : header);
-    if (!Number.isFinite(ts) || Math.abs(now() / 1000 - ts) > skew) {
+    const stamp = Array.isArray(header) ? header[0] : header;
+    const ts = Number(stamp);
+    if (stamp === undefined || !Number.isFinite(ts) || Math.abs(now() / 1000 - ts) > skew) {
       logger.warn(
         { timestamp: header },
         'refused a Slack request whose timestamp is missing or more than 5 minutes off',
@@ -118,7 +133,19 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
     readBody(req, SLACK_BODY_LIMIT)
       .then((body) => {
         if (body === undefined) return send(res, 413, 'text/plain', 'request body too large');
-        if (parsesToNull(body.toString('utf8'), req.headers['content-type'])) {
+        const contentType = req.headers['content-type'];
+        const text = body.toString('utf8');
+        if (isSslCheck(text, contentType)) {
+          // Slack's check of the certificate, unsigned: answered here, and nothing of it reaches Bolt.
+          res.writeHead(200).end();
+          return;
+        }
+        const signature = req.headers['x-slack-signature'];
+        if (!signedBySlack?.(stamp, body, Array.isArray(signature) ? undefined : signature)) {
+          logger.warn('refused a Slack request whose signature does not match');
+          return send(res, 401, 'text/plain', 'invalid request signature');
+        }
+        if (parsesToNull(text, contentType)) {
           logger.warn('refused a Slack request whose body is null');
           return send(res, 400, 'text/plain', 'malformed request body');
         }

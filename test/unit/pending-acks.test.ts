@@ -4,6 +4,7 @@ import { PendingAcks } from '../../src/http/pending-acks.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { signSlackRequest, TEST_SIGNING_SECRET } from '../support/slack/index.ts';
 
 describe('work after an ack waits until every Slack request received has been acknowledged', () => {
   afterEach(() => {
@@ -165,6 +166,7 @@ describe('work after an ack waits until every Slack request received has been ac
       logger: createLogger('silent'),
       health: async () => ({ ok: true, checks: {} }),
       pendingAcks: acks,
+      signingSecret: TEST_SIGNING_SECRET,
       slack: (req, res) => {
         req.resume();
         seen.push(acks.count); // inside the listener, before the ack
@@ -175,10 +177,11 @@ describe('work after an ack waits until every Slack request received has been ac
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
+      const body = 'command=%2Fstatus';
       const response = await fetch(`http://127.0.0.1:${port}/slack/events`, {
         method: 'POST',
-        headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) },
-        body: 'command=%2Fstatus',
+        headers: signSlackRequest(TEST_SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+        body,
       });
       expect(response.status).toBe(200);
       // a request refused before reaching Slack's listener (stale timestamp) is never counted
