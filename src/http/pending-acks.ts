@@ -47,9 +47,9 @@ export class PendingAcks {
   /** A request arrived; call the returned function once it is answered (further calls do nothing). */
   begin(): () => void {
     this.#count++;
+    // The quiet timer, if armed, is left as it is: when it fires it finds this activity and waits again for the rest
+    // of the window. Clearing and re-arming it here cost every request of a burst two timer operations.
     this.#lastActivity = this.#now();
-    clearTimeout(this.#quietTimer);
-    this.#quietTimer = undefined;
     let ended = false;
     return () => {
       if (ended) return;

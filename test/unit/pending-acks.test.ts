@@ -158,6 +158,26 @@ describe('work after an ack waits until every Slack request received has been ac
     expect(woken).toEqual(['b', 'd', 'a', 'c']);
   });
 
+  it('arms the quiet timer once per quiet window under a burst, not once per request', async () => {
+    vi.useFakeTimers();
+    const acks = new PendingAcks({ quietMs: 20 });
+    acks.begin()();
+    let settled = false;
+    void acks.settled().then(() => {
+      settled = true;
+    });
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    // 100 requests, one a millisecond, each acknowledged before the next arrives (as the server takes a burst)
+    for (let i = 0; i < 100; i++) {
+      acks.begin()();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(settled).toBe(false);
+    expect(timers.mock.calls.length).toBeLessThanOrEqual(6);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(settled).toBe(true);
+  });
+
   it('counts a Slack request from its arrival at the HTTP server until its response head is written', async () => {
     const acks = new PendingAcks();
     const seen: number[] = [];
