@@ -123,7 +123,11 @@ export const slackLogger = (logger: Logger): SlackLogger => {
   const child = logger.child({ component: 'slack' });
   const line = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   return {
-    debug: (...m: unknown[]) => child.debug(line(m)),
+    // Bolt writes debug lines on every request (two per ack, their text built by Bolt already); only the level is
+    // checked here before joining and serializing their parts.
+    debug: (...m: unknown[]) => {
+      if (child.isLevelEnabled('debug')) child.debug(line(m));
+    },
     info: (...m: unknown[]) => child.info(line(m)),
     warn: (...m: unknown[]) => child.warn(line(m)),
     error: (...m: unknown[]) => child.error(line(m)),
