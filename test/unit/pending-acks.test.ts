@@ -6,6 +6,18 @@ import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { signSlackRequest, TEST_SIGNING_SECRET } from '../support/slack/index.ts';
 
+/** Fake timers, PendingAcks with a 20 ms quiet window, a first request already acknowledged, and work waiting. */
+const firstAckedWithWorkWaiting = () => {
+  vi.useFakeTimers();
+  const acks = new PendingAcks({ quietMs: 20 });
+  acks.begin()();
+  const work = { settled: false };
+  void acks.settled().then(() => {
+    work.settled = true;
+  });
+  return { acks, work };
+};
+
 describe('work after an ack waits until every Slack request received has been acknowledged', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -30,46 +42,34 @@ describe('work after an ack waits until every Slack request received has been ac
   });
 
   it('holds the work while a burst is still arriving: the first ack alone does not let it run', async () => {
-    vi.useFakeTimers();
-    const acks = new PendingAcks({ quietMs: 20 });
     // The first request of a burst arrives and is acknowledged before the second one has arrived.
-    acks.begin()();
-    let settled = false;
-    void acks.settled().then(() => {
-      settled = true;
-    });
+    const { acks, work } = firstAckedWithWorkWaiting();
     await vi.advanceTimersByTimeAsync(5);
-    expect(settled).toBe(false);
+    expect(work.settled).toBe(false);
     const second = acks.begin();
     await vi.advanceTimersByTimeAsync(30);
-    expect(settled).toBe(false); // quiet for 30 ms, but the second one still waits for its ack
+    expect(work.settled).toBe(false); // quiet for 30 ms, but the second one still waits for its ack
     second();
     await vi.advanceTimersByTimeAsync(19);
-    expect(settled).toBe(false); // its ack was the last activity: a third may still be on its way
+    expect(work.settled).toBe(false); // its ack was the last activity: a third may still be on its way
     await vi.advanceTimersByTimeAsync(1);
-    expect(settled).toBe(true);
+    expect(work.settled).toBe(true);
   });
 
   it('does not let the work run at the ack of a request that took longer than quietMs to acknowledge', async () => {
     // bench:ack: the server takes a burst one request at a time, so none waits between two of them; one request
     // took 21 ms to acknowledge (its process descheduled) while the rest of the burst waited in the socket buffers.
-    vi.useFakeTimers();
-    const acks = new PendingAcks({ quietMs: 20 });
-    acks.begin()();
-    let settled = false;
-    void acks.settled().then(() => {
-      settled = true;
-    });
+    const { acks, work } = firstAckedWithWorkWaiting();
     const slow = acks.begin();
     await vi.advanceTimersByTimeAsync(21);
     slow();
     await vi.advanceTimersByTimeAsync(0);
-    expect(settled).toBe(false);
+    expect(work.settled).toBe(false);
     acks.begin()(); // the next request of the burst, taken right after
     await vi.advanceTimersByTimeAsync(19);
-    expect(settled).toBe(false);
+    expect(work.settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    expect(settled).toBe(true);
+    expect(work.settled).toBe(true);
   });
 
   it('wakes the waiting work one per turn of the event loop: a request read in between holds the rest', async () => {
@@ -94,17 +94,11 @@ describe('work after an ack waits until every Slack request received has been ac
   });
 
   it('lets the work run once no request has arrived for quietMs', async () => {
-    vi.useFakeTimers();
-    const acks = new PendingAcks({ quietMs: 20 });
-    acks.begin()();
-    let settled = false;
-    void acks.settled().then(() => {
-      settled = true;
-    });
+    const { work } = firstAckedWithWorkWaiting();
     await vi.advanceTimersByTimeAsync(19);
-    expect(settled).toBe(false);
+    expect(work.settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    expect(settled).toBe(true);
+    expect(work.settled).toBe(true);
   });
 
   it('stops waiting after maxWaitMs when a request is never answered', async () => {
@@ -159,23 +153,17 @@ describe('work after an ack waits until every Slack request received has been ac
   });
 
   it('arms the quiet timer once per quiet window under a burst, not once per request', async () => {
-    vi.useFakeTimers();
-    const acks = new PendingAcks({ quietMs: 20 });
-    acks.begin()();
-    let settled = false;
-    void acks.settled().then(() => {
-      settled = true;
-    });
+    const { acks, work } = firstAckedWithWorkWaiting();
     const timers = vi.spyOn(globalThis, 'setTimeout');
     // 100 requests, one a millisecond, each acknowledged before the next arrives (as the server takes a burst)
     for (let i = 0; i < 100; i++) {
       acks.begin()();
       await vi.advanceTimersByTimeAsync(1);
     }
-    expect(settled).toBe(false);
+    expect(work.settled).toBe(false);
     expect(timers.mock.calls.length).toBeLessThanOrEqual(6);
     await vi.advanceTimersByTimeAsync(20);
-    expect(settled).toBe(true);
+    expect(work.settled).toBe(true);
   });
 
   it('counts a Slack request from its arrival at the HTTP server until its response head is written', async () => {
