@@ -79,11 +79,20 @@ const parsesToNull = (body: string, contentType: string | undefined): boolean =>
   }
 };
 
-/** Slack's SSL check (`ssl_check=1` in a form body), which Slack does not sign; Bolt answers it the same way. */
+/**
+ * Slack's SSL check (`ssl_check=1` in a form body), which Slack sends without a timestamp or a signature; answered
+ * 200 and passed on to nobody, whatever else its body holds (Bolt answered it too, its body cut to `ssl_check=1`).
+ */
 const isSslCheck = (body: string, contentType: string | undefined): boolean =>
   contentType === 'application/x-www-form-urlencoded' &&
   body.includes('ssl_check') &&
   parseQuery(body).ssl_check === '1';
+
+/** An SSL check is a few bytes: a longer body without a timestamp is refused unread. */
+const SSL_CHECK_LIMIT = 1024;
+const maySslCheck = (req: IncomingMessage): boolean =>
+  req.headers['content-type'] === 'application/x-www-form-urlencoded' &&
+  Number(req.headers['content-length']) <= SSL_CHECK_LIMIT;
 
 const send = (res: ServerResponse, status: number, type: string, body: string) => {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -92,8 +101,8 @@ const send = (res: ServerResponse, status: number, type: string, body: string) =
 
 /**
  * One HTTP server for both modes: /healthz and /metrics always, /slack/events in HTTP mode. Slack requests
- * whose timestamp is more than five minutes off in EITHER direction are refused here (Bolt checks only the
- * past), bodies that would crash Bolt's receiver are refused (see parsesToNull), and the time to the first response
+ * whose timestamp is more than five minutes off in EITHER direction or whose signature does not match are refused
+ * here (Bolt's receiver checks neither: see slack-signature.ts), bodies that would crash Bolt's receiver are refused (see parsesToNull), and the time to the first response
  * byte, i.e. the acknowledgement, is measured for /metrics.
  */
 export const createHttpServer = (options: HttpServerOptions): Server => {
@@ -109,12 +118,22 @@ export const createHttpServer = (options: HttpServerOptions): Server => {
     const stamp = Array.isArray(header) ? header[0] : header;
     const ts = Number(stamp);
     if (stamp === undefined || !Number.isFinite(ts) || Math.abs(now() / 1000 - ts) > skew) {
-      logger.warn(
-        { timestamp: header },
-        'refused a Slack request whose timestamp is missing or more than 5 minutes off',
-      );
-      req.resume();
-      send(res, 401, 'text/plain', 'stale or missing request timestamp');
+      const refuse = () => {
+        logger.warn(
+          { timestamp: header },
+          'refused a Slack request whose timestamp is missing or more than 5 minutes off',
+        );
+        req.resume();
+        send(res, 401, 'text/plain', 'stale or missing request timestamp');
+      };
+      // Slack's SSL check carries neither timestamp nor signature: a small form body is read to tell it apart.
+      if (stamp !== undefined || !maySslCheck(req)) return refuse();
+      readBody(req, SSL_CHECK_LIMIT)
+        .then((body) => {
+          if (body === undefined || !isSslCheck(body.toString('utf8'), req.headers['content-type'])) return refuse();
+          res.writeHead(200).end(); // nothing of it reaches Bolt
+        })
+        .catch(refuse);
       return;
     }
     const started = process.hrtime.bigint();

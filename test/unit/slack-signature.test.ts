@@ -108,11 +108,25 @@ describe('the HTTP server checks the signature before Slack requests reach Bolt'
 
   it("answers Slack's unsigned SSL check itself, and passes nothing of it on, a smuggled command included", async () => {
     const ts = nowTs();
-    const plain = await post('ssl_check=1&token=x', { 'x-slack-request-timestamp': ts });
-    const smuggling = await post('ssl_check=1&command=%2Fdeploy&text=api+to+production', {
-      'x-slack-request-timestamp': ts,
-    });
-    expect([plain.status, smuggling.status]).toEqual([200, 200]);
+    // as Slack sends it: no timestamp, no signature
+    const plain = await post('ssl_check=1&token=x', {});
+    const stamped = await post('ssl_check=1&token=x', { 'x-slack-request-timestamp': ts });
+    const smuggling = await post('ssl_check=1&command=%2Fdeploy&text=api+to+production', {});
+    expect([plain.status, stamped.status, smuggling.status]).toEqual([200, 200, 200]);
+    // without a timestamp, anything but a short SSL check is refused as before
+    const notCheck = await post('ssl_check=0&command=%2Fstatus', {});
+    const long = await post(`ssl_check=1&pad=${'x'.repeat(2000)}`, {});
+    expect([notCheck.status, long.status]).toEqual([401, 401]);
+    expect(received).toEqual([]);
+  });
+
+  it('refuses forms of the timestamp or signature that Bolt let through', async () => {
+    const body = 'command=%2Fstatus&text=api';
+    const ts = nowTs();
+    // Bolt signed Number(timestamp), so `T.0` matched a signature over `T`; and it split the header at every `=`.
+    const decimal = await post(body, { 'x-slack-request-timestamp': `${ts}.0`, 'x-slack-signature': sign(body, ts) });
+    const trailing = await post(body, { 'x-slack-request-timestamp': ts, 'x-slack-signature': `${sign(body, ts)}=x` });
+    expect([decimal.status, trailing.status]).toEqual([401, 401]);
     expect(received).toEqual([]);
   });
 
