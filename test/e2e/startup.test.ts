@@ -8,6 +8,7 @@ import { isListeningLine, removeDir, startDockhand } from '../support/dockhand-p
 import { freePort } from '../support/net.ts';
 import {
   type FakeSlack,
+  signSlackRequest,
   startTestSlack,
   startTestSlackWithSocketMode,
   TEST_SIGNING_SECRET,
@@ -233,12 +234,24 @@ describe('first contact with Slack', () => {
       expect(before.status).toBe(503);
       const report = (await before.json()) as { checks: Record<string, string> };
       expect(report.checks.slack).toMatch(/^cannot reach Slack: .*ECONNREFUSED/);
+      // Slack's own (signed) requests are told to come back; an unsigned one is refused as ever.
+      const body = 'command=%2Fstatus';
       const event = await fetch(dockhand.eventsUrl, {
         method: 'POST',
-        headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) },
-        body: 'command=%2Fstatus',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...signSlackRequest(TEST_SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+        },
+        body,
       });
       expect(event.status).toBe(503);
+      expect(event.headers.get('retry-after')).toBe('5');
+      const unsigned = await fetch(dockhand.eventsUrl, {
+        method: 'POST',
+        headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) },
+        body,
+      });
+      expect(unsigned.status).toBe(401);
 
       slack = await startTestSlack({ port });
       const listening = await dockhand.waitForLog(isListeningLine, 20_000);
