@@ -102,8 +102,9 @@ const send = (res: ServerResponse, status: number, type: string, body: string) =
 /**
  * One HTTP server for both modes: /healthz and /metrics always, /slack/events in HTTP mode. Slack requests
  * whose timestamp is more than five minutes off in EITHER direction or whose signature does not match are refused
- * here (Bolt's receiver checks neither: see slack-signature.ts), bodies that would crash Bolt's receiver are refused (see parsesToNull), and the time to the first response
- * byte, i.e. the acknowledgement, is measured for /metrics.
+ * here (Bolt's receiver checks neither: see slack-signature.ts), bodies that would crash Bolt's receiver are
+ * refused (see parsesToNull), and the time to the first response byte, i.e. the acknowledgement, is measured for
+ * /metrics.
  */
 export const createHttpServer = (options: HttpServerOptions): Server => {
   const { metrics, logger, health } = options;
